@@ -1,0 +1,255 @@
+//! A small owned XML element: what a stanza is once the stream parser has
+//! collected it, and what features build to answer.
+//!
+//! Attributes in no namespace are stored by local name; `xml:lang` as
+//! `"xml:lang"`; any other namespaced attribute as `"{namespace}name"`, so it
+//! survives forwarding. Serialisation picks its own prefixes (RFC 6120 §11.2:
+//! receivers must not depend on the sender's prefixes).
+
+use std::fmt::Write as _;
+
+/// One child of an element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+	Element(Element),
+	Text(String),
+}
+
+/// An XML element with its namespace resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Element {
+	name: String,
+	ns: String,
+	attrs: Vec<(String, String)>,
+	children: Vec<Node>,
+}
+
+impl Element {
+	/// A new empty element `name` in namespace `ns`.
+	pub fn new(name: &str, ns: &str) -> Element {
+		Element { name: name.to_owned(), ns: ns.to_owned(), attrs: Vec::new(), children: Vec::new() }
+	}
+
+	/// Builder form of [`Element::set_attr`].
+	pub fn with_attr(mut self, name: &str, value: impl Into<String>) -> Element {
+		self.set_attr(name, value);
+		self
+	}
+
+	/// Builder form of [`Element::push`].
+	pub fn with_child(mut self, child: Element) -> Element {
+		self.children.push(Node::Element(child));
+		self
+	}
+
+	/// Appends a text node.
+	pub fn with_text(mut self, text: impl Into<String>) -> Element {
+		self.children.push(Node::Text(text.into()));
+		self
+	}
+
+	pub fn name(&self) -> &str {
+		&self.name
+	}
+
+	pub fn ns(&self) -> &str {
+		&self.ns
+	}
+
+	/// True if this element is `name` in namespace `ns`.
+	pub fn is(&self, name: &str, ns: &str) -> bool {
+		self.name == name && self.ns == ns
+	}
+
+	pub fn attr(&self, name: &str) -> Option<&str> {
+		self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+	}
+
+	pub fn attrs(&self) -> impl Iterator<Item = (&str, &str)> {
+		self.attrs.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+	}
+
+	pub fn attr_count(&self) -> usize {
+		self.attrs.len()
+	}
+
+	/// Sets or replaces an attribute.
+	pub fn set_attr(&mut self, name: &str, value: impl Into<String>) {
+		let value = value.into();
+		match self.attrs.iter_mut().find(|(k, _)| k == name) {
+			Some(slot) => slot.1 = value,
+			None => self.attrs.push((name.to_owned(), value)),
+		}
+	}
+
+	pub fn remove_attr(&mut self, name: &str) -> Option<String> {
+		let at = self.attrs.iter().position(|(k, _)| k == name)?;
+		Some(self.attrs.remove(at).1)
+	}
+
+	pub fn push(&mut self, child: Element) {
+		self.children.push(Node::Element(child));
+	}
+
+	pub fn push_text(&mut self, text: &str) {
+		if let Some(Node::Text(last)) = self.children.last_mut() {
+			last.push_str(text);
+			return;
+		}
+		self.children.push(Node::Text(text.to_owned()));
+	}
+
+	pub fn nodes(&self) -> &[Node] {
+		&self.children
+	}
+
+	/// Child elements, skipping text.
+	pub fn children(&self) -> impl Iterator<Item = &Element> {
+		self.children.iter().filter_map(|n| match n {
+			Node::Element(e) => Some(e),
+			Node::Text(_) => None,
+		})
+	}
+
+	/// The first child `name` in namespace `ns`.
+	pub fn child(&self, name: &str, ns: &str) -> Option<&Element> {
+		self.children().find(|c| c.is(name, ns))
+	}
+
+	/// Removes every child element for which `keep` is false.
+	pub fn retain_children(&mut self, mut keep: impl FnMut(&Element) -> bool) {
+		self.children.retain(|n| match n {
+			Node::Element(e) => keep(e),
+			Node::Text(_) => true,
+		});
+	}
+
+	/// The concatenated direct text content.
+	pub fn text(&self) -> String {
+		let mut out = String::new();
+		for n in &self.children {
+			if let Node::Text(t) = n {
+				out.push_str(t);
+			}
+		}
+		out
+	}
+
+	/// A copy without children (the envelope of a stanza).
+	pub fn shallow_clone(&self) -> Element {
+		Element { name: self.name.clone(), ns: self.ns.clone(), attrs: self.attrs.clone(), children: Vec::new() }
+	}
+
+	/// Serialises as it appears inside a stream whose default namespace is
+	/// `parent_ns`; an `xmlns` is written only where the namespace changes.
+	pub fn write_to(&self, out: &mut Vec<u8>, parent_ns: &str) {
+		let mut s = String::new();
+		self.write_str(&mut s, parent_ns);
+		out.extend_from_slice(s.as_bytes());
+	}
+
+	/// Serialises into a string (see [`Element::write_to`]).
+	pub fn to_xml(&self, parent_ns: &str) -> String {
+		let mut s = String::new();
+		self.write_str(&mut s, parent_ns);
+		s
+	}
+
+	fn write_str(&self, out: &mut String, parent_ns: &str) {
+		out.push('<');
+		out.push_str(&self.name);
+		if self.ns != parent_ns {
+			out.push_str(" xmlns='");
+			escape_into(out, &self.ns);
+			out.push('\'');
+		}
+		let mut prefixes = 0;
+		for (k, v) in &self.attrs {
+			out.push(' ');
+			if let Some(rest) = k.strip_prefix('{') {
+				// `{ns}local`: declare a prefix of our own for it.
+				let (ns, local) = rest.split_once('}').unwrap_or(("", rest));
+				prefixes += 1;
+				let _ = write!(out, "xmlns:a{prefixes}='");
+				escape_into(out, ns);
+				let _ = write!(out, "' a{prefixes}:{local}='");
+			} else {
+				out.push_str(k);
+				out.push_str("='");
+			}
+			escape_into(out, v);
+			out.push('\'');
+		}
+		if self.children.is_empty() {
+			out.push_str("/>");
+			return;
+		}
+		out.push('>');
+		for n in &self.children {
+			match n {
+				Node::Element(e) => e.write_str(out, &self.ns),
+				Node::Text(t) => escape_into(out, t),
+			}
+		}
+		out.push_str("</");
+		out.push_str(&self.name);
+		out.push('>');
+	}
+}
+
+/// XML-escapes text or an attribute value (both quote kinds, so either may
+/// delimit the attribute).
+pub fn escape_into(out: &mut String, s: &str) {
+	for c in s.chars() {
+		match c {
+			'&' => out.push_str("&amp;"),
+			'<' => out.push_str("&lt;"),
+			'>' => out.push_str("&gt;"),
+			'\'' => out.push_str("&apos;"),
+			'"' => out.push_str("&quot;"),
+			_ => out.push(c),
+		}
+	}
+}
+
+/// Escaped copy of `s`.
+pub fn escape(s: &str) -> String {
+	let mut out = String::with_capacity(s.len());
+	escape_into(&mut out, s);
+	out
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn serialises_with_namespace_changes_only() {
+		let el = Element::new("iq", "jabber:client")
+			.with_attr("type", "result")
+			.with_attr("id", "a'b")
+			.with_child(Element::new("query", "jabber:iq:roster").with_child(Element::new("item", "jabber:iq:roster")));
+		assert_eq!(el.to_xml("jabber:client"), "<iq type='result' id='a&apos;b'><query xmlns='jabber:iq:roster'><item/></query></iq>");
+	}
+
+	#[test]
+	fn escapes_text_and_keeps_order() {
+		let el = Element::new("body", "jabber:client").with_text("a < b & c");
+		assert_eq!(el.to_xml("jabber:client"), "<body>a &lt; b &amp; c</body>");
+	}
+
+	#[test]
+	fn namespaced_attribute_gets_own_prefix() {
+		let el = Element::new("x", "urn:x").with_attr("{urn:y}z", "1").with_attr("xml:lang", "en");
+		assert_eq!(el.to_xml("urn:x"), "<x xmlns:a1='urn:y' a1:z='1' xml:lang='en'/>");
+	}
+
+	#[test]
+	fn attribute_helpers() {
+		let mut el = Element::new("a", "n").with_attr("k", "1");
+		el.set_attr("k", "2");
+		assert_eq!(el.attr("k"), Some("2"));
+		assert_eq!(el.remove_attr("k").as_deref(), Some("2"));
+		assert_eq!(el.attr("k"), None);
+	}
+}

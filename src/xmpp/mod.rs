@@ -1,0 +1,8 @@
+//! The XMPP vocabulary: pure types, no I/O, no state.
+
+pub mod element;
+pub mod error;
+pub mod jid;
+pub mod ns;
+pub mod reader;
+pub mod stanza;

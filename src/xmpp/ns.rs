@@ -1,0 +1,42 @@
+//! Every XML namespace Xerra speaks, each with the spec that defines it.
+
+/// RFC 6120 §4.8.1: the stream namespace.
+pub const STREAM: &str = "http://etherx.jabber.org/streams";
+/// RFC 6120 §4.8.2: content namespace for client-to-server streams.
+pub const CLIENT: &str = "jabber:client";
+/// RFC 6120 §4.9.3: defined stream error conditions.
+pub const STREAMS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
+/// RFC 6120 §5: STARTTLS.
+pub const TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
+/// RFC 6120 §6: SASL.
+pub const SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+/// RFC 6120 §7: resource binding.
+pub const BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
+/// RFC 6120 §8.3: stanza error conditions.
+pub const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+/// RFC 3921 §3 (kept by draft-cridland-xmpp-session-01): the legacy session feature.
+pub const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
+/// RFC 6121 §2: roster management.
+pub const ROSTER: &str = "jabber:iq:roster";
+/// RFC 6121 §2.6 / XEP-0237: roster versioning stream feature.
+pub const ROSTER_VER: &str = "urn:xmpp:features:rosterver";
+/// RFC 6121 §3.4: subscription pre-approval stream feature.
+pub const PRE_APPROVAL: &str = "urn:xmpp:features:pre-approval";
+/// XEP-0030: Service Discovery, info.
+pub const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
+/// XEP-0030: Service Discovery, items.
+pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
+/// XEP-0199: XMPP Ping.
+pub const PING: &str = "urn:xmpp:ping";
+/// XEP-0092: Software Version.
+pub const VERSION: &str = "jabber:iq:version";
+/// XEP-0202: Entity Time.
+pub const TIME: &str = "urn:xmpp:time";
+/// XEP-0203: Delayed Delivery.
+pub const DELAY: &str = "urn:xmpp:delay";
+/// XEP-0160: Best Practices for Handling Offline Messages (disco feature).
+pub const MSGOFFLINE: &str = "msgoffline";
+/// XEP-0440: SASL Channel-Binding Type Capability.
+pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
+/// XML's own namespace (xml:lang).
+pub const XML: &str = "http://www.w3.org/XML/1998/namespace";

@@ -1,0 +1,334 @@
+//! SASL for XMPP (RFC 6120 §6): mechanism choice, PLAIN (RFC 4616) and SCRAM
+//! (RFC 5802/7677, -PLUS with RFC 9266 tls-exporter), failure conditions.
+//!
+//! No I/O: an [`Exchange`] takes the decoded client data and an environment
+//! that can look up stored credentials; it answers with a [`Step`]. Only a
+//! successful exchange can make an [`Authenticated`].
+
+pub mod scram;
+
+use scram::{ChannelBinding, ScramCredentials, ScramError, ScramHash, ScramServer};
+
+use crate::store::Account;
+use crate::xmpp::jid::{prep_localpart, prep_password};
+
+/// Proof that SASL succeeded for `user` (a prepared localpart). Only this
+/// module can make one, so nothing can bind or route before authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+	user: String,
+}
+
+impl Authenticated {
+	pub fn user(&self) -> &str {
+		&self.user
+	}
+
+	/// For tests of code that needs an authenticated user without a stream.
+	#[cfg(test)]
+	pub fn for_test(user: &str) -> Authenticated {
+		Authenticated { user: user.to_owned() }
+	}
+}
+
+/// RFC 6120 §6.5 failure conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+	Aborted,
+	EncryptionRequired,
+	IncorrectEncoding,
+	InvalidAuthzid,
+	InvalidMechanism,
+	MalformedRequest,
+	NotAuthorized,
+	TemporaryAuthFailure,
+}
+
+impl Failure {
+	pub fn as_str(self) -> &'static str {
+		match self {
+			Self::Aborted => "aborted",
+			Self::EncryptionRequired => "encryption-required",
+			Self::IncorrectEncoding => "incorrect-encoding",
+			Self::InvalidAuthzid => "invalid-authzid",
+			Self::InvalidMechanism => "invalid-mechanism",
+			Self::MalformedRequest => "malformed-request",
+			Self::NotAuthorized => "not-authorized",
+			Self::TemporaryAuthFailure => "temporary-auth-failure",
+		}
+	}
+}
+
+/// What a failed exchange says about the client, for the limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+	/// Credentials were checked and were wrong (or the user is unknown):
+	/// counts against the retry and throttle limits.
+	Guess(String),
+	/// Not a credential guess: syntax, abort, throttling.
+	Other,
+	/// A -PLUS attempt with a binding type we do not have. The client saw
+	/// our -PLUS offer, so a later "y" flag from it is no downgrade.
+	UnsupportedBinding,
+}
+
+fn scram_failure(e: ScramError, user: Option<String>) -> Step {
+	let attempt = |user: Option<String>| user.map_or(Attempt::Other, Attempt::Guess);
+	match e {
+		ScramError::Malformed => Step::Failure(Failure::MalformedRequest, Attempt::Other),
+		ScramError::UnsupportedBinding => Step::Failure(Failure::NotAuthorized, Attempt::UnsupportedBinding),
+		ScramError::ChannelBinding | ScramError::OutOfOrder => Step::Failure(Failure::NotAuthorized, Attempt::Other),
+		ScramError::NotAuthorized => Step::Failure(Failure::NotAuthorized, attempt(user)),
+		ScramError::InvalidAuthzid => Step::Failure(Failure::InvalidAuthzid, Attempt::Other),
+	}
+}
+
+/// The mechanisms Xerra implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+	Plain,
+	Scram { hash: ScramHash, plus: bool },
+}
+
+impl Mechanism {
+	pub fn parse(name: &str) -> Option<Mechanism> {
+		Some(match name {
+			"PLAIN" => Mechanism::Plain,
+			"SCRAM-SHA-1" => Mechanism::Scram { hash: ScramHash::Sha1, plus: false },
+			"SCRAM-SHA-1-PLUS" => Mechanism::Scram { hash: ScramHash::Sha1, plus: true },
+			"SCRAM-SHA-256" => Mechanism::Scram { hash: ScramHash::Sha256, plus: false },
+			"SCRAM-SHA-256-PLUS" => Mechanism::Scram { hash: ScramHash::Sha256, plus: true },
+			_ => return None,
+		})
+	}
+
+	/// Offered mechanisms, strongest first. -PLUS only with channel binding.
+	pub fn offered(with_cb: bool) -> &'static [&'static str] {
+		if with_cb {
+			&["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]
+		} else {
+			&["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]
+		}
+	}
+}
+
+/// What an exchange needs from the server around it.
+pub trait SaslEnv {
+	/// Stored credentials of a (prepared) localpart.
+	fn account(&mut self, user: &str) -> Option<Account>;
+	/// Whether another attempt for this account (and the peer's address) is
+	/// allowed now; false answers `temporary-auth-failure`.
+	fn attempt_allowed(&mut self, user: &str) -> bool;
+	fn random(&mut self, buf: &mut [u8]);
+	/// Server secret for the fake SCRAM challenge of unknown users.
+	fn fake_secret(&self) -> &[u8];
+	fn scram_iterations(&self) -> u32;
+}
+
+/// The server's next move.
+#[derive(Debug)]
+pub enum Step {
+	Challenge(Vec<u8>),
+	/// Additional data with success (SCRAM's server-final-message).
+	Success(Authenticated, Option<Vec<u8>>),
+	Failure(Failure, Attempt),
+}
+
+/// One running SASL exchange.
+pub enum Exchange {
+	/// PLAIN waiting for the response it asked for.
+	Plain,
+	/// SCRAM; `user` is set once the client-first-message was accepted.
+	Scram {
+		server: Box<ScramServer>,
+		hash: ScramHash,
+		user: Option<String>,
+	},
+	Done,
+}
+
+impl Exchange {
+	/// Starts `mech` with the client's initial response (`None` when absent).
+	/// `cb` is the tls-exporter data when -PLUS is offered; `y_is_downgrade`
+	/// is false once the client showed it saw that offer (see [`Attempt`]).
+	pub fn start(
+		mech: Mechanism,
+		initial: Option<&[u8]>,
+		cb: Option<&[u8]>,
+		y_is_downgrade: bool,
+		env: &mut dyn SaslEnv,
+	) -> (Exchange, Step) {
+		match mech {
+			Mechanism::Plain => match initial {
+				// RFC 4616 has no server challenge: ask for the response.
+				None => (Exchange::Plain, Step::Challenge(Vec::new())),
+				Some(data) => (Exchange::Done, plain(data, env)),
+			},
+			Mechanism::Scram { hash, plus } => {
+				let binding = cb.map(|data| ChannelBinding { name: "tls-exporter", data: data.to_vec() });
+				let server = ScramServer::new(hash, plus, cb.is_some() && y_is_downgrade, binding);
+				let mut ex = Exchange::Scram { server: Box::new(server), hash, user: None };
+				let step = match initial {
+					None => Step::Challenge(Vec::new()),
+					Some(data) => ex.scram_first(data, env),
+				};
+				(ex, step)
+			}
+		}
+	}
+
+	/// Continues with a client `<response/>`.
+	pub fn respond(&mut self, data: &[u8], env: &mut dyn SaslEnv) -> Step {
+		match std::mem::replace(self, Exchange::Done) {
+			Exchange::Plain => plain(data, env),
+			Exchange::Scram { server, hash, user: None } => {
+				*self = Exchange::Scram { server, hash, user: None };
+				self.scram_first(data, env)
+			}
+			Exchange::Scram { mut server, user: Some(user), .. } => match server.client_final(data) {
+				Ok(fin) => Step::Success(Authenticated { user }, Some(fin)),
+				Err(e) => scram_failure(e, Some(user)),
+			},
+			Exchange::Done => Step::Failure(Failure::MalformedRequest, Attempt::Other),
+		}
+	}
+
+	fn scram_first(&mut self, data: &[u8], env: &mut dyn SaslEnv) -> Step {
+		let Exchange::Scram { server, hash, user } = self else {
+			return Step::Failure(Failure::MalformedRequest, Attempt::Other);
+		};
+		let first = match server.client_first(data) {
+			Ok(f) => f,
+			Err(e) => return scram_failure(e, None),
+		};
+		let Ok(name) = prep_localpart(&first.username) else {
+			return Step::Failure(Failure::NotAuthorized, Attempt::Other);
+		};
+		if !env.attempt_allowed(&name) {
+			return Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other);
+		}
+		let creds = env.account(&name).map(|a| match *hash {
+			ScramHash::Sha1 => a.sha1,
+			ScramHash::Sha256 => a.sha256,
+		});
+		let mut nonce = [0u8; 24];
+		env.random(&mut nonce);
+		let iterations = env.scram_iterations();
+		// Unknown users get a fake challenge keyed by the prepared name, so
+		// every spelling of one name sees the same salt, as for real accounts.
+		let fake = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, env.fake_secret()), name.as_bytes());
+		match server.server_first(creds.as_ref(), fake.as_ref(), iterations, &nonce) {
+			Ok(msg) => {
+				*user = Some(name);
+				Step::Challenge(msg)
+			}
+			Err(e) => scram_failure(e, Some(name)),
+		}
+	}
+}
+
+/// RFC 4616: `[authzid] NUL authcid NUL passwd`, checked against the stored
+/// SCRAM-SHA-256 keys (the password itself is never stored).
+fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
+	let Ok(text) = std::str::from_utf8(data) else {
+		return Step::Failure(Failure::MalformedRequest, Attempt::Other);
+	};
+	let mut parts = text.split('\0');
+	let (Some(authzid), Some(authcid), Some(password), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+		return Step::Failure(Failure::MalformedRequest, Attempt::Other);
+	};
+	let Ok(user) = prep_localpart(authcid) else {
+		return Step::Failure(Failure::NotAuthorized, Attempt::Other);
+	};
+	if !authzid.is_empty() && prep_localpart(authzid.split('@').next().unwrap_or("")).ok().as_deref() != Some(user.as_str()) {
+		return Step::Failure(Failure::InvalidAuthzid, Attempt::Other);
+	}
+	if !env.attempt_allowed(&user) {
+		return Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other);
+	}
+	let Some(password) = prep_password(password) else {
+		return Step::Failure(Failure::NotAuthorized, Attempt::Guess(user));
+	};
+	match env.account(&user) {
+		Some(account) if account.sha256.verify_password(ScramHash::Sha256, &password) => Step::Success(Authenticated { user }, None),
+		_ => Step::Failure(Failure::NotAuthorized, Attempt::Guess(user)),
+	}
+}
+
+/// Salted keys for a new password, for both hashes.
+pub fn derive_account(password: &str, iterations: u32, created: u64, random: &mut dyn FnMut(&mut [u8])) -> Option<Account> {
+	let password = prep_password(password)?;
+	let mut creds = |hash| {
+		let mut salt = [0u8; 16];
+		random(&mut salt);
+		ScramCredentials::derive(hash, &password, &salt, iterations)
+	};
+	let sha1 = creds(ScramHash::Sha1);
+	let sha256 = creds(ScramHash::Sha256);
+	Some(Account { created, sha1, sha256 })
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	struct Env {
+		account: Option<Account>,
+		allowed: bool,
+	}
+
+	impl SaslEnv for Env {
+		fn account(&mut self, user: &str) -> Option<Account> {
+			if user == "alice" { self.account.clone() } else { None }
+		}
+		fn attempt_allowed(&mut self, _: &str) -> bool {
+			self.allowed
+		}
+		fn random(&mut self, buf: &mut [u8]) {
+			buf.fill(7);
+		}
+		fn fake_secret(&self) -> &[u8] {
+			b"secret"
+		}
+		fn scram_iterations(&self) -> u32 {
+			4096
+		}
+	}
+
+	fn env() -> Env {
+		let account = derive_account("pencil", 4096, 0, &mut |b: &mut [u8]| b.fill(1));
+		Env { account, allowed: true }
+	}
+
+	#[test]
+	fn plain_success_and_failures() {
+		let mut e = env();
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0Alice\0pencil"), None, true, &mut e);
+		let Step::Success(auth, None) = step else { panic!("{step:?}") };
+		assert_eq!(auth.user(), "alice");
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_))));
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"garbage"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::MalformedRequest, Attempt::Other)));
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"bob\0alice\0pencil"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::InvalidAuthzid, _)));
+		e.allowed = false;
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other)));
+	}
+
+	#[test]
+	fn plain_without_initial_response_asks_for_it() {
+		let mut e = env();
+		let (mut ex, step) = Exchange::start(Mechanism::Plain, None, None, true, &mut e);
+		assert!(matches!(step, Step::Challenge(ref c) if c.is_empty()));
+		assert!(matches!(ex.respond(b"\0alice\0pencil", &mut e), Step::Success(..)));
+	}
+
+	#[test]
+	fn mechanism_names() {
+		assert_eq!(Mechanism::parse("SCRAM-SHA-256-PLUS"), Some(Mechanism::Scram { hash: ScramHash::Sha256, plus: true }));
+		assert_eq!(Mechanism::parse("DIGEST-MD5"), None);
+		assert!(!Mechanism::offered(false).iter().any(|m| m.ends_with("-PLUS")));
+	}
+}

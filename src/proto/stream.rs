@@ -1,0 +1,432 @@
+//! RFC 6120 client-to-server stream negotiation as a state machine without I/O.
+//!
+//! 1. The client opens a stream; we answer with our header and features.
+//! 2. On a plain connection the only feature is STARTTLS, and it is required
+//!    (§5.3.1): the shell upgrades the socket and the client restarts.
+//! 3. On a secure stream we offer SASL (§6); success restarts the stream.
+//! 4. On an authenticated stream we offer resource binding (§7), plus the
+//!    optional legacy session, roster versioning and pre-approval.
+//! 5. Once bound, every stanza is checked (addresses, `from`) and handed to
+//!    the shell for routing.
+//!
+//! The shell feeds [`StreamEvent`]s and performs the returned [`Action`]s in
+//! order. Direct TLS (XEP-0368) simply starts at step 3.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use super::sasl::{self, Attempt, Authenticated, Exchange, Mechanism, SaslEnv, Step};
+use crate::xmpp::element::{Element, escape};
+use crate::xmpp::error::{Condition, StanzaError, StreamCondition, StreamError};
+use crate::xmpp::jid::{FullJid, Jid};
+use crate::xmpp::ns;
+use crate::xmpp::reader::{StreamEvent, StreamHeader};
+use crate::xmpp::stanza::{IqType, NotAStanza, Stanza, StanzaType};
+
+/// Why a bind request was refused (RFC 6120 §7.6.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindError {
+	/// The requested resource is not a valid resourcepart.
+	BadResource,
+	/// The account has too many sessions.
+	TooManyResources,
+}
+
+/// What the stream needs from the server around it, beyond SASL's needs.
+pub trait StreamEnv: SaslEnv {
+	fn domain(&self) -> &str;
+	/// Registers the session under a resource (generated when `None`),
+	/// replacing an older session with the same resource.
+	fn bind(&mut self, auth: &Authenticated, resource: Option<&str>) -> Result<FullJid, BindError>;
+	/// A failed SASL attempt, for the per-IP and per-account throttles.
+	fn auth_failed(&mut self, user: Option<&str>);
+	/// Failed SASL attempts allowed on one connection.
+	fn auth_retries(&self) -> u32;
+}
+
+/// What the shell must do, in order.
+#[derive(Debug)]
+pub enum Action {
+	Write(String),
+	/// Upgrade the socket to TLS now (after writing `<proceed/>`), then call
+	/// [`C2sStream::tls_established`].
+	StartTls,
+	/// Use a fresh XML reader for the restarted stream (after SASL success).
+	Restart,
+	/// The stream is bound to this JID: the session exists now.
+	Bound(FullJid),
+	/// A checked stanza from the bound client, `from` already stamped.
+	Stanza(Stanza),
+	/// Close the stream, after the stream error if any.
+	Close(Option<StreamError>),
+}
+
+enum Phase {
+	Plain,
+	Secure,
+	Authenticated(Authenticated),
+}
+
+enum State {
+	/// Waiting for a stream header.
+	Header(Phase),
+	/// Plain stream: STARTTLS is all we accept.
+	StartTls,
+	/// `<proceed/>` sent; bytes are now TLS.
+	Upgrading,
+	/// Secure stream, mechanisms offered.
+	Auth {
+		failures: u32,
+	},
+	Sasl {
+		exchange: Exchange,
+		failures: u32,
+	},
+	/// Authenticated, waiting for the bind request.
+	Bind(Authenticated),
+	Established(FullJid),
+	Closed,
+}
+
+pub struct C2sStream {
+	state: State,
+	/// tls-exporter keying material when TLS 1.3 is in use (RFC 9266).
+	channel_binding: Option<Vec<u8>>,
+	header_sent: bool,
+	stream_id: String,
+	/// The client tried -PLUS with a binding type we lack (see `Attempt`).
+	client_lacks_binding: bool,
+}
+
+impl C2sStream {
+	/// A stream on a plain connection (STARTTLS port).
+	pub fn new_plain(stream_id: String) -> C2sStream {
+		C2sStream { state: State::Header(Phase::Plain), channel_binding: None, header_sent: false, stream_id, client_lacks_binding: false }
+	}
+
+	/// A stream on a connection that is TLS from the first byte (XEP-0368).
+	pub fn new_tls(stream_id: String, channel_binding: Option<Vec<u8>>) -> C2sStream {
+		C2sStream { state: State::Header(Phase::Secure), channel_binding, header_sent: false, stream_id, client_lacks_binding: false }
+	}
+
+	/// TLS is up after STARTTLS; the client restarts the stream next.
+	pub fn tls_established(&mut self, channel_binding: Option<Vec<u8>>, stream_id: String) {
+		self.channel_binding = channel_binding;
+		self.header_sent = false;
+		self.stream_id = stream_id;
+		self.state = State::Header(Phase::Secure);
+	}
+
+	/// The bound JID, once there is one.
+	pub fn jid(&self) -> Option<&FullJid> {
+		match &self.state {
+			State::Established(jid) => Some(jid),
+			_ => None,
+		}
+	}
+
+	/// True before the stream is authenticated (the shell uses tighter
+	/// limits for strangers).
+	pub fn is_authenticated(&self) -> bool {
+		matches!(self.state, State::Header(Phase::Authenticated(_)) | State::Bind(_) | State::Established(_))
+	}
+
+	/// Handles one event from the reader.
+	pub fn event(&mut self, ev: StreamEvent, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		match ev {
+			StreamEvent::Header(h) => self.header(&h, env, out),
+			StreamEvent::Stanza(el) => self.element(el, env, out),
+			StreamEvent::End => {
+				self.state = State::Closed;
+				out.push(Action::Close(None));
+			}
+		}
+	}
+
+	/// Ends the stream with `err`, sending our header first if the client
+	/// never saw one (RFC 6120 §4.9.1.2).
+	pub fn fail(&mut self, err: StreamError, env: &dyn StreamEnv, out: &mut Vec<Action>) {
+		if !self.header_sent {
+			out.push(Action::Write(self.header_xml(env.domain(), None)));
+			self.header_sent = true;
+		}
+		self.state = State::Closed;
+		out.push(Action::Close(Some(err)));
+	}
+
+	fn header(&mut self, h: &StreamHeader, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		let State::Header(_) = self.state else {
+			return self.fail(StreamError::with_text(StreamCondition::BadFormat, "unexpected stream header"), env, out);
+		};
+		out.push(Action::Write(self.header_xml(env.domain(), h.from.as_deref())));
+		self.header_sent = true;
+		let host_ok = match &h.to {
+			None => true,
+			Some(to) => Jid::parse(to).is_ok_and(|j| j.is_bare() && j.node().is_none() && j.domain() == env.domain()),
+		};
+		if !host_ok {
+			return self.fail(StreamError::with_text(StreamCondition::HostUnknown, "this server does not serve that domain"), env, out);
+		}
+		let major = h.version.as_deref().and_then(|v| v.split('.').next()).and_then(|m| m.parse::<u32>().ok());
+		if major.is_none_or(|m| m < 1) {
+			return self.fail(StreamError::with_text(StreamCondition::UnsupportedVersion, "XMPP 1.0 streams only"), env, out);
+		}
+		let State::Header(phase) = std::mem::replace(&mut self.state, State::Closed) else { return };
+		let mut features = String::from("<stream:features>");
+		self.state = match phase {
+			Phase::Plain => {
+				features.push_str("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>");
+				State::StartTls
+			}
+			Phase::Secure => {
+				features.push_str("<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>");
+				for m in Mechanism::offered(self.channel_binding.is_some()) {
+					features.push_str("<mechanism>");
+					features.push_str(m);
+					features.push_str("</mechanism>");
+				}
+				features.push_str("</mechanisms>");
+				if self.channel_binding.is_some() {
+					// XEP-0440: tell clients which binding type to use.
+					features.push_str(
+						"<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/></sasl-channel-binding>",
+					);
+				}
+				State::Auth { failures: 0 }
+			}
+			Phase::Authenticated(auth) => {
+				features.push_str(concat!(
+					"<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>",
+					"<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>",
+					"<ver xmlns='urn:xmpp:features:rosterver'/>",
+					"<sub xmlns='urn:xmpp:features:pre-approval'/>",
+				));
+				State::Bind(auth)
+			}
+		};
+		features.push_str("</stream:features>");
+		out.push(Action::Write(features));
+	}
+
+	fn header_xml(&self, domain: &str, to: Option<&str>) -> String {
+		header_xml(&self.stream_id, domain, to)
+	}
+
+	fn element(&mut self, el: Element, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		match std::mem::replace(&mut self.state, State::Closed) {
+			State::StartTls => {
+				if el.is("starttls", ns::TLS) {
+					self.state = State::Upgrading;
+					out.push(Action::Write("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>".into()));
+					out.push(Action::StartTls);
+				} else if el.is("auth", ns::SASL) {
+					// RFC 6120 §6.4.5: SASL needs TLS here first.
+					self.state = State::StartTls;
+					out.push(Action::Write(sasl_failure(sasl::Failure::EncryptionRequired, Some("use STARTTLS first"))));
+				} else {
+					self.before_auth(&el, env, out);
+				}
+			}
+			State::Auth { failures } => self.auth(el, None, failures, env, out),
+			State::Sasl { exchange, failures } => self.auth(el, Some(exchange), failures, env, out),
+			State::Bind(auth) => self.bind(el, auth, env, out),
+			State::Established(jid) => {
+				self.state = State::Established(jid);
+				self.stanza(el, env, out);
+			}
+			State::Header(phase) => {
+				self.state = State::Header(phase);
+				self.fail(StreamError::with_text(StreamCondition::BadFormat, "expected a stream header"), env, out);
+			}
+			State::Upgrading | State::Closed => {}
+		}
+	}
+
+	/// Anything but negotiation before authentication.
+	fn before_auth(&mut self, el: &Element, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		let err = match Stanza::parse(el.clone()) {
+			Err(Err(NotAStanza::UnknownName)) => StreamCondition::UnsupportedStanzaType,
+			Err(Err(NotAStanza::WrongNamespace)) => StreamCondition::InvalidNamespace,
+			_ => StreamCondition::NotAuthorized,
+		};
+		self.fail(StreamError::with_text(err, "authenticate first"), env, out);
+	}
+
+	fn auth(&mut self, el: Element, exchange: Option<Exchange>, failures: u32, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		let step = if el.is("auth", ns::SASL) {
+			let Some(mech) = el.attr("mechanism").and_then(Mechanism::parse) else {
+				self.state = State::Auth { failures };
+				return out.push(Action::Write(sasl_failure(sasl::Failure::InvalidMechanism, None)));
+			};
+			if matches!(mech, Mechanism::Scram { plus: true, .. }) && self.channel_binding.is_none() {
+				self.state = State::Auth { failures };
+				return out
+					.push(Action::Write(sasl_failure(sasl::Failure::InvalidMechanism, Some("no channel binding on this connection"))));
+			}
+			let text = el.text();
+			let initial = match text.trim() {
+				"" => None,
+				"=" => Some(Vec::new()),
+				t => match B64.decode(t) {
+					Ok(d) => Some(d),
+					Err(_) => {
+						return self.sasl_step(None, Step::Failure(sasl::Failure::IncorrectEncoding, Attempt::Other), failures, env, out);
+					}
+				},
+			};
+			let (ex, step) = Exchange::start(mech, initial.as_deref(), self.channel_binding.as_deref(), !self.client_lacks_binding, env);
+			return self.sasl_step(Some(ex), step, failures, env, out);
+		} else if el.is("response", ns::SASL) {
+			let Some(mut ex) = exchange else {
+				return self.sasl_step(None, Step::Failure(sasl::Failure::MalformedRequest, Attempt::Other), failures, env, out);
+			};
+			let data = match B64.decode(el.text().trim()) {
+				Ok(d) => d,
+				Err(_) => return self.sasl_step(None, Step::Failure(sasl::Failure::IncorrectEncoding, Attempt::Other), failures, env, out),
+			};
+			let step = ex.respond(&data, env);
+			return self.sasl_step(Some(ex), step, failures, env, out);
+		} else if el.is("abort", ns::SASL) {
+			Step::Failure(sasl::Failure::Aborted, Attempt::Other)
+		} else {
+			return self.before_auth(&el, env, out);
+		};
+		self.sasl_step(None, step, failures, env, out);
+	}
+
+	fn sasl_step(&mut self, exchange: Option<Exchange>, step: Step, failures: u32, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		match step {
+			Step::Challenge(data) => {
+				self.state = match exchange {
+					Some(exchange) => State::Sasl { exchange, failures },
+					None => State::Auth { failures },
+				};
+				out.push(Action::Write(format!("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>", B64.encode(data))));
+			}
+			Step::Success(auth, data) => {
+				let data = data.map(|d| B64.encode(d)).unwrap_or_default();
+				out.push(Action::Write(format!("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{data}</success>")));
+				out.push(Action::Restart);
+				self.header_sent = false;
+				self.state = State::Header(Phase::Authenticated(auth));
+			}
+			Step::Failure(failure, attempt) => {
+				let failures = match attempt {
+					Attempt::Guess(user) => {
+						env.auth_failed(Some(&user));
+						failures + 1
+					}
+					Attempt::UnsupportedBinding => {
+						// COMPAT: slixmpp 1.8 (and other clients without
+						// tls-exporter) try -PLUS with tls-unique on TLS 1.3,
+						// then fall back with the "y" flag. They saw our offer,
+						// so that "y" is no downgrade and must not fail.
+						self.client_lacks_binding = true;
+						failures
+					}
+					Attempt::Other => failures,
+				};
+				let text = (failure == sasl::Failure::TemporaryAuthFailure).then_some("too many failed attempts; try again later");
+				out.push(Action::Write(sasl_failure(failure, text)));
+				if failures >= env.auth_retries() {
+					self.fail(
+						StreamError::with_text(StreamCondition::PolicyViolation, "too many failed authentication attempts"),
+						env,
+						out,
+					);
+					return;
+				}
+				self.state = State::Auth { failures };
+			}
+		}
+	}
+
+	fn bind(&mut self, el: Element, auth: Authenticated, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		let stanza = match Stanza::parse(el) {
+			Ok(s) => s,
+			Err(Ok((el, err))) => {
+				self.state = State::Bind(auth);
+				return out.push(Action::Write(crate::xmpp::stanza::error_reply(&el, &err).to_xml(ns::CLIENT)));
+			}
+			Err(Err(_)) => {
+				return self.fail(StreamError::with_text(StreamCondition::UnsupportedStanzaType, "bind a resource first"), env, out);
+			}
+		};
+		let bind = stanza.payload().filter(|p| p.is("bind", ns::BIND));
+		let Some(bind) = bind.filter(|_| stanza.ty == StanzaType::Iq(IqType::Set)) else {
+			return self.fail(StreamError::with_text(StreamCondition::NotAuthorized, "bind a resource first"), env, out);
+		};
+		let requested = bind.child("resource", ns::BIND).map(|r| r.text()).filter(|r| !r.trim().is_empty());
+		match env.bind(&auth, requested.as_deref()) {
+			Ok(jid) => {
+				let mut reply = stanza.iq_result();
+				reply.remove_attr("from");
+				reply.remove_attr("to");
+				reply.push(Element::new("bind", ns::BIND).with_child(Element::new("jid", ns::BIND).with_text(jid.as_str())));
+				out.push(Action::Write(reply.to_xml(ns::CLIENT)));
+				out.push(Action::Bound(jid.clone()));
+				self.state = State::Established(jid);
+			}
+			Err(e) => {
+				let err = match e {
+					BindError::BadResource => StanzaError::with_text(Condition::BadRequest, "invalid resource"),
+					BindError::TooManyResources => {
+						StanzaError::with_text(Condition::ResourceConstraint, "too many sessions for this account")
+					}
+				};
+				out.push(Action::Write(stanza.error_reply(&err).to_xml(ns::CLIENT)));
+				self.state = State::Bind(auth);
+			}
+		}
+	}
+
+	fn stanza(&mut self, el: Element, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		let State::Established(jid) = &self.state else { return };
+		let mut stanza = match Stanza::parse(el) {
+			Ok(s) => s,
+			Err(Ok((el, err))) => {
+				if el.attr("type") != Some("error") {
+					let mut reply = crate::xmpp::stanza::error_reply(&el, &err);
+					reply.set_attr("to", jid.as_str());
+					out.push(Action::Write(reply.to_xml(ns::CLIENT)));
+				}
+				return;
+			}
+			Err(Err(NotAStanza::UnknownName)) => {
+				return self.fail(StreamError::new(StreamCondition::UnsupportedStanzaType), env, out);
+			}
+			Err(Err(NotAStanza::WrongNamespace)) => {
+				return self.fail(StreamError::new(StreamCondition::InvalidNamespace), env, out);
+			}
+		};
+		// RFC 6120 §8.1.2.1: the server stamps `from`; a different one from
+		// the client is refused, never relayed.
+		if let Some(from) = &stanza.from {
+			let own = from.as_str() == jid.as_str() || (from.is_bare() && from.to_bare() == jid.to_bare());
+			if !own {
+				return self.fail(StreamError::with_text(StreamCondition::InvalidFrom, "from does not match your address"), env, out);
+			}
+		}
+		stanza.set_from(jid.clone().into());
+		out.push(Action::Stanza(stanza));
+	}
+}
+
+/// Our stream header (RFC 6120 §4.7).
+pub fn header_xml(id: &str, domain: &str, to: Option<&str>) -> String {
+	let to = to.map(|t| format!(" to='{}'", escape(t))).unwrap_or_default();
+	format!(
+		"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' \
+		 id='{}' from='{}'{to} version='1.0' xml:lang='en'>",
+		escape(id),
+		escape(domain)
+	)
+}
+
+fn sasl_failure(f: sasl::Failure, text: Option<&str>) -> String {
+	let text = text.map(|t| format!("<text>{}</text>", escape(t))).unwrap_or_default();
+	format!("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><{}/>{text}</failure>", f.as_str())
+}
+
+#[cfg(test)]
+mod tests;

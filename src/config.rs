@@ -1,0 +1,389 @@
+//! Every setting and limit, named once, with its default, bounds and a line
+//! of documentation. Values come from (later wins): the defaults here, the
+//! settings stored in the database (`xerra config set`), and `--set name=value`
+//! on the command line for one run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Limits that protect the server from clients; all have names so they can be
+/// set, documented and tested.
+#[derive(Debug, Clone)]
+pub struct Limits {
+	pub max_stanza_bytes: usize,
+	pub max_depth: usize,
+	pub max_attrs: usize,
+	pub max_connections: usize,
+	pub max_connections_per_ip: usize,
+	pub max_resources_per_account: usize,
+	pub max_offline_messages: usize,
+	pub max_roster_items: usize,
+	pub session_queue_len: usize,
+	pub auth_retries_per_connection: u32,
+	pub auth_failures_per_ip: u32,
+	pub auth_failures_per_account: u32,
+	pub auth_failure_window: Duration,
+	pub negotiation_timeout: Duration,
+	pub idle_timeout: Duration,
+	pub keepalive_interval: Duration,
+}
+
+/// The server's whole configuration for one run.
+#[derive(Debug, Clone)]
+pub struct Config {
+	pub domain: String,
+	pub data_dir: PathBuf,
+	/// Addresses to listen on; each gets both ports.
+	pub listen: Vec<std::net::IpAddr>,
+	/// STARTTLS port (RFC 6120); `None` = off, `Some(0)` = any free port (tests).
+	pub c2s_port: Option<u16>,
+	/// Direct TLS port (XEP-0368), same convention.
+	pub c2s_tls_port: Option<u16>,
+	pub tls_cert: Option<PathBuf>,
+	pub tls_key: Option<PathBuf>,
+	pub scram_iterations: u32,
+	pub db_cache_bytes: usize,
+	pub limits: Limits,
+}
+
+impl Config {
+	/// Defaults; `data_dir` is where the database and generated certificate live.
+	pub fn new(data_dir: PathBuf) -> Config {
+		let mut c = Config {
+			domain: String::new(),
+			data_dir,
+			listen: Vec::new(),
+			c2s_port: None,
+			c2s_tls_port: None,
+			tls_cert: None,
+			tls_key: None,
+			scram_iterations: 0,
+			db_cache_bytes: 0,
+			limits: Limits {
+				max_stanza_bytes: 0,
+				max_depth: 0,
+				max_attrs: 0,
+				max_connections: 0,
+				max_connections_per_ip: 0,
+				max_resources_per_account: 0,
+				max_offline_messages: 0,
+				max_roster_items: 0,
+				session_queue_len: 0,
+				auth_retries_per_connection: 0,
+				auth_failures_per_ip: 0,
+				auth_failures_per_account: 0,
+				auth_failure_window: Duration::ZERO,
+				negotiation_timeout: Duration::ZERO,
+				idle_timeout: Duration::ZERO,
+				keepalive_interval: Duration::ZERO,
+			},
+		};
+		for s in SETTINGS {
+			// The defaults below are checked by a unit test, so this cannot fail.
+			let _ = (s.apply)(&mut c, s.default);
+		}
+		c
+	}
+
+	/// Applies `name = value`; the error says what is wrong.
+	pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
+		let s = setting(name).ok_or_else(|| format!("unknown setting {name:?} (see `xerra config list`)"))?;
+		(s.apply)(self, value).map_err(|e| format!("{name}: {e}"))
+	}
+}
+
+/// One named setting.
+pub struct Setting {
+	pub name: &'static str,
+	pub default: &'static str,
+	pub doc: &'static str,
+	apply: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+pub fn setting(name: &str) -> Option<&'static Setting> {
+	SETTINGS.iter().find(|s| s.name == name)
+}
+
+fn num<T: TryFrom<i64>>(v: &str, min: i64, max: i64) -> Result<T, String> {
+	let n: i64 = v.trim().parse().map_err(|_| format!("{v:?} is not a number"))?;
+	if n < min || n > max {
+		return Err(format!("must be between {min} and {max}"));
+	}
+	T::try_from(n).map_err(|_| format!("must be between {min} and {max}"))
+}
+
+/// A port number, "off", or 0 for any free port.
+fn port(v: &str) -> Result<Option<u16>, String> {
+	if v.trim() == "off" {
+		return Ok(None);
+	}
+	num(v, 0, 65535).map(Some)
+}
+
+fn secs(v: &str, min: i64, max: i64) -> Result<Duration, String> {
+	num(v, min, max).map(Duration::from_secs)
+}
+
+fn domain(v: &str) -> Result<String, String> {
+	let jid = crate::xmpp::jid::BareJid::new(None, v.trim()).map_err(|e| format!("not a valid domain: {e}"))?;
+	Ok(jid.domain().to_owned())
+}
+
+fn path(v: &str) -> Option<PathBuf> {
+	let v = v.trim();
+	(!v.is_empty()).then(|| PathBuf::from(v))
+}
+
+fn addrs(v: &str) -> Result<Vec<std::net::IpAddr>, String> {
+	v.split(',').map(str::trim).filter(|a| !a.is_empty()).map(|a| a.parse().map_err(|_| format!("{a:?} is not an IP address"))).collect()
+}
+
+/// All settings, in the order `xerra config list` shows them.
+pub static SETTINGS: &[Setting] = &[
+	Setting {
+		name: "domain",
+		default: "localhost",
+		doc: "the chat domain: user JIDs are name@domain",
+		apply: |c, v| {
+			c.domain = domain(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "listen",
+		default: "0.0.0.0,::",
+		doc: "comma-separated IP addresses to listen on (IPv4 and IPv6)",
+		apply: |c, v| {
+			c.listen = addrs(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "c2s_port",
+		default: "5222",
+		doc: "client port with STARTTLS (RFC 6120); off = none, 0 = any free port",
+		apply: |c, v| {
+			c.c2s_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "c2s_tls_port",
+		default: "5223",
+		doc: "client port with direct TLS (XEP-0368); off = none, 0 = any free port",
+		apply: |c, v| {
+			c.c2s_tls_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "tls_cert",
+		default: "",
+		doc: "PEM certificate chain; empty = self-signed one generated in the data directory",
+		apply: |c, v| {
+			c.tls_cert = path(v);
+			Ok(())
+		},
+	},
+	Setting {
+		name: "tls_key",
+		default: "",
+		doc: "PEM private key for tls_cert",
+		apply: |c, v| {
+			c.tls_key = path(v);
+			Ok(())
+		},
+	},
+	Setting {
+		name: "scram_iterations",
+		default: "4096",
+		doc: "PBKDF2 iterations for new passwords (RFC 7677 minimum 4096)",
+		apply: |c, v| {
+			c.scram_iterations = num(v, 4096, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "db_cache_bytes",
+		default: "4194304",
+		doc: "database page cache in bytes",
+		apply: |c, v| {
+			c.db_cache_bytes = num(v, 65536, 1 << 30)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_stanza_bytes",
+		default: "262144",
+		doc: "largest stanza accepted; larger ones end the stream with policy-violation",
+		apply: |c, v| {
+			c.limits.max_stanza_bytes = num(v, 10_000, 16 << 20)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_depth",
+		default: "32",
+		doc: "deepest element nesting inside a stanza",
+		apply: |c, v| {
+			c.limits.max_depth = num(v, 4, 1000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_attrs",
+		default: "64",
+		doc: "most attributes on one element",
+		apply: |c, v| {
+			c.limits.max_attrs = num(v, 8, 10_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_connections",
+		default: "20000",
+		doc: "open client connections in total; more are refused",
+		apply: |c, v| {
+			c.limits.max_connections = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_connections_per_ip",
+		default: "100",
+		doc: "open client connections from one IP address",
+		apply: |c, v| {
+			c.limits.max_connections_per_ip = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_resources_per_account",
+		default: "16",
+		doc: "sessions one account may have at once",
+		apply: |c, v| {
+			c.limits.max_resources_per_account = num(v, 1, 1000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_offline_messages",
+		default: "1000",
+		doc: "messages stored for one offline account (XEP-0160)",
+		apply: |c, v| {
+			c.limits.max_offline_messages = num(v, 0, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_roster_items",
+		default: "2000",
+		doc: "contacts in one roster",
+		apply: |c, v| {
+			c.limits.max_roster_items = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "session_queue_len",
+		default: "512",
+		doc: "stanzas queued for one slow client before it is disconnected",
+		apply: |c, v| {
+			c.limits.session_queue_len = num(v, 8, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "auth_retries_per_connection",
+		default: "3",
+		doc: "failed SASL attempts before the stream is closed (RFC 6120 §6.4.5)",
+		apply: |c, v| {
+			c.limits.auth_retries_per_connection = num(v, 2, 5)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "auth_failures_per_ip",
+		default: "20",
+		doc: "failed logins from one IP address per window before logins from it are refused",
+		apply: |c, v| {
+			c.limits.auth_failures_per_ip = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "auth_failures_per_account",
+		default: "5",
+		doc: "failed logins for one account per window before its logins are refused",
+		apply: |c, v| {
+			c.limits.auth_failures_per_account = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "auth_failure_window",
+		default: "300",
+		doc: "seconds a failed login counts against the two limits above",
+		apply: |c, v| {
+			c.limits.auth_failure_window = secs(v, 1, 86_400)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "negotiation_timeout",
+		default: "60",
+		doc: "seconds a new connection has to authenticate and bind",
+		apply: |c, v| {
+			c.limits.negotiation_timeout = secs(v, 1, 3600)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "idle_timeout",
+		default: "900",
+		doc: "seconds without any data from a client before connection-timeout",
+		apply: |c, v| {
+			c.limits.idle_timeout = secs(v, 1, 86_400)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "keepalive_interval",
+		default: "60",
+		doc: "seconds of silence after which the server sends a whitespace keepalive",
+		apply: |c, v| {
+			c.limits.keepalive_interval = secs(v, 1, 86_400)?;
+			Ok(())
+		},
+	},
+];
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn every_default_applies() {
+		let mut c = Config::new(PathBuf::from("/tmp"));
+		for s in SETTINGS {
+			c.set(s.name, s.default).unwrap_or_else(|e| panic!("{e}"));
+		}
+		assert_eq!(c.domain, "localhost");
+		assert_eq!(c.limits.max_stanza_bytes, 262_144);
+		assert_eq!(c.c2s_port, Some(5222));
+		c.set("c2s_tls_port", "off").unwrap();
+		assert_eq!(c.c2s_tls_port, None);
+		assert_eq!(c.listen.len(), 2);
+	}
+
+	#[test]
+	fn bad_values_are_refused_with_a_reason() {
+		let mut c = Config::new(PathBuf::from("/tmp"));
+		assert!(c.set("c2s_port", "70000").unwrap_err().contains("between"));
+		assert!(c.set("domain", "bad domain").is_err());
+		assert!(c.set("nope", "1").unwrap_err().contains("unknown setting"));
+		assert!(c.set("auth_retries_per_connection", "9").is_err());
+		c.set("domain", "Example.ORG").unwrap();
+		assert_eq!(c.domain, "example.org");
+	}
+}

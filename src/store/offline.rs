@@ -1,0 +1,95 @@
+//! Offline message storage (XEP-0160): per account, in arrival order.
+
+use redb::ReadableTable;
+
+use super::tables::OFFLINE;
+use super::{Snapshot, StoreError, Tx};
+
+type OfflineTable = (&'static str, u64);
+
+fn read_all(t: &impl ReadableTable<OfflineTable, &'static [u8]>, user: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+	let mut out = Vec::new();
+	for row in t.range((user, 0)..=(user, u64::MAX))? {
+		let (k, v) = row?;
+		out.push((k.value().1, v.value().to_vec()));
+	}
+	Ok(out)
+}
+
+impl Snapshot {
+	/// Stored messages for `user`, oldest first, with their sequence numbers.
+	pub fn offline(&self, user: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+		read_all(&self.tx.open_table(OFFLINE)?, user)
+	}
+
+	pub fn offline_count(&self, user: &str) -> Result<usize, StoreError> {
+		let t = self.tx.open_table(OFFLINE)?;
+		Ok(t.range((user, 0)..=(user, u64::MAX))?.count())
+	}
+}
+
+/// Result of [`Tx::push_offline`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+	Stored,
+	/// The account already holds `max` messages.
+	Full,
+}
+
+impl Tx<'_> {
+	/// Stored messages, read in the writer so no message still being stored
+	/// is missed (a delivery reads, sends, then [`Tx::drop_offline`]s).
+	pub fn offline(&self, user: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+		read_all(&self.tx.open_table(OFFLINE)?, user)
+	}
+
+	/// Appends a message unless `user` already has `max` stored.
+	pub fn push_offline(&self, user: &str, stanza: &[u8], max: usize) -> Result<Pushed, StoreError> {
+		let mut t = self.tx.open_table(OFFLINE)?;
+		let (count, last) = {
+			let mut range = t.range((user, 0)..=(user, u64::MAX))?;
+			let last = range.next_back().transpose()?.map(|(k, _)| k.value().1);
+			// Counting is bounded by `max`: the range stops being walked there.
+			(if last.is_some() { 1 + range.take(max).count() } else { 0 }, last)
+		};
+		if count >= max {
+			return Ok(Pushed::Full);
+		}
+		let seq = last.map_or(0, |s| s + 1);
+		t.insert((user, seq), stanza)?;
+		Ok(Pushed::Stored)
+	}
+
+	/// Deletes messages up to and including `upto` (after delivery).
+	pub fn drop_offline(&self, user: &str, upto: u64) -> Result<(), StoreError> {
+		let mut t = self.tx.open_table(OFFLINE)?;
+		t.retain_in((user, 0)..=(user, upto), |_, _| false)?;
+		Ok(())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::store::test_support::temp_store;
+
+	#[test]
+	fn push_respects_cap_and_drop_removes_delivered() {
+		let t = temp_store();
+		for i in 0..3 {
+			let body = format!("m{i}");
+			let r = t.store.write_blocking(move |tx| tx.push_offline("bob", body.as_bytes(), 3)).unwrap();
+			assert_eq!(r, Pushed::Stored);
+		}
+		assert_eq!(t.store.write_blocking(|tx| tx.push_offline("bob", b"m3", 3)).unwrap(), Pushed::Full);
+		t.store.write_blocking(|tx| tx.push_offline("bobby", b"other", 3)).unwrap();
+		let snap = t.store.snapshot().unwrap();
+		let msgs = snap.offline("bob").unwrap();
+		assert_eq!(msgs.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![0, 1, 2]);
+		assert_eq!(msgs[2].1, b"m2");
+		t.store.write_blocking(|tx| tx.drop_offline("bob", 1)).unwrap();
+		let snap = t.store.snapshot().unwrap();
+		assert_eq!(snap.offline("bob").unwrap().len(), 1);
+		assert_eq!(snap.offline_count("bobby").unwrap(), 1);
+	}
+}

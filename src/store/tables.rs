@@ -1,0 +1,33 @@
+//! Every table, named key -> value, with how keys and values are encoded.
+
+use redb::{TableDefinition, WriteTransaction};
+
+/// "schema_version" -> u64, and other single values.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// setting name -> value as text (see `config::SETTINGS` for the names).
+pub const SETTINGS: TableDefinition<&str, &str> = TableDefinition::new("settings");
+
+/// account localpart (prepared) -> `accounts::Account` record.
+pub const ACCOUNTS: TableDefinition<&str, &[u8]> = TableDefinition::new("accounts");
+
+/// (account localpart, contact bare JID) -> `roster::RosterEntry` record.
+pub const ROSTER: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("roster");
+
+/// account localpart -> roster version (RFC 6121 §2.6), bumped on every change.
+pub const ROSTER_VERSION: TableDefinition<&str, u64> = TableDefinition::new("roster_version");
+
+/// (account localpart, sequence) -> stored message stanza, serialised XML
+/// with its XEP-0203 delay stamp already added.
+pub const OFFLINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("offline");
+
+/// Opens every table once so read transactions never meet a missing one.
+pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
+	wtx.open_table(META)?;
+	wtx.open_table(SETTINGS)?;
+	wtx.open_table(ACCOUNTS)?;
+	wtx.open_table(ROSTER)?;
+	wtx.open_table(ROSTER_VERSION)?;
+	wtx.open_table(OFFLINE)?;
+	Ok(())
+}

@@ -1,0 +1,80 @@
+//! XEP-0030: Service Discovery, for the server (built from every feature's
+//! registration) and, on their behalf, for accounts.
+
+use super::{ALL, Cx, Feature, IqRoute, Target};
+use crate::xmpp::element::Element;
+use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::ns;
+use crate::xmpp::stanza::{IqType, Stanza};
+
+pub const FEATURE: Feature = Feature {
+	name: "disco",
+	spec: "XEP-0030 2.5rc3",
+	disco: &[ns::DISCO_INFO, ns::DISCO_ITEMS],
+	iq: &[
+		IqRoute { ty: IqType::Get, ns: ns::DISCO_INFO, name: "query", target: Target::Server, handler: server_info },
+		IqRoute { ty: IqType::Get, ns: ns::DISCO_ITEMS, name: "query", target: Target::Server, handler: server_items },
+		IqRoute { ty: IqType::Get, ns: ns::DISCO_INFO, name: "query", target: Target::Account, handler: account_info },
+		IqRoute { ty: IqType::Get, ns: ns::DISCO_ITEMS, name: "query", target: Target::Account, handler: account_items },
+	],
+};
+
+fn query(iq: &Stanza, ns: &str) -> Result<Element, StanzaError> {
+	// No nodes are defined yet.
+	if iq.payload().and_then(|q| q.attr("node")).is_some() {
+		return Err(StanzaError::new(Condition::ItemNotFound));
+	}
+	Ok(Element::new("query", ns))
+}
+
+fn server_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	let mut q = query(iq, ns::DISCO_INFO)?;
+	q.push(Element::new("identity", ns::DISCO_INFO).with_attr("category", "server").with_attr("type", "im").with_attr("name", "Xerra"));
+	let mut vars: Vec<&str> = ALL.iter().flat_map(|f| f.disco.iter().copied()).collect();
+	vars.sort_unstable();
+	vars.dedup();
+	for var in vars {
+		q.push(Element::new("feature", ns::DISCO_INFO).with_attr("var", var));
+	}
+	cx.reply(iq.iq_result().with_child(q));
+	Ok(())
+}
+
+fn server_items(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	let q = query(iq, ns::DISCO_ITEMS)?;
+	cx.reply(iq.iq_result().with_child(q));
+	Ok(())
+}
+
+/// The account itself, or a contact it shares presence with, may ask.
+fn may_see_account(iq: &Stanza, cx: &Cx) -> Result<(), StanzaError> {
+	let account = iq.to.as_ref().and_then(|to| cx.local_user(to)).unwrap_or(cx.user()).to_owned();
+	if account == cx.user() {
+		return Ok(());
+	}
+	let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
+	let requester = cx.jid.to_bare();
+	match snap.roster_entry(&account, requester.as_str()) {
+		Ok(Some(e)) if e.state.sub.has_from() => Ok(()),
+		Ok(_) => Err(StanzaError::new(Condition::ServiceUnavailable)),
+		Err(_) => Err(StanzaError::new(Condition::InternalServerError)),
+	}
+}
+
+fn account_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	may_see_account(iq, cx)?;
+	let mut q = query(iq, ns::DISCO_INFO)?;
+	q.push(Element::new("identity", ns::DISCO_INFO).with_attr("category", "account").with_attr("type", "registered"));
+	for var in [ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING] {
+		q.push(Element::new("feature", ns::DISCO_INFO).with_attr("var", var));
+	}
+	cx.reply(iq.iq_result().with_child(q));
+	Ok(())
+}
+
+fn account_items(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	may_see_account(iq, cx)?;
+	let q = query(iq, ns::DISCO_ITEMS)?;
+	cx.reply(iq.iq_result().with_child(q));
+	Ok(())
+}

@@ -1,0 +1,159 @@
+//! One file per RFC/XEP feature. A feature is data: the namespaces it
+//! announces in disco and the iq payloads it handles. Adding a XEP is one
+//! file here plus one line in [`ALL`]; disco and the README's feature table
+//! come from the same list.
+//!
+//! Handlers are plain synchronous functions of `(&Stanza, &mut Cx)`. They
+//! never touch sockets or wait: they queue stanzas ([`Cx::reply`],
+//! [`Cx::send`]) and storage jobs ([`Cx::write`]). The router runs the jobs,
+//! and only once they are on disk delivers what was queued, then what the
+//! jobs produced. So a reply always means "done and durable".
+
+pub mod disco;
+pub mod offline;
+pub mod ping;
+pub mod presence;
+pub mod roster;
+pub mod session;
+pub mod time;
+pub mod version;
+
+use std::time::SystemTime;
+
+use crate::server::Server;
+use crate::store::{StoreError, Tx};
+use crate::xmpp::element::Element;
+use crate::xmpp::error::StanzaError;
+use crate::xmpp::jid::{BareJid, FullJid, Jid};
+use crate::xmpp::stanza::{IqType, Stanza};
+
+/// A feature module's registration.
+pub struct Feature {
+	pub name: &'static str,
+	/// The spec and version implemented, e.g. "XEP-0199 2.0.1".
+	pub spec: &'static str,
+	/// disco#info features announced by the server.
+	pub disco: &'static [&'static str],
+	pub iq: &'static [IqRoute],
+}
+
+/// Whom an iq handler answers for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+	/// Addressed to the server's domain.
+	Server,
+	/// Addressed to an account's bare JID (or to nobody: the sender's own account).
+	Account,
+	Both,
+}
+
+/// `(type, namespace, element)` of an iq payload -> handler.
+pub struct IqRoute {
+	pub ty: IqType,
+	pub ns: &'static str,
+	pub name: &'static str,
+	pub target: Target,
+	pub handler: fn(&Stanza, &mut Cx) -> Result<(), StanzaError>,
+}
+
+/// Every feature, in the order their handlers are consulted.
+pub static ALL: &[&Feature] = &[
+	&disco::FEATURE,
+	&roster::FEATURE,
+	&presence::FEATURE,
+	&offline::FEATURE,
+	&session::FEATURE,
+	&ping::FEATURE,
+	&version::FEATURE,
+	&time::FEATURE,
+];
+
+/// Finds the handler for an iq get/set.
+pub fn iq_route(ty: IqType, payload: &Element, to_server: bool) -> Option<&'static IqRoute> {
+	ALL.iter().flat_map(|f| f.iq.iter()).find(|r| {
+		r.ty == ty
+			&& r.ns == payload.ns()
+			&& r.name == payload.name()
+			&& match r.target {
+				Target::Both => true,
+				Target::Server => to_server,
+				Target::Account => !to_server,
+			}
+	})
+}
+
+/// Something to deliver once the handler's storage job (if any) is durable.
+/// `Send`, so storage jobs can produce them on the writer thread.
+#[derive(Debug)]
+pub enum Out {
+	/// Route as a stanza from the server (by its `to`, with the usual rules).
+	Route(Element),
+	/// To this session only.
+	Reply(Element),
+	/// To every available resource of a local account (RFC 6121 §3: where
+	/// subscription stanzas go).
+	ToAvailable(String, Element),
+	/// A roster push (RFC 6121 §2.1.6) of `item` to the interested resources.
+	RosterPush { user: String, ver: u64, item: Element },
+	/// The current presence of every available resource of local account
+	/// `of`, to `to` (after a subscription is approved, RFC 6121 §3.1.5).
+	PresenceOf { of: String, to: BareJid },
+	/// Unavailable presence from every available resource of `of` to `to`
+	/// (after a subscription ends, RFC 6121 §3.2.1).
+	UnavailableOf { of: String, to: BareJid },
+}
+
+/// A storage job: runs on the writer thread, returns more to deliver.
+pub type Job = Box<dyn FnOnce(&Tx<'_>) -> Result<Vec<Out>, StoreError> + Send>;
+
+/// What a handler may touch.
+pub struct Cx<'a> {
+	pub server: &'a Server,
+	/// The session the stanza came from.
+	pub jid: &'a FullJid,
+	pub session_id: u64,
+	pub now: SystemTime,
+	pub(crate) outs: Vec<Out>,
+	pub(crate) jobs: Vec<Job>,
+}
+
+impl<'a> Cx<'a> {
+	pub fn new(server: &'a Server, jid: &'a FullJid, session_id: u64) -> Cx<'a> {
+		Cx { server, jid, session_id, now: SystemTime::now(), outs: Vec::new(), jobs: Vec::new() }
+	}
+
+	/// The sender's account localpart.
+	pub fn user(&self) -> &str {
+		// A bound JID always has a localpart (`Sessions::bind` builds it so).
+		self.jid.node().unwrap_or_default()
+	}
+
+	pub fn domain(&self) -> &str {
+		&self.server.config.domain
+	}
+
+	/// Answer to the sender's session.
+	pub fn reply(&mut self, el: Element) {
+		self.outs.push(Out::Reply(el));
+	}
+
+	pub fn send(&mut self, out: Out) {
+		self.outs.push(out);
+	}
+
+	/// Queues a storage job. Jobs queued together run in order in one
+	/// transaction, before anything queued is delivered.
+	pub fn write(&mut self, job: impl FnOnce(&Tx<'_>) -> Result<Vec<Out>, StoreError> + Send + 'static) {
+		self.jobs.push(Box::new(job));
+	}
+
+	/// True if `jid` is this server's domain.
+	pub fn is_server(&self, jid: &Jid) -> bool {
+		jid.node().is_none() && jid.resource().is_none() && jid.domain() == self.domain()
+	}
+
+	/// The local account of a JID on our domain, if any.
+	pub fn local_user<'j>(&self, jid: &'j Jid) -> Option<&'j str> {
+		if jid.domain() == self.domain() { jid.node() } else { None }
+	}
+}

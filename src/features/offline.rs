@@ -1,0 +1,73 @@
+//! XEP-0160: Best Practices for Handling Offline Messages, with XEP-0203
+//! delay stamps. Messages of type chat/normal to an account with no available
+//! resource are stored (up to `max_offline_messages`) and delivered when the
+//! account next sends initial presence with non-negative priority.
+
+use super::{Cx, Feature, Out};
+use crate::store::Pushed;
+use crate::xmpp::element::Element;
+use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::ns;
+
+pub const FEATURE: Feature = Feature { name: "offline", spec: "XEP-0160 1.0.1, XEP-0203 2.0", disco: &[ns::MSGOFFLINE], iq: &[] };
+
+/// XEP-0085 chat states: not worth keeping for later.
+const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
+/// XEP-0334 hints.
+const HINTS: &str = "urn:xmpp:hints";
+
+/// True if a message carries something a user would miss: not only chat
+/// states, and not marked no-store.
+fn worth_storing(el: &Element) -> bool {
+	if el.child("no-store", HINTS).is_some() || el.child("no-permanent-store", HINTS).is_some() {
+		return false;
+	}
+	el.children().any(|c| c.ns() != CHATSTATES && c.ns() != HINTS || c.is("store", HINTS))
+}
+
+/// Stores `el` for `user`; the sender gets service-unavailable if storage is full.
+pub fn store(mut el: Element, user: &str, cx: &mut Cx) {
+	if !worth_storing(&el) {
+		return;
+	}
+	let Some(stamp) = super::time::stamp(cx.now) else { return };
+	el.retain_children(|c| !c.is("delay", ns::DELAY));
+	el.push(Element::new("delay", ns::DELAY).with_attr("from", cx.domain()).with_attr("stamp", stamp));
+	let bytes = el.to_xml(ns::CLIENT).into_bytes();
+	let max = cx.server.config.limits.max_offline_messages;
+	let user = user.to_owned();
+	cx.write(move |tx| {
+		Ok(match tx.push_offline(&user, &bytes, max)? {
+			Pushed::Stored => Vec::new(),
+			Pushed::Full => {
+				let err = StanzaError::with_text(Condition::ServiceUnavailable, "the recipient's offline storage is full");
+				vec![Out::Route(crate::xmpp::stanza::error_reply(&el, &err))]
+			}
+		})
+	});
+}
+
+/// Delivers and deletes everything stored for the session's account.
+pub fn flush(cx: &mut Cx) {
+	let user = cx.user().to_owned();
+	cx.write(move |tx| {
+		let stored = tx.offline(&user)?;
+		let Some(&(last, _)) = stored.last() else { return Ok(Vec::new()) };
+		tx.drop_offline(&user, last)?;
+		Ok(stored.into_iter().filter_map(|(_, xml)| crate::xmpp::reader::parse_one(&xml).map(Out::Reply)).collect())
+	});
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn only_meaningful_messages_are_stored() {
+		let m = |child: Element| Element::new("message", ns::CLIENT).with_child(child);
+		assert!(worth_storing(&m(Element::new("body", ns::CLIENT).with_text("hi"))));
+		assert!(!worth_storing(&m(Element::new("composing", CHATSTATES))));
+		assert!(!worth_storing(&m(Element::new("body", ns::CLIENT)).with_child(Element::new("no-store", HINTS))));
+		assert!(worth_storing(&m(Element::new("encrypted", "eu.siacs.conversations.axolotl"))));
+	}
+}

@@ -1,0 +1,254 @@
+//! RFC 6120 §10 and RFC 6121 §8: where each stanza goes.
+//!
+//! [`handle`] takes a checked stanza from a bound client, lets the features
+//! decide, runs their storage jobs and then delivers. Deciding is synchronous
+//! ([`dispatch`], [`deliver`]); only waiting for storage is async.
+
+use crate::features::{self, Cx, Job, Out, presence};
+use crate::server::Server;
+use crate::xmpp::element::Element;
+use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::jid::{FullJid, Jid};
+use crate::xmpp::ns;
+use crate::xmpp::stanza::{IqType, MessageType, Stanza, StanzaType};
+
+/// Processes one stanza from session `session_id` bound to `jid`.
+pub async fn handle(server: &Server, session_id: u64, jid: &FullJid, stanza: Stanza) {
+	let mut cx = Cx::new(server, jid, session_id);
+	dispatch(&stanza, &mut cx);
+	finish(cx, Some(&stanza)).await;
+}
+
+/// Runs queued storage jobs, then delivers everything, until nothing is left.
+/// `origin` gets an `internal-server-error` if storage fails.
+pub async fn finish(mut cx: Cx<'_>, origin: Option<&Stanza>) {
+	loop {
+		let jobs: Vec<Job> = std::mem::take(&mut cx.jobs);
+		let mut outs = std::mem::take(&mut cx.outs);
+		if !jobs.is_empty() {
+			let result = cx
+				.server
+				.store
+				.write(move |tx| {
+					let mut produced = Vec::new();
+					for job in jobs {
+						produced.extend(job(tx)?);
+					}
+					Ok(produced)
+				})
+				.await;
+			match result {
+				Ok(more) => outs.extend(more),
+				Err(e) => {
+					log::error!("{}: storage failed: {e}", cx.jid);
+					outs.clear();
+					if let Some(s) = origin.filter(|s| !s.is_error_or_result()) {
+						outs.push(Out::Reply(s.error_reply(&StanzaError::new(Condition::InternalServerError))));
+					}
+				}
+			}
+		}
+		for out in outs {
+			deliver(out, &mut cx);
+		}
+		if cx.jobs.is_empty() && cx.outs.is_empty() {
+			return;
+		}
+	}
+}
+
+/// Decides what to do with a stanza from the client.
+pub fn dispatch(stanza: &Stanza, cx: &mut Cx) {
+	match stanza.ty {
+		StanzaType::Iq(t) => iq(stanza, t, cx),
+		StanzaType::Message(t) => message(stanza, t, cx),
+		StanzaType::Presence(t) => presence::handle(stanza, t, cx),
+	}
+}
+
+fn iq(stanza: &Stanza, t: IqType, cx: &mut Cx) {
+	let to_server = match &stanza.to {
+		None => false,
+		Some(to) if cx.is_server(to) => true,
+		Some(to) if to.domain() != cx.domain() => return bounce(stanza, Condition::RemoteServerNotFound, cx),
+		Some(to) => match (to.node(), to.resource()) {
+			// A full JID: the stanza is for that session (RFC 6121 §8.5.3.1).
+			(Some(_), Some(_)) => return forward_to_full(stanza, to, cx),
+			(Some(user), None) if !account_exists(cx, user) => return bounce(stanza, Condition::ServiceUnavailable, cx),
+			(Some(_), None) => false,
+			(None, _) => return bounce(stanza, Condition::ServiceUnavailable, cx),
+		},
+	};
+	if matches!(t, IqType::Result | IqType::Error) {
+		return; // answers to our pushes and pings need no routing
+	}
+	let Some(payload) = stanza.payload() else { return };
+	let Some(route) = features::iq_route(t, payload, to_server) else {
+		return bounce(stanza, Condition::ServiceUnavailable, cx);
+	};
+	if let Err(e) = (route.handler)(stanza, cx) {
+		cx.reply(stanza.error_reply(&e));
+	}
+}
+
+fn message(stanza: &Stanza, t: MessageType, cx: &mut Cx) {
+	let mut el = stanza.el.clone();
+	// RFC 6121 §8.5.? a message without `to` is for the sender's own account.
+	if stanza.to.is_none() {
+		el.set_attr("to", cx.jid.to_bare().as_str());
+	}
+	let to = stanza.to.clone().unwrap_or_else(|| cx.jid.to_bare().into());
+	if cx.is_server(&to) {
+		if !matches!(t, MessageType::Error | MessageType::Headline) {
+			bounce(stanza, Condition::ServiceUnavailable, cx);
+		}
+		return;
+	}
+	if to.domain() != cx.domain() {
+		return bounce(stanza, Condition::RemoteServerNotFound, cx);
+	}
+	route_message(el, t, &to, cx);
+}
+
+/// A message from an error reply's point of view: send `condition` back to
+/// the stanza's sender, unless it is itself an error or a result.
+fn bounce(stanza: &Stanza, condition: Condition, cx: &mut Cx) {
+	if !stanza.is_error_or_result() {
+		cx.reply(stanza.error_reply(&StanzaError::new(condition)));
+	}
+}
+
+fn bounce_el(el: &Element, condition: Condition, cx: &mut Cx) {
+	if el.attr("type") == Some("error") || (el.name() == "iq" && el.attr("type") == Some("result")) {
+		return;
+	}
+	let reply = crate::xmpp::stanza::error_reply(el, &StanzaError::new(condition));
+	cx.send(Out::Route(reply));
+}
+
+fn forward_to_full(stanza: &Stanza, to: &Jid, cx: &mut Cx) {
+	let delivered = to.clone().try_into_full().ok().is_some_and(|full| {
+		let sessions = cx.server.sessions.borrow();
+		sessions.by_jid(&full).is_some_and(|s| s.send(stanza.el.clone()))
+	});
+	if !delivered {
+		bounce(stanza, Condition::ServiceUnavailable, cx);
+	}
+}
+
+/// True if `user` has an account (cheap when it has sessions).
+pub fn account_exists(cx: &Cx, user: &str) -> bool {
+	if !cx.server.sessions.borrow().of(user).is_empty() {
+		return true;
+	}
+	cx.server.store.snapshot().and_then(|s| s.account(user)).is_ok_and(|a| a.is_some())
+}
+
+/// RFC 6121 §8.5.2 (bare JID) and §8.5.3 (full JID) for messages to a local
+/// account.
+fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
+	let Some(user) = to.node().map(str::to_owned) else { return };
+	if let Some(resource) = to.resource() {
+		let sessions = cx.server.sessions.borrow();
+		if let Some(s) = sessions.of(&user).iter().find(|s| s.jid.resource() == resource) {
+			s.send(el);
+			return;
+		}
+		drop(sessions);
+		// No such resource: chat/normal/headline fall back to the bare JID.
+		match t {
+			MessageType::Groupchat => return bounce_el(&el, Condition::ServiceUnavailable, cx),
+			MessageType::Error => return,
+			_ => {}
+		}
+	}
+	if !account_exists(cx, &user) {
+		if !matches!(t, MessageType::Headline | MessageType::Error) {
+			bounce_el(&el, Condition::ServiceUnavailable, cx);
+		}
+		return;
+	}
+	let delivered = {
+		let sessions = cx.server.sessions.borrow();
+		let targets: Vec<_> = sessions.available(&user).filter(|s| s.priority >= 0).collect();
+		let best = targets.iter().map(|s| s.priority).max();
+		let mut delivered = false;
+		for s in &targets {
+			let wanted = match t {
+				MessageType::Chat | MessageType::Normal => Some(s.priority) == best,
+				MessageType::Headline => true,
+				MessageType::Groupchat | MessageType::Error => false,
+			};
+			if wanted {
+				delivered |= s.send(el.clone());
+			}
+		}
+		delivered
+	};
+	if delivered {
+		return;
+	}
+	match t {
+		MessageType::Chat | MessageType::Normal => features::offline::store(el, &user, cx),
+		MessageType::Groupchat => bounce_el(&el, Condition::ServiceUnavailable, cx),
+		MessageType::Headline | MessageType::Error => {}
+	}
+}
+
+/// Delivers one [`Out`]. Runs on the executor after storage is durable.
+pub fn deliver(out: Out, cx: &mut Cx) {
+	match out {
+		Out::Reply(el) => {
+			let user = cx.user().to_owned();
+			if let Some(s) = cx.server.sessions.borrow().get(&user, cx.session_id) {
+				s.send(el);
+			}
+		}
+		Out::Route(el) => route_from_server(el, cx),
+		Out::ToAvailable(user, el) => {
+			for s in cx.server.sessions.borrow().available(&user) {
+				s.send(el.clone());
+			}
+		}
+		Out::RosterPush { user, ver, item } => {
+			for s in cx.server.sessions.borrow().of(&user).iter().filter(|s| s.interested) {
+				let push = Element::new("iq", ns::CLIENT)
+					.with_attr("type", "set")
+					.with_attr("id", format!("push{ver}"))
+					.with_attr("to", s.jid.as_str())
+					.with_child(Element::new("query", ns::ROSTER).with_attr("ver", ver.to_string()).with_child(item.clone()));
+				s.send(push);
+			}
+		}
+		Out::PresenceOf { of, to } => presence::send_presence_of(&of, &to, false, cx),
+		Out::UnavailableOf { of, to } => presence::send_presence_of(&of, &to, true, cx),
+	}
+}
+
+/// Routes a stanza the server sends or relays on someone's behalf.
+fn route_from_server(el: Element, cx: &mut Cx) {
+	let Some(to) = el.attr("to").and_then(|t| Jid::parse(t).ok()) else { return };
+	if to.domain() != cx.domain() || to.node().is_none() {
+		return; // no federation yet; nothing else to reach
+	}
+	match el.name() {
+		"message" => {
+			let t = match el.attr("type") {
+				Some("chat") => MessageType::Chat,
+				Some("groupchat") => MessageType::Groupchat,
+				Some("headline") => MessageType::Headline,
+				Some("error") => MessageType::Error,
+				_ => MessageType::Normal,
+			};
+			route_message(el, t, &to, cx);
+		}
+		"presence" => presence::deliver_to(el, &to, cx),
+		_ => {
+			if let Ok(full) = to.try_into_full()
+				&& let Some(s) = cx.server.sessions.borrow().by_jid(&full)
+			{
+				s.send(el);
+			}
+		}
+	}
+}

@@ -1,0 +1,223 @@
+//! The registry of bound sessions: who is online, with which resources,
+//! presence and priority, and how to reach each session (a bounded queue).
+//!
+//! Single-threaded: owned by the server inside a `RefCell`, never held
+//! across an `.await`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::proto::stream::BindError;
+use crate::xmpp::element::Element;
+use crate::xmpp::error::StreamError;
+use crate::xmpp::jid::{FullJid, Jid, prep_resource};
+
+/// What a session task receives.
+#[derive(Debug)]
+pub enum Outgoing {
+	Stanza(Element),
+	/// End the stream with this error (conflict, shutdown, account deleted).
+	Close(StreamError),
+}
+
+/// One bound session as others see it.
+#[derive(Debug)]
+pub struct Session {
+	pub id: u64,
+	pub jid: FullJid,
+	tx: async_channel::Sender<Outgoing>,
+	/// Most stanzas waiting in `tx` (`session_queue_len`).
+	queue_limit: usize,
+	/// The last available presence it broadcast; `None` while unavailable.
+	pub presence: Option<Element>,
+	pub priority: i8,
+	/// It asked for the roster, so it gets roster pushes (RFC 6121 §2.1.6).
+	pub interested: bool,
+	/// Entities that got directed presence and must get unavailable at the end
+	/// (RFC 6121 §4.6.3).
+	pub directed: BTreeSet<Jid>,
+}
+
+impl Session {
+	pub fn is_available(&self) -> bool {
+		self.presence.is_some()
+	}
+
+	/// Queues a stanza. If the client does not keep up and the queue is full,
+	/// the session is closed instead of buffering without bound.
+	pub fn send(&self, el: Element) -> bool {
+		if self.tx.len() >= self.queue_limit {
+			log::info!("{}: outbound queue full, disconnecting", self.jid);
+			self.tx.close();
+			return false;
+		}
+		match self.tx.try_send(Outgoing::Stanza(el)) {
+			Ok(()) => true,
+			Err(async_channel::TrySendError::Full(_)) => {
+				log::info!("{}: outbound queue full, disconnecting", self.jid);
+				self.tx.close();
+				false
+			}
+			Err(async_channel::TrySendError::Closed(_)) => false,
+		}
+	}
+
+	pub fn close(&self, err: StreamError) {
+		// Best effort: a full queue gets closed outright below.
+		if self.tx.try_send(Outgoing::Close(err)).is_err() {
+			self.tx.close();
+		}
+	}
+}
+
+/// All bound sessions by account localpart.
+#[derive(Default)]
+pub struct Sessions {
+	by_user: HashMap<String, Vec<Session>>,
+	next_id: u64,
+	count: usize,
+}
+
+impl Sessions {
+	/// Binds `resource` (or a generated one) for `user`; `limits` are
+	/// (`max_resources_per_account`, `session_queue_len`). A session already
+	/// using that resource is removed and returned, so the caller can end it
+	/// (RFC 6120 §7.7.2.2, "override the existing session").
+	pub fn bind(
+		&mut self,
+		user: &str,
+		domain: &str,
+		resource: Option<&str>,
+		tx: async_channel::Sender<Outgoing>,
+		limits: (usize, usize),
+		random: &mut dyn FnMut(&mut [u8]),
+	) -> Result<(u64, FullJid, Option<Session>), BindError> {
+		let (max_resources, queue_limit) = limits;
+		let resource = match resource {
+			Some(r) => prep_resource(r).map_err(|_| BindError::BadResource)?,
+			None => generate_resource(random),
+		};
+		let jid =
+			Jid::from_parts(Some(user), domain, Some(&resource)).ok().and_then(|j| j.try_into_full().ok()).ok_or(BindError::BadResource)?;
+		let list = self.by_user.entry(user.to_owned()).or_default();
+		let replaced = match list.iter().position(|s| s.jid.resource() == jid.resource()) {
+			Some(i) => Some(list.remove(i)),
+			None if list.len() >= max_resources => return Err(BindError::TooManyResources),
+			None => None,
+		};
+		if replaced.is_none() {
+			self.count += 1;
+		}
+		self.next_id += 1;
+		let id = self.next_id;
+		list.push(Session {
+			id,
+			jid: jid.clone(),
+			tx,
+			queue_limit,
+			presence: None,
+			priority: 0,
+			interested: false,
+			directed: BTreeSet::new(),
+		});
+		Ok((id, jid, replaced))
+	}
+
+	/// Removes a session; `None` if it was already replaced or removed.
+	pub fn remove(&mut self, user: &str, id: u64) -> Option<Session> {
+		let list = self.by_user.get_mut(user)?;
+		let i = list.iter().position(|s| s.id == id)?;
+		let s = list.remove(i);
+		if list.is_empty() {
+			self.by_user.remove(user);
+		}
+		self.count -= 1;
+		Some(s)
+	}
+
+	/// Every session of an account.
+	pub fn of(&self, user: &str) -> &[Session] {
+		self.by_user.get(user).map_or(&[], Vec::as_slice)
+	}
+
+	pub fn get(&self, user: &str, id: u64) -> Option<&Session> {
+		self.of(user).iter().find(|s| s.id == id)
+	}
+
+	pub fn get_mut(&mut self, user: &str, id: u64) -> Option<&mut Session> {
+		self.by_user.get_mut(user)?.iter_mut().find(|s| s.id == id)
+	}
+
+	/// The session bound to a full JID of ours.
+	pub fn by_jid(&self, jid: &FullJid) -> Option<&Session> {
+		let user = jid.node()?;
+		self.of(user).iter().find(|s| s.jid.resource() == jid.resource())
+	}
+
+	/// Available sessions of an account.
+	pub fn available(&self, user: &str) -> impl Iterator<Item = &Session> {
+		self.of(user).iter().filter(|s| s.is_available())
+	}
+
+	pub fn count(&self) -> usize {
+		self.count
+	}
+
+	pub fn users_online(&self) -> usize {
+		self.by_user.len()
+	}
+
+	/// Every session, for shutdown.
+	pub fn all(&self) -> impl Iterator<Item = &Session> {
+		self.by_user.values().flatten()
+	}
+}
+
+fn generate_resource(random: &mut dyn FnMut(&mut [u8])) -> String {
+	const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+	let mut bytes = [0u8; 10];
+	random(&mut bytes);
+	let tail: String = bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+	format!("xerra-{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn rnd(b: &mut [u8]) {
+		for (i, x) in b.iter_mut().enumerate() {
+			*x = i as u8;
+		}
+	}
+
+	#[test]
+	fn bind_replace_limit_and_remove() {
+		let mut s = Sessions::default();
+		let (tx, _rx) = async_channel::unbounded();
+		let (id1, jid1, r) = s.bind("alice", "example.org", Some("phone"), tx.clone(), (2, 4), &mut rnd).unwrap();
+		assert!(r.is_none());
+		assert_eq!(jid1.as_str(), "alice@example.org/phone");
+		let (id2, jid2, _) = s.bind("alice", "example.org", None, tx.clone(), (2, 4), &mut rnd).unwrap();
+		assert!(jid2.resource().starts_with("xerra-"));
+		assert_eq!(s.bind("alice", "example.org", Some("third"), tx.clone(), (2, 4), &mut rnd).unwrap_err(), BindError::TooManyResources);
+		// Same resource again: the old session is handed back, the count is unchanged.
+		let (id3, _, replaced) = s.bind("alice", "example.org", Some("phone"), tx.clone(), (2, 4), &mut rnd).unwrap();
+		assert_eq!(replaced.unwrap().id, id1);
+		assert_eq!(s.count(), 2);
+		assert!(s.remove("alice", id1).is_none());
+		assert!(s.remove("alice", id2).is_some());
+		assert!(s.remove("alice", id3).is_some());
+		assert_eq!((s.count(), s.users_online()), (0, 0));
+	}
+
+	#[test]
+	fn full_queue_closes_the_session() {
+		let mut s = Sessions::default();
+		let (tx, rx) = async_channel::unbounded();
+		let (id, _, _) = s.bind("bob", "example.org", Some("r"), tx, (4, 1), &mut rnd).unwrap();
+		let sess = s.get("bob", id).unwrap();
+		assert!(sess.send(Element::new("message", "jabber:client")));
+		assert!(!sess.send(Element::new("message", "jabber:client")));
+		assert!(rx.is_closed());
+	}
+}

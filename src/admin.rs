@@ -1,0 +1,191 @@
+//! Administrative commands (users, settings, status), the same whether the
+//! command line opens the database itself or asks the running server over
+//! its control socket. Passwords travel only to [`Command::execute`] and
+//! are never logged.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::{self, Config};
+use crate::features::Cx;
+use crate::proto::sasl::derive_account;
+use crate::server::Server;
+use crate::store::{RosterEntry, Store};
+use crate::xmpp::error::{StreamCondition, StreamError};
+use crate::xmpp::jid::prep_localpart;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+	UserAdd { name: String, password: String },
+	UserPasswd { name: String, password: String },
+	UserDel { name: String },
+	UserList,
+	ConfigSet { name: String, value: String },
+	ConfigUnset { name: String },
+	ConfigList,
+	Status,
+}
+
+impl Command {
+	/// Fields for the control socket: the verb, then its arguments.
+	pub fn to_fields(&self) -> Vec<&str> {
+		match self {
+			Command::UserAdd { name, password } => vec!["user-add", name, password],
+			Command::UserPasswd { name, password } => vec!["user-passwd", name, password],
+			Command::UserDel { name } => vec!["user-del", name],
+			Command::UserList => vec!["user-list"],
+			Command::ConfigSet { name, value } => vec!["config-set", name, value],
+			Command::ConfigUnset { name } => vec!["config-unset", name],
+			Command::ConfigList => vec!["config-list"],
+			Command::Status => vec!["status"],
+		}
+	}
+
+	pub fn from_fields(f: &[String]) -> Option<Command> {
+		let s = |i: usize| f.get(i).cloned();
+		Some(match (f.first()?.as_str(), f.len()) {
+			("user-add", 3) => Command::UserAdd { name: s(1)?, password: s(2)? },
+			("user-passwd", 3) => Command::UserPasswd { name: s(1)?, password: s(2)? },
+			("user-del", 2) => Command::UserDel { name: s(1)? },
+			("user-list", 1) => Command::UserList,
+			("config-set", 3) => Command::ConfigSet { name: s(1)?, value: s(2)? },
+			("config-unset", 2) => Command::ConfigUnset { name: s(1)? },
+			("config-list", 1) => Command::ConfigList,
+			("status", 1) => Command::Status,
+			_ => return None,
+		})
+	}
+
+	/// Runs the command. `server` is the running server when there is one,
+	/// so that deleting a user also ends its sessions and updates contacts.
+	pub async fn execute(self, store: &Store, config: &Config, server: Option<&Server>) -> Result<String, String> {
+		let fail = |e: crate::store::StoreError| e.to_string();
+		match self {
+			Command::UserAdd { name, password } => {
+				let name = prep_localpart(&name).map_err(|e| format!("invalid user name: {e}"))?;
+				let account = new_account(&password, config)?;
+				let n = name.clone();
+				let created = store.write(move |tx| tx.create_account(&n, &account)).await.map_err(fail)?;
+				if !created {
+					return Err(format!("{name}@{} already exists", config.domain));
+				}
+				Ok(format!("created {name}@{}", config.domain))
+			}
+			Command::UserPasswd { name, password } => {
+				let name = prep_localpart(&name).map_err(|e| format!("invalid user name: {e}"))?;
+				let account = new_account(&password, config)?;
+				let n = name.clone();
+				let changed = store.write(move |tx| tx.set_credentials(&n, &account)).await.map_err(fail)?;
+				if !changed {
+					return Err(format!("no user {name}@{}", config.domain));
+				}
+				Ok(format!("password changed for {name}@{}", config.domain))
+			}
+			Command::UserDel { name } => {
+				let name = prep_localpart(&name).map_err(|e| format!("invalid user name: {e}"))?;
+				delete_user(store, config, server, &name).await
+			}
+			Command::UserList => {
+				let names = store.snapshot().and_then(|s| s.account_names()).map_err(fail)?;
+				Ok(names.iter().map(|n| format!("{n}@{}\n", config.domain)).collect())
+			}
+			Command::ConfigSet { name, value } => {
+				// Validate before storing, so a bad value never reaches the next start.
+				let mut scratch = config.clone();
+				scratch.set(&name, &value)?;
+				let (n, v) = (name.clone(), value.clone());
+				store.write(move |tx| tx.set_setting(&n, &v)).await.map_err(fail)?;
+				let restart = if server.is_some() { " (takes effect at the next start)" } else { "" };
+				Ok(format!("{name} = {value}{restart}"))
+			}
+			Command::ConfigUnset { name } => {
+				config::setting(&name).ok_or_else(|| format!("unknown setting {name:?}"))?;
+				let n = name.clone();
+				store.write(move |tx| tx.unset_setting(&n)).await.map_err(fail)?;
+				Ok(format!("{name} back to its default"))
+			}
+			Command::ConfigList => {
+				let stored = store.snapshot().and_then(|s| s.settings()).map_err(fail)?;
+				let mut out = String::new();
+				for s in config::SETTINGS {
+					let value = stored.iter().find(|(k, _)| k == s.name).map_or(s.default, |(_, v)| v.as_str());
+					out.push_str(&format!("{} = {}\n    {} (default: {})\n", s.name, value, s.doc, s.default));
+				}
+				Ok(out)
+			}
+			Command::Status => {
+				let accounts = store.snapshot().and_then(|s| s.account_count()).map_err(fail)?;
+				let mut out = format!("domain: {}\naccounts: {accounts}\ndata: {}\n", config.domain, config.data_dir.display());
+				out.push_str(&format!("database: {} bytes\n", Store::file_bytes(&config.data_dir)));
+				match server {
+					Some(s) => {
+						let sessions = s.sessions.borrow();
+						out.push_str(&format!(
+							"running: yes (pid {}, up {} s)\nconnections: {}\nsessions: {} ({} users online)\n",
+							std::process::id(),
+							s.started.elapsed().as_secs(),
+							s.guard.borrow().connections(),
+							sessions.count(),
+							sessions.users_online()
+						));
+					}
+					None => out.push_str("running: no\n"),
+				}
+				Ok(out)
+			}
+		}
+	}
+}
+
+fn new_account(password: &str, config: &Config) -> Result<crate::store::Account, String> {
+	if password.is_empty() {
+		return Err("the password must not be empty".into());
+	}
+	let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+	let rng = ring::rand::SystemRandom::new();
+	let mut random = |b: &mut [u8]| {
+		// The OS random source failing is not something to work around.
+		ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed");
+	};
+	derive_account(password, config.scram_iterations, created, &mut random)
+		.ok_or_else(|| "the password has characters that are not allowed".to_string())
+}
+
+/// Deletes the account, its roster and offline messages; takes it out of
+/// local contacts' rosters (with pushes) and ends its sessions.
+async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, name: &str) -> Result<String, String> {
+	let user = name.to_owned();
+	let domain = config.domain.clone();
+	let pushes = store
+		.write(move |tx| {
+			if !tx.delete_account(&user)? {
+				return Ok(None);
+			}
+			let own_jid = format!("{user}@{domain}");
+			let mut outs = Vec::new();
+			for (contact, _) in tx.clear_roster(&user)? {
+				let Some(contact_user) = contact.strip_suffix(&format!("@{domain}")) else { continue };
+				if let Some(old) = tx.roster_entry(contact_user, &own_jid)? {
+					crate::features::presence::save(tx, contact_user, &own_jid, &old, &RosterEntry::default(), &mut outs)?;
+				}
+			}
+			Ok(Some(outs))
+		})
+		.await
+		.map_err(|e| e.to_string())?;
+	let Some(pushes) = pushes else {
+		return Err(format!("no user {name}@{}", config.domain));
+	};
+	if let Some(server) = server {
+		for s in server.sessions.borrow().of(name) {
+			s.close(StreamError::with_text(StreamCondition::NotAuthorized, "account deleted"));
+		}
+		// Roster pushes do not depend on whose context delivers them.
+		if let Ok(jid) = crate::xmpp::jid::FullJid::parse(&format!("{name}@{}/admin", config.domain)) {
+			let mut cx = Cx::new(server, &jid, 0);
+			for p in pushes {
+				crate::router::deliver(p, &mut cx);
+			}
+		}
+	}
+	Ok(format!("deleted {name}@{}", config.domain))
+}

@@ -1,0 +1,241 @@
+//! The command line: the only code that prints to a terminal or prompts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::admin::Command;
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+const HELP: &str = "\
+xerra - a lean XMPP server for small offices
+
+Usage: xerra [--data-dir DIR] [--log LEVEL] <command> [args]
+
+Commands:
+  run                      run the server (the default when no command is given)
+  user add NAME            create an account (asks for the password)
+  user passwd NAME         change a password
+  user del NAME            delete an account with its roster and messages
+  user list                list accounts
+  config list              show every setting with its value and meaning
+  config set NAME VALUE    store a setting (used at the next start)
+  config unset NAME        return a setting to its default
+  status                   show whether the server runs, and what it serves
+
+Options:
+  --data-dir DIR           where the database and certificates live
+                           (default: $XERRA_DATA_DIR or ./xerra-data)
+  --log LEVEL              error, warn, info (default) or debug
+  -h, --help               this help; `xerra COMMAND --help` for a command
+  -V, --version            print the version
+
+While the server runs, the other commands talk to it over a control socket
+in the data directory; otherwise they open the database themselves.
+";
+
+const RUN_HELP: &str = "\
+Usage: xerra run [--set NAME=VALUE]...
+
+Runs the server in the foreground until SIGTERM or Ctrl-C; SIGHUP reloads the
+TLS certificate. With no settings at all it serves the domain `localhost` on
+ports 5222 (STARTTLS) and 5223 (direct TLS) with a self-signed certificate.
+
+  --set NAME=VALUE    override a stored setting for this run (see `xerra config list`)
+  --domain DOMAIN     short for --set domain=DOMAIN
+";
+
+const USER_HELP: &str = "\
+Usage: xerra user add NAME [--password-stdin]
+       xerra user passwd NAME [--password-stdin]
+       xerra user del NAME
+       xerra user list
+
+NAME is the part before the @ (alice for alice@your.domain).
+Passwords are asked for on the terminal (not echoed), or read as one line from
+standard input with --password-stdin (for scripts). Only salted SCRAM keys are
+stored, never the password.
+";
+
+const CONFIG_HELP: &str = "\
+Usage: xerra config list
+       xerra config set NAME VALUE
+       xerra config unset NAME
+
+Settings are stored in the database and used at the next start of the server.
+`xerra config list` shows every setting, its value, default and meaning.
+";
+
+const STATUS_HELP: &str = "\
+Usage: xerra status
+
+Shows the domain, accounts, database size and, if the server runs, its uptime,
+connections and sessions.
+";
+
+/// Runs the command line; the process exit code.
+pub fn main() -> ExitCode {
+	let args: Vec<String> = std::env::args().skip(1).collect();
+	match dispatch(args) {
+		Ok(()) => ExitCode::SUCCESS,
+		Err(e) => {
+			eprintln!("xerra: {e}");
+			ExitCode::FAILURE
+		}
+	}
+}
+
+fn dispatch(mut args: Vec<String>) -> Result<(), String> {
+	let mut data_dir = std::env::var_os("XERRA_DATA_DIR").map_or_else(|| PathBuf::from("xerra-data"), PathBuf::from);
+	let mut level = log::LevelFilter::Info;
+	// Global options come before the command.
+	while let Some(first) = args.first() {
+		match first.as_str() {
+			"-h" | "--help" => {
+				print!("{HELP}");
+				return Ok(());
+			}
+			"-V" | "--version" => {
+				println!("xerra {}", env!("CARGO_PKG_VERSION"));
+				return Ok(());
+			}
+			"--data-dir" => {
+				data_dir = PathBuf::from(args.get(1).ok_or("--data-dir needs a directory")?);
+				args.drain(..2);
+			}
+			"--log" => {
+				level = args.get(1).and_then(|l| l.parse().ok()).ok_or("--log needs error, warn, info or debug")?;
+				args.drain(..2);
+			}
+			_ => break,
+		}
+	}
+	// Timestamps come from journald; local ones would need a single-threaded process.
+	let _ = simple_logger::SimpleLogger::new().with_level(level).init();
+	let command = if args.is_empty() { "run".to_string() } else { args.remove(0) };
+	let wants_help = args.iter().any(|a| a == "-h" || a == "--help");
+	match command.as_str() {
+		"run" if wants_help => print!("{RUN_HELP}"),
+		"run" => return run(data_dir, &args),
+		"user" if wants_help || args.is_empty() => print!("{USER_HELP}"),
+		"user" => return admin(&data_dir, user_command(&args)?),
+		"config" if wants_help || args.is_empty() => print!("{CONFIG_HELP}"),
+		"config" => return admin(&data_dir, config_command(&args)?),
+		"status" if wants_help => print!("{STATUS_HELP}"),
+		"status" => return admin(&data_dir, Command::Status),
+		other => return Err(format!("unknown command {other:?}; see `xerra --help`")),
+	}
+	Ok(())
+}
+
+/// Stored settings, then command-line overrides, on top of the defaults.
+fn load_config(data_dir: PathBuf, store: &Store, overrides: &[(String, String)]) -> Result<Config, String> {
+	let mut config = Config::new(data_dir);
+	let stored = store.snapshot().and_then(|s| s.settings()).map_err(|e| e.to_string())?;
+	for (name, value) in stored.iter().chain(overrides) {
+		config.set(name, value)?;
+	}
+	Ok(config)
+}
+
+fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
+	let mut overrides = Vec::new();
+	let mut it = args.iter();
+	while let Some(a) = it.next() {
+		let kv = match a.as_str() {
+			"--set" => it.next().ok_or("--set needs NAME=VALUE")?.clone(),
+			"--domain" => format!("domain={}", it.next().ok_or("--domain needs a domain")?),
+			other => other.strip_prefix("--set=").map(str::to_owned).ok_or_else(|| format!("unknown option {other:?} for run"))?,
+		};
+		let (k, v) = kv.split_once('=').ok_or_else(|| format!("{kv:?}: expected NAME=VALUE"))?;
+		overrides.push((k.to_owned(), v.to_owned()));
+	}
+	let store = open_store(&data_dir)?;
+	let config = match load_config(data_dir, &store, &overrides) {
+		Ok(c) => c,
+		Err(e) => {
+			store.shutdown();
+			return Err(e);
+		}
+	};
+	let accounts = store.snapshot().and_then(|s| s.account_count()).unwrap_or(0);
+	if accounts == 0 {
+		eprintln!(
+			"xerra: no accounts yet. In another terminal: `xerra --data-dir {} user add alice`,\n       \
+			 then connect a client to alice@{} (the certificate is self-signed; accept it).",
+			config.data_dir.display(),
+			config.domain
+		);
+	}
+	crate::server::run(config, store).map_err(|e| e.to_string())
+}
+
+fn open_store(data_dir: &std::path::Path) -> Result<Store, String> {
+	// A small cache is plenty for the command line and the server alike.
+	Store::open(data_dir, 4 << 20).map_err(|e| match e {
+		StoreError::Locked => format!("{} is in use by a running xerra that does not answer on its control socket", data_dir.display()),
+		e => format!("{}: {e}", data_dir.display()),
+	})
+}
+
+fn user_command(args: &[String]) -> Result<Command, String> {
+	let name = || args.get(1).filter(|n| !n.starts_with('-')).cloned().ok_or("which user? (NAME is the part before the @)");
+	let stdin = args.iter().any(|a| a == "--password-stdin");
+	Ok(match args[0].as_str() {
+		"add" => Command::UserAdd { password: password(&name()?, stdin, true)?, name: name()? },
+		"passwd" => Command::UserPasswd { password: password(&name()?, stdin, true)?, name: name()? },
+		"del" | "delete" => Command::UserDel { name: name()? },
+		"list" => Command::UserList,
+		other => return Err(format!("unknown user command {other:?}; see `xerra user --help`")),
+	})
+}
+
+fn config_command(args: &[String]) -> Result<Command, String> {
+	let arg = |i: usize, what: &str| args.get(i).cloned().ok_or_else(|| format!("missing {what}"));
+	Ok(match args[0].as_str() {
+		"list" => Command::ConfigList,
+		"set" => Command::ConfigSet { name: arg(1, "NAME")?, value: arg(2, "VALUE")? },
+		"unset" => Command::ConfigUnset { name: arg(1, "NAME")? },
+		other => return Err(format!("unknown config command {other:?}; see `xerra config --help`")),
+	})
+}
+
+fn password(name: &str, from_stdin: bool, confirm: bool) -> Result<String, String> {
+	if from_stdin {
+		let mut line = String::new();
+		std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the password: {e}"))?;
+		return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+	}
+	let first = rpassword::prompt_password(format!("Password for {name}: "))
+		.map_err(|e| format!("reading the password: {e} (use --password-stdin without a terminal)"))?;
+	if confirm {
+		let again = rpassword::prompt_password("Again: ").map_err(|e| format!("reading the password: {e}"))?;
+		if again != first {
+			return Err("the passwords differ".into());
+		}
+	}
+	Ok(first)
+}
+
+/// Runs an admin command on the running server, or on the database directly.
+fn admin(data_dir: &std::path::Path, cmd: Command) -> Result<(), String> {
+	let result = match crate::control::request(data_dir, &cmd) {
+		Some(r) => r,
+		None => {
+			let store = open_store(data_dir)?;
+			let config = load_config(data_dir.to_owned(), &store, &[]);
+			let result = match config {
+				Ok(config) => futures_lite::future::block_on(cmd.execute(&store, &config, None)),
+				Err(e) => Err(e),
+			};
+			store.shutdown();
+			result
+		}
+	};
+	let text = result?;
+	print!("{text}");
+	if !text.ends_with('\n') {
+		println!();
+	}
+	Ok(())
+}

@@ -1,0 +1,110 @@
+//! The control socket: how `xerra user ...`, `xerra config ...` and
+//! `xerra status` reach a running server (which holds the database lock).
+//! A Unix socket in the data directory, mode 0600; one request per
+//! connection: a line of base64 fields separated by tabs, answered by
+//! `ok` or `err` and a base64 text.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use async_executor::LocalExecutor;
+use async_net::unix::{UnixListener, UnixStream};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use futures_lite::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::admin::Command;
+use crate::server::Server;
+
+/// Longest request line accepted.
+const MAX_REQUEST: u64 = 64 * 1024;
+
+pub fn path(data_dir: &Path) -> PathBuf {
+	data_dir.join("control.sock")
+}
+
+pub fn listen(data_dir: &Path) -> std::io::Result<UnixListener> {
+	let p = path(data_dir);
+	// A socket file left by a killed server: nobody answers on it.
+	if p.exists() && std::os::unix::net::UnixStream::connect(&p).is_err() {
+		std::fs::remove_file(&p)?;
+	}
+	let l = UnixListener::bind(&p)?;
+	std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+	Ok(l)
+}
+
+pub fn remove(data_dir: &Path) {
+	let _ = std::fs::remove_file(path(data_dir));
+}
+
+pub async fn serve(server: Rc<Server>, ex: Rc<LocalExecutor<'static>>, listener: UnixListener) {
+	while let Ok((conn, _)) = listener.accept().await {
+		ex.spawn(answer(server.clone(), conn)).detach();
+	}
+}
+
+async fn answer(server: Rc<Server>, conn: UnixStream) {
+	let mut line = String::new();
+	let mut reader = futures_lite::io::BufReader::new(conn.clone()).take(MAX_REQUEST);
+	if reader.read_line(&mut line).await.is_err() {
+		return;
+	}
+	let reply = match decode(&line).and_then(|f| Command::from_fields(&f)) {
+		Some(cmd) => cmd.execute(&server.store, &server.config, Some(&server)).await,
+		None => Err("malformed control request".into()),
+	};
+	let mut conn = conn;
+	let _ = conn.write_all(encode_reply(&reply).as_bytes()).await;
+}
+
+fn decode(line: &str) -> Option<Vec<String>> {
+	line.trim_end().split('\t').map(|f| B64.decode(f).ok().and_then(|b| String::from_utf8(b).ok())).collect()
+}
+
+fn encode(fields: &[&str]) -> String {
+	let mut s = fields.iter().map(|f| B64.encode(f)).collect::<Vec<_>>().join("\t");
+	s.push('\n');
+	s
+}
+
+fn encode_reply(r: &Result<String, String>) -> String {
+	match r {
+		Ok(t) => encode(&["ok", t]),
+		Err(t) => encode(&["err", t]),
+	}
+}
+
+/// Sends a command to the server running on `data_dir`; `None` if no server
+/// is listening there.
+pub fn request(data_dir: &Path, cmd: &Command) -> Option<Result<String, String>> {
+	let mut conn = std::os::unix::net::UnixStream::connect(path(data_dir)).ok()?;
+	if conn.write_all(encode(&cmd.to_fields()).as_bytes()).is_err() {
+		return Some(Err("the server closed the control connection".into()));
+	}
+	let mut line = String::new();
+	if BufReader::new(conn).read_line(&mut line).is_err() {
+		return Some(Err("no answer from the server".into()));
+	}
+	let fields = decode(&line).unwrap_or_default();
+	Some(match fields.as_slice() {
+		[status, text] if status == "ok" => Ok(text.clone()),
+		[status, text] if status == "err" => Err(text.clone()),
+		_ => Err("malformed answer from the server".into()),
+	})
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn fields_round_trip_with_tabs_and_newlines() {
+		let line = encode(&["user-add", "a\tb", "pa ss\nword"]);
+		assert_eq!(line.matches('\n').count(), 1);
+		assert_eq!(decode(&line).unwrap(), vec!["user-add", "a\tb", "pa ss\nword"]);
+		assert_eq!(decode("%%%"), None);
+	}
+}

@@ -1,0 +1,100 @@
+//! The smol shell: the only code that touches sockets, TLS and timers.
+//! One `LocalExecutor` on the main thread runs every connection as a task.
+
+pub mod c2s;
+pub mod guard;
+pub mod tls;
+
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+
+use async_executor::LocalExecutor;
+use async_net::TcpListener;
+use nix::sys::socket::{self, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage, sockopt};
+
+use crate::config::Config;
+use crate::server::Server;
+
+/// Which protocol a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+	/// RFC 6120 with STARTTLS.
+	C2s,
+	/// XEP-0368 direct TLS.
+	C2sTls,
+}
+
+impl Kind {
+	pub fn name(self) -> &'static str {
+		match self {
+			Kind::C2s => "c2s",
+			Kind::C2sTls => "c2s_tls",
+		}
+	}
+}
+
+pub struct Listener {
+	pub kind: Kind,
+	pub addr: SocketAddr,
+	socket: TcpListener,
+}
+
+/// Binds every configured address and port. An address that cannot be
+/// bound (say, IPv6 switched off) is skipped with a warning, as long as at
+/// least one listener is up.
+pub fn listen(config: &Config) -> Result<Vec<Listener>, String> {
+	let mut out = Vec::new();
+	let mut errors = Vec::new();
+	for (kind, port) in [(Kind::C2s, config.c2s_port), (Kind::C2sTls, config.c2s_tls_port)] {
+		let Some(port) = port else { continue };
+		for ip in &config.listen {
+			match bind(SocketAddr::new(*ip, port)) {
+				Ok(std_listener) => {
+					let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
+					let socket = TcpListener::try_from(std_listener).map_err(|e| e.to_string())?;
+					out.push(Listener { kind, addr, socket });
+				}
+				Err(e) => errors.push(format!("{ip} port {port}: {e}")),
+			}
+		}
+	}
+	for e in &errors {
+		log::warn!("cannot listen on {e}");
+	}
+	if out.is_empty() {
+		return Err(format!("no listener could be opened: {}", errors.join("; ")));
+	}
+	Ok(out)
+}
+
+/// A listening socket with SO_REUSEADDR, and IPV6_V6ONLY on IPv6 so the
+/// IPv4 and IPv6 wildcards can both be bound.
+fn bind(addr: SocketAddr) -> Result<StdListener, nix::Error> {
+	let family = if addr.is_ipv6() { AddressFamily::Inet6 } else { AddressFamily::Inet };
+	let fd: OwnedFd = socket::socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+	socket::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+	if addr.is_ipv6() {
+		socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
+	}
+	socket::bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(addr))?;
+	socket::listen(&fd, Backlog::new(1024)?)?;
+	Ok(StdListener::from(fd))
+}
+
+/// Accepts connections forever, one task each.
+pub async fn accept_loop(server: Rc<Server>, ex: Rc<LocalExecutor<'static>>, l: Listener) {
+	loop {
+		match l.socket.accept().await {
+			Ok((tcp, peer)) => {
+				let _ = tcp.set_nodelay(true);
+				ex.spawn(c2s::serve(server.clone(), tcp, peer, l.kind == Kind::C2sTls)).detach();
+			}
+			Err(e) => {
+				// Out of file descriptors and the like: back off instead of spinning.
+				log::warn!("accept on {}: {e}", l.addr);
+				async_io::Timer::after(std::time::Duration::from_millis(100)).await;
+			}
+		}
+	}
+}

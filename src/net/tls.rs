@@ -1,0 +1,105 @@
+//! TLS configuration (rustls with the ring provider only): the admin's PEM
+//! files, or a self-signed ECDSA P-256 certificate generated at first run in
+//! the data directory. Rebuilt on SIGHUP.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_rustls::pki_types::pem::PemObject;
+use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use futures_rustls::rustls::{self, ServerConfig};
+
+use crate::config::Config;
+
+#[derive(Debug)]
+pub enum TlsError {
+	Io(PathBuf, std::io::Error),
+	Pem(PathBuf, String),
+	Generate(String),
+	Rustls(rustls::Error),
+}
+
+impl std::fmt::Display for TlsError {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Self::Io(p, e) => write!(f, "{}: {e}", p.display()),
+			Self::Pem(p, e) => write!(f, "{}: not usable PEM: {e}", p.display()),
+			Self::Generate(e) => write!(f, "cannot generate a certificate: {e}"),
+			Self::Rustls(e) => write!(f, "TLS configuration: {e}"),
+		}
+	}
+}
+
+impl std::error::Error for TlsError {}
+
+/// Where the certificate and key come from for this configuration,
+/// generating a self-signed pair first if needed.
+pub fn cert_paths(config: &Config) -> Result<(PathBuf, PathBuf), TlsError> {
+	if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+		return Ok((cert.clone(), key.clone()));
+	}
+	let dir = config.data_dir.join("tls");
+	let cert = dir.join(format!("{}.crt", config.domain));
+	let key = dir.join(format!("{}.key", config.domain));
+	if !cert.exists() || !key.exists() {
+		generate(&config.domain, &dir, &cert, &key)?;
+	}
+	Ok((cert, key))
+}
+
+fn generate(domain: &str, dir: &Path, cert: &Path, key: &Path) -> Result<(), TlsError> {
+	use std::io::Write as _;
+	use std::os::unix::fs::OpenOptionsExt as _;
+
+	let names = vec![domain.to_owned(), format!("*.{domain}")];
+	let generated = rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
+	std::fs::create_dir_all(dir).map_err(|e| TlsError::Io(dir.to_owned(), e))?;
+	// The key is written first and readable by us only.
+	let mut f = std::fs::OpenOptions::new()
+		.write(true)
+		.create(true)
+		.truncate(true)
+		.mode(0o600)
+		.open(key)
+		.map_err(|e| TlsError::Io(key.to_owned(), e))?;
+	f.write_all(generated.signing_key.serialize_pem().as_bytes())
+		.and_then(|()| f.sync_all())
+		.map_err(|e| TlsError::Io(key.to_owned(), e))?;
+	std::fs::write(cert, generated.cert.pem()).map_err(|e| TlsError::Io(cert.to_owned(), e))?;
+	log::info!("generated a self-signed certificate for {domain} in {}", dir.display());
+	Ok(())
+}
+
+/// Loads the certificate and key and builds the server configuration.
+pub fn load(config: &Config) -> Result<Arc<ServerConfig>, TlsError> {
+	let (cert_path, key_path) = cert_paths(config)?;
+	let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
+		.map_err(|e| TlsError::Pem(cert_path.clone(), e.to_string()))?
+		.collect::<Result<_, _>>()
+		.map_err(|e| TlsError::Pem(cert_path.clone(), e.to_string()))?;
+	if certs.is_empty() {
+		return Err(TlsError::Pem(cert_path, "no certificate in file".into()));
+	}
+	let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| TlsError::Pem(key_path.clone(), e.to_string()))?;
+	// Only ring: building from an explicit provider cannot panic if another
+	// provider is ever compiled in.
+	let provider = Arc::new(rustls::crypto::ring::default_provider());
+	let mut server = ServerConfig::builder_with_provider(provider)
+		.with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+		.map_err(TlsError::Rustls)?
+		.with_no_client_auth()
+		.with_single_cert(certs, key)
+		.map_err(TlsError::Rustls)?;
+	// XEP-0368 clients may offer the "xmpp-client" ALPN; plain clients offer none.
+	server.alpn_protocols = vec![b"xmpp-client".to_vec()];
+	Ok(Arc::new(server))
+}
+
+/// RFC 9266 tls-exporter channel binding, only for TLS 1.3 (for TLS 1.2 it
+/// is safe only with extended master secret, which we cannot see here).
+pub fn channel_binding(conn: &rustls::ServerConnection) -> Option<Vec<u8>> {
+	if conn.protocol_version() != Some(rustls::ProtocolVersion::TLSv1_3) {
+		return None;
+	}
+	conn.export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None).ok().map(|k| k.to_vec())
+}

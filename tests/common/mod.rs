@@ -1,0 +1,209 @@
+//! Test harness: starts the real `xerra` binary on ephemeral loopback ports
+//! with a temporary data directory, and a small blocking XMPP client that
+//! speaks to it over real TCP and TLS.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+pub mod client;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub use client::Client;
+
+pub const DOMAIN: &str = "example.test";
+pub const PASSWORD: &str = "correct horse";
+
+/// A running server process.
+pub struct Server {
+	child: Option<Child>,
+	pub dir: PathBuf,
+	pub port: u16,
+	pub tls_port: u16,
+	settings: Vec<String>,
+	/// Server log (stderr) lines, collected by a thread.
+	log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn fresh_dir() -> PathBuf {
+	static N: AtomicU32 = AtomicU32::new(0);
+	let dir = std::env::temp_dir().join(format!("xerra-it-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+	let _ = std::fs::remove_dir_all(&dir);
+	std::fs::create_dir_all(&dir).unwrap();
+	dir
+}
+
+pub fn bin() -> &'static str {
+	env!("CARGO_BIN_EXE_xerra")
+}
+
+impl Server {
+	/// Starts a server for `DOMAIN` with extra `name=value` settings.
+	pub fn start(settings: &[&str]) -> Server {
+		let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+		Server::start_in(fresh_dir(), settings)
+	}
+
+	fn start_in(dir: PathBuf, settings: Vec<String>) -> Server {
+		let mut cmd = Command::new(bin());
+		cmd.arg("--data-dir").arg(&dir).arg("--log").arg("debug").arg("run");
+		for s in ["listen=127.0.0.1", "c2s_port=0", "c2s_tls_port=0", &format!("domain={DOMAIN}")] {
+			cmd.arg("--set").arg(s);
+		}
+		for s in &settings {
+			cmd.arg("--set").arg(s);
+		}
+		let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start xerra");
+		let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+		let stderr = child.stderr.take().unwrap();
+		let sink = log.clone();
+		std::thread::spawn(move || {
+			for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+				sink.lock().unwrap().push(line);
+			}
+		});
+		let mut stdout = BufReader::new(child.stdout.take().unwrap());
+		let (mut port, mut tls_port) = (0, 0);
+		let deadline = Instant::now() + Duration::from_secs(20);
+		loop {
+			assert!(Instant::now() < deadline, "server did not start");
+			let mut line = String::new();
+			if stdout.read_line(&mut line).unwrap() == 0 {
+				panic!("server exited during start-up: {:?}", log.lock().unwrap());
+			}
+			let addr_port = |l: &str| l.rsplit(':').next().unwrap().trim().parse::<u16>().unwrap();
+			if let Some(rest) = line.strip_prefix("listening c2s_tls ") {
+				tls_port = addr_port(rest);
+			} else if let Some(rest) = line.strip_prefix("listening c2s ") {
+				port = addr_port(rest);
+			} else if line.starts_with("ready ") {
+				break;
+			}
+		}
+		// Keep draining stdout so the server never blocks on a full pipe.
+		std::thread::spawn(move || for _ in stdout.lines() {});
+		Server { child: Some(child), dir, port, tls_port, settings, log }
+	}
+
+	/// Runs `xerra --data-dir DIR args...` (the control socket reaches the
+	/// running server); returns (success, stdout + stderr).
+	pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+		cli(&self.dir, args, stdin)
+	}
+
+	pub fn add_user(&self, name: &str) {
+		let (ok, out) = self.cli(&["user", "add", name, "--password-stdin"], Some(PASSWORD));
+		assert!(ok, "user add {name}: {out}");
+	}
+
+	pub fn jid(name: &str) -> String {
+		format!("{name}@{DOMAIN}")
+	}
+
+	/// Logs in `name` (created if needed is not done here) on the STARTTLS port.
+	pub fn login(&self, name: &str) -> Client {
+		Client::login(self.port, name, PASSWORD)
+	}
+
+	/// Logs in and sends initial presence; waits for the own presence echo.
+	pub fn online(&self, name: &str) -> Client {
+		let mut c = self.login(name);
+		c.send("<presence/>");
+		let me = c.jid.clone();
+		c.wait_for(|s| s.name() == "presence" && s.attr("from") == Some(me.as_str()));
+		c
+	}
+
+	pub fn pid(&self) -> u32 {
+		self.child.as_ref().unwrap().id()
+	}
+
+	pub fn log_text(&self) -> String {
+		self.log.lock().unwrap().join("\n")
+	}
+
+	/// SIGKILL: no chance to flush anything.
+	pub fn kill9(&mut self) {
+		if let Some(mut c) = self.child.take() {
+			let _ = c.kill();
+			let _ = c.wait();
+		}
+	}
+
+	/// SIGTERM and wait for a clean exit; true if it exited successfully.
+	pub fn stop(&mut self) -> bool {
+		let Some(mut c) = self.child.take() else { return false };
+		let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+		let deadline = Instant::now() + Duration::from_secs(10);
+		while Instant::now() < deadline {
+			if let Ok(Some(status)) = c.try_wait() {
+				return status.success();
+			}
+			std::thread::sleep(Duration::from_millis(20));
+		}
+		let _ = c.kill();
+		false
+	}
+
+	/// Starts a new server process on the same data directory and settings.
+	pub fn restart(mut self) -> Server {
+		self.stop();
+		let dir = self.dir.clone();
+		let settings = std::mem::take(&mut self.settings);
+		// Keep the directory: this `self` must not delete it when dropped.
+		self.dir = PathBuf::new();
+		Server::start_in(dir, settings)
+	}
+
+	/// Starts again on the same data after a `kill9`.
+	pub fn restart_after_kill(mut self) -> Server {
+		let dir = std::mem::take(&mut self.dir);
+		let settings = std::mem::take(&mut self.settings);
+		Server::start_in(dir, settings)
+	}
+}
+
+impl Drop for Server {
+	fn drop(&mut self) {
+		if let Some(mut c) = self.child.take() {
+			let _ = c.kill();
+			let _ = c.wait();
+		}
+		if !self.dir.as_os_str().is_empty() {
+			let _ = std::fs::remove_dir_all(&self.dir);
+		}
+	}
+}
+
+/// Runs the CLI on a data directory.
+pub fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+	use std::io::Write as _;
+	let mut child = Command::new(bin())
+		.arg("--data-dir")
+		.arg(dir)
+		.args(args)
+		.stdin(Stdio::piped())
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.spawn()
+		.expect("run xerra cli");
+	if let Some(input) = stdin {
+		child.stdin.take().unwrap().write_all(format!("{input}\n").as_bytes()).unwrap();
+	}
+	drop(child.stdin.take());
+	let out = child.wait_with_output().unwrap();
+	let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+	(out.status.success(), text)
+}
+
+/// Makes a server with users `names`, all with `PASSWORD`.
+pub fn server_with_users(names: &[&str], settings: &[&str]) -> Server {
+	let s = Server::start(settings);
+	for n in names {
+		s.add_user(n);
+	}
+	s
+}

@@ -153,6 +153,18 @@ fn new_account(password: &str, config: &Config) -> Result<crate::store::Account,
 /// Deletes the account, its roster and offline messages; takes it out of
 /// local contacts' rosters (with pushes) and ends its sessions.
 async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, name: &str) -> Result<String, String> {
+	if let Some(server) = server {
+		// End the sessions first, while the roster still says who must hear
+		// that they are gone.
+		let ids: Vec<u64> = server.sessions.borrow().of(name).iter().map(|s| s.id).collect();
+		for id in ids {
+			let removed = server.sessions.borrow_mut().remove(name, id);
+			if let Some(session) = removed {
+				session.close(StreamError::with_text(StreamCondition::NotAuthorized, "account deleted"));
+				crate::features::presence::session_ended(server, session);
+			}
+		}
+	}
 	let user = name.to_owned();
 	let domain = config.domain.clone();
 	let pushes = store
@@ -176,9 +188,6 @@ async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, na
 		return Err(format!("no user {name}@{}", config.domain));
 	};
 	if let Some(server) = server {
-		for s in server.sessions.borrow().of(name) {
-			s.close(StreamError::with_text(StreamCondition::NotAuthorized, "account deleted"));
-		}
 		// Roster pushes do not depend on whose context delivers them.
 		if let Ok(jid) = crate::xmpp::jid::FullJid::parse(&format!("{name}@{}/admin", config.domain)) {
 			let mut cx = Cx::new(server, &jid, 0);

@@ -209,6 +209,8 @@ impl Client {
 			}
 			let mut buf = [0u8; 8192];
 			let io = self.io.as_mut().unwrap();
+			let wait = deadline.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), Duration::from_millis(100));
+			let _ = io.tcp().set_read_timeout(Some(wait));
 			let n = match io {
 				Io::Plain(s) => s.read(&mut buf),
 				Io::Tls(s) => s.read(&mut buf),
@@ -280,8 +282,10 @@ impl Client {
 	pub fn drain(&mut self, d: Duration) -> Vec<Element> {
 		let deadline = Instant::now() + d;
 		while let Some(ev) = self.next(deadline.saturating_duration_since(Instant::now())) {
-			if let Got::Stanza(el) = ev {
-				self.backlog.push_back(el);
+			match ev {
+				Got::Stanza(el) => self.backlog.push_back(el),
+				Got::Closed => break,
+				Got::Header | Got::End => {}
 			}
 		}
 		self.backlog.drain(..).collect()
@@ -301,7 +305,8 @@ impl Client {
 					);
 					break;
 				}
-				Some(Got::Stanza(el)) if el.name() == "features" => continue,
+				// Stanzas queued before the error may still arrive first.
+				Some(Got::Stanza(el)) if matches!(el.name(), "features" | "message" | "presence" | "iq") => continue,
 				other => panic!("expected stream error {condition}, got {other:?}"),
 			}
 		}

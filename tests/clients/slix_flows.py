@@ -1,0 +1,598 @@
+#!/usr/bin/python3
+"""Interop scenarios: a real XMPP client (slixmpp) against a running Xerra.
+
+Run by tests/real_clients.rs, one scenario per process:
+
+    /usr/bin/python3 slix_flows.py --port PORT --domain DOMAIN \
+        --password PASSWORD SCENARIO USER [USER...]
+
+Every scenario prints one line per step and exits 0 only if every check
+passed. On failure it prints what it was waiting for and the XML each
+client sent and received, so a server bug can be read from the output.
+Set SLIX_DEBUG=1 for slixmpp's own debug log as well.
+
+Needs Debian's python3-slixmpp (1.8.3); run it with /usr/bin/python3.
+"""
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import os
+import ssl
+import sys
+import time
+
+from slixmpp import JID, ClientXMPP
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.plugins import xep_0082
+
+# Longest wait for one answer; the whole scenario has its own limit (--timeout).
+STEP = 15
+PLUGINS = ("xep_0030", "xep_0092", "xep_0199", "xep_0202", "xep_0203")
+
+
+class Failure(Exception):
+    """A check did not hold."""
+
+
+START = time.monotonic()
+
+
+def say(text):
+    print(f"[{time.monotonic() - START:6.2f}s] {text}", flush=True)
+
+
+def check(cond, what, detail=""):
+    """Prints `what` if `cond` holds, else raises Failure with `detail`."""
+    if not cond:
+        raise Failure(f"{what}{': ' + detail if detail else ''}")
+    say(f"ok: {what}")
+
+
+class Run:
+    """Settings of this run, the clients in it, and what is being waited for."""
+
+    def __init__(self, args):
+        self.port = args.port
+        self.domain = args.domain
+        self.password = args.password
+        self.users = args.users
+        self.peers = []
+        self.waiting_for = "start"
+        # Set whenever any client receives a stanza or loses its stream;
+        # `until` re-checks its condition each time.
+        self.news = asyncio.Event()
+
+    def jid(self, user):
+        return f"{user}@{self.domain}"
+
+    def peer(self, user, **kw):
+        p = Peer(self, user, **kw)
+        self.peers.append(p)
+        return p
+
+    async def until(self, what, cond):
+        """Waits until cond() is truthy, returns its value. Fails early if a
+        client loses its stream; the scenario timeout covers the rest."""
+        self.waiting_for = what
+        while True:
+            for p in self.peers:
+                if p.lost:
+                    raise Failure(f"{p.user} lost its stream while waiting for: {what}")
+            value = cond()
+            if value:
+                say(f"ok: {what}")
+                return value
+            self.news.clear()
+            await self.news.wait()
+
+    async def close_all(self):
+        for p in self.peers:
+            await p.close()
+
+
+class Peer:
+    """One slixmpp client and a record of everything it received."""
+
+    def __init__(self, run, user, mech=None, channel_binding=True, resource=None):
+        self.run = run
+        self.user = user
+        self.bare = run.jid(user)
+        self.mech = mech
+        self.received = []  # message, presence and roster stanzas, in order
+        self.trace = []  # every stanza in and out, as XML, for failure reports
+        self.sasl = []  # what happened in SASL, in order
+        self.lost = False
+        self.closing = False
+        self.online = False
+        jid = f"{self.bare}/{resource}" if resource else self.bare
+        x = ClientXMPP(jid, run.password, sasl_mech=mech)
+        self.xmpp = x
+        # The server's certificate is self-signed.
+        x.ssl_context.check_hostname = False
+        x.ssl_context.verify_mode = ssl.CERT_NONE
+        # Scenarios answer subscription requests themselves; by default
+        # slixmpp would approve and subscribe back on its own.
+        x.auto_authorize = None
+        x.auto_subscribe = False
+        for plugin in PLUGINS:
+            x.register_plugin(plugin)
+        if not channel_binding:
+            self._drop_channel_binding()
+        x.add_filter("in", self._trace_in)
+        x.add_filter("out", self._trace_out)
+        for event in ("message", "presence", "roster_update"):
+            x.add_event_handler(event, self._record)
+        x.add_event_handler("failed_auth", self._failed_auth)
+        x.add_event_handler("auth_success", self._auth_success)
+        x.add_event_handler("disconnected", self._disconnected)
+        x.add_event_handler("stream_error", lambda e: self.trace.append(f"STREAM ERROR {e}"))
+
+    def _drop_channel_binding(self):
+        """Makes slixmpp behave like a client without channel binding.
+
+        With binding data at hand, slixmpp sends the gs2 flag "y" ("I could
+        bind, but you don't offer it") for plain SCRAM. The server does
+        offer -PLUS, so RFC 5802 §6 requires it to refuse "y" as a downgrade.
+        Without the data slixmpp sends "n", which is what such a client sends.
+        """
+        mechs = self.xmpp["feature_mechanisms"]
+        default = mechs.sasl_callback
+
+        def without_binding(required, optional):
+            creds = default(required, optional)
+            creds.pop("channel_binding", None)
+            return creds
+
+        mechs.sasl_callback = without_binding
+
+    # --- event handlers: record, then wake whoever waits -----------------
+
+    def _trace_in(self, stanza):
+        self.trace.append(f"IN  {stanza}")
+        return stanza
+
+    def _trace_out(self, stanza):
+        self.trace.append(f"OUT {stanza}")
+        return stanza
+
+    def _record(self, stanza):
+        self.received.append(stanza)
+        self.run.news.set()
+
+    def _failed_auth(self, failure):
+        self.sasl.append(f"{self.xmpp['feature_mechanisms'].mech.name} refused ({failure['condition']})")
+
+    def _auth_success(self, _):
+        self.sasl.append(f"{self.xmpp['feature_mechanisms'].mech.name} accepted")
+
+    def _disconnected(self, reason):
+        if not self.closing:
+            self.lost = True
+            self.trace.append(f"DISCONNECTED {reason}")
+        self.online = False
+        self.run.news.set()
+
+    # --- actions ----------------------------------------------------------
+
+    async def login(self):
+        """Connects on the STARTTLS port; returns once bound (session_start)."""
+        x = self.xmpp
+        loop = asyncio.get_running_loop()
+        started = loop.create_future()
+        x.add_event_handler("session_start", lambda _: started.done() or started.set_result(True))
+        x.add_event_handler("failed_all_auth", lambda _: started.done() or started.set_exception(Failure(f"{self.user}: SASL failed: {self.sasl}")))
+        x.add_event_handler("connection_failed", lambda e: started.done() or started.set_exception(Failure(f"{self.user}: cannot connect: {e}")))
+        x.connect(("127.0.0.1", self.run.port))
+        self.run.waiting_for = f"{self.user} to log in"
+        await started
+        self.online = True
+        jid = x.boundjid
+        check(jid.bare == self.bare and jid.resource, f"{self.user} bound as {jid.full}", f"expected {self.bare}/<resource>")
+        say(f"{self.user} SASL: {'; '.join(self.sasl)}")
+        return self
+
+    @property
+    def full(self):
+        return self.xmpp.boundjid.full
+
+    async def roster_get(self):
+        """slixmpp's own roster request (with roster versioning if offered)."""
+        return await self.xmpp.get_roster(timeout=STEP)
+
+    async def server_roster(self):
+        """The roster as the server has it: a get without 'ver' asks for
+        no versioning, so every item comes back. Bare JID -> item values."""
+        iq = self.xmpp.Iq()
+        iq["type"] = "get"
+        iq.enable("roster")
+        result = await iq.send(timeout=STEP)
+        return {str(JID(j).bare): dict(v) for j, v in result["roster"]["items"].items()}
+
+    async def available(self):
+        """Initial presence; RFC 6121 §4.2.2 echoes it to the sender too."""
+        self.xmpp.send_presence()
+        await self.run.until(f"{self.user} gets its own presence back", lambda: self.find_presence(self.full, None))
+
+    def presence_to(self, jid, kind, status=None):
+        self.xmpp.send_presence(pto=jid, ptype=kind, pstatus=status)
+
+    async def ping_server(self):
+        """A round trip: whatever the server sent before the answer is here."""
+        await self.xmpp["xep_0199"].send_ping(self.run.domain, timeout=STEP)
+
+    async def close(self):
+        if self.online:
+            self.closing = True
+            await self.xmpp.disconnect()
+            await self.run.until(f"{self.user} disconnected", lambda: not self.online)
+
+    # --- looking at what arrived --------------------------------------------
+
+    def find_presence(self, sender, kind):
+        """First presence of `kind` (None = available) from `sender`, which
+        is compared as a full JID if it has a resource, else as bare."""
+        for s in self.received:
+            if s.name != "presence":
+                continue
+            ptype = s["type"] if s["type"] in ("unavailable", "subscribe", "subscribed", "unsubscribe", "unsubscribed", "error", "probe") else None
+            if ptype == kind and same_jid(s["from"], sender):
+                return s
+        return None
+
+    def messages(self):
+        return [s for s in self.received if s.name == "message" and s["body"]]
+
+    def pushes(self, jid):
+        """Items for `jid` in roster pushes (iq type set), in order."""
+        out = []
+        for s in self.received:
+            if s.name == "iq" and s["type"] == "set":
+                for j, item in s["roster"]["items"].items():
+                    if JID(j).bare == jid:
+                        out.append(dict(item))
+        return out
+
+    def subscription(self, jid):
+        """slixmpp's view (fed by roster pushes), without creating an item."""
+        roster = self.xmpp.client_roster
+        return roster[jid]["subscription"] if roster.has_jid(jid) else None
+
+
+def same_jid(got, want):
+    got = JID(got)
+    want = JID(want)
+    return got.full == want.full if want.resource else got.bare == want.bare and not got.resource
+
+
+# --- scenarios ---------------------------------------------------------------
+
+
+async def online(run, user, **kw):
+    """Login, roster, initial presence: what a client does on start-up
+    (RFC 6121 §2.2: roster before presence)."""
+    p = await run.peer(user, **kw).login()
+    await p.roster_get()
+    await p.available()
+    return p
+
+
+async def login(run):
+    """(a) Two accounts log in with slixmpp's default SASL choice, bind,
+    get an empty roster and become available."""
+    alice, bob = run.users
+    peers = []
+    for user in (alice, bob):
+        p = await run.peer(user).login()
+        # slixmpp 1.8.3 first tries -PLUS with tls-unique, which TLS 1.3
+        # does not have (RFC 9266), is refused, and retries plain SCRAM
+        # with the gs2 flag "y"; the server lets that through on purpose.
+        # The SASL line above shows the attempts. It must never end in PLAIN.
+        check(p.sasl and p.sasl[-1].startswith("SCRAM-") and p.sasl[-1].endswith("accepted"), f"{user} logged in with SCRAM", str(p.sasl))
+        roster = await p.roster_get()
+        check(roster["roster"]["items"] == {}, f"{user}'s roster is empty", str(roster))
+        check(len(p.xmpp.client_roster) == 0, f"{user}'s slixmpp roster is empty")
+        await p.available()
+        peers.append(p)
+    # Two sessions of different users, both alive: a round trip on each.
+    for p in peers:
+        await p.ping_server()
+    check(all(p.online for p in peers), "both sessions still up")
+
+
+async def befriend(run, a, b):
+    """(b) a adds b with a name and a group and asks to subscribe; b
+    approves and asks back; a approves. Ends with 'both' on both sides."""
+    a_jid, b_jid = a.bare, b.bare
+    await a.xmpp.update_roster(b_jid, name="Bob", groups=["Friends"], timeout=STEP)
+    item = (await run.until(f"{a.user} gets a roster push for {b.user}", lambda: a.pushes(b_jid)))[-1]
+    check(item["name"] == "Bob" and item["groups"] == ["Friends"] and item["subscription"] == "none", "push has name, group, subscription none", str(item))
+
+    a.presence_to(b_jid, "subscribe", status="hi, it's me")
+    # RFC 6121 §3.1.2: the user's server pushes the item with ask='subscribe'.
+    await run.until(f"{a.user}'s push shows ask=subscribe", lambda: any(i["ask"] == "subscribe" for i in a.pushes(b_jid)))
+    # §3.1.3: delivered to the contact, from the user's bare JID.
+    req = await run.until(f"{b.user} receives subscribe from {a.user}", lambda: b.find_presence(a_jid, "subscribe"))
+    check(req["status"] == "hi, it's me", "the request keeps its status text", str(req))
+
+    b.presence_to(a_jid, "subscribed")
+    await run.until(f"{a.user}'s roster: {b.user} is 'to'", lambda: a.subscription(b_jid) == "to")
+    await run.until(f"{b.user}'s roster: {a.user} is 'from'", lambda: b.subscription(a_jid) == "from")
+    # §3.1.5/§3.1.6: after approval the user gets the contact's presence.
+    await run.until(f"{a.user} sees {b.user} available", lambda: a.find_presence(b.full, None))
+
+    b.presence_to(a_jid, "subscribe")
+    await run.until(f"{a.user} receives subscribe from {b.user}", lambda: a.find_presence(b_jid, "subscribe"))
+    a.presence_to(b_jid, "subscribed")
+    await run.until(f"{a.user}'s roster: {b.user} is 'both'", lambda: a.subscription(b_jid) == "both")
+    await run.until(f"{b.user}'s roster: {a.user} is 'both'", lambda: b.subscription(a_jid) == "both")
+    await run.until(f"{b.user} sees {a.user} available", lambda: b.find_presence(a.full, None))
+
+    # The server's own rosters agree with what the pushes said.
+    ra = await a.server_roster()
+    check(
+        ra.get(b_jid, {}).get("subscription") == "both" and not ra[b_jid]["ask"] and ra[b_jid]["name"] == "Bob" and ra[b_jid]["groups"] == ["Friends"],
+        f"server roster of {a.user}: {b.user} both, Bob, Friends",
+        str(ra),
+    )
+    rb = await b.server_roster()
+    check(rb.get(a_jid, {}).get("subscription") == "both" and not rb[a_jid]["ask"], f"server roster of {b.user}: {a.user} both", str(rb))
+
+
+async def subscription(run):
+    alice, bob = run.users
+    a = await online(run, alice)
+    b = await online(run, bob)
+    await befriend(run, a, b)
+
+
+async def message(run):
+    """(c) Chat between mutual contacts, to the bare and to the full JID."""
+    alice, bob = run.users
+    a = await online(run, alice)
+    b = await online(run, bob)
+    await befriend(run, a, b)
+
+    body_ab = "Hello Bob <&> 'quotes' \"double\" — ünïcödé 🐧"
+    a.xmpp.send_message(mto=b.bare, mbody=body_ab, mtype="chat")
+    m = await run.until(f"{b.user} receives the chat sent to his bare JID", lambda: b.messages())
+    m = m[0]
+    check(m["body"] == body_ab, "body arrives intact", repr(m["body"]))
+    check(m["from"].full == a.full, f"from is {a.user}'s full JID", str(m["from"]))
+    check(m["type"] == "chat", "type stays chat", m["type"])
+
+    body_ba = "Hi Alice!\nsecond line\ttab"
+    b.xmpp.send_message(mto=a.full, mbody=body_ba, mtype="chat")
+    m = (await run.until(f"{a.user} receives the chat sent to her full JID", lambda: a.messages()))[0]
+    check(m["body"] == body_ba, "body arrives intact", repr(m["body"]))
+    check(m["from"].full == b.full, f"from is {b.user}'s full JID", str(m["from"]))
+    check(m["to"].full == a.full, f"to is {a.user}'s full JID", str(m["to"]))
+
+
+async def offline(run):
+    """(d) XEP-0160: messages to an offline user wait for him and come
+    with a XEP-0203 delay stamp, in order, once."""
+    alice, bob = run.users
+    a = await online(run, alice)
+    bodies = [f"offline {i} of 3" for i in (1, 2, 3)]
+    sent_at = dt.datetime.now(dt.timezone.utc)
+    for body in bodies:
+        a.xmpp.send_message(mto=run.jid(bob), mbody=body, mtype="chat")
+    # The server handles a session's stanzas in order: once the ping is
+    # answered the messages have been routed, so bob cannot be online yet
+    # when they are (he would get them live, without delay).
+    await a.ping_server()
+    check(not a.messages(), f"{alice} gets no error back for the stored messages", str(a.messages()))
+
+    b = await run.peer(bob).login()
+    await b.roster_get()
+    b.xmpp.send_presence()
+    got = await run.until(f"{bob} receives 3 messages after initial presence", lambda: len(b.messages()) >= 3 and b.messages())
+    check([m["body"] for m in got] == bodies, "in the order they were sent", str([m["body"] for m in got]))
+    for m in got:
+        check(m["from"].full == a.full, f"'{m['body']}' is from {alice}'s full JID", str(m["from"]))
+        stamp = m["delay"]["stamp"]
+        check(stamp is not None, f"'{m['body']}' has a XEP-0203 delay stamp", str(m))
+        skew = (stamp - sent_at).total_seconds()
+        check(-60 < skew < 60, f"'{m['body']}' stamp {stamp.isoformat()} is when it was sent", f"{skew:.1f}s off")
+    stamps = [m["delay"]["stamp"] for m in got]
+    check(stamps == sorted(stamps), "stamps do not go backwards")
+
+    # Delivered means gone: a new session of bob gets none of them again.
+    await b.ping_server()
+    check(len(b.messages()) == 3, "exactly 3 messages, no duplicates", str([m["body"] for m in b.messages()]))
+    await b.close()
+    b2 = await online(run, bob)
+    await b2.ping_server()
+    check(not b2.messages(), "the offline store is empty after delivery", str([m["body"] for m in b2.messages()]))
+
+
+async def roster_remove(run):
+    """(e) RFC 6121 §2.5.2: removing a 'both' contact makes the server send
+    unsubscribe and unsubscribed for the user. By Appendix A.3 the contact's
+    item goes both -> to -> none; nobody but the owner deletes an item, so
+    it stays in bob's roster with subscription 'none'."""
+    alice, bob = run.users
+    a = await online(run, alice)
+    b = await online(run, bob)
+    await befriend(run, a, b)
+    pushes_before = len(b.pushes(a.bare))
+
+    # Only the roster set: slixmpp's del_roster_item would also send its
+    # own unsubscribe first, and this is about what the server does.
+    await a.xmpp.client_roster.update(b.bare, subscription="remove", timeout=STEP)
+    await run.until(f"{alice} gets a push with subscription=remove", lambda: any(i["subscription"] == "remove" for i in a.pushes(b.bare)))
+    check(not a.xmpp.client_roster.has_jid(b.bare), f"slixmpp dropped {bob} from {alice}'s roster")
+
+    await run.until(f"{bob} receives unsubscribe from {alice} (§3.3.3)", lambda: b.find_presence(a.bare, "unsubscribe"))
+    await run.until(f"{bob} receives unsubscribed from {alice} (§3.2.3)", lambda: b.find_presence(a.bare, "unsubscribed"))
+    await run.until(f"{bob}'s roster: {alice} is 'none' (pushes)", lambda: b.subscription(a.bare) == "none")
+    subs = [i["subscription"] for i in b.pushes(a.bare)[pushes_before:]]
+    check(subs and subs[-1] == "none" and "remove" not in subs, f"{bob}'s pushes for {alice} end in 'none'", str(subs))
+    # Both directions ended, so each sees the other go unavailable.
+    await run.until(f"{bob} gets unavailable from {alice}", lambda: b.find_presence(a.full, "unavailable"))
+    await run.until(f"{alice} gets unavailable from {bob}", lambda: a.find_presence(b.full, "unavailable"))
+
+    ra = await a.server_roster()
+    check(b.bare not in ra, f"server roster of {alice} has no {bob}", str(ra))
+    rb = await b.server_roster()
+    check(a.bare in rb and rb[a.bare]["subscription"] == "none" and not rb[a.bare]["ask"], f"server roster of {bob}: {alice} stays, subscription none", str(rb))
+
+    # And presence is no longer shared: a new status of alice stays home.
+    a.xmpp.send_presence(pstatus="after removal")
+    await a.ping_server()
+    await b.ping_server()
+    check(not any(s.name == "presence" and s["status"] == "after removal" for s in b.received), f"{bob} no longer gets {alice}'s presence")
+
+
+async def services(run):
+    """(f) Server services through slixmpp's plugins."""
+    (alice,) = run.users
+    a = await online(run, alice)
+    domain = run.domain
+
+    info = await a.xmpp["xep_0030"].get_info(jid=domain, local=False, cached=False, timeout=STEP)
+    identities = {(i[0], i[1]) for i in info["disco_info"]["identities"]}
+    features = set(info["disco_info"]["features"])
+    check(("server", "im") in identities, "disco#info: identity server/im", str(identities))
+    for var in ("http://jabber.org/protocol/disco#info", "urn:xmpp:ping", "jabber:iq:version", "urn:xmpp:time"):
+        check(var in features, f"disco#info: feature {var}", str(sorted(features)))
+    items = await a.xmpp["xep_0030"].get_items(jid=domain, local=False, timeout=STEP)
+    check(items["type"] == "result", "disco#items answers", str(items))
+
+    version = await a.xmpp["xep_0092"].get_version(domain, timeout=STEP)
+    sv = version["software_version"]
+    check(sv["name"] == "Xerra" and sv["version"], f"version: {sv['name']} {sv['version']}", str(version))
+
+    # send_ping, not ping(): ping() of one's own server treats an error
+    # reply as success.
+    started = time.monotonic()
+    pong = await a.xmpp["xep_0199"].send_ping(domain, timeout=STEP)
+    check(pong["type"] == "result", f"ping answered in {time.monotonic() - started:.3f}s", str(pong))
+
+    answer = await a.xmpp["xep_0202"].get_entity_time(domain, timeout=STEP)
+    # slixmpp 1.8.3's entity_time['utc'] appends a second 'Z' to the
+    # correct "...Z" form, so the element text is parsed here.
+    utc = answer.xml.find("{urn:xmpp:time}time/{urn:xmpp:time}utc")
+    tzo = answer.xml.find("{urn:xmpp:time}time/{urn:xmpp:time}tzo")
+    check(utc is not None and tzo is not None, "time has utc and tzo", str(answer))
+    when = xep_0082.parse(utc.text)
+    skew = (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    check(when.utcoffset() == dt.timedelta(0), f"utc {utc.text} is in UTC")
+    check(abs(skew) < 60, f"server time within a minute of ours ({skew:+.2f}s)")
+
+
+async def pending_send(run):
+    """(g), first half: alice asks offline bob; the server must keep it."""
+    alice, bob = run.users
+    a = await online(run, alice)
+    a.presence_to(run.jid(bob), "subscribe", status="remember me")
+    await run.until(f"{alice}'s push shows ask=subscribe", lambda: any(i["ask"] == "subscribe" for i in a.pushes(run.jid(bob))))
+    await a.ping_server()
+    await a.close()
+
+
+async def pending_receive(run):
+    """(g), second half, after a restart: bob's first initial presence
+    brings alice's request (RFC 6121 §3.1.3: stored until the contact is
+    available); alice's side still says ask=subscribe. Then bob approves."""
+    alice, bob = run.users
+    a = await online(run, alice)
+    ra = await a.server_roster()
+    item = ra.get(run.jid(bob), {})
+    check(item.get("subscription") == "none" and item.get("ask") == "subscribe", f"{alice} still has {bob} as none + ask=subscribe", str(ra))
+
+    b = await run.peer(bob).login()
+    await b.roster_get()
+    b.xmpp.send_presence()
+    req = await run.until(f"{bob} receives the stored subscribe from {alice}", lambda: b.find_presence(a.bare, "subscribe"))
+    check(req["status"] == "remember me", "the stored request keeps its status text", str(req))
+    await b.ping_server()
+    n = sum(1 for s in b.received if s.name == "presence" and s["type"] == "subscribe")
+    check(n == 1, "delivered once", f"{n} subscribe stanzas")
+
+    b.presence_to(a.bare, "subscribed")
+    await run.until(f"{alice}'s roster: {bob} is 'to'", lambda: a.subscription(b.bare) == "to")
+    await run.until(f"{alice} sees {bob} available", lambda: a.find_presence(b.full, None))
+    rb = await b.server_roster()
+    check(rb.get(a.bare, {}).get("subscription") == "from", f"server roster of {bob}: {alice} is 'from'", str(rb))
+
+
+async def mechanisms(run):
+    """(h) Each mechanism, forced through slixmpp's sasl_mech."""
+    (alice,) = run.users
+    for mech in ("SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN"):
+        p = await run.peer(alice, mech=mech, channel_binding=False, resource=mech.lower()).login()
+        check(p.sasl == [f"{mech} accepted"], f"{mech}: logged in at the first try", str(p.sasl))
+        await p.ping_server()
+        await p.close()
+
+    # The same forced SCRAM but with binding data: slixmpp sends "y" and,
+    # since -PLUS was offered and not tried first, that is refused.
+    p = run.peer(alice, mech="SCRAM-SHA-256")
+    refused = asyncio.get_running_loop().create_future()
+    p.xmpp.add_event_handler("failed_all_auth", lambda _: refused.done() or refused.set_result(True))
+    p.closing = True  # the server may close the stream after refusing
+    p.xmpp.connect(("127.0.0.1", run.port))
+    run.waiting_for = "forced SCRAM-SHA-256 with the 'y' flag to be refused"
+    await refused
+    check(p.sasl == ["SCRAM-SHA-256 refused (not-authorized)"], "gs2 'y' without a -PLUS attempt is refused (RFC 5802 §6)", str(p.sasl))
+    # slixmpp disconnects by itself after failed_all_auth.
+
+
+SCENARIOS = {
+    "login": (login, 2),
+    "subscription": (subscription, 2),
+    "message": (message, 2),
+    "offline": (offline, 2),
+    "roster_remove": (roster_remove, 2),
+    "services": (services, 1),
+    "pending_send": (pending_send, 2),
+    "pending_receive": (pending_receive, 2),
+    "mechanisms": (mechanisms, 1),
+}
+
+
+def report(run):
+    """What each client saw, for the failure message."""
+    print(f"--- was waiting for: {run.waiting_for}", flush=True)
+    for p in run.peers:
+        print(f"--- {p.user} ({p.full if p.xmpp.boundjid.resource else 'not bound'}), SASL {p.sasl}: last stanzas", flush=True)
+        for line in p.trace[-40:]:
+            print(f"    {line}", flush=True)
+
+
+async def main(args):
+    run = Run(args)
+    scenario, users = SCENARIOS[args.scenario]
+    if len(args.users) != users:
+        raise SystemExit(f"{args.scenario} needs {users} user name(s)")
+    say(f"scenario {args.scenario} with {', '.join(args.users)} on 127.0.0.1:{args.port}")
+    try:
+        await asyncio.wait_for(scenario(run), args.timeout)
+        await asyncio.wait_for(run.close_all(), STEP)
+    except asyncio.TimeoutError:
+        say(f"FAILED: timed out after {args.timeout}s waiting for: {run.waiting_for}")
+        report(run)
+        return 1
+    except (Failure, IqError, IqTimeout) as e:
+        detail = f"{type(e).__name__}: {e.iq}" if isinstance(e, (IqError, IqTimeout)) else str(e)
+        say(f"FAILED: {detail}")
+        report(run)
+        return 1
+    say(f"PASSED {args.scenario}")
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True, help="STARTTLS c2s port")
+    parser.add_argument("--domain", required=True)
+    parser.add_argument("--password", required=True, help="every user's password")
+    parser.add_argument("--timeout", type=float, default=20, help="seconds for the whole scenario")
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("users", nargs="+")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("SLIX_DEBUG") else logging.CRITICAL)
+    sys.exit(asyncio.run(main(args)))

@@ -1,0 +1,148 @@
+//! Interoperability with a real client: slixmpp (Debian's python3-slixmpp)
+//! drives the server through tests/clients/slix_flows.py, one scenario per
+//! test, each against its own server. The script checks the outcomes and
+//! prints every step; here we only start servers and judge its exit status.
+
+mod common;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::{DOMAIN, PASSWORD, Server, server_with_users};
+
+/// Debian's interpreter: the one python3-slixmpp is installed for (a
+/// `python3` found on PATH may be another one).
+const PYTHON: &str = "/usr/bin/python3";
+
+/// The script gives up on a scenario after 20 s; this only catches a hang.
+const HARD_LIMIT: Duration = Duration::from_secs(120);
+
+fn script() -> PathBuf {
+	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/slix_flows.py")
+}
+
+/// A missing client is a failure, never a skip: these tests are the only
+/// real-client coverage.
+fn require_slixmpp() {
+	match Command::new(PYTHON).args(["-c", "import slixmpp; print(slixmpp.__version__)"]).output() {
+		Ok(out) if out.status.success() => {}
+		Ok(out) => panic!(
+			"{PYTHON} cannot import slixmpp ({}); run tests/run, which installs python3-slixmpp",
+			String::from_utf8_lossy(&out.stderr).trim()
+		),
+		Err(e) => panic!("cannot run {PYTHON} ({e}); run tests/run, which installs python3 and python3-slixmpp"),
+	}
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
+	std::thread::spawn(move || {
+		let mut text = String::new();
+		let _ = pipe.read_to_string(&mut text);
+		text
+	})
+}
+
+/// Waits for the script, killing it after `HARD_LIMIT`; None if killed.
+fn wait(child: &mut std::process::Child) -> Option<ExitStatus> {
+	let deadline = Instant::now() + HARD_LIMIT;
+	loop {
+		if let Some(status) = child.try_wait().expect("wait for python") {
+			return Some(status);
+		}
+		if Instant::now() > deadline {
+			let _ = child.kill();
+			let _ = child.wait();
+			return None;
+		}
+		std::thread::sleep(Duration::from_millis(50));
+	}
+}
+
+fn tail(text: &str, lines: usize) -> String {
+	let all: Vec<&str> = text.lines().collect();
+	all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Runs one scenario of the script against `s` with `users`. Fails with the
+/// script's output and the end of the server log unless it exits with 0.
+fn slix(s: &Server, scenario: &str, users: &[&str]) {
+	require_slixmpp();
+	let mut child = Command::new(PYTHON)
+		.arg(script())
+		.args(["--port", &s.port.to_string(), "--domain", DOMAIN, "--password", PASSWORD, scenario])
+		.args(users)
+		.stdin(Stdio::null())
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.spawn()
+		.unwrap_or_else(|e| panic!("cannot run {PYTHON} ({e}); run tests/run"));
+	let stdout = drain(child.stdout.take().unwrap());
+	let stderr = drain(child.stderr.take().unwrap());
+	let status = wait(&mut child);
+	let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+	if status.is_some_and(|st| st.success()) {
+		// Visible with --nocapture.
+		print!("{stdout}");
+		return;
+	}
+	let status = status.map_or(format!("killed after {HARD_LIMIT:?}"), |st| st.to_string());
+	panic!(
+		"slixmpp scenario `{scenario}` failed ({status})\n--- stdout\n{stdout}\n--- stderr\n{stderr}\n--- server log (end)\n{}",
+		tail(&s.log_text(), 60)
+	);
+}
+
+#[test]
+fn slixmpp_two_accounts_log_in_with_default_sasl() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "login", &["alice", "bob"]);
+}
+
+#[test]
+fn slixmpp_subscription_handshake_ends_in_both() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "subscription", &["alice", "bob"]);
+}
+
+#[test]
+fn slixmpp_chat_to_bare_and_full_jid() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "message", &["alice", "bob"]);
+}
+
+#[test]
+fn slixmpp_offline_messages_arrive_in_order_with_delay() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "offline", &["alice", "bob"]);
+}
+
+#[test]
+fn slixmpp_roster_remove_ends_both_subscriptions() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "roster_remove", &["alice", "bob"]);
+}
+
+#[test]
+fn slixmpp_disco_version_ping_time() {
+	let s = server_with_users(&["alice"], &[]);
+	slix(&s, "services", &["alice"]);
+}
+
+#[test]
+fn slixmpp_pending_subscription_survives_restart() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	// alice asks bob, who has never been online, then leaves.
+	slix(&s, "pending_send", &["alice", "bob"]);
+	// Same data directory, new process and ports.
+	let s = s.restart();
+	slix(&s, "pending_receive", &["alice", "bob"]);
+}
+
+#[test]
+fn slixmpp_forced_mechanisms_scram_sha1_sha256_plain() {
+	let s = server_with_users(&["alice"], &[]);
+	slix(&s, "mechanisms", &["alice"]);
+}

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::client::{Client, error_condition};
-use common::{DOMAIN, PASSWORD, Server, server_with_users};
+use common::{DOMAIN, PASSWORD, server_with_users};
 
 const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.test' version='1.0'>";
 

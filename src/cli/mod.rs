@@ -150,13 +150,22 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 		let (k, v) = kv.split_once('=').ok_or_else(|| format!("{kv:?}: expected NAME=VALUE"))?;
 		overrides.push((k.to_owned(), v.to_owned()));
 	}
-	let store = open_store(&data_dir)?;
+	let store = open_store(&data_dir, DEFAULT_CACHE)?;
 	let config = match load_config(data_dir, &store, &overrides) {
 		Ok(c) => c,
 		Err(e) => {
 			store.shutdown();
 			return Err(e);
 		}
+	};
+	// The settings live in the database, so the cache size is known only
+	// now: reopen if it differs from the one used to read them.
+	let store = if config.db_cache_bytes == DEFAULT_CACHE {
+		store
+	} else {
+		store.shutdown();
+		drop(store);
+		open_store(&config.data_dir, config.db_cache_bytes)?
 	};
 	let accounts = store.snapshot().and_then(|s| s.account_count()).unwrap_or(0);
 	if accounts == 0 {
@@ -170,9 +179,11 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 	crate::server::run(config, store).map_err(|e| e.to_string())
 }
 
-fn open_store(data_dir: &std::path::Path) -> Result<Store, String> {
-	// A small cache is plenty for the command line and the server alike.
-	Store::open(data_dir, 4 << 20).map_err(|e| match e {
+/// Page cache used unless `db_cache_bytes` says otherwise (its default).
+const DEFAULT_CACHE: usize = 4 << 20;
+
+fn open_store(data_dir: &std::path::Path, cache_bytes: usize) -> Result<Store, String> {
+	Store::open(data_dir, cache_bytes).map_err(|e| match e {
 		StoreError::Locked => format!("{} is in use by a running xerra that does not answer on its control socket", data_dir.display()),
 		e => format!("{}: {e}", data_dir.display()),
 	})
@@ -222,7 +233,7 @@ fn admin(data_dir: &std::path::Path, cmd: Command) -> Result<(), String> {
 	let result = match crate::control::request(data_dir, &cmd) {
 		Some(r) => r,
 		None => {
-			let store = open_store(data_dir)?;
+			let store = open_store(data_dir, DEFAULT_CACHE)?;
 			let config = load_config(data_dir.to_owned(), &store, &[]);
 			let result = match config {
 				Ok(config) => futures_lite::future::block_on(cmd.execute(&store, &config, None)),

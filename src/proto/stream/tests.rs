@@ -1,1 +1,170 @@
+//! The negotiation driven with parsed events only: no sockets, no server.
+
 use super::*;
+use crate::proto::sasl::derive_account;
+use crate::store::Account;
+use crate::xmpp::reader::{StreamReader, XmlLimits};
+
+struct Env {
+	account: Option<Account>,
+	failures: Vec<Option<String>>,
+	bound: Vec<String>,
+}
+
+impl SaslEnv for Env {
+	fn account(&mut self, user: &str) -> Option<Account> {
+		if user == "alice" { self.account.clone() } else { None }
+	}
+	fn attempt_allowed(&mut self, _: &str) -> bool {
+		true
+	}
+	fn random(&mut self, buf: &mut [u8]) {
+		buf.fill(3);
+	}
+	fn fake_secret(&self) -> &[u8] {
+		b"fake"
+	}
+	fn scram_iterations(&self) -> u32 {
+		4096
+	}
+}
+
+impl StreamEnv for Env {
+	fn domain(&self) -> &str {
+		"example.org"
+	}
+	fn bind(&mut self, auth: &Authenticated, resource: Option<&str>) -> Result<FullJid, BindError> {
+		let r = resource.unwrap_or("generated");
+		let jid = FullJid::parse(&format!("{}@example.org/{r}", auth.user())).map_err(|_| BindError::BadResource)?;
+		self.bound.push(jid.to_string());
+		Ok(jid)
+	}
+	fn auth_failed(&mut self, user: Option<&str>) {
+		self.failures.push(user.map(str::to_owned));
+	}
+	fn auth_retries(&self) -> u32 {
+		3
+	}
+}
+
+fn env() -> Env {
+	Env { account: derive_account("pencil", 4096, 0, &mut |b: &mut [u8]| b.fill(1)), failures: Vec::new(), bound: Vec::new() }
+}
+
+/// Feeds XML text through a reader into the stream; returns the actions.
+fn feed(s: &mut C2sStream, env: &mut Env, reader: &mut StreamReader, xml: &str) -> Vec<Action> {
+	let mut out = Vec::new();
+	let mut bytes = xml.as_bytes();
+	loop {
+		match reader.next(&mut bytes) {
+			Ok(Some(ev)) => s.event(ev, env, &mut out),
+			Ok(None) => return out,
+			Err(e) => {
+				s.fail(e, env, &mut out);
+				return out;
+			}
+		}
+	}
+}
+
+fn reader() -> StreamReader {
+	StreamReader::new(XmlLimits { max_stanza_bytes: 65536, max_depth: 16, max_attrs: 16 })
+}
+
+const OPEN: &str = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0'>";
+
+fn written(actions: &[Action]) -> String {
+	actions.iter().filter_map(|a| if let Action::Write(s) = a { Some(s.as_str()) } else { None }).collect()
+}
+
+/// A stream that is secure and authenticated, waiting for bind.
+fn authenticated(env: &mut Env) -> (C2sStream, StreamReader) {
+	let mut s = C2sStream::new_tls("id1".into(), None);
+	let mut r = reader();
+	let a = feed(
+		&mut s,
+		env,
+		&mut r,
+		&format!("{OPEN}<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHBlbmNpbA==</auth>"),
+	);
+	assert!(matches!(a.last(), Some(Action::Restart)), "{a:?}");
+	let mut r = reader();
+	let a = feed(&mut s, env, &mut r, OPEN);
+	assert!(written(&a).contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"));
+	(s, r)
+}
+
+#[test]
+fn plain_connection_offers_only_starttls() {
+	let mut env = env();
+	let mut s = C2sStream::new_plain("id0".into());
+	let mut r = reader();
+	let a = feed(&mut s, &mut env, &mut r, OPEN);
+	let w = written(&a);
+	assert!(w.contains("id='id0' from='example.org'") && w.contains("<starttls") && w.contains("<required/>"), "{w}");
+	assert!(!w.contains("mechanisms"));
+	let a = feed(&mut s, &mut env, &mut r, "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+	assert!(matches!(a.as_slice(), [Action::Write(p), Action::StartTls] if p.contains("proceed")));
+	s.tls_established(Some(vec![9; 32]), "id2".into());
+	let a = feed(&mut s, &mut env, &mut reader(), OPEN);
+	let w = written(&a);
+	assert!(w.contains("SCRAM-SHA-256-PLUS") && w.contains("tls-exporter"), "{w}");
+}
+
+#[test]
+fn bind_then_stanzas_are_stamped() {
+	let mut env = env();
+	let (mut s, mut r) = authenticated(&mut env);
+	let a = feed(
+		&mut s,
+		&mut env,
+		&mut r,
+		"<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>desk</resource></bind></iq>",
+	);
+	assert!(written(&a).contains("<jid>alice@example.org/desk</jid>"));
+	assert!(matches!(a.last(), Some(Action::Bound(j)) if j.as_str() == "alice@example.org/desk"));
+	let a = feed(&mut s, &mut env, &mut r, "<message to='bob@example.org'><body>hi</body></message>");
+	let [Action::Stanza(st)] = a.as_slice() else { panic!("{a:?}") };
+	assert_eq!(st.el.attr("from"), Some("alice@example.org/desk"));
+	// The own bare JID as from is accepted and replaced by the full one.
+	let a = feed(&mut s, &mut env, &mut r, "<presence from='alice@example.org'/>");
+	assert!(matches!(a.as_slice(), [Action::Stanza(st)] if st.el.attr("from") == Some("alice@example.org/desk")));
+	let a = feed(&mut s, &mut env, &mut r, "<message from='bob@example.org'/>");
+	assert!(matches!(a.last(), Some(Action::Close(Some(e))) if e.condition == StreamCondition::InvalidFrom));
+}
+
+#[test]
+fn failed_logins_are_counted_and_limited() {
+	let mut env = env();
+	let mut s = C2sStream::new_tls("id".into(), None);
+	let mut r = reader();
+	feed(&mut s, &mut env, &mut r, OPEN);
+	for i in 0..3 {
+		let a = feed(&mut s, &mut env, &mut r, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHdyb25n</auth>");
+		assert!(written(&a).contains("<not-authorized/>"));
+		assert_eq!(matches!(a.last(), Some(Action::Close(_))), i == 2, "attempt {i}");
+	}
+	assert_eq!(env.failures, vec![Some("alice".to_string()); 3]);
+}
+
+#[test]
+fn errors_before_our_header_still_send_one() {
+	let mut env = env();
+	let mut s = C2sStream::new_plain("id".into());
+	let a = feed(&mut s, &mut env, &mut reader(), "<<<");
+	let w = written(&a);
+	assert!(w.starts_with("<?xml version='1.0'?><stream:stream"), "{w}");
+	assert!(matches!(a.last(), Some(Action::Close(Some(e))) if e.condition == StreamCondition::NotWellFormed));
+	let mut s = C2sStream::new_plain("id".into());
+	let a = feed(&mut s, &mut env, &mut reader(), &OPEN.replace("example.org", "other.org"));
+	assert!(matches!(a.last(), Some(Action::Close(Some(e))) if e.condition == StreamCondition::HostUnknown));
+	assert_eq!(written(&a).matches("<stream:stream").count(), 1);
+}
+
+#[test]
+fn client_closing_the_stream() {
+	let mut env = env();
+	let (mut s, mut r) = authenticated(&mut env);
+	let a = feed(&mut s, &mut env, &mut r, "</stream:stream>");
+	assert!(matches!(a.as_slice(), [Action::Close(None)]));
+}

@@ -122,7 +122,10 @@ pub fn tls_config(versions: &[&'static rustls::SupportedProtocolVersion], alpn: 
 impl Client {
 	/// A plain TCP connection to the STARTTLS port; nothing sent yet.
 	pub fn connect(port: u16) -> Client {
-		let tcp = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+		Client::connect_with(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+	}
+
+	fn connect_with(tcp: TcpStream) -> Client {
 		tcp.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
 		Client {
 			io: Some(Io::Plain(tcp)),
@@ -359,6 +362,20 @@ impl Client {
 		tls.sock.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
 		self.io = Some(Io::Tls(Box::new(tls)));
 		self.reader = StreamReader::new(limits());
+	}
+
+	/// The server's end-entity certificate (DER), once TLS is up.
+	pub fn peer_cert(&self) -> Vec<u8> {
+		match &self.io {
+			Some(Io::Tls(t)) => t.conn.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec()).unwrap_or_default(),
+			_ => Vec::new(),
+		}
+	}
+
+	/// Connects to `addr` (any host, e.g. `[::1]:5222`).
+	pub fn connect_addr(addr: std::net::SocketAddr) -> Client {
+		let tcp = TcpStream::connect(addr).expect("connect");
+		Client::connect_with(tcp)
 	}
 
 	pub fn tls_version(&self) -> Option<rustls::ProtocolVersion> {

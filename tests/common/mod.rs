@@ -23,6 +23,8 @@ pub struct Server {
 	pub dir: PathBuf,
 	pub port: u16,
 	pub tls_port: u16,
+	/// Every listener as printed by the server: (kind, address).
+	pub listeners: Vec<(String, std::net::SocketAddr)>,
 	settings: Vec<String>,
 	/// Server log (stderr) lines, collected by a thread.
 	log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -67,6 +69,7 @@ impl Server {
 		});
 		let mut stdout = BufReader::new(child.stdout.take().unwrap());
 		let (mut port, mut tls_port) = (0, 0);
+		let mut listeners = Vec::new();
 		let deadline = Instant::now() + Duration::from_secs(20);
 		loop {
 			assert!(Instant::now() < deadline, "server did not start");
@@ -75,6 +78,10 @@ impl Server {
 				panic!("server exited during start-up: {:?}", log.lock().unwrap());
 			}
 			let addr_port = |l: &str| l.rsplit(':').next().unwrap().trim().parse::<u16>().unwrap();
+			if let Some(rest) = line.strip_prefix("listening ") {
+				let (kind, addr) = rest.trim().split_once(' ').unwrap();
+				listeners.push((kind.to_string(), addr.parse().unwrap()));
+			}
 			if let Some(rest) = line.strip_prefix("listening c2s_tls ") {
 				tls_port = addr_port(rest);
 			} else if let Some(rest) = line.strip_prefix("listening c2s ") {
@@ -85,7 +92,7 @@ impl Server {
 		}
 		// Keep draining stdout so the server never blocks on a full pipe.
 		std::thread::spawn(move || for _ in stdout.lines() {});
-		Server { child: Some(child), dir, port, tls_port, settings, log }
+		Server { child: Some(child), dir, port, tls_port, listeners, settings, log }
 	}
 
 	/// Runs `xerra --data-dir DIR args...` (the control socket reaches the
@@ -123,6 +130,11 @@ impl Server {
 
 	pub fn log_text(&self) -> String {
 		self.log.lock().unwrap().join("\n")
+	}
+
+	/// Sends SIGHUP (reload the certificate).
+	pub fn hup(&self) {
+		let _ = Command::new("kill").arg("-HUP").arg(self.pid().to_string()).status();
 	}
 
 	/// SIGKILL: no chance to flush anything.

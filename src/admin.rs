@@ -64,21 +64,19 @@ impl Command {
 				let name = prep_localpart(&name).map_err(|e| format!("invalid user name: {e}"))?;
 				let account = new_account(&password, config)?;
 				let n = name.clone();
-				let created = store.write(move |tx| tx.create_account(&n, &account)).await.map_err(fail)?;
-				if !created {
-					return Err(format!("{name}@{} already exists", config.domain));
+				match store.write(move |tx| tx.create_account(&n, &account)).await.map_err(fail)? {
+					true => Ok(format!("created {name}@{}", config.domain)),
+					false => Err(format!("{name}@{} already exists", config.domain)),
 				}
-				Ok(format!("created {name}@{}", config.domain))
 			}
 			Command::UserPasswd { name, password } => {
 				let name = prep_localpart(&name).map_err(|e| format!("invalid user name: {e}"))?;
 				let account = new_account(&password, config)?;
 				let n = name.clone();
-				let changed = store.write(move |tx| tx.set_credentials(&n, &account)).await.map_err(fail)?;
-				if !changed {
-					return Err(format!("no user {name}@{}", config.domain));
+				match store.write(move |tx| tx.set_credentials(&n, &account)).await.map_err(fail)? {
+					true => Ok(format!("password changed for {name}@{}", config.domain)),
+					false => Err(format!("no user {name}@{}", config.domain)),
 				}
-				Ok(format!("password changed for {name}@{}", config.domain))
 			}
 			Command::UserDel { name } => {
 				let name = prep_localpart(&name).map_err(|e| format!("invalid user name: {e}"))?;

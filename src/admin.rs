@@ -134,7 +134,7 @@ impl Command {
 	}
 }
 
-fn new_account(password: &str, config: &Config) -> Result<crate::store::Account, String> {
+pub fn new_account(password: &str, config: &Config) -> Result<crate::store::Account, String> {
 	if password.is_empty() {
 		return Err("the password must not be empty".into());
 	}
@@ -146,6 +146,56 @@ fn new_account(password: &str, config: &Config) -> Result<crate::store::Account,
 	};
 	derive_account(password, config.scram_iterations, created, &mut random)
 		.ok_or_else(|| "the password has characters that are not allowed".to_string())
+}
+
+/// Creates many accounts from `name:password` lines (empty lines and lines
+/// starting with `#` are skipped). Keys are derived on every core first, then
+/// all accounts are written in one transaction. Existing names are kept and
+/// reported; any bad line stops the import before anything is written.
+pub fn import_users(store: &Store, config: &Config, text: &str) -> Result<String, String> {
+	let mut entries = Vec::new();
+	for (n, line) in text.lines().enumerate() {
+		let line = line.trim_end_matches('\r');
+		if line.trim().is_empty() || line.starts_with('#') {
+			continue;
+		}
+		let (name, password) = line.split_once(':').ok_or_else(|| format!("line {}: expected name:password", n + 1))?;
+		let name = prep_localpart(name.trim()).map_err(|e| format!("line {}: invalid user name: {e}", n + 1))?;
+		entries.push((n + 1, name, password.to_owned()));
+	}
+	let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+	let chunk = entries.len().div_ceil(workers).max(1);
+	let derived: Vec<Result<(String, crate::store::Account), String>> = std::thread::scope(|scope| {
+		let handles: Vec<_> = entries
+			.chunks(chunk)
+			.map(|part| {
+				scope.spawn(move || {
+					part.iter()
+						.map(|(line, name, pw)| new_account(pw, config).map(|a| (name.clone(), a)).map_err(|e| format!("line {line}: {e}")))
+						.collect::<Vec<_>>()
+				})
+			})
+			.collect();
+		handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+	});
+	let accounts = derived.into_iter().collect::<Result<Vec<_>, _>>()?;
+	let total = accounts.len();
+	let existing = store
+		.write_blocking(move |tx| {
+			let mut existing = Vec::new();
+			for (name, account) in &accounts {
+				if !tx.create_account(name, account)? {
+					existing.push(name.clone());
+				}
+			}
+			Ok(existing)
+		})
+		.map_err(|e| e.to_string())?;
+	let mut out = format!("created {} accounts on {}\n", total - existing.len(), config.domain);
+	if !existing.is_empty() {
+		out.push_str(&format!("already there, unchanged: {}\n", existing.join(", ")));
+	}
+	Ok(out)
 }
 
 /// Deletes the account, its roster and offline messages; takes it out of

@@ -69,6 +69,27 @@ fn users_and_settings_without_a_server() {
 }
 
 #[test]
+fn import_creates_many_accounts_at_once() {
+	let d = temp_dir("import");
+	cli(&d, &["user", "add", "carol", "--password-stdin"], Some("old"));
+	let (ok, out) = cli(&d, &["user", "import", "-"], Some("# staff\nalice:pw:with:colons\n\nBob:pw2\ncarol:new"));
+	assert!(ok && out.contains("created 2 accounts") && out.contains("already there, unchanged: carol"), "{out}");
+	let (ok, out) = cli(&d, &["user", "list"], None);
+	assert!(ok && out.lines().count() == 3, "{out}");
+	// One bad line: nothing is written.
+	let (ok, out) = cli(&d, &["user", "import", "-"], Some("dave:pw\nno password here"));
+	assert!(!ok && out.contains("line 2"), "{out}");
+	let (_, out) = cli(&d, &["user", "list"], None);
+	assert!(!out.contains("dave"), "{out}");
+	// The passwords work, the colon one included; a running server refuses imports.
+	let s = Server::start_in(d.clone(), Vec::new());
+	let mut c = Client::login(s.port, "alice", "pw:with:colons");
+	assert_eq!(c.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
+	let (ok, out) = s.cli(&["user", "import", "-"], Some("erin:pw"));
+	assert!(!ok && out.contains("server is running"), "{out}");
+}
+
+#[test]
 fn admin_commands_reach_the_running_server() {
 	let s = Server::start(&[]);
 	s.add_user("alice");

@@ -18,6 +18,7 @@ Commands:
   user passwd NAME         change a password
   user del NAME            delete an account with its roster and messages
   user list                list accounts
+  user import FILE         create accounts from name:password lines (- = stdin)
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
@@ -50,11 +51,16 @@ Usage: xerra user add NAME [--password-stdin]
        xerra user passwd NAME [--password-stdin]
        xerra user del NAME
        xerra user list
+       xerra user import FILE
 
 NAME is the part before the @ (alice for alice@your.domain).
 Passwords are asked for on the terminal (not echoed), or read as one line from
 standard input with --password-stdin (for scripts). Only salted SCRAM keys are
 stored, never the password.
+
+`user import` reads lines `name:password` from FILE (`-` for standard input;
+empty lines and lines starting with # are skipped) and creates all accounts at
+once. It needs the server to be stopped, so that it can use every core.
 ";
 
 const CONFIG_HELP: &str = "\
@@ -118,6 +124,7 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"run" if wants_help => print!("{RUN_HELP}"),
 		"run" => return run(data_dir, &args),
 		"user" if wants_help || args.is_empty() => print!("{USER_HELP}"),
+		"user" if args[0] == "import" => return import(&data_dir, args.get(1).map(String::as_str)),
 		"user" => return admin(&data_dir, user_command(&args)?),
 		"config" if wants_help || args.is_empty() => print!("{CONFIG_HELP}"),
 		"config" => return admin(&data_dir, config_command(&args)?),
@@ -226,6 +233,23 @@ fn password(name: &str, from_stdin: bool, confirm: bool) -> Result<String, Strin
 		}
 	}
 	Ok(first)
+}
+
+fn import(data_dir: &std::path::Path, file: Option<&str>) -> Result<(), String> {
+	let file = file.ok_or("which file? (`-` for standard input)")?;
+	let text = if file == "-" {
+		std::io::read_to_string(std::io::stdin()).map_err(|e| format!("reading standard input: {e}"))?
+	} else {
+		std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?
+	};
+	if crate::control::request(data_dir, &Command::Status).is_some() {
+		return Err("the server is running; stop it for an import, or add users one by one with `user add`".into());
+	}
+	let store = open_store(data_dir, DEFAULT_CACHE)?;
+	let result = load_config(data_dir.to_owned(), &store, &[]).and_then(|config| crate::admin::import_users(&store, &config, &text));
+	store.shutdown();
+	print!("{}", result?);
+	Ok(())
 }
 
 /// Runs an admin command on the running server, or on the database directly.

@@ -49,7 +49,8 @@ impl Server {
 		Server::start_in(fresh_dir(), settings)
 	}
 
-	fn start_in(dir: PathBuf, settings: Vec<String>) -> Server {
+	/// Starts a server on an existing data directory (removed when dropped).
+	pub fn start_in(dir: PathBuf, settings: Vec<String>) -> Server {
 		let mut cmd = Command::new(bin());
 		cmd.arg("--data-dir").arg(&dir).arg("--log").arg("debug").arg("run");
 		for s in ["listen=127.0.0.1", "c2s_port=0", "c2s_tls_port=0", &format!("domain={DOMAIN}")] {

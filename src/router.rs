@@ -6,6 +6,7 @@
 
 use crate::features::{self, Cx, Job, Out, presence};
 use crate::server::Server;
+use crate::sessions::Outgoing;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::jid::{FullJid, Jid};
@@ -201,7 +202,13 @@ pub fn deliver(out: Out, cx: &mut Cx) {
 		Out::Reply(el) => {
 			let user = cx.user().to_owned();
 			if let Some(s) = cx.server.sessions.borrow().get(&user, cx.session_id) {
-				s.send(el);
+				s.reply(el);
+			}
+		}
+		Out::FlushOffline => {
+			let user = cx.user().to_owned();
+			if let Some(s) = cx.server.sessions.borrow().get(&user, cx.session_id) {
+				s.push(Outgoing::FlushOffline);
 			}
 		}
 		Out::Route(el) => route_from_server(el, cx),

@@ -112,6 +112,7 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 			ex.spawn(crate::net::accept_loop(server.clone(), ex.clone(), l)).detach();
 		}
 		ex.spawn(crate::control::serve(server.clone(), ex.clone(), control)).detach();
+		ex.spawn(housekeeping(server.clone())).detach();
 		while let Some(sig) = signals.next().await {
 			match sig {
 				Ok(Signal::Hup) => match crate::net::tls::load(&server.config) {
@@ -134,6 +135,39 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 	store.shutdown();
 	log::info!("stopped");
 	result
+}
+
+/// How often the server looks for memory to give back.
+const HOUSEKEEPING: Duration = Duration::from_secs(10);
+
+/// Gives freed memory back to the operating system after many clients have
+/// left: the allocator keeps freed pages otherwise, and on a small box that
+/// memory belongs to everything else.
+async fn housekeeping(server: Rc<Server>) {
+	let mut peak = 0usize;
+	loop {
+		async_io::Timer::after(HOUSEKEEPING).await;
+		let now = server.guard.borrow().connections();
+		peak = peak.max(now);
+		// A quarter of the connections (and at least 64) gone since the peak.
+		if peak - now >= 64.max(peak / 4) {
+			release_memory();
+			peak = now;
+		}
+	}
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_memory() {
+	// SAFETY: malloc_trim only walks the allocator's own free lists.
+	unsafe {
+		libc::malloc_trim(0);
+	}
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_memory() {
+	// musl's allocator returns freed pages by itself.
 }
 
 /// Ends every session with `system-shutdown` and waits (briefly) for them

@@ -4,7 +4,10 @@
 //! Single-threaded: owned by the server inside a `RefCell`, never held
 //! across an `.await`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::rc::Rc;
+use std::task::{Poll, Waker};
 
 use crate::proto::stream::BindError;
 use crate::xmpp::element::Element;
@@ -14,9 +17,90 @@ use crate::xmpp::jid::{FullJid, Jid, prep_resource};
 /// What a session task receives.
 #[derive(Debug)]
 pub enum Outgoing {
-	Stanza(Element),
+	/// Boxed: queue slots stay small.
+	Stanza(Box<Element>),
 	/// End the stream with this error (conflict, shutdown, account deleted).
 	Close(StreamError),
+	/// Deliver the stored offline messages now (XEP-0160).
+	FlushOffline,
+}
+
+/// A session's outbound queue: single-threaded, bounded by its owner's
+/// limit, and holding no memory while empty (an idle session costs nothing
+/// here).
+#[derive(Default)]
+pub struct Outbox {
+	queue: RefCell<VecDeque<Outgoing>>,
+	waker: Cell<Option<Waker>>,
+	closed: Cell<bool>,
+}
+
+impl std::fmt::Debug for Outbox {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("Outbox").field("len", &self.len()).field("closed", &self.closed.get()).finish()
+	}
+}
+
+impl Outbox {
+	pub fn new() -> Rc<Outbox> {
+		Rc::new(Outbox::default())
+	}
+
+	pub fn len(&self) -> usize {
+		self.queue.borrow().len()
+	}
+
+	pub fn is_empty(&self) -> bool {
+		self.queue.borrow().is_empty()
+	}
+
+	/// Queues an item; false if the outbox is closed.
+	pub fn push(&self, item: Outgoing) -> bool {
+		if self.closed.get() {
+			return false;
+		}
+		self.queue.borrow_mut().push_back(item);
+		if let Some(w) = self.waker.take() {
+			w.wake();
+		}
+		true
+	}
+
+	/// No more items; the receiver sees `None` once the queue is drained.
+	pub fn close(&self) {
+		self.closed.set(true);
+		if let Some(w) = self.waker.take() {
+			w.wake();
+		}
+	}
+
+	pub fn is_closed(&self) -> bool {
+		self.closed.get()
+	}
+
+	/// The next item without waiting.
+	pub fn try_recv(&self) -> Option<Outgoing> {
+		let mut q = self.queue.borrow_mut();
+		let item = q.pop_front();
+		if q.is_empty() && q.capacity() > 0 {
+			// Give the memory back while idle.
+			*q = VecDeque::new();
+		}
+		item
+	}
+
+	/// Waits for the next item; `None` once closed and drained.
+	pub async fn recv(&self) -> Option<Outgoing> {
+		std::future::poll_fn(|cx| match self.try_recv() {
+			Some(item) => Poll::Ready(Some(item)),
+			None if self.closed.get() => Poll::Ready(None),
+			None => {
+				self.waker.set(Some(cx.waker().clone()));
+				Poll::Pending
+			}
+		})
+		.await
+	}
 }
 
 /// One bound session as others see it.
@@ -24,7 +108,7 @@ pub enum Outgoing {
 pub struct Session {
 	pub id: u64,
 	pub jid: FullJid,
-	tx: async_channel::Sender<Outgoing>,
+	tx: Rc<Outbox>,
 	/// Most stanzas waiting in `tx` (`session_queue_len`).
 	queue_limit: usize,
 	/// The last available presence it broadcast; `None` while unavailable.
@@ -46,26 +130,28 @@ impl Session {
 	/// the session is closed instead of buffering without bound.
 	pub fn send(&self, el: Element) -> bool {
 		if self.tx.len() >= self.queue_limit {
-			log::info!("{}: outbound queue full, disconnecting", self.jid);
+			if !self.tx.is_closed() {
+				log::info!("{}: outbound queue full, disconnecting", self.jid);
+			}
 			self.tx.close();
 			return false;
 		}
-		match self.tx.try_send(Outgoing::Stanza(el)) {
-			Ok(()) => true,
-			Err(async_channel::TrySendError::Full(_)) => {
-				log::info!("{}: outbound queue full, disconnecting", self.jid);
-				self.tx.close();
-				false
-			}
-			Err(async_channel::TrySendError::Closed(_)) => false,
-		}
+		self.tx.push(Outgoing::Stanza(Box::new(el)))
+	}
+
+	/// Queues an answer to the session's own request, past the queue limit
+	/// (see `features::Out::Reply`).
+	pub fn reply(&self, el: Element) -> bool {
+		self.tx.push(Outgoing::Stanza(Box::new(el)))
+	}
+
+	/// Queues a control item for the session task.
+	pub fn push(&self, item: Outgoing) -> bool {
+		self.tx.push(item)
 	}
 
 	pub fn close(&self, err: StreamError) {
-		// Best effort: a full queue gets closed outright below.
-		if self.tx.try_send(Outgoing::Close(err)).is_err() {
-			self.tx.close();
-		}
+		self.tx.push(Outgoing::Close(err));
 	}
 }
 
@@ -87,7 +173,7 @@ impl Sessions {
 		user: &str,
 		domain: &str,
 		resource: Option<&str>,
-		tx: async_channel::Sender<Outgoing>,
+		tx: Rc<Outbox>,
 		limits: (usize, usize),
 		random: &mut dyn FnMut(&mut [u8]),
 	) -> Result<(u64, FullJid, Option<Session>), BindError> {
@@ -193,7 +279,7 @@ mod tests {
 	#[test]
 	fn bind_replace_limit_and_remove() {
 		let mut s = Sessions::default();
-		let (tx, _rx) = async_channel::unbounded();
+		let tx = Outbox::new();
 		let (id1, jid1, r) = s.bind("alice", "example.org", Some("phone"), tx.clone(), (2, 4), &mut rnd).unwrap();
 		assert!(r.is_none());
 		assert_eq!(jid1.as_str(), "alice@example.org/phone");
@@ -213,8 +299,8 @@ mod tests {
 	#[test]
 	fn full_queue_closes_the_session() {
 		let mut s = Sessions::default();
-		let (tx, rx) = async_channel::unbounded();
-		let (id, _, _) = s.bind("bob", "example.org", Some("r"), tx, (4, 1), &mut rnd).unwrap();
+		let rx = Outbox::new();
+		let (id, _, _) = s.bind("bob", "example.org", Some("r"), rx.clone(), (4, 1), &mut rnd).unwrap();
 		let sess = s.get("bob", id).unwrap();
 		assert!(sess.send(Element::new("message", "jabber:client")));
 		assert!(!sess.send(Element::new("message", "jabber:client")));

@@ -490,3 +490,38 @@ fn server_disco_ping_version_time() {
 	let r = a.iq("<iq type='get' to='carol@example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
 	assert_eq!(error_condition(&r), "service-unavailable");
 }
+
+#[test]
+fn offline_flush_bigger_than_the_queue_limit() {
+	// Offline delivery is pulled from storage in batches, so it is not held
+	// to session_queue_len (which protects against senders, not storage).
+	let s = server_with_users(&["alice", "bob"], &["session_queue_len=8", "max_offline_messages=100"]);
+	let mut a = s.online("alice");
+	for i in 0..60 {
+		a.send(&format!("<message to='bob@example.test' type='chat'><body>n{i}</body></message>"));
+	}
+	a.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
+	let mut b = s.online("bob");
+	let got: Vec<String> = (0..60).map(|_| message_body(&b.wait_for(|e| e.name() == "message"))).collect();
+	assert_eq!(got, (0..60).map(|i| format!("n{i}")).collect::<Vec<_>>());
+	assert_eq!(b.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
+}
+
+#[test]
+fn a_client_that_does_not_read_is_disconnected_not_buffered() {
+	let s = server_with_users(&["alice", "bob"], &["session_queue_len=8"]);
+	let mut b = s.online("bob");
+	let mut a = s.online("alice");
+	// Bob stops reading; alice floods him with 20 MB.
+	let body = "z".repeat(10_000);
+	for _ in 0..2000 {
+		if !a.try_send(&format!("<message to='{}' type='chat'><body>{body}</body></message>", b.jid)) {
+			break;
+		}
+	}
+	a.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
+	// When bob reads again he finds the stream ended for him.
+	b.expect_stream_error("policy-violation");
+	// Alice is fine.
+	assert_eq!(a.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
+}

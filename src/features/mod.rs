@@ -88,8 +88,13 @@ pub fn iq_route(ty: IqType, payload: &Element, to_server: bool) -> Option<&'stat
 pub enum Out {
 	/// Route as a stanza from the server (by its `to`, with the usual rules).
 	Route(Element),
-	/// To this session only.
+	/// To this session only. Answers to the session's own requests are not
+	/// held to the queue limit (they are bounded by the roster and resource
+	/// limits instead), so a big roster never disconnects its owner.
 	Reply(Element),
+	/// Tell this session to deliver the stored offline messages, pulled in
+	/// batches at the pace the client reads them.
+	FlushOffline,
 	/// To every available resource of a local account (RFC 6121 §3: where
 	/// subscription stanzas go).
 	ToAvailable(String, Element),

@@ -4,7 +4,7 @@
 //! account next sends initial presence with non-negative priority.
 
 use super::{Cx, Feature, Out};
-use crate::store::Pushed;
+use crate::store::{Pushed, Store, StoreError};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::ns;
@@ -47,15 +47,28 @@ pub fn store(mut el: Element, user: &str, cx: &mut Cx) {
 	});
 }
 
-/// Delivers and deletes everything stored for the session's account.
+/// Asks the session to deliver what is stored for its account; it pulls
+/// [`next_batch`] by batch, so neither queue nor memory holds them all.
 pub fn flush(cx: &mut Cx) {
-	let user = cx.user().to_owned();
-	cx.write(move |tx| {
-		let stored = tx.offline(&user)?;
-		let Some(&(last, _)) = stored.last() else { return Ok(Vec::new()) };
-		tx.drop_offline(&user, last)?;
-		Ok(stored.into_iter().filter_map(|(_, xml)| crate::xmpp::reader::parse_one(&xml).map(Out::Reply)).collect())
-	});
+	cx.send(Out::FlushOffline);
+}
+
+/// Messages per batch of a flush.
+const BATCH: usize = 50;
+
+/// Deletes what the previous batch delivered (up to `delivered`) and returns
+/// the next batch as (sequence, serialised stanza). Runs in the writer, so
+/// messages still being stored are not missed.
+pub async fn next_batch(store: &Store, user: &str, delivered: Option<u64>) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+	let user = user.to_owned();
+	store
+		.write(move |tx| {
+			if let Some(upto) = delivered {
+				tx.drop_offline(&user, upto)?;
+			}
+			tx.offline_batch(&user, BATCH)
+		})
+		.await
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use crate::net::tls;
 use crate::proto::sasl::{Authenticated, SaslEnv};
 use crate::proto::stream::{self, Action, BindError, C2sStream, StreamEnv};
 use crate::server::Server;
-use crate::sessions::Outgoing;
+use crate::sessions::{Outbox, Outgoing};
 use crate::store::Account;
 use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::jid::FullJid;
@@ -132,8 +132,7 @@ struct Conn {
 	io: Transport,
 	stream: C2sStream,
 	reader: StreamReader,
-	queue_tx: async_channel::Sender<Outgoing>,
-	queue_rx: async_channel::Receiver<Outgoing>,
+	outbox: Rc<Outbox>,
 	bound: Option<Bound>,
 	/// Bytes to write at the next flush.
 	out: Vec<u8>,
@@ -145,15 +144,13 @@ struct Conn {
 /// How the main loop woke up.
 enum Wake {
 	Read(io::Result<usize>),
-	Queue(Result<Outgoing, async_channel::RecvError>),
+	/// `None`: the outbox was closed because the client does not keep up.
+	Queue(Option<Outgoing>),
 	Timer,
 }
 
 impl Conn {
 	fn new(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) -> Conn {
-		// Unbounded channel, bounded by `Session::send` checking its length:
-		// a bounded one would allocate all its slots up front.
-		let (queue_tx, queue_rx) = async_channel::unbounded();
 		let id = server.new_id();
 		let now = Instant::now();
 		Conn {
@@ -162,8 +159,7 @@ impl Conn {
 			peer,
 			io: Transport::Plain(tcp),
 			stream: C2sStream::new_plain(id),
-			queue_tx,
-			queue_rx,
+			outbox: Outbox::new(),
 			bound: None,
 			out: Vec::new(),
 			opened: now,
@@ -186,7 +182,7 @@ impl Conn {
 				wake_at = wake_at.min(self.last_write + limits.keepalive_interval);
 			}
 			let io = &mut self.io;
-			let rx = &self.queue_rx;
+			let rx = &self.outbox;
 			let wake = async { Wake::Read(read_shared(io).await) }
 				.or(async { Wake::Queue(rx.recv().await) })
 				.or(async {
@@ -201,7 +197,7 @@ impl Conn {
 					READ_BUF.with_borrow(|buf| self.feed(&buf[..n]))
 				}
 				Wake::Read(Err(e)) => return Err(e),
-				Wake::Queue(Ok(first)) => {
+				Wake::Queue(Some(first)) => {
 					let mut next = Some(first);
 					let mut actions = Vec::new();
 					// Drain what is queued into one write.
@@ -212,21 +208,27 @@ impl Conn {
 								actions.push(Action::Close(Some(err)));
 								break;
 							}
+							Outgoing::FlushOffline => {
+								Box::pin(self.flush_offline()).await?;
+							}
 						}
-						next = self.queue_rx.try_recv().ok();
+						next = self.outbox.try_recv();
 					}
 					actions
 				}
-				Wake::Queue(Err(_)) => {
+				Wake::Queue(None) => {
 					let err = StreamError::with_text(StreamCondition::PolicyViolation, "too many stanzas queued for a slow client");
 					vec![Action::Close(Some(err))]
 				}
 				Wake::Timer => self.timer(),
 			};
-			if !self.perform(actions).await? {
+			// Boxed only when there is work, so the idle future stays small.
+			if !actions.is_empty() && !Box::pin(self.perform(actions)).await? {
 				return Ok(());
 			}
-			self.flush().await?;
+			if !self.out.is_empty() {
+				Box::pin(self.flush()).await?;
+			}
 		}
 	}
 
@@ -236,7 +238,7 @@ impl Conn {
 		let negotiation_over = self.bound.is_none() && now >= self.opened + limits.negotiation_timeout;
 		if negotiation_over || now >= self.last_read + limits.idle_timeout {
 			let mut actions = Vec::new();
-			let env = Env::new(&self.server, self.peer.ip(), &self.queue_tx);
+			let env = Env::new(&self.server, self.peer.ip(), &self.outbox);
 			self.stream.fail(StreamError::new(StreamCondition::ConnectionTimeout), &env, &mut actions);
 			return actions;
 		}
@@ -250,7 +252,7 @@ impl Conn {
 	/// Parses a chunk and steps the stream core over it; returns what to do.
 	fn feed(&mut self, mut bytes: &[u8]) -> Vec<Action> {
 		let mut actions = Vec::new();
-		let mut env = Env::new(&self.server, self.peer.ip(), &self.queue_tx);
+		let mut env = Env::new(&self.server, self.peer.ip(), &self.outbox);
 		loop {
 			let ev = match self.reader.next(&mut bytes) {
 				Ok(Some(ev)) => ev,
@@ -278,6 +280,9 @@ impl Conn {
 		if let Some((user, id, jid)) = env.bound.take() {
 			self.bound = Some(Bound { user, id, jid });
 		}
+		if self.reader.is_between_stanzas() {
+			self.reader.release_temporaries();
+		}
 		actions
 	}
 
@@ -300,7 +305,8 @@ impl Conn {
 					// Our own replies are queued to us; send what we have first
 					// so the order on the wire matches the order of events.
 					self.flush().await?;
-					crate::router::handle(&server, id, &jid, stanza).await;
+					// Boxed for the same reason: routing futures are big and brief.
+					Box::pin(crate::router::handle(&server, id, &jid, stanza)).await;
 				}
 				Action::Close(err) => {
 					if let Some(err) = err {
@@ -341,13 +347,31 @@ impl Conn {
 			})
 			.await?;
 		self.last_write = Instant::now();
-		// Keep a small buffer for next time, but not a large one.
-		self.out = out;
-		self.out.clear();
-		if self.out.capacity() > 4096 {
-			self.out = Vec::new();
-		}
+		// `out` was taken: an idle connection keeps no write buffer.
 		Ok(())
+	}
+
+	/// XEP-0160 delivery: batch by batch from storage straight to the
+	/// socket; a batch is deleted only after it was written, so a connection
+	/// that dies half-way loses nothing (the client may see a batch twice).
+	async fn flush_offline(&mut self) -> io::Result<()> {
+		let Some(user) = self.bound.as_ref().map(|b| b.user.clone()) else { return Ok(()) };
+		let mut delivered = None;
+		loop {
+			let batch = match crate::features::offline::next_batch(&self.server.store, &user, delivered).await {
+				Ok(b) => b,
+				Err(e) => {
+					log::error!("{}: offline messages: {e}", self.peer);
+					return Ok(());
+				}
+			};
+			let Some(&(last, _)) = batch.last() else { return Ok(()) };
+			for (_, xml) in &batch {
+				self.out.extend_from_slice(xml);
+			}
+			self.flush().await?;
+			delivered = Some(last);
+		}
 	}
 
 	async fn start_tls(&mut self) -> io::Result<Option<Vec<u8>>> {
@@ -355,7 +379,9 @@ impl Conn {
 			return Err(io::Error::other("TLS is already on"));
 		};
 		let config = self.server.tls.borrow().clone();
-		let handshake = TlsAcceptor::from(config).accept(tcp);
+		// Boxed: the handshake state is large and only needed for a moment,
+		// so it must not sit in every connection's future.
+		let handshake = Box::pin(TlsAcceptor::from(config).accept(tcp));
 		let tls = handshake
 			.or(async {
 				Timer::at(self.opened + self.server.config.limits.negotiation_timeout).await;
@@ -401,12 +427,12 @@ fn full_limits(server: &Server) -> XmlLimits {
 struct Env<'a> {
 	server: &'a Server,
 	ip: IpAddr,
-	queue: &'a async_channel::Sender<Outgoing>,
+	queue: &'a Rc<Outbox>,
 	bound: Option<(String, u64, FullJid)>,
 }
 
 impl<'a> Env<'a> {
-	fn new(server: &'a Server, ip: IpAddr, queue: &'a async_channel::Sender<Outgoing>) -> Env<'a> {
+	fn new(server: &'a Server, ip: IpAddr, queue: &'a Rc<Outbox>) -> Env<'a> {
 		Env { server, ip, queue, bound: None }
 	}
 }

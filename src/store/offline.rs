@@ -7,9 +7,9 @@ use super::{Snapshot, StoreError, Tx};
 
 type OfflineTable = (&'static str, u64);
 
-fn read_all(t: &impl ReadableTable<OfflineTable, &'static [u8]>, user: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+fn read_all(t: &impl ReadableTable<OfflineTable, &'static [u8]>, user: &str, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
 	let mut out = Vec::new();
-	for row in t.range((user, 0)..=(user, u64::MAX))? {
+	for row in t.range((user, 0)..=(user, u64::MAX))?.take(limit) {
 		let (k, v) = row?;
 		out.push((k.value().1, v.value().to_vec()));
 	}
@@ -19,7 +19,7 @@ fn read_all(t: &impl ReadableTable<OfflineTable, &'static [u8]>, user: &str) -> 
 impl Snapshot {
 	/// Stored messages for `user`, oldest first, with their sequence numbers.
 	pub fn offline(&self, user: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-		read_all(&self.tx.open_table(OFFLINE)?, user)
+		read_all(&self.tx.open_table(OFFLINE)?, user, usize::MAX)
 	}
 
 	pub fn offline_count(&self, user: &str) -> Result<usize, StoreError> {
@@ -37,10 +37,11 @@ pub enum Pushed {
 }
 
 impl Tx<'_> {
-	/// Stored messages, read in the writer so no message still being stored
-	/// is missed (a delivery reads, sends, then [`Tx::drop_offline`]s).
-	pub fn offline(&self, user: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-		read_all(&self.tx.open_table(OFFLINE)?, user)
+	/// The oldest `limit` stored messages, read in the writer so no message
+	/// still being stored is missed (a delivery reads a batch, sends it, then
+	/// [`Tx::drop_offline`]s it).
+	pub fn offline_batch(&self, user: &str, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+		read_all(&self.tx.open_table(OFFLINE)?, user, limit)
 	}
 
 	/// Appends a message unless `user` already has `max` stored.

@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# bench/peers/xerra.sh -- the Xerra part of bench/peers/start (sourced).
+# Defines start_xerra, which expects PORT NUSERS WORKDIR DOMAIN PREFIX
+# PASSWORD NOFILE HERE to be set and prints nothing on stdout.
+#
+# Layout under WORKDIR/xerra:  data/ (the data directory), tls/ (the same kind
+# of RSA-2048 certificate the peers get, unless XERRA_CERT=ecdsa: then Xerra's
+# own generated ECDSA P-256 one), console.log.
+
+start_xerra() {
+  local bin=${XERRA_BIN:-$HERE/../../target/release/xerra}
+  [ -x "$bin" ] || peers_die "no Xerra binary at $bin (cargo build --release)"
+  local base="$WORKDIR/xerra"
+  local data="$base/data" tls="$base/tls"
+  rm -rf "$base"
+  mkdir -p "$data" "$tls"
+
+  # Same settings as the peers: loopback c2s only, STARTTLS required (always
+  # on in Xerra), SCRAM with 4096 iterations (the default), no direct-TLS
+  # port, and no per-address connection limit (every client comes from
+  # 127.0.0.1 here).
+  local settings=(domain="$DOMAIN" listen=127.0.0.1 c2s_port="$PORT" c2s_tls_port=off
+    max_connections_per_ip=1000000 max_connections=1000000 scram_iterations=4096)
+  if [ "${XERRA_CERT:-rsa}" = rsa ]; then
+    peers_make_cert "$tls" "$DOMAIN"
+    settings+=(tls_cert="$tls/$DOMAIN.crt" tls_key="$tls/$DOMAIN.key")
+  fi
+  local s
+  for s in "${settings[@]}"; do
+    "$bin" --data-dir "$data" config set "${s%%=*}" "${s#*=}" >/dev/null
+  done
+  local t0=$SECONDS
+  seq 1 "$NUSERS" | sed "s/^/$PREFIX/; s/\$/:$PASSWORD/" | "$bin" --data-dir "$data" user import - >&2
+  peers_log "xerra: $NUSERS accounts in $((SECONDS - t0)) s"
+
+  peers_raise_nofile "$NOFILE"
+  local launched
+  launched=$(date +%s%N)
+  "$bin" --data-dir "$data" --log warn run </dev/null >>"$base/console.log" 2>&1 &
+  SERVER_PID=$!
+  # shellcheck disable=SC2034 # read by bench/peers/start
+  DATA_DIR=$data
+  if ! peers_wait_tcp "$PORT" 60 "$SERVER_PID"; then
+    tail -n 30 "$base/console.log" >&2 || true
+    peers_die "xerra did not accept connections on 127.0.0.1:$PORT"
+  fi
+  # shellcheck disable=SC2034 # read by bench/peers/start
+  STARTUP_MS=$((($(date +%s%N) - launched) / 1000000))
+}

@@ -1,6 +1,6 @@
 //! RFC 6120 §10 and RFC 6121 §8: where each stanza goes.
 //!
-//! [`handle`] takes a checked stanza from a bound client, lets the features
+//! [`handle_batch`] takes checked stanzas from a bound client, lets the features
 //! decide, runs their storage jobs and then delivers. Deciding is synchronous
 //! ([`dispatch`], [`deliver`]); only waiting for storage is async.
 
@@ -13,16 +13,22 @@ use crate::xmpp::jid::{FullJid, Jid};
 use crate::xmpp::ns;
 use crate::xmpp::stanza::{IqType, MessageType, Stanza, StanzaType};
 
-/// Processes one stanza from session `session_id` bound to `jid`.
-pub async fn handle(server: &Server, session_id: u64, jid: &FullJid, stanza: Stanza) {
+/// Processes one stanza, or several consecutive messages, from one session,
+/// with one commit for all their storage: a burst of offline messages costs
+/// one fsync, not one each. Only messages may share a batch: their handling
+/// reads nothing the others write, while an iq or presence may depend on
+/// what came before it.
+pub async fn handle_batch(server: &Server, session_id: u64, jid: &FullJid, stanzas: &[Stanza]) {
 	let mut cx = Cx::new(server, jid, session_id);
-	dispatch(&stanza, &mut cx);
-	finish(cx, Some(&stanza)).await;
+	for stanza in stanzas {
+		dispatch(stanza, &mut cx);
+	}
+	finish(cx, stanzas).await;
 }
 
 /// Runs queued storage jobs, then delivers everything, until nothing is left.
-/// `origin` gets an `internal-server-error` if storage fails.
-pub async fn finish(mut cx: Cx<'_>, origin: Option<&Stanza>) {
+/// Each of `origins` gets an `internal-server-error` if storage fails.
+pub async fn finish(mut cx: Cx<'_>, origins: &[Stanza]) {
 	loop {
 		let jobs: Vec<Job> = std::mem::take(&mut cx.jobs);
 		let mut outs = std::mem::take(&mut cx.outs);
@@ -43,7 +49,7 @@ pub async fn finish(mut cx: Cx<'_>, origin: Option<&Stanza>) {
 				Err(e) => {
 					log::error!("{}: storage failed: {e}", cx.jid);
 					outs.clear();
-					if let Some(s) = origin.filter(|s| !s.is_error_or_result()) {
+					for s in origins.iter().filter(|s| !s.is_error_or_result()) {
 						outs.push(Out::Reply(s.error_reply(&StanzaError::new(Condition::InternalServerError))));
 					}
 				}

@@ -525,3 +525,25 @@ fn a_client_that_does_not_read_is_disconnected_not_buffered() {
 	// Alice is fine.
 	assert_eq!(a.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
 }
+
+#[test]
+fn pipelined_requests_see_each_others_writes() {
+	// Several stanzas in one TCP read: a roster get right after a set must
+	// see the set, and messages batched into one commit keep their order.
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut a = s.login("alice");
+	a.send(concat!(
+		"<iq type='set' id='s1'><query xmlns='jabber:iq:roster'><item jid='bob@example.test'/></query></iq>",
+		"<iq type='get' id='g1'><query xmlns='jabber:iq:roster'/></iq>",
+		"<message to='bob@example.test' type='chat'><body>1</body></message>",
+		"<message to='bob@example.test' type='chat'><body>2</body></message>",
+		"<message to='bob@example.test' type='chat'><body>3</body></message>",
+		"<iq type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>",
+	));
+	let g = a.wait_for(|e| e.attr("id") == Some("g1"));
+	assert_eq!(items(&g), [(jid("bob"), "none".to_string())]);
+	a.wait_for(|e| e.attr("id") == Some("p1"));
+	let mut b = s.online("bob");
+	let got: Vec<String> = (0..3).map(|_| message_body(&b.wait_for(|e| e.name() == "message"))).collect();
+	assert_eq!(got, ["1", "2", "3"]);
+}

@@ -31,6 +31,7 @@ use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::jid::FullJid;
 use crate::xmpp::ns;
 use crate::xmpp::reader::{StreamReader, XmlLimits};
+use crate::xmpp::stanza::Kind;
 
 /// Size of the shared read buffer: one TLS record's worth of plaintext.
 const READ_CHUNK: usize = 16 * 1024;
@@ -288,7 +289,8 @@ impl Conn {
 
 	/// Performs actions in order; false once the connection should close.
 	async fn perform(&mut self, actions: Vec<Action>) -> io::Result<bool> {
-		for action in actions {
+		let mut actions = actions.into_iter().peekable();
+		while let Some(action) = actions.next() {
 			match action {
 				Action::Write(s) => self.out.extend_from_slice(s.as_bytes()),
 				Action::StartTls => {
@@ -305,8 +307,17 @@ impl Conn {
 					// Our own replies are queued to us; send what we have first
 					// so the order on the wire matches the order of events.
 					self.flush().await?;
-					// Boxed for the same reason: routing futures are big and brief.
-					Box::pin(crate::router::handle(&server, id, &jid, stanza)).await;
+					// Consecutive messages share one commit (see router::handle_batch).
+					let mut batch = vec![stanza];
+					if batch[0].kind() == Kind::Message {
+						while let Some(Action::Stanza(next)) =
+							actions.next_if(|a| matches!(a, Action::Stanza(s) if s.kind() == Kind::Message))
+						{
+							batch.push(next);
+						}
+					}
+					// Boxed: routing futures are big and brief.
+					Box::pin(crate::router::handle_batch(&server, id, &jid, &batch)).await;
 				}
 				Action::Close(err) => {
 					if let Some(err) = err {

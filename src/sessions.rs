@@ -184,7 +184,8 @@ impl Sessions {
 		};
 		let jid =
 			Jid::from_parts(Some(user), domain, Some(&resource)).ok().and_then(|j| j.try_into_full().ok()).ok_or(BindError::BadResource)?;
-		let list = self.by_user.entry(user.to_owned()).or_default();
+		// Most accounts have one or two sessions: grow from one, not four.
+		let list = self.by_user.entry(user.to_owned()).or_insert_with(|| Vec::with_capacity(1));
 		let replaced = match list.iter().position(|s| s.jid.resource() == jid.resource()) {
 			Some(i) => Some(list.remove(i)),
 			None if list.len() >= max_resources => return Err(BindError::TooManyResources),

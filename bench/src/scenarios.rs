@@ -276,6 +276,10 @@ fn sessions(o: &Opts) -> Result<(), String> {
 		if !procfs::alive(o.pid) {
 			return Err("the server died".into());
 		}
+		// A run with failures measures something else: stop loudly.
+		if let Some(e) = errs.first() {
+			return Err(format!("{} of {n} logins failed, e.g. {e}", errs.len()));
+		}
 	}
 	Ok(())
 }
@@ -469,6 +473,12 @@ fn msgs(o: &Opts) -> Result<(), String> {
 				("errors", errors.len().to_string()),
 			],
 		);
+		if let Some(e) = errors.first() {
+			return Err(format!("{} pairs failed, e.g. {e}", errors.len()));
+		}
+		if sent > received {
+			return Err(format!("{} messages lost", sent - received));
+		}
 	}
 	Ok(())
 }

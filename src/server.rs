@@ -106,6 +106,8 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 	}
 	println!("ready domain={} data={}", server.config.domain, server.config.data_dir.display());
 	log::info!("xerra {} serving {}", env!("CARGO_PKG_VERSION"), server.config.domain);
+	let features: Vec<String> = crate::features::ALL.iter().map(|f| format!("{} ({})", f.name, f.spec)).collect();
+	log::info!("features: {}", features.join(", "));
 
 	let result = async_io::block_on(ex.run(async {
 		for l in listeners {

@@ -355,14 +355,9 @@ fn inbound(tx: &Tx<'_>, domain: &str, recipient: &str, sender: &BareJid, kind: S
 }
 
 fn bare(user: &str, domain: &str) -> BareJid {
-	// Both parts come from already-prepared JIDs, so this cannot fail; the
-	// fallback keeps it total anyway.
-	BareJid::new(Some(user), domain).unwrap_or_else(|_| BareJid::new(None, domain).unwrap_or_else(|_| unreachable_bare()))
-}
-
-fn unreachable_bare() -> BareJid {
-	// "localhost" is a valid domain; see the jid tests.
-	BareJid::parse("localhost").expect("localhost is a valid JID")
+	// Both parts come from prepared JIDs (an account name and our domain),
+	// and preparing prepared parts is the identity, so this cannot fail.
+	BareJid::new(Some(user), domain).expect("prepared parts form a valid JID")
 }
 
 fn presence_stanza(ty: &str, from: &BareJid, to: &BareJid) -> Element {

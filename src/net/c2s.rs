@@ -73,7 +73,7 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr, direct_
 	if let Err(e) = &outcome {
 		log::debug!("{peer}: {e}");
 	}
-	conn.end().await;
+	conn.end();
 	server.guard.borrow_mut().disconnect(peer.ip());
 }
 
@@ -405,7 +405,7 @@ impl Conn {
 	}
 
 	/// Unregisters the session and tells everyone who saw it.
-	async fn end(&mut self) {
+	fn end(&mut self) {
 		let Some(b) = self.bound.take() else { return };
 		let removed = self.server.sessions.borrow_mut().remove(&b.user, b.id);
 		if let Some(session) = removed {

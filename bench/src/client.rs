@@ -3,7 +3,6 @@
 //! checked), stream, bind, session if the server requires it, initial
 //! presence, roster get. Any server with users PREFIXn / PASSWORD will do.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_net::TcpStream;
@@ -12,9 +11,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
-use futures_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use futures_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use futures_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use futures_rustls::rustls;
+use futures_rustls::rustls::pki_types::ServerName;
 use ring::{digest, hmac, pbkdf2};
 use xerra::xmpp::element::Element;
 use xerra::xmpp::reader::{StreamEvent, StreamReader, XmlLimits};
@@ -40,51 +38,8 @@ impl Target {
 /// Any failure, as text: a benchmark reports it and counts it.
 pub type Error = String;
 
-/// The server's certificates are self-signed in every benchmark.
-#[derive(Debug)]
-struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AnyCert {
-	fn verify_server_cert(
-		&self,
-		_: &CertificateDer<'_>,
-		_: &[CertificateDer<'_>],
-		_: &ServerName<'_>,
-		_: &[u8],
-		_: UnixTime,
-	) -> Result<ServerCertVerified, rustls::Error> {
-		Ok(ServerCertVerified::assertion())
-	}
-	fn verify_tls12_signature(
-		&self,
-		m: &[u8],
-		c: &CertificateDer<'_>,
-		d: &DigitallySignedStruct,
-	) -> Result<HandshakeSignatureValid, rustls::Error> {
-		rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-	}
-	fn verify_tls13_signature(
-		&self,
-		m: &[u8],
-		c: &CertificateDer<'_>,
-		d: &DigitallySignedStruct,
-	) -> Result<HandshakeSignatureValid, rustls::Error> {
-		rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-	}
-	fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-		self.0.signature_verification_algorithms.supported_schemes()
-	}
-}
-
 pub fn tls_connector() -> TlsConnector {
-	let provider = Arc::new(rustls::crypto::ring::default_provider());
-	let cfg = ClientConfig::builder_with_provider(provider.clone())
-		.with_protocol_versions(&[&rustls::version::TLS13])
-		.expect("TLS 1.3 with ring")
-		.dangerous()
-		.with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
-		.with_no_client_auth();
-	TlsConnector::from(Arc::new(cfg))
+	TlsConnector::from(crate::insecure_tls::client_config(&[&rustls::version::TLS13], None))
 }
 
 /// The SCRAM key derivation is the client's most expensive step; a run

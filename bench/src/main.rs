@@ -7,6 +7,7 @@
 //! `xmppbench report` reads) and a readable summary on stderr.
 
 mod client;
+mod insecure_tls;
 mod procfs;
 mod report;
 mod scenarios;

@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use futures_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use futures_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use futures_rustls::rustls::{self, ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme, StreamOwned};
+use futures_rustls::rustls::pki_types::ServerName;
+use futures_rustls::rustls::{self, ClientConfig, ClientConnection, StreamOwned};
 use ring::{digest, hmac, pbkdf2};
 use xerra::xmpp::element::Element;
 use xerra::xmpp::reader::{StreamEvent, StreamReader, XmlLimits};
@@ -69,54 +68,11 @@ fn limits() -> XmlLimits {
 	XmlLimits { max_stanza_bytes: 1 << 24, max_depth: 1000, max_attrs: 1000 }
 }
 
-/// Accepts the server's self-signed certificate (tests check other things).
-#[derive(Debug)]
-struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AnyCert {
-	fn verify_server_cert(
-		&self,
-		_: &CertificateDer<'_>,
-		_: &[CertificateDer<'_>],
-		_: &ServerName<'_>,
-		_: &[u8],
-		_: UnixTime,
-	) -> Result<ServerCertVerified, rustls::Error> {
-		Ok(ServerCertVerified::assertion())
-	}
-	fn verify_tls12_signature(
-		&self,
-		m: &[u8],
-		c: &CertificateDer<'_>,
-		d: &DigitallySignedStruct,
-	) -> Result<HandshakeSignatureValid, rustls::Error> {
-		rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-	}
-	fn verify_tls13_signature(
-		&self,
-		m: &[u8],
-		c: &CertificateDer<'_>,
-		d: &DigitallySignedStruct,
-	) -> Result<HandshakeSignatureValid, rustls::Error> {
-		rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-	}
-	fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-		self.0.signature_verification_algorithms.supported_schemes()
-	}
-}
+#[path = "../../bench/src/insecure_tls.rs"]
+mod insecure_tls;
 
 pub fn tls_config(versions: &[&'static rustls::SupportedProtocolVersion], alpn: Option<&[u8]>) -> Arc<ClientConfig> {
-	let provider = Arc::new(rustls::crypto::ring::default_provider());
-	let mut cfg = ClientConfig::builder_with_provider(provider.clone())
-		.with_protocol_versions(versions)
-		.unwrap()
-		.dangerous()
-		.with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
-		.with_no_client_auth();
-	if let Some(a) = alpn {
-		cfg.alpn_protocols = vec![a.to_vec()];
-	}
-	Arc::new(cfg)
+	insecure_tls::client_config(versions, alpn)
 }
 
 impl Client {

@@ -3,7 +3,7 @@
 use redb::ReadableTable;
 
 use super::tables::OFFLINE;
-use super::{Snapshot, StoreError, Tx};
+use super::{StoreError, Tx};
 
 type OfflineTable = (&'static str, u64);
 
@@ -14,18 +14,6 @@ fn read_all(t: &impl ReadableTable<OfflineTable, &'static [u8]>, user: &str, lim
 		out.push((k.value().1, v.value().to_vec()));
 	}
 	Ok(out)
-}
-
-impl Snapshot {
-	/// Stored messages for `user`, oldest first, with their sequence numbers.
-	pub fn offline(&self, user: &str) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-		read_all(&self.tx.open_table(OFFLINE)?, user, usize::MAX)
-	}
-
-	pub fn offline_count(&self, user: &str) -> Result<usize, StoreError> {
-		let t = self.tx.open_table(OFFLINE)?;
-		Ok(t.range((user, 0)..=(user, u64::MAX))?.count())
-	}
 }
 
 /// Result of [`Tx::push_offline`].
@@ -84,13 +72,11 @@ mod tests {
 		}
 		assert_eq!(t.store.write_blocking(|tx| tx.push_offline("bob", b"m3", 3)).unwrap(), Pushed::Full);
 		t.store.write_blocking(|tx| tx.push_offline("bobby", b"other", 3)).unwrap();
-		let snap = t.store.snapshot().unwrap();
-		let msgs = snap.offline("bob").unwrap();
+		let msgs = t.store.write_blocking(|tx| tx.offline_batch("bob", usize::MAX)).unwrap();
 		assert_eq!(msgs.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![0, 1, 2]);
 		assert_eq!(msgs[2].1, b"m2");
 		t.store.write_blocking(|tx| tx.drop_offline("bob", 1)).unwrap();
-		let snap = t.store.snapshot().unwrap();
-		assert_eq!(snap.offline("bob").unwrap().len(), 1);
-		assert_eq!(snap.offline_count("bobby").unwrap(), 1);
+		assert_eq!(t.store.write_blocking(|tx| tx.offline_batch("bob", usize::MAX)).unwrap().len(), 1);
+		assert_eq!(t.store.write_blocking(|tx| tx.offline_batch("bobby", 10)).unwrap().len(), 1);
 	}
 }

@@ -446,10 +446,6 @@ impl Client {
 	pub fn is_closed(&mut self) -> bool {
 		matches!(self.next(Duration::from_millis(300)), Some(Got::Closed))
 	}
-
-	pub fn local_port(&self) -> u16 {
-		self.io.as_ref().unwrap().tcp().local_addr().unwrap().port()
-	}
 }
 
 /// The defined condition of a stanza error.

@@ -15,14 +15,31 @@ use crate::xmpp::jid::prep_localpart;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-	UserAdd { name: String, password: String },
-	UserPasswd { name: String, password: String },
-	UserDel { name: String },
+	UserAdd {
+		name: String,
+		password: String,
+	},
+	UserPasswd {
+		name: String,
+		password: String,
+	},
+	UserDel {
+		name: String,
+	},
 	UserList,
-	ConfigSet { name: String, value: String },
-	ConfigUnset { name: String },
+	ConfigSet {
+		name: String,
+		value: String,
+	},
+	ConfigUnset {
+		name: String,
+	},
 	ConfigList,
 	Status,
+	/// First-boot setup from the console (the web page has its own route).
+	SetupApply(crate::setup::Answers),
+	/// The first-boot banner, empty when the box is set up.
+	SetupStatus,
 }
 
 impl Command {
@@ -37,6 +54,8 @@ impl Command {
 			Command::ConfigUnset { name } => vec!["config-unset", name],
 			Command::ConfigList => vec!["config-list"],
 			Command::Status => vec!["status"],
+			Command::SetupApply(a) => vec!["setup-apply", &a.domain, &a.admin, &a.password, &a.password2, &a.people],
+			Command::SetupStatus => vec!["setup-status"],
 		}
 	}
 
@@ -51,6 +70,10 @@ impl Command {
 			("config-unset", 2) => Command::ConfigUnset { name: s(1)? },
 			("config-list", 1) => Command::ConfigList,
 			("status", 1) => Command::Status,
+			("setup-apply", 6) => {
+				Command::SetupApply(crate::setup::Answers { domain: s(1)?, admin: s(2)?, password: s(3)?, password2: s(4)?, people: s(5)? })
+			}
+			("setup-status", 1) => Command::SetupStatus,
 			_ => return None,
 		})
 	}
@@ -61,6 +84,9 @@ impl Command {
 		let fail = |e: crate::store::StoreError| e.to_string();
 		match self {
 			Command::UserAdd { name, password } => {
+				if !config.configured() {
+					return Err("this box is not set up yet: run the setup wizard (`xerra setup`, or the web page), or `xerra config set domain DOMAIN` first".into());
+				}
 				let name = prep_localpart(&name).map_err(|e| format!("invalid user name: {e}"))?;
 				let account = new_account(&password, config)?;
 				let n = name.clone();
@@ -110,6 +136,16 @@ impl Command {
 				}
 				Ok(out)
 			}
+			Command::SetupApply(answers) => {
+				// No server runs: the console applies the setup to the database itself.
+				let rng = ring::rand::SystemRandom::new();
+				let mut random = |b: &mut [u8]| ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed");
+				let plan = crate::setup::plan(&answers, &mut random).map_err(|e| e.to_string())?;
+				crate::setup::apply(store, config, &plan).await.map_err(|e| e.to_string())?;
+				let ca = crate::net::ca::Ca::ensure(&config.data_dir.join("tls")).map_err(|e| e.to_string())?;
+				Ok(crate::setup::summary(&plan, &ca.fingerprint()))
+			}
+			Command::SetupStatus => Ok(String::new()),
 			Command::Status => {
 				let accounts = store.snapshot().and_then(|s| s.account_count()).map_err(fail)?;
 				let mut out = format!("domain: {}\naccounts: {accounts}\ndata: {}\n", config.domain, config.data_dir.display());

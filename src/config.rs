@@ -26,6 +26,11 @@ pub struct Limits {
 	pub negotiation_timeout: Duration,
 	pub idle_timeout: Duration,
 	pub keepalive_interval: Duration,
+	pub setup_code_failures: u32,
+	pub setup_lockout: Duration,
+	pub http_max_connections: usize,
+	pub http_max_request_bytes: usize,
+	pub http_timeout: Duration,
 }
 
 /// The server's whole configuration for one run.
@@ -43,6 +48,14 @@ pub struct Config {
 	pub tls_key: Option<PathBuf>,
 	pub scram_iterations: u32,
 	pub db_cache_bytes: usize,
+	/// Web page (first-boot wizard, CA download); `None` = off.
+	pub http_port: Option<u16>,
+	/// Announce the box on the LAN with mDNS/DNS-SD.
+	pub mdns: bool,
+	/// Host name announced over mDNS (`NAME.local`); empty = the system's.
+	pub hostname: String,
+	/// Where the first-boot banner is also written (say, the boot partition).
+	pub banner_file: Option<PathBuf>,
 	pub limits: Limits,
 }
 
@@ -59,6 +72,10 @@ impl Config {
 			tls_key: None,
 			scram_iterations: 0,
 			db_cache_bytes: 0,
+			http_port: None,
+			mdns: false,
+			hostname: String::new(),
+			banner_file: None,
 			limits: Limits {
 				max_stanza_bytes: 0,
 				max_depth: 0,
@@ -76,6 +93,11 @@ impl Config {
 				negotiation_timeout: Duration::ZERO,
 				idle_timeout: Duration::ZERO,
 				keepalive_interval: Duration::ZERO,
+				setup_code_failures: 0,
+				setup_lockout: Duration::ZERO,
+				http_max_connections: 0,
+				http_max_request_bytes: 0,
+				http_timeout: Duration::ZERO,
 			},
 		};
 		for s in SETTINGS {
@@ -83,6 +105,11 @@ impl Config {
 			let _ = (s.apply)(&mut c, s.default);
 		}
 		c
+	}
+
+	/// Whether the first-boot setup has been done (a domain is set).
+	pub fn configured(&self) -> bool {
+		!self.domain.is_empty()
 	}
 
 	/// Applies `name = value`; the error says what is wrong.
@@ -129,6 +156,14 @@ fn domain(v: &str) -> Result<String, String> {
 	Ok(jid.domain().to_owned())
 }
 
+fn switch(v: &str) -> Result<bool, String> {
+	match v.trim() {
+		"on" | "yes" | "true" | "1" => Ok(true),
+		"off" | "no" | "false" | "0" => Ok(false),
+		_ => Err("on or off".into()),
+	}
+}
+
 fn path(v: &str) -> Option<PathBuf> {
 	let v = v.trim();
 	(!v.is_empty()).then(|| PathBuf::from(v))
@@ -142,10 +177,10 @@ fn addrs(v: &str) -> Result<Vec<std::net::IpAddr>, String> {
 pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "domain",
-		default: "localhost",
-		doc: "the chat domain: user JIDs are name@domain",
+		default: "",
+		doc: "the chat domain: user JIDs are name@domain; empty = not set up yet (the first-boot wizard runs)",
 		apply: |c, v| {
-			c.domain = domain(v)?;
+			c.domain = if v.trim().is_empty() { String::new() } else { domain(v)? };
 			Ok(())
 		},
 	},
@@ -179,7 +214,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "tls_cert",
 		default: "",
-		doc: "PEM certificate chain; empty = self-signed one generated in the data directory",
+		doc: "PEM certificate chain; empty = one signed by the box's own CA, kept in the data directory",
 		apply: |c, v| {
 			c.tls_cert = path(v);
 			Ok(())
@@ -356,6 +391,91 @@ pub static SETTINGS: &[Setting] = &[
 			Ok(())
 		},
 	},
+	Setting {
+		name: "http_port",
+		default: "5280",
+		doc: "web page port (first-boot wizard, CA download); off = none; `run --appliance` uses 80",
+		apply: |c, v| {
+			c.http_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "mdns",
+		default: "off",
+		doc: "announce NAME.local and _xmpp-client._tcp on the LAN (mDNS/DNS-SD); `run --appliance` turns it on",
+		apply: |c, v| {
+			c.mdns = switch(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "hostname",
+		default: "",
+		doc: "host name announced over mDNS as NAME.local; empty = the system host name",
+		apply: |c, v| {
+			let v = v.trim();
+			if !v.is_empty() && !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+				return Err("letters, digits and - only".into());
+			}
+			c.hostname = v.to_ascii_lowercase();
+			Ok(())
+		},
+	},
+	Setting {
+		name: "banner_file",
+		default: "",
+		doc: "file that also gets the first-boot banner (URL, setup code, CA fingerprint), e.g. on the boot partition",
+		apply: |c, v| {
+			c.banner_file = path(v);
+			Ok(())
+		},
+	},
+	Setting {
+		name: "setup_code_failures",
+		default: "5",
+		doc: "wrong setup codes on the web wizard before it locks for setup_lockout",
+		apply: |c, v| {
+			c.limits.setup_code_failures = num(v, 1, 1000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "setup_lockout",
+		default: "60",
+		doc: "seconds the web wizard refuses codes after setup_code_failures wrong ones",
+		apply: |c, v| {
+			c.limits.setup_lockout = secs(v, 1, 86_400)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "http_max_connections",
+		default: "32",
+		doc: "simultaneous web connections; more wait in the kernel's queue",
+		apply: |c, v| {
+			c.limits.http_max_connections = num(v, 1, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "http_max_request_bytes",
+		default: "16384",
+		doc: "largest web request (headers and body); larger ones get 413/431",
+		apply: |c, v| {
+			c.limits.http_max_request_bytes = num(v, 1024, 1 << 20)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "http_timeout",
+		default: "10",
+		doc: "seconds a web client has to send its request",
+		apply: |c, v| {
+			c.limits.http_timeout = secs(v, 1, 3600)?;
+			Ok(())
+		},
+	},
 ];
 
 #[cfg(test)]
@@ -368,7 +488,10 @@ mod tests {
 		for s in SETTINGS {
 			c.set(s.name, s.default).unwrap_or_else(|e| panic!("{e}"));
 		}
-		assert_eq!(c.domain, "localhost");
+		assert_eq!(c.domain, "");
+		assert!(!c.configured());
+		assert_eq!(c.http_port, Some(5280));
+		assert!(!c.mdns);
 		assert_eq!(c.limits.max_stanza_bytes, 262_144);
 		assert_eq!(c.c2s_port, Some(5222));
 		c.set("c2s_tls_port", "off").unwrap();

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use futures_lite::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::admin::Command;
-use crate::server::Server;
+use crate::server::App;
 
 /// Longest request line accepted.
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -40,20 +40,30 @@ pub fn remove(data_dir: &Path) {
 	let _ = std::fs::remove_file(path(data_dir));
 }
 
-pub async fn serve(server: Rc<Server>, ex: Rc<LocalExecutor<'static>>, listener: UnixListener) {
+pub async fn serve(app: Rc<App>, ex: Rc<LocalExecutor<'static>>, listener: UnixListener) {
 	while let Ok((conn, _)) = listener.accept().await {
-		ex.spawn(answer(server.clone(), conn)).detach();
+		ex.spawn(answer(app.clone(), conn)).detach();
 	}
 }
 
-async fn answer(server: Rc<Server>, conn: UnixStream) {
+async fn answer(app: Rc<App>, conn: UnixStream) {
 	let mut line = String::new();
 	let mut reader = futures_lite::io::BufReader::new(conn.clone()).take(MAX_REQUEST);
 	if reader.read_line(&mut line).await.is_err() {
 		return;
 	}
 	let reply = match decode(&line).and_then(|f| Command::from_fields(&f)) {
-		Some(cmd) => cmd.execute(&server.store, &server.config, Some(&server)).await,
+		// Setup goes through the app, which then starts XMPP in this process.
+		Some(Command::SetupApply(answers)) => match app.finish_setup(&answers).await {
+			Ok(plan) => Ok(crate::setup::summary(&plan, &app.ca.fingerprint())),
+			Err(e) => Err(e.to_string()),
+		},
+		Some(Command::SetupStatus) => Ok(app.banner()),
+		Some(cmd) => {
+			let server = app.server.borrow().clone();
+			let config = server.as_ref().map_or_else(|| app.config(), |s| s.config.clone());
+			cmd.execute(&app.store, &config, server.as_deref()).await
+		}
 		None => Err("malformed control request".into()),
 	};
 	let mut conn = conn;

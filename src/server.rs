@@ -11,8 +11,10 @@ use futures_rustls::rustls::ServerConfig;
 use ring::rand::{SecureRandom as _, SystemRandom};
 
 use crate::config::Config;
+use crate::net::ca::Ca;
 use crate::net::guard::Guard;
 use crate::sessions::Sessions;
+use crate::setup::{Answers, Gate, Plan, SetupError};
 use crate::store::{Store, StoreError};
 use crate::xmpp::error::{StreamCondition, StreamError};
 
@@ -90,53 +92,213 @@ impl std::fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// Runs the server until SIGTERM or SIGINT; SIGHUP reloads the certificate.
+/// What the process shares between the web page, the control socket and,
+/// once the box is set up, the XMPP server. Lives on the executor thread only.
+pub struct App {
+	pub store: Store,
+	config: RefCell<Config>,
+	pub ca: Ca,
+	/// The setup code and its attempt count; `Some` while the box is unconfigured.
+	gate: RefCell<Option<Gate>>,
+	pub server: RefCell<Option<Rc<Server>>>,
+	/// Tells the main loop that setup has just been applied.
+	setup_done: async_channel::Sender<()>,
+	banner: RefCell<String>,
+}
+
+impl App {
+	pub fn setup_open(&self) -> bool {
+		self.gate.borrow().is_some()
+	}
+
+	pub fn domain(&self) -> String {
+		self.config.borrow().domain.clone()
+	}
+
+	pub fn config(&self) -> Config {
+		self.config.borrow().clone()
+	}
+
+	pub fn limits(&self) -> crate::config::Limits {
+		self.config.borrow().limits.clone()
+	}
+
+	/// The first-boot banner (empty once set up).
+	pub fn banner(&self) -> String {
+		self.banner.borrow().clone()
+	}
+
+	/// Checks a setup code typed on the web page.
+	pub fn check_code(&self, code: &str, now: Instant) -> Result<(), SetupError> {
+		match self.gate.borrow_mut().as_mut() {
+			Some(gate) => gate.check(code, now),
+			None => Err(SetupError::AlreadyConfigured),
+		}
+	}
+
+	/// Applies the first-boot answers (from the web page or the console) and
+	/// wakes the main loop, which starts the XMPP side.
+	pub async fn finish_setup(&self, answers: &Answers) -> Result<Plan, SetupError> {
+		if !self.setup_open() {
+			return Err(SetupError::AlreadyConfigured);
+		}
+		let rng = SystemRandom::new();
+		let plan = crate::setup::plan(answers, &mut |b| fill(&rng, b))?;
+		crate::setup::apply(&self.store, &self.config(), &plan).await?;
+		self.gate.borrow_mut().take();
+		self.banner.borrow_mut().clear();
+		self.config.borrow_mut().domain = plan.domain.clone();
+		let _ = self.setup_done.try_send(());
+		Ok(plan)
+	}
+}
+
+/// Runs until SIGTERM or SIGINT; SIGHUP reloads the certificate. An
+/// unconfigured box first serves only the setup wizard (web page and control
+/// socket), then starts XMPP in the same process once the wizard is done.
 pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 	use async_signal::{Signal, Signals};
 
 	let mut signals = Signals::new([Signal::Term, Signal::Int, Signal::Hup]).map_err(RunError::Signals)?;
+	let ca = Ca::ensure(&config.data_dir.join("tls")).map_err(RunError::Tls)?;
+	let web = match config.http_port {
+		Some(port) => crate::net::listen_on(&config.listen, port).map_err(RunError::Listen)?,
+		None => Vec::new(),
+	};
+	let control = crate::control::listen(&config.data_dir).map_err(|e| RunError::Listen(e.to_string()))?;
+	let (setup_done, setup_wait) = async_channel::bounded(1);
+	let rng = SystemRandom::new();
+	let gate =
+		(!config.configured()).then(|| Gate::new(&mut |b| fill(&rng, b), config.limits.setup_code_failures, config.limits.setup_lockout));
+	let mdns = crate::mdns::Announcer::start(&config);
+	let app = Rc::new(App {
+		store: store.clone(),
+		config: RefCell::new(config),
+		ca,
+		gate: RefCell::new(gate),
+		server: RefCell::default(),
+		setup_done,
+		banner: RefCell::default(),
+	});
+	let ex = Rc::new(async_executor::LocalExecutor::new());
+	for (addr, _) in &web {
+		println!("listening http {addr}");
+	}
+	let web_port = web.first().map(|(a, _)| a.port());
+	if let (Some(m), Some(port)) = (&mdns, web_port) {
+		m.announce("_http._tcp.local.", "Xerra", port, &[("path", "/")]);
+	}
+	if app.setup_open() {
+		show_banner(&app, web_port, mdns.as_ref().map(crate::mdns::Announcer::host));
+	} else {
+		start_xmpp(&app, &ex, mdns.as_ref())?;
+	}
+
+	let result = async_io::block_on(ex.run(async {
+		for (_, l) in web {
+			ex.spawn(crate::http::serve(app.clone(), ex.clone(), l)).detach();
+		}
+		ex.spawn(crate::control::serve(app.clone(), ex.clone(), control)).detach();
+		ex.spawn(housekeeping(app.clone())).detach();
+		ex.spawn(crate::notify::watchdog()).detach();
+		enum Event {
+			Signal(Option<std::io::Result<Signal>>),
+			SetupDone,
+		}
+		loop {
+			let signal = async { Event::Signal(signals.next().await) };
+			let setup = async {
+				let _ = setup_wait.recv().await;
+				Event::SetupDone
+			};
+			match futures_lite::FutureExt::or(signal, setup).await {
+				Event::SetupDone => {
+					log::info!("setup done: starting XMPP for {}", app.domain());
+					start_xmpp(&app, &ex, mdns.as_ref())?;
+				}
+				Event::Signal(Some(Ok(Signal::Hup))) => {
+					let server = app.server.borrow().clone();
+					let Some(server) = server else { continue };
+					match crate::net::tls::load(&server.config) {
+						Ok(cfg) => {
+							*server.tls.borrow_mut() = cfg;
+							log::info!("TLS certificate reloaded");
+						}
+						Err(e) => log::error!("TLS reload failed, keeping the old certificate: {e}"),
+					}
+				}
+				Event::Signal(Some(Err(e))) => log::error!("signal: {e}"),
+				Event::Signal(_) => break,
+			}
+		}
+		log::info!("shutting down");
+		crate::notify::stopping();
+		let server = app.server.borrow().clone();
+		if let Some(server) = server {
+			shutdown(&server).await;
+		}
+		Ok(())
+	}));
+	if let Some(m) = mdns {
+		m.stop();
+	}
+	crate::control::remove(&app.config.borrow().data_dir);
+	// The writer finishes every queued job before it stops.
+	store.shutdown();
+	log::info!("stopped");
+	result
+}
+
+/// Prints the first-boot banner, writes it to `banner_file`, tells systemd.
+fn show_banner(app: &App, web_port: Option<u16>, mdns_host: Option<&str>) {
+	let config = app.config();
+	let urls = match web_port {
+		Some(port) => crate::net::page_urls(&config.listen, port, mdns_host),
+		None => vec!["(the web page is off: run `xerra setup` on the console)".to_owned()],
+	};
+	let code = app.gate.borrow().as_ref().map(|g| g.code().to_owned()).unwrap_or_default();
+	let text = crate::setup::banner(&urls, &code, &app.ca.fingerprint());
+	print!("{text}");
+	if let Some(path) = &config.banner_file
+		&& let Err(e) = std::fs::write(path, &text)
+	{
+		log::warn!("cannot write the setup banner to {}: {e}", path.display());
+	}
+	*app.banner.borrow_mut() = text;
+	log::info!("not set up yet: waiting for the setup wizard");
+	crate::notify::ready("waiting for first-boot setup");
+}
+
+/// Opens the XMPP listeners and starts serving the configured domain.
+fn start_xmpp(
+	app: &Rc<App>,
+	ex: &Rc<async_executor::LocalExecutor<'static>>,
+	mdns: Option<&crate::mdns::Announcer>,
+) -> Result<(), RunError> {
+	let config = app.config();
 	let tls = crate::net::tls::load(&config).map_err(RunError::Tls)?;
 	let listeners = crate::net::listen(&config).map_err(RunError::Listen)?;
-	let server = Rc::new(Server::new(config, store.clone(), tls));
-	let ex = Rc::new(async_executor::LocalExecutor::new());
-	let control = crate::control::listen(&server.config.data_dir).map_err(|e| RunError::Listen(e.to_string()))?;
-
+	if let Some(path) = &config.banner_file {
+		// The code in it is dead now; say so instead of leaving it around.
+		let _ = std::fs::write(path, format!("Xerra is set up for {}.\nCA SHA-256: {}\n", config.domain, app.ca.fingerprint()));
+	}
+	let server = Rc::new(Server::new(config, app.store.clone(), tls));
 	for l in &listeners {
 		println!("listening {} {}", l.kind.name(), l.addr);
+		if let (Some(m), crate::net::Kind::C2s) = (mdns, l.kind) {
+			m.announce("_xmpp-client._tcp.local.", &server.config.domain, l.addr.port(), &[]);
+		}
 	}
 	println!("ready domain={} data={}", server.config.domain, server.config.data_dir.display());
 	log::info!("xerra {} serving {}", env!("CARGO_PKG_VERSION"), server.config.domain);
 	let features: Vec<String> = crate::features::ALL.iter().map(|f| format!("{} ({})", f.name, f.spec)).collect();
 	log::info!("features: {}", features.join(", "));
-
-	let result = async_io::block_on(ex.run(async {
-		for l in listeners {
-			ex.spawn(crate::net::accept_loop(server.clone(), ex.clone(), l)).detach();
-		}
-		ex.spawn(crate::control::serve(server.clone(), ex.clone(), control)).detach();
-		ex.spawn(housekeeping(server.clone())).detach();
-		while let Some(sig) = signals.next().await {
-			match sig {
-				Ok(Signal::Hup) => match crate::net::tls::load(&server.config) {
-					Ok(cfg) => {
-						*server.tls.borrow_mut() = cfg;
-						log::info!("TLS certificate reloaded");
-					}
-					Err(e) => log::error!("TLS reload failed, keeping the old certificate: {e}"),
-				},
-				Ok(_) => break,
-				Err(e) => log::error!("signal: {e}"),
-			}
-		}
-		log::info!("shutting down");
-		shutdown(&server).await;
-		Ok(())
-	}));
-	crate::control::remove(&server.config.data_dir);
-	// The writer finishes every queued job before it stops.
-	store.shutdown();
-	log::info!("stopped");
-	result
+	for l in listeners {
+		ex.spawn(crate::net::accept_loop(server.clone(), ex.clone(), l)).detach();
+	}
+	*app.server.borrow_mut() = Some(server);
+	crate::notify::ready(&format!("serving {}", app.domain()));
+	Ok(())
 }
 
 /// How often the server looks for memory to give back.
@@ -145,11 +307,11 @@ const HOUSEKEEPING: Duration = Duration::from_secs(10);
 /// Gives freed memory back to the operating system after many clients have
 /// left: the allocator keeps freed pages otherwise, and on a small box that
 /// memory belongs to everything else.
-async fn housekeeping(server: Rc<Server>) {
+async fn housekeeping(app: Rc<App>) {
 	let mut peak = 0usize;
 	loop {
 		async_io::Timer::after(HOUSEKEEPING).await;
-		let now = server.guard.borrow().connections();
+		let now = app.server.borrow().as_ref().map_or(0, |s| s.guard.borrow().connections());
 		peak = peak.max(now);
 		// A quarter of the connections (and at least 64) gone since the peak.
 		if peak - now >= 64.max(peak / 4) {

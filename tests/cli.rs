@@ -33,6 +33,11 @@ fn help_and_version() {
 #[test]
 fn users_and_settings_without_a_server() {
 	let d = temp_dir("offline");
+	// Before setup there is no domain to put users in.
+	let (ok, out) = cli(&d, &["user", "add", "Alice", "--password-stdin"], Some("pw1"));
+	assert!(!ok && out.contains("not set up yet"), "{out}");
+	let (ok, out) = cli(&d, &["config", "set", "domain", "localhost"], None);
+	assert!(ok, "{out}");
 	let (ok, out) = cli(&d, &["user", "add", "Alice", "--password-stdin"], Some("pw1"));
 	assert!(ok && out.contains("created alice@localhost"), "{out}");
 	let (ok, out) = cli(&d, &["user", "add", "alice", "--password-stdin"], Some("pw1"));
@@ -55,7 +60,9 @@ fn users_and_settings_without_a_server() {
 	assert!(ok && out.trim() == "alice@chat.example.org", "{out}");
 	let (ok, out) = cli(&d, &["status"], None);
 	assert!(ok && out.contains("running: no") && out.contains("accounts: 1"), "{out}");
-	let (ok, out) = cli(&d, &["config", "unset", "domain"], None);
+	let (ok, out) = cli(&d, &["config", "unset", "max_stanza_bytes"], None);
+	assert!(ok && out.contains("back to its default"), "{out}");
+	let (ok, out) = cli(&d, &["config", "set", "domain", "localhost"], None);
 	assert!(ok, "{out}");
 	let (ok, out) = cli(&d, &["user", "del", "alice"], None);
 	assert!(ok && out.contains("deleted alice@localhost"), "{out}");
@@ -71,6 +78,7 @@ fn users_and_settings_without_a_server() {
 #[test]
 fn import_creates_many_accounts_at_once() {
 	let d = temp_dir("import");
+	cli(&d, &["config", "set", "domain", "localhost"], None);
 	cli(&d, &["user", "add", "carol", "--password-stdin"], Some("old"));
 	let (ok, out) = cli(&d, &["user", "import", "-"], Some("# staff\nalice:pw:with:colons\n\nBob:pw2\ncarol:new"));
 	assert!(ok && out.contains("created 2 accounts") && out.contains("already there, unchanged: carol"), "{out}");

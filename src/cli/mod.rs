@@ -13,7 +13,9 @@ xerra - a lean XMPP server for small offices
 Usage: xerra [--data-dir DIR] [--log LEVEL] <command> [args]
 
 Commands:
-  run                      run the server (the default when no command is given)
+  run                      run the server (the default when no command is given);
+                           a box that is not set up serves the first-boot wizard
+  setup [--serial DEV]     the first-boot wizard on this terminal or a serial line
   user add NAME            create an account (asks for the password)
   user passwd NAME         change a password
   user del NAME            delete an account with its roster and messages
@@ -23,6 +25,7 @@ Commands:
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
   status                   show whether the server runs, and what it serves
+  self-test                check that this binary works on this machine
 
 Options:
   --data-dir DIR           where the database and certificates live
@@ -36,14 +39,34 @@ in the data directory; otherwise they open the database themselves.
 ";
 
 const RUN_HELP: &str = "\
-Usage: xerra run [--set NAME=VALUE]...
+Usage: xerra run [--appliance] [--set NAME=VALUE]...
 
 Runs the server in the foreground until SIGTERM or Ctrl-C; SIGHUP reloads the
-TLS certificate. With no settings at all it serves the domain `localhost` on
-ports 5222 (STARTTLS) and 5223 (direct TLS) with a self-signed certificate.
+TLS certificate.
 
+A box that is not set up yet (no domain) first serves the setup wizard: a web
+page on port 5280 (80 with --appliance) that asks for the setup code printed
+at start-up, the chat domain, the admin account and the people who will chat.
+`xerra setup` asks the same on a terminal. Then XMPP starts on ports 5222
+(STARTTLS) and 5223 (direct TLS), with a certificate signed by the box's own
+CA (download it from the web page so clients can trust it).
+
+  --appliance         defaults for the appliance under systemd: web page on
+                      port 80 and mDNS on (stored settings still win)
   --set NAME=VALUE    override a stored setting for this run (see `xerra config list`)
-  --domain DOMAIN     short for --set domain=DOMAIN
+  --domain DOMAIN     short for --set domain=DOMAIN (skips the wizard)
+";
+
+const SETUP_HELP: &str = "\
+Usage: xerra setup [--serial DEVICE]
+
+The first-boot wizard as text: chat domain, admin account and password (not
+echoed), people (and departments). Nothing is written until the last answer;
+Ctrl-C quits without changes. With a running server the answers go to it and
+it starts serving at once; otherwise they go into the database.
+
+  --serial DEVICE     run on a serial line (115200 8N1), e.g. /dev/ttyS0,
+                      instead of this terminal
 ";
 
 const USER_HELP: &str = "\
@@ -130,6 +153,9 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"config" => return admin(&data_dir, config_command(&args)?),
 		"status" if wants_help => print!("{STATUS_HELP}"),
 		"status" => return admin(&data_dir, Command::Status),
+		"setup" if wants_help => print!("{SETUP_HELP}"),
+		"setup" => return setup(&data_dir, &args),
+		"self-test" => return crate::selftest::run(),
 		other => return Err(format!("unknown command {other:?}; see `xerra --help`")),
 	}
 	Ok(())
@@ -137,9 +163,14 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 
 /// Stored settings, then command-line overrides, on top of the defaults.
 fn load_config(data_dir: PathBuf, store: &Store, overrides: &[(String, String)]) -> Result<Config, String> {
+	load_config_over(data_dir, store, &[], overrides)
+}
+
+/// Like `load_config`, with `base` values between the defaults and the stored settings.
+fn load_config_over(data_dir: PathBuf, store: &Store, base: &[(String, String)], overrides: &[(String, String)]) -> Result<Config, String> {
 	let mut config = Config::new(data_dir);
 	let stored = store.snapshot().and_then(|s| s.settings()).map_err(|e| e.to_string())?;
-	for (name, value) in stored.iter().chain(overrides) {
+	for (name, value) in base.iter().chain(stored.iter()).chain(overrides) {
 		config.set(name, value)?;
 	}
 	Ok(config)
@@ -147,8 +178,13 @@ fn load_config(data_dir: PathBuf, store: &Store, overrides: &[(String, String)])
 
 fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 	let mut overrides = Vec::new();
+	let mut base = Vec::new();
 	let mut it = args.iter();
 	while let Some(a) = it.next() {
+		if a == "--appliance" {
+			base = vec![("http_port".to_owned(), "80".to_owned()), ("mdns".to_owned(), "on".to_owned())];
+			continue;
+		}
 		let kv = match a.as_str() {
 			"--set" => it.next().ok_or("--set needs NAME=VALUE")?.clone(),
 			"--domain" => format!("domain={}", it.next().ok_or("--domain needs a domain")?),
@@ -158,7 +194,7 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 		overrides.push((k.to_owned(), v.to_owned()));
 	}
 	let store = open_store(&data_dir, DEFAULT_CACHE)?;
-	let config = match load_config(data_dir, &store, &overrides) {
+	let config = match load_config_over(data_dir, &store, &base, &overrides) {
 		Ok(c) => c,
 		Err(e) => {
 			store.shutdown();
@@ -175,7 +211,7 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 		open_store(&config.data_dir, config.db_cache_bytes)?
 	};
 	let accounts = store.snapshot().and_then(|s| s.account_count()).unwrap_or(0);
-	if accounts == 0 {
+	if accounts == 0 && config.configured() {
 		eprintln!(
 			"xerra: no accounts yet. In another terminal: `xerra --data-dir {} user add alice`,\n       \
 			 then connect a client to alice@{} (the certificate is self-signed; accept it).",
@@ -184,6 +220,60 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 		);
 	}
 	crate::server::run(config, store).map_err(|e| e.to_string())
+}
+
+/// The console face of the first-boot wizard.
+fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
+	use std::io::BufRead as _;
+	let serial = match args {
+		[] => None,
+		[flag, device] if flag == "--serial" => Some(PathBuf::from(device)),
+		_ => return Err("usage: xerra setup [--serial DEVICE]".into()),
+	};
+	if let Some(device) = &serial {
+		// A shell job leads its process group and may not start a session:
+		// run the wizard in a child, which never does.
+		if nix::unistd::getpgrp() == nix::unistd::getpid() {
+			let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+			let status = std::process::Command::new(exe).args(std::env::args_os().skip(1)).status().map_err(|e| e.to_string())?;
+			return if status.success() { Ok(()) } else { Err("setup did not finish".into()) };
+		}
+		crate::setup::serial::attach(device)?;
+	}
+	let banner = match crate::control::request(data_dir, &Command::SetupStatus) {
+		Some(Ok(b)) if b.is_empty() => {
+			println!("Xerra is already set up. `xerra status` shows what it serves.");
+			return Ok(());
+		}
+		Some(Ok(b)) => b,
+		Some(Err(e)) => return Err(e),
+		None => {
+			let store = open_store(data_dir, DEFAULT_CACHE)?;
+			let config = load_config(data_dir.to_owned(), &store, &[]);
+			store.shutdown();
+			if config?.configured() {
+				println!("Xerra is already set up. `xerra status` shows what it serves.");
+				return Ok(());
+			}
+			String::new()
+		}
+	};
+	print!("{}", banner.replace('\n', "\r\n"));
+	let stdin = std::io::stdin();
+	let mut input = stdin.lock();
+	if serial.is_some() {
+		print!("Press Enter to set up Xerra on this console.\r\n");
+		let mut s = String::new();
+		if input.read_line(&mut s).map_err(|e| e.to_string())? == 0 {
+			return Err("the line hung up".into());
+		}
+	}
+	let mut read_password = |prompt: &str| rpassword::prompt_password(prompt);
+	let answers = crate::setup::serial::ask(&mut input, &mut std::io::stdout(), &mut read_password).map_err(|e| e.to_string())?;
+	let Some(answers) = answers else {
+		return Err("setup cancelled; nothing was changed".into());
+	};
+	admin(data_dir, Command::SetupApply(answers))
 }
 
 /// Page cache used unless `db_cache_bytes` says otherwise (its default).

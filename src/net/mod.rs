@@ -2,6 +2,7 @@
 //! One `LocalExecutor` on the main thread runs every connection as a task.
 
 pub mod c2s;
+pub mod ca;
 pub mod guard;
 pub mod tls;
 
@@ -45,18 +46,29 @@ pub struct Listener {
 /// least one listener is up.
 pub fn listen(config: &Config) -> Result<Vec<Listener>, String> {
 	let mut out = Vec::new();
-	let mut errors = Vec::new();
 	for (kind, port) in [(Kind::C2s, config.c2s_port), (Kind::C2sTls, config.c2s_tls_port)] {
 		let Some(port) = port else { continue };
-		for ip in &config.listen {
-			match bind(SocketAddr::new(*ip, port)) {
-				Ok(std_listener) => {
-					let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
-					let socket = TcpListener::try_from(std_listener).map_err(|e| e.to_string())?;
-					out.push(Listener { kind, addr, socket });
-				}
-				Err(e) => errors.push(format!("{ip} port {port}: {e}")),
+		for (addr, socket) in listen_on(&config.listen, port)? {
+			out.push(Listener { kind, addr, socket });
+		}
+	}
+	if out.is_empty() {
+		return Err("no XMPP port is configured (c2s_port and c2s_tls_port are off)".into());
+	}
+	Ok(out)
+}
+
+/// Binds `port` on each address that can be bound; an error if none can.
+pub fn listen_on(ips: &[std::net::IpAddr], port: u16) -> Result<Vec<(SocketAddr, TcpListener)>, String> {
+	let mut out = Vec::new();
+	let mut errors = Vec::new();
+	for ip in ips {
+		match bind(SocketAddr::new(*ip, port)) {
+			Ok(std_listener) => {
+				let addr = std_listener.local_addr().map_err(|e| e.to_string())?;
+				out.push((addr, TcpListener::try_from(std_listener).map_err(|e| e.to_string())?));
 			}
+			Err(e) => errors.push(format!("{ip} port {port}: {e}")),
 		}
 	}
 	for e in &errors {
@@ -66,6 +78,42 @@ pub fn listen(config: &Config) -> Result<Vec<Listener>, String> {
 		return Err(format!("no listener could be opened: {}", errors.join("; ")));
 	}
 	Ok(out)
+}
+
+/// The web page's URLs as people on the LAN would type them: the mDNS name
+/// first, then every non-loopback address (loopback only if that is all).
+pub fn page_urls(ips: &[std::net::IpAddr], port: u16, mdns_host: Option<&str>) -> Vec<String> {
+	let port_part = if port == 80 { String::new() } else { format!(":{port}") };
+	let mut addrs: Vec<std::net::IpAddr> = Vec::new();
+	let wildcard = ips.iter().any(std::net::IpAddr::is_unspecified);
+	if wildcard && let Ok(ifs) = nix::ifaddrs::getifaddrs() {
+		for i in ifs {
+			let Some(a) = i.address else { continue };
+			let ip = if let Some(v4) = a.as_sockaddr_in() {
+				std::net::IpAddr::V4(v4.ip())
+			} else if let Some(v6) = a.as_sockaddr_in6() {
+				std::net::IpAddr::V6(v6.ip())
+			} else {
+				continue;
+			};
+			let v6_link_local = matches!(ip, std::net::IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
+			if !ip.is_loopback() && !v6_link_local && ips.iter().any(|l| l.is_unspecified() && l.is_ipv4() == ip.is_ipv4()) {
+				addrs.push(ip);
+			}
+		}
+	}
+	addrs.extend(ips.iter().filter(|ip| !ip.is_unspecified()));
+	if addrs.is_empty() {
+		addrs.push(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+	}
+	let mut urls: Vec<String> = mdns_host.map(|h| format!("http://{h}.local{port_part}/")).into_iter().collect();
+	for ip in addrs {
+		urls.push(match ip {
+			std::net::IpAddr::V4(v4) => format!("http://{v4}{port_part}/"),
+			std::net::IpAddr::V6(v6) => format!("http://[{v6}]{port_part}/"),
+		});
+	}
+	urls
 }
 
 /// A listening socket with SO_REUSEADDR, and IPV6_V6ONLY on IPv6 so the

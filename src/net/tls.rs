@@ -1,14 +1,15 @@
 //! TLS configuration (rustls with the ring provider only): the admin's PEM
-//! files, or a self-signed ECDSA P-256 certificate generated at first run in
-//! the data directory. Rebuilt on SIGHUP.
+//! files, or a certificate signed by the box's own CA (see `ca`) kept in the
+//! data directory. Rebuilt on SIGHUP.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_rustls::pki_types::pem::PemObject;
 use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use futures_rustls::rustls::{self, ServerConfig};
 
+use super::ca::Ca;
 use crate::config::Config;
 
 #[derive(Debug)]
@@ -32,8 +33,9 @@ impl std::fmt::Display for TlsError {
 
 impl std::error::Error for TlsError {}
 
-/// Where the certificate and key come from for this configuration,
-/// generating a self-signed pair first if needed.
+/// Where the certificate and key come from for this configuration: the
+/// admin's files, or a certificate for the domain signed by the box's CA,
+/// (re)issued when missing, from an older CA, or due for renewal.
 pub fn cert_paths(config: &Config) -> Result<(PathBuf, PathBuf), TlsError> {
 	if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
 		return Ok((cert.clone(), key.clone()));
@@ -41,33 +43,16 @@ pub fn cert_paths(config: &Config) -> Result<(PathBuf, PathBuf), TlsError> {
 	let dir = config.data_dir.join("tls");
 	let cert = dir.join(format!("{}.crt", config.domain));
 	let key = dir.join(format!("{}.key", config.domain));
-	if !cert.exists() || !key.exists() {
-		generate(&config.domain, &dir, &cert, &key)?;
+	let ca = Ca::ensure(&dir)?;
+	let current = std::fs::read_to_string(&cert).is_ok_and(|chain| chain.contains(ca.cert_pem.trim()));
+	if !current || !key.exists() || super::ca::is_due(&cert) {
+		let names = vec![config.domain.clone(), format!("*.{}", config.domain)];
+		let (chain, key_pem) = ca.issue(&names)?;
+		super::ca::write_private(&key, &key_pem)?;
+		super::ca::write_public(&cert, &chain)?;
+		log::info!("issued a certificate for {} signed by this box's CA", config.domain);
 	}
 	Ok((cert, key))
-}
-
-fn generate(domain: &str, dir: &Path, cert: &Path, key: &Path) -> Result<(), TlsError> {
-	use std::io::Write as _;
-	use std::os::unix::fs::OpenOptionsExt as _;
-
-	let names = vec![domain.to_owned(), format!("*.{domain}")];
-	let generated = rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
-	std::fs::create_dir_all(dir).map_err(|e| TlsError::Io(dir.to_owned(), e))?;
-	// The key is written first and readable by us only.
-	let mut f = std::fs::OpenOptions::new()
-		.write(true)
-		.create(true)
-		.truncate(true)
-		.mode(0o600)
-		.open(key)
-		.map_err(|e| TlsError::Io(key.to_owned(), e))?;
-	f.write_all(generated.signing_key.serialize_pem().as_bytes())
-		.and_then(|()| f.sync_all())
-		.map_err(|e| TlsError::Io(key.to_owned(), e))?;
-	std::fs::write(cert, generated.cert.pem()).map_err(|e| TlsError::Io(cert.to_owned(), e))?;
-	log::info!("generated a self-signed certificate for {domain} in {}", dir.display());
-	Ok(())
 }
 
 /// Loads the certificate and key and builds the server configuration.

@@ -15,6 +15,7 @@
 
 mod accounts;
 mod codec;
+mod groups;
 mod offline;
 mod roster;
 mod settings;

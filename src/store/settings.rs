@@ -33,3 +33,11 @@ impl Tx<'_> {
 		Ok(self.tx.open_table(SETTINGS)?.remove(name)?.is_some())
 	}
 }
+
+impl Tx<'_> {
+	/// A setting as this transaction sees it (for checks that must not race).
+	pub fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+		let t = self.tx.open_table(SETTINGS)?;
+		Ok(t.get(name)?.map(|g| g.value().to_owned()))
+	}
+}

@@ -21,6 +21,9 @@ pub const ROSTER_VERSION: TableDefinition<&str, u64> = TableDefinition::new("ros
 /// with its XEP-0203 delay stamp already added.
 pub const OFFLINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("offline");
 
+/// (group name, member localpart) -> (): the admin's department groups.
+pub const GROUPS: TableDefinition<(&str, &str), ()> = TableDefinition::new("groups");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -29,5 +32,6 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(ROSTER)?;
 	wtx.open_table(ROSTER_VERSION)?;
 	wtx.open_table(OFFLINE)?;
+	wtx.open_table(GROUPS)?;
 	Ok(())
 }

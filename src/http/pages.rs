@@ -1,0 +1,173 @@
+//! What the box's web page answers: the first-boot wizard while the box is
+//! unconfigured, the CA certificate for clients to trust, a health check.
+//! Plain HTML forms, no scripts: works in any browser, and on a phone.
+
+use std::time::Instant;
+
+use super::{Request, Response};
+use crate::server::App;
+use crate::setup::{self, Answers, Plan, SetupError};
+use crate::xmpp::element::escape;
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em;line-height:1.4}\
+label{display:block;margin-top:1em;font-weight:bold}input,textarea{width:100%;padding:.4em;box-sizing:border-box}\
+textarea{height:8em}button{margin-top:1.5em;padding:.6em 2em;font-size:1.1em}.error{color:#b00;font-weight:bold}\
+code{background:#eee;padding:0 .2em;word-break:break-all}small{color:#555}";
+
+pub async fn route(app: &App, req: Request) -> Response {
+	let setup_open = app.setup_open();
+	match (req.method.as_str(), req.path.as_str()) {
+		("GET" | "HEAD", "/") if setup_open => Response::redirect("/setup"),
+		("GET" | "HEAD", "/") => index(app),
+		("GET" | "HEAD", "/setup") if setup_open => form(app, &Answers::default(), None, 200),
+		("POST", "/setup") if setup_open => submit(app, &req).await,
+		(_, "/setup") => page(
+			404,
+			"Setup is closed",
+			"<p>This box is already set up. The setup page is closed for good.</p><p><a href=\"/\">Home</a></p>",
+		),
+		("GET" | "HEAD", "/ca.pem") => {
+			let mut r = Response::new(200, "application/x-pem-file", app.ca.cert_pem.clone());
+			r.headers.push(("Content-Disposition", "attachment; filename=\"xerra-ca.pem\"".into()));
+			r
+		}
+		("GET" | "HEAD", "/ca.crt") => {
+			let mut r = Response::new(200, "application/pkix-cert", app.ca.cert_der.clone());
+			r.headers.push(("Content-Disposition", "attachment; filename=\"xerra-ca.crt\"".into()));
+			r
+		}
+		("GET" | "HEAD", "/health") => Response::text(200, if setup_open { "setup\n" } else { "ok\n" }),
+		(_, "/" | "/ca.pem" | "/ca.crt" | "/health") => Response::text(405, "method not allowed\n"),
+		_ => page(404, "Not found", "<p>Nothing here. <a href=\"/\">Home</a></p>"),
+	}
+}
+
+fn page(status: u16, title: &str, body: &str) -> Response {
+	let html = format!(
+		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+		 <title>{} - Xerra</title><style>{STYLE}</style></head><body><h1>{}</h1>\n{body}\n</body></html>\n",
+		escape(title),
+		escape(title)
+	);
+	Response::new(status, "text/html; charset=utf-8", html)
+}
+
+fn trust_section(app: &App) -> String {
+	format!(
+		"<h2>Trust this box</h2><p>Chat apps check the server's certificate. This box signs its own: install its \
+		 certificate authority on your devices (or compare the fingerprint when your app asks).</p>\
+		 <p><a id=\"ca-pem\" href=\"/ca.pem\">Download the CA certificate (PEM, Linux)</a> · \
+		 <a id=\"ca-crt\" href=\"/ca.crt\">(DER: Android, Windows, iPhone, Mac)</a></p>\
+		 <p>SHA-256 fingerprint:<br><code id=\"ca-fingerprint\">{}</code></p>",
+		app.ca.fingerprint()
+	)
+}
+
+fn index(app: &App) -> Response {
+	let domain = app.domain();
+	let body = format!(
+		"<p>Xerra serves chat addresses <b>name@{d}</b>. In your chat app (Conversations, Gajim, Dino, Monal, …) \
+		 log in with your address and password; the server is this box, port 5222.</p>{}",
+		trust_section(app),
+		d = escape(&domain)
+	);
+	page(200, &format!("Chat at {domain}"), &body)
+}
+
+fn form(app: &App, a: &Answers, error: Option<&SetupError>, status: u16) -> Response {
+	let value = |v: &str, default: &str| escape(if v.is_empty() { default } else { v });
+	let error = error.map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", escape(&e.to_string()))).unwrap_or_default();
+	let body = format!(
+		"<p>Welcome. Three questions and this box is your office's chat server.</p>{error}\
+		 <form id=\"setup\" method=\"post\" action=\"/setup\">\
+		 <label for=\"code\">Setup code</label><small>Shown on the box's console and in <code>xerra-setup.txt</code> on its boot partition.</small>\
+		 <input id=\"code\" name=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" required>\
+		 <label for=\"domain\">1. Chat domain</label><small>Addresses will look like anna@this-domain. A LAN name such as \
+		 <code>xerra.local</code> or <code>xerra.lan</code>, or a domain you own. It cannot be changed later.</small>\
+		 <input id=\"domain\" name=\"domain\" value=\"{domain}\" required>\
+		 <label for=\"admin\">2. Admin account</label><small>User name of the person who runs the box.</small>\
+		 <input id=\"admin\" name=\"admin\" value=\"{admin}\" required>\
+		 <label for=\"password\">Admin password</label><small>At least {min} characters.</small>\
+		 <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"{min}\" required>\
+		 <label for=\"password2\">Admin password again</label>\
+		 <input id=\"password2\" name=\"password2\" type=\"password\" autocomplete=\"new-password\" minlength=\"{min}\" required>\
+		 <label for=\"people\">3. Who will chat here? (optional)</label><small>One person per line: <code>Full Name</code> or \
+		 <code>Full Name, Department</code>. Each gets an account and a password shown on the next page.</small>\
+		 <textarea id=\"people\" name=\"people\">{people}</textarea>\
+		 <button type=\"submit\" id=\"apply\">Set up</button></form>{trust}",
+		domain = value(&a.domain, setup::DEFAULT_DOMAIN),
+		admin = value(&a.admin, setup::DEFAULT_ADMIN),
+		people = escape(&a.people),
+		min = setup::MIN_PASSWORD_CHARS,
+		trust = trust_section(app),
+	);
+	page(status, "Set up Xerra", &body)
+}
+
+async fn submit(app: &App, req: &Request) -> Response {
+	let mut a = Answers::default();
+	let mut code = String::new();
+	for (k, v) in form_urlencoded::parse(&req.body) {
+		match &*k {
+			"code" => code = v.into_owned(),
+			"domain" => a.domain = v.into_owned(),
+			"admin" => a.admin = v.into_owned(),
+			"password" => a.password = v.into_owned(),
+			"password2" => a.password2 = v.into_owned(),
+			"people" => a.people = v.into_owned(),
+			_ => {}
+		}
+	}
+	let result = match app.check_code(&code, Instant::now()) {
+		Ok(()) => app.finish_setup(&a).await,
+		Err(e) => Err(e),
+	};
+	match result {
+		Ok(plan) => {
+			log::info!("set up from the web page at {} for {}", req.peer.ip(), plan.domain);
+			done(app, &plan)
+		}
+		Err(e) => {
+			let status = match e {
+				SetupError::WrongCode => 403,
+				SetupError::LockedOut(_) => 429,
+				SetupError::AlreadyConfigured => 409,
+				SetupError::Store(_) => 500,
+				_ => 400,
+			};
+			// Passwords are never sent back into the page.
+			a.password.clear();
+			a.password2.clear();
+			form(app, &a, Some(&e), status)
+		}
+	}
+}
+
+fn done(app: &App, plan: &Plan) -> Response {
+	let d = escape(&plan.domain);
+	let mut people = String::new();
+	for p in &plan.people {
+		let dep = p.department.as_deref().map(|x| format!(" <small>({})</small>", escape(x))).unwrap_or_default();
+		people.push_str(&format!(
+			"<li class=\"account\">{}: <span class=\"jid\">{}@{d}</span> password <code class=\"password\">{}</code>{dep}</li>",
+			escape(&p.name),
+			escape(&p.user),
+			escape(&p.password)
+		));
+	}
+	let people = if people.is_empty() {
+		String::new()
+	} else {
+		format!(
+			"<h2>Accounts</h2><p>Give each person their address and password (shown only now; print or copy this page).</p><ul id=\"accounts\">{people}</ul>"
+		)
+	};
+	let body = format!(
+		"<p id=\"done\">Done. The chat server now serves <b>{d}</b>; setup is closed.</p>\
+		 <p>Admin: <span class=\"jid\" id=\"admin-jid\">{}@{d}</span></p>{people}{}\
+		 <p>Connect a chat app to this box (port 5222) with one of these addresses.</p>",
+		escape(&plan.admin),
+		trust_section(app)
+	);
+	page(200, "Xerra is set up", &body)
+}

@@ -1,0 +1,361 @@
+//! First-boot setup: one engine behind both faces, the web page (`http`)
+//! and the serial console (`serial`). The answers become a [`Plan`] (pure
+//! validation), the plan is applied in one database transaction, so a power
+//! cut leaves the box either unconfigured or fully configured, and a second
+//! submission (another browser, the console) finds it configured and fails.
+
+pub mod serial;
+
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::store::{Account, Store, StoreError};
+use crate::xmpp::jid::prep_localpart;
+
+pub const DEFAULT_DOMAIN: &str = "xerra.local";
+pub const DEFAULT_ADMIN: &str = "admin";
+/// Shortest admin password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Most people the wizard creates at once (more: `xerra user import`).
+pub const MAX_PEOPLE: usize = 500;
+/// Longest department name.
+pub const MAX_GROUP_CHARS: usize = 64;
+
+/// What the person typed, as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answers {
+	pub domain: String,
+	pub admin: String,
+	pub password: String,
+	pub password2: String,
+	/// One person per line: `Full Name` or `Full Name, Department`.
+	pub people: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+	pub name: String,
+	pub user: String,
+	pub department: Option<String>,
+	/// Generated; shown once on the page or console that did the setup.
+	pub password: String,
+}
+
+/// Validated answers, ready to apply.
+#[derive(Debug, Clone)]
+pub struct Plan {
+	pub domain: String,
+	pub admin: String,
+	pub admin_password: String,
+	pub people: Vec<Person>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupError {
+	Domain(String),
+	AdminName(String),
+	PasswordShort,
+	PasswordMismatch,
+	Person { line: usize, reason: String },
+	TooManyPeople,
+	WrongCode,
+	LockedOut(Duration),
+	AlreadyConfigured,
+	Store(String),
+}
+
+impl std::fmt::Display for SetupError {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Self::Domain(e) => write!(f, "The chat domain is not valid: {e}."),
+			Self::AdminName(e) => write!(f, "The admin user name is not valid: {e}."),
+			Self::PasswordShort => write!(f, "The admin password needs at least {MIN_PASSWORD_CHARS} characters."),
+			Self::PasswordMismatch => f.write_str("The two passwords differ."),
+			Self::Person { line, reason } => write!(f, "People, line {line}: {reason}."),
+			Self::TooManyPeople => write!(f, "At most {MAX_PEOPLE} people at once; add more later with `xerra user import`."),
+			Self::WrongCode => f.write_str("That is not the setup code shown on the console."),
+			Self::LockedOut(d) => write!(f, "Too many wrong setup codes; try again in {} s.", d.as_secs().max(1)),
+			Self::AlreadyConfigured => f.write_str("This box is already set up."),
+			Self::Store(e) => write!(f, "Could not save the setup: {e}."),
+		}
+	}
+}
+
+impl std::error::Error for SetupError {}
+
+/// Checks the answers and makes up the people's user names and passwords.
+pub fn plan(a: &Answers, random: &mut dyn FnMut(&mut [u8])) -> Result<Plan, SetupError> {
+	let domain = a.domain.trim();
+	let domain = if domain.is_empty() { DEFAULT_DOMAIN } else { domain };
+	let mut scratch = Config::new(Default::default());
+	scratch.set("domain", domain).map_err(|e| SetupError::Domain(e.trim_start_matches("domain: ").to_owned()))?;
+	let domain = scratch.domain;
+	let admin = a.admin.trim();
+	let admin = prep_localpart(if admin.is_empty() { DEFAULT_ADMIN } else { admin }).map_err(|e| SetupError::AdminName(e.to_string()))?;
+	if a.password.chars().count() < MIN_PASSWORD_CHARS {
+		return Err(SetupError::PasswordShort);
+	}
+	if a.password != a.password2 {
+		return Err(SetupError::PasswordMismatch);
+	}
+	let mut taken = vec![admin.clone()];
+	let mut people = Vec::new();
+	for (n, line) in a.people.lines().enumerate() {
+		let line = line.trim();
+		if line.is_empty() {
+			continue;
+		}
+		if people.len() == MAX_PEOPLE {
+			return Err(SetupError::TooManyPeople);
+		}
+		let bad = |reason: &str| SetupError::Person { line: n + 1, reason: reason.to_owned() };
+		let (name, department) = match line.split_once(',') {
+			Some((name, dep)) => (name.trim(), Some(dep.trim()).filter(|d| !d.is_empty())),
+			None => (line, None),
+		};
+		if department.is_some_and(|d| d.chars().count() > MAX_GROUP_CHARS) {
+			return Err(bad("the department name is too long"));
+		}
+		let base = user_name(name).ok_or_else(|| bad("cannot make a user name from it"))?;
+		let mut user = base.clone();
+		let mut k = 2;
+		while taken.contains(&user) {
+			user = format!("{base}{k}");
+			k += 1;
+		}
+		taken.push(user.clone());
+		people.push(Person { name: name.to_owned(), user, department: department.map(str::to_owned), password: password(random) });
+	}
+	Ok(Plan { domain, admin, admin_password: a.password.clone(), people })
+}
+
+/// "Anna Berg" -> "anna.berg": lower case, words joined by dots, only
+/// characters that read well in an address.
+pub fn user_name(full: &str) -> Option<String> {
+	let words: Vec<String> = full
+		.split_whitespace()
+		.map(|w| w.chars().filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_').flat_map(char::to_lowercase).collect::<String>())
+		.filter(|w| !w.is_empty())
+		.collect();
+	if words.is_empty() {
+		return None;
+	}
+	prep_localpart(&words.join(".")).ok()
+}
+
+/// A generated password: 12 characters from an alphabet without look-alikes,
+/// in groups of four (about 59 bits).
+pub fn password(random: &mut dyn FnMut(&mut [u8])) -> String {
+	const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+	let mut out = String::new();
+	while out.len() < 14 {
+		if out.len() == 4 || out.len() == 9 {
+			out.push('-');
+		}
+		out.push(char::from(ALPHABET[pick(random, ALPHABET.len())]));
+	}
+	out
+}
+
+/// A uniform index below `n` (rejection sampling, no modulo bias).
+fn pick(random: &mut dyn FnMut(&mut [u8]), n: usize) -> usize {
+	let limit = 256 - 256 % n;
+	loop {
+		let mut b = [0u8];
+		random(&mut b);
+		if usize::from(b[0]) < limit {
+			return usize::from(b[0]) % n;
+		}
+	}
+}
+
+/// The one-time setup code the web page asks for, and its attempt limit
+/// (named settings `setup_code_failures` and `setup_lockout`). The console
+/// does not need it: being at the console is the proof.
+pub struct Gate {
+	code: String,
+	failures: u32,
+	locked_until: Option<Instant>,
+	max_failures: u32,
+	lockout: Duration,
+}
+
+impl Gate {
+	pub fn new(random: &mut dyn FnMut(&mut [u8]), max_failures: u32, lockout: Duration) -> Gate {
+		// 8 characters of 32 (no 0/O, 1/I): 40 bits, read aloud without doubt.
+		const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+		let mut code = String::new();
+		for i in 0..8 {
+			if i == 4 {
+				code.push('-');
+			}
+			code.push(char::from(ALPHABET[pick(random, ALPHABET.len())]));
+		}
+		Gate { code, failures: 0, locked_until: None, max_failures, lockout }
+	}
+
+	pub fn code(&self) -> &str {
+		&self.code
+	}
+
+	/// Checks a code typed on the web page. Case, spaces and dashes do not matter.
+	pub fn check(&mut self, given: &str, now: Instant) -> Result<(), SetupError> {
+		if let Some(until) = self.locked_until {
+			if now < until {
+				return Err(SetupError::LockedOut(until - now));
+			}
+			self.locked_until = None;
+			self.failures = 0;
+		}
+		let norm = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect::<String>();
+		let (a, b) = (norm(given), norm(&self.code));
+		// Compared without an early exit, so timing says nothing about the prefix.
+		let same = a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+		if same {
+			return Ok(());
+		}
+		self.failures += 1;
+		log::warn!("wrong setup code on the web wizard ({} of {})", self.failures, self.max_failures);
+		if self.failures >= self.max_failures {
+			self.locked_until = Some(now + self.lockout);
+		}
+		Err(SetupError::WrongCode)
+	}
+}
+
+/// What the console and the boot-partition file say while the box waits to be set up.
+pub fn banner(urls: &[String], code: &str, fingerprint: &str) -> String {
+	let mut out = String::from("Xerra chat server: not set up yet.\n");
+	for (i, u) in urls.iter().enumerate() {
+		out.push_str(&format!("  {} {u}\n", if i == 0 { "Open:      " } else { "       or  " }));
+	}
+	out.push_str(&format!("  Setup code: {code}\n"));
+	out.push_str(&format!("  CA SHA-256: {fingerprint}\n"));
+	out
+}
+
+/// Applies a plan: derives every account's SCRAM keys off the executor, then
+/// writes domain, accounts and groups in one transaction that first checks
+/// the box is still unconfigured.
+pub async fn apply(store: &Store, config: &Config, plan: &Plan) -> Result<(), SetupError> {
+	let mut logins = vec![(plan.admin.clone(), plan.admin_password.clone())];
+	logins.extend(plan.people.iter().map(|p| (p.user.clone(), p.password.clone())));
+	let config2 = config.clone();
+	let (tx, rx) = async_channel::bounded(1);
+	// PBKDF2 twice per account: milliseconds each, too long for the executor.
+	std::thread::spawn(move || {
+		let accounts: Result<Vec<(String, Account)>, String> =
+			logins.into_iter().map(|(u, p)| crate::admin::new_account(&p, &config2).map(|a| (u, a))).collect();
+		let _ = tx.send_blocking(accounts);
+	});
+	let accounts = rx.recv().await.map_err(|_| SetupError::Store("key derivation stopped".into()))?.map_err(SetupError::Store)?;
+	let domain = plan.domain.clone();
+	let groups: Vec<(String, String)> = plan.people.iter().filter_map(|p| Some((p.department.clone()?, p.user.clone()))).collect();
+	let job = move |tx: &crate::store::Tx<'_>| -> Result<Result<(), SetupError>, StoreError> {
+		if tx.setting("domain")?.is_some_and(|d| !d.is_empty()) {
+			return Ok(Err(SetupError::AlreadyConfigured));
+		}
+		for (user, account) in &accounts {
+			if !tx.create_account(user, account)? {
+				tx.set_credentials(user, account)?;
+			}
+		}
+		for (group, user) in &groups {
+			tx.add_group_member(group, user)?;
+		}
+		tx.set_setting("domain", &domain)?;
+		Ok(Ok(()))
+	};
+	store.write(job).await.map_err(|e| SetupError::Store(e.to_string()))?
+}
+
+/// The summary both faces show after a successful setup.
+pub fn summary(plan: &Plan, fingerprint: &str) -> String {
+	let mut out = format!("Xerra is set up for {}.\n  Admin: {}@{}\n", plan.domain, plan.admin, plan.domain);
+	if !plan.people.is_empty() {
+		out.push_str("  Accounts (give each person their password; they can change it in their app):\n");
+		for p in &plan.people {
+			let dep = p.department.as_deref().map(|d| format!("  [{d}]")).unwrap_or_default();
+			out.push_str(&format!("    {}@{}  password {}{dep}\n", p.user, plan.domain, p.password));
+		}
+	}
+	out.push_str(&format!("  CA SHA-256: {fingerprint}\n"));
+	out
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn counter() -> impl FnMut(&mut [u8]) {
+		let mut n = 0u8;
+		move |b: &mut [u8]| {
+			for x in b {
+				n = n.wrapping_add(37);
+				*x = n;
+			}
+		}
+	}
+
+	fn answers() -> Answers {
+		Answers {
+			domain: "Xerra.Test".into(),
+			admin: String::new(),
+			password: "0123456789".into(),
+			password2: "0123456789".into(),
+			people: "Anna Berg, Sales\n\n  Joan Puig \nanna berg,Sales\nÀlex Vidal, Recerca i Desenvolupament\n".into(),
+		}
+	}
+
+	#[test]
+	fn plan_makes_names_and_passwords() {
+		let p = plan(&answers(), &mut counter()).unwrap();
+		assert_eq!(p.domain, "xerra.test");
+		assert_eq!(p.admin, "admin");
+		let users: Vec<&str> = p.people.iter().map(|p| p.user.as_str()).collect();
+		assert_eq!(users, ["anna.berg", "joan.puig", "anna.berg2", "àlex.vidal"]);
+		assert_eq!(p.people[0].department.as_deref(), Some("Sales"));
+		assert_eq!(p.people[1].department, None);
+		assert_eq!(p.people[0].password.len(), 14);
+		assert_ne!(p.people[0].password, p.people[1].password);
+	}
+
+	#[test]
+	fn plan_refuses_bad_answers() {
+		let mut a = answers();
+		a.password2 = "something else".into();
+		assert_eq!(plan(&a, &mut counter()).unwrap_err(), SetupError::PasswordMismatch);
+		a.password = "short".into();
+		assert_eq!(plan(&a, &mut counter()).unwrap_err(), SetupError::PasswordShort);
+		let mut a = answers();
+		a.domain = "bad domain".into();
+		assert!(matches!(plan(&a, &mut counter()), Err(SetupError::Domain(_))));
+		let mut a = answers();
+		a.admin = "a@b".into();
+		assert!(matches!(plan(&a, &mut counter()), Err(SetupError::AdminName(_))));
+		let mut a = answers();
+		a.people = "ok\n@@@, x".into();
+		assert_eq!(plan(&a, &mut counter()).unwrap_err(), SetupError::Person { line: 2, reason: "cannot make a user name from it".into() });
+		let mut a = answers();
+		a.people = "x\n".repeat(MAX_PEOPLE + 1);
+		assert_eq!(plan(&a, &mut counter()).unwrap_err(), SetupError::TooManyPeople);
+		let mut a = answers();
+		a.domain = String::new();
+		assert_eq!(plan(&a, &mut counter()).unwrap().domain, DEFAULT_DOMAIN);
+	}
+
+	#[test]
+	fn gate_locks_after_the_named_number_of_failures() {
+		let mut gate = Gate::new(&mut counter(), 3, Duration::from_secs(60));
+		let code = gate.code().to_owned();
+		assert_eq!(code.len(), 9);
+		let t = Instant::now();
+		assert_eq!(gate.check("nope", t), Err(SetupError::WrongCode));
+		assert!(gate.check(&code.to_lowercase().replace('-', " "), t).is_ok());
+		assert_eq!(gate.check("nope", t), Err(SetupError::WrongCode));
+		assert_eq!(gate.check("nope", t), Err(SetupError::WrongCode));
+		// Locked: even the right code is refused until the lockout ends.
+		assert!(matches!(gate.check(&code, t), Err(SetupError::LockedOut(_))));
+		assert!(gate.check(&code, t + Duration::from_secs(61)).is_ok());
+	}
+}

@@ -1,0 +1,166 @@
+//! The console face of the first-boot wizard: the same questions as the web
+//! page, as text for a serial line (115200 8N1) or any terminal. Defaults in
+//! [brackets], Enter accepts; passwords are read with rpassword (never
+//! echoed); Ctrl-C ends the process before anything is written, because the
+//! answers are only applied, in one transaction, after the last question.
+
+use std::io::{BufRead, Write};
+use std::os::fd::AsRawFd as _;
+use std::path::Path;
+
+use super::{Answers, DEFAULT_ADMIN, DEFAULT_DOMAIN, MIN_PASSWORD_CHARS};
+
+/// Reads a password without echo; the prompt is its argument.
+pub type ReadPassword<'a> = dyn FnMut(&str) -> std::io::Result<String> + 'a;
+
+/// Asks the questions. `None` when the input ended (line hung up) or the
+/// person declined at the summary.
+pub fn ask(input: &mut dyn BufRead, out: &mut dyn Write, read_password: &mut ReadPassword<'_>) -> std::io::Result<Option<Answers>> {
+	writeln!(out, "\r\nXerra first-boot setup. Enter accepts the [default];\r\nCtrl-C quits without changing anything.\r\n")?;
+	let mut a = Answers::default();
+	writeln!(out, "1. The chat domain: addresses will look like name@domain.\r\n   It cannot be changed later.")?;
+	loop {
+		let Some(d) = line(input, out, &format!("   Chat domain [{DEFAULT_DOMAIN}]: "))? else { return Ok(None) };
+		let d = if d.is_empty() { DEFAULT_DOMAIN.to_owned() } else { d };
+		match crate::config::Config::new(Default::default()).set("domain", &d) {
+			Ok(()) => {
+				a.domain = d;
+				break;
+			}
+			Err(e) => writeln!(out, "   Not a valid domain ({}).", e.trim_start_matches("domain: "))?,
+		}
+	}
+	writeln!(out, "2. The admin account.")?;
+	loop {
+		let Some(n) = line(input, out, &format!("   Admin user name [{DEFAULT_ADMIN}]: "))? else { return Ok(None) };
+		let n = if n.is_empty() { DEFAULT_ADMIN.to_owned() } else { n };
+		match crate::xmpp::jid::prep_localpart(&n) {
+			Ok(_) => {
+				a.admin = n;
+				break;
+			}
+			Err(e) => writeln!(out, "   Not a valid user name ({e}).")?,
+		}
+	}
+	loop {
+		out.flush()?;
+		let p = read_password(&format!("   Admin password (at least {MIN_PASSWORD_CHARS} characters, not shown): "))?;
+		if p.chars().count() < MIN_PASSWORD_CHARS {
+			writeln!(out, "   Too short.")?;
+			continue;
+		}
+		let again = read_password("   Again: ")?;
+		if again != p {
+			writeln!(out, "   The two passwords differ; once more.")?;
+			continue;
+		}
+		a.password = p.clone();
+		a.password2 = again;
+		break;
+	}
+	writeln!(
+		out,
+		"3. Who will chat here? One person per line: \"Full Name\" or\r\n   \"Full Name, Department\". An empty line ends the list."
+	)?;
+	let mut people = Vec::new();
+	loop {
+		let Some(p) = line(input, out, "   > ")? else { return Ok(None) };
+		if p.is_empty() {
+			break;
+		}
+		if super::user_name(p.split(',').next().unwrap_or_default()).is_none() {
+			writeln!(out, "   Cannot make a user name from that; try again.")?;
+			continue;
+		}
+		people.push(p);
+	}
+	a.people = people.join("\n");
+	writeln!(out, "\r\nSummary\r\n  Domain:  {}\r\n  Admin:   {}@{}\r\n  People:  {}", a.domain, a.admin, a.domain, people.len())?;
+	loop {
+		let Some(yes) = line(input, out, "Apply? [Y/n]: ")? else { return Ok(None) };
+		match yes.to_ascii_lowercase().as_str() {
+			"" | "y" | "yes" => return Ok(Some(a)),
+			"n" | "no" => return Ok(None),
+			_ => {}
+		}
+	}
+}
+
+/// One answer line, trimmed; `None` at end of input.
+fn line(input: &mut dyn BufRead, out: &mut dyn Write, prompt: &str) -> std::io::Result<Option<String>> {
+	write!(out, "{prompt}")?;
+	out.flush()?;
+	let mut s = String::new();
+	if input.read_line(&mut s)? == 0 {
+		return Ok(None);
+	}
+	Ok(Some(s.trim().to_owned()))
+}
+
+/// Makes `device` this process's terminal: 115200 8N1 without flow control,
+/// line editing on (Backspace works, CR ends a line), and the controlling
+/// terminal, so rpassword (which reads /dev/tty) and Ctrl-C work on it.
+/// Standard input, output and error are moved onto it.
+pub fn attach(device: &Path) -> Result<(), String> {
+	use nix::sys::termios::{self, BaudRate, ControlFlags, InputFlags, LocalFlags, OutputFlags, SetArg};
+	let err = |what: &str, e: nix::Error| format!("{}: {what}: {e}", device.display());
+	// Only a process that is not a group leader may start a session; a child
+	// of ours never is (`setup` re-runs itself when needed, see `cli`).
+	nix::unistd::setsid().map_err(|e| err("cannot start a session (run from a service, or not as a shell job)", e))?;
+	let file = std::fs::OpenOptions::new().read(true).write(true).open(device).map_err(|e| format!("{}: {e}", device.display()))?;
+	let fd = file.as_raw_fd();
+	// SAFETY: TIOCSCTTY on a terminal fd we own; the argument 0 means "do not steal".
+	if unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) } != 0 {
+		return Err(err("cannot make it the controlling terminal", nix::Error::last()));
+	}
+	let mut t = termios::tcgetattr(&file).map_err(|e| err("not a terminal", e))?;
+	if device.to_string_lossy().contains("tty") && !device.to_string_lossy().contains("pts") {
+		termios::cfsetspeed(&mut t, BaudRate::B115200).map_err(|e| err("speed", e))?;
+	}
+	t.control_flags &= !(ControlFlags::PARENB | ControlFlags::CSTOPB | ControlFlags::CSIZE | ControlFlags::CRTSCTS);
+	t.control_flags |= ControlFlags::CS8 | ControlFlags::CREAD | ControlFlags::CLOCAL;
+	t.input_flags |= InputFlags::ICRNL;
+	t.input_flags &= !(InputFlags::IXON | InputFlags::IXOFF | InputFlags::INLCR | InputFlags::IGNCR);
+	t.output_flags |= OutputFlags::OPOST | OutputFlags::ONLCR;
+	t.local_flags |= LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ECHOE | LocalFlags::ISIG;
+	termios::tcsetattr(&file, SetArg::TCSANOW, &t).map_err(|e| err("cannot configure", e))?;
+	for target in 0..=2 {
+		// SAFETY: dup2 onto the standard descriptors, which we own.
+		if unsafe { libc::dup2(fd, target) } < 0 {
+			return Err(err("dup2", nix::Error::last()));
+		}
+	}
+	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn asks_with_defaults_and_retries_bad_answers() {
+		let mut input = std::io::Cursor::new("bad domain\n\n\nAnna Berg, Sales\n@@@\n\n\n");
+		let mut out = Vec::new();
+		let mut passwords = vec!["short", "long enough!", "long enough!"].into_iter();
+		let a = ask(&mut input, &mut out, &mut |_| Ok(passwords.next().unwrap().to_owned())).unwrap().unwrap();
+		assert_eq!(a.domain, DEFAULT_DOMAIN);
+		assert_eq!(a.admin, DEFAULT_ADMIN);
+		assert_eq!(a.password, "long enough!");
+		assert_eq!(a.people, "Anna Berg, Sales");
+		let out = String::from_utf8(out).unwrap();
+		assert!(out.contains("Not a valid domain"));
+		assert!(out.contains("Too short"));
+		assert!(out.contains("Cannot make a user name"));
+		assert!(!out.contains("long enough!"));
+	}
+
+	#[test]
+	fn declining_or_hanging_up_gives_nothing() {
+		let mut out = Vec::new();
+		let mut pw = |_: &str| Ok("0123456789".to_owned());
+		let mut input = std::io::Cursor::new("x.test\n\n\nn\n");
+		assert!(ask(&mut input, &mut out, &mut pw).unwrap().is_none());
+		let mut input = std::io::Cursor::new("x.test\n");
+		assert!(ask(&mut input, &mut out, &mut pw).unwrap().is_none());
+	}
+}

@@ -71,7 +71,7 @@ async fn answer(app: Rc<App>, conn: UnixStream) {
 }
 
 fn decode(line: &str) -> Option<Vec<String>> {
-	line.trim_end().split('\t').map(|f| B64.decode(f).ok().and_then(|b| String::from_utf8(b).ok())).collect()
+	line.trim_end_matches(['\n', '\r']).split('\t').map(|f| B64.decode(f).ok().and_then(|b| String::from_utf8(b).ok())).collect()
 }
 
 fn encode(fields: &[&str]) -> String {
@@ -116,5 +116,7 @@ mod tests {
 		assert_eq!(line.matches('\n').count(), 1);
 		assert_eq!(decode(&line).unwrap(), vec!["user-add", "a\tb", "pa ss\nword"]);
 		assert_eq!(decode("%%%"), None);
+		// An empty last field (an empty answer) survives.
+		assert_eq!(decode(&encode(&["ok", ""])).unwrap(), vec!["ok", ""]);
 	}
 }

@@ -1,0 +1,492 @@
+//! The appliance's first boot against the real binary: the web wizard driven
+//! by headless Chromium, the serial wizard over a pty, the box's CA trusted
+//! by a real client (slixmpp) with certificate checking on, the wizard's
+//! limits, HTTP limits, and systemd readiness/watchdog notifications.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Client, DOMAIN, bin, cli};
+
+const ADMIN_PASSWORD: &str = "a long admin password";
+
+/// A `xerra run` process with its stdout lines collected.
+struct Appliance {
+	child: Child,
+	dir: PathBuf,
+	lines: Arc<Mutex<Vec<String>>>,
+	log: Arc<Mutex<Vec<String>>>,
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+	let d = std::env::temp_dir().join(format!("xerra-app-{tag}-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&d);
+	std::fs::create_dir_all(&d).unwrap();
+	d
+}
+
+impl Appliance {
+	fn start(dir: &Path, settings: &[&str]) -> Appliance {
+		Appliance::start_env(dir, settings, &[])
+	}
+
+	fn start_env(dir: &Path, settings: &[&str], env: &[(&str, &str)]) -> Appliance {
+		let mut cmd = Command::new(bin());
+		cmd.arg("--data-dir").arg(dir).arg("run");
+		for s in ["listen=127.0.0.1", "c2s_port=0", "c2s_tls_port=off", "http_port=0"].iter().chain(settings) {
+			cmd.arg("--set").arg(s);
+		}
+		cmd.envs(env.iter().copied());
+		let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+		let lines = Arc::new(Mutex::new(Vec::new()));
+		let log = Arc::new(Mutex::new(Vec::new()));
+		for (pipe, sink) in [
+			(Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, lines.clone()),
+			(Box::new(child.stderr.take().unwrap()), log.clone()),
+		] {
+			std::thread::spawn(move || {
+				for l in BufReader::new(pipe).lines().map_while(Result::ok) {
+					sink.lock().unwrap().push(l);
+				}
+			});
+		}
+		Appliance { child, dir: dir.to_owned(), lines, log }
+	}
+
+	/// The first stdout line starting with `prefix` (after trimming), without it.
+	fn wait_line(&self, prefix: &str) -> String {
+		let deadline = Instant::now() + Duration::from_secs(20);
+		loop {
+			if let Some(l) = self.lines.lock().unwrap().iter().find_map(|l| l.trim().strip_prefix(prefix).map(str::to_owned)) {
+				return l.trim().to_owned();
+			}
+			assert!(
+				Instant::now() < deadline,
+				"no {prefix:?} line; stdout {:?}, log {:?}",
+				self.lines.lock().unwrap(),
+				self.log.lock().unwrap()
+			);
+			std::thread::sleep(Duration::from_millis(20));
+		}
+	}
+
+	fn http(&self) -> SocketAddr {
+		self.wait_line("listening http ").parse().unwrap()
+	}
+
+	fn code(&self) -> String {
+		self.wait_line("Setup code: ")
+	}
+
+	fn c2s_port(&self) -> u16 {
+		self.wait_line("listening c2s ").rsplit(':').next().unwrap().parse().unwrap()
+	}
+
+	fn kill9(mut self) -> PathBuf {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+		std::mem::take(&mut self.dir)
+	}
+}
+
+impl Drop for Appliance {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+		if !self.dir.as_os_str().is_empty() {
+			let _ = std::fs::remove_dir_all(&self.dir);
+		}
+	}
+}
+
+/// One HTTP/1.1 request; (status, body). The server closes after answering.
+fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
+	let mut s = TcpStream::connect(addr).unwrap();
+	s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	let req = format!(
+		"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+		body.len()
+	);
+	s.write_all(req.as_bytes()).unwrap();
+	let mut out = Vec::new();
+	let _ = s.read_to_end(&mut out);
+	parse_response(&out)
+}
+
+fn parse_response(raw: &[u8]) -> (u16, Vec<u8>) {
+	let text = String::from_utf8_lossy(raw);
+	let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+	let body = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| raw[i + 4..].to_vec()).unwrap_or_default();
+	(status, body)
+}
+
+fn form(code: &str, people: &str) -> String {
+	let enc = |s: &str| {
+		s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()
+	};
+	format!(
+		"code={}&domain={DOMAIN}&admin=admin&password={}&password2={}&people={}",
+		enc(code),
+		enc(ADMIN_PASSWORD),
+		enc(ADMIN_PASSWORD),
+		enc(people)
+	)
+}
+
+fn python(script: &str, args: &[&str]) -> (bool, String, String) {
+	let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+	let out = Command::new("/usr/bin/python3").arg(path).args(args).output().expect("run /usr/bin/python3 (tests/setup installs it)");
+	(out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The value of `"key": "..."` in the wizard driver's JSON (flat strings only).
+fn json_str(json: &str, key: &str) -> Option<String> {
+	let start = json.find(&format!("\"{key}\": \""))? + key.len() + 5;
+	Some(json[start..].split('"').next()?.to_owned())
+}
+
+fn sha256_colons(der: &[u8]) -> String {
+	ring::digest::digest(&ring::digest::SHA256, der).as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+}
+
+#[test]
+fn chromium_completes_the_web_wizard_and_clients_trust_the_box_ca() {
+	let dir = temp_dir("web");
+	let banner_file = dir.join("xerra-setup.txt");
+	let app = Appliance::start(&dir, &[&format!("banner_file={}", banner_file.display())]);
+	let addr = app.http();
+	let code = app.code();
+	let banner_fp = app.wait_line("CA SHA-256: ");
+	// The boot-partition file says what the console says.
+	let banner = std::fs::read_to_string(&banner_file).unwrap();
+	assert!(banner.contains(&code) && banner.contains(&banner_fp) && banner.contains(&format!("http://{addr}/")), "{banner}");
+	assert_eq!(http(addr, "GET", "/health", "").1, b"setup\n");
+	let url = format!("http://{addr}/");
+
+	// A wrong code: the browser lands on the form again with the reason.
+	let (ok, out, err) = python(
+		"web_wizard.py",
+		&["--url", &url, "--code", "WRONG-CODE", "--domain", DOMAIN, "--admin", "admin", "--password", ADMIN_PASSWORD, "--expect-error"],
+	);
+	assert!(ok, "{out}\n{err}");
+	assert!(json_str(&out, "error").is_some_and(|e| e.contains("setup code")), "{out}");
+
+	// The right one, with two people in one department.
+	let (ok, out, err) = python(
+		"web_wizard.py",
+		&[
+			"--url",
+			&url,
+			"--code",
+			&code.to_lowercase(),
+			"--domain",
+			DOMAIN,
+			"--admin",
+			"admin",
+			"--password",
+			ADMIN_PASSWORD,
+			"--people",
+			"Anna Berg, Sales\\nJoan Puig, Sales",
+		],
+	);
+	assert!(ok, "{out}\n{err}");
+	assert_eq!(json_str(&out, "status").as_deref(), Some("done"), "{out}");
+	// The fingerprint on the page, on the console, and of the file served agree.
+	let (status, der) = http(addr, "GET", "/ca.crt", "");
+	assert_eq!(status, 200);
+	assert_eq!(json_str(&out, "fingerprint").unwrap(), banner_fp);
+	assert_eq!(sha256_colons(&der), banner_fp);
+	assert!(
+		out.contains(&format!("\"jid\": \"anna.berg@{DOMAIN}\"")) && out.contains(&format!("\"jid\": \"joan.puig@{DOMAIN}\"")),
+		"{out}"
+	);
+	let anna_pw = out.split("\"password\": \"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+
+	// XMPP starts in the same process; setup is closed for good.
+	assert_eq!(app.wait_line("ready domain="), format!("{DOMAIN} data={}", dir.display()));
+	let port = app.c2s_port();
+	let mut anna = Client::login(port, "anna.berg", &anna_pw);
+	assert_eq!(anna.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
+	Client::login(port, "admin", ADMIN_PASSWORD);
+	assert_eq!(http(addr, "GET", "/setup", "").0, 404);
+	assert_eq!(http(addr, "POST", "/setup", &form(&code, "")).0, 404);
+	assert_eq!(http(addr, "GET", "/health", "").1, b"ok\n");
+	assert_eq!(http(addr, "GET", "/", "").0, 200);
+	// The used code is gone from the boot-partition file.
+	let banner = std::fs::read_to_string(&banner_file).unwrap();
+	assert!(banner.contains("set up") && !banner.contains(&code), "{banner}");
+
+	// slixmpp trusting only the downloaded CA, certificate checking on.
+	let (_, pem) = http(addr, "GET", "/ca.pem", "");
+	let ca_file = dir.join("downloaded-ca.pem");
+	std::fs::write(&ca_file, &pem).unwrap();
+	let port_s = port.to_string();
+	let ca = ca_file.to_str().unwrap();
+	let admin_jid = format!("admin@{DOMAIN}");
+	let anna_jid = format!("anna.berg@{DOMAIN}");
+	let login = ["--port", &port_s, "--jid", &admin_jid, "--password", ADMIN_PASSWORD];
+	let (ok, out, err) = python("ca_login.py", &[&login[..], &["--ca", ca, "--peer-jid", &anna_jid, "--peer-password", &anna_pw]].concat());
+	assert!(ok, "{out}\n{err}");
+	// Another box's CA: the TLS handshake must fail on the certificate.
+	let other_dir = dir.join("other-ca");
+	let other = xerra::net::ca::Ca::ensure(&other_dir).unwrap();
+	let wrong = dir.join("wrong-ca.pem");
+	std::fs::write(&wrong, &other.cert_pem).unwrap();
+	let (ok, out, err) = python("ca_login.py", &[&login[..], &["--ca", wrong.to_str().unwrap(), "--expect-fail"]].concat());
+	assert!(ok, "{out}\n{err}");
+
+	// kill -9 and restart: still set up, same CA, straight to XMPP.
+	let dir = app.kill9();
+	let app = Appliance::start(&dir, &[]);
+	app.wait_line("ready domain=");
+	assert!(!app.lines.lock().unwrap().iter().any(|l| l.contains("Setup code")));
+	let mut anna = Client::login(app.c2s_port(), "anna.berg", &anna_pw);
+	assert_eq!(anna.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
+	assert_eq!(sha256_colons(&http(app.http(), "GET", "/ca.crt", "").1), banner_fp);
+}
+
+#[test]
+fn setup_code_attempts_are_limited_and_only_one_submission_wins() {
+	let dir = temp_dir("limits");
+	let app = Appliance::start(&dir, &["setup_code_failures=2", "setup_lockout=60"]);
+	let addr = app.http();
+	let code = app.code();
+	// Validation errors name the problem and do not use up code attempts.
+	let bad = form(&code, "").replace("password2=", "password2=x");
+	let (status, body) = http(addr, "POST", "/setup", &bad);
+	assert_eq!(status, 400);
+	assert!(String::from_utf8_lossy(&body).contains("passwords differ"));
+	assert!(!String::from_utf8_lossy(&body).contains(&ADMIN_PASSWORD.replace(' ', "+")), "passwords are not echoed back");
+	assert_eq!(http(addr, "POST", "/setup", &form("AAAA-AAAA", "")).0, 403);
+	assert_eq!(http(addr, "POST", "/setup", &form("BBBB-BBBB", "")).0, 403);
+	// Locked now: even the right code waits for setup_lockout.
+	assert_eq!(http(addr, "POST", "/setup", &form(&code, "")).0, 429);
+	drop(app);
+
+	// Two submissions at once (two browsers): exactly one sets the box up.
+	let dir = temp_dir("race");
+	let app = Appliance::start(&dir, &[]);
+	let (addr, code) = (app.http(), app.code());
+	let handles: Vec<_> = ["First Person", "Second Person"]
+		.into_iter()
+		.map(|who| {
+			let body = form(&code, who);
+			std::thread::spawn(move || http(addr, "POST", "/setup", &body))
+		})
+		.collect();
+	let mut statuses: Vec<(u16, String)> =
+		handles.into_iter().map(|h| h.join().unwrap()).map(|(s, b)| (s, String::from_utf8_lossy(&b).into_owned())).collect();
+	statuses.sort();
+	assert_eq!(statuses[0].0, 200, "{statuses:?}");
+	assert!(statuses[1].0 == 409 || statuses[1].0 == 404, "{statuses:?}");
+	app.wait_line("ready domain=");
+	let (ok, users) = cli(&dir, &["user", "list"], None);
+	assert!(ok && users.lines().count() == 2, "admin and the winner's person only: {users}");
+}
+
+#[test]
+fn web_requests_beyond_the_named_limits_are_refused() {
+	let dir = temp_dir("http");
+	let app = Appliance::start(&dir, &["http_max_request_bytes=2048", "http_timeout=1", "http_max_connections=2"]);
+	let addr = app.http();
+	let send = |raw: &[u8]| {
+		let mut s = TcpStream::connect(addr).unwrap();
+		s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+		let _ = s.write_all(raw);
+		let mut out = Vec::new();
+		let _ = s.read_to_end(&mut out);
+		parse_response(&out).0
+	};
+	let long_header = format!("GET / HTTP/1.1\r\nX-Long: {}\r\n\r\n", "a".repeat(3000));
+	assert_eq!(send(long_header.as_bytes()), 431);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nContent-Length: 5000\r\n\r\n"), 413);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 411);
+	assert_eq!(send(b"\x16\x03\x01 not http\r\n\r\n"), 400);
+	assert_eq!(send(b"DELETE /ca.pem HTTP/1.1\r\n\r\n"), 405);
+	assert_eq!(send(b"GET /nothing HTTP/1.1\r\n\r\n"), 404);
+	// A client that never finishes its request gets 408 after http_timeout.
+	let t = Instant::now();
+	assert_eq!(send(b"GET / HTTP/1.1\r\n"), 408);
+	assert!(t.elapsed() < Duration::from_secs(5));
+	// Two idle connections use up http_max_connections; the third gets 503.
+	let _a = TcpStream::connect(addr).unwrap();
+	let _b = TcpStream::connect(addr).unwrap();
+	std::thread::sleep(Duration::from_millis(200));
+	assert_eq!(send(b"GET /health HTTP/1.1\r\n\r\n"), 503);
+	// Once they time out, the page answers again.
+	std::thread::sleep(Duration::from_millis(1500));
+	assert_eq!(send(b"GET /health HTTP/1.1\r\n\r\n"), 200);
+}
+
+/// A pty whose master side a thread reads into a transcript.
+struct Pty {
+	master: std::fs::File,
+	_slave: std::os::fd::OwnedFd,
+	path: PathBuf,
+	seen: Arc<Mutex<Vec<u8>>>,
+	pos: usize,
+}
+
+impl Pty {
+	fn open() -> Pty {
+		let p = nix::pty::openpty(None, None).unwrap();
+		let path = nix::unistd::ttyname(&p.slave).unwrap();
+		let master = std::fs::File::from(p.master);
+		let seen = Arc::new(Mutex::new(Vec::new()));
+		let (mut reader, sink) = (master.try_clone().unwrap(), seen.clone());
+		std::thread::spawn(move || {
+			let mut b = [0u8; 1024];
+			while let Ok(n) = reader.read(&mut b) {
+				if n == 0 {
+					break;
+				}
+				sink.lock().unwrap().extend_from_slice(&b[..n]);
+			}
+		});
+		Pty { master, _slave: p.slave, path, seen, pos: 0 }
+	}
+
+	/// Waits for `text` after what was already matched; returns what came before it.
+	fn expect(&mut self, text: &str) -> String {
+		let deadline = Instant::now() + Duration::from_secs(20);
+		loop {
+			let seen = self.seen.lock().unwrap();
+			let rest = String::from_utf8_lossy(&seen[self.pos..]).into_owned();
+			if let Some(i) = rest.find(text) {
+				self.pos += rest[..i + text.len()].len();
+				return rest[..i].to_owned();
+			}
+			drop(seen);
+			assert!(Instant::now() < deadline, "no {text:?} on the console; got {rest:?}");
+			std::thread::sleep(Duration::from_millis(20));
+		}
+	}
+
+	fn send(&mut self, s: &str) {
+		self.master.write_all(s.as_bytes()).unwrap();
+	}
+
+	fn transcript(&self) -> String {
+		String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+	}
+}
+
+fn serial_setup(dir: &Path, pty: &Pty) -> Child {
+	Command::new(bin())
+		.arg("--data-dir")
+		.arg(dir)
+		.args(["setup", "--serial"])
+		.arg(&pty.path)
+		.stdin(Stdio::null())
+		.stdout(Stdio::null())
+		.stderr(Stdio::null())
+		.spawn()
+		.unwrap()
+}
+
+#[test]
+fn serial_wizard_over_a_pty_sets_up_the_running_server() {
+	let dir = temp_dir("serial");
+	let app = Appliance::start(&dir, &[]);
+	let code = app.code();
+	let mut pty = Pty::open();
+	let mut child = serial_setup(&dir, &pty);
+	// The console shows the same banner as the boot partition file.
+	pty.expect(&format!("Setup code: {code}"));
+	pty.expect("Press Enter");
+	pty.send("\r");
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send("not a domain!\r");
+	pty.expect("Not a valid domain");
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send(&format!("{DOMAIN}\r"));
+	pty.expect("Admin user name [admin]: ");
+	pty.send("\r");
+	pty.expect("not shown): ");
+	pty.send(&format!("{ADMIN_PASSWORD}\r"));
+	pty.expect("Again: ");
+	pty.send(&format!("{ADMIN_PASSWORD}\r"));
+	pty.expect("> ");
+	pty.send("Anna Berg, Sales\r");
+	pty.expect("> ");
+	pty.send("\r");
+	let summary = pty.expect("Apply? [Y/n]: ");
+	assert!(summary.contains(&format!("admin@{DOMAIN}")) && summary.contains("People:  1"), "{summary}");
+	pty.send("\r");
+	pty.expect(&format!("Xerra is set up for {DOMAIN}."));
+	let line = pty.expect(" [Sales]");
+	let anna_pw = line.rsplit("password ").next().unwrap().trim().to_owned();
+	assert!(child.wait().unwrap().success());
+	assert!(!pty.transcript().contains(ADMIN_PASSWORD), "the password was echoed: {}", pty.transcript());
+	// The running server started XMPP with the new accounts.
+	app.wait_line("ready domain=");
+	let port = app.c2s_port();
+	Client::login(port, "admin", ADMIN_PASSWORD);
+	Client::login(port, "anna.berg", &anna_pw);
+	// A second run of the console wizard finds the box set up.
+	let mut pty2 = Pty::open();
+	let mut again = serial_setup(&dir, &pty2);
+	pty2.expect("already set up");
+	assert!(again.wait().unwrap().success());
+}
+
+#[test]
+fn ctrl_c_in_the_serial_wizard_writes_nothing() {
+	let dir = temp_dir("ctrlc");
+	let mut pty = Pty::open();
+	// No server running: the wizard would write to the database itself.
+	let mut child = serial_setup(&dir, &pty);
+	pty.expect("Press Enter");
+	pty.send("\r");
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send(&format!("{DOMAIN}\r"));
+	pty.expect("Admin user name [admin]: ");
+	pty.send("\x03");
+	let status = child.wait().unwrap();
+	assert!(!status.success());
+	let (ok, out) = cli(&dir, &["config", "list"], None);
+	assert!(ok && out.contains("domain = \n"), "{out}");
+	let (ok, out) = cli(&dir, &["user", "list"], None);
+	assert!(ok && out.trim().is_empty(), "{out}");
+	// The box still starts in setup mode.
+	let app = Appliance::start(&dir, &[]);
+	app.code();
+}
+
+#[test]
+fn systemd_gets_ready_watchdog_and_stopping() {
+	use std::os::unix::net::UnixDatagram;
+	let dir = temp_dir("notify");
+	let sock_path = dir.join("notify.sock");
+	let sock = UnixDatagram::bind(&sock_path).unwrap();
+	sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	let env = [("NOTIFY_SOCKET", sock_path.to_str().unwrap()), ("WATCHDOG_USEC", "200000")];
+	let app = Appliance::start_env(&dir, &[&format!("domain={DOMAIN}")], &env);
+	let mut got = Vec::new();
+	let mut next = || {
+		let mut b = [0u8; 512];
+		let n = sock.recv(&mut b).expect("a notification");
+		String::from_utf8_lossy(&b[..n]).into_owned()
+	};
+	while !got.iter().any(|m: &String| m.contains("READY=1")) {
+		got.push(next());
+	}
+	assert!(got.iter().any(|m| m.contains(&format!("STATUS=serving {DOMAIN}"))), "{got:?}");
+	// Pings at half of WATCHDOG_USEC.
+	let t = Instant::now();
+	let mut pings = 0;
+	while pings < 3 {
+		if next().contains("WATCHDOG=1") {
+			pings += 1;
+		}
+	}
+	assert!(t.elapsed() < Duration::from_secs(2), "3 pings took {:?}", t.elapsed());
+	nix::sys::signal::kill(nix::unistd::Pid::from_raw(app.child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+	while !next().contains("STOPPING=1") {}
+}

@@ -469,7 +469,7 @@ fn systemd_gets_ready_watchdog_and_stopping() {
 	let env = [("NOTIFY_SOCKET", sock_path.to_str().unwrap()), ("WATCHDOG_USEC", "200000")];
 	let app = Appliance::start_env(&dir, &[&format!("domain={DOMAIN}")], &env);
 	let mut got = Vec::new();
-	let mut next = || {
+	let next = || {
 		let mut b = [0u8; 512];
 		let n = sock.recv(&mut b).expect("a notification");
 		String::from_utf8_lossy(&b[..n]).into_owned()
@@ -489,4 +489,33 @@ fn systemd_gets_ready_watchdog_and_stopping() {
 	assert!(t.elapsed() < Duration::from_secs(2), "3 pings took {:?}", t.elapsed());
 	nix::sys::signal::kill(nix::unistd::Pid::from_raw(app.child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
 	while !next().contains("STOPPING=1") {}
+}
+
+#[test]
+fn mdns_announces_the_box_inside_a_private_network_namespace() {
+	// A namespace of our own with a veth pair, so multicast never leaves
+	// this machine: the box listens on one end, the browser uses the other.
+	let dir = temp_dir("mdns");
+	let browse = format!("{}/tests/clients/mdns_browse.py", env!("CARGO_MANIFEST_DIR"));
+	let script = format!(
+		"set -e; ip link set lo up; ip link add v0 type veth peer name v1; \
+		 ip addr add 10.77.0.1/24 dev v0; ip addr add 10.77.0.2/24 dev v1; ip link set v0 up; ip link set v1 up; \
+		 {bin} --data-dir {d} run --set listen=10.77.0.1 --set c2s_port=5222 --set c2s_tls_port=off --set http_port=5280 \
+		 --set mdns=on --set hostname=boxtest --domain {DOMAIN} >{d}/out 2>{d}/err & pid=$!; \
+		 for i in $(seq 100); do grep -q '^ready' {d}/out && break; sleep 0.1; done; \
+		 set +e; /usr/bin/python3 {browse} --bind 10.77.0.2 --timeout 15; rc=$?; kill $pid; wait $pid; exit $rc",
+		bin = bin(),
+		d = dir.display(),
+	);
+	let out = Command::new("unshare").args(["--net", "--", "sh", "-c", &script]).output().expect("unshare (util-linux)");
+	let stdout = String::from_utf8_lossy(&out.stdout);
+	let log = std::fs::read_to_string(dir.join("err")).unwrap_or_default();
+	assert!(out.status.success(), "{stdout}\n{}\n{log}", String::from_utf8_lossy(&out.stderr));
+	assert!(stdout.contains("\"server\": \"boxtest.local.\""), "{stdout}");
+	assert!(
+		stdout.contains(&format!("\"name\": \"{DOMAIN}._xmpp-client._tcp.local.\", \"server\": \"boxtest.local.\", \"port\": 5222")),
+		"{stdout}"
+	);
+	assert!(stdout.contains("\"port\": 5280") && stdout.contains("10.77.0."), "{stdout}");
+	let _ = std::fs::remove_dir_all(&dir);
 }

@@ -519,3 +519,46 @@ fn mdns_announces_the_box_inside_a_private_network_namespace() {
 	assert!(stdout.contains("\"port\": 5280") && stdout.contains("10.77.0."), "{stdout}");
 	let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_power_cut_during_setup_leaves_nothing_or_everything() {
+	// kill -9 at different moments of a submission: afterwards the box is
+	// either unconfigured with no accounts, or configured with all of them.
+	let (mut none, mut all) = (0, 0);
+	for (i, delay_ms) in [0u64, 2, 5, 10, 20, 40, 80, 160].into_iter().enumerate() {
+		let dir = temp_dir(&format!("cut{i}"));
+		let app = Appliance::start(&dir, &[]);
+		let (addr, code) = (app.http(), app.code());
+		let body = form(&code, "Anna Berg, Sales\nJoan Puig\nMarta Soler, Sales");
+		let post = std::thread::spawn(move || {
+			// The kill may come before the connection does.
+			let Ok(mut s) = TcpStream::connect(addr) else { return };
+			let _ = s.write_all(
+				format!(
+					"POST /setup HTTP/1.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+					body.len()
+				)
+				.as_bytes(),
+			);
+			let mut out = Vec::new();
+			let _ = s.read_to_end(&mut out);
+		});
+		std::thread::sleep(Duration::from_millis(delay_ms));
+		let dir = app.kill9();
+		post.join().unwrap();
+		let (_, config) = cli(&dir, &["config", "list"], None);
+		let (_, users) = cli(&dir, &["user", "list"], None);
+		let users = users.lines().filter(|l| l.contains('@')).count();
+		if config.contains("domain = \n") {
+			assert_eq!(users, 0, "unconfigured but with accounts: {config}");
+			none += 1;
+		} else {
+			assert!(config.contains(&format!("domain = {DOMAIN}\n")), "{config}");
+			assert_eq!(users, 4, "configured but accounts missing");
+			all += 1;
+		}
+		let _ = std::fs::remove_dir_all(&dir);
+	}
+	// Both outcomes happened, so the kill really fell on both sides of the commit.
+	assert!(none > 0 && all > 0, "unconfigured {none} times, configured {all} times");
+}

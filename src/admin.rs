@@ -148,7 +148,8 @@ impl Command {
 			Command::SetupStatus => Ok(String::new()),
 			Command::Status => {
 				let accounts = store.snapshot().and_then(|s| s.account_count()).map_err(fail)?;
-				let domain = if config.configured() { config.domain.as_str() } else { "(not set up yet: open the web page or run `xerra setup`)" };
+				let domain =
+					if config.configured() { config.domain.as_str() } else { "(not set up yet: open the web page or run `xerra setup`)" };
 				let mut out = format!("domain: {domain}\naccounts: {accounts}\ndata: {}\n", config.data_dir.display());
 				out.push_str(&format!("database: {} bytes\n", Store::file_bytes(&config.data_dir)));
 				match server {

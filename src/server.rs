@@ -301,6 +301,27 @@ fn start_xmpp(
 	Ok(())
 }
 
+/// How often a running server checks whether its certificate is due for renewal.
+const CERT_CHECK: Duration = Duration::from_secs(86_400);
+
+/// Reissues the CA-signed certificate when it is due (a box may run for
+/// longer than a certificate lives) and swaps it in for new connections.
+fn renew_certificate(app: &App) {
+	let server = app.server.borrow().clone();
+	let Some(server) = server else { return };
+	let config = &server.config;
+	if config.tls_cert.is_some() {
+		return; // the admin's files: SIGHUP reloads them
+	}
+	let path = config.data_dir.join("tls").join(format!("{}.crt", config.domain));
+	if crate::net::ca::is_due(&path) {
+		match crate::net::tls::load(config) {
+			Ok(cfg) => *server.tls.borrow_mut() = cfg,
+			Err(e) => log::error!("certificate renewal failed, keeping the old one: {e}"),
+		}
+	}
+}
+
 /// How often the server looks for memory to give back.
 const HOUSEKEEPING: Duration = Duration::from_secs(10);
 
@@ -309,8 +330,13 @@ const HOUSEKEEPING: Duration = Duration::from_secs(10);
 /// memory belongs to everything else.
 async fn housekeeping(app: Rc<App>) {
 	let mut peak = 0usize;
+	let mut last_cert_check = Instant::now();
 	loop {
 		async_io::Timer::after(HOUSEKEEPING).await;
+		if last_cert_check.elapsed() >= CERT_CHECK {
+			last_cert_check = Instant::now();
+			renew_certificate(&app);
+		}
 		let now = app.server.borrow().as_ref().map_or(0, |s| s.guard.borrow().connections());
 		peak = peak.max(now);
 		// A quarter of the connections (and at least 64) gone since the peak.

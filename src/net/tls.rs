@@ -88,3 +88,30 @@ pub fn channel_binding(conn: &rustls::ServerConnection) -> Option<Vec<u8>> {
 	}
 	conn.export_keying_material([0u8; 32], b"EXPORTER-Channel-Binding", None).ok().map(|k| k.to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn certificate_is_kept_until_due_then_reissued() {
+		let dir = std::env::temp_dir().join(format!("xerra-renew-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		let mut config = Config::new(dir.clone());
+		config.set("domain", "renew.test").unwrap();
+		let (cert, _) = cert_paths(&config).unwrap();
+		let first = std::fs::read_to_string(&cert).unwrap();
+		cert_paths(&config).unwrap();
+		assert_eq!(std::fs::read_to_string(&cert).unwrap(), first, "a fresh certificate is kept");
+		// Older than the renewal age: a new one from the same CA.
+		let old = std::time::SystemTime::now() - super::super::ca::LEAF_RENEW_AFTER - std::time::Duration::from_secs(60);
+		std::fs::File::options().write(true).open(&cert).unwrap().set_modified(old).unwrap();
+		cert_paths(&config).unwrap();
+		let second = std::fs::read_to_string(&cert).unwrap();
+		assert_ne!(second, first);
+		let ca = Ca::ensure(&dir.join("tls")).unwrap();
+		assert!(second.contains(ca.cert_pem.trim()));
+		load(&config).unwrap();
+		std::fs::remove_dir_all(&dir).unwrap();
+	}
+}

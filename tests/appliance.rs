@@ -562,3 +562,16 @@ fn a_power_cut_during_setup_leaves_nothing_or_everything() {
 	// Both outcomes happened, so the kill really fell on both sides of the commit.
 	assert!(none > 0 && all > 0, "unconfigured {none} times, configured {all} times");
 }
+
+#[test]
+fn the_console_wizard_steps_aside_when_the_web_page_sets_the_box_up() {
+	let dir = temp_dir("aside");
+	let app = Appliance::start(&dir, &[]);
+	let (addr, code) = (app.http(), app.code());
+	let mut pty = Pty::open();
+	let mut child = serial_setup(&dir, &pty);
+	pty.expect("Press Enter");
+	assert_eq!(http(addr, "POST", "/setup", &form(&code, "")).0, 200);
+	pty.expect("set up from the web page");
+	assert!(child.wait().unwrap().success());
+}

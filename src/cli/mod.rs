@@ -222,6 +222,18 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 	crate::server::run(config, store).map_err(|e| e.to_string())
 }
 
+/// How often the console wizard, waiting for Enter, checks whether the box
+/// was set up from the web page.
+const SETUP_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits up to `timeout` for input on `fd`.
+fn readable(fd: i32, timeout: std::time::Duration) -> bool {
+	let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+	let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+	// SAFETY: one pollfd on the stack, for the duration of the call.
+	unsafe { libc::poll(&mut p, 1, ms) > 0 }
+}
+
 /// The console face of the first-boot wizard.
 fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 	use std::io::BufRead as _;
@@ -263,6 +275,14 @@ fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 	let mut input = stdin.lock();
 	if serial.is_some() {
 		print!("Press Enter to set up Xerra on this console.\r\n");
+		let _ = std::io::Write::flush(&mut std::io::stdout());
+		// Someone may finish the web wizard meanwhile: then give the console back.
+		while !readable(0, SETUP_POLL) {
+			if matches!(crate::control::request(data_dir, &Command::SetupStatus), Some(Ok(b)) if b.is_empty()) {
+				print!("Xerra has been set up from the web page.\r\n");
+				return Ok(());
+			}
+		}
 		let mut s = String::new();
 		if input.read_line(&mut s).map_err(|e| e.to_string())? == 0 {
 			return Err("the line hung up".into());

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use async_executor::LocalExecutor;
 use async_net::TcpListener;
-use nix::sys::socket::{self, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage, sockopt};
+use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, SockaddrStorage, sockopt};
 
 use crate::config::Config;
 use crate::server::Server;
@@ -116,6 +116,10 @@ pub fn page_urls(ips: &[std::net::IpAddr], port: u16, mdns_host: Option<&str>) -
 	urls
 }
 
+/// Connections the kernel queues before we accept them (a login storm after
+/// a restart: every client of the office reconnects at once).
+const LISTEN_BACKLOG: libc::c_int = 1024;
+
 /// A listening socket with SO_REUSEADDR, and IPV6_V6ONLY on IPv6 so the
 /// IPv4 and IPv6 wildcards can both be bound.
 fn bind(addr: SocketAddr) -> Result<StdListener, nix::Error> {
@@ -126,7 +130,13 @@ fn bind(addr: SocketAddr) -> Result<StdListener, nix::Error> {
 		socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
 	}
 	socket::bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(addr))?;
-	socket::listen(&fd, Backlog::new(1024)?)?;
+	// Straight to listen(2): nix refuses backlogs above the C library's
+	// SOMAXCONN, which is 128 on musl (our static builds); the kernel caps
+	// the value at net.core.somaxconn by itself.
+	// SAFETY: listen on a socket fd we own.
+	if unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(&fd), LISTEN_BACKLOG) } != 0 {
+		return Err(nix::Error::last());
+	}
 	Ok(StdListener::from(fd))
 }
 

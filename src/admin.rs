@@ -36,6 +36,18 @@ pub enum Command {
 	},
 	ConfigList,
 	Status,
+	GroupAdd {
+		group: String,
+	},
+	GroupAddMember {
+		group: String,
+		user: String,
+	},
+	GroupDelMember {
+		group: String,
+		user: String,
+	},
+	GroupList,
 	/// First-boot setup from the console (the web page has its own route).
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
@@ -56,6 +68,10 @@ impl Command {
 			Command::Status => vec!["status"],
 			Command::SetupApply(a) => vec!["setup-apply", &a.domain, &a.admin, &a.password, &a.password2, &a.people],
 			Command::SetupStatus => vec!["setup-status"],
+			Command::GroupAdd { group } => vec!["group-add", group],
+			Command::GroupAddMember { group, user } => vec!["group-add-member", group, user],
+			Command::GroupDelMember { group, user } => vec!["group-del-member", group, user],
+			Command::GroupList => vec!["group-list"],
 		}
 	}
 
@@ -74,6 +90,10 @@ impl Command {
 				Command::SetupApply(crate::setup::Answers { domain: s(1)?, admin: s(2)?, password: s(3)?, password2: s(4)?, people: s(5)? })
 			}
 			("setup-status", 1) => Command::SetupStatus,
+			("group-add", 2) => Command::GroupAdd { group: s(1)? },
+			("group-add-member", 3) => Command::GroupAddMember { group: s(1)?, user: s(2)? },
+			("group-del-member", 3) => Command::GroupDelMember { group: s(1)?, user: s(2)? },
+			("group-list", 1) => Command::GroupList,
 			_ => return None,
 		})
 	}
@@ -146,6 +166,26 @@ impl Command {
 				Ok(crate::setup::summary(&plan, &ca.fingerprint()))
 			}
 			Command::SetupStatus => Ok(String::new()),
+			Command::GroupAdd { group } => {
+				let group = crate::groups::check_name(&group)?.to_owned();
+				let g = group.clone();
+				match store.write(move |tx| tx.add_group_member(&g, "")).await.map_err(fail)? {
+					true => Ok(format!("created group {group}")),
+					false => Err(format!("group {group} exists")),
+				}
+			}
+			Command::GroupAddMember { group, user } => group_change(store, config, server, &group, &user, true).await,
+			Command::GroupDelMember { group, user } => group_change(store, config, server, &group, &user, false).await,
+			Command::GroupList => {
+				let groups = store.snapshot().and_then(|s| crate::groups::list(&s)).map_err(fail)?;
+				Ok(groups
+					.iter()
+					.map(|(g, members)| {
+						let m: Vec<String> = members.iter().filter(|m| !m.is_empty()).map(|m| format!("{m}@{}", config.domain)).collect();
+						format!("{g}: {}\n", m.join(", "))
+					})
+					.collect())
+			}
 			Command::Status => {
 				let accounts = store.snapshot().and_then(|s| s.account_count()).map_err(fail)?;
 				let domain =
@@ -238,6 +278,60 @@ pub fn import_users(store: &Store, config: &Config, text: &str) -> Result<String
 
 /// Deletes the account, its roster and offline messages; takes it out of
 /// local contacts' rosters (with pushes) and ends its sessions.
+/// Puts `user` into `group` (or takes them out); the roster changes reach
+/// online members at once.
+async fn group_change(
+	store: &Store,
+	config: &Config,
+	server: Option<&Server>,
+	group: &str,
+	user: &str,
+	join: bool,
+) -> Result<String, String> {
+	if !config.configured() {
+		return Err("this box is not set up yet".into());
+	}
+	let group = crate::groups::check_name(group)?.to_owned();
+	let user = prep_localpart(user).map_err(|e| format!("invalid user name: {e}"))?;
+	let (g, u, domain) = (group.clone(), user.clone(), config.domain.clone());
+	let result = store
+		.write(move |tx| {
+			let mut outs = Vec::new();
+			if !tx.account_exists(&u)? {
+				return Ok(Err(format!("no user {u}@{domain}")));
+			}
+			let changed = if join {
+				crate::groups::join(tx, &domain, &g, &u, &mut outs)?
+			} else {
+				crate::groups::leave(tx, &domain, &g, &u, &mut outs)?
+			};
+			Ok(Ok((changed, outs)))
+		})
+		.await
+		.map_err(|e| e.to_string())?;
+	let (changed, outs) = result?;
+	deliver_as(server, config, &user, outs);
+	let jid = format!("{user}@{}", config.domain);
+	Ok(match (join, changed) {
+		(true, true) => format!("{jid} joined {group}"),
+		(true, false) => format!("{jid} was in {group} already"),
+		(false, true) => format!("{jid} left {group}"),
+		(false, false) => format!("{jid} was not in {group}"),
+	})
+}
+
+/// Delivers what a storage job produced, in the name of `user` (roster
+/// pushes and presence do not depend on whose context delivers them).
+fn deliver_as(server: Option<&Server>, config: &Config, user: &str, outs: Vec<crate::features::Out>) {
+	let Some(server) = server else { return };
+	if let Ok(jid) = crate::xmpp::jid::FullJid::parse(&format!("{user}@{}/admin", config.domain)) {
+		let mut cx = Cx::new(server, &jid, 0);
+		for o in outs {
+			crate::router::deliver(o, &mut cx);
+		}
+	}
+}
+
 async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, name: &str) -> Result<String, String> {
 	if let Some(server) = server {
 		// End the sessions first, while the roster still says who must hear
@@ -258,6 +352,11 @@ async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, na
 			if !tx.delete_account(&user)? {
 				return Ok(None);
 			}
+			for (group, member) in tx.group_members()? {
+				if member == user {
+					tx.remove_group_member(&group, &member)?;
+				}
+			}
 			let own_jid = format!("{user}@{domain}");
 			let mut outs = Vec::new();
 			for (contact, _) in tx.clear_roster(&user)? {
@@ -273,14 +372,6 @@ async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, na
 	let Some(pushes) = pushes else {
 		return Err(format!("no user {name}@{}", config.domain));
 	};
-	if let Some(server) = server {
-		// Roster pushes do not depend on whose context delivers them.
-		if let Ok(jid) = crate::xmpp::jid::FullJid::parse(&format!("{name}@{}/admin", config.domain)) {
-			let mut cx = Cx::new(server, &jid, 0);
-			for p in pushes {
-				crate::router::deliver(p, &mut cx);
-			}
-		}
-	}
+	deliver_as(server, config, name, pushes);
 	Ok(format!("deleted {name}@{}", config.domain))
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod features;
+pub mod groups;
 pub mod http;
 pub mod mdns;
 pub mod net;

@@ -6,10 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::client::{Client, error_condition};
-use common::{DOMAIN, server_with_users};
+use common::{DOMAIN, ROSTER, is_push, push_item, server_with_users};
 use xerra::xmpp::element::Element;
 
-const ROSTER: &str = "jabber:iq:roster";
 const SHORT: Duration = Duration::from_millis(300);
 
 fn roster_query(r: &Element) -> &Element {
@@ -18,18 +17,6 @@ fn roster_query(r: &Element) -> &Element {
 
 fn items(r: &Element) -> Vec<(String, String)> {
 	roster_query(r).children().map(|i| (i.attr("jid").unwrap().to_string(), i.attr("subscription").unwrap().to_string())).collect()
-}
-
-fn is_push(e: &Element) -> bool {
-	e.name() == "iq" && e.attr("type") == Some("set") && e.child("query", ROSTER).is_some()
-}
-
-/// The next roster push's single item, acknowledged like a client would.
-fn push_item(c: &mut Client) -> Element {
-	let push = c.wait_for(is_push);
-	let id = push.attr("id").unwrap().to_string();
-	c.send(&format!("<iq type='result' id='{id}'/>"));
-	roster_query(&push).children().next().unwrap().clone()
 }
 
 fn get_roster(c: &mut Client) -> Element {

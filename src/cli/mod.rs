@@ -21,6 +21,11 @@ Commands:
   user del NAME            delete an account with its roster and messages
   user list                list accounts
   user import FILE         create accounts from name:password lines (- = stdin)
+  group list               department groups and their members
+  group add NAME           create a group
+  group add-member G NAME  put an account into group G: its members become
+                           mutual contacts, in that roster group
+  group del-member G NAME  take an account out of group G
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
@@ -86,6 +91,18 @@ empty lines and lines starting with # are skipped) and creates all accounts at
 once. It needs the server to be stopped, so that it can use every core.
 ";
 
+const GROUP_HELP: &str = "\
+Usage: xerra group list
+       xerra group add GROUP
+       xerra group add-member GROUP NAME
+       xerra group del-member GROUP NAME
+
+Department groups (shared roster groups): every two members of a group are
+each other's contacts with subscription both and the group as roster group,
+with no subscription requests. Online members see the change at once. The
+first-boot wizard makes one group per department.
+";
+
 const CONFIG_HELP: &str = "\
 Usage: xerra config list
        xerra config set NAME VALUE
@@ -149,6 +166,8 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"user" if wants_help || args.is_empty() => print!("{USER_HELP}"),
 		"user" if args[0] == "import" => return import(&data_dir, args.get(1).map(String::as_str)),
 		"user" => return admin(&data_dir, user_command(&args)?),
+		"group" if wants_help || args.is_empty() => print!("{GROUP_HELP}"),
+		"group" => return admin(&data_dir, group_command(&args)?),
 		"config" if wants_help || args.is_empty() => print!("{CONFIG_HELP}"),
 		"config" => return admin(&data_dir, config_command(&args)?),
 		"status" if wants_help => print!("{STATUS_HELP}"),
@@ -315,6 +334,17 @@ fn user_command(args: &[String]) -> Result<Command, String> {
 		"del" | "delete" => Command::UserDel { name: name()? },
 		"list" => Command::UserList,
 		other => return Err(format!("unknown user command {other:?}; see `xerra user --help`")),
+	})
+}
+
+fn group_command(args: &[String]) -> Result<Command, String> {
+	let arg = |i: usize, what: &str| args.get(i).cloned().ok_or_else(|| format!("missing {what}"));
+	Ok(match args[0].as_str() {
+		"list" => Command::GroupList,
+		"add" => Command::GroupAdd { group: arg(1, "GROUP")? },
+		"add-member" => Command::GroupAddMember { group: arg(1, "GROUP")?, user: arg(2, "NAME")? },
+		"del-member" => Command::GroupDelMember { group: arg(1, "GROUP")?, user: arg(2, "NAME")? },
+		other => return Err(format!("unknown group command {other:?}; see `xerra group --help`")),
 	})
 }
 

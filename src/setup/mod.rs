@@ -18,8 +18,6 @@ pub const DEFAULT_ADMIN: &str = "admin";
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Most people the wizard creates at once (more: `xerra user import`).
 pub const MAX_PEOPLE: usize = 500;
-/// Longest department name.
-pub const MAX_GROUP_CHARS: usize = 64;
 
 /// What the person typed, as text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,8 +111,8 @@ pub fn plan(a: &Answers, random: &mut dyn FnMut(&mut [u8])) -> Result<Plan, Setu
 			Some((name, dep)) => (name.trim(), Some(dep.trim()).filter(|d| !d.is_empty())),
 			None => (line, None),
 		};
-		if department.is_some_and(|d| d.chars().count() > MAX_GROUP_CHARS) {
-			return Err(bad("the department name is too long"));
+		if let Some(d) = department {
+			crate::groups::check_name(d).map_err(|e| bad(&e))?;
 		}
 		let base = user_name(name).ok_or_else(|| bad("cannot make a user name from it"))?;
 		let mut user = base.clone();
@@ -261,7 +259,8 @@ pub async fn apply(store: &Store, config: &Config, plan: &Plan) -> Result<(), Se
 			}
 		}
 		for (group, user) in &groups {
-			tx.add_group_member(group, user)?;
+			// Nobody is online yet, so what would be pushed is dropped.
+			crate::groups::join(tx, &domain, group, user, &mut Vec::new())?;
 		}
 		tx.set_setting("domain", &domain)?;
 		Ok(Ok(()))

@@ -220,3 +220,18 @@ pub fn server_with_users(names: &[&str], settings: &[&str]) -> Server {
 	}
 	s
 }
+
+pub const ROSTER: &str = "jabber:iq:roster";
+
+/// A roster push (RFC 6121 §2.1.6)?
+pub fn is_push(e: &xerra::xmpp::element::Element) -> bool {
+	e.name() == "iq" && e.attr("type") == Some("set") && e.child("query", ROSTER).is_some()
+}
+
+/// The next roster push's single item, acknowledged like a client would.
+pub fn push_item(c: &mut Client) -> xerra::xmpp::element::Element {
+	let push = c.wait_for(is_push);
+	let id = push.attr("id").unwrap().to_string();
+	c.send(&format!("<iq type='result' id='{id}'/>"));
+	push.child("query", ROSTER).unwrap().children().next().unwrap().clone()
+}

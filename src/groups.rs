@@ -1,0 +1,99 @@
+//! Department groups (shared roster groups): the admin puts accounts into
+//! named groups (first-boot wizard, `xerra group`), and every two members of
+//! a group become each other's contacts with subscription "both" and the
+//! group as roster group, without a subscription handshake. The roster rows
+//! are written for real (like any other contact), so clients need no
+//! support for this and presence works through the usual RFC 6121 rules.
+
+use std::collections::BTreeMap;
+
+use crate::features::Out;
+use crate::proto::subscription::Sub;
+use crate::store::{RosterEntry, Snapshot, StoreError, Tx};
+use crate::xmpp::jid::BareJid;
+
+/// Longest group name.
+pub const MAX_GROUP_CHARS: usize = 64;
+
+pub fn check_name(group: &str) -> Result<&str, String> {
+	let g = group.trim();
+	if g.is_empty() || g.chars().count() > MAX_GROUP_CHARS || g.chars().any(char::is_control) {
+		return Err(format!("a group name has 1 to {MAX_GROUP_CHARS} characters, no control characters"));
+	}
+	Ok(g)
+}
+
+/// Adds `member` to `group` and links them with every other member. False
+/// if they were in it already.
+pub fn join(tx: &Tx<'_>, domain: &str, group: &str, member: &str, outs: &mut Vec<Out>) -> Result<bool, StoreError> {
+	let others: Vec<String> = tx.members(group)?.into_iter().filter(|m| m != member).collect();
+	if !tx.add_group_member(group, member)? {
+		return Ok(false);
+	}
+	for other in &others {
+		let newly = link(tx, domain, member, other, group, outs)?;
+		link(tx, domain, other, member, group, outs)?;
+		if newly {
+			// Now subscribed both ways: each sees the other's current presence.
+			outs.push(Out::PresenceOf { of: other.clone(), to: jid(member, domain) });
+			outs.push(Out::PresenceOf { of: member.to_owned(), to: jid(other, domain) });
+		}
+	}
+	Ok(true)
+}
+
+/// `user` gets `contact` in its roster with subscription both and `group`
+/// among its groups. True if the subscription was not both before.
+fn link(tx: &Tx<'_>, domain: &str, user: &str, contact: &str, group: &str, outs: &mut Vec<Out>) -> Result<bool, StoreError> {
+	let contact_jid = jid(contact, domain);
+	let old = tx.roster_entry(user, contact_jid.as_str())?.unwrap_or_default();
+	let mut entry = RosterEntry { in_roster: true, ..old.clone() };
+	entry.state.sub = Sub::Both;
+	entry.state.pending_out = false;
+	entry.state.pending_in = false;
+	entry.request_status = None;
+	if !entry.groups.iter().any(|g| g == group) {
+		entry.groups.push(group.to_owned());
+	}
+	crate::features::presence::save(tx, user, contact_jid.as_str(), &old, &entry, outs)?;
+	Ok(old.state.sub != Sub::Both)
+}
+
+/// Removes `member` from `group`; the group label goes from both sides'
+/// roster items, and contacts that no longer share a group are removed.
+pub fn leave(tx: &Tx<'_>, domain: &str, group: &str, member: &str, outs: &mut Vec<Out>) -> Result<bool, StoreError> {
+	if !tx.remove_group_member(group, member)? {
+		return Ok(false);
+	}
+	let shared = tx.group_members()?;
+	let groups_of = |u: &str| shared.iter().filter(|(_, m)| m == u).map(|(g, _)| g.clone()).collect::<Vec<_>>();
+	let mine = groups_of(member);
+	for other in tx.members(group)? {
+		let still_linked = groups_of(&other).iter().any(|g| mine.contains(g));
+		for (user, contact) in [(member, other.as_str()), (other.as_str(), member)] {
+			let contact_jid = jid(contact, domain);
+			let Some(old) = tx.roster_entry(user, contact_jid.as_str())? else { continue };
+			let mut entry = old.clone();
+			entry.groups.retain(|g| g != group);
+			if !still_linked && entry.groups.is_empty() {
+				entry = RosterEntry::default();
+				outs.push(Out::UnavailableOf { of: contact.to_owned(), to: jid(user, domain) });
+			}
+			crate::features::presence::save(tx, user, contact_jid.as_str(), &old, &entry, outs)?;
+		}
+	}
+	Ok(true)
+}
+
+/// Groups with their members, sorted.
+pub fn list(snapshot: &Snapshot) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
+	let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+	for (g, m) in snapshot.group_members()? {
+		out.entry(g).or_default().push(m);
+	}
+	Ok(out)
+}
+
+fn jid(user: &str, domain: &str) -> BareJid {
+	BareJid::new(Some(user), domain).expect("prepared parts form a valid JID")
+}

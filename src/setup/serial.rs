@@ -114,9 +114,8 @@ pub fn attach(device: &Path) -> Result<(), String> {
 		return Err(err("cannot make it the controlling terminal", nix::Error::last()));
 	}
 	let mut t = termios::tcgetattr(&file).map_err(|e| err("not a terminal", e))?;
-	if device.to_string_lossy().contains("tty") && !device.to_string_lossy().contains("pts") {
-		termios::cfsetspeed(&mut t, BaudRate::B115200).map_err(|e| err("speed", e))?;
-	}
+	// Any device name (/dev/serial0 is a symlink); a pty ignores the speed.
+	termios::cfsetspeed(&mut t, BaudRate::B115200).map_err(|e| err("speed", e))?;
 	t.control_flags &= !(ControlFlags::PARENB | ControlFlags::CSTOPB | ControlFlags::CSIZE | ControlFlags::CRTSCTS);
 	t.control_flags |= ControlFlags::CS8 | ControlFlags::CREAD | ControlFlags::CLOCAL;
 	t.input_flags |= InputFlags::ICRNL;

@@ -18,6 +18,7 @@ pub struct Limits {
 	pub max_resources_per_account: usize,
 	pub max_offline_messages: usize,
 	pub max_roster_items: usize,
+	pub max_private_bytes: usize,
 	pub session_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
@@ -85,6 +86,7 @@ impl Config {
 				max_resources_per_account: 0,
 				max_offline_messages: 0,
 				max_roster_items: 0,
+				max_private_bytes: 0,
 				session_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
@@ -316,6 +318,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "contacts in one roster",
 		apply: |c, v| {
 			c.limits.max_roster_items = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_private_bytes",
+		default: "65536",
+		doc: "private XML storage (XEP-0049) per account; beyond it a set gets resource-constraint",
+		apply: |c, v| {
+			c.limits.max_private_bytes = num(v, 0, 1 << 30)?;
 			Ok(())
 		},
 	},

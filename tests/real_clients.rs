@@ -146,3 +146,9 @@ fn slixmpp_forced_mechanisms_scram_sha1_sha256_plain() {
 	let s = server_with_users(&["alice"], &[]);
 	slix(&s, "mechanisms", &["alice"]);
 }
+
+#[test]
+fn slixmpp_keeps_bookmarks_in_private_storage() {
+	let s = server_with_users(&["alice"], &[]);
+	slix(&s, "private_storage", &["alice"]);
+}

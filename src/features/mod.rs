@@ -13,6 +13,7 @@ pub mod disco;
 pub mod offline;
 pub mod ping;
 pub mod presence;
+pub mod private;
 pub mod roster;
 pub mod session;
 pub mod time;
@@ -62,6 +63,7 @@ pub static ALL: &[&Feature] = &[
 	&roster::FEATURE,
 	&presence::FEATURE,
 	&offline::FEATURE,
+	&private::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,
 	&version::FEATURE,

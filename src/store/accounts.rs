@@ -95,6 +95,7 @@ impl Tx<'_> {
 	pub fn delete_account(&self, user: &str) -> Result<bool, StoreError> {
 		let existed = self.tx.open_table(ACCOUNTS)?.remove(user)?.is_some();
 		self.tx.open_table(OFFLINE)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
+		self.clear_private(user)?;
 		Ok(existed)
 	}
 }

@@ -17,6 +17,7 @@ mod accounts;
 mod codec;
 mod groups;
 mod offline;
+mod private;
 mod roster;
 mod settings;
 mod tables;

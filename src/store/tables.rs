@@ -24,6 +24,9 @@ pub const OFFLINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("o
 /// (group name, member localpart) -> (): the admin's department groups.
 pub const GROUPS: TableDefinition<(&str, &str), ()> = TableDefinition::new("groups");
 
+/// (account localpart, "namespace element") -> stored XML (XEP-0049).
+pub const PRIVATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("private");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -33,5 +36,6 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(ROSTER_VERSION)?;
 	wtx.open_table(OFFLINE)?;
 	wtx.open_table(GROUPS)?;
+	wtx.open_table(PRIVATE)?;
 	Ok(())
 }

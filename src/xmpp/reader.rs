@@ -202,6 +202,20 @@ fn map_rxml_error(e: &rxml::Error) -> StreamError {
 	}
 }
 
+/// Parses one element as `Element::to_xml(default_ns)` wrote it (stored
+/// data read back), through the same reader and limits as the network.
+pub fn parse_stored(xml: &str, default_ns: &str, limits: XmlLimits) -> Option<Element> {
+	let mut r = StreamReader::new(limits);
+	let header = format!("<stream:stream xmlns='{default_ns}' xmlns:stream='http://etherx.jabber.org/streams'>");
+	let mut buf = header.as_bytes();
+	let Ok(Some(StreamEvent::Header(_))) = r.next(&mut buf) else { return None };
+	let mut buf = xml.as_bytes();
+	match r.next(&mut buf) {
+		Ok(Some(StreamEvent::Stanza(el))) => Some(el),
+		_ => None,
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

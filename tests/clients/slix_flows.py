@@ -541,6 +541,37 @@ async def mechanisms(run):
     # slixmpp disconnects by itself after failed_all_auth.
 
 
+async def private_storage(run):
+    """XEP-0049 private storage through slixmpp's XEP-0048 bookmarks (the
+    legacy place older clients keep them): stored, read back on a second
+    connection with special characters intact."""
+    from slixmpp.plugins.xep_0048 import Bookmarks
+
+    (alice,) = run.users
+    p = run.peer(alice)
+    p.xmpp.register_plugin("xep_0048")
+    await p.login()
+    b = Bookmarks()
+    b.add_conference(f"office@rooms.{run.domain}", "alice", name="Office", autojoin=True)
+    b.add_url("http://intranet.lan/?a=1&b=2", name="Intranet <&> 'x'")
+    result = await p.xmpp["xep_0048"].set_bookmarks(b, method="xep_0049", timeout=STEP)
+    check(result["type"] == "result", "bookmarks stored in private storage", str(result))
+    await p.close()
+
+    q = run.peer(alice, resource="second")
+    q.xmpp.register_plugin("xep_0048")
+    await q.login()
+    got = await q.xmpp["xep_0048"].get_bookmarks(method="xep_0049", timeout=STEP)
+    ns = "{storage:bookmarks}"
+    storage = got.xml.find("{jabber:iq:private}query/" + ns + "storage")
+    check(storage is not None, "a second connection reads the storage element back", str(got))
+    conf = storage.find(ns + "conference")
+    url = storage.find(ns + "url")
+    check(conf is not None and conf.get("jid") == f"office@rooms.{run.domain}" and conf.get("autojoin") in ("true", "1"), "the conference bookmark is intact", str(got))
+    check(conf.find(ns + "nick") is not None and conf.find(ns + "nick").text == "alice", "with its nick", str(got))
+    check(url is not None and url.get("name") == "Intranet <&> 'x'" and url.get("url") == "http://intranet.lan/?a=1&b=2", "the URL bookmark keeps <&>' and its query", str(got))
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -551,6 +582,7 @@ SCENARIOS = {
     "pending_send": (pending_send, 2),
     "pending_receive": (pending_receive, 2),
     "mechanisms": (mechanisms, 1),
+    "private_storage": (private_storage, 1),
 }
 
 

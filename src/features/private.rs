@@ -1,0 +1,61 @@
+//! XEP-0049: Private XML Storage. A client keeps small XML fragments on its
+//! own account, one per (namespace, element name); older clients keep their
+//! bookmarks here (XEP-0048 over XEP-0049). Per-account total:
+//! `max_private_bytes`.
+
+use super::{Cx, Feature, IqRoute, Out, Target};
+use crate::xmpp::element::Element;
+use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::ns;
+use crate::xmpp::reader::XmlLimits;
+use crate::xmpp::stanza::{IqType, Stanza};
+
+pub const FEATURE: Feature = Feature {
+	name: "private",
+	spec: "XEP-0049 1.2",
+	disco: &[],
+	iq: &[
+		IqRoute { ty: IqType::Get, ns: ns::PRIVATE, name: "query", target: Target::Account, handler: get },
+		IqRoute { ty: IqType::Set, ns: ns::PRIVATE, name: "query", target: Target::Account, handler: set },
+	],
+};
+
+/// The one child of the query, its storage key, after the checks of §3.
+fn fragment<'a>(iq: &'a Stanza, cx: &Cx) -> Result<(&'a Element, String), StanzaError> {
+	// Only one's own storage (§3: forbidden otherwise).
+	if iq.to.as_ref().is_some_and(|to| to.to_bare() != cx.jid.to_bare()) {
+		return Err(StanzaError::new(Condition::Forbidden));
+	}
+	let query = iq.payload().ok_or(Condition::BadRequest)?;
+	let mut children = query.children();
+	let (Some(child), None) = (children.next(), children.next()) else {
+		return Err(StanzaError::with_text(Condition::NotAcceptable, "exactly one element, please"));
+	};
+	if [ns::CLIENT, "jabber:server", ns::PRIVATE].contains(&child.ns()) {
+		return Err(StanzaError::with_text(Condition::NotAcceptable, "that namespace cannot be stored"));
+	}
+	Ok((child, format!("{} {}", child.ns(), child.name())))
+}
+
+fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	let (asked, key) = fragment(iq, cx)?;
+	let stored = cx.server.store.snapshot().and_then(|s| s.private(cx.user(), &key)).map_err(|_| Condition::InternalServerError)?;
+	let l = &cx.server.config.limits;
+	let limits = XmlLimits { max_stanza_bytes: usize::MAX, max_depth: l.max_depth, max_attrs: l.max_attrs };
+	// Nothing stored: the empty element comes back, as asked (§3).
+	let el = match stored {
+		Some(xml) => crate::xmpp::reader::parse_stored(&xml, ns::PRIVATE, limits).ok_or(Condition::InternalServerError)?,
+		None => asked.shallow_clone(),
+	};
+	cx.reply(iq.iq_result().with_child(Element::new("query", ns::PRIVATE).with_child(el)));
+	Ok(())
+}
+
+fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	let (el, key) = fragment(iq, cx)?;
+	let xml = el.to_xml(ns::PRIVATE);
+	let (user, max) = (cx.user().to_owned(), cx.server.config.limits.max_private_bytes);
+	let (ok, full) = (iq.iq_result(), iq.error_reply(&StanzaError::with_text(Condition::ResourceConstraint, "private storage is full")));
+	cx.write(move |tx| Ok(vec![Out::Reply(if tx.put_private(&user, &key, &xml, max)? { ok } else { full })]));
+	Ok(())
+}

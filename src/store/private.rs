@@ -1,0 +1,44 @@
+//! Private XML storage (XEP-0049): one XML fragment per account and
+//! (namespace, element name), kept as text.
+
+use redb::ReadableTable;
+
+use super::tables::PRIVATE;
+use super::{Snapshot, StoreError, Tx};
+
+impl Snapshot {
+	pub fn private(&self, user: &str, key: &str) -> Result<Option<String>, StoreError> {
+		let t = self.tx.open_table(PRIVATE)?;
+		Ok(t.get((user, key))?.map(|g| String::from_utf8_lossy(g.value()).into_owned()))
+	}
+}
+
+impl Tx<'_> {
+	/// Stores `xml` under `key` if the account's total stays within
+	/// `max_bytes`; false (nothing written) otherwise.
+	pub fn put_private(&self, user: &str, key: &str, xml: &str, max_bytes: usize) -> Result<bool, StoreError> {
+		let mut t = self.tx.open_table(PRIVATE)?;
+		let mut others = 0usize;
+		for row in t.range((user, "")..)? {
+			let (k, v) = row?;
+			let (u, existing) = k.value();
+			if u != user {
+				break;
+			}
+			if existing != key {
+				others += v.value().len();
+			}
+		}
+		if others + xml.len() > max_bytes {
+			return Ok(false);
+		}
+		t.insert((user, key), xml.as_bytes())?;
+		Ok(true)
+	}
+
+	/// Deletes everything an account stored (with the account).
+	pub fn clear_private(&self, user: &str) -> Result<(), StoreError> {
+		self.tx.open_table(PRIVATE)?.retain_in((user, "")..=(user, "\u{10ffff}"), |_, _| false)?;
+		Ok(())
+	}
+}

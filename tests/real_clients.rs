@@ -152,3 +152,12 @@ fn slixmpp_keeps_bookmarks_in_private_storage() {
 	let s = server_with_users(&["alice"], &[]);
 	slix(&s, "private_storage", &["alice"]);
 }
+
+#[test]
+fn slixmpp_asks_for_last_activity() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	// Contacts without a handshake: a department group.
+	assert!(s.cli(&["group", "add-member", "Team", "alice"], None).0);
+	assert!(s.cli(&["group", "add-member", "Team", "bob"], None).0);
+	slix(&s, "last_activity", &["alice", "bob"]);
+}

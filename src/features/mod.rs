@@ -10,6 +10,7 @@
 //! jobs produced. So a reply always means "done and durable".
 
 pub mod disco;
+pub mod last;
 pub mod offline;
 pub mod ping;
 pub mod presence;
@@ -64,6 +65,7 @@ pub static ALL: &[&Feature] = &[
 	&presence::FEATURE,
 	&offline::FEATURE,
 	&private::FEATURE,
+	&last::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,
 	&version::FEATURE,

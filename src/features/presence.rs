@@ -74,6 +74,9 @@ fn broadcast(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
 		};
 		(initial, directed)
 	};
+	if t == PresenceType::Unavailable {
+		super::last::record_if_last(cx.server, &user, Some(&el));
+	}
 	let roster = contacts(cx.server, &user);
 	let own_bare = cx.jid.to_bare();
 	// To subscribers, our other resources, and (when leaving) directed ones.
@@ -236,6 +239,7 @@ pub fn session_ended(server: &Server, session: Session) {
 		return;
 	}
 	let Some(user) = session.jid.node() else { return };
+	super::last::record_if_last(server, user, None);
 	let el = Element::new("presence", ns::CLIENT).with_attr("type", "unavailable").with_attr("from", session.jid.as_str());
 	let mut cx = Cx::new(server, &session.jid, session.id);
 	for (contact, entry) in contacts(server, user) {

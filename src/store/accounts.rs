@@ -96,6 +96,7 @@ impl Tx<'_> {
 		let existed = self.tx.open_table(ACCOUNTS)?.remove(user)?.is_some();
 		self.tx.open_table(OFFLINE)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
 		self.clear_private(user)?;
+		self.clear_last_activity(user)?;
 		Ok(existed)
 	}
 }

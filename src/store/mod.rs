@@ -16,6 +16,7 @@
 mod accounts;
 mod codec;
 mod groups;
+mod last;
 mod offline;
 mod private;
 mod roster;
@@ -129,6 +130,21 @@ impl Store {
 		});
 		self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
 		result.recv().await.map_err(|_| StoreError::Closed)?
+	}
+
+	/// Queues `f` without waiting for it, for bookkeeping nobody waits on
+	/// (e.g. a logout time). Dropped with a warning if the queue is full.
+	pub fn write_detached<F>(&self, f: F)
+	where
+		F: FnOnce(&Tx<'_>) -> Result<(), StoreError> + Send + 'static,
+	{
+		let job: Job = Box::new(move |tx| {
+			f(tx)?;
+			Ok(Box::new(|_: Result<(), &StoreError>| {}))
+		});
+		if self.jobs.try_send(job).is_err() {
+			log::warn!("storage queue full: a bookkeeping write was dropped");
+		}
 	}
 
 	/// Blocking form of [`Store::write`] for the command line (no executor).

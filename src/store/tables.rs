@@ -27,6 +27,10 @@ pub const GROUPS: TableDefinition<(&str, &str), ()> = TableDefinition::new("grou
 /// (account localpart, "namespace element") -> stored XML (XEP-0049).
 pub const PRIVATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("private");
 
+/// account localpart -> when its last resource went offline (unix seconds)
+/// and that presence's status text (XEP-0012).
+pub const LAST: TableDefinition<&str, &[u8]> = TableDefinition::new("last");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -37,5 +41,6 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(OFFLINE)?;
 	wtx.open_table(GROUPS)?;
 	wtx.open_table(PRIVATE)?;
+	wtx.open_table(LAST)?;
 	Ok(())
 }

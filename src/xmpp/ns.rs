@@ -36,6 +36,8 @@ pub const TIME: &str = "urn:xmpp:time";
 pub const DELAY: &str = "urn:xmpp:delay";
 /// XEP-0160: Best Practices for Handling Offline Messages (disco feature).
 pub const MSGOFFLINE: &str = "msgoffline";
+/// XEP-0012 Last Activity.
+pub const LAST: &str = "jabber:iq:last";
 /// XEP-0049 Private XML Storage.
 pub const PRIVATE: &str = "jabber:iq:private";
 /// XEP-0440: SASL Channel-Binding Type Capability.

@@ -572,6 +572,29 @@ async def private_storage(run):
     check(url is not None and url.get("name") == "Intranet <&> 'x'" and url.get("url") == "http://intranet.lan/?a=1&b=2", "the URL bookmark keeps <&>' and its query", str(got))
 
 
+async def last_activity(run):
+    """XEP-0012 through slixmpp's plugin: the server's uptime, then bob asks
+    for alice (his contact) while she is online (0) and after she left with
+    a status."""
+    alice, bob = run.users
+    a = run.peer(alice)
+    b = run.peer(bob)
+    for p in (a, b):
+        p.xmpp.register_plugin("xep_0012")
+    await a.login()
+    await b.login()
+    a.xmpp.send_presence()
+    b.xmpp.send_presence()
+    up = await b.xmpp["xep_0012"].get_last_activity(JID(run.domain), timeout=STEP)
+    check(0 <= int(up["last_activity"]["seconds"]) < 3600, f"server uptime {up['last_activity']['seconds']}s", str(up))
+    online = await b.xmpp["xep_0012"].get_last_activity(JID(a.bare), timeout=STEP)
+    check(int(online["last_activity"]["seconds"]) == 0, f"{alice} online: 0 seconds", str(online))
+    a.xmpp.send_presence(ptype="unavailable", pstatus="lunch")
+    await run.until(f"{bob} sees {alice} leave", lambda: b.find_presence(a.full, "unavailable"))
+    gone = await b.xmpp["xep_0012"].get_last_activity(JID(a.bare), timeout=STEP)
+    check(gone["last_activity"]["status"] == "lunch", "the status of the last presence comes back", str(gone))
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -583,6 +606,7 @@ SCENARIOS = {
     "pending_receive": (pending_receive, 2),
     "mechanisms": (mechanisms, 1),
     "private_storage": (private_storage, 1),
+    "last_activity": (last_activity, 2),
 }
 
 

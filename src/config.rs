@@ -19,6 +19,7 @@ pub struct Limits {
 	pub max_offline_messages: usize,
 	pub max_roster_items: usize,
 	pub max_private_bytes: usize,
+	pub max_vcard_bytes: usize,
 	pub session_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
@@ -87,6 +88,7 @@ impl Config {
 				max_offline_messages: 0,
 				max_roster_items: 0,
 				max_private_bytes: 0,
+				max_vcard_bytes: 0,
 				session_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
@@ -327,6 +329,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "private XML storage (XEP-0049) per account; beyond it a set gets resource-constraint",
 		apply: |c, v| {
 			c.limits.max_private_bytes = num(v, 0, 1 << 30)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_vcard_bytes",
+		default: "131072",
+		doc: "largest vCard (XEP-0054, photo included) an account may store; larger gets not-acceptable",
+		apply: |c, v| {
+			c.limits.max_vcard_bytes = num(v, 1024, 1 << 30)?;
 			Ok(())
 		},
 	},

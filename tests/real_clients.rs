@@ -161,3 +161,9 @@ fn slixmpp_asks_for_last_activity() {
 	assert!(s.cli(&["group", "add-member", "Team", "bob"], None).0);
 	slix(&s, "last_activity", &["alice", "bob"]);
 }
+
+#[test]
+fn slixmpp_publishes_and_reads_vcards() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "vcard", &["alice", "bob"]);
+}

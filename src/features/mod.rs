@@ -18,6 +18,7 @@ pub mod private;
 pub mod roster;
 pub mod session;
 pub mod time;
+pub mod vcard;
 pub mod version;
 
 use std::time::SystemTime;
@@ -66,6 +67,7 @@ pub static ALL: &[&Feature] = &[
 	&offline::FEATURE,
 	&private::FEATURE,
 	&last::FEATURE,
+	&vcard::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,
 	&version::FEATURE,
@@ -164,5 +166,14 @@ impl<'a> Cx<'a> {
 	/// The local account of a JID on our domain, if any.
 	pub fn local_user<'j>(&self, jid: &'j Jid) -> Option<&'j str> {
 		if jid.domain() == self.domain() { jid.node() } else { None }
+	}
+
+	/// Reads back XML that a feature stored as text (written by
+	/// `Element::to_xml(default_ns)`), under the server's depth and attribute limits.
+	pub fn stored_xml(&self, xml: &str, default_ns: &str) -> Result<Element, StanzaError> {
+		let l = &self.server.config.limits;
+		let limits = crate::xmpp::reader::XmlLimits { max_stanza_bytes: usize::MAX, max_depth: l.max_depth, max_attrs: l.max_attrs };
+		crate::xmpp::reader::parse_stored(xml, default_ns, limits)
+			.ok_or_else(|| StanzaError::new(crate::xmpp::error::Condition::InternalServerError))
 	}
 }

@@ -7,7 +7,6 @@ use super::{Cx, Feature, IqRoute, Out, Target};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::ns;
-use crate::xmpp::reader::XmlLimits;
 use crate::xmpp::stanza::{IqType, Stanza};
 
 pub const FEATURE: Feature = Feature {
@@ -40,11 +39,9 @@ fn fragment<'a>(iq: &'a Stanza, cx: &Cx) -> Result<(&'a Element, String), Stanza
 fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let (asked, key) = fragment(iq, cx)?;
 	let stored = cx.server.store.snapshot().and_then(|s| s.private(cx.user(), &key)).map_err(|_| Condition::InternalServerError)?;
-	let l = &cx.server.config.limits;
-	let limits = XmlLimits { max_stanza_bytes: usize::MAX, max_depth: l.max_depth, max_attrs: l.max_attrs };
 	// Nothing stored: the empty element comes back, as asked (§3).
 	let el = match stored {
-		Some(xml) => crate::xmpp::reader::parse_stored(&xml, ns::PRIVATE, limits).ok_or(Condition::InternalServerError)?,
+		Some(xml) => cx.stored_xml(&xml, ns::PRIVATE)?,
 		None => asked.shallow_clone(),
 	};
 	cx.reply(iq.iq_result().with_child(Element::new("query", ns::PRIVATE).with_child(el)));

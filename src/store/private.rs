@@ -1,12 +1,17 @@
-//! Private XML storage (XEP-0049): one XML fragment per account and
-//! (namespace, element name), kept as text.
+//! Per-account XML kept as text: private XML storage (XEP-0049), one
+//! fragment per (namespace, element name), and the vCard (XEP-0054).
 
 use redb::ReadableTable;
 
-use super::tables::PRIVATE;
+use super::tables::{PRIVATE, VCARD};
 use super::{Snapshot, StoreError, Tx};
 
 impl Snapshot {
+	pub fn vcard(&self, user: &str) -> Result<Option<String>, StoreError> {
+		let t = self.tx.open_table(VCARD)?;
+		Ok(t.get(user)?.map(|g| String::from_utf8_lossy(g.value()).into_owned()))
+	}
+
 	pub fn private(&self, user: &str, key: &str) -> Result<Option<String>, StoreError> {
 		let t = self.tx.open_table(PRIVATE)?;
 		Ok(t.get((user, key))?.map(|g| String::from_utf8_lossy(g.value()).into_owned()))
@@ -36,8 +41,14 @@ impl Tx<'_> {
 		Ok(true)
 	}
 
+	pub fn put_vcard(&self, user: &str, xml: &str) -> Result<(), StoreError> {
+		self.tx.open_table(VCARD)?.insert(user, xml.as_bytes())?;
+		Ok(())
+	}
+
 	/// Deletes everything an account stored (with the account).
 	pub fn clear_private(&self, user: &str) -> Result<(), StoreError> {
+		self.tx.open_table(VCARD)?.remove(user)?;
 		self.tx.open_table(PRIVATE)?.retain_in((user, "")..=(user, "\u{10ffff}"), |_, _| false)?;
 		Ok(())
 	}

@@ -31,6 +31,9 @@ pub const PRIVATE: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("
 /// and that presence's status text (XEP-0012).
 pub const LAST: TableDefinition<&str, &[u8]> = TableDefinition::new("last");
 
+/// account localpart -> its vCard (XEP-0054) as XML text.
+pub const VCARD: TableDefinition<&str, &[u8]> = TableDefinition::new("vcard");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -42,5 +45,6 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(GROUPS)?;
 	wtx.open_table(PRIVATE)?;
 	wtx.open_table(LAST)?;
+	wtx.open_table(VCARD)?;
 	Ok(())
 }

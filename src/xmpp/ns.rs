@@ -38,6 +38,8 @@ pub const DELAY: &str = "urn:xmpp:delay";
 pub const MSGOFFLINE: &str = "msgoffline";
 /// XEP-0012 Last Activity.
 pub const LAST: &str = "jabber:iq:last";
+/// XEP-0054 vcard-temp.
+pub const VCARD: &str = "vcard-temp";
 /// XEP-0049 Private XML Storage.
 pub const PRIVATE: &str = "jabber:iq:private";
 /// XEP-0440: SASL Channel-Binding Type Capability.

@@ -595,6 +595,27 @@ async def last_activity(run):
     check(gone["last_activity"]["status"] == "lunch", "the status of the last presence comes back", str(gone))
 
 
+async def vcard(run):
+    """XEP-0054 through slixmpp: alice publishes her vCard, bob reads it."""
+    alice, bob = run.users
+    a = run.peer(alice)
+    b = run.peer(bob)
+    for p in (a, b):
+        p.xmpp.register_plugin("xep_0054")
+    await a.login()
+    await b.login()
+    card = a.xmpp["xep_0054"].make_vcard()
+    card["FN"] = "Anna Berg"
+    card["NICKNAME"] = "anna"
+    # Returns nothing; an error answer would raise IqError.
+    await a.xmpp["xep_0054"].publish_vcard(card, timeout=STEP)
+    say(f"ok: {alice} published her vCard")
+    got = await b.xmpp["xep_0054"].get_vcard(JID(a.bare), timeout=STEP)
+    fn = got.xml.find("{vcard-temp}vCard/{vcard-temp}FN")
+    nick = got.xml.find("{vcard-temp}vCard/{vcard-temp}NICKNAME")
+    check(fn is not None and fn.text == "Anna Berg" and nick is not None and nick.text == "anna", f"{bob} reads it", str(got))
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -607,6 +628,7 @@ SCENARIOS = {
     "mechanisms": (mechanisms, 1),
     "private_storage": (private_storage, 1),
     "last_activity": (last_activity, 2),
+    "vcard": (vcard, 2),
 }
 
 

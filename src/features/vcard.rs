@@ -1,0 +1,53 @@
+//! XEP-0054: vcard-temp. Each account stores one vCard (its own, with `set`
+//! and no `to`); anyone may read an account's vCard (§2: vCards are public).
+//! Clients keep their avatar in it (PHOTO), so `max_vcard_bytes` is sized
+//! for a small photo.
+
+use super::{Cx, Feature, IqRoute, Out, Target};
+use crate::xmpp::element::Element;
+use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::ns;
+use crate::xmpp::stanza::{IqType, Stanza};
+
+pub const FEATURE: Feature = Feature {
+	name: "vcard",
+	spec: "XEP-0054 1.2",
+	disco: &[ns::VCARD],
+	iq: &[
+		IqRoute { ty: IqType::Get, ns: ns::VCARD, name: "vCard", target: Target::Account, handler: get },
+		IqRoute { ty: IqType::Set, ns: ns::VCARD, name: "vCard", target: Target::Account, handler: set },
+	],
+};
+
+fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	let user = match iq.to.as_ref().and_then(|to| cx.local_user(to)) {
+		Some(u) => u.to_owned(),
+		None => cx.user().to_owned(),
+	};
+	let stored = cx.server.store.snapshot().and_then(|s| s.vcard(&user)).map_err(|_| Condition::InternalServerError)?;
+	// No vCard yet: an empty one (what clients expect, rather than an error).
+	let card = match stored {
+		Some(xml) => cx.stored_xml(&xml, ns::VCARD)?,
+		None => Element::new("vCard", ns::VCARD),
+	};
+	cx.reply(iq.iq_result().with_child(card));
+	Ok(())
+}
+
+fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	if iq.to.as_ref().is_some_and(|to| to.to_bare() != cx.jid.to_bare()) {
+		return Err(StanzaError::with_text(Condition::Forbidden, "only your own vCard"));
+	}
+	let card = iq.payload().ok_or(Condition::BadRequest)?;
+	let xml = card.to_xml(ns::VCARD);
+	if xml.len() > cx.server.config.limits.max_vcard_bytes {
+		return Err(StanzaError::with_text(Condition::NotAcceptable, "vCard too large"));
+	}
+	let user = cx.user().to_owned();
+	let ok = iq.iq_result();
+	cx.write(move |tx| {
+		tx.put_vcard(&user, &xml)?;
+		Ok(vec![Out::Reply(ok)])
+	});
+	Ok(())
+}

@@ -158,10 +158,7 @@ impl Command {
 			}
 			Command::SetupApply(answers) => {
 				// No server runs: the console applies the setup to the database itself.
-				let rng = ring::rand::SystemRandom::new();
-				let mut random = |b: &mut [u8]| ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed");
-				let plan = crate::setup::plan(&answers, &mut random).map_err(|e| e.to_string())?;
-				crate::setup::apply(store, config, &plan).await.map_err(|e| e.to_string())?;
+				let plan = crate::setup::apply(store, config, &answers).await.map_err(|e| e.to_string())?;
 				let ca = crate::net::ca::Ca::ensure(&config.data_dir.join("tls")).map_err(|e| e.to_string())?;
 				Ok(crate::setup::summary(&plan, &ca.fingerprint()))
 			}

@@ -142,9 +142,7 @@ impl App {
 		if !self.setup_open() {
 			return Err(SetupError::AlreadyConfigured);
 		}
-		let rng = SystemRandom::new();
-		let plan = crate::setup::plan(answers, &mut |b| fill(&rng, b))?;
-		crate::setup::apply(&self.store, &self.config(), &plan).await?;
+		let plan = crate::setup::apply(&self.store, &self.config(), answers).await?;
 		self.gate.borrow_mut().take();
 		self.banner.borrow_mut().clear();
 		self.config.borrow_mut().domain = plan.domain.clone();

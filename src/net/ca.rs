@@ -135,25 +135,26 @@ pub fn is_due(path: &Path) -> bool {
 	age.is_none_or(|a| a > LEAF_RENEW_AFTER)
 }
 
+/// Writes a key, readable by us only (through a temporary file and a
+/// rename, so a crash never leaves half a file).
 pub fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
-	use std::io::Write as _;
-	use std::os::unix::fs::OpenOptionsExt as _;
-	let tmp = path.with_extension("tmp");
-	let mut f = std::fs::OpenOptions::new()
-		.write(true)
-		.create(true)
-		.truncate(true)
-		.mode(0o600)
-		.open(&tmp)
-		.map_err(|e| TlsError::Io(tmp.clone(), e))?;
-	f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| TlsError::Io(tmp.clone(), e))?;
-	std::fs::rename(&tmp, path).map_err(|e| TlsError::Io(path.to_owned(), e))
+	write_file(path, text, 0o600)
 }
 
+/// Writes a certificate (the same way, world-readable).
 pub fn write_public(path: &Path, text: &str) -> Result<(), TlsError> {
+	write_file(path, text, 0o644)
+}
+
+fn write_file(path: &Path, text: &str, mode: u32) -> Result<(), TlsError> {
 	use std::io::Write as _;
-	let tmp = path.with_extension("tmp");
-	let mut f = std::fs::File::create(&tmp).map_err(|e| TlsError::Io(tmp.clone(), e))?;
+	use std::os::unix::fs::OpenOptionsExt as _;
+	// Its own temporary name (DOMAIN.key and DOMAIN.crt must not share one).
+	let mut tmp = path.as_os_str().to_owned();
+	tmp.push(".tmp");
+	let tmp = PathBuf::from(tmp);
+	let _ = std::fs::remove_file(&tmp);
+	let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp).map_err(|e| TlsError::Io(tmp.clone(), e))?;
 	f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| TlsError::Io(tmp.clone(), e))?;
 	std::fs::rename(&tmp, path).map_err(|e| TlsError::Io(path.to_owned(), e))
 }

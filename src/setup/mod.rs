@@ -232,10 +232,19 @@ pub fn banner(urls: &[String], code: &str, fingerprint: &str) -> String {
 	out
 }
 
+/// Checks the answers and applies them (see [`commit`]); the plan says what was done.
+pub async fn apply(store: &Store, config: &Config, answers: &Answers) -> Result<Plan, SetupError> {
+	let rng = ring::rand::SystemRandom::new();
+	// The OS random source failing is not something to work around.
+	let plan = plan(answers, &mut |b| ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed"))?;
+	commit(store, config, &plan).await?;
+	Ok(plan)
+}
+
 /// Applies a plan: derives every account's SCRAM keys off the executor, then
 /// writes domain, accounts and groups in one transaction that first checks
 /// the box is still unconfigured.
-pub async fn apply(store: &Store, config: &Config, plan: &Plan) -> Result<(), SetupError> {
+async fn commit(store: &Store, config: &Config, plan: &Plan) -> Result<(), SetupError> {
 	let mut logins = vec![(plan.admin.clone(), plan.admin_password.clone())];
 	logins.extend(plan.people.iter().map(|p| (p.user.clone(), p.password.clone())));
 	let config2 = config.clone();

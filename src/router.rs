@@ -114,6 +114,10 @@ fn message(stanza: &Stanza, t: MessageType, cx: &mut Cx) {
 	if to.domain() != cx.domain() {
 		return bounce(stanza, Condition::RemoteServerNotFound, cx);
 	}
+	// The sender's other devices see what it sent (XEP-0280 §7).
+	if features::carbons::eligible(&el) {
+		features::carbons::copy(&el, cx.user(), &[cx.session_id], true, cx);
+	}
 	route_message(el, t, &to, cx);
 }
 
@@ -158,7 +162,13 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 	if let Some(resource) = to.resource() {
 		let sessions = cx.server.sessions.borrow();
 		if let Some(s) = sessions.of(&user).iter().find(|s| s.jid.resource() == resource) {
-			s.send(el);
+			s.send(el.clone());
+			let id = s.id;
+			drop(sessions);
+			// The recipient's other devices see it too (XEP-0280 §6).
+			if features::carbons::eligible(&el) {
+				features::carbons::copy(&el, &user, &[id], false, cx);
+			}
 			return;
 		}
 		drop(sessions);
@@ -179,20 +189,23 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 		let sessions = cx.server.sessions.borrow();
 		let targets: Vec<_> = sessions.available(&user).filter(|s| s.priority >= 0).collect();
 		let best = targets.iter().map(|s| s.priority).max();
-		let mut delivered = false;
+		let mut got = Vec::new();
 		for s in &targets {
 			let wanted = match t {
 				MessageType::Chat | MessageType::Normal => Some(s.priority) == best,
 				MessageType::Headline => true,
 				MessageType::Groupchat | MessageType::Error => false,
 			};
-			if wanted {
-				delivered |= s.send(el.clone());
+			if wanted && s.send(el.clone()) {
+				got.push(s.id);
 			}
 		}
-		delivered
+		got
 	};
-	if delivered {
+	if !delivered.is_empty() {
+		if features::carbons::eligible(&el) {
+			features::carbons::copy(&el, &user, &delivered, false, cx);
+		}
 		return;
 	}
 	match t {

@@ -119,6 +119,8 @@ pub struct Session {
 	/// Entities that got directed presence and must get unavailable at the end
 	/// (RFC 6121 §4.6.3).
 	pub directed: BTreeSet<Jid>,
+	/// It enabled message carbons (XEP-0280).
+	pub carbons: bool,
 }
 
 impl Session {
@@ -205,6 +207,7 @@ impl Sessions {
 			priority: 0,
 			interested: false,
 			directed: BTreeSet::new(),
+			carbons: false,
 		});
 		Ok((id, jid, replaced))
 	}

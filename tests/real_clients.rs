@@ -167,3 +167,9 @@ fn slixmpp_publishes_and_reads_vcards() {
 	let s = server_with_users(&["alice", "bob"], &[]);
 	slix(&s, "vcard", &["alice", "bob"]);
 }
+
+#[test]
+fn slixmpp_devices_get_carbons() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "carbons", &["alice", "bob"]);
+}

@@ -9,6 +9,7 @@
 //! and only once they are on disk delivers what was queued, then what the
 //! jobs produced. So a reply always means "done and durable".
 
+pub mod carbons;
 pub mod disco;
 pub mod last;
 pub mod offline;
@@ -68,6 +69,7 @@ pub static ALL: &[&Feature] = &[
 	&private::FEATURE,
 	&last::FEATURE,
 	&vcard::FEATURE,
+	&carbons::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,
 	&version::FEATURE,

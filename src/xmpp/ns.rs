@@ -40,6 +40,12 @@ pub const MSGOFFLINE: &str = "msgoffline";
 pub const LAST: &str = "jabber:iq:last";
 /// XEP-0054 vcard-temp.
 pub const VCARD: &str = "vcard-temp";
+/// XEP-0280 Message Carbons.
+pub const CARBONS: &str = "urn:xmpp:carbons:2";
+/// XEP-0297 Stanza Forwarding.
+pub const FORWARD: &str = "urn:xmpp:forward:0";
+/// XEP-0334 Message Processing Hints.
+pub const HINTS: &str = "urn:xmpp:hints";
 /// XEP-0049 Private XML Storage.
 pub const PRIVATE: &str = "jabber:iq:private";
 /// XEP-0440: SASL Channel-Binding Type Capability.

@@ -616,6 +616,40 @@ async def vcard(run):
     check(fn is not None and fn.text == "Anna Berg" and nick is not None and nick.text == "anna", f"{bob} reads it", str(got))
 
 
+async def carbons(run):
+    """XEP-0280 through slixmpp: alice's laptop sees what bob sends to her
+    phone (received) and what her phone sends to bob (sent)."""
+    alice, bob = run.users
+    phone = run.peer(alice, resource="phone")
+    laptop = run.peer(alice, resource="laptop")
+    b = run.peer(bob)
+    for p in (phone, laptop):
+        p.xmpp.register_plugin("xep_0280")
+    for p in (phone, laptop, b):
+        await p.login()
+        p.xmpp.send_presence()
+    for p in (phone, laptop):
+        await p.xmpp["xep_0280"].enable(timeout=STEP)
+    say("ok: carbons enabled on both of alice's devices")
+
+    # slixmpp's plugin turns carbons into events of their own.
+    copies = []
+    laptop.xmpp.add_event_handler("carbon_received", lambda m: copies.append(("received", m)))
+    laptop.xmpp.add_event_handler("carbon_sent", lambda m: copies.append(("sent", m)))
+
+    def carbon(kind, body):
+        for k, m in copies:
+            fwd = m.xml.find("{urn:xmpp:carbons:2}" + kind + "/{urn:xmpp:forward:0}forwarded/{jabber:client}message/{jabber:client}body")
+            if k == kind and fwd is not None and fwd.text == body:
+                return m
+        return None
+
+    b.xmpp.send_message(mto=phone.full, mbody="hello phone", mtype="chat")
+    await run.until("the laptop gets a received carbon", lambda: carbon("received", "hello phone"))
+    phone.xmpp.send_message(mto=b.bare, mbody="hello bob", mtype="chat")
+    await run.until("the laptop gets a sent carbon", lambda: carbon("sent", "hello bob"))
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -629,6 +663,7 @@ SCENARIOS = {
     "private_storage": (private_storage, 1),
     "last_activity": (last_activity, 2),
     "vcard": (vcard, 2),
+    "carbons": (carbons, 2),
 }
 
 

@@ -6,7 +6,7 @@
 
 use super::{Cx, Feature, IqRoute, Target};
 use crate::xmpp::element::Element;
-use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::error::StanzaError;
 use crate::xmpp::ns;
 use crate::xmpp::stanza::{IqType, Stanza};
 
@@ -29,9 +29,7 @@ fn disable(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 }
 
 fn switch(iq: &Stanza, cx: &mut Cx, on: bool) -> Result<(), StanzaError> {
-	if iq.to.as_ref().is_some_and(|to| to.to_bare() != cx.jid.to_bare()) {
-		return Err(StanzaError::new(Condition::Forbidden));
-	}
+	cx.own_account_only(iq)?;
 	let user = cx.user().to_owned();
 	if let Some(s) = cx.server.sessions.borrow_mut().get_mut(&user, cx.session_id) {
 		s.carbons = on;

@@ -48,7 +48,7 @@ fn server_items(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 
 /// The account itself, or a contact it shares presence with, may ask.
 fn may_see_account(iq: &Stanza, cx: &Cx) -> Result<(), StanzaError> {
-	let account = iq.to.as_ref().and_then(|to| cx.local_user(to)).unwrap_or(cx.user()).to_owned();
+	let account = cx.addressed_account(iq);
 	if account == cx.user() {
 		return Ok(());
 	}

@@ -39,10 +39,7 @@ fn uptime(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 
 fn account(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let asker = cx.jid.to_bare();
-	let user = match iq.to.as_ref().and_then(|to| cx.local_user(to)) {
-		Some(u) => u.to_owned(),
-		None => cx.user().to_owned(),
-	};
+	let user = cx.addressed_account(iq);
 	let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
 	if user != cx.user() {
 		let entry = snap.roster_entry(&user, asker.as_str()).map_err(|_| Condition::InternalServerError)?;

@@ -170,6 +170,20 @@ impl<'a> Cx<'a> {
 		if jid.domain() == self.domain() { jid.node() } else { None }
 	}
 
+	/// The local account an iq is for: its `to`, or the sender's own without one.
+	pub fn addressed_account(&self, iq: &Stanza) -> String {
+		iq.to.as_ref().and_then(|to| self.local_user(to)).unwrap_or(self.user()).to_owned()
+	}
+
+	/// `forbidden` for requests only an account may make of itself
+	/// (addressed to another account's JID).
+	pub fn own_account_only(&self, iq: &Stanza) -> Result<(), StanzaError> {
+		match &iq.to {
+			Some(to) if to.to_bare() != self.jid.to_bare() => Err(StanzaError::new(crate::xmpp::error::Condition::Forbidden)),
+			_ => Ok(()),
+		}
+	}
+
 	/// Reads back XML that a feature stored as text (written by
 	/// `Element::to_xml(default_ns)`), under the server's depth and attribute limits.
 	pub fn stored_xml(&self, xml: &str, default_ns: &str) -> Result<Element, StanzaError> {

@@ -22,9 +22,7 @@ pub const FEATURE: Feature = Feature {
 /// The one child of the query, its storage key, after the checks of §3.
 fn fragment<'a>(iq: &'a Stanza, cx: &Cx) -> Result<(&'a Element, String), StanzaError> {
 	// Only one's own storage (§3: forbidden otherwise).
-	if iq.to.as_ref().is_some_and(|to| to.to_bare() != cx.jid.to_bare()) {
-		return Err(StanzaError::new(Condition::Forbidden));
-	}
+	cx.own_account_only(iq)?;
 	let query = iq.payload().ok_or(Condition::BadRequest)?;
 	let mut children = query.children();
 	let (Some(child), None) = (children.next(), children.next()) else {

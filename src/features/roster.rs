@@ -26,14 +26,6 @@ const MAX_NAME_BYTES: usize = 1023;
 /// Most groups on one item.
 const MAX_GROUPS: usize = 64;
 
-/// Roster requests are only for one's own roster (RFC 6121 §2.1.3).
-fn own_roster(iq: &Stanza, cx: &Cx) -> Result<(), StanzaError> {
-	match &iq.to {
-		Some(to) if to.to_bare() != cx.jid.to_bare() => Err(StanzaError::new(Condition::Forbidden)),
-		_ => Ok(()),
-	}
-}
-
 /// `<item/>` as clients see it.
 pub fn item_element(contact: &str, e: &RosterEntry) -> Element {
 	let mut item = Element::new("item", ns::ROSTER).with_attr("jid", contact);
@@ -58,7 +50,8 @@ pub fn item_element(contact: &str, e: &RosterEntry) -> Element {
 }
 
 fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
-	own_roster(iq, cx)?;
+	// Only one's own roster (RFC 6121 §2.1.3).
+	cx.own_account_only(iq)?;
 	let user = cx.user().to_owned();
 	if let Some(s) = cx.server.sessions.borrow_mut().get_mut(&user, cx.session_id) {
 		s.interested = true;
@@ -121,7 +114,8 @@ fn parse_set(iq: &Stanza) -> Result<ItemSet, StanzaError> {
 }
 
 fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
-	own_roster(iq, cx)?;
+	// Only one's own roster (RFC 6121 §2.1.3).
+	cx.own_account_only(iq)?;
 	let req = parse_set(iq)?;
 	if req.contact == cx.jid.to_bare() {
 		return Err(StanzaError::with_text(Condition::NotAllowed, "you cannot add yourself"));

@@ -20,10 +20,7 @@ pub const FEATURE: Feature = Feature {
 };
 
 fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
-	let user = match iq.to.as_ref().and_then(|to| cx.local_user(to)) {
-		Some(u) => u.to_owned(),
-		None => cx.user().to_owned(),
-	};
+	let user = cx.addressed_account(iq);
 	let stored = cx.server.store.snapshot().and_then(|s| s.vcard(&user)).map_err(|_| Condition::InternalServerError)?;
 	// No vCard yet: an empty one (what clients expect, rather than an error).
 	let card = match stored {
@@ -35,9 +32,7 @@ fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 }
 
 fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
-	if iq.to.as_ref().is_some_and(|to| to.to_bare() != cx.jid.to_bare()) {
-		return Err(StanzaError::with_text(Condition::Forbidden, "only your own vCard"));
-	}
+	cx.own_account_only(iq)?;
 	let card = iq.payload().ok_or(Condition::BadRequest)?;
 	let xml = card.to_xml(ns::VCARD);
 	if xml.len() > cx.server.config.limits.max_vcard_bytes {

@@ -307,7 +307,12 @@ fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 			return Err("the line hung up".into());
 		}
 	}
-	let mut read_password = |prompt: &str| rpassword::prompt_password(prompt);
+	let mut read_password = |prompt: &str| {
+		// Echo goes off before the prompt is shown, so nothing typed the
+		// moment it appears is echoed (rpassword switches only after writing it).
+		let _quiet = crate::setup::serial::EchoOff::stdin();
+		rpassword::prompt_password(prompt)
+	};
 	let answers = crate::setup::serial::ask(&mut input, &mut std::io::stdout(), &mut read_password).map_err(|e| e.to_string())?;
 	let Some(answers) = answers else {
 		return Err("setup cancelled; nothing was changed".into());
@@ -364,6 +369,7 @@ fn password(name: &str, from_stdin: bool, confirm: bool) -> Result<String, Strin
 		std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the password: {e}"))?;
 		return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
 	}
+	let _quiet = crate::setup::serial::EchoOff::stdin();
 	let first = rpassword::prompt_password(format!("Password for {name}: "))
 		.map_err(|e| format!("reading the password: {e} (use --password-stdin without a terminal)"))?;
 	if confirm {

@@ -132,6 +132,31 @@ pub fn attach(device: &Path) -> Result<(), String> {
 	Ok(())
 }
 
+/// Terminal echo off on stdin while alive (a no-op when stdin is no terminal).
+pub struct EchoOff(Option<nix::sys::termios::Termios>);
+
+impl EchoOff {
+	pub fn stdin() -> EchoOff {
+		use nix::sys::termios::{self, LocalFlags, SetArg};
+		let stdin = std::io::stdin();
+		let Ok(saved) = termios::tcgetattr(&stdin) else { return EchoOff(None) };
+		let mut quiet = saved.clone();
+		quiet.local_flags.remove(LocalFlags::ECHO);
+		if termios::tcsetattr(&stdin, SetArg::TCSANOW, &quiet).is_err() {
+			return EchoOff(None);
+		}
+		EchoOff(Some(saved))
+	}
+}
+
+impl Drop for EchoOff {
+	fn drop(&mut self) {
+		if let Some(saved) = &self.0 {
+			let _ = nix::sys::termios::tcsetattr(std::io::stdin(), nix::sys::termios::SetArg::TCSANOW, saved);
+		}
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;

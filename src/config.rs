@@ -20,6 +20,10 @@ pub struct Limits {
 	pub max_roster_items: usize,
 	pub max_private_bytes: usize,
 	pub max_vcard_bytes: usize,
+	pub max_pep_nodes: usize,
+	pub max_pep_items: u32,
+	pub max_pep_bytes: u64,
+	pub caps_cache_entries: usize,
 	pub session_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
@@ -89,6 +93,10 @@ impl Config {
 				max_roster_items: 0,
 				max_private_bytes: 0,
 				max_vcard_bytes: 0,
+				max_pep_nodes: 0,
+				max_pep_items: 0,
+				max_pep_bytes: 0,
+				caps_cache_entries: 0,
 				session_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
@@ -338,6 +346,42 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "largest vCard (XEP-0054, photo included) an account may store; larger gets not-acceptable",
 		apply: |c, v| {
 			c.limits.max_vcard_bytes = num(v, 1024, 1 << 30)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_pep_nodes",
+		default: "64",
+		doc: "PEP nodes (XEP-0163) per account; publishing to one more gets resource-constraint",
+		apply: |c, v| {
+			c.limits.max_pep_nodes = num(v, 1, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_pep_items",
+		default: "256",
+		doc: "items kept per PEP node at most (what a node's max_items \"max\" means); older ones are dropped",
+		apply: |c, v| {
+			c.limits.max_pep_items = num(v, 1, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_pep_bytes",
+		default: "1048576",
+		doc: "all PEP items of one account (avatars, OMEMO keys, bookmarks); beyond it a publish gets resource-constraint",
+		apply: |c, v| {
+			c.limits.max_pep_bytes = num(v, 1024, 1 << 34)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "caps_cache_entries",
+		default: "512",
+		doc: "client feature sets (XEP-0115 caps) remembered; beyond it the oldest is forgotten and asked again",
+		apply: |c, v| {
+			c.limits.caps_cache_entries = num(v, 1, 1_000_000)?;
 			Ok(())
 		},
 	},

@@ -87,7 +87,11 @@ fn iq(stanza: &Stanza, t: IqType, cx: &mut Cx) {
 		},
 	};
 	if matches!(t, IqType::Result | IqType::Error) {
-		return; // answers to our pushes and pings need no routing
+		// Answers to our pushes and pings need no routing; caps queries want theirs.
+		if to_server {
+			features::caps::answer(stanza, cx);
+		}
+		return;
 	}
 	let Some(payload) = stanza.payload() else { return };
 	let Some(route) = features::iq_route(t, payload, to_server) else {
@@ -248,6 +252,7 @@ pub fn deliver(out: Out, cx: &mut Cx) {
 		}
 		Out::PresenceOf { of, to } => presence::send_presence_of(&of, &to, false, cx),
 		Out::UnavailableOf { of, to } => presence::send_presence_of(&of, &to, true, cx),
+		Out::PepEvent { owner, node, access, event } => features::pep::notify(&owner, &node, access, event, cx),
 	}
 }
 

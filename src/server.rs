@@ -27,6 +27,8 @@ pub struct Server {
 	pub guard: RefCell<Guard>,
 	pub tls: RefCell<Arc<ServerConfig>>,
 	pub started: Instant,
+	/// Client feature sets learnt from XEP-0115 caps.
+	pub caps: RefCell<crate::features::caps::Caps>,
 	fake_secret: [u8; 32],
 	rng: SystemRandom,
 }
@@ -43,6 +45,7 @@ impl Server {
 			guard: RefCell::default(),
 			tls: RefCell::new(tls),
 			started: Instant::now(),
+			caps: RefCell::default(),
 			fake_secret,
 			rng,
 		}

@@ -121,6 +121,8 @@ pub struct Session {
 	pub directed: BTreeSet<Jid>,
 	/// It enabled message carbons (XEP-0280).
 	pub carbons: bool,
+	/// The PEP nodes it wants notifications of (XEP-0115 caps, +notify).
+	pub interests: Option<Rc<crate::features::caps::Interests>>,
 }
 
 impl Session {
@@ -208,6 +210,7 @@ impl Sessions {
 			interested: false,
 			directed: BTreeSet::new(),
 			carbons: false,
+			interests: None,
 		});
 		Ok((id, jid, replaced))
 	}

@@ -173,3 +173,12 @@ fn slixmpp_devices_get_carbons() {
 	let s = server_with_users(&["alice", "bob"], &[]);
 	slix(&s, "carbons", &["alice", "bob"]);
 }
+
+#[test]
+fn slixmpp_pep_with_caps_notifications_and_avatars() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	assert!(s.cli(&["group", "add", "Team"], None).0);
+	assert!(s.cli(&["group", "add-member", "Team", "alice"], None).0);
+	assert!(s.cli(&["group", "add-member", "Team", "bob"], None).0);
+	slix(&s, "pep", &["alice", "bob"]);
+}

@@ -14,6 +14,7 @@ pub const FEATURE: Feature = Feature {
 	name: "carbons",
 	spec: "XEP-0280 1.0.1",
 	disco: &[ns::CARBONS],
+	account: &[],
 	iq: &[
 		IqRoute { ty: IqType::Set, ns: ns::CARBONS, name: "enable", target: Target::Account, handler: enable },
 		IqRoute { ty: IqType::Set, ns: ns::CARBONS, name: "disable", target: Target::Account, handler: disable },

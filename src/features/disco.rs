@@ -11,6 +11,7 @@ pub const FEATURE: Feature = Feature {
 	name: "disco",
 	spec: "XEP-0030 2.5rc3",
 	disco: &[ns::DISCO_INFO, ns::DISCO_ITEMS],
+	account: &[],
 	iq: &[
 		IqRoute { ty: IqType::Get, ns: ns::DISCO_INFO, name: "query", target: Target::Server, handler: server_info },
 		IqRoute { ty: IqType::Get, ns: ns::DISCO_ITEMS, name: "query", target: Target::Server, handler: server_items },
@@ -65,7 +66,13 @@ fn account_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	may_see_account(iq, cx)?;
 	let mut q = query(iq, ns::DISCO_INFO)?;
 	q.push(Element::new("identity", ns::DISCO_INFO).with_attr("category", "account").with_attr("type", "registered"));
-	for var in [ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING] {
+	// Every account is a PEP service (XEP-0163 §6.1).
+	q.push(Element::new("identity", ns::DISCO_INFO).with_attr("category", "pubsub").with_attr("type", "pep"));
+	let mut vars: Vec<&str> =
+		[ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING].into_iter().chain(ALL.iter().flat_map(|f| f.account.iter().copied())).collect();
+	vars.sort_unstable();
+	vars.dedup();
+	for var in vars {
 		q.push(Element::new("feature", ns::DISCO_INFO).with_attr("var", var));
 	}
 	cx.reply(iq.iq_result().with_child(q));
@@ -74,7 +81,13 @@ fn account_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 
 fn account_items(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	may_see_account(iq, cx)?;
-	let q = query(iq, ns::DISCO_ITEMS)?;
+	let mut q = query(iq, ns::DISCO_ITEMS)?;
+	// Its PEP nodes, those the asker may read (XEP-0163 §6.2).
+	let account = cx.addressed_account(iq);
+	let jid = format!("{account}@{}", cx.domain());
+	for node in super::pep::visible_nodes(&account, cx) {
+		q.push(Element::new("item", ns::DISCO_ITEMS).with_attr("jid", jid.as_str()).with_attr("node", node));
+	}
 	cx.reply(iq.iq_result().with_child(q));
 	Ok(())
 }

@@ -7,7 +7,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{Cx, Feature, IqRoute, Target};
+use super::{Cx, Feature, IqRoute, Out, Target};
 use crate::server::Server;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
@@ -18,6 +18,7 @@ pub const FEATURE: Feature = Feature {
 	name: "last",
 	spec: "XEP-0012 2.0",
 	disco: &[ns::LAST],
+	account: &[],
 	iq: &[
 		IqRoute { ty: IqType::Get, ns: ns::LAST, name: "query", target: Target::Server, handler: uptime },
 		IqRoute { ty: IqType::Get, ns: ns::LAST, name: "query", target: Target::Account, handler: account },
@@ -51,8 +52,14 @@ fn account(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		cx.reply(iq.iq_result().with_child(query(0, None)));
 		return Ok(());
 	}
-	let (when, status) = snap.last_activity(&user).map_err(|_| Condition::InternalServerError)?.ok_or(Condition::ItemNotFound)?;
-	cx.reply(iq.iq_result().with_child(query(now().saturating_sub(when), status.as_deref())));
+	// Read on the writer: the logout just recorded (a queued write) is seen.
+	let (ok, missing) = (iq.iq_result(), iq.error_reply(&StanzaError::new(Condition::ItemNotFound)));
+	cx.write(move |tx| {
+		Ok(vec![Out::Reply(match tx.last_activity(&user)? {
+			Some((when, status)) => ok.with_child(query(now().saturating_sub(when), status.as_deref())),
+			None => missing,
+		})])
+	});
 	Ok(())
 }
 

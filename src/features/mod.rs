@@ -9,10 +9,12 @@
 //! and only once they are on disk delivers what was queued, then what the
 //! jobs produced. So a reply always means "done and durable".
 
+pub mod caps;
 pub mod carbons;
 pub mod disco;
 pub mod last;
 pub mod offline;
+pub mod pep;
 pub mod ping;
 pub mod presence;
 pub mod private;
@@ -25,7 +27,7 @@ pub mod version;
 use std::time::SystemTime;
 
 use crate::server::Server;
-use crate::store::{StoreError, Tx};
+use crate::store::{AccessModel, StoreError, Tx};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::StanzaError;
 use crate::xmpp::jid::{BareJid, FullJid, Jid};
@@ -38,6 +40,8 @@ pub struct Feature {
 	pub spec: &'static str,
 	/// disco#info features announced by the server.
 	pub disco: &'static [&'static str],
+	/// disco#info features announced on every account's bare JID.
+	pub account: &'static [&'static str],
 	pub iq: &'static [IqRoute],
 }
 
@@ -70,6 +74,8 @@ pub static ALL: &[&Feature] = &[
 	&last::FEATURE,
 	&vcard::FEATURE,
 	&carbons::FEATURE,
+	&pep::FEATURE,
+	&caps::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,
 	&version::FEATURE,
@@ -114,6 +120,9 @@ pub enum Out {
 	/// Unavailable presence from every available resource of `of` to `to`
 	/// (after a subscription ends, RFC 6121 §3.2.1).
 	UnavailableOf { of: String, to: BareJid },
+	/// A PEP event (XEP-0163 §4.3) from `owner`'s `node`, to the resources
+	/// entitled to it by `access` that want it (+notify).
+	PepEvent { owner: String, node: String, access: AccessModel, event: Element },
 }
 
 /// A storage job: runs on the writer thread, returns more to deliver.

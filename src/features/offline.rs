@@ -9,7 +9,8 @@ use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::ns;
 
-pub const FEATURE: Feature = Feature { name: "offline", spec: "XEP-0160 1.0.1, XEP-0203 2.0", disco: &[ns::MSGOFFLINE], iq: &[] };
+pub const FEATURE: Feature =
+	Feature { name: "offline", spec: "XEP-0160 1.0.1, XEP-0203 2.0", disco: &[ns::MSGOFFLINE], account: &[], iq: &[] };
 
 /// XEP-0085 chat states: not worth keeping for later.
 const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";

@@ -10,6 +10,7 @@ pub const FEATURE: Feature = Feature {
 	name: "ping",
 	spec: "XEP-0199 2.0.1",
 	disco: &[ns::PING],
+	account: &[],
 	iq: &[IqRoute { ty: IqType::Get, ns: ns::PING, name: "ping", target: Target::Both, handler: pong }],
 };
 

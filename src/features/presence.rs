@@ -16,7 +16,7 @@ use crate::xmpp::jid::{BareJid, Jid};
 use crate::xmpp::ns;
 use crate::xmpp::stanza::{PresenceType, Stanza};
 
-pub const FEATURE: Feature = Feature { name: "presence", spec: "RFC 6121 §3-4", disco: &[], iq: &[] };
+pub const FEATURE: Feature = Feature { name: "presence", spec: "RFC 6121 §3-4", disco: &[], account: &[], iq: &[] };
 
 /// A presence stanza from the client.
 pub fn handle(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
@@ -76,6 +76,8 @@ fn broadcast(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
 	};
 	if t == PresenceType::Unavailable {
 		super::last::record_if_last(cx.server, &user, Some(&el));
+	} else {
+		super::caps::presence(&el, cx);
 	}
 	let roster = contacts(cx.server, &user);
 	let own_bare = cx.jid.to_bare();

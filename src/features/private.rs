@@ -13,6 +13,7 @@ pub const FEATURE: Feature = Feature {
 	name: "private",
 	spec: "XEP-0049 1.2",
 	disco: &[],
+	account: &[],
 	iq: &[
 		IqRoute { ty: IqType::Get, ns: ns::PRIVATE, name: "query", target: Target::Account, handler: get },
 		IqRoute { ty: IqType::Set, ns: ns::PRIVATE, name: "query", target: Target::Account, handler: set },

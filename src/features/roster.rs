@@ -15,6 +15,7 @@ pub const FEATURE: Feature = Feature {
 	name: "roster",
 	spec: "RFC 6121 §2, XEP-0237",
 	disco: &[],
+	account: &[],
 	iq: &[
 		IqRoute { ty: IqType::Get, ns: ns::ROSTER, name: "query", target: Target::Account, handler: get },
 		IqRoute { ty: IqType::Set, ns: ns::ROSTER, name: "query", target: Target::Account, handler: set },

@@ -11,6 +11,7 @@ pub const FEATURE: Feature = Feature {
 	name: "session",
 	spec: "RFC 3921 §3 (optional, draft-cridland-xmpp-session-01)",
 	disco: &[],
+	account: &[],
 	iq: &[IqRoute { ty: IqType::Set, ns: ns::SESSION, name: "session", target: Target::Both, handler: establish }],
 };
 

@@ -13,6 +13,7 @@ pub const FEATURE: Feature = Feature {
 	name: "time",
 	spec: "XEP-0202 2.0",
 	disco: &[ns::TIME],
+	account: &[],
 	iq: &[IqRoute { ty: IqType::Get, ns: ns::TIME, name: "time", target: Target::Server, handler: time }],
 };
 

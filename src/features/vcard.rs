@@ -13,6 +13,7 @@ pub const FEATURE: Feature = Feature {
 	name: "vcard",
 	spec: "XEP-0054 1.2",
 	disco: &[ns::VCARD],
+	account: &[],
 	iq: &[
 		IqRoute { ty: IqType::Get, ns: ns::VCARD, name: "vCard", target: Target::Account, handler: get },
 		IqRoute { ty: IqType::Set, ns: ns::VCARD, name: "vCard", target: Target::Account, handler: set },

@@ -11,6 +11,7 @@ pub const FEATURE: Feature = Feature {
 	name: "version",
 	spec: "XEP-0092 1.1",
 	disco: &[ns::VERSION],
+	account: &[],
 	iq: &[IqRoute { ty: IqType::Get, ns: ns::VERSION, name: "query", target: Target::Server, handler: version }],
 };
 

@@ -97,6 +97,7 @@ impl Tx<'_> {
 		self.tx.open_table(OFFLINE)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
 		self.clear_private(user)?;
 		self.clear_last_activity(user)?;
+		self.clear_pep(user)?;
 		Ok(existed)
 	}
 }

@@ -1,20 +1,32 @@
 //! Last activity (XEP-0012): when an account's last resource went offline.
 
+use redb::ReadableTable;
+
 use super::codec::{Reader, Writer};
 use super::tables::LAST;
 use super::{Snapshot, StoreError, Tx};
 
+type Last = Option<(u64, Option<String>)>;
+
+fn read(t: &impl ReadableTable<&'static str, &'static [u8]>, user: &str) -> Result<Last, StoreError> {
+	let Some(g) = t.get(user)? else { return Ok(None) };
+	let (mut r, _) = Reader::new(g.value())?;
+	Ok(Some((r.u64()?, r.opt_string()?)))
+}
+
 impl Snapshot {
 	/// (unix seconds, status text) of the last logout, if any.
-	pub fn last_activity(&self, user: &str) -> Result<Option<(u64, Option<String>)>, StoreError> {
-		let t = self.tx.open_table(LAST)?;
-		let Some(g) = t.get(user)? else { return Ok(None) };
-		let (mut r, _) = Reader::new(g.value())?;
-		Ok(Some((r.u64()?, r.opt_string()?)))
+	pub fn last_activity(&self, user: &str) -> Result<Last, StoreError> {
+		read(&self.tx.open_table(LAST)?, user)
 	}
 }
 
 impl Tx<'_> {
+	/// As [`Snapshot::last_activity`], seeing every write queued before.
+	pub fn last_activity(&self, user: &str) -> Result<Last, StoreError> {
+		read(&self.tx.open_table(LAST)?, user)
+	}
+
 	pub fn set_last_activity(&self, user: &str, secs: u64, status: Option<&str>) -> Result<(), StoreError> {
 		let mut w = Writer::new(1);
 		w.u64(secs).opt_str(status);

@@ -18,6 +18,7 @@ mod codec;
 mod groups;
 mod last;
 mod offline;
+mod pep;
 mod private;
 mod roster;
 mod settings;
@@ -32,6 +33,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 pub use accounts::Account;
 pub use codec::Corrupt;
 pub use offline::Pushed;
+pub use pep::{AccessModel, NodeConfig, PepItem, PepLimits, PepNode, Published};
 pub use roster::RosterEntry;
 
 /// Current schema; `migrate` upgrades older files to it.

@@ -34,6 +34,15 @@ pub const LAST: TableDefinition<&str, &[u8]> = TableDefinition::new("last");
 /// account localpart -> its vCard (XEP-0054) as XML text.
 pub const VCARD: TableDefinition<&str, &[u8]> = TableDefinition::new("vcard");
 
+/// (account localpart, node) -> `pep::PepNode` record (XEP-0163).
+pub const PEP_NODES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("pep_nodes");
+
+/// (account localpart, node, item id) -> (sequence, payload XML).
+pub const PEP_ITEMS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinition::new("pep_items");
+
+/// account localpart -> bytes its PEP items take (for `max_pep_bytes`).
+pub const PEP_BYTES: TableDefinition<&str, u64> = TableDefinition::new("pep_bytes");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -46,5 +55,8 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(PRIVATE)?;
 	wtx.open_table(LAST)?;
 	wtx.open_table(VCARD)?;
+	wtx.open_table(PEP_NODES)?;
+	wtx.open_table(PEP_ITEMS)?;
+	wtx.open_table(PEP_BYTES)?;
 	Ok(())
 }

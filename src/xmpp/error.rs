@@ -204,15 +204,23 @@ pub struct StanzaError {
 	pub condition: Condition,
 	pub kind: ErrorType,
 	pub text: Option<String>,
+	/// An application-specific condition (RFC 6120 §8.3.4), e.g. XEP-0060's
+	/// `<precondition-not-met/>`.
+	pub app: Option<Box<Element>>,
 }
 
 impl StanzaError {
 	pub fn new(condition: Condition) -> StanzaError {
-		StanzaError { condition, kind: condition.default_type(), text: None }
+		StanzaError { condition, kind: condition.default_type(), text: None, app: None }
+	}
+
+	/// With an application-specific condition element `name` in `ns`.
+	pub fn with_app(condition: Condition, app: Element) -> StanzaError {
+		StanzaError { app: Some(Box::new(app)), ..StanzaError::new(condition) }
 	}
 
 	pub fn with_text(condition: Condition, text: impl Into<String>) -> StanzaError {
-		StanzaError { condition, kind: condition.default_type(), text: Some(text.into()) }
+		StanzaError { condition, kind: condition.default_type(), text: Some(text.into()), app: None }
 	}
 
 	/// The `<error/>` child element.
@@ -222,6 +230,9 @@ impl StanzaError {
 			.with_child(Element::new(self.condition.as_str(), ns::STANZAS));
 		if let Some(text) = &self.text {
 			el.push(Element::new("text", ns::STANZAS).with_text(text.as_str()));
+		}
+		if let Some(app) = &self.app {
+			el.push((**app).clone());
 		}
 		el
 	}

@@ -2,6 +2,7 @@
 
 pub mod element;
 pub mod error;
+pub mod form;
 pub mod jid;
 pub mod ns;
 pub mod reader;

@@ -48,6 +48,22 @@ pub const FORWARD: &str = "urn:xmpp:forward:0";
 pub const HINTS: &str = "urn:xmpp:hints";
 /// XEP-0049 Private XML Storage.
 pub const PRIVATE: &str = "jabber:iq:private";
+/// XEP-0060 Publish-Subscribe (and XEP-0163 PEP, which profiles it).
+pub const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
+/// XEP-0060 §8: owner use cases (configure, delete, purge).
+pub const PUBSUB_OWNER: &str = "http://jabber.org/protocol/pubsub#owner";
+/// XEP-0060 §7.1.2.1: event notifications.
+pub const PUBSUB_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
+/// XEP-0060 §7.1.3: application-specific error conditions.
+pub const PUBSUB_ERRORS: &str = "http://jabber.org/protocol/pubsub#errors";
+/// XEP-0060 §7.1.5: FORM_TYPE of publish options.
+pub const PUBSUB_PUBLISH_OPTIONS: &str = "http://jabber.org/protocol/pubsub#publish-options";
+/// XEP-0060 §16.4.4: FORM_TYPE of node configuration.
+pub const PUBSUB_NODE_CONFIG: &str = "http://jabber.org/protocol/pubsub#node_config";
+/// XEP-0004 Data Forms.
+pub const DATA_FORMS: &str = "jabber:x:data";
+/// XEP-0115 Entity Capabilities.
+pub const CAPS: &str = "http://jabber.org/protocol/caps";
 /// XEP-0440: SASL Channel-Binding Type Capability.
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).

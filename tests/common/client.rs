@@ -224,6 +224,22 @@ impl Client {
 		}
 	}
 
+	/// Like `wait_for`, but gives up after `d` with `None`.
+	pub fn wait_within(&mut self, d: Duration, pred: impl Fn(&Element) -> bool) -> Option<Element> {
+		if let Some(i) = self.backlog.iter().position(&pred) {
+			return self.backlog.remove(i);
+		}
+		let deadline = Instant::now() + d;
+		while let Some(ev) = self.next(deadline.saturating_duration_since(Instant::now())) {
+			match ev {
+				Got::Stanza(el) if pred(&el) => return Some(el),
+				Got::Stanza(el) => self.backlog.push_back(el),
+				other => panic!("waiting for a stanza, got {other:?}"),
+			}
+		}
+		None
+	}
+
 	/// Asserts nothing matching `pred` arrives within `d` (others are kept).
 	pub fn expect_none(&mut self, d: Duration, pred: impl Fn(&Element) -> bool) {
 		assert!(!self.backlog.iter().any(&pred), "unexpected: {:?}", self.backlog);

@@ -31,6 +31,8 @@ pub struct Limits {
 	pub auth_failure_window: Duration,
 	pub negotiation_timeout: Duration,
 	pub idle_timeout: Duration,
+	pub sm_resume_timeout: Duration,
+	pub sm_max_unacked: usize,
 	pub keepalive_interval: Duration,
 	pub setup_code_failures: u32,
 	pub setup_lockout: Duration,
@@ -104,6 +106,8 @@ impl Config {
 				auth_failure_window: Duration::ZERO,
 				negotiation_timeout: Duration::ZERO,
 				idle_timeout: Duration::ZERO,
+				sm_resume_timeout: Duration::ZERO,
+				sm_max_unacked: 0,
 				keepalive_interval: Duration::ZERO,
 				setup_code_failures: 0,
 				setup_lockout: Duration::ZERO,
@@ -436,6 +440,24 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "seconds a new connection has to authenticate and bind",
 		apply: |c, v| {
 			c.limits.negotiation_timeout = secs(v, 1, 3600)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "sm_resume_timeout",
+		default: "300",
+		doc: "seconds a lost stream-managed session waits for its client to resume (XEP-0198); then unacknowledged messages go to offline storage",
+		apply: |c, v| {
+			c.limits.sm_resume_timeout = secs(v, 1, 86_400)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "sm_max_unacked",
+		default: "2000",
+		doc: "stanzas a stream-managed client has not acknowledged, or that wait while it is away; beyond it the stream ends (policy-violation) or the waiting session ends",
+		apply: |c, v| {
+			c.limits.sm_max_unacked = num(v, 16, 1_000_000)?;
 			Ok(())
 		},
 	},

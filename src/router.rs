@@ -64,6 +64,33 @@ pub async fn finish(mut cx: Cx<'_>, origins: &[Stanza]) {
 	}
 }
 
+/// Stanzas a session was given but its client never acknowledged (XEP-0198
+/// §4): chat and normal messages go to the account's offline storage,
+/// requests get `service-unavailable`, the rest (presence, results,
+/// carbons, PEP events) is dropped.
+pub async fn undeliverable(server: &Server, jid: &FullJid, session_id: u64, stanzas: Vec<Element>) {
+	let Some(user) = jid.node().map(str::to_owned) else { return };
+	if stanzas.is_empty() {
+		return;
+	}
+	let mut cx = Cx::new(server, jid, session_id);
+	for el in stanzas {
+		match el.name() {
+			"message" => {
+				let copy = el.child("received", ns::CARBONS).is_some()
+					|| el.child("sent", ns::CARBONS).is_some()
+					|| el.child("event", ns::PUBSUB_EVENT).is_some();
+				if matches!(el.attr("type"), None | Some("normal" | "chat")) && !copy {
+					features::offline::store(el, &user, &mut cx);
+				}
+			}
+			"iq" if matches!(el.attr("type"), Some("get" | "set")) => bounce_el(&el, Condition::ServiceUnavailable, &mut cx),
+			_ => {}
+		}
+	}
+	finish(cx, &[]).await;
+}
+
 /// Decides what to do with a stanza from the client.
 pub fn dispatch(stanza: &Stanza, cx: &mut Cx) {
 	match stanza.ty {

@@ -29,6 +29,8 @@ pub struct Server {
 	pub started: Instant,
 	/// Client feature sets learnt from XEP-0115 caps.
 	pub caps: RefCell<crate::features::caps::Caps>,
+	/// Stream-managed sessions a client may resume (XEP-0198).
+	pub resumable: RefCell<crate::net::sm::Registry>,
 	fake_secret: [u8; 32],
 	rng: SystemRandom,
 }
@@ -46,6 +48,7 @@ impl Server {
 			tls: RefCell::new(tls),
 			started: Instant::now(),
 			caps: RefCell::default(),
+			resumable: RefCell::default(),
 			fake_secret,
 			rng,
 		}

@@ -154,6 +154,11 @@ impl Session {
 		self.tx.push(item)
 	}
 
+	/// The queue the session's connection reads.
+	pub fn outbox(&self) -> Rc<Outbox> {
+		self.tx.clone()
+	}
+
 	pub fn close(&self, err: StreamError) {
 		self.tx.push(Outgoing::Close(err));
 	}
@@ -225,6 +230,17 @@ impl Sessions {
 		}
 		self.count -= 1;
 		Some(s)
+	}
+
+	/// Points a session at another connection's queue (XEP-0198 resumption).
+	pub fn replace_outbox(&mut self, user: &str, id: u64, tx: Rc<Outbox>) -> bool {
+		match self.get_mut(user, id) {
+			Some(s) => {
+				s.tx = tx;
+				true
+			}
+			None => false,
+		}
 	}
 
 	/// Every session of an account.

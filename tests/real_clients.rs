@@ -182,3 +182,9 @@ fn slixmpp_pep_with_caps_notifications_and_avatars() {
 	assert!(s.cli(&["group", "add-member", "Team", "bob"], None).0);
 	slix(&s, "pep", &["alice", "bob"]);
 }
+
+#[test]
+fn slixmpp_stream_management_acks_and_resumes() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "stream_management", &["alice", "bob"]);
+}

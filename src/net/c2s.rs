@@ -6,7 +6,7 @@
 //! single-threaded and a chunk is parsed before the next await), so an idle
 //! connection holds no read buffer of its own.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -21,12 +21,14 @@ use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
 
 use crate::features::presence;
+use crate::net::sm::{self, SmState};
 use crate::net::tls;
 use crate::proto::sasl::{Authenticated, SaslEnv};
 use crate::proto::stream::{self, Action, BindError, C2sStream, StreamEnv};
 use crate::server::Server;
 use crate::sessions::{Outbox, Outgoing};
 use crate::store::Account;
+use crate::xmpp::element::Element;
 use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::jid::FullJid;
 use crate::xmpp::ns;
@@ -42,6 +44,19 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 thread_local! {
 	static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+	static NEXT_CONN: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How a connection's loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+	/// The stream was closed (by either side, with or without an error).
+	Closed,
+	/// The client vanished: the socket failed or went quiet (a resumable
+	/// session then waits for it, XEP-0198).
+	Lost,
+	/// Another connection resumed the session; nothing is left to do here.
+	TakenOver,
 }
 
 /// Serves one accepted connection until it ends.
@@ -69,12 +84,18 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr, direct_
 		return;
 	}
 	let mut conn = Conn::new(server.clone(), tcp, peer);
-	let outcome = conn.run(direct_tls).await;
-	if let Err(e) = &outcome {
+	let end = conn.run(direct_tls).await.unwrap_or_else(|e| {
 		log::debug!("{peer}: {e}");
-	}
-	conn.end();
+		End::Lost
+	});
+	// The socket is not needed any more, whatever comes next.
+	conn.io = Transport::Gone;
 	server.guard.borrow_mut().disconnect(peer.ip());
+	match end {
+		End::TakenOver => {}
+		End::Lost if conn.sm.as_ref().is_some_and(|s| s.borrow().token.is_some()) => conn.hibernate().await,
+		_ => conn.end().await,
+	}
 }
 
 enum Transport {
@@ -135,6 +156,16 @@ struct Conn {
 	reader: StreamReader,
 	outbox: Rc<Outbox>,
 	bound: Option<Bound>,
+	/// Identifies this connection as a session's owner (XEP-0198 takeover).
+	conn_id: u64,
+	/// Stream management, once the client enabled it.
+	sm: Option<sm::Shared>,
+	/// We sent `<r/>` and wait for `<a/>`.
+	ack_requested: bool,
+	/// Stanzas were written since the last `<r/>`.
+	sent_since_request: bool,
+	/// How the stream was closed, for `run`'s answer.
+	closed_as: End,
 	/// Bytes to write at the next flush.
 	out: Vec<u8>,
 	opened: Instant,
@@ -162,6 +193,14 @@ impl Conn {
 			stream: C2sStream::new_plain(id),
 			outbox: Outbox::new(),
 			bound: None,
+			conn_id: NEXT_CONN.with(|n| {
+				n.set(n.get() + 1);
+				n.get()
+			}),
+			sm: None,
+			ack_requested: false,
+			sent_since_request: false,
+			closed_as: End::Closed,
 			out: Vec::new(),
 			opened: now,
 			last_read: now,
@@ -169,12 +208,20 @@ impl Conn {
 		}
 	}
 
-	async fn run(&mut self, direct_tls: bool) -> io::Result<()> {
+	/// True once another connection resumed this one's session.
+	fn taken_over(&self) -> bool {
+		self.sm.as_ref().is_some_and(|s| s.borrow().owner != self.conn_id)
+	}
+
+	async fn run(&mut self, direct_tls: bool) -> io::Result<End> {
 		if direct_tls {
 			let cb = self.start_tls().await?;
 			self.stream = C2sStream::new_tls(self.server.new_id(), cb);
 		}
 		loop {
+			if self.taken_over() {
+				return Ok(End::TakenOver);
+			}
 			let limits = &self.server.config.limits;
 			let mut wake_at = self.last_read + limits.idle_timeout;
 			if self.bound.is_none() {
@@ -192,7 +239,7 @@ impl Conn {
 				})
 				.await;
 			let actions = match wake {
-				Wake::Read(Ok(0)) => return Ok(()),
+				Wake::Read(Ok(0)) => return Ok(End::Lost),
 				Wake::Read(Ok(n)) => {
 					self.last_read = Instant::now();
 					READ_BUF.with_borrow(|buf| self.feed(&buf[..n]))
@@ -204,7 +251,7 @@ impl Conn {
 					// Drain what is queued into one write.
 					while let Some(item) = next {
 						match item {
-							Outgoing::Stanza(el) => el.write_to(&mut self.out, ns::CLIENT),
+							Outgoing::Stanza(el) => self.send_stanza(*el),
 							Outgoing::Close(err) => {
 								actions.push(Action::Close(Some(err)));
 								break;
@@ -217,6 +264,7 @@ impl Conn {
 					}
 					actions
 				}
+				Wake::Queue(None) if self.taken_over() => return Ok(End::TakenOver),
 				Wake::Queue(None) => {
 					let err = StreamError::with_text(StreamCondition::PolicyViolation, "too many stanzas queued for a slow client");
 					vec![Action::Close(Some(err))]
@@ -225,7 +273,23 @@ impl Conn {
 			};
 			// Boxed only when there is work, so the idle future stays small.
 			if !actions.is_empty() && !Box::pin(self.perform(actions)).await? {
-				return Ok(());
+				return Ok(self.closed_as);
+			}
+			if let (Some(st), Some(h)) = (&self.sm, self.stream.handled()) {
+				st.borrow_mut().inbound = h;
+			}
+			if let Some(st) = &self.sm {
+				if st.borrow().pending() > self.server.config.limits.sm_max_unacked {
+					let err = StreamError::with_text(StreamCondition::PolicyViolation, "too many unacknowledged stanzas");
+					Box::pin(self.perform(vec![Action::Close(Some(err))])).await?;
+					return Ok(End::Closed);
+				}
+				// Ask for an ack once per round trip (XEP-0198 §4).
+				if self.sent_since_request && !self.ack_requested {
+					self.out.extend_from_slice(b"<r xmlns='urn:xmpp:sm:3'/>");
+					self.ack_requested = true;
+					self.sent_since_request = false;
+				}
 			}
 			if !self.out.is_empty() {
 				Box::pin(self.flush()).await?;
@@ -287,6 +351,89 @@ impl Conn {
 		actions
 	}
 
+	/// Writes a stanza for the client; with stream management it is kept
+	/// until the client acknowledges it.
+	fn send_stanza(&mut self, el: Element) {
+		el.write_to(&mut self.out, ns::CLIENT);
+		if let Some(st) = &self.sm {
+			st.borrow_mut().sent_one(el);
+			self.sent_since_request = true;
+		}
+	}
+
+	/// XEP-0198 `<enable/>` on a bound stream.
+	fn enable_sm(&mut self, resume: bool) {
+		let Some(b) = &self.bound else { return };
+		let token = resume.then(|| {
+			let mut raw = [0u8; 18];
+			self.server.random(&mut raw);
+			base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw)
+		});
+		let st = std::rc::Rc::new(RefCell::new(SmState::new(token.clone(), &b.user, b.id, b.jid.clone(), self.conn_id)));
+		let answer = match &token {
+			Some(t) => {
+				self.server.resumable.borrow_mut().insert(t.clone(), st.clone());
+				let max = self.server.config.limits.sm_resume_timeout.as_secs();
+				format!("<enabled xmlns='urn:xmpp:sm:3' id='{t}' resume='true' max='{max}'/>")
+			}
+			None => "<enabled xmlns='urn:xmpp:sm:3'/>".to_owned(),
+		};
+		self.out.extend_from_slice(answer.as_bytes());
+		self.sm = Some(st);
+	}
+
+	/// XEP-0198 §5: takes over the session `previd` of `user`, from a
+	/// connection that is gone or about to notice it is.
+	fn resume(&mut self, user: &str, previd: &str, h: u32) {
+		let found = self.server.resumable.borrow().find(previd, user);
+		let Some(st) = found else {
+			self.out.extend_from_slice(stream::sm_failed("item-not-found").as_bytes());
+			return;
+		};
+		let mut s = st.borrow_mut();
+		if s.ack(h).is_err() {
+			drop(s);
+			self.out.extend_from_slice(stream::sm_failed("unexpected-request").as_bytes());
+			return;
+		}
+		// The session's queue moves to this connection; the old one (if it is
+		// still there) sees its queue closed and leaves quietly.
+		let old = {
+			let sessions = self.server.sessions.borrow();
+			sessions.get(&s.user, s.session_id).map(|sess| sess.outbox())
+		};
+		let Some(old) = old else {
+			drop(s);
+			self.out.extend_from_slice(stream::sm_failed("item-not-found").as_bytes());
+			return;
+		};
+		while let Some(item) = old.try_recv() {
+			self.outbox.push(item);
+		}
+		old.close();
+		self.server.sessions.borrow_mut().replace_outbox(&s.user, s.session_id, self.outbox.clone());
+		s.owner = self.conn_id;
+		self.bound = Some(Bound { user: s.user.clone(), id: s.session_id, jid: s.jid.clone() });
+		self.stream.resumed(s.jid.clone(), s.inbound);
+		let answer = format!("<resumed xmlns='urn:xmpp:sm:3' h='{}' previd='{previd}'/>", s.inbound);
+		self.out.extend_from_slice(answer.as_bytes());
+		// What the client never acknowledged, again, then what waited for it.
+		for el in &s.unacked {
+			el.write_to(&mut self.out, ns::CLIENT);
+		}
+		self.sent_since_request = !s.unacked.is_empty();
+		let held: Vec<Element> = s.held.drain(..).collect();
+		if std::mem::take(&mut s.flush_offline) {
+			self.outbox.push(Outgoing::FlushOffline);
+		}
+		log::info!("{}: resumed {} ({} unacknowledged, {} held)", self.peer, s.jid, s.unacked.len(), held.len());
+		drop(s);
+		self.sm = Some(st);
+		for el in held {
+			self.send_stanza(el);
+		}
+	}
+
 	/// Performs actions in order; false once the connection should close.
 	async fn perform(&mut self, actions: Vec<Action>) -> io::Result<bool> {
 		let mut actions = actions.into_iter().peekable();
@@ -301,6 +448,24 @@ impl Conn {
 				}
 				Action::Restart => {}
 				Action::Bound(jid) => log::info!("{}: bound {jid}", self.peer),
+				Action::Send(el) => self.send_stanza(el),
+				Action::SmEnable { resume } => self.enable_sm(resume),
+				Action::SmRequest(h) => {
+					if let Some(st) = &self.sm {
+						st.borrow_mut().inbound = h;
+					}
+					self.out.extend_from_slice(format!("<a xmlns='urn:xmpp:sm:3' h='{h}'/>").as_bytes());
+				}
+				Action::SmAck(h) => {
+					self.ack_requested = false;
+					let acked = self.sm.as_ref().map(|st| st.borrow_mut().ack(h));
+					if let Some(Err(e)) = acked {
+						let text = format!("handled-count-too-high: h {} but only {} sent", e.h, e.sent);
+						let err = StreamError::with_text(StreamCondition::UndefinedCondition, text);
+						return Box::pin(self.perform(vec![Action::Close(Some(err))])).await;
+					}
+				}
+				Action::SmResume { user, previd, h } => self.resume(&user, &previd, h),
 				Action::Stanza(stanza) => {
 					let Some(b) = &self.bound else { continue };
 					let (server, id, jid) = (self.server.clone(), b.id, b.jid.clone());
@@ -320,6 +485,10 @@ impl Conn {
 					Box::pin(crate::router::handle_batch(&server, id, &jid, &batch)).await;
 				}
 				Action::Close(err) => {
+					self.closed_as = match &err {
+						Some(e) if e.condition == StreamCondition::ConnectionTimeout => End::Lost,
+						_ => End::Closed,
+					};
 					if let Some(err) = err {
 						log::info!("{}: stream error {err}", self.peer);
 						self.out.extend_from_slice(err.to_xml().as_bytes());
@@ -378,7 +547,16 @@ impl Conn {
 			};
 			let Some(&(last, _)) = batch.last() else { return Ok(()) };
 			for (_, xml) in &batch {
-				self.out.extend_from_slice(xml);
+				if self.sm.is_some() {
+					// Counted and kept until acknowledged, like any stanza.
+					let text = String::from_utf8_lossy(xml);
+					match crate::xmpp::reader::parse_stored(&text, ns::CLIENT, full_limits(&self.server)) {
+						Some(el) => self.send_stanza(el),
+						None => log::error!("{}: unreadable offline message skipped", self.peer),
+					}
+				} else {
+					self.out.extend_from_slice(xml);
+				}
 			}
 			self.flush().await?;
 			delivered = Some(last);
@@ -404,9 +582,65 @@ impl Conn {
 		Ok(cb)
 	}
 
-	/// Unregisters the session and tells everyone who saw it.
-	fn end(&mut self) {
+	/// The client vanished with a resumable session: keep the session (its
+	/// presence stays, stanzas for it are held) until the client resumes on
+	/// another connection or `sm_resume_timeout` passes (XEP-0198 §5).
+	async fn hibernate(&mut self) {
+		let Some(st) = self.sm.clone() else { return self.end().await };
+		let limits = &self.server.config.limits;
+		let (deadline, limit) = (Instant::now() + limits.sm_resume_timeout, limits.sm_max_unacked);
+		log::info!("{}: {} lost; waiting {} s for it to resume", self.peer, st.borrow().jid, limits.sm_resume_timeout.as_secs());
+		loop {
+			let rx = &self.outbox;
+			let item = async { Some(rx.recv().await) }
+				.or(async {
+					Timer::at(deadline).await;
+					None
+				})
+				.await;
+			if self.taken_over() {
+				return;
+			}
+			match item {
+				Some(Some(Outgoing::Stanza(el))) => {
+					let mut s = st.borrow_mut();
+					s.held.push_back(*el);
+					if s.pending() > limit {
+						break;
+					}
+				}
+				Some(Some(Outgoing::FlushOffline)) => st.borrow_mut().flush_offline = true,
+				// Replaced, deleted, shut down, or time is up.
+				_ => break,
+			}
+		}
+		self.end().await;
+	}
+
+	/// Unregisters the session and tells everyone who saw it; what its client
+	/// never acknowledged is handled as undeliverable (offline storage).
+	async fn end(&mut self) {
 		let Some(b) = self.bound.take() else { return };
+		let mut undelivered = Vec::new();
+		if let Some(st) = self.sm.take() {
+			let mut s = st.borrow_mut();
+			if s.owner != self.conn_id {
+				return;
+			}
+			if let Some(t) = &s.token {
+				self.server.resumable.borrow_mut().remove(t);
+			}
+			s.owner = 0;
+			undelivered = s.take_undelivered();
+			while let Some(item) = self.outbox.try_recv() {
+				if let Outgoing::Stanza(el) = item {
+					undelivered.push(*el);
+				}
+			}
+		}
+		// Stored before the session goes, so a shutdown waiting for the
+		// sessions to end also waits for this.
+		Box::pin(crate::router::undeliverable(&self.server, &b.jid, b.id, undelivered)).await;
 		let removed = self.server.sessions.borrow_mut().remove(&b.user, b.id);
 		if let Some(session) = removed {
 			presence::session_ended(&self.server, session);

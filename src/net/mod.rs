@@ -4,6 +4,7 @@
 pub mod c2s;
 pub mod ca;
 pub mod guard;
+pub mod sm;
 pub mod tls;
 
 use std::net::{SocketAddr, TcpListener as StdListener};

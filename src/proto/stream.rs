@@ -8,6 +8,9 @@
 //!    optional legacy session, roster versioning and pre-approval.
 //! 5. Once bound, every stanza is checked (addresses, `from`) and handed to
 //!    the shell for routing.
+//! 6. XEP-0198 stream management: `<enable/>`, `<r/>` and `<a/>` once bound,
+//!    `<resume/>` instead of binding. The core counts the client's stanzas
+//!    (`h`); the shell keeps what it sent until acknowledged.
 //!
 //! The shell feeds [`StreamEvent`]s and performs the returned [`Action`]s in
 //! order. Direct TLS (XEP-0368) simply starts at step 3.
@@ -57,6 +60,24 @@ pub enum Action {
 	Bound(FullJid),
 	/// A checked stanza from the bound client, `from` already stamped.
 	Stanza(Stanza),
+	/// A stanza for the client (an error reply the core made), counted by
+	/// stream management like any other.
+	Send(Element),
+	/// XEP-0198 `<enable/>`: answer with `<enabled/>` (resumable if asked).
+	SmEnable {
+		resume: bool,
+	},
+	/// XEP-0198 `<r/>`: answer `<a h='…'/>` with this count of handled stanzas.
+	SmRequest(u32),
+	/// XEP-0198 `<a h='…'/>` from the client.
+	SmAck(u32),
+	/// XEP-0198 `<resume/>` instead of binding. The shell answers `<resumed/>`
+	/// and calls [`C2sStream::resumed`], or writes `<failed/>`.
+	SmResume {
+		user: String,
+		previd: String,
+		h: u32,
+	},
 	/// Close the stream, after the stream error if any.
 	Close(Option<StreamError>),
 }
@@ -96,17 +117,33 @@ pub struct C2sStream {
 	stream_id: String,
 	/// The client tried -PLUS with a binding type we lack (see `Attempt`).
 	client_lacks_binding: bool,
+	/// XEP-0198: stanzas from the client handled since `<enable/>`, if enabled.
+	handled: Option<u32>,
 }
 
 impl C2sStream {
 	/// A stream on a plain connection (STARTTLS port).
 	pub fn new_plain(stream_id: String) -> C2sStream {
-		C2sStream { state: State::Header(Phase::Plain), channel_binding: None, header_sent: false, stream_id, client_lacks_binding: false }
+		C2sStream {
+			state: State::Header(Phase::Plain),
+			channel_binding: None,
+			header_sent: false,
+			stream_id,
+			client_lacks_binding: false,
+			handled: None,
+		}
 	}
 
 	/// A stream on a connection that is TLS from the first byte (XEP-0368).
 	pub fn new_tls(stream_id: String, channel_binding: Option<Vec<u8>>) -> C2sStream {
-		C2sStream { state: State::Header(Phase::Secure), channel_binding, header_sent: false, stream_id, client_lacks_binding: false }
+		C2sStream {
+			state: State::Header(Phase::Secure),
+			channel_binding,
+			header_sent: false,
+			stream_id,
+			client_lacks_binding: false,
+			handled: None,
+		}
 	}
 
 	/// TLS is up after STARTTLS; the client restarts the stream next.
@@ -122,6 +159,20 @@ impl C2sStream {
 		match &self.state {
 			State::Established(jid) => Some(jid),
 			_ => None,
+		}
+	}
+
+	/// XEP-0198: stanzas handled since stream management was enabled.
+	pub fn handled(&self) -> Option<u32> {
+		self.handled
+	}
+
+	/// The shell resumed a detached session (XEP-0198 §5): the stream is
+	/// bound to its JID and counts on from `handled`.
+	pub fn resumed(&mut self, jid: FullJid, handled: u32) {
+		if let State::Bind(_) = self.state {
+			self.state = State::Established(jid);
+			self.handled = Some(handled);
 		}
 	}
 
@@ -200,6 +251,7 @@ impl C2sStream {
 					"<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>",
 					"<ver xmlns='urn:xmpp:features:rosterver'/>",
 					"<sub xmlns='urn:xmpp:features:pre-approval'/>",
+					"<sm xmlns='urn:xmpp:sm:3'/>",
 				));
 				State::Bind(auth)
 			}
@@ -229,10 +281,24 @@ impl C2sStream {
 			}
 			State::Auth { failures } => self.auth(el, None, failures, env, out),
 			State::Sasl { exchange, failures } => self.auth(el, Some(exchange), failures, env, out),
+			State::Bind(auth) if el.ns() == ns::SM => {
+				if el.name() == "resume"
+					&& let (Some(previd), Some(h)) = (el.attr("previd"), el.attr("h").and_then(|h| h.parse::<u32>().ok()))
+				{
+					out.push(Action::SmResume { user: auth.user().to_owned(), previd: previd.to_owned(), h });
+				} else {
+					out.push(Action::Write(sm_failed("unexpected-request")));
+				}
+				self.state = State::Bind(auth);
+			}
 			State::Bind(auth) => self.bind(el, auth, env, out),
 			State::Established(jid) => {
 				self.state = State::Established(jid);
-				self.stanza(el, env, out);
+				if el.ns() == ns::SM {
+					self.stream_management(&el, env, out);
+				} else {
+					self.stanza(el, env, out);
+				}
 			}
 			State::Header(phase) => {
 				self.state = State::Header(phase);
@@ -380,15 +446,38 @@ impl C2sStream {
 		}
 	}
 
+	/// XEP-0198 nonzas on a bound stream.
+	fn stream_management(&mut self, el: &Element, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		match (el.name(), self.handled) {
+			("enable", None) => {
+				self.handled = Some(0);
+				out.push(Action::SmEnable { resume: matches!(el.attr("resume"), Some("true" | "1")) });
+			}
+			("enable", Some(_)) => out.push(Action::Write(sm_failed("unexpected-request"))),
+			("r", Some(h)) => out.push(Action::SmRequest(h)),
+			("a", Some(_)) => match el.attr("h").and_then(|h| h.parse::<u32>().ok()) {
+				Some(h) => out.push(Action::SmAck(h)),
+				None => self.fail(StreamError::with_text(StreamCondition::BadFormat, "<a/> without a valid h"), env, out),
+			},
+			("resume", _) => out.push(Action::Write(sm_failed("unexpected-request"))),
+			// <r/> or <a/> before <enable/>: nothing is counted yet.
+			_ => {}
+		}
+	}
+
 	fn stanza(&mut self, el: Element, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
 		let State::Established(jid) = &self.state else { return };
+		let is_stanza = matches!(el.name(), "message" | "presence" | "iq") && el.ns() == ns::CLIENT;
+		if is_stanza && let Some(h) = &mut self.handled {
+			*h = h.wrapping_add(1);
+		}
 		let mut stanza = match Stanza::parse(el) {
 			Ok(s) => s,
 			Err(Ok((el, err))) => {
 				if el.attr("type") != Some("error") {
 					let mut reply = crate::xmpp::stanza::error_reply(&el, &err);
 					reply.set_attr("to", jid.as_str());
-					out.push(Action::Write(reply.to_xml(ns::CLIENT)));
+					out.push(Action::Send(reply));
 				}
 				return;
 			}
@@ -421,6 +510,11 @@ pub fn header_xml(id: &str, domain: &str, to: Option<&str>) -> String {
 		escape(id),
 		escape(domain)
 	)
+}
+
+/// XEP-0198 `<failed/>` with a stanza error condition.
+pub fn sm_failed(condition: &str) -> String {
+	format!("<failed xmlns='urn:xmpp:sm:3'><{condition} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>")
 }
 
 fn sasl_failure(f: sasl::Failure, text: Option<&str>) -> String {

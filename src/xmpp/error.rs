@@ -27,6 +27,8 @@ pub enum StreamCondition {
 	NotWellFormed,
 	/// A local limit was exceeded (size, depth, rate, retries).
 	PolicyViolation,
+	/// None of the others (XEP-0198 handled-count-too-high).
+	UndefinedCondition,
 	/// The server is shutting down.
 	SystemShutdown,
 	/// Comments, processing instructions, DTDs or entity references.
@@ -52,6 +54,7 @@ impl StreamCondition {
 			Self::NotAuthorized => "not-authorized",
 			Self::NotWellFormed => "not-well-formed",
 			Self::PolicyViolation => "policy-violation",
+			Self::UndefinedCondition => "undefined-condition",
 			Self::SystemShutdown => "system-shutdown",
 			Self::RestrictedXml => "restricted-xml",
 			Self::UnsupportedStanzaType => "unsupported-stanza-type",

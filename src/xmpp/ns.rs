@@ -64,6 +64,10 @@ pub const PUBSUB_NODE_CONFIG: &str = "http://jabber.org/protocol/pubsub#node_con
 pub const DATA_FORMS: &str = "jabber:x:data";
 /// XEP-0115 Entity Capabilities.
 pub const CAPS: &str = "http://jabber.org/protocol/caps";
+/// XEP-0198 Stream Management.
+pub const SM: &str = "urn:xmpp:sm:3";
+/// XEP-0352 Client State Indication.
+pub const CSI: &str = "urn:xmpp:csi:0";
 /// XEP-0440: SASL Channel-Binding Type Capability.
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).

@@ -718,6 +718,57 @@ async def pep(run):
         check(e.condition == "conflict", "a conflicting publish-option is refused with conflict", str(e.iq))
 
 
+async def stream_management(run):
+    """XEP-0198 through slixmpp's plugin: it enables resumable stream
+    management, the server acknowledges what alice sends and asks her to
+    acknowledge what she gets; then her connection breaks, bob writes
+    meanwhile, and slixmpp resumes the session and gets that message."""
+    alice, bob = run.users
+    a = run.peer(alice)
+    b = run.peer(bob)
+    a.xmpp.register_plugin("xep_0198")
+    events = []
+
+    def note(name):
+        def handler(_):
+            events.append(name)
+            run.news.set()
+        return handler
+
+    for name in ("sm_enabled", "session_resumed", "sm_failed", "stanza_acked"):
+        a.xmpp.add_event_handler(name, note(name))
+    await a.login()
+    await b.login()
+    a.xmpp.send_presence()
+    b.xmpp.send_presence()
+    await run.until("stream management is enabled", lambda: "sm_enabled" in events)
+    sm = a.xmpp["xep_0198"]
+    check(bool(sm.sm_id), "the server offered resumption", str(sm.sm_id))
+    for i in range(6):
+        a.xmpp.send_message(mto=b.bare, mbody=f"hi {i}", mtype="chat")
+    await run.until("bob got them", lambda: len([m for m in b.messages() if m["body"].startswith("hi ")]) == 6)
+    # (slixmpp writes <r/> past its send queue, so ask once they are out.)
+    sm.request_ack()
+    await run.until("the server acknowledges all of alice's stanzas", lambda: not sm.unacked_queue and events.count("stanza_acked") >= 7)
+    b.xmpp.send_message(mto=a.bare, mbody="before the break", mtype="chat")
+    await run.until("alice got bob's message", lambda: any(m["body"] == "before the break" for m in a.messages()))
+    handled = sm.handled
+
+    # The network goes away under alice's client.
+    a.closing = True
+    a.xmpp.transport.abort()
+    await run.until("alice's client notices", lambda: not a.online)
+    await asyncio.sleep(0.3)
+    b.xmpp.send_message(mto=a.bare, mbody="while you were away", mtype="chat")
+    await asyncio.sleep(0.3)
+    a.closing = False
+    a.xmpp.connect(("127.0.0.1", run.port))
+    await run.until("slixmpp resumes the session", lambda: "session_resumed" in events)
+    check("sm_failed" not in events, "resumption did not fail", str(events))
+    await run.until("the message sent meanwhile arrives", lambda: any(m["body"] == "while you were away" for m in a.messages()))
+    check(sm.handled > handled, "alice's count went on from where it was", f"{handled} -> {sm.handled}")
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -733,6 +784,7 @@ SCENARIOS = {
     "vcard": (vcard, 2),
     "carbons": (carbons, 2),
     "pep": (pep, 2),
+    "stream_management": (stream_management, 2),
 }
 
 

@@ -282,6 +282,8 @@ impl Client {
 				}
 				// Stanzas queued before the error may still arrive first.
 				Some(Got::Stanza(el)) if matches!(el.name(), "features" | "message" | "presence" | "iq") => continue,
+				// So may XEP-0198 ack requests.
+				Some(Got::Stanza(el)) if el.ns() == "urn:xmpp:sm:3" => continue,
 				other => panic!("expected stream error {condition}, got {other:?}"),
 			}
 		}

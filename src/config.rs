@@ -33,6 +33,7 @@ pub struct Limits {
 	pub idle_timeout: Duration,
 	pub sm_resume_timeout: Duration,
 	pub sm_max_unacked: usize,
+	pub csi_max_held: usize,
 	pub keepalive_interval: Duration,
 	pub setup_code_failures: u32,
 	pub setup_lockout: Duration,
@@ -108,6 +109,7 @@ impl Config {
 				idle_timeout: Duration::ZERO,
 				sm_resume_timeout: Duration::ZERO,
 				sm_max_unacked: 0,
+				csi_max_held: 0,
 				keepalive_interval: Duration::ZERO,
 				setup_code_failures: 0,
 				setup_lockout: Duration::ZERO,
@@ -458,6 +460,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "stanzas a stream-managed client has not acknowledged, or that wait while it is away; beyond it the stream ends (policy-violation) or the waiting session ends",
 		apply: |c, v| {
 			c.limits.sm_max_unacked = num(v, 16, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "csi_max_held",
+		default: "100",
+		doc: "presence updates, chat states and PEP events kept back for an inactive client (XEP-0352); at the limit they all go",
+		apply: |c, v| {
+			c.limits.csi_max_held = num(v, 1, 100_000)?;
 			Ok(())
 		},
 	},

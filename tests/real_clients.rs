@@ -188,3 +188,12 @@ fn slixmpp_stream_management_acks_and_resumes() {
 	let s = server_with_users(&["alice", "bob"], &[]);
 	slix(&s, "stream_management", &["alice", "bob"]);
 }
+
+#[test]
+fn slixmpp_inactive_client_gets_presence_later() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	assert!(s.cli(&["group", "add", "Team"], None).0);
+	assert!(s.cli(&["group", "add-member", "Team", "alice"], None).0);
+	assert!(s.cli(&["group", "add-member", "Team", "bob"], None).0);
+	slix(&s, "client_state", &["alice", "bob"]);
+}

@@ -209,3 +209,60 @@ fn a_waiting_session_survives_a_shutdown_as_offline_messages() {
 	let mut alice = s.online("alice");
 	assert_eq!(bodies(&mut alice, Duration::from_millis(500)), ["before", "while away"]);
 }
+
+/// XEP-0352 client state indication.
+#[test]
+fn an_inactive_client_gets_what_matters_at_once_and_the_rest_later() {
+	let s = server_with_users(&["alice", "bob", "carol"], &["csi_max_held=4"]);
+	assert!(s.cli(&["group", "add", "Team"], None).0);
+	for n in ["alice", "bob", "carol"] {
+		assert!(s.cli(&["group", "add-member", "Team", n], None).0);
+	}
+	let mut alice = s.online("alice");
+	let mut bob = s.online("bob");
+	alice.drain(Duration::from_millis(300));
+	alice.send("<inactive xmlns='urn:xmpp:csi:0'/>");
+	std::thread::sleep(Duration::from_millis(100));
+	// Presence updates and chat states wait; only bob's newest presence is kept.
+	bob.send("<presence><show>away</show></presence>");
+	bob.send("<presence><show>xa</show></presence>");
+	bob.send(&format!(
+		"<message to='{}' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+		Server::jid("alice")
+	));
+	alice.expect_none(Duration::from_millis(400), |_| true);
+	// A message with a body releases them, in order, then itself.
+	bob.send(&chat(&Server::jid("alice"), "wake up"));
+	let got = alice.drain(Duration::from_millis(400));
+	let kinds: Vec<String> = got
+		.iter()
+		.map(|e| match e.name() {
+			"presence" => format!("presence {}", e.child("show", "jabber:client").map(|s| s.text()).unwrap_or_default()),
+			"message" => body_of(e).unwrap_or_else(|| "chatstate".into()),
+			other => other.to_owned(),
+		})
+		.collect();
+	assert_eq!(kinds, ["presence xa", "chatstate", "wake up"]);
+	// At csi_max_held everything goes; <active/> releases the rest.
+	let state = |st: &str| {
+		format!("<message to='{}' type='chat'><{st} xmlns='http://jabber.org/protocol/chatstates'/></message>", Server::jid("alice"))
+	};
+	for st in ["active", "composing", "paused"] {
+		bob.send(&state(st));
+	}
+	alice.expect_none(Duration::from_millis(300), |_| true);
+	bob.send(&state("gone"));
+	assert_eq!(alice.drain(Duration::from_millis(300)).len(), 4, "the fourth fills csi_max_held and all go");
+	let mut carol = s.online("carol");
+	carol.send("<presence><show>dnd</show></presence>");
+	alice.expect_none(Duration::from_millis(300), |_| true);
+	alice.send("<active xmlns='urn:xmpp:csi:0'/>");
+	let late = alice.drain(Duration::from_millis(300));
+	assert_eq!(late.len(), 1, "carol's newest presence only: {late:?}");
+	assert_eq!(late[0].child("show", "jabber:client").unwrap().text(), "dnd");
+	// Active again: presence flows at once.
+	bob.send("<presence/>");
+	alice.wait_for(|e| e.name() == "presence" && e.attr("from").is_some_and(|f| f.starts_with("bob@")));
+	let features = authenticated(&s, "alice").features.unwrap();
+	assert!(features.child("csi", "urn:xmpp:csi:0").is_some());
+}

@@ -13,7 +13,7 @@ pub const FEATURE: Feature =
 	Feature { name: "offline", spec: "XEP-0160 1.0.1, XEP-0203 2.0", disco: &[ns::MSGOFFLINE], account: &[], iq: &[] };
 
 /// XEP-0085 chat states: not worth keeping for later.
-const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
+use crate::xmpp::ns::CHATSTATES;
 /// XEP-0334 hints.
 const HINTS: &str = "urn:xmpp:hints";
 

@@ -90,6 +90,7 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr, direct_
 	});
 	// The socket is not needed any more, whatever comes next.
 	conn.io = Transport::Gone;
+	conn.requeue_held();
 	server.guard.borrow_mut().disconnect(peer.ip());
 	match end {
 		End::TakenOver => {}
@@ -164,6 +165,10 @@ struct Conn {
 	ack_requested: bool,
 	/// Stanzas were written since the last `<r/>`.
 	sent_since_request: bool,
+	/// XEP-0352: the client said it is inactive.
+	inactive: bool,
+	/// What waits while it is.
+	csi_held: super::csi::Held,
 	/// How the stream was closed, for `run`'s answer.
 	closed_as: End,
 	/// Bytes to write at the next flush.
@@ -200,6 +205,8 @@ impl Conn {
 			sm: None,
 			ack_requested: false,
 			sent_since_request: false,
+			inactive: false,
+			csi_held: Default::default(),
 			closed_as: End::Closed,
 			out: Vec::new(),
 			opened: now,
@@ -251,7 +258,7 @@ impl Conn {
 					// Drain what is queued into one write.
 					while let Some(item) = next {
 						match item {
-							Outgoing::Stanza(el) => self.send_stanza(*el),
+							Outgoing::Stanza(el) => self.deliver(*el),
 							Outgoing::Close(err) => {
 								actions.push(Action::Close(Some(err)));
 								break;
@@ -361,6 +368,26 @@ impl Conn {
 		}
 	}
 
+	/// A stanza for the client, unless it is inactive and the stanza can
+	/// wait (XEP-0352); one that cannot wait releases the others first.
+	fn deliver(&mut self, el: Element) {
+		if self.inactive && !super::csi::urgent(&el) {
+			self.csi_held.push(el);
+			if self.csi_held.len() < self.server.config.limits.csi_max_held {
+				return;
+			}
+			return self.release_held();
+		}
+		self.release_held();
+		self.send_stanza(el);
+	}
+
+	fn release_held(&mut self) {
+		for el in self.csi_held.take() {
+			self.send_stanza(el);
+		}
+	}
+
 	/// XEP-0198 `<enable/>` on a bound stream.
 	fn enable_sm(&mut self, resume: bool) {
 		let Some(b) = &self.bound else { return };
@@ -466,6 +493,12 @@ impl Conn {
 					}
 				}
 				Action::SmResume { user, previd, h } => self.resume(&user, &previd, h),
+				Action::Csi(active) => {
+					self.inactive = !active;
+					if active {
+						self.release_held();
+					}
+				}
 				Action::Stanza(stanza) => {
 					let Some(b) = &self.bound else { continue };
 					let (server, id, jid) = (self.server.clone(), b.id, b.jid.clone());
@@ -580,6 +613,16 @@ impl Conn {
 		let cb = tls::channel_binding(tls.get_ref().1);
 		self.io = Transport::Tls(Box::new(tls));
 		Ok(cb)
+	}
+
+	/// Stanzas kept back for an inactive client that never got them: with
+	/// stream management they wait with the session; otherwise they were
+	/// only presence, chat states and events, and are dropped.
+	fn requeue_held(&mut self) {
+		let held = self.csi_held.take();
+		if let Some(st) = self.sm.as_ref().filter(|_| !self.taken_over()) {
+			st.borrow_mut().held.extend(held);
+		}
 	}
 
 	/// The client vanished with a resumable session: keep the session (its

@@ -3,6 +3,7 @@
 
 pub mod c2s;
 pub mod ca;
+pub mod csi;
 pub mod guard;
 pub mod sm;
 pub mod tls;

@@ -71,6 +71,8 @@ pub enum Action {
 	SmRequest(u32),
 	/// XEP-0198 `<a h='…'/>` from the client.
 	SmAck(u32),
+	/// XEP-0352: the client is active (`true`) or inactive.
+	Csi(bool),
 	/// XEP-0198 `<resume/>` instead of binding. The shell answers `<resumed/>`
 	/// and calls [`C2sStream::resumed`], or writes `<failed/>`.
 	SmResume {
@@ -252,6 +254,7 @@ impl C2sStream {
 					"<ver xmlns='urn:xmpp:features:rosterver'/>",
 					"<sub xmlns='urn:xmpp:features:pre-approval'/>",
 					"<sm xmlns='urn:xmpp:sm:3'/>",
+					"<csi xmlns='urn:xmpp:csi:0'/>",
 				));
 				State::Bind(auth)
 			}
@@ -296,6 +299,12 @@ impl C2sStream {
 				self.state = State::Established(jid);
 				if el.ns() == ns::SM {
 					self.stream_management(&el, env, out);
+				} else if el.ns() == ns::CSI {
+					match el.name() {
+						"active" => out.push(Action::Csi(true)),
+						"inactive" => out.push(Action::Csi(false)),
+						_ => {}
+					}
 				} else {
 					self.stanza(el, env, out);
 				}

@@ -68,6 +68,8 @@ pub const CAPS: &str = "http://jabber.org/protocol/caps";
 pub const SM: &str = "urn:xmpp:sm:3";
 /// XEP-0352 Client State Indication.
 pub const CSI: &str = "urn:xmpp:csi:0";
+/// XEP-0085 Chat State Notifications.
+pub const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
 /// XEP-0440: SASL Channel-Binding Type Capability.
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).

@@ -769,6 +769,34 @@ async def stream_management(run):
     check(sm.handled > handled, "alice's count went on from where it was", f"{handled} -> {sm.handled}")
 
 
+async def client_state(run):
+    """XEP-0352 through slixmpp's plugin: the server offers CSI; while alice
+    says she is inactive, bob's presence change waits, and his message
+    brings it along, presence first."""
+    alice, bob = run.users
+    a = run.peer(alice)
+    b = run.peer(bob)
+    a.xmpp.register_plugin("xep_0352")
+    offered = []
+    a.xmpp.add_event_handler("csi_enabled", lambda _: offered.append(True))
+    await a.login()
+    await b.login()
+    a.xmpp.send_presence()
+    b.xmpp.send_presence()
+    check(bool(offered), "the server offers client state indication")
+    await run.until("alice sees bob", lambda: a.find_presence(b.full, None))
+    a.xmpp["xep_0352"].send_inactive()
+    await asyncio.sleep(0.2)
+    seen = len(a.received)
+    b.xmpp.send_presence(pshow="away")
+    await asyncio.sleep(0.5)
+    check(len(a.received) == seen, "bob's away waits while alice is inactive", str(a.received[seen:]))
+    b.xmpp.send_message(mto=a.bare, mbody="ping", mtype="chat")
+    await run.until("the message arrives", lambda: any(m["body"] == "ping" for m in a.messages()))
+    kinds = [(s.name, s["type"] if s.name == "presence" else s["body"]) for s in a.received[seen:]]
+    check(kinds[:2] == [("presence", "away"), ("message", "ping")], "the held presence comes first, then the message", str(kinds))
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -785,6 +813,7 @@ SCENARIOS = {
     "carbons": (carbons, 2),
     "pep": (pep, 2),
     "stream_management": (stream_management, 2),
+    "client_state": (client_state, 2),
 }
 
 

@@ -24,6 +24,7 @@ pub struct Limits {
 	pub max_pep_items: u32,
 	pub max_pep_bytes: u64,
 	pub caps_cache_entries: usize,
+	pub max_blocklist_items: usize,
 	pub session_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
@@ -100,6 +101,7 @@ impl Config {
 				max_pep_items: 0,
 				max_pep_bytes: 0,
 				caps_cache_entries: 0,
+				max_blocklist_items: 0,
 				session_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
@@ -388,6 +390,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "client feature sets (XEP-0115 caps) remembered; beyond it the oldest is forgotten and asked again",
 		apply: |c, v| {
 			c.limits.caps_cache_entries = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_blocklist_items",
+		default: "1000",
+		doc: "JIDs one account may block (XEP-0191); more gets resource-constraint",
+		apply: |c, v| {
+			c.limits.max_blocklist_items = num(v, 1, 1_000_000)?;
 			Ok(())
 		},
 	},

@@ -113,6 +113,12 @@ fn iq(stanza: &Stanza, t: IqType, cx: &mut Cx) {
 			(None, _) => return bounce(stanza, Condition::ServiceUnavailable, cx),
 		},
 	};
+	if let Some(e) = blocking_error(stanza.to.as_ref(), cx) {
+		if !stanza.is_error_or_result() {
+			cx.reply(stanza.error_reply(&e));
+		}
+		return;
+	}
 	if matches!(t, IqType::Result | IqType::Error) {
 		// Answers to our pushes and pings need no routing; caps queries want theirs.
 		if to_server {
@@ -145,11 +151,30 @@ fn message(stanza: &Stanza, t: MessageType, cx: &mut Cx) {
 	if to.domain() != cx.domain() {
 		return bounce(stanza, Condition::RemoteServerNotFound, cx);
 	}
+	if cx.server.blocklists.borrow().blocks(cx.user(), &to) {
+		if t != MessageType::Error {
+			cx.reply(stanza.error_reply(&features::blocking::blocked_error()));
+		}
+		return;
+	}
 	// The sender's other devices see what it sent (XEP-0280 §7).
 	if features::carbons::eligible(&el) {
 		features::carbons::copy(&el, cx.user(), &[cx.session_id], true, cx);
 	}
 	route_message(el, t, &to, cx);
+}
+
+/// XEP-0191 for an iq from the client: the error if it blocks the recipient
+/// (`not-acceptable` + `<blocked/>`) or a local recipient blocks it
+/// (`service-unavailable`).
+fn blocking_error(to: Option<&Jid>, cx: &Cx) -> Option<StanzaError> {
+	let to = to?;
+	let lists = cx.server.blocklists.borrow();
+	if lists.blocks(cx.user(), to) {
+		return Some(features::blocking::blocked_error());
+	}
+	let theirs = cx.local_user(to).is_some_and(|u| lists.blocks(u, cx.jid.as_jid()));
+	theirs.then(|| StanzaError::new(Condition::ServiceUnavailable))
 }
 
 /// A message from an error reply's point of view: send `condition` back to
@@ -190,6 +215,15 @@ pub fn account_exists(cx: &Cx, user: &str) -> bool {
 /// account.
 fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 	let Some(user) = to.node().map(str::to_owned) else { return };
+	// XEP-0191 §3.5: nothing from someone the recipient blocks.
+	if let Some(from) = el.attr("from").and_then(|f| Jid::parse(f).ok())
+		&& cx.server.blocklists.borrow().blocks(&user, &from)
+	{
+		if matches!(t, MessageType::Chat | MessageType::Normal) {
+			bounce_el(&el, Condition::ServiceUnavailable, cx);
+		}
+		return;
+	}
 	if let Some(resource) = to.resource() {
 		let sessions = cx.server.sessions.borrow();
 		if let Some(s) = sessions.of(&user).iter().find(|s| s.jid.resource() == resource) {
@@ -263,6 +297,10 @@ pub fn deliver(out: Out, cx: &mut Cx) {
 		}
 		Out::Route(el) => route_from_server(el, cx),
 		Out::ToAvailable(user, el) => {
+			// Subscription requests from someone the account blocks are not shown.
+			if el.attr("from").and_then(|f| Jid::parse(f).ok()).is_some_and(|f| cx.server.blocklists.borrow().blocks(&user, &f)) {
+				return;
+			}
 			for s in cx.server.sessions.borrow().available(&user) {
 				s.send(el.clone());
 			}
@@ -280,6 +318,7 @@ pub fn deliver(out: Out, cx: &mut Cx) {
 		Out::PresenceOf { of, to } => presence::send_presence_of(&of, &to, false, cx),
 		Out::UnavailableOf { of, to } => presence::send_presence_of(&of, &to, true, cx),
 		Out::PepEvent { owner, node, access, event } => features::pep::notify(&owner, &node, access, event, cx),
+		Out::Then(step) => (step.0)(cx),
 	}
 }
 

@@ -31,12 +31,19 @@ pub struct Server {
 	pub caps: RefCell<crate::features::caps::Caps>,
 	/// Stream-managed sessions a client may resume (XEP-0198).
 	pub resumable: RefCell<crate::net::sm::Registry>,
+	/// Every account's XEP-0191 block list.
+	pub blocklists: RefCell<crate::features::blocking::Blocklists>,
 	fake_secret: [u8; 32],
 	rng: SystemRandom,
 }
 
 impl Server {
 	pub fn new(config: Config, store: Store, tls: Arc<ServerConfig>) -> Server {
+		let rows = store.snapshot().and_then(|s| s.all_blocklists()).unwrap_or_else(|e| {
+			log::error!("block lists: {e}");
+			Vec::new()
+		});
+		let blocklists = crate::features::blocking::Blocklists::load(rows);
 		let rng = SystemRandom::new();
 		let mut fake_secret = [0u8; 32];
 		fill(&rng, &mut fake_secret);
@@ -49,6 +56,7 @@ impl Server {
 			started: Instant::now(),
 			caps: RefCell::default(),
 			resumable: RefCell::default(),
+			blocklists: RefCell::new(blocklists),
 			fake_secret,
 			rng,
 		}

@@ -121,6 +121,8 @@ pub struct Session {
 	pub directed: BTreeSet<Jid>,
 	/// It enabled message carbons (XEP-0280).
 	pub carbons: bool,
+	/// It asked for the block list, so it gets block list pushes (XEP-0191 §3.3).
+	pub blocklist_wanted: bool,
 	/// The PEP nodes it wants notifications of (XEP-0115 caps, +notify).
 	pub interests: Option<Rc<crate::features::caps::Interests>>,
 }
@@ -216,6 +218,7 @@ impl Sessions {
 			directed: BTreeSet::new(),
 			carbons: false,
 			interests: None,
+			blocklist_wanted: false,
 		});
 		Ok((id, jid, replaced))
 	}

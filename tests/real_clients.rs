@@ -197,3 +197,9 @@ fn slixmpp_inactive_client_gets_presence_later() {
 	assert!(s.cli(&["group", "add-member", "Team", "bob"], None).0);
 	slix(&s, "client_state", &["alice", "bob"]);
 }
+
+#[test]
+fn slixmpp_blocks_and_unblocks() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "blocking", &["alice", "bob"]);
+}

@@ -9,6 +9,7 @@
 //! and only once they are on disk delivers what was queued, then what the
 //! jobs produced. So a reply always means "done and durable".
 
+pub mod blocking;
 pub mod caps;
 pub mod carbons;
 pub mod disco;
@@ -75,6 +76,7 @@ pub static ALL: &[&Feature] = &[
 	&vcard::FEATURE,
 	&carbons::FEATURE,
 	&pep::FEATURE,
+	&blocking::FEATURE,
 	&caps::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,
@@ -123,6 +125,18 @@ pub enum Out {
 	/// A PEP event (XEP-0163 §4.3) from `owner`'s `node`, to the resources
 	/// entitled to it by `access` that want it (+notify).
 	PepEvent { owner: String, node: String, access: AccessModel, event: Element },
+	/// Runs on the executor once durable (in-memory state that must follow
+	/// the stored state, and what to send because of it).
+	Then(Deferred),
+}
+
+/// A step for [`Out::Then`].
+pub struct Deferred(pub Box<dyn FnOnce(&mut Cx) + Send>);
+
+impl std::fmt::Debug for Deferred {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str("Deferred")
+	}
 }
 
 /// A storage job: runs on the writer thread, returns more to deliver.

@@ -436,6 +436,14 @@ pub fn notify(owner: &str, node: &str, access: AccessModel, event: Element, cx: 
 		users.extend(presence_subscribers(owner, cx));
 	}
 	let from = format!("{owner}@{}", cx.domain());
+	let owner_jid = crate::xmpp::jid::Jid::parse(&from).ok();
+	let lists = cx.server.blocklists.borrow();
+	// Nothing to or from someone blocked (XEP-0191).
+	users.retain(|u| {
+		let jid = crate::xmpp::jid::Jid::parse(&format!("{u}@{}", cx.domain())).ok();
+		!(owner_jid.as_ref().is_some_and(|o| lists.blocks(u, o)) || jid.is_some_and(|j| lists.blocks(owner, &j)))
+	});
+	drop(lists);
 	let sessions = cx.server.sessions.borrow();
 	for user in &users {
 		for s in sessions.available(user).filter(|s| s.interests.as_ref().is_some_and(|i| i.wants(node))) {
@@ -460,6 +468,13 @@ pub fn send_last_items(jid: &FullJid, nodes: &[&str], cx: &mut Cx) {
 		}
 	}
 	let mut out = Vec::new();
+	let lists = cx.server.blocklists.borrow();
+	owners.retain(|o| {
+		let (oj, uj) = (format!("{o}@{}", cx.domain()), format!("{user}@{}", cx.domain()));
+		let (Ok(oj), Ok(uj)) = (crate::xmpp::jid::Jid::parse(&oj), crate::xmpp::jid::Jid::parse(&uj)) else { return false };
+		!lists.blocks(&user, &oj) && !lists.blocks(o, &uj)
+	});
+	drop(lists);
 	for owner in owners {
 		for (node, n) in snap.pep_nodes(&owner).unwrap_or_default() {
 			let c = n.config;

@@ -122,6 +122,22 @@ fn broadcast(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
 	}
 }
 
+/// XEP-0191: available and subscription presence does not pass between an
+/// account and someone it blocks, either way (unavailable does, so each
+/// side sees the other go).
+fn hidden_by_block(el: &Element, to_user: &str, cx: &Cx) -> bool {
+	if el.attr("type").is_some_and(|t| t == "unavailable" || t == "error") {
+		return false;
+	}
+	let Some(from) = el.attr("from").and_then(|f| Jid::parse(f).ok()) else { return false };
+	let lists = cx.server.blocklists.borrow();
+	if lists.blocks(to_user, &from) {
+		return true;
+	}
+	let to = format!("{to_user}@{}", cx.domain());
+	cx.local_user(&from).zip(Jid::parse(&to).ok()).is_some_and(|(u, to)| lists.blocks(u, &to))
+}
+
 /// Current presence of `of`'s available resources to the asking session.
 fn answer_probe(of: &str, cx: &mut Cx) {
 	let sessions = cx.server.sessions.borrow();
@@ -129,6 +145,9 @@ fn answer_probe(of: &str, cx: &mut Cx) {
 		sessions.available(of).filter(|s| s.id != cx.session_id || of != cx.user()).filter_map(|s| s.presence.clone()).collect();
 	drop(sessions);
 	for mut p in presences {
+		if hidden_by_block(&p, cx.user(), cx) {
+			continue;
+		}
 		p.set_attr("to", cx.jid.as_str());
 		cx.reply(p);
 	}
@@ -148,6 +167,9 @@ fn send_to(el: &Element, to: &str, cx: &mut Cx) {
 /// sessions too, so a client that has not sent presence yet still sees them.
 pub fn deliver_to(el: Element, to: &Jid, cx: &mut Cx) {
 	let Some(user) = cx.local_user(to) else { return };
+	if hidden_by_block(&el, user, cx) {
+		return;
+	}
 	let sessions = cx.server.sessions.borrow();
 	match to.resource() {
 		Some(r) => {

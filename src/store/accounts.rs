@@ -98,6 +98,7 @@ impl Tx<'_> {
 		self.clear_private(user)?;
 		self.clear_last_activity(user)?;
 		self.clear_pep(user)?;
+		self.unblock(user, None)?;
 		Ok(existed)
 	}
 }

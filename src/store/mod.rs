@@ -14,6 +14,7 @@
 //!   rolled back and every job in it fails.
 
 mod accounts;
+mod blocking;
 mod codec;
 mod groups;
 mod last;

@@ -43,6 +43,9 @@ pub const PEP_ITEMS: TableDefinition<(&str, &str, &str), &[u8]> = TableDefinitio
 /// account localpart -> bytes its PEP items take (for `max_pep_bytes`).
 pub const PEP_BYTES: TableDefinition<&str, u64> = TableDefinition::new("pep_bytes");
 
+/// (account localpart, blocked JID as given) -> () (XEP-0191).
+pub const BLOCKLIST: TableDefinition<(&str, &str), ()> = TableDefinition::new("blocklist");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -58,5 +61,6 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(PEP_NODES)?;
 	wtx.open_table(PEP_ITEMS)?;
 	wtx.open_table(PEP_BYTES)?;
+	wtx.open_table(BLOCKLIST)?;
 	Ok(())
 }

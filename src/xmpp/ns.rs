@@ -70,6 +70,10 @@ pub const SM: &str = "urn:xmpp:sm:3";
 pub const CSI: &str = "urn:xmpp:csi:0";
 /// XEP-0085 Chat State Notifications.
 pub const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
+/// XEP-0191 Blocking Command.
+pub const BLOCKING: &str = "urn:xmpp:blocking";
+/// XEP-0191 §3.5: the application error for stanzas to a blocked JID.
+pub const BLOCKING_ERRORS: &str = "urn:xmpp:blocking:errors";
 /// XEP-0440: SASL Channel-Binding Type Capability.
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).

@@ -797,6 +797,37 @@ async def client_state(run):
     check(kinds[:2] == [("presence", "away"), ("message", "ping")], "the held presence comes first, then the message", str(kinds))
 
 
+async def blocking(run):
+    """XEP-0191 through slixmpp's plugin: alice blocks bob, his message
+    comes back as an error and never reaches her; she unblocks him and the
+    next one arrives."""
+    alice, bob = run.users
+    a = run.peer(alice)
+    b = run.peer(bob)
+    a.xmpp.register_plugin("xep_0191")
+    await a.login()
+    await b.login()
+    a.xmpp.send_presence()
+    b.xmpp.send_presence()
+    await a.xmpp["xep_0191"].block(JID(b.bare), timeout=STEP)
+    got = await a.xmpp["xep_0191"].get_blocked(timeout=STEP)
+    check({str(j) for j in got["blocklist"]["items"]} == {b.bare}, "the block list has bob", str(got))
+    errors = []
+
+    def bounced(msg):
+        errors.append(msg)
+        run.news.set()
+
+    b.xmpp.add_event_handler("message_error", bounced)
+    b.xmpp.send_message(mto=a.bare, mbody="let me in", mtype="chat")
+    await run.until("bob's message comes back as service-unavailable",
+                    lambda: any(m["error"]["condition"] == "service-unavailable" for m in errors))
+    check(not any(m["body"] == "let me in" for m in a.messages()), "alice never saw it")
+    await a.xmpp["xep_0191"].unblock(JID(b.bare), timeout=STEP)
+    b.xmpp.send_message(mto=a.bare, mbody="thanks", mtype="chat")
+    await run.until("after unblocking his message arrives", lambda: any(m["body"] == "thanks" for m in a.messages()))
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -814,6 +845,7 @@ SCENARIOS = {
     "pep": (pep, 2),
     "stream_management": (stream_management, 2),
     "client_state": (client_state, 2),
+    "blocking": (blocking, 2),
 }
 
 

@@ -25,6 +25,9 @@ pub struct Limits {
 	pub max_pep_bytes: u64,
 	pub caps_cache_entries: usize,
 	pub max_blocklist_items: usize,
+	pub max_archive_messages: u64,
+	pub mam_retention_days: u32,
+	pub mam_max_page: usize,
 	pub session_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
@@ -102,6 +105,9 @@ impl Config {
 				max_pep_bytes: 0,
 				caps_cache_entries: 0,
 				max_blocklist_items: 0,
+				max_archive_messages: 0,
+				mam_retention_days: 0,
+				mam_max_page: 0,
 				session_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
@@ -399,6 +405,33 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "JIDs one account may block (XEP-0191); more gets resource-constraint",
 		apply: |c, v| {
 			c.limits.max_blocklist_items = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_archive_messages",
+		default: "20000",
+		doc: "messages kept in one account's archive (XEP-0313); the oldest go first",
+		apply: |c, v| {
+			c.limits.max_archive_messages = num(v, 1, 100_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "mam_retention_days",
+		default: "365",
+		doc: "archived messages older than this are deleted (checked daily); 0 keeps them",
+		apply: |c, v| {
+			c.limits.mam_retention_days = num(v, 0, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "mam_max_page",
+		default: "100",
+		doc: "most archived messages in one answer (XEP-0059 max); clients page for more",
+		apply: |c, v| {
+			c.limits.mam_max_page = num(v, 1, 10_000)?;
 			Ok(())
 		},
 	},

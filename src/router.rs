@@ -157,6 +157,7 @@ fn message(stanza: &Stanza, t: MessageType, cx: &mut Cx) {
 		}
 		return;
 	}
+	features::mam::archive(&mut el, &to, cx);
 	// The sender's other devices see what it sent (XEP-0280 §7).
 	if features::carbons::eligible(&el) {
 		features::carbons::copy(&el, cx.user(), &[cx.session_id], true, cx);

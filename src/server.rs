@@ -33,6 +33,8 @@ pub struct Server {
 	pub resumable: RefCell<crate::net::sm::Registry>,
 	/// Every account's XEP-0191 block list.
 	pub blocklists: RefCell<crate::features::blocking::Blocklists>,
+	/// Every account's XEP-0313 archiving preferences.
+	pub mam_prefs: RefCell<crate::features::mam::Prefs>,
 	fake_secret: [u8; 32],
 	rng: SystemRandom,
 }
@@ -44,6 +46,11 @@ impl Server {
 			Vec::new()
 		});
 		let blocklists = crate::features::blocking::Blocklists::load(rows);
+		let prefs = store.snapshot().and_then(|s| s.all_mam_prefs()).unwrap_or_else(|e| {
+			log::error!("archive preferences: {e}");
+			Vec::new()
+		});
+		let mam_prefs = crate::features::mam::Prefs::load(prefs);
 		let rng = SystemRandom::new();
 		let mut fake_secret = [0u8; 32];
 		fill(&rng, &mut fake_secret);
@@ -57,6 +64,7 @@ impl Server {
 			caps: RefCell::default(),
 			resumable: RefCell::default(),
 			blocklists: RefCell::new(blocklists),
+			mam_prefs: RefCell::new(mam_prefs),
 			fake_secret,
 			rng,
 		}
@@ -343,11 +351,19 @@ const HOUSEKEEPING: Duration = Duration::from_secs(10);
 async fn housekeeping(app: Rc<App>) {
 	let mut peak = 0usize;
 	let mut last_cert_check = Instant::now();
+	let mut last_expiry: Option<Instant> = None;
 	loop {
 		async_io::Timer::after(HOUSEKEEPING).await;
 		if last_cert_check.elapsed() >= CERT_CHECK {
 			last_cert_check = Instant::now();
 			renew_certificate(&app);
+		}
+		// Archive retention: soon after start, then daily.
+		if last_expiry.is_none_or(|t| t.elapsed() >= CERT_CHECK)
+			&& let Some(server) = app.server.borrow().as_ref()
+		{
+			last_expiry = Some(Instant::now());
+			crate::features::mam::expire(server);
 		}
 		let now = app.server.borrow().as_ref().map_or(0, |s| s.guard.borrow().connections());
 		peak = peak.max(now);

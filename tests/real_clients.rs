@@ -203,3 +203,9 @@ fn slixmpp_blocks_and_unblocks() {
 	let s = server_with_users(&["alice", "bob"], &[]);
 	slix(&s, "blocking", &["alice", "bob"]);
 }
+
+#[test]
+fn slixmpp_pages_through_the_archive() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "archive", &["alice", "bob"]);
+}

@@ -14,6 +14,7 @@ pub mod caps;
 pub mod carbons;
 pub mod disco;
 pub mod last;
+pub mod mam;
 pub mod offline;
 pub mod pep;
 pub mod ping;
@@ -77,6 +78,7 @@ pub static ALL: &[&Feature] = &[
 	&carbons::FEATURE,
 	&pep::FEATURE,
 	&blocking::FEATURE,
+	&mam::FEATURE,
 	&caps::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,

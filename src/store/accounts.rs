@@ -99,6 +99,7 @@ impl Tx<'_> {
 		self.clear_last_activity(user)?;
 		self.clear_pep(user)?;
 		self.unblock(user, None)?;
+		self.clear_mam(user)?;
 		Ok(existed)
 	}
 }

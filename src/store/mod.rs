@@ -18,6 +18,7 @@ mod blocking;
 mod codec;
 mod groups;
 mod last;
+mod mam;
 mod offline;
 mod pep;
 mod private;
@@ -33,6 +34,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 
 pub use accounts::Account;
 pub use codec::Corrupt;
+pub use mam::{Archived, MamDefault, MamPrefs, MamQuery, Page, UnknownId};
 pub use offline::Pushed;
 pub use pep::{AccessModel, NodeConfig, PepItem, PepLimits, PepNode, Published};
 pub use roster::RosterEntry;

@@ -46,6 +46,18 @@ pub const PEP_BYTES: TableDefinition<&str, u64> = TableDefinition::new("pep_byte
 /// (account localpart, blocked JID as given) -> () (XEP-0191).
 pub const BLOCKLIST: TableDefinition<(&str, &str), ()> = TableDefinition::new("blocklist");
 
+/// (account localpart, microseconds) -> (archive id, with, message XML) (XEP-0313).
+pub const MAM: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("mam");
+
+/// (account localpart, archive id) -> its key in `MAM`.
+pub const MAM_ID: TableDefinition<(&str, &str), u64> = TableDefinition::new("mam_id");
+
+/// account localpart -> messages in its archive.
+pub const MAM_COUNT: TableDefinition<&str, u64> = TableDefinition::new("mam_count");
+
+/// account localpart -> `mam::MamPrefs` record.
+pub const MAM_PREFS: TableDefinition<&str, &[u8]> = TableDefinition::new("mam_prefs");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -62,5 +74,9 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(PEP_ITEMS)?;
 	wtx.open_table(PEP_BYTES)?;
 	wtx.open_table(BLOCKLIST)?;
+	wtx.open_table(MAM)?;
+	wtx.open_table(MAM_ID)?;
+	wtx.open_table(MAM_COUNT)?;
+	wtx.open_table(MAM_PREFS)?;
 	Ok(())
 }

@@ -74,6 +74,14 @@ pub const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
 pub const BLOCKING: &str = "urn:xmpp:blocking";
 /// XEP-0191 §3.5: the application error for stanzas to a blocked JID.
 pub const BLOCKING_ERRORS: &str = "urn:xmpp:blocking:errors";
+/// XEP-0313 Message Archive Management.
+pub const MAM: &str = "urn:xmpp:mam:2";
+/// XEP-0359 Unique and Stable Stanza IDs.
+pub const SID: &str = "urn:xmpp:sid:0";
+/// XEP-0059 Result Set Management.
+pub const RSM: &str = "http://jabber.org/protocol/rsm";
+/// XEP-0384 OMEMO (the version clients deploy).
+pub const OMEMO: &str = "eu.siacs.conversations.axolotl";
 /// XEP-0440: SASL Channel-Binding Type Capability.
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).

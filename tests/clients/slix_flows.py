@@ -828,6 +828,28 @@ async def blocking(run):
     await run.until("after unblocking his message arrives", lambda: any(m["body"] == "thanks" for m in a.messages()))
 
 
+async def archive(run):
+    """XEP-0313 through slixmpp's plugin: alice and bob chat, then bob pages
+    through his archive with alice two at a time (XEP-0059)."""
+    alice, bob = run.users
+    a = run.peer(alice)
+    b = run.peer(bob)
+    for p in (a, b):
+        p.xmpp.register_plugin("xep_0313")
+        p.xmpp.register_plugin("xep_0059")
+    await a.login()
+    await b.login()
+    a.xmpp.send_presence()
+    b.xmpp.send_presence()
+    for i in range(5):
+        a.xmpp.send_message(mto=b.bare, mbody=f"line {i}", mtype="chat")
+    await run.until("bob got the five lines", lambda: len([m for m in b.messages() if m["body"].startswith("line ")]) == 5)
+    got = []
+    async for msg in b.xmpp["xep_0313"].iterate(with_jid=JID(a.bare), rsm={"max": 2}):
+        got.append(msg["mam_result"]["forwarded"]["stanza"]["body"])
+    check(got == [f"line {i}" for i in range(5)], "bob pages through the archive in order", str(got))
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -846,6 +868,7 @@ SCENARIOS = {
     "stream_management": (stream_management, 2),
     "client_state": (client_state, 2),
     "blocking": (blocking, 2),
+    "archive": (archive, 2),
 }
 
 

@@ -28,6 +28,9 @@ pub struct Limits {
 	pub max_archive_messages: u64,
 	pub mam_retention_days: u32,
 	pub mam_max_page: usize,
+	pub muc_max_rooms: usize,
+	pub muc_max_occupants: u32,
+	pub muc_history_messages: usize,
 	pub session_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
@@ -108,6 +111,9 @@ impl Config {
 				max_archive_messages: 0,
 				mam_retention_days: 0,
 				mam_max_page: 0,
+				muc_max_rooms: 0,
+				muc_max_occupants: 0,
+				muc_history_messages: 0,
 				session_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
@@ -432,6 +438,33 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "most archived messages in one answer (XEP-0059 max); clients page for more",
 		apply: |c, v| {
 			c.limits.mam_max_page = num(v, 1, 10_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "muc_max_rooms",
+		default: "1000",
+		doc: "rooms on the service (XEP-0045); joining a new one beyond it gets not-allowed",
+		apply: |c, v| {
+			c.limits.muc_max_rooms = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "muc_max_occupants",
+		default: "200",
+		doc: "the most occupants a room may allow (its maxusers is capped to it); joining a full room gets service-unavailable",
+		apply: |c, v| {
+			c.limits.muc_max_occupants = num(v, 2, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "muc_history_messages",
+		default: "20",
+		doc: "recent room messages sent to someone who joins",
+		apply: |c, v| {
+			c.limits.muc_history_messages = num(v, 0, 1000)?;
 			Ok(())
 		},
 	},

@@ -93,6 +93,9 @@ pub async fn undeliverable(server: &Server, jid: &FullJid, session_id: u64, stan
 
 /// Decides what to do with a stanza from the client.
 pub fn dispatch(stanza: &Stanza, cx: &mut Cx) {
+	if stanza.to.as_ref().is_some_and(|to| features::muc::is_ours(to, cx)) {
+		return features::muc::handle(stanza, cx);
+	}
 	match stanza.ty {
 		StanzaType::Iq(t) => iq(stanza, t, cx),
 		StanzaType::Message(t) => message(stanza, t, cx),

@@ -35,6 +35,8 @@ pub struct Server {
 	pub blocklists: RefCell<crate::features::blocking::Blocklists>,
 	/// Every account's XEP-0313 archiving preferences.
 	pub mam_prefs: RefCell<crate::features::mam::Prefs>,
+	/// The rooms of `rooms.<domain>` (XEP-0045).
+	pub muc: RefCell<crate::features::muc::Service>,
 	fake_secret: [u8; 32],
 	rng: SystemRandom,
 }
@@ -51,6 +53,8 @@ impl Server {
 			Vec::new()
 		});
 		let mam_prefs = crate::features::mam::Prefs::load(prefs);
+		let service = crate::features::muc::service_domain(&config.domain);
+		let muc = crate::features::muc::Service::load(&store, &service, config.limits.muc_history_messages);
 		let rng = SystemRandom::new();
 		let mut fake_secret = [0u8; 32];
 		fill(&rng, &mut fake_secret);
@@ -65,6 +69,7 @@ impl Server {
 			resumable: RefCell::default(),
 			blocklists: RefCell::new(blocklists),
 			mam_prefs: RefCell::new(mam_prefs),
+			muc: RefCell::new(muc),
 			fake_secret,
 			rng,
 		}

@@ -209,3 +209,9 @@ fn slixmpp_pages_through_the_archive() {
 	let s = server_with_users(&["alice", "bob"], &[]);
 	slix(&s, "archive", &["alice", "bob"]);
 }
+
+#[test]
+fn slixmpp_talks_in_a_room() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "muc", &["alice", "bob"]);
+}

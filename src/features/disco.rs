@@ -42,7 +42,10 @@ fn server_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 }
 
 fn server_items(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
-	let q = query(iq, ns::DISCO_ITEMS)?;
+	let mut q = query(iq, ns::DISCO_ITEMS)?;
+	// The room service (XEP-0045 §6.1).
+	let rooms = super::muc::service_domain(cx.domain());
+	q.push(Element::new("item", ns::DISCO_ITEMS).with_attr("jid", rooms).with_attr("name", "Rooms"));
 	cx.reply(iq.iq_result().with_child(q));
 	Ok(())
 }

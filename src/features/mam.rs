@@ -62,7 +62,7 @@ fn stamp(micros: u64) -> String {
 }
 
 /// XEP-0082 DateTime to microseconds.
-fn parse_time(s: &str) -> Option<u64> {
+pub fn parse_time(s: &str) -> Option<u64> {
 	let t = OffsetDateTime::parse(s.trim(), &Rfc3339).ok()?;
 	u64::try_from(t.unix_timestamp_nanos() / 1000).ok()
 }
@@ -173,15 +173,22 @@ fn parse_query(q: &Element, max_page: usize) -> Result<MamQuery, StanzaError> {
 
 fn query(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	cx.own_account_only(iq)?;
+	let (user, bare) = (cx.user().to_owned(), cx.jid.to_bare().as_str().to_owned());
+	run_query(iq, cx, user, bare)
+}
+
+/// Answers a query of the archive kept under `key` (an account, or
+/// `muc:ROOM`), results sent from `from`.
+pub fn run_query(iq: &Stanza, cx: &mut Cx, key: String, from: String) -> Result<(), StanzaError> {
 	let q = iq.payload().ok_or(Condition::BadRequest)?;
 	let mq = parse_query(q, cx.server.config.limits.mam_max_page)?;
 	let queryid = q.attr("queryid").map(str::to_owned);
-	let (user, to, from) = (cx.user().to_owned(), cx.jid.as_str().to_owned(), cx.jid.to_bare().as_str().to_owned());
+	let to = cx.jid.as_str().to_owned();
 	let l = &cx.server.config.limits;
 	let limits = XmlLimits { max_stanza_bytes: usize::MAX, max_depth: l.max_depth, max_attrs: l.max_attrs };
 	let (ok, unknown) = (iq.iq_result(), iq.error_reply(&StanzaError::with_text(Condition::ItemNotFound, "no such archive id")));
 	cx.write(move |tx| {
-		let Ok(page) = tx.mam_page(&user, &mq)? else { return Ok(vec![Out::Reply(unknown)]) };
+		let Ok(page) = tx.mam_page(&key, &mq)? else { return Ok(vec![Out::Reply(unknown)]) };
 		let mut outs = Vec::with_capacity(page.items.len() + 1);
 		for item in &page.items {
 			let Some(original) = parse_stored(&item.xml, ns::CLIENT, limits) else { continue };

@@ -15,6 +15,7 @@ pub mod carbons;
 pub mod disco;
 pub mod last;
 pub mod mam;
+pub mod muc;
 pub mod offline;
 pub mod pep;
 pub mod ping;
@@ -79,6 +80,7 @@ pub static ALL: &[&Feature] = &[
 	&pep::FEATURE,
 	&blocking::FEATURE,
 	&mam::FEATURE,
+	&muc::FEATURE,
 	&caps::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,

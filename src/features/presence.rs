@@ -76,6 +76,9 @@ fn broadcast(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
 	};
 	if t == PresenceType::Unavailable {
 		super::last::record_if_last(cx.server, &user, Some(&el));
+		// Unavailable leaves every room, like directed presence (XEP-0045 §7.14).
+		let jid = cx.jid.clone();
+		super::muc::gone(cx.server, &jid, cx);
 	} else {
 		super::caps::presence(&el, cx);
 	}
@@ -259,6 +262,18 @@ pub fn send_presence_of(of: &str, to: &BareJid, unavailable: bool, cx: &mut Cx) 
 /// A session is gone (disconnect, replacement, shutdown): if it was
 /// available, everyone who saw it gets unavailable (RFC 6121 §4.5.2).
 pub fn session_ended(server: &Server, session: Session) {
+	{
+		let mut cx = Cx::new(server, &session.jid, session.id);
+		super::muc::gone(server, &session.jid, &mut cx);
+		// Runs no storage jobs that matter here except a temporary room's
+		// archive removal, which `gone` queued; deliver what it produced.
+		for out in std::mem::take(&mut cx.outs) {
+			crate::router::deliver(out, &mut cx);
+		}
+		for job in std::mem::take(&mut cx.jobs) {
+			server.store.write_detached(move |tx| job(tx).map(|_| ()));
+		}
+	}
 	if !session.is_available() {
 		return;
 	}

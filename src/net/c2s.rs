@@ -665,6 +665,7 @@ impl Conn {
 	async fn end(&mut self) {
 		let Some(b) = self.bound.take() else { return };
 		let mut undelivered = Vec::new();
+		let was_managed = self.sm.is_some();
 		if let Some(st) = self.sm.take() {
 			let mut s = st.borrow_mut();
 			if s.owner != self.conn_id {
@@ -687,6 +688,16 @@ impl Conn {
 		let removed = self.server.sessions.borrow_mut().remove(&b.user, b.id);
 		if let Some(session) = removed {
 			presence::session_ended(&self.server, session);
+		}
+		// What reached the queue while the first lot was being stored.
+		if was_managed {
+			let late: Vec<Element> = std::iter::from_fn(|| self.outbox.try_recv())
+				.filter_map(|item| match item {
+					Outgoing::Stanza(el) => Some(*el),
+					_ => None,
+				})
+				.collect();
+			Box::pin(crate::router::undeliverable(&self.server, &b.jid, b.id, late)).await;
 		}
 		log::info!("{}: {} gone", self.peer, b.jid);
 	}

@@ -19,6 +19,7 @@ mod codec;
 mod groups;
 mod last;
 mod mam;
+mod muc;
 mod offline;
 mod pep;
 mod private;
@@ -35,6 +36,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 pub use accounts::Account;
 pub use codec::Corrupt;
 pub use mam::{Archived, MamDefault, MamPrefs, MamQuery, Page, UnknownId};
+pub use muc::{RoomConfig, StoredRoom};
 pub use offline::Pushed;
 pub use pep::{AccessModel, NodeConfig, PepItem, PepLimits, PepNode, Published};
 pub use roster::RosterEntry;

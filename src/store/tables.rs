@@ -58,6 +58,9 @@ pub const MAM_COUNT: TableDefinition<&str, u64> = TableDefinition::new("mam_coun
 /// account localpart -> `mam::MamPrefs` record.
 pub const MAM_PREFS: TableDefinition<&str, &[u8]> = TableDefinition::new("mam_prefs");
 
+/// room name -> `muc::StoredRoom` record (XEP-0045 persistent rooms).
+pub const MUC_ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("muc_rooms");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -78,5 +81,6 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(MAM_ID)?;
 	wtx.open_table(MAM_COUNT)?;
 	wtx.open_table(MAM_PREFS)?;
+	wtx.open_table(MUC_ROOMS)?;
 	Ok(())
 }

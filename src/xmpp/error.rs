@@ -157,6 +157,8 @@ pub enum Condition {
 	RecipientUnavailable,
 	/// A remote server cannot be found.
 	RemoteServerNotFound,
+	/// The requester must register (join as a member) first.
+	RegistrationRequired,
 	/// The server is lacking the system resources necessary.
 	ResourceConstraint,
 	/// The recipient does not provide the requested service.
@@ -183,6 +185,7 @@ impl Condition {
 			Self::PolicyViolation => "policy-violation",
 			Self::RecipientUnavailable => "recipient-unavailable",
 			Self::RemoteServerNotFound => "remote-server-not-found",
+			Self::RegistrationRequired => "registration-required",
 			Self::ResourceConstraint => "resource-constraint",
 			Self::ServiceUnavailable => "service-unavailable",
 			Self::UndefinedCondition => "undefined-condition",
@@ -194,7 +197,7 @@ impl Condition {
 	pub fn default_type(self) -> ErrorType {
 		match self {
 			Self::BadRequest | Self::JidMalformed | Self::NotAcceptable | Self::PolicyViolation => ErrorType::Modify,
-			Self::NotAuthorized | Self::Forbidden => ErrorType::Auth,
+			Self::NotAuthorized | Self::Forbidden | Self::RegistrationRequired => ErrorType::Auth,
 			Self::RecipientUnavailable | Self::ResourceConstraint | Self::UnexpectedRequest => ErrorType::Wait,
 			_ => ErrorType::Cancel,
 		}

@@ -82,6 +82,20 @@ pub const SID: &str = "urn:xmpp:sid:0";
 pub const RSM: &str = "http://jabber.org/protocol/rsm";
 /// XEP-0384 OMEMO (the version clients deploy).
 pub const OMEMO: &str = "eu.siacs.conversations.axolotl";
+/// XEP-0045 Multi-User Chat: joining.
+pub const MUC: &str = "http://jabber.org/protocol/muc";
+/// XEP-0045: occupant information.
+pub const MUC_USER: &str = "http://jabber.org/protocol/muc#user";
+/// XEP-0045: owner use cases (configuration, destruction).
+pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
+/// XEP-0045: admin and moderator use cases (roles, affiliations).
+pub const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
+/// XEP-0045 §10.2: FORM_TYPE of room configuration.
+pub const MUC_ROOMCONFIG: &str = "http://jabber.org/protocol/muc#roomconfig";
+/// XEP-0045 §6.4: FORM_TYPE of extended room information.
+pub const MUC_ROOMINFO: &str = "http://jabber.org/protocol/muc#roominfo";
+/// XEP-0249 Direct MUC Invitations.
+pub const CONFERENCE: &str = "jabber:x:conference";
 /// XEP-0440: SASL Channel-Binding Type Capability.
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).

@@ -271,6 +271,15 @@ def same_jid(got, want):
 # --- scenarios ---------------------------------------------------------------
 
 
+def keeper(run, into, value=None):
+    """An event handler that keeps what it gets (or `value`) in `into` and
+    wakes run.until."""
+    def handler(event):
+        into.append(event if value is None else value)
+        run.news.set()
+    return handler
+
+
 async def online(run, user, **kw):
     """Login, roster, initial presence: what a client does on start-up
     (RFC 6121 §2.2: roster before presence)."""
@@ -667,14 +676,8 @@ async def pep(run):
     tunes = []
     metadata = []
 
-    def keep(into):
-        def handler(msg):
-            into.append(msg)
-            run.news.set()  # wakes run.until
-        return handler
-
-    b.xmpp.add_event_handler("user_tune_publish", keep(tunes))
-    b.xmpp.add_event_handler("avatar_metadata_publish", keep(metadata))
+    b.xmpp.add_event_handler("user_tune_publish", keeper(run, tunes))
+    b.xmpp.add_event_handler("avatar_metadata_publish", keeper(run, metadata))
 
     def titles():
         return [t.text for m in tunes for t in m.xml.iter("{http://jabber.org/protocol/tune}title")]
@@ -729,14 +732,8 @@ async def stream_management(run):
     a.xmpp.register_plugin("xep_0198")
     events = []
 
-    def note(name):
-        def handler(_):
-            events.append(name)
-            run.news.set()
-        return handler
-
     for name in ("sm_enabled", "session_resumed", "sm_failed", "stanza_acked"):
-        a.xmpp.add_event_handler(name, note(name))
+        a.xmpp.add_event_handler(name, keeper(run, events, name))
     await a.login()
     await b.login()
     a.xmpp.send_presence()
@@ -813,12 +810,7 @@ async def blocking(run):
     got = await a.xmpp["xep_0191"].get_blocked(timeout=STEP)
     check({str(j) for j in got["blocklist"]["items"]} == {b.bare}, "the block list has bob", str(got))
     errors = []
-
-    def bounced(msg):
-        errors.append(msg)
-        run.news.set()
-
-    b.xmpp.add_event_handler("message_error", bounced)
+    b.xmpp.add_event_handler("message_error", keeper(run, errors))
     b.xmpp.send_message(mto=a.bare, mbody="let me in", mtype="chat")
     await run.until("bob's message comes back as service-unavailable",
                     lambda: any(m["error"]["condition"] == "service-unavailable" for m in errors))
@@ -850,6 +842,45 @@ async def archive(run):
     check(got == [f"line {i}" for i in range(5)], "bob pages through the archive in order", str(got))
 
 
+async def muc(run):
+    """XEP-0045 through slixmpp's plugin: alice makes a room and says
+    something, invites bob directly (XEP-0249); bob joins with history and
+    sees her in the room; they talk; alice gives the room a subject."""
+    alice, bob = run.users
+    a = run.peer(alice)
+    b = run.peer(bob)
+    for p in (a, b):
+        p.xmpp.register_plugin("xep_0045")
+        p.xmpp.register_plugin("xep_0249")
+    room = JID(f"lounge@rooms.{run.domain}")
+    got = []
+    invites = []
+
+    b.xmpp.add_event_handler("groupchat_message", keeper(run, got))
+    a.xmpp.add_event_handler("groupchat_message", keeper(run, got))
+    b.xmpp.add_event_handler("groupchat_direct_invite", keeper(run, invites))
+    await a.login()
+    await b.login()
+    a.xmpp.send_presence()
+    b.xmpp.send_presence()
+    pres, subject, occupants, history = await a.xmpp["xep_0045"].join_muc_wait(room, "Alice", timeout=STEP)
+    codes = {int(s) for s in pres["muc"]["status_codes"]}
+    check(110 in codes and 201 in codes, "alice made the room and is in it", str(pres))
+    a.xmpp.send_message(mto=room, mbody="first!", mtype="groupchat")
+    await run.until("alice hears herself", lambda: any(m["body"] == "first!" for m in got))
+    a.xmpp["xep_0249"].send_invitation(JID(b.bare), room, reason="come in")
+    await run.until("bob gets the direct invitation", lambda: invites)
+    pres, subject, occupants, history = await b.xmpp["xep_0045"].join_muc_wait(room, "Bob", maxstanzas=10, timeout=STEP)
+    check([m["body"] for m in history] == ["first!"], "bob gets the history", str(history))
+    check("Alice" in b.xmpp["xep_0045"].get_roster(room), "bob sees alice in the room", str(b.xmpp["xep_0045"].get_roster(room)))
+    b.xmpp.send_message(mto=room, mbody="hello alice", mtype="groupchat")
+    await run.until("alice hears bob", lambda: any(m["body"] == "hello alice" and m["from"].resource == "Bob" for m in got))
+    subjects = []
+    b.xmpp.add_event_handler("groupchat_subject", keeper(run, subjects))
+    a.xmpp["xep_0045"].set_subject(room, "Lunch")
+    await run.until("bob sees the new subject", lambda: any(m["subject"] == "Lunch" for m in subjects))
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -869,6 +900,7 @@ SCENARIOS = {
     "client_state": (client_state, 2),
     "blocking": (blocking, 2),
     "archive": (archive, 2),
+    "muc": (muc, 2),
 }
 
 

@@ -1,0 +1,580 @@
+//! XEP-0045 Multi-User Chat on `rooms.<domain>`: persistent and temporary
+//! rooms, roles and affiliations, members-only, password, moderated and
+//! hidden rooms, the configuration form, subject, history on join, nick
+//! changes, kick and ban, destruction, mediated invitations, self-ping
+//! (XEP-0410) and the room archive (XEP-0313). Rooms live in memory; the
+//! persistent ones are stored (configuration, subject, affiliations) and
+//! their messages archived, so they come back after a restart with history.
+//!
+//! Limits: `muc_max_rooms`, `muc_max_occupants` (the most a room may
+//! allow), `muc_history_messages` (sent on join).
+
+mod config;
+pub mod room;
+
+use std::collections::HashMap;
+use std::time::UNIX_EPOCH;
+
+use room::{Affiliation, Join, Role, Room};
+
+use super::{Cx, Feature, Out};
+use crate::server::Server;
+use crate::store::{MamQuery, StoredRoom};
+use crate::xmpp::element::Element;
+use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::jid::{FullJid, Jid};
+use crate::xmpp::ns;
+use crate::xmpp::stanza::{IqType, MessageType, PresenceType, Stanza, StanzaType};
+
+pub const FEATURE: Feature = Feature { name: "muc", spec: "XEP-0045 1.35, XEP-0410 1.1", disco: &[], account: &[], iq: &[] };
+
+/// Every room of the service.
+#[derive(Debug, Default)]
+pub struct Service {
+	rooms: HashMap<String, Room>,
+}
+
+impl Service {
+	/// The persistent rooms, with the last `keep` messages of each as history.
+	pub fn load(server: &crate::store::Store, service: &str, keep: usize) -> Service {
+		let stored = server.snapshot().and_then(|s| s.muc_rooms()).unwrap_or_else(|e| {
+			log::error!("rooms: {e}");
+			Vec::new()
+		});
+		let mut rooms = HashMap::new();
+		for (name, s) in stored {
+			let mut room = Room::new_stored(&name, service, s);
+			let q = MamQuery { before: Some(None), max: keep, ..Default::default() };
+			let key = format!("muc:{name}");
+			if let Ok(Ok(page)) = server.write_blocking(move |tx| tx.mam_page(&key, &q)) {
+				let limits = crate::xmpp::reader::XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 64, max_attrs: 256 };
+				for item in page.items {
+					if let Some(m) = crate::xmpp::reader::parse_stored(&item.xml, ns::CLIENT, limits) {
+						room.history.push_back((m, item.micros));
+					}
+				}
+			}
+			rooms.insert(name, room);
+		}
+		Service { rooms }
+	}
+
+	pub fn len(&self) -> usize {
+		self.rooms.len()
+	}
+
+	pub fn is_empty(&self) -> bool {
+		self.rooms.is_empty()
+	}
+}
+
+impl Room {
+	fn new_stored(name: &str, service: &str, s: StoredRoom) -> Room {
+		Room::from_stored(name, service, s)
+	}
+}
+
+/// `rooms.<domain>`.
+pub fn service_domain(domain: &str) -> String {
+	format!("rooms.{domain}")
+}
+
+/// Is this JID on the room service?
+pub fn is_ours(jid: &Jid, cx: &Cx) -> bool {
+	jid.domain().strip_prefix("rooms.").is_some_and(|d| d == cx.domain())
+}
+
+fn micros_now() -> u64 {
+	UNIX_EPOCH.elapsed().map_or(0, |d| d.as_micros() as u64)
+}
+
+fn send(cx: &mut Cx, els: Vec<Element>) {
+	for el in els {
+		cx.send(Out::Route(el));
+	}
+}
+
+/// Stores a persistent room's state (after a change).
+fn persist(room: &Room, cx: &mut Cx) {
+	if room.config.persistent {
+		let (name, stored) = (room.name.clone(), room.to_stored());
+		cx.write(move |tx| tx.put_muc_room(&name, &stored).map(|_| Vec::new()));
+	}
+}
+
+/// A stanza from a client to the room service.
+pub fn handle(stanza: &Stanza, cx: &mut Cx) {
+	let Some(to) = stanza.to.clone() else { return };
+	match stanza.ty {
+		StanzaType::Presence(t) => presence(stanza, t, &to, cx),
+		StanzaType::Message(t) => message(stanza, t, &to, cx),
+		StanzaType::Iq(t) => iq(stanza, t, &to, cx),
+	}
+}
+
+fn presence_error(stanza: &Stanza, e: &StanzaError, cx: &mut Cx) {
+	let mut reply = stanza.error_reply(e);
+	reply.push(Element::new("x", ns::MUC));
+	cx.reply(reply);
+}
+
+fn presence(stanza: &Stanza, t: PresenceType, to: &Jid, cx: &mut Cx) {
+	let (Some(name), nick) = (to.node().map(str::to_owned), to.resource().map(str::to_owned)) else { return };
+	match t {
+		PresenceType::Available => {
+			let Some(nick) = nick.filter(|n| !n.trim().is_empty()) else {
+				return presence_error(stanza, &StanzaError::with_text(Condition::JidMalformed, "a nickname is needed"), cx);
+			};
+			if let Err(e) = join(stanza, &name, &nick, cx) {
+				presence_error(stanza, &e, cx);
+			}
+		}
+		PresenceType::Unavailable => {
+			let status = stanza.el.child("status", ns::CLIENT).map(Element::text);
+			leave(&name, cx.jid, status.as_deref(), cx);
+		}
+		_ => {}
+	}
+}
+
+fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), StanzaError> {
+	let limits = &cx.server.config.limits;
+	let (max_rooms, max_occupants, keep) = (limits.muc_max_rooms, limits.muc_max_occupants, limits.muc_history_messages);
+	let service = service_domain(cx.domain());
+	let mut svc = cx.server.muc.borrow_mut();
+	let created = !svc.rooms.contains_key(name);
+	if created {
+		if svc.rooms.len() >= max_rooms {
+			return Err(StanzaError::with_text(Condition::NotAllowed, "no more rooms can be made"));
+		}
+		let mut room = Room::new(name, &service, room::Config::new(max_occupants));
+		room.affiliations.insert(cx.jid.to_bare().as_str().to_owned(), Affiliation::Owner);
+		svc.rooms.insert(name.to_owned(), room);
+	}
+	let room = svc.rooms.get_mut(name).expect("just made or found");
+	let x = stanza.el.child("x", ns::MUC);
+	// Joined already with this nick and no <x/>: a presence update.
+	if x.is_none()
+		&& let Some(i) = room.by_jid(cx.jid.as_str())
+		&& room.occupants[i].nick == nick
+	{
+		let out = room.update(i, &stanza.el);
+		drop(svc);
+		send(cx, out);
+		return Ok(());
+	}
+	let history = x.and_then(|x| x.child("history", ns::MUC));
+	let now = micros_now();
+	let since = history.and_then(|h| {
+		let secs = h.attr("seconds").and_then(|s| s.parse::<u64>().ok()).map(|s| now.saturating_sub(s * 1_000_000));
+		let since = h.attr("since").and_then(super::mam::parse_time);
+		secs.max(since)
+	});
+	let password = x.and_then(|x| x.child("password", ns::MUC)).map(|p| p.text());
+	let j = Join {
+		jid: cx.jid.clone(),
+		nick,
+		presence: &stanza.el,
+		password: password.as_deref(),
+		created,
+		history: history.and_then(|h| h.attr("maxstanzas")).and_then(|m| m.parse().ok()).map(|m: usize| m.min(keep)),
+		history_since: since,
+	};
+	match room.join(j, now) {
+		Ok(out) => {
+			drop(svc);
+			send(cx, out);
+			Ok(())
+		}
+		Err(e) => {
+			if created {
+				svc.rooms.remove(name);
+			}
+			Err(e)
+		}
+	}
+}
+
+/// The session `jid` leaves room `name` (if it is in it).
+fn leave(name: &str, jid: &FullJid, status: Option<&str>, cx: &mut Cx) {
+	let mut svc = cx.server.muc.borrow_mut();
+	let Some(room) = svc.rooms.get_mut(name) else { return };
+	let Some(i) = room.by_jid(jid.as_str()) else { return };
+	let out = room.leave(i, status);
+	let gone = room.occupants.is_empty() && !room.config.persistent;
+	if gone {
+		svc.rooms.remove(name);
+		let name = name.to_owned();
+		cx.write(move |tx| tx.delete_muc_room(&name).map(|_| Vec::new()));
+	}
+	drop(svc);
+	send(cx, out);
+}
+
+/// A session went unavailable or away: it leaves every room it is in.
+pub fn gone(server: &Server, jid: &FullJid, cx: &mut Cx) {
+	let names: Vec<String> =
+		server.muc.borrow().rooms.iter().filter(|(_, r)| r.by_jid(jid.as_str()).is_some()).map(|(n, _)| n.clone()).collect();
+	for name in names {
+		leave(&name, jid, None, cx);
+	}
+}
+
+fn message(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) {
+	if t == MessageType::Error {
+		return;
+	}
+	if let Err(e) = message_inner(stanza, t, to, cx) {
+		cx.reply(stanza.error_reply(&e));
+	}
+}
+
+fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Result<(), StanzaError> {
+	let name = to.node().ok_or(Condition::ServiceUnavailable)?.to_owned();
+	let keep = cx.server.config.limits.muc_history_messages;
+	let max_archive = cx.server.config.limits.max_archive_messages;
+	let mut id = [0u8; 12];
+	cx.server.random(&mut id);
+	let id = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id);
+	let mut svc = cx.server.muc.borrow_mut();
+	let room = svc.rooms.get_mut(&name).ok_or_else(|| StanzaError::with_text(Condition::ItemNotFound, "no such room"))?;
+	let me = room.by_jid(cx.jid.as_str());
+	let user_x = stanza.el.child("x", ns::MUC_USER);
+	match (to.resource(), t) {
+		(None, MessageType::Groupchat) => {
+			let i = me.ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
+			let subject_before = room.subject.clone();
+			let now = micros_now();
+			let (archived, out) = room.groupchat(i, &stanza.el, &id, now, keep)?;
+			let subject_changed = room.subject != subject_before;
+			if subject_changed {
+				persist(room, cx);
+			}
+			drop(svc);
+			if archived.child("body", ns::CLIENT).is_some() {
+				let (key, with, xml) =
+					(format!("muc:{name}"), archived.attr("from").unwrap_or_default().to_owned(), archived.to_xml(ns::CLIENT));
+				cx.write(move |tx| tx.archive(&key, &id, now, &with, &xml, max_archive).map(|_| Vec::new()));
+			}
+			send(cx, out);
+		}
+		(None, _) if user_x.is_some_and(|x| x.child("invite", ns::MUC_USER).is_some()) => {
+			let i = me.ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
+			let invite = user_x.and_then(|x| x.child("invite", ns::MUC_USER)).expect("checked");
+			let invitee = invite.attr("to").and_then(|j| Jid::parse(j).ok()).ok_or(Condition::JidMalformed)?;
+			let inviter_aff = room.affiliation(cx.jid.to_bare().as_str());
+			if room.config.members_only {
+				if inviter_aff < Affiliation::Admin && !room.config.allow_invites {
+					return Err(StanzaError::with_text(Condition::Forbidden, "only admins may invite to this room"));
+				}
+				let bare = invitee.to_bare().as_str().to_owned();
+				if room.affiliation(&bare) < Affiliation::Member && room.affiliation(&bare) != Affiliation::Outcast {
+					room.affiliations.insert(bare, Affiliation::Member);
+					persist(room, cx);
+				}
+			}
+			let _ = i;
+			let mut inv = Element::new("invite", ns::MUC_USER).with_attr("from", cx.jid.as_str());
+			if let Some(r) = invite.child("reason", ns::MUC_USER) {
+				inv.push(r.clone());
+			}
+			let mut x = Element::new("x", ns::MUC_USER).with_child(inv);
+			if let Some(pw) = &room.config.password {
+				x.push(Element::new("password", ns::MUC_USER).with_text(pw.as_str()));
+			}
+			let body = format!("{} invites you to the room {}", cx.jid.to_bare().as_str(), room.jid);
+			let m = Element::new("message", ns::CLIENT)
+				.with_attr("from", room.jid.as_str())
+				.with_attr("to", invitee.as_str())
+				.with_child(x)
+				.with_child(Element::new("body", ns::CLIENT).with_text(body));
+			drop(svc);
+			send(cx, vec![m]);
+		}
+		(None, _) if user_x.is_some_and(|x| x.child("decline", ns::MUC_USER).is_some()) => {
+			let decline = user_x.and_then(|x| x.child("decline", ns::MUC_USER)).expect("checked");
+			let to = decline.attr("to").and_then(|j| Jid::parse(j).ok()).ok_or(Condition::JidMalformed)?;
+			let mut d = Element::new("decline", ns::MUC_USER).with_attr("from", cx.jid.to_bare().as_str());
+			if let Some(r) = decline.child("reason", ns::MUC_USER) {
+				d.push(r.clone());
+			}
+			let m = Element::new("message", ns::CLIENT)
+				.with_attr("from", room.jid.as_str())
+				.with_attr("to", to.as_str())
+				.with_child(Element::new("x", ns::MUC_USER).with_child(d));
+			drop(svc);
+			send(cx, vec![m]);
+		}
+		(Some(nick), MessageType::Chat | MessageType::Normal) => {
+			let i = me.ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
+			let m = room.private(i, nick, &stanza.el)?;
+			drop(svc);
+			send(cx, vec![m]);
+		}
+		_ => return Err(StanzaError::with_text(Condition::BadRequest, "not a message a room takes")),
+	}
+	Ok(())
+}
+
+fn iq(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) {
+	if matches!(t, IqType::Result | IqType::Error) {
+		// An occupant's answer to an iq another occupant sent it through the room.
+		if let (Some(name), Some(nick)) = (to.node(), to.resource()) {
+			let _ = forward_to_occupant(stanza, name, nick, cx);
+		}
+		return;
+	}
+	if let Err(e) = iq_inner(stanza, t, to, cx) {
+		cx.reply(stanza.error_reply(&e));
+	}
+}
+
+/// Sends an iq on to the occupant `nick`, from the sender's occupant JID
+/// (XEP-0045 §7.7: real JIDs stay hidden).
+fn forward_to_occupant(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), StanzaError> {
+	let svc = cx.server.muc.borrow();
+	let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
+	let from = room.by_jid(cx.jid.as_str()).ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
+	let target = room.by_nick(nick).ok_or(Condition::ItemNotFound)?;
+	let mut el = stanza.el.clone();
+	el.set_attr("from", format!("{}/{}", room.jid, room.occupants[from].nick));
+	el.set_attr("to", room.occupants[target].jid.as_str());
+	drop(svc);
+	send(cx, vec![el]);
+	Ok(())
+}
+
+fn iq_inner(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) -> Result<(), StanzaError> {
+	let payload = stanza.payload().ok_or(Condition::BadRequest)?;
+	let (ns_, name) = (payload.ns().to_owned(), payload.name().to_owned());
+	let Some(room_name) = to.node().map(str::to_owned) else {
+		return service_iq(stanza, t, &ns_, cx);
+	};
+	if let Some(nick) = to.resource() {
+		// XEP-0410: a ping to one's own occupant JID says whether one is still in.
+		if t == IqType::Get && ns_ == ns::PING {
+			let svc = cx.server.muc.borrow();
+			let joined = svc.rooms.get(&room_name).and_then(|r| r.by_jid(cx.jid.as_str()).map(|i| r.occupants[i].nick == nick));
+			return match joined {
+				Some(true) => {
+					drop(svc);
+					cx.reply(stanza.iq_result());
+					Ok(())
+				}
+				_ => Err(StanzaError::with_text(Condition::NotAcceptable, "not in the room")),
+			};
+		}
+		return forward_to_occupant(stanza, &room_name, nick, cx);
+	}
+	match (t, ns_.as_str(), name.as_str()) {
+		(IqType::Get, ns::DISCO_INFO, "query") => room_info(stanza, &room_name, cx),
+		(IqType::Get, ns::DISCO_ITEMS, "query") => {
+			cx.reply(stanza.iq_result().with_child(Element::new("query", ns::DISCO_ITEMS)));
+			Ok(())
+		}
+		(IqType::Get, ns::PING, "ping") => {
+			cx.reply(stanza.iq_result());
+			Ok(())
+		}
+		(_, ns::MUC_OWNER, "query") => owner(stanza, t, &room_name, cx),
+		(_, ns::MUC_ADMIN, "query") => admin(stanza, t, &room_name, cx),
+		(IqType::Set, ns::MAM, "query") => room_archive(stanza, &room_name, cx),
+		_ => Err(StanzaError::new(Condition::ServiceUnavailable)),
+	}
+}
+
+fn service_iq(stanza: &Stanza, t: IqType, payload_ns: &str, cx: &mut Cx) -> Result<(), StanzaError> {
+	match (t, payload_ns) {
+		(IqType::Get, ns::DISCO_INFO) => {
+			let q = Element::new("query", ns::DISCO_INFO)
+				.with_child(
+					Element::new("identity", ns::DISCO_INFO)
+						.with_attr("category", "conference")
+						.with_attr("type", "text")
+						.with_attr("name", "Rooms"),
+				)
+				.with_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", ns::MUC))
+				.with_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", ns::DISCO_INFO))
+				.with_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", ns::DISCO_ITEMS));
+			cx.reply(stanza.iq_result().with_child(q));
+			Ok(())
+		}
+		(IqType::Get, ns::DISCO_ITEMS) => {
+			// Public rooms only (hidden ones are not listed, §6.3).
+			let mut q = Element::new("query", ns::DISCO_ITEMS);
+			let svc = cx.server.muc.borrow();
+			let mut rooms: Vec<&Room> = svc.rooms.values().filter(|r| !r.config.hidden).collect();
+			rooms.sort_by(|a, b| a.name.cmp(&b.name));
+			for r in rooms {
+				let title = if r.config.title.is_empty() { r.name.as_str() } else { r.config.title.as_str() };
+				q.push(Element::new("item", ns::DISCO_ITEMS).with_attr("jid", r.jid.as_str()).with_attr("name", title));
+			}
+			drop(svc);
+			cx.reply(stanza.iq_result().with_child(q));
+			Ok(())
+		}
+		(IqType::Get, ns::PING) => {
+			cx.reply(stanza.iq_result());
+			Ok(())
+		}
+		_ => Err(StanzaError::new(Condition::ServiceUnavailable)),
+	}
+}
+
+fn room_info(stanza: &Stanza, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
+	let svc = cx.server.muc.borrow();
+	let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
+	let title = if room.config.title.is_empty() { room.name.as_str() } else { room.config.title.as_str() };
+	let mut q = Element::new("query", ns::DISCO_INFO).with_child(
+		Element::new("identity", ns::DISCO_INFO).with_attr("category", "conference").with_attr("type", "text").with_attr("name", title),
+	);
+	for f in config::features(&room.config) {
+		q.push(Element::new("feature", ns::DISCO_INFO).with_attr("var", f));
+	}
+	q.push(config::info(&room.config, room.occupants.len(), room.subject.as_ref().map(|(s, _)| s.as_str())));
+	drop(svc);
+	cx.reply(stanza.iq_result().with_child(q));
+	Ok(())
+}
+
+/// XEP-0045 §10: configuration and destruction, owners only.
+fn owner(stanza: &Stanza, t: IqType, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
+	let limit = cx.server.config.limits.muc_max_occupants;
+	let mut svc = cx.server.muc.borrow_mut();
+	let room = svc.rooms.get_mut(name).ok_or(Condition::ItemNotFound)?;
+	if room.affiliation(cx.jid.to_bare().as_str()) != Affiliation::Owner {
+		return Err(StanzaError::with_text(Condition::Forbidden, "owners only"));
+	}
+	let q = stanza.payload().ok_or(Condition::BadRequest)?;
+	if t == IqType::Get {
+		let form = config::form(&room.config);
+		drop(svc);
+		cx.reply(stanza.iq_result().with_child(Element::new("query", ns::MUC_OWNER).with_child(form)));
+		return Ok(());
+	}
+	if let Some(d) = q.child("destroy", ns::MUC_OWNER) {
+		let reason = d.child("reason", ns::MUC_OWNER).map(Element::text);
+		let out = room.destroy(reason.as_deref(), d.attr("jid"));
+		svc.rooms.remove(name);
+		drop(svc);
+		let name = name.to_owned();
+		cx.write(move |tx| tx.delete_muc_room(&name).map(|_| Vec::new()));
+		cx.reply(stanza.iq_result());
+		send(cx, out);
+		return Ok(());
+	}
+	let x = q.child("x", ns::DATA_FORMS).ok_or(Condition::BadRequest)?;
+	if x.attr("type") == Some("cancel") {
+		drop(svc);
+		cx.reply(stanza.iq_result());
+		return Ok(());
+	}
+	let was_persistent = room.config.persistent;
+	room.config = config::apply(x, &room.config, limit)?;
+	let mut out = Vec::new();
+	if room.config.members_only {
+		// Non-members leave a room that became members-only (§10.2, status 321).
+		let actor = cx.jid.to_bare().as_str().to_owned();
+		let outsiders: Vec<String> = room
+			.occupants
+			.iter()
+			.map(|o| o.jid.to_bare().as_str().to_owned())
+			.filter(|b| room.affiliation(b) < Affiliation::Member)
+			.collect();
+		for b in outsiders {
+			out.extend(room.set_affiliation(&actor, &b, Affiliation::None, None).unwrap_or_default());
+		}
+	}
+	out.extend(room.notice(&[104]));
+	if room.config.persistent {
+		persist(room, cx);
+	} else if was_persistent {
+		let n = name.to_owned();
+		cx.write(move |tx| tx.delete_muc_room(&n).map(|_| Vec::new()));
+	}
+	let empty_temporary = room.occupants.is_empty() && !room.config.persistent;
+	if empty_temporary {
+		svc.rooms.remove(name);
+	}
+	drop(svc);
+	cx.reply(stanza.iq_result());
+	send(cx, out);
+	Ok(())
+}
+
+/// XEP-0045 §8 and §9: roles by nick (moderators), affiliations by JID
+/// (admins and owners), and the lists.
+fn admin(stanza: &Stanza, t: IqType, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
+	let mut svc = cx.server.muc.borrow_mut();
+	let room = svc.rooms.get_mut(name).ok_or(Condition::ItemNotFound)?;
+	let q = stanza.payload().ok_or(Condition::BadRequest)?;
+	let actor_bare = cx.jid.to_bare().as_str().to_owned();
+	let actor_aff = room.affiliation(&actor_bare);
+	let me = room.by_jid(cx.jid.as_str());
+	if t == IqType::Get {
+		let item = q.child("item", ns::MUC_ADMIN).ok_or(Condition::BadRequest)?;
+		let mut list = Element::new("query", ns::MUC_ADMIN);
+		if let Some(aff) = item.attr("affiliation").and_then(Affiliation::parse) {
+			if actor_aff < Affiliation::Admin && !(aff == Affiliation::Member && actor_aff == Affiliation::Member) {
+				return Err(StanzaError::with_text(Condition::Forbidden, "admins only"));
+			}
+			for (j, a) in room.affiliations.iter().filter(|(_, a)| **a == aff) {
+				list.push(Element::new("item", ns::MUC_ADMIN).with_attr("jid", j.as_str()).with_attr("affiliation", a.as_str()));
+			}
+		} else if let Some(role) = item.attr("role").and_then(Role::parse) {
+			if me.is_none_or(|i| room.occupants[i].role != Role::Moderator) {
+				return Err(StanzaError::with_text(Condition::Forbidden, "moderators only"));
+			}
+			for o in room.occupants.iter().filter(|o| o.role == role) {
+				list.push(
+					Element::new("item", ns::MUC_ADMIN)
+						.with_attr("nick", o.nick.as_str())
+						.with_attr("role", o.role.as_str())
+						.with_attr("jid", o.jid.as_str()),
+				);
+			}
+		} else {
+			return Err(StanzaError::new(Condition::BadRequest));
+		}
+		drop(svc);
+		cx.reply(stanza.iq_result().with_child(list));
+		return Ok(());
+	}
+	let mut out = Vec::new();
+	let mut affiliations_changed = false;
+	for item in q.children().filter(|c| c.is("item", ns::MUC_ADMIN)) {
+		let reason = item.child("reason", ns::MUC_ADMIN).map(Element::text);
+		if let (Some(nick), Some(role)) = (item.attr("nick"), item.attr("role")) {
+			let role = Role::parse(role).ok_or(Condition::BadRequest)?;
+			let i = me.ok_or_else(|| StanzaError::with_text(Condition::Forbidden, "join the room first"))?;
+			out.extend(room.set_role(i, nick, role, reason.as_deref())?);
+		} else if let (Some(jid), Some(aff)) = (item.attr("jid"), item.attr("affiliation")) {
+			let aff = Affiliation::parse(aff).ok_or(Condition::BadRequest)?;
+			let jid = Jid::parse(jid).map_err(|_| StanzaError::new(Condition::JidMalformed))?.to_bare();
+			out.extend(room.set_affiliation(&actor_bare, jid.as_str(), aff, reason.as_deref())?);
+			affiliations_changed = true;
+		} else {
+			return Err(StanzaError::new(Condition::BadRequest));
+		}
+	}
+	if affiliations_changed {
+		persist(room, cx);
+	}
+	drop(svc);
+	cx.reply(stanza.iq_result());
+	send(cx, out);
+	Ok(())
+}
+
+/// XEP-0313 on a room: occupants and members may read its archive.
+fn room_archive(stanza: &Stanza, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
+	let svc = cx.server.muc.borrow();
+	let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
+	let allowed = room.by_jid(cx.jid.as_str()).is_some() || room.affiliation(cx.jid.to_bare().as_str()) >= Affiliation::Member;
+	if !allowed {
+		return Err(StanzaError::with_text(Condition::Forbidden, "join the room to read its archive"));
+	}
+	let jid = room.jid.clone();
+	drop(svc);
+	super::mam::run_query(stanza, cx, format!("muc:{name}"), jid)
+}

@@ -1,0 +1,541 @@
+//! One XEP-0045 room as a state machine without I/O: who is in it with
+//! which nick, role and affiliation, its configuration, subject and recent
+//! history. Every operation checks the rules and returns the stanzas to
+//! send (addressed to occupants' real JIDs); the service moves them.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::store::StoredRoom;
+use crate::xmpp::element::Element;
+use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::jid::FullJid;
+use crate::xmpp::ns;
+
+/// XEP-0045 §5.2, ordered from least to most privileged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Affiliation {
+	Outcast,
+	None,
+	Member,
+	Admin,
+	Owner,
+}
+
+impl Affiliation {
+	pub fn as_str(self) -> &'static str {
+		match self {
+			Self::Outcast => "outcast",
+			Self::None => "none",
+			Self::Member => "member",
+			Self::Admin => "admin",
+			Self::Owner => "owner",
+		}
+	}
+
+	pub fn parse(s: &str) -> Option<Affiliation> {
+		Some(match s {
+			"outcast" => Self::Outcast,
+			"none" => Self::None,
+			"member" => Self::Member,
+			"admin" => Self::Admin,
+			"owner" => Self::Owner,
+			_ => return None,
+		})
+	}
+}
+
+/// XEP-0045 §5.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+	None,
+	Visitor,
+	Participant,
+	Moderator,
+}
+
+impl Role {
+	pub fn as_str(self) -> &'static str {
+		match self {
+			Self::None => "none",
+			Self::Visitor => "visitor",
+			Self::Participant => "participant",
+			Self::Moderator => "moderator",
+		}
+	}
+
+	pub fn parse(s: &str) -> Option<Role> {
+		Some(match s {
+			"none" => Self::None,
+			"visitor" => Self::Visitor,
+			"participant" => Self::Participant,
+			"moderator" => Self::Moderator,
+			_ => return None,
+		})
+	}
+}
+
+/// The room configuration (XEP-0045 §10.2), as stored.
+pub use crate::store::RoomConfig as Config;
+
+#[derive(Debug, Clone)]
+pub struct Occupant {
+	pub nick: String,
+	pub jid: FullJid,
+	pub role: Role,
+	/// The occupant's last presence, as it sent it (children kept).
+	pub presence: Element,
+}
+
+#[derive(Debug)]
+pub struct Room {
+	pub name: String,
+	/// `name@service`.
+	pub jid: String,
+	pub config: Config,
+	pub affiliations: BTreeMap<String, Affiliation>,
+	pub occupants: Vec<Occupant>,
+	/// (text, nick that set it).
+	pub subject: Option<(String, String)>,
+	/// Recent groupchat messages as broadcast (no `to`), with when (micros).
+	pub history: VecDeque<(Element, u64)>,
+}
+
+/// What a join asks for (XEP-0045 §7.2).
+pub struct Join<'a> {
+	pub jid: FullJid,
+	pub nick: &'a str,
+	pub presence: &'a Element,
+	pub password: Option<&'a str>,
+	/// The room was created by this join (status 201).
+	pub created: bool,
+	/// Most history messages to send (`<history maxstanzas/>`).
+	pub history: Option<usize>,
+	/// Only history newer than this (micros; `seconds`/`since`).
+	pub history_since: Option<u64>,
+}
+
+fn err(c: Condition, text: &str) -> StanzaError {
+	StanzaError::with_text(c, text)
+}
+
+fn status(code: u16) -> Element {
+	Element::new("status", ns::MUC_USER).with_attr("code", code.to_string())
+}
+
+impl Room {
+	pub fn new(name: &str, service: &str, config: Config) -> Room {
+		Room {
+			name: name.to_owned(),
+			jid: format!("{name}@{service}"),
+			config,
+			affiliations: BTreeMap::new(),
+			occupants: Vec::new(),
+			subject: None,
+			history: VecDeque::new(),
+		}
+	}
+
+	pub fn from_stored(name: &str, service: &str, s: StoredRoom) -> Room {
+		let mut room = Room::new(name, service, s.config);
+		room.subject = s.subject;
+		room.affiliations = s.affiliations.into_iter().filter_map(|(j, a)| Some((j, Affiliation::parse(&a)?))).collect();
+		room
+	}
+
+	pub fn to_stored(&self) -> StoredRoom {
+		StoredRoom {
+			config: self.config.clone(),
+			subject: self.subject.clone(),
+			affiliations: self.affiliations.iter().map(|(j, a)| (j.clone(), a.as_str().to_owned())).collect(),
+		}
+	}
+
+	pub fn affiliation(&self, bare: &str) -> Affiliation {
+		self.affiliations.get(bare).copied().unwrap_or(Affiliation::None)
+	}
+
+	pub fn by_jid(&self, jid: &str) -> Option<usize> {
+		self.occupants.iter().position(|o| o.jid.as_str() == jid)
+	}
+
+	pub fn by_nick(&self, nick: &str) -> Option<usize> {
+		self.occupants.iter().position(|o| o.nick == nick)
+	}
+
+	fn nick_jid(&self, nick: &str) -> String {
+		format!("{}/{nick}", self.jid)
+	}
+
+	fn default_role(&self, aff: Affiliation) -> Role {
+		match aff {
+			Affiliation::Owner | Affiliation::Admin => Role::Moderator,
+			Affiliation::Member => Role::Participant,
+			_ if self.config.moderated => Role::Visitor,
+			_ => Role::Participant,
+		}
+	}
+
+	/// `<x xmlns='…muc#user'><item …/></x>` describing `o` to `viewer`.
+	fn user_x(&self, o: &Occupant, viewer_is_moderator: bool) -> Element {
+		let mut item = Element::new("item", ns::MUC_USER)
+			.with_attr("affiliation", self.affiliation(o.jid.to_bare().as_str()).as_str())
+			.with_attr("role", o.role.as_str());
+		if self.config.whois_anyone || viewer_is_moderator {
+			item.set_attr("jid", o.jid.as_str());
+		}
+		Element::new("x", ns::MUC_USER).with_child(item)
+	}
+
+	/// `o`'s presence as `viewer` sees it.
+	fn presence_of(&self, o: &Occupant, viewer: &Occupant) -> Element {
+		let mut p = o.presence.clone();
+		p.retain_children(|c| c.ns() != ns::MUC && c.ns() != ns::MUC_USER);
+		p.set_attr("from", self.nick_jid(&o.nick));
+		p.set_attr("to", viewer.jid.as_str());
+		p.remove_attr("type");
+		p.remove_attr("id");
+		let mut x = self.user_x(o, viewer.role == Role::Moderator);
+		if o.jid == viewer.jid {
+			x.push(status(110));
+			if self.config.whois_anyone {
+				x.push(status(100));
+			}
+			// Messages here are archived (XEP-0313 for MUC).
+			x.push(status(170));
+		}
+		p.push(x);
+		p
+	}
+
+	/// Unavailable presence of `o` (who has left) for everyone still in and
+	/// for `o`, with status codes and `<actor/>`/`<reason/>` in the item.
+	fn leave_presences(&self, o: &Occupant, codes: &[u16], extra: &[Element], status_text: Option<&str>) -> Vec<Element> {
+		let gone = Occupant { role: Role::None, ..o.clone() };
+		let mut out = Vec::new();
+		for viewer in self.occupants.iter().chain(std::iter::once(o)) {
+			let mut item = self
+				.user_x(&gone, viewer.role == Role::Moderator)
+				.children()
+				.next()
+				.cloned()
+				.unwrap_or_else(|| Element::new("item", ns::MUC_USER));
+			for e in extra {
+				item.push(e.clone());
+			}
+			let mut x = Element::new("x", ns::MUC_USER).with_child(item);
+			if viewer.jid == o.jid {
+				x.push(status(110));
+			}
+			for c in codes {
+				x.push(status(*c));
+			}
+			let mut p = Element::new("presence", ns::CLIENT)
+				.with_attr("from", self.nick_jid(&o.nick))
+				.with_attr("to", viewer.jid.as_str())
+				.with_attr("type", "unavailable");
+			if let Some(t) = status_text {
+				p.push(Element::new("status", ns::CLIENT).with_text(t));
+			}
+			p.push(x);
+			out.push(p);
+		}
+		out
+	}
+
+	/// XEP-0045 §7.2: enter the room (or, from the same JID, rejoin).
+	pub fn join(&mut self, j: Join<'_>, now: u64) -> Result<Vec<Element>, StanzaError> {
+		let bare = j.jid.to_bare();
+		let aff = self.affiliation(bare.as_str());
+		if let Some(i) = self.by_jid(j.jid.as_str()) {
+			if self.occupants[i].nick != j.nick {
+				return self.change_nick(i, j.nick, j.presence);
+			}
+			// A rejoin (say, after a reconnect): the state again, no history.
+			self.occupants[i].presence = j.presence.clone();
+			return Ok(self.state_for(i, None, None, &[], now));
+		}
+		if aff == Affiliation::Outcast {
+			return Err(err(Condition::Forbidden, "you are banned from this room"));
+		}
+		if self.config.members_only && aff < Affiliation::Member {
+			return Err(StanzaError::with_text(Condition::RegistrationRequired, "this room is for members only"));
+		}
+		if let Some(pw) = &self.config.password
+			&& aff < Affiliation::Admin
+			&& j.password != Some(pw.as_str())
+		{
+			return Err(err(Condition::NotAuthorized, "this room needs a password"));
+		}
+		if self.by_nick(j.nick).is_some() {
+			return Err(err(Condition::Conflict, "that nickname is in use"));
+		}
+		if self.occupants.len() >= self.config.max_users as usize && aff < Affiliation::Admin {
+			return Err(err(Condition::ServiceUnavailable, "the room is full"));
+		}
+		let me = Occupant { nick: j.nick.to_owned(), jid: j.jid.clone(), role: self.default_role(aff), presence: j.presence.clone() };
+		self.occupants.push(me);
+		let i = self.occupants.len() - 1;
+		let codes: &[u16] = if j.created { &[201] } else { &[] };
+		let mut out = Vec::new();
+		// The others learn of the newcomer.
+		let me = &self.occupants[i];
+		for other in self.occupants.iter().filter(|o| o.jid != me.jid) {
+			out.push(self.presence_of(me, other));
+		}
+		out.extend(self.state_for(i, j.history, j.history_since, codes, now));
+		Ok(out)
+	}
+
+	/// What a (re)joining occupant gets: everyone's presence, its own last
+	/// (with 110), history, then the subject (§7.2.3 order).
+	fn state_for(&self, i: usize, history: Option<usize>, since: Option<u64>, codes: &[u16], _now: u64) -> Vec<Element> {
+		let me = &self.occupants[i];
+		let mut out = Vec::new();
+		for other in self.occupants.iter().filter(|o| o.jid != me.jid) {
+			out.push(self.presence_of(other, me));
+		}
+		let mut own = self.presence_of(me, me);
+		let found = own.children().find(|c| c.is("x", ns::MUC_USER)).cloned();
+		if let Some(mut x) = found {
+			for c in codes {
+				x.push(status(*c));
+			}
+			own.retain_children(|c| !c.is("x", ns::MUC_USER));
+			own.push(x);
+		}
+		out.push(own);
+		let wanted = history.unwrap_or(usize::MAX);
+		let recent: Vec<&(Element, u64)> = self.history.iter().filter(|(_, t)| since.is_none_or(|s| *t >= s)).collect();
+		for (m, t) in recent.iter().skip(recent.len().saturating_sub(wanted)) {
+			let mut m = m.clone();
+			m.set_attr("to", me.jid.as_str());
+			let stamp = super::super::time::stamp(std::time::UNIX_EPOCH + std::time::Duration::from_micros(*t)).unwrap_or_default();
+			m.push(Element::new("delay", ns::DELAY).with_attr("from", self.jid.as_str()).with_attr("stamp", stamp));
+			out.push(m);
+		}
+		let (text, from) = match &self.subject {
+			Some((text, nick)) => (text.as_str(), self.nick_jid(nick)),
+			None => ("", self.jid.clone()),
+		};
+		out.push(
+			Element::new("message", ns::CLIENT)
+				.with_attr("from", from)
+				.with_attr("to", me.jid.as_str())
+				.with_attr("type", "groupchat")
+				.with_child(Element::new("subject", ns::CLIENT).with_text(text)),
+		);
+		out
+	}
+
+	/// A presence update from an occupant, to everyone.
+	pub fn update(&mut self, i: usize, presence: &Element) -> Vec<Element> {
+		self.occupants[i].presence = presence.clone();
+		let me = &self.occupants[i];
+		self.occupants.iter().map(|viewer| self.presence_of(me, viewer)).collect()
+	}
+
+	/// XEP-0045 §7.6: a new nick, announced as leaving (303) and coming back.
+	pub fn change_nick(&mut self, i: usize, nick: &str, presence: &Element) -> Result<Vec<Element>, StanzaError> {
+		if self.by_nick(nick).is_some() {
+			return Err(err(Condition::Conflict, "that nickname is in use"));
+		}
+		let old = self.occupants[i].clone();
+		let mut out = Vec::new();
+		for viewer in &self.occupants {
+			let mut x = self.user_x(&old, viewer.role == Role::Moderator);
+			let item = x.children().next().cloned();
+			if let Some(item) = item {
+				x = Element::new("x", ns::MUC_USER).with_child(item.with_attr("nick", nick));
+			}
+			x.push(status(303));
+			if viewer.jid == old.jid {
+				x.push(status(110));
+			}
+			out.push(
+				Element::new("presence", ns::CLIENT)
+					.with_attr("from", self.nick_jid(&old.nick))
+					.with_attr("to", viewer.jid.as_str())
+					.with_attr("type", "unavailable")
+					.with_child(x),
+			);
+		}
+		self.occupants[i].nick = nick.to_owned();
+		self.occupants[i].presence = presence.clone();
+		let me = &self.occupants[i];
+		out.extend(self.occupants.iter().map(|viewer| self.presence_of(me, viewer)));
+		Ok(out)
+	}
+
+	/// An occupant leaves (§7.14) with its unavailable presence's status.
+	pub fn leave(&mut self, i: usize, status_text: Option<&str>) -> Vec<Element> {
+		let o = self.occupants.remove(i);
+		self.leave_presences(&o, &[], &[], status_text)
+	}
+
+	/// A groupchat message from occupant `i` (§7.4), or a subject change
+	/// (§8.1). Returns the message as archived and the copies to send.
+	pub fn groupchat(&mut self, i: usize, msg: &Element, id: &str, now: u64, keep: usize) -> Result<(Element, Vec<Element>), StanzaError> {
+		let o = &self.occupants[i];
+		let subject = msg.child("subject", ns::CLIENT);
+		if o.role < Role::Participant {
+			return Err(err(Condition::Forbidden, "visitors may not speak in a moderated room"));
+		}
+		if let Some(s) = subject
+			&& msg.child("body", ns::CLIENT).is_none()
+		{
+			if o.role != Role::Moderator && !self.config.change_subject {
+				return Err(err(Condition::Forbidden, "only moderators may change the subject"));
+			}
+			self.subject = Some((s.text(), o.nick.clone()));
+		}
+		let mut m = msg.clone();
+		m.set_attr("from", self.nick_jid(&o.nick));
+		m.remove_attr("to");
+		m.retain_children(|c| !c.is("stanza-id", ns::SID));
+		m.push(Element::new("stanza-id", ns::SID).with_attr("id", id).with_attr("by", self.jid.as_str()));
+		let out = self
+			.occupants
+			.iter()
+			.map(|viewer| {
+				let mut copy = m.clone();
+				copy.set_attr("to", viewer.jid.as_str());
+				copy
+			})
+			.collect();
+		if subject.is_none() || msg.child("body", ns::CLIENT).is_some() {
+			self.history.push_back((m.clone(), now));
+			while self.history.len() > keep {
+				self.history.pop_front();
+			}
+		}
+		Ok((m, out))
+	}
+
+	/// A private message from occupant `i` to the occupant `nick` (§7.5).
+	pub fn private(&self, i: usize, nick: &str, msg: &Element) -> Result<Element, StanzaError> {
+		let to = self.by_nick(nick).ok_or_else(|| err(Condition::ItemNotFound, "no such occupant"))?;
+		let mut m = msg.clone();
+		m.set_attr("from", self.nick_jid(&self.occupants[i].nick));
+		m.set_attr("to", self.occupants[to].jid.as_str());
+		m.push(Element::new("x", ns::MUC_USER));
+		Ok(m)
+	}
+
+	/// §9.6 and §8.5: an admin or moderator changes someone's role by nick.
+	pub fn set_role(&mut self, actor: usize, nick: &str, role: Role, reason: Option<&str>) -> Result<Vec<Element>, StanzaError> {
+		let a = &self.occupants[actor];
+		let actor_aff = self.affiliation(a.jid.to_bare().as_str());
+		let t = self.by_nick(nick).ok_or_else(|| err(Condition::ItemNotFound, "no such occupant"))?;
+		let target_aff = self.affiliation(self.occupants[t].jid.to_bare().as_str());
+		let allowed = match role {
+			Role::Moderator => actor_aff >= Affiliation::Admin,
+			_ if target_aff >= Affiliation::Admin => false,
+			_ => a.role == Role::Moderator && (target_aff < actor_aff || self.occupants[t].role < Role::Moderator),
+		};
+		if !allowed {
+			return Err(err(Condition::NotAllowed, "you may not change that occupant's role"));
+		}
+		let actor_nick = a.nick.clone();
+		if role == Role::None {
+			return Ok(self.remove(t, 307, &actor_nick, reason));
+		}
+		self.occupants[t].role = role;
+		let me = &self.occupants[t];
+		Ok(self.occupants.iter().map(|viewer| self.presence_of(me, viewer)).collect())
+	}
+
+	/// Takes occupant `t` out with status `code` (307 kick, 301 ban, 321
+	/// membership lost), naming the actor.
+	fn remove(&mut self, t: usize, code: u16, actor_nick: &str, reason: Option<&str>) -> Vec<Element> {
+		let o = self.occupants.remove(t);
+		let mut extra = vec![Element::new("actor", ns::MUC_USER).with_attr("nick", actor_nick)];
+		if let Some(r) = reason {
+			extra.push(Element::new("reason", ns::MUC_USER).with_text(r));
+		}
+		self.leave_presences(&o, &[code], &extra, None)
+	}
+
+	/// §9 and §10: an admin or owner changes a JID's affiliation.
+	pub fn set_affiliation(
+		&mut self,
+		actor_bare: &str,
+		jid: &str,
+		aff: Affiliation,
+		reason: Option<&str>,
+	) -> Result<Vec<Element>, StanzaError> {
+		let actor_aff = self.affiliation(actor_bare);
+		let current = self.affiliation(jid);
+		let allowed = match (aff, current) {
+			(Affiliation::Owner | Affiliation::Admin, _) | (_, Affiliation::Owner | Affiliation::Admin) => actor_aff == Affiliation::Owner,
+			_ => actor_aff >= Affiliation::Admin,
+		};
+		if !allowed {
+			return Err(err(Condition::NotAllowed, "you may not change that affiliation"));
+		}
+		let owners = self.affiliations.values().filter(|a| **a == Affiliation::Owner).count();
+		if current == Affiliation::Owner && aff != Affiliation::Owner && owners <= 1 {
+			return Err(err(Condition::Conflict, "a room needs an owner"));
+		}
+		if aff == Affiliation::None {
+			self.affiliations.remove(jid);
+		} else {
+			self.affiliations.insert(jid.to_owned(), aff);
+		}
+		let actor_nick = self.occupants.iter().find(|o| o.jid.to_bare().as_str() == actor_bare).map(|o| o.nick.clone()).unwrap_or_default();
+		let mut out = Vec::new();
+		let targets: Vec<usize> = (0..self.occupants.len()).rev().filter(|i| self.occupants[*i].jid.to_bare().as_str() == jid).collect();
+		for t in targets {
+			if aff == Affiliation::Outcast {
+				out.extend(self.remove(t, 301, &actor_nick, reason));
+			} else if aff < Affiliation::Member && self.config.members_only {
+				out.extend(self.remove(t, 321, &actor_nick, reason));
+			} else {
+				self.occupants[t].role = self.default_role(aff);
+				let me = &self.occupants[t];
+				out.extend(self.occupants.iter().map(|viewer| self.presence_of(me, viewer)));
+			}
+		}
+		Ok(out)
+	}
+
+	/// §10.9: the room goes; everyone is told, with the reason.
+	pub fn destroy(&mut self, reason: Option<&str>, alternate: Option<&str>) -> Vec<Element> {
+		let mut d = Element::new("destroy", ns::MUC_USER);
+		if let Some(j) = alternate {
+			d.set_attr("jid", j);
+		}
+		if let Some(r) = reason {
+			d.push(Element::new("reason", ns::MUC_USER).with_text(r));
+		}
+		let gone = std::mem::take(&mut self.occupants);
+		gone.iter()
+			.map(|o| {
+				let item = Element::new("item", ns::MUC_USER).with_attr("affiliation", "none").with_attr("role", "none");
+				Element::new("presence", ns::CLIENT)
+					.with_attr("from", self.nick_jid(&o.nick))
+					.with_attr("to", o.jid.as_str())
+					.with_attr("type", "unavailable")
+					.with_child(Element::new("x", ns::MUC_USER).with_child(item).with_child(d.clone()).with_child(status(110)))
+			})
+			.collect()
+	}
+
+	/// A message from the room to every occupant (e.g. status 104 after a
+	/// configuration change).
+	pub fn notice(&self, codes: &[u16]) -> Vec<Element> {
+		self.occupants
+			.iter()
+			.map(|o| {
+				let mut x = Element::new("x", ns::MUC_USER);
+				for c in codes {
+					x.push(status(*c));
+				}
+				Element::new("message", ns::CLIENT)
+					.with_attr("from", self.jid.as_str())
+					.with_attr("to", o.jid.as_str())
+					.with_attr("type", "groupchat")
+					.with_child(x)
+			})
+			.collect()
+	}
+}

@@ -1,0 +1,139 @@
+//! XEP-0045 persistent rooms: configuration, subject and affiliations, one
+//! record per room. Room messages are archived in the MAM tables under the
+//! key `muc:ROOM` (a colon cannot appear in an account name, RFC 7622 §3.3.1).
+
+use redb::ReadableTable;
+
+use super::codec::{Reader, Writer};
+use super::tables::MUC_ROOMS;
+use super::{Snapshot, StoreError, Tx};
+
+/// A room's configuration (XEP-0045 §10.2, muc#roomconfig).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomConfig {
+	pub title: String,
+	pub description: String,
+	pub persistent: bool,
+	pub members_only: bool,
+	pub moderated: bool,
+	pub hidden: bool,
+	pub password: Option<String>,
+	/// Real JIDs shown to everyone (non-anonymous), not only to moderators.
+	pub whois_anyone: bool,
+	pub max_users: u32,
+	pub allow_invites: bool,
+	pub change_subject: bool,
+}
+
+impl RoomConfig {
+	/// A new room: temporary, public, open, unmoderated, semi-anonymous.
+	pub fn new(max_users: u32) -> RoomConfig {
+		RoomConfig {
+			title: String::new(),
+			description: String::new(),
+			persistent: false,
+			members_only: false,
+			moderated: false,
+			hidden: false,
+			password: None,
+			whois_anyone: false,
+			max_users,
+			allow_invites: false,
+			change_subject: false,
+		}
+	}
+}
+
+/// What is kept of a persistent room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRoom {
+	pub config: RoomConfig,
+	/// (text, nick that set it).
+	pub subject: Option<(String, String)>,
+	/// (bare JID, affiliation name) for owner, admin, member, outcast.
+	pub affiliations: Vec<(String, String)>,
+}
+
+impl StoredRoom {
+	fn encode(&self) -> Vec<u8> {
+		let c = &self.config;
+		let mut w = Writer::new(1);
+		w.str(&c.title).str(&c.description);
+		w.bool(c.members_only).bool(c.moderated).bool(c.hidden).opt_str(c.password.as_deref());
+		w.bool(c.whois_anyone).u64(u64::from(c.max_users)).bool(c.allow_invites).bool(c.change_subject);
+		w.bool(self.subject.is_some());
+		if let Some((text, by)) = &self.subject {
+			w.str(text).str(by);
+		}
+		w.u64(self.affiliations.len() as u64);
+		for (jid, aff) in &self.affiliations {
+			w.str(jid).str(aff);
+		}
+		w.finish()
+	}
+
+	fn decode(buf: &[u8]) -> Result<StoredRoom, StoreError> {
+		let c = |_| StoreError::Corrupt("muc room");
+		let (mut r, _) = Reader::new(buf).map_err(c)?;
+		let config = RoomConfig {
+			title: r.string().map_err(c)?,
+			description: r.string().map_err(c)?,
+			persistent: true,
+			members_only: r.bool().map_err(c)?,
+			moderated: r.bool().map_err(c)?,
+			hidden: r.bool().map_err(c)?,
+			password: r.opt_string().map_err(c)?,
+			whois_anyone: r.bool().map_err(c)?,
+			max_users: r.u32().map_err(c)?,
+			allow_invites: r.bool().map_err(c)?,
+			change_subject: r.bool().map_err(c)?,
+		};
+		let mut room = StoredRoom { config, subject: None, affiliations: Vec::new() };
+		if r.bool().map_err(c)? {
+			room.subject = Some((r.string().map_err(c)?, r.string().map_err(c)?));
+		}
+		for _ in 0..r.u64().map_err(c)? {
+			room.affiliations.push((r.string().map_err(c)?, r.string().map_err(c)?));
+		}
+		Ok(room)
+	}
+}
+
+impl Snapshot {
+	/// Every persistent room, loaded at start.
+	pub fn muc_rooms(&self) -> Result<Vec<(String, StoredRoom)>, StoreError> {
+		let t = self.tx.open_table(MUC_ROOMS)?;
+		let mut out = Vec::new();
+		for row in t.iter()? {
+			let (k, v) = row?;
+			out.push((k.value().to_owned(), StoredRoom::decode(v.value())?));
+		}
+		Ok(out)
+	}
+}
+
+impl Tx<'_> {
+	pub fn put_muc_room(&self, name: &str, room: &StoredRoom) -> Result<(), StoreError> {
+		self.tx.open_table(MUC_ROOMS)?.insert(name, room.encode().as_slice())?;
+		Ok(())
+	}
+
+	/// Forgets a room and its archive.
+	pub fn delete_muc_room(&self, name: &str) -> Result<(), StoreError> {
+		self.tx.open_table(MUC_ROOMS)?.remove(name)?;
+		self.clear_mam(&format!("muc:{name}"))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn round_trip() {
+		let config =
+			RoomConfig { title: "Sales".into(), persistent: true, members_only: true, password: Some("pw".into()), ..RoomConfig::new(50) };
+		let r = StoredRoom { config, subject: Some(("Q4".into(), "anna".into())), affiliations: vec![("anna@x".into(), "owner".into())] };
+		assert_eq!(StoredRoom::decode(&r.encode()).unwrap(), r);
+	}
+}

@@ -1,0 +1,290 @@
+//! XEP-0045 rooms over real sockets: joining, talking, history, subject,
+//! private messages, nick changes, configuration, members-only, passwords,
+//! moderation, kick and ban, invitations, self-ping, the room archive,
+//! persistence across restarts, destruction and the limits.
+
+mod common;
+
+use std::time::Duration;
+
+use common::client::error_condition;
+use common::{Client, DOMAIN, Server, server_with_users};
+use xerra::xmpp::element::Element;
+
+const MUC: &str = "http://jabber.org/protocol/muc";
+const USER: &str = "http://jabber.org/protocol/muc#user";
+const OWNER: &str = "http://jabber.org/protocol/muc#owner";
+const ADMIN: &str = "http://jabber.org/protocol/muc#admin";
+
+fn rooms() -> String {
+	format!("rooms.{DOMAIN}")
+}
+
+fn room(name: &str) -> String {
+	format!("{name}@{}", rooms())
+}
+
+fn codes(e: &Element) -> Vec<String> {
+	e.child("x", USER)
+		.map(|x| x.children().filter(|c| c.name() == "status").map(|c| c.attr("code").unwrap().to_owned()).collect())
+		.unwrap_or_default()
+}
+
+fn item(e: &Element) -> Element {
+	e.child("x", USER).and_then(|x| x.child("item", USER)).cloned().unwrap_or_else(|| panic!("no item in {}", e.to_xml("jabber:client")))
+}
+
+/// Joins; returns everything received up to and including the subject.
+fn join(c: &mut Client, name: &str, nick: &str, inner: &str) -> Vec<Element> {
+	c.send(&format!("<presence to='{}/{nick}'><x xmlns='{MUC}'>{inner}</x></presence>", room(name)));
+	let mut got = Vec::new();
+	loop {
+		let e = c.wait_for(|_| true);
+		let done = e.name() == "message" && e.child("subject", "jabber:client").is_some();
+		let failed = e.attr("type") == Some("error");
+		got.push(e);
+		if done || failed {
+			return got;
+		}
+	}
+}
+
+fn join_error(c: &mut Client, name: &str, nick: &str, inner: &str) -> String {
+	let got = join(c, name, nick, inner);
+	let last = got.last().unwrap();
+	assert_eq!(last.attr("type"), Some("error"), "{}", last.to_xml("jabber:client"));
+	error_condition(last)
+}
+
+fn say(c: &mut Client, name: &str, body: &str) {
+	c.send(&format!("<message to='{}' type='groupchat'><body>{body}</body></message>", room(name)));
+}
+
+fn is_groupchat(body: &'static str) -> impl Fn(&Element) -> bool {
+	move |e| {
+		e.name() == "message" && e.attr("type") == Some("groupchat") && e.child("body", "jabber:client").is_some_and(|b| b.text() == body)
+	}
+}
+
+fn from_nick(e: &Element, name: &str, nick: &str) -> bool {
+	e.attr("from") == Some(format!("{}/{nick}", room(name)).as_str())
+}
+
+fn configure(c: &mut Client, name: &str, fields: &[(&str, &str)]) -> Element {
+	let mut x = String::from(
+		"<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>",
+	);
+	for (var, v) in fields {
+		x.push_str(&format!("<field var='{var}'><value>{v}</value></field>"));
+	}
+	x.push_str("</x>");
+	c.iq(&format!("<iq type='set' to='{}'><query xmlns='{OWNER}'>{x}</query></iq>", room(name)))
+}
+
+fn admin(c: &mut Client, name: &str, item: &str) -> Element {
+	c.iq(&format!("<iq type='set' to='{}'><query xmlns='{ADMIN}'>{item}</query></iq>", room(name)))
+}
+
+#[test]
+fn join_talk_history_subject_nick_and_leave() {
+	let s = server_with_users(&["alice", "bob", "carol"], &[]);
+	let mut alice = s.login("alice");
+	// The service is listed by the server and says what it is.
+	let items = alice.iq(&format!("<iq type='get' to='{DOMAIN}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>"));
+	assert!(items.to_xml("jabber:client").contains(&rooms()));
+	let info = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", rooms()));
+	assert!(info.to_xml("jabber:client").contains("category='conference'"));
+
+	let got = join(&mut alice, "team", "Alice", "");
+	let own = got.iter().find(|e| e.name() == "presence" && codes(e).contains(&"110".to_owned())).unwrap();
+	assert!(codes(own).contains(&"201".to_owned()), "a new room says so");
+	assert_eq!(item(own).attr("affiliation"), Some("owner"));
+	assert_eq!(item(own).attr("role"), Some("moderator"));
+	alice.send(&format!("<message to='{}' type='groupchat'><subject>Q4 plans</subject></message>", room("team")));
+	alice.wait_for(|e| e.child("subject", "jabber:client").is_some_and(|s| s.text() == "Q4 plans"));
+	say(&mut alice, "team", "hello");
+	let echo = alice.wait_for(is_groupchat("hello"));
+	assert!(from_nick(&echo, "team", "Alice"));
+	assert!(echo.child("stanza-id", "urn:xmpp:sid:0").is_some_and(|i| i.attr("by") == Some(room("team").as_str())));
+
+	// bob joins: occupants, himself (110), history with delay, then the subject.
+	let mut bob = s.login("bob");
+	let got = join(&mut bob, "team", "Bob", "<history maxstanzas='10'/>");
+	let alice_seen = got.iter().find(|e| e.name() == "presence" && from_nick(e, "team", "Alice")).unwrap();
+	assert_eq!(item(alice_seen).attr("jid"), None, "semi-anonymous: participants do not see real JIDs");
+	let hist = got.iter().find(|e| is_groupchat("hello")(e)).expect("history");
+	assert!(hist.child("delay", "urn:xmpp:delay").is_some());
+	assert_eq!(got.last().unwrap().child("subject", "jabber:client").unwrap().text(), "Q4 plans");
+	let bob_seen = alice.wait_for(|e| e.name() == "presence" && from_nick(e, "team", "Bob"));
+	assert!(item(&bob_seen).attr("jid").unwrap().starts_with("bob@"), "moderators see real JIDs");
+
+	// Nicks are unique.
+	let mut carol = s.login("carol");
+	assert_eq!(join_error(&mut carol, "team", "Bob", ""), "conflict");
+
+	// Talking, private messages, a nick change.
+	say(&mut bob, "team", "hi all");
+	alice.wait_for(is_groupchat("hi all"));
+	bob.send(&format!("<message to='{}/Alice' type='chat'><body>psst</body></message>", room("team")));
+	let pm = alice.wait_for(|e| e.child("body", "jabber:client").is_some_and(|b| b.text() == "psst"));
+	assert!(from_nick(&pm, "team", "Bob") && pm.child("x", USER).is_some());
+	bob.send(&format!("<presence to='{}/Robert'/>", room("team")));
+	let left = alice.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Bob"));
+	assert!(codes(&left).contains(&"303".to_owned()));
+	assert_eq!(item(&left).attr("nick"), Some("Robert"));
+	alice.wait_for(|e| e.name() == "presence" && e.attr("type").is_none() && from_nick(e, "team", "Robert"));
+
+	// A disconnect leaves the room; the last one out ends a temporary room.
+	drop(bob);
+	alice.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Robert"));
+	alice.send(&format!("<presence to='{}/Alice' type='unavailable'/>", room("team")));
+	let me = alice.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Alice"));
+	assert!(codes(&me).contains(&"110".to_owned()));
+	let r = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", room("team")));
+	assert_eq!(error_condition(&r), "item-not-found");
+}
+
+#[test]
+fn members_only_invitations_moderation_kick_ban_and_persistence() {
+	let s = server_with_users(&["alice", "bob", "carol", "dave"], &[]);
+	let mut alice = s.login("alice");
+	join(&mut alice, "board", "Alice", "");
+	let r = configure(
+		&mut alice,
+		"board",
+		&[("muc#roomconfig_persistentroom", "1"), ("muc#roomconfig_membersonly", "1"), ("muc#roomconfig_roomname", "The Board")],
+	);
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
+	alice.wait_for(|e| e.name() == "message" && codes(e).contains(&"104".to_owned()));
+	// Only owners configure.
+	let mut carol = s.online("carol");
+	let r = carol.iq(&format!("<iq type='get' to='{}'><query xmlns='{OWNER}'/></iq>", room("board")));
+	assert_eq!(error_condition(&r), "forbidden");
+	assert_eq!(join_error(&mut carol, "board", "Carol", ""), "registration-required");
+
+	// A mediated invitation from the owner makes carol a member.
+	alice.send(&format!(
+		"<message to='{}'><x xmlns='{USER}'><invite to='{}'><reason>join us</reason></invite></x></message>",
+		room("board"),
+		Server::jid("carol")
+	));
+	let inv = carol.wait_for(|e| e.child("x", USER).is_some_and(|x| x.child("invite", USER).is_some()));
+	assert_eq!(inv.attr("from"), Some(room("board").as_str()));
+	let got = join(&mut carol, "board", "Carol", "");
+	assert_eq!(got.last().unwrap().attr("type"), Some("groupchat"));
+	say(&mut carol, "board", "thanks");
+	alice.wait_for(is_groupchat("thanks"));
+
+	// Membership by the admin list; kick and ban.
+	assert_eq!(
+		admin(&mut alice, "board", &format!("<item jid='{}' affiliation='member'/>", Server::jid("bob"))).attr("type"),
+		Some("result")
+	);
+	let list = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='{ADMIN}'><item affiliation='member'/></query></iq>", room("board")));
+	let members = list.to_xml("jabber:client");
+	assert!(members.contains("bob@") && members.contains("carol@"), "{members}");
+	let mut bob = s.login("bob");
+	join(&mut bob, "board", "Bob", "");
+	// carol (a member, not a moderator) may not kick.
+	assert_eq!(error_condition(&admin(&mut carol, "board", "<item nick='Bob' role='none'/>")), "not-allowed");
+	assert_eq!(admin(&mut alice, "board", "<item nick='Bob' role='none'><reason>cool off</reason></item>").attr("type"), Some("result"));
+	let kicked = bob.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "board", "Bob"));
+	assert!(codes(&kicked).contains(&"307".to_owned()) && codes(&kicked).contains(&"110".to_owned()));
+	join(&mut bob, "board", "Bob", "");
+	let r = admin(&mut alice, "board", &format!("<item jid='{}' affiliation='outcast'/>", Server::jid("bob")));
+	assert_eq!(r.attr("type"), Some("result"));
+	let banned = bob.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "board", "Bob"));
+	assert!(codes(&banned).contains(&"301".to_owned()));
+	assert_eq!(join_error(&mut bob, "board", "Bob", ""), "forbidden");
+	// The only owner cannot step down.
+	assert_eq!(
+		error_condition(&admin(&mut alice, "board", &format!("<item jid='{}' affiliation='member'/>", Server::jid("alice")))),
+		"conflict"
+	);
+
+	// XEP-0410 self-ping.
+	let ping =
+		|c: &mut Client, nick: &str| c.iq(&format!("<iq type='get' to='{}/{nick}'><ping xmlns='urn:xmpp:ping'/></iq>", room("board")));
+	assert_eq!(ping(&mut carol, "Carol").attr("type"), Some("result"));
+	assert_eq!(error_condition(&ping(&mut bob, "Bob")), "not-acceptable");
+
+	// The room, its members and its history survive a restart.
+	drop((alice, bob, carol));
+	let s = s.restart();
+	let mut carol = s.login("carol");
+	let got = join(&mut carol, "board", "Carol", "");
+	assert!(got.iter().any(|e| is_groupchat("thanks")(e)), "history after a restart");
+	let info = carol.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", room("board")));
+	let info = info.to_xml("jabber:client");
+	assert!(info.contains("muc_persistent") && info.contains("muc_membersonly") && info.contains("The Board"), "{info}");
+	// The room archive (XEP-0313) for its members.
+	let r = carol.iq(&format!("<iq type='set' to='{}'><query xmlns='urn:xmpp:mam:2' queryid='r1'/></iq>", room("board")));
+	assert_eq!(r.attr("type"), Some("result"));
+	let mut dave = s.login("dave");
+	let r = dave.iq(&format!("<iq type='set' to='{}'><query xmlns='urn:xmpp:mam:2'/></iq>", room("board")));
+	assert_eq!(error_condition(&r), "forbidden");
+
+	// The owner destroys it; occupants are told; it stays gone.
+	let mut alice = s.login("alice");
+	join(&mut alice, "board", "Alice", "");
+	let r = alice
+		.iq(&format!("<iq type='set' to='{}'><query xmlns='{OWNER}'><destroy><reason>done</reason></destroy></query></iq>", room("board")));
+	assert_eq!(r.attr("type"), Some("result"));
+	let d =
+		carol.wait_for(|e| e.attr("type") == Some("unavailable") && e.child("x", USER).is_some_and(|x| x.child("destroy", USER).is_some()));
+	assert!(d.to_xml("jabber:client").contains("done"));
+	drop((alice, carol, dave));
+	let s = s.restart();
+	let mut alice = s.login("alice");
+	let r = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", room("board")));
+	assert_eq!(error_condition(&r), "item-not-found");
+}
+
+#[test]
+fn passwords_moderation_hidden_rooms_and_limits() {
+	let s = server_with_users(&["alice", "bob", "carol"], &["muc_max_rooms=2", "muc_max_occupants=2", "muc_history_messages=2"]);
+	let mut alice = s.login("alice");
+	join(&mut alice, "vault", "Alice", "");
+	let r = configure(
+		&mut alice,
+		"vault",
+		&[
+			("muc#roomconfig_passwordprotectedroom", "1"),
+			("muc#roomconfig_roomsecret", "open sesame"),
+			("muc#roomconfig_moderatedroom", "1"),
+			("muc#roomconfig_publicroom", "0"),
+		],
+	);
+	assert_eq!(r.attr("type"), Some("result"));
+	for i in 0..3 {
+		say(&mut alice, "vault", &format!("m{i}"));
+	}
+	let mut bob = s.login("bob");
+	assert_eq!(join_error(&mut bob, "vault", "Bob", ""), "not-authorized");
+	let got = join(&mut bob, "vault", "Bob", "<password>open sesame</password>");
+	let hist: Vec<String> = got
+		.iter()
+		.filter(|e| e.child("delay", "urn:xmpp:delay").is_some())
+		.map(|e| e.child("body", "jabber:client").unwrap().text())
+		.collect();
+	assert_eq!(hist, ["m1", "m2"], "muc_history_messages");
+	// Moderated: bob is a visitor until given voice.
+	let own = got.iter().find(|e| e.name() == "presence" && codes(e).contains(&"110".to_owned())).unwrap();
+	assert_eq!(item(own).attr("role"), Some("visitor"));
+	say(&mut bob, "vault", "may I?");
+	let e = bob.wait_for(|e| e.attr("type") == Some("error"));
+	assert_eq!(error_condition(&e), "forbidden");
+	assert_eq!(admin(&mut alice, "vault", "<item nick='Bob' role='participant'/>").attr("type"), Some("result"));
+	bob.wait_for(|e| e.name() == "presence" && from_nick(e, "vault", "Bob") && item(e).attr("role") == Some("participant"));
+	say(&mut bob, "vault", "thank you");
+	alice.wait_for(is_groupchat("thank you"));
+	// Hidden rooms are not listed; full rooms refuse more.
+	let items = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>", rooms()));
+	assert!(!items.to_xml("jabber:client").contains("vault@"));
+	let mut carol = s.login("carol");
+	assert_eq!(join_error(&mut carol, "vault", "Carol", "<password>open sesame</password>"), "service-unavailable");
+	// muc_max_rooms = 2.
+	join(&mut carol, "second", "Carol", "");
+	assert_eq!(join_error(&mut carol, "third", "Carol", ""), "not-allowed");
+	carol.expect_none(Duration::from_millis(100), |_| false);
+}

@@ -114,10 +114,14 @@ modules:
   mod_last: {}
   mod_offline:
     access_max_user_messages: max_user_offline_messages
+  mod_mam:
+    default: always
   mod_muc:
     hosts:
       - "rooms.$DOMAIN"
     access_create: muc_create
+    default_room_options:
+      mam: true
 YML
 
   # Read (sourced) by ejabberdctl.  ERL_DIST_PORT makes ejabberdctl pass

@@ -31,6 +31,8 @@ struct Opts {
 	count: usize,
 	contacts: usize,
 	logins: usize,
+	occupants: usize,
+	senders: usize,
 	data_dir: Option<std::path::PathBuf>,
 	positional: Vec<String>,
 	/// `--count` was on the command line (msgs then runs by count).
@@ -56,6 +58,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 		count: 1000,
 		contacts: 200,
 		logins: 50,
+		occupants: 50,
+		senders: 5,
 		data_dir: None,
 		positional: Vec::new(),
 		count_given: false,
@@ -98,6 +102,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 			}
 			"--contacts" => o.contacts = num()? as usize,
 			"--logins" => o.logins = num()? as usize,
+			"--occupants" => o.occupants = (num()? as usize).max(2),
+			"--senders" => o.senders = (num()? as usize).max(1),
 			"--data-dir" => o.data_dir = Some(v.into()),
 			_ => return Err(format!("unknown option {a}")),
 		}
@@ -116,6 +122,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 		"msgs" => msgs(&o),
 		"offline" => offline(&o),
 		"roster" => roster(&o),
+		"muc" => muc(&o),
 		"report" => crate::report::report(o.positional.first().ok_or("report DIR")?),
 		other => Err(format!("unknown scenario {other}")),
 	}
@@ -353,7 +360,11 @@ async fn pair(a: &mut Session, b: &mut Session, o: &PairCfg) -> PairResult {
 		match ev {
 			(side, Ok(el)) if el.name() == "message" => {
 				got[side] += 1;
-				if let Some(t) = el.children().next().and_then(|bd| bd.text().split(' ').next().and_then(|s| s.parse::<u64>().ok())) {
+				if let Some(t) = el
+					.children()
+					.find(|c| c.name() == "body")
+					.and_then(|bd| bd.text().split(' ').next().and_then(|s| s.parse::<u64>().ok()))
+				{
 					r.latencies_us.push(((now_ns().saturating_sub(t)) / 1000).min(u64::from(u32::MAX)) as u32);
 				}
 			}
@@ -602,5 +613,223 @@ fn roster(o: &Opts) -> Result<(), String> {
 			("cpu_ms_per_login", format!("{cpu:.2}")),
 		],
 	);
+	Ok(())
+}
+
+/// What one occupant measured in the fan-out run.
+#[derive(Default)]
+struct OccupantResult {
+	sent: u64,
+	received: u64,
+	latencies_us: Vec<u32>,
+	error: Option<String>,
+}
+
+/// Joins `room` as `nick`; done at the room's subject (XEP-0045 §7.2.15).
+/// Whoever makes the room accepts the default configuration (an instant
+/// room, §10.1.2), since some servers keep a new room locked until then;
+/// others retry while it is.
+async fn join_room(s: &mut Session, room: &str, nick: &str) -> Result<(), String> {
+	for _attempt in 0..100 {
+		s.send(&format!("<presence to='{room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>"))
+			.await?;
+		loop {
+			let el = s.next(Duration::from_secs(30)).await.map_err(|e| format!("joining {room}: {e}"))?;
+			if el.name() == "presence" && el.attr("type") == Some("error") {
+				break; // locked (or not there yet): try again
+			}
+			let has_status = |code: &str| {
+				el.children()
+					.filter(|x| x.name() == "x")
+					.flat_map(|x| x.children())
+					.any(|st| st.name() == "status" && st.attr("code") == Some(code))
+			};
+			if el.name() == "presence" && has_status("201") {
+				let form = "<query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query>";
+				s.iq(&format!("<iq type='set' id='{{id}}' to='{room}'>{form}</iq>"), Duration::from_secs(30)).await?;
+				// In (whether or not a subject follows for a new room).
+				return Ok(());
+			}
+			if el.name() == "message" && el.children().any(|c| c.name() == "subject") {
+				return Ok(());
+			}
+		}
+		async_io::Timer::after(Duration::from_millis(100)).await;
+	}
+	Err(format!("joining {room}: still refused"))
+}
+
+/// One occupant: senders keep `window` of their own messages in flight (or
+/// send at `interval`); everyone counts what the room delivers.
+async fn occupant(
+	s: &mut Session,
+	room: &str,
+	sender: bool,
+	window: usize,
+	interval: Option<Duration>,
+	until: Instant,
+	size: usize,
+) -> OccupantResult {
+	let mut r = OccupantResult::default();
+	let mut own_in_flight = 0usize;
+	let mut next_send = Instant::now();
+	loop {
+		let now = Instant::now();
+		let sending = sender && now < until;
+		if sending && own_in_flight < window && now >= next_send {
+			let msg = format!("<message type='groupchat' to='{room}'><body>{}</body></message>", body(size));
+			if let Err(e) = s.send(&msg).await {
+				r.error = Some(e);
+				return r;
+			}
+			r.sent += 1;
+			own_in_flight += 1;
+			if let Some(iv) = interval {
+				next_send += iv;
+			}
+		}
+		// Everyone listens until well after the last sender stopped.
+		if now > until + Duration::from_secs(3) {
+			return r;
+		}
+		let wait = match interval {
+			Some(_) if sending => next_send.saturating_duration_since(Instant::now()).max(Duration::from_micros(50)),
+			_ => Duration::from_millis(100),
+		};
+		match s.next(wait).await {
+			Ok(el) if el.name() == "message" && el.attr("type") == Some("groupchat") => {
+				let Some(text) = el.children().find(|c| c.name() == "body").map(|b| b.text()) else { continue };
+				r.received += 1;
+				if let Some(t) = text.split(' ').next().and_then(|t| t.parse::<u64>().ok()) {
+					r.latencies_us.push(((now_ns().saturating_sub(t)) / 1000).min(u64::from(u32::MAX)) as u32);
+				}
+				// Our own message came back: one fewer in flight.
+				if el.attr("from").is_some_and(|f| f.ends_with(&format!("/{}", s.jid.split('@').next().unwrap_or("")))) {
+					own_in_flight = own_in_flight.saturating_sub(1);
+				}
+			}
+			Ok(_) => {}
+			Err(e) if e == "timed out" => {}
+			Err(e) => {
+				r.error = Some(e);
+				return r;
+			}
+		}
+	}
+}
+
+/// MUC fan-out: `occupants` sessions in one room, `senders` of them talking.
+/// Every message goes to every occupant; reports deliveries per second, the
+/// latency of a delivery, server CPU per 1000 deliveries and the memory an
+/// occupant costs.
+fn muc(o: &Opts) -> Result<(), String> {
+	let (t, threads, n, senders, conc) = (o.target.clone(), o.threads, o.occupants, o.senders.min(o.occupants), o.concurrency);
+	let (window, size, duration, rate) = (o.window, o.size, o.duration, o.rate);
+	let room = format!("fanout@rooms.{}", t.domain);
+	let (phase_tx, phase_rx) = mpsc::channel::<Result<(), String>>();
+	let (go_tx, go_rx) = mpsc::channel::<()>();
+	let go_rx = std::sync::Arc::new(std::sync::Mutex::new(go_rx));
+	let room2 = room.clone();
+	let handle = std::thread::spawn(move || {
+		on_threads(threads, move |i| {
+			let ids: Vec<usize> = (1..=n).filter(|k| k % threads == i).collect();
+			let ex = LocalExecutor::new();
+			let (mut sessions, _, errs) = async_io::block_on(ex.run(login_many(&ex, &t, ids, conc.div_ceil(threads))));
+			if let Some(e) = errs.first() {
+				let _ = phase_tx.send(Err(e.clone()));
+				return Vec::new();
+			}
+			let _ = phase_tx.send(Ok(()));
+			let _ = go_rx.lock().map(|r| r.recv());
+			// Join one at a time per thread: each join is answered with the whole room.
+			let joined = async_io::block_on(async {
+				for s in &mut sessions {
+					let nick = s.jid.split('@').next().unwrap_or("x").to_owned();
+					join_room(s, &room2, &nick).await?;
+				}
+				Ok::<(), String>(())
+			});
+			let _ = phase_tx.send(joined.clone());
+			if joined.is_err() {
+				return Vec::new();
+			}
+			let _ = go_rx.lock().map(|r| r.recv());
+			let interval = (rate > 0.0).then(|| Duration::from_secs_f64(senders as f64 / rate));
+			let until = Instant::now() + duration;
+			let mut tasks = Vec::new();
+			for mut s in sessions {
+				let local = s.jid.split('@').next().unwrap_or("");
+				let number: usize = local.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().unwrap_or(usize::MAX);
+				let room = room2.clone();
+				tasks.push(ex.spawn(async move { occupant(&mut s, &room, number <= senders, window, interval, until, size).await }));
+			}
+			async_io::block_on(ex.run(async {
+				let mut out = Vec::new();
+				for task in tasks {
+					out.push(task.await);
+				}
+				out
+			}))
+		})
+	});
+	for _ in 0..threads {
+		phase_rx.recv().map_err(|_| "driver thread died")??;
+	}
+	std::thread::sleep(o.settle);
+	let (before_rss, _) = procfs::memory(o.pid);
+	for _ in 0..threads {
+		let _ = go_tx.send(());
+	}
+	for _ in 0..threads {
+		phase_rx.recv().map_err(|_| "driver thread died")??;
+	}
+	std::thread::sleep(o.settle);
+	let (joined_rss, _) = procfs::memory(o.pid);
+	let c0 = procfs::cpu(o.pid);
+	let start = Instant::now();
+	for _ in 0..threads {
+		let _ = go_tx.send(());
+	}
+	let results: Vec<OccupantResult> = handle.join().map_err(|_| "driver thread panicked")?.into_iter().flatten().collect();
+	let elapsed = start.elapsed().as_secs_f64().min(o.duration.as_secs_f64() + 3.0);
+	let c1 = procfs::cpu(o.pid);
+	let sent: u64 = results.iter().map(|r| r.sent).sum();
+	let received: u64 = results.iter().map(|r| r.received).sum();
+	let expected = sent * n as u64;
+	let mut lat: Vec<f64> = results.iter().flat_map(|r| r.latencies_us.iter().map(|u| f64::from(*u) / 1000.0)).collect();
+	lat.sort_by(f64::total_cmp);
+	let errors: Vec<&String> = results.iter().filter_map(|r| r.error.as_ref()).collect();
+	let cpu_per_1000 = if received > 0 { (c1 - c0) * 1e6 / received as f64 } else { 0.0 };
+	let per_occupant = (joined_rss as f64 - before_rss as f64) / n as f64;
+	eprintln!(
+		"[{}] muc: {n} occupants, {senders} talking, {:.0} deliveries/s, latency p50 {:.2} ms p99 {:.2} ms, lost {}, server CPU {:.1} ms/1000 deliveries, {:.1} KiB per occupant{}",
+		o.label,
+		received as f64 / elapsed,
+		percentile(&lat, 0.5),
+		percentile(&lat, 0.99),
+		expected.saturating_sub(received),
+		cpu_per_1000,
+		per_occupant,
+		errors.first().map(|e| format!(", error: {e}")).unwrap_or_default()
+	);
+	emit(
+		o,
+		if rate > 0.0 { "muc_paced" } else { "muc" },
+		&[
+			("occupants", n.to_string()),
+			("senders", senders.to_string()),
+			("rate", format!("{rate}")),
+			("deliveries_per_s", format!("{:.0}", received as f64 / elapsed)),
+			("p50_ms", format!("{:.3}", percentile(&lat, 0.5))),
+			("p99_ms", format!("{:.3}", percentile(&lat, 0.99))),
+			("sent", sent.to_string()),
+			("lost", expected.saturating_sub(received).to_string()),
+			("cpu_ms_per_1000", format!("{cpu_per_1000:.1}")),
+			("rss_per_occupant_kb", format!("{per_occupant:.1}")),
+		],
+	);
+	if let Some(e) = errors.first() {
+		return Err(format!("{} occupants failed, e.g. {e}", errors.len()));
+	}
 	Ok(())
 }

@@ -31,6 +31,10 @@ pub struct Limits {
 	pub muc_max_rooms: usize,
 	pub muc_max_occupants: u32,
 	pub muc_history_messages: usize,
+	pub upload_max_bytes: u64,
+	pub upload_quota_bytes: u64,
+	pub upload_expiry_days: u32,
+	pub upload_slot_timeout: Duration,
 	pub session_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
@@ -66,6 +70,8 @@ pub struct Config {
 	pub db_cache_bytes: usize,
 	/// Web page (first-boot wizard, CA download); `None` = off.
 	pub http_port: Option<u16>,
+	/// HTTPS port for file upload and download (XEP-0363); `None` = off.
+	pub upload_port: Option<u16>,
 	/// Announce the box on the LAN with mDNS/DNS-SD.
 	pub mdns: bool,
 	/// Host name announced over mDNS (`NAME.local`); empty = the system's.
@@ -89,6 +95,7 @@ impl Config {
 			scram_iterations: 0,
 			db_cache_bytes: 0,
 			http_port: None,
+			upload_port: None,
 			mdns: false,
 			hostname: String::new(),
 			banner_file: None,
@@ -114,6 +121,10 @@ impl Config {
 				muc_max_rooms: 0,
 				muc_max_occupants: 0,
 				muc_history_messages: 0,
+				upload_max_bytes: 0,
+				upload_quota_bytes: 0,
+				upload_expiry_days: 0,
+				upload_slot_timeout: Duration::ZERO,
 				session_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
@@ -469,6 +480,42 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "upload_max_bytes",
+		default: "104857600",
+		doc: "largest file one HTTP upload (XEP-0363) may carry; a bigger slot request gets not-acceptable with file-too-large",
+		apply: |c, v| {
+			c.limits.upload_max_bytes = num(v, 1, 1 << 40)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "upload_quota_bytes",
+		default: "1073741824",
+		doc: "what one account's uploads may take on disk until they expire; beyond it a slot request gets resource-constraint",
+		apply: |c, v| {
+			c.limits.upload_quota_bytes = num(v, 1, 1 << 50)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "upload_expiry_days",
+		default: "30",
+		doc: "uploaded files are deleted this many days later (checked at start and daily); 0 keeps them",
+		apply: |c, v| {
+			c.limits.upload_expiry_days = num(v, 0, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "upload_slot_timeout",
+		default: "300",
+		doc: "seconds a client has to PUT a file after it got an upload slot",
+		apply: |c, v| {
+			c.limits.upload_slot_timeout = secs(v, 1, 86_400)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "session_queue_len",
 		default: "512",
 		doc: "stanzas queued for one slow client before it is disconnected",
@@ -573,6 +620,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "web page port (first-boot wizard, CA download); off = none; `run --appliance` uses 80",
 		apply: |c, v| {
 			c.http_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "upload_port",
+		default: "5443",
+		doc: "HTTPS port for file transfer (XEP-0363 HTTP upload), on the box's certificate; off = no file transfer",
+		apply: |c, v| {
+			c.upload_port = port(v)?;
 			Ok(())
 		},
 	},

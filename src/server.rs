@@ -37,6 +37,10 @@ pub struct Server {
 	pub mam_prefs: RefCell<crate::features::mam::Prefs>,
 	/// The rooms of `rooms.<domain>` (XEP-0045).
 	pub muc: RefCell<crate::features::muc::Service>,
+	/// Open XEP-0363 upload slots.
+	pub upload_slots: RefCell<crate::features::upload::Slots>,
+	/// The HTTPS port uploads go to, once it listens.
+	pub upload_port: std::cell::Cell<Option<u16>>,
 	fake_secret: [u8; 32],
 	rng: SystemRandom,
 }
@@ -70,6 +74,8 @@ impl Server {
 			blocklists: RefCell::new(blocklists),
 			mam_prefs: RefCell::new(mam_prefs),
 			muc: RefCell::new(muc),
+			upload_slots: RefCell::default(),
+			upload_port: std::cell::Cell::new(None),
 			fake_secret,
 			rng,
 		}
@@ -314,6 +320,19 @@ fn start_xmpp(
 			m.announce("_xmpp-client._tcp.local.", &server.config.domain, l.addr.port(), &[]);
 		}
 	}
+	// File transfer (XEP-0363) over HTTPS; the XMPP side works without it.
+	if let Some(port) = server.config.upload_port {
+		match crate::net::listen_on(&server.config.listen, port) {
+			Ok(upload) => {
+				for (addr, l) in upload {
+					println!("listening upload {addr}");
+					server.upload_port.set(Some(addr.port()));
+					ex.spawn(crate::http::upload::serve(server.clone(), ex.clone(), l)).detach();
+				}
+			}
+			Err(e) => log::error!("file transfer is off: {e}"),
+		}
+	}
 	println!("ready domain={} data={}", server.config.domain, server.config.data_dir.display());
 	log::info!("xerra {} serving {}", env!("CARGO_PKG_VERSION"), server.config.domain);
 	let features: Vec<String> = crate::features::ALL.iter().map(|f| format!("{} ({})", f.name, f.spec)).collect();
@@ -364,11 +383,13 @@ async fn housekeeping(app: Rc<App>) {
 			renew_certificate(&app);
 		}
 		// Archive retention: soon after start, then daily.
+		let serving = app.server.borrow().clone();
 		if last_expiry.is_none_or(|t| t.elapsed() >= CERT_CHECK)
-			&& let Some(server) = app.server.borrow().as_ref()
+			&& let Some(server) = serving
 		{
 			last_expiry = Some(Instant::now());
-			crate::features::mam::expire(server);
+			crate::features::mam::expire(&server);
+			crate::http::upload::expire(&server).await;
 		}
 		let now = app.server.borrow().as_ref().map_or(0, |s| s.guard.borrow().connections());
 		peak = peak.max(now);

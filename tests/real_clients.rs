@@ -69,8 +69,14 @@ fn tail(text: &str, lines: usize) -> String {
 /// Runs one scenario of the script against `s` with `users`. Fails with the
 /// script's output and the end of the server log unless it exits with 0.
 fn slix(s: &Server, scenario: &str, users: &[&str]) {
+	slix_env(s, scenario, users, &[]);
+}
+
+/// `slix` with extra environment variables for the script.
+fn slix_env(s: &Server, scenario: &str, users: &[&str], env: &[(&str, &str)]) {
 	require_slixmpp();
 	let mut child = Command::new(PYTHON)
+		.envs(env.iter().copied())
 		.arg(script())
 		.args(["--port", &s.port.to_string(), "--domain", DOMAIN, "--password", PASSWORD, scenario])
 		.args(users)
@@ -214,4 +220,13 @@ fn slixmpp_pages_through_the_archive() {
 fn slixmpp_talks_in_a_room() {
 	let s = server_with_users(&["alice", "bob"], &[]);
 	slix(&s, "muc", &["alice", "bob"]);
+}
+
+#[test]
+fn slixmpp_uploads_a_file_over_https() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	// slixmpp (aiohttp) checks the certificate: it trusts the box's CA, as a
+	// phone would after the first-boot page, and finds the domain on loopback.
+	let ca = s.dir.join("tls/ca.crt");
+	slix_env(&s, "upload", &["alice", "bob"], &[("SSL_CERT_FILE", ca.to_str().unwrap()), ("XERRA_TEST_RESOLVE", "127.0.0.1")]);
 }

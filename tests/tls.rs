@@ -90,6 +90,8 @@ fn unusable_certificate_stops_start_up_with_a_clear_error() {
 			"c2s_tls_port=0",
 			"--set",
 			"http_port=off",
+			"--set",
+			"upload_port=off",
 			"--domain",
 			"example.test",
 		])

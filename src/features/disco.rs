@@ -31,11 +31,19 @@ fn query(iq: &Stanza, ns: &str) -> Result<Element, StanzaError> {
 fn server_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let mut q = query(iq, ns::DISCO_INFO)?;
 	q.push(Element::new("identity", ns::DISCO_INFO).with_attr("category", "server").with_attr("type", "im").with_attr("name", "Xerra"));
-	let mut vars: Vec<&str> = ALL.iter().flat_map(|f| f.disco.iter().copied()).collect();
+	let upload = super::upload::disco_extras(cx);
+	if let Some((identity, _)) = &upload {
+		q.push(identity.clone());
+	}
+	let mut vars: Vec<&str> =
+		ALL.iter().flat_map(|f| f.disco.iter().copied()).filter(|v| *v != ns::HTTP_UPLOAD || upload.is_some()).collect();
 	vars.sort_unstable();
 	vars.dedup();
 	for var in vars {
 		q.push(Element::new("feature", ns::DISCO_INFO).with_attr("var", var));
+	}
+	if let Some((_, form)) = upload {
+		q.push(form);
 	}
 	cx.reply(iq.iq_result().with_child(q));
 	Ok(())

@@ -24,6 +24,7 @@ pub mod private;
 pub mod roster;
 pub mod session;
 pub mod time;
+pub mod upload;
 pub mod vcard;
 pub mod version;
 
@@ -81,6 +82,7 @@ pub static ALL: &[&Feature] = &[
 	&blocking::FEATURE,
 	&mam::FEATURE,
 	&muc::FEATURE,
+	&upload::FEATURE,
 	&caps::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,

@@ -7,6 +7,7 @@
 //! (headers and body together), `http_timeout` for the whole request.
 
 pub mod pages;
+pub mod upload;
 
 use std::cell::Cell;
 use std::net::SocketAddr;

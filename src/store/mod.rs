@@ -26,6 +26,7 @@ mod private;
 mod roster;
 mod settings;
 mod tables;
+mod upload;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub use muc::{RoomConfig, StoredRoom};
 pub use offline::Pushed;
 pub use pep::{AccessModel, NodeConfig, PepItem, PepLimits, PepNode, Published};
 pub use roster::RosterEntry;
+pub use upload::Upload;
 
 /// Current schema; `migrate` upgrades older files to it.
 const SCHEMA_VERSION: u64 = 1;

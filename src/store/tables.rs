@@ -61,6 +61,12 @@ pub const MAM_PREFS: TableDefinition<&str, &[u8]> = TableDefinition::new("mam_pr
 /// room name -> `muc::StoredRoom` record (XEP-0045 persistent rooms).
 pub const MUC_ROOMS: TableDefinition<&str, &[u8]> = TableDefinition::new("muc_rooms");
 
+/// upload slot id -> `upload::Upload` record (XEP-0363).
+pub const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("uploads");
+
+/// account localpart -> bytes of its uploads.
+pub const UPLOAD_USAGE: TableDefinition<&str, u64> = TableDefinition::new("upload_usage");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -82,5 +88,7 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(MAM_COUNT)?;
 	wtx.open_table(MAM_PREFS)?;
 	wtx.open_table(MUC_ROOMS)?;
+	wtx.open_table(UPLOADS)?;
+	wtx.open_table(UPLOAD_USAGE)?;
 	Ok(())
 }

@@ -96,6 +96,8 @@ pub const MUC_ROOMCONFIG: &str = "http://jabber.org/protocol/muc#roomconfig";
 pub const MUC_ROOMINFO: &str = "http://jabber.org/protocol/muc#roominfo";
 /// XEP-0249 Direct MUC Invitations.
 pub const CONFERENCE: &str = "jabber:x:conference";
+/// XEP-0363 HTTP File Upload.
+pub const HTTP_UPLOAD: &str = "urn:xmpp:http:upload:0";
 /// XEP-0440: SASL Channel-Binding Type Capability.
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).

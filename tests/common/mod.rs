@@ -53,7 +53,7 @@ impl Server {
 	pub fn start_in(dir: PathBuf, settings: Vec<String>) -> Server {
 		let mut cmd = Command::new(bin());
 		cmd.arg("--data-dir").arg(&dir).arg("--log").arg("debug").arg("run");
-		for s in ["listen=127.0.0.1", "c2s_port=0", "c2s_tls_port=0", "http_port=0", &format!("domain={DOMAIN}")] {
+		for s in ["listen=127.0.0.1", "c2s_port=0", "c2s_tls_port=0", "http_port=0", "upload_port=0", &format!("domain={DOMAIN}")] {
 			cmd.arg("--set").arg(s);
 		}
 		for s in &settings {

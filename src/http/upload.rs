@@ -1,0 +1,331 @@
+//! The HTTPS side of XEP-0363: `PUT /upload/ID/NAME` stores a file into an
+//! open slot, `GET`/`HEAD` serve it, `OPTIONS` answers CORS preflights for
+//! web clients. Bodies stream through a 16 KiB buffer to DATA/uploads (a
+//! temporary name, fsync, then the final name) and the record is committed
+//! before the 201, so an acknowledged upload survives a power cut.
+//!
+//! Limits: `http_max_connections`, `http_max_request_bytes` (headers),
+//! `http_timeout` (per read or write), and the upload settings.
+
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_executor::LocalExecutor;
+use async_net::{TcpListener, TcpStream};
+use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
+use futures_rustls::TlsAcceptor;
+use futures_rustls::server::TlsStream;
+
+use crate::features::upload::percent_encode;
+use crate::server::Server;
+use crate::store::Upload;
+
+const CHUNK: usize = 16 * 1024;
+
+/// Where uploaded files live.
+pub fn dir(server: &Server) -> PathBuf {
+	server.config.data_dir.join("uploads")
+}
+
+/// Accepts HTTPS connections forever, one task each.
+pub async fn serve(server: Rc<Server>, ex: Rc<LocalExecutor<'static>>, listener: TcpListener) {
+	let open = Rc::new(Cell::new(0usize));
+	loop {
+		let Ok((tcp, peer)) = listener.accept().await else {
+			async_io::Timer::after(std::time::Duration::from_millis(100)).await;
+			continue;
+		};
+		if open.get() >= server.config.limits.http_max_connections {
+			drop(tcp);
+			continue;
+		}
+		open.set(open.get() + 1);
+		let (server, open) = (server.clone(), open.clone());
+		ex.spawn(async move {
+			if let Err(e) = connection(&server, tcp, peer).await {
+				log::debug!("upload {peer}: {e}");
+			}
+			open.set(open.get() - 1);
+		})
+		.detach();
+	}
+}
+
+type Tls = TlsStream<TcpStream>;
+
+/// Runs `f`, or fails after `http_timeout`.
+async fn timed<T>(server: &Server, f: impl std::future::Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
+	let limit = server.config.limits.http_timeout;
+	f.or(async {
+		async_io::Timer::after(limit).await;
+		Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"))
+	})
+	.await
+}
+
+fn https_config(server: &Server) -> Arc<futures_rustls::rustls::ServerConfig> {
+	let mut c = (*server.tls.borrow().clone()).clone();
+	c.alpn_protocols = vec![b"http/1.1".to_vec()];
+	Arc::new(c)
+}
+
+struct Head {
+	method: String,
+	path: String,
+	length: Option<u64>,
+	content_type: Option<String>,
+}
+
+/// Reads and parses the request head; returns it with the body bytes
+/// that came along.
+async fn read_head(server: &Server, tls: &mut Tls) -> Result<(Head, Vec<u8>), u16> {
+	let max = server.config.limits.http_max_request_bytes;
+	let mut buf = Vec::with_capacity(1024);
+	let mut chunk = [0u8; 2048];
+	loop {
+		let mut headers = [httparse::EMPTY_HEADER; 32];
+		let mut req = httparse::Request::new(&mut headers);
+		match req.parse(&buf) {
+			Ok(httparse::Status::Complete(n)) => {
+				let mut head = Head {
+					method: req.method.unwrap_or("").to_owned(),
+					path: req.path.unwrap_or("/").to_owned(),
+					length: None,
+					content_type: None,
+				};
+				for h in req.headers.iter() {
+					let v = String::from_utf8_lossy(h.value).trim().to_owned();
+					if h.name.eq_ignore_ascii_case("content-length") {
+						head.length = Some(v.parse().map_err(|_| 400u16)?);
+					} else if h.name.eq_ignore_ascii_case("content-type") {
+						head.content_type = Some(v);
+					} else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+						return Err(411);
+					}
+				}
+				return Ok((head, buf[n..].to_vec()));
+			}
+			Ok(httparse::Status::Partial) if buf.len() < max => {}
+			Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => return Err(431),
+			Err(_) => return Err(400),
+		}
+		match timed(server, tls.read(&mut chunk)).await {
+			Ok(0) | Err(_) => return Err(400),
+			Ok(n) => buf.extend_from_slice(&chunk[..n]),
+		}
+	}
+}
+
+fn reason(status: u16) -> &'static str {
+	match status {
+		200 => "OK",
+		201 => "Created",
+		204 => "No Content",
+		400 => "Bad Request",
+		404 => "Not Found",
+		405 => "Method Not Allowed",
+		411 => "Length Required",
+		413 => "Content Too Large",
+		431 => "Request Header Fields Too Large",
+		500 => "Internal Server Error",
+		_ => "",
+	}
+}
+
+/// A response head; CORS is open (the URLs are the secret), and what is
+/// served never runs as a page of ours.
+fn head(status: u16, length: u64, content_type: &str, extra: &str) -> String {
+	format!(
+		"HTTP/1.1 {status} {}\r\nContent-Length: {length}\r\nContent-Type: {content_type}\r\nAccess-Control-Allow-Origin: *\r\n\
+		 X-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'; sandbox\r\n{extra}Connection: close\r\n\r\n",
+		reason(status)
+	)
+}
+
+async fn answer(server: &Server, tls: &mut Tls, status: u16) -> std::io::Result<()> {
+	let text = format!("{} {}\n", status, reason(status));
+	let h = head(status, text.len() as u64, "text/plain; charset=utf-8", "");
+	timed(server, tls.write_all(format!("{h}{text}").as_bytes())).await?;
+	timed(server, tls.flush()).await
+}
+
+async fn connection(server: &Server, tcp: TcpStream, _peer: SocketAddr) -> std::io::Result<()> {
+	let mut tls = timed(server, TlsAcceptor::from(https_config(server)).accept(tcp)).await?;
+	let (head, early) = match read_head(server, &mut tls).await {
+		Ok(h) => h,
+		Err(status) => return answer(server, &mut tls, status).await,
+	};
+	let mut parts = head.path.trim_start_matches('/').splitn(3, '/');
+	let (Some("upload"), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+		return answer(server, &mut tls, 404).await;
+	};
+	let status = match head.method.as_str() {
+		"OPTIONS" => {
+			let h = head_cors();
+			timed(server, tls.write_all(h.as_bytes())).await?;
+			return timed(server, tls.flush()).await;
+		}
+		"PUT" => put(server, &mut tls, &head, id, name, early).await?,
+		"GET" | "HEAD" => return get(server, &mut tls, id, name, head.method == "HEAD").await,
+		_ => 405,
+	};
+	answer(server, &mut tls, status).await?;
+	if status >= 400 && head.method == "PUT" {
+		linger(&mut tls).await;
+	}
+	let _ = tls.close().await;
+	Ok(())
+}
+
+/// After refusing a request whose body is still coming: read (and drop) a
+/// little of it first, so closing does not reset the connection before the
+/// client has read the answer.
+async fn linger(tls: &mut Tls) {
+	let mut buf = [0u8; 4096];
+	let mut left = 1usize << 20;
+	let drain = async {
+		while left > 0 {
+			match tls.read(&mut buf).await {
+				Ok(0) | Err(_) => break,
+				Ok(n) => left = left.saturating_sub(n),
+			}
+		}
+	};
+	drain
+		.or(async {
+			async_io::Timer::after(std::time::Duration::from_secs(1)).await;
+		})
+		.await;
+}
+
+fn head_cors() -> String {
+	"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: GET, HEAD, PUT, OPTIONS\r\n\
+	 Access-Control-Allow-Headers: Content-Type, Authorization\r\nAccess-Control-Max-Age: 86400\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+		.to_owned()
+}
+
+/// Stores the body into slot `id`; the status to answer.
+async fn put(server: &Server, tls: &mut Tls, head: &Head, id: &str, name: &str, early: Vec<u8>) -> std::io::Result<u16> {
+	let Some(slot) = server.upload_slots.borrow_mut().take(id) else { return Ok(404) };
+	let refuse = |status| {
+		// The client may try again with a correct request while the slot lasts.
+		server.upload_slots.borrow_mut().restore(id.to_owned(), slot.clone());
+		Ok(status)
+	};
+	if name != percent_encode(&slot.filename) {
+		return refuse(404);
+	}
+	match head.length {
+		None => return refuse(411),
+		Some(n) if n > slot.size => return refuse(413),
+		Some(n) if n != slot.size => return refuse(400),
+		Some(_) => {}
+	}
+	if head.content_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case(&slot.content_type)) {
+		return refuse(400);
+	}
+	let dir = dir(server);
+	std::fs::create_dir_all(&dir)?;
+	let (tmp, done) = (dir.join(format!(".part-{id}")), dir.join(id));
+	let written = async {
+		let mut file = async_fs_write(&tmp)?;
+		let mut left = slot.size;
+		let first = early.len().min(left as usize);
+		std::io::Write::write_all(&mut file, &early[..first])?;
+		left -= first as u64;
+		let mut buf = vec![0u8; CHUNK];
+		while left > 0 {
+			let want = buf.len().min(left as usize);
+			let n = timed(server, tls.read(&mut buf[..want])).await?;
+			if n == 0 {
+				return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the upload stopped half-way"));
+			}
+			std::io::Write::write_all(&mut file, &buf[..n])?;
+			left -= n as u64;
+		}
+		// On disk before we say so (kill -9 and power cuts keep what was acknowledged).
+		file.sync_all()?;
+		std::fs::rename(&tmp, &done)?;
+		Ok(())
+	}
+	.await;
+	if let Err(e) = written {
+		let _ = std::fs::remove_file(&tmp);
+		server.upload_slots.borrow_mut().restore(id.to_owned(), slot);
+		return Err(e);
+	}
+	let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+	let record = Upload {
+		user: slot.user.clone(),
+		filename: slot.filename.clone(),
+		size: slot.size,
+		content_type: slot.content_type.clone(),
+		created,
+	};
+	let key = id.to_owned();
+	match server.store.write(move |tx| tx.put_upload(&key, &record)).await {
+		Ok(()) => {
+			log::info!("upload: {} stored {} bytes", slot.user, slot.size);
+			Ok(201)
+		}
+		Err(e) => {
+			log::error!("upload: {e}");
+			let _ = std::fs::remove_file(&done);
+			Ok(500)
+		}
+	}
+}
+
+/// Blocking file writes are fine here: a small box, one disk, chunks of 16 KiB.
+fn async_fs_write(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+	std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path)
+}
+
+async fn get(server: &Server, tls: &mut Tls, id: &str, name: &str, head_only: bool) -> std::io::Result<()> {
+	let record = server.store.snapshot().ok().and_then(|s| s.upload(id).ok().flatten());
+	let Some(u) = record.filter(|u| name == percent_encode(&u.filename)) else { return answer(server, tls, 404).await };
+	let Ok(mut file) = std::fs::File::open(dir(server).join(id)) else { return answer(server, tls, 404).await };
+	let disposition = format!(
+		"Content-Disposition: inline; filename*=UTF-8''{}\r\nCache-Control: private, max-age=86400\r\n",
+		percent_encode(&u.filename)
+	);
+	timed(server, tls.write_all(head(200, u.size, &u.content_type, &disposition).as_bytes())).await?;
+	if !head_only {
+		let mut buf = vec![0u8; CHUNK];
+		loop {
+			let n = std::io::Read::read(&mut file, &mut buf)?;
+			if n == 0 {
+				break;
+			}
+			timed(server, tls.write_all(&buf[..n])).await?;
+		}
+	}
+	timed(server, tls.flush()).await?;
+	let _ = tls.close().await;
+	Ok(())
+}
+
+/// Deletes uploads older than `upload_expiry_days` (0 keeps them).
+pub async fn expire(server: &Server) {
+	let days = server.config.limits.upload_expiry_days;
+	if days == 0 {
+		return;
+	}
+	let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+	let cutoff = now.saturating_sub(u64::from(days) * 86_400);
+	match server.store.write(move |tx| tx.expire_uploads(cutoff)).await {
+		Ok(ids) => {
+			for id in &ids {
+				let _ = std::fs::remove_file(dir(server).join(id));
+			}
+			if !ids.is_empty() {
+				log::info!("upload: {} files older than {days} days deleted", ids.len());
+			}
+		}
+		Err(e) => log::error!("upload expiry: {e}"),
+	}
+}

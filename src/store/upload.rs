@@ -1,0 +1,102 @@
+//! XEP-0363 uploads: what was uploaded under which slot id (the file itself
+//! lives in DATA/uploads/ID), and how many bytes each account has there.
+
+use redb::ReadableTable;
+
+use super::codec::{Reader, Writer};
+use super::tables::{UPLOAD_USAGE, UPLOADS};
+use super::{Snapshot, StoreError, Tx};
+
+/// One uploaded file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+	pub user: String,
+	pub filename: String,
+	pub size: u64,
+	pub content_type: String,
+	/// Unix seconds.
+	pub created: u64,
+}
+
+impl Upload {
+	fn encode(&self) -> Vec<u8> {
+		Writer::new(1).str(&self.user).str(&self.filename).u64(self.size).str(&self.content_type).u64(self.created).finish()
+	}
+
+	fn decode(buf: &[u8]) -> Result<Upload, StoreError> {
+		let c = |_| StoreError::Corrupt("upload");
+		let (mut r, _) = Reader::new(buf).map_err(c)?;
+		Ok(Upload {
+			user: r.string().map_err(c)?,
+			filename: r.string().map_err(c)?,
+			size: r.u64().map_err(c)?,
+			content_type: r.string().map_err(c)?,
+			created: r.u64().map_err(c)?,
+		})
+	}
+}
+
+impl Snapshot {
+	pub fn upload(&self, id: &str) -> Result<Option<Upload>, StoreError> {
+		self.tx.open_table(UPLOADS)?.get(id)?.map(|g| Upload::decode(g.value())).transpose()
+	}
+
+	/// Bytes `user` has uploaded and not yet expired.
+	pub fn upload_usage(&self, user: &str) -> Result<u64, StoreError> {
+		Ok(self.tx.open_table(UPLOAD_USAGE)?.get(user)?.map_or(0, |g| g.value()))
+	}
+}
+
+impl Tx<'_> {
+	pub fn put_upload(&self, id: &str, u: &Upload) -> Result<(), StoreError> {
+		self.tx.open_table(UPLOADS)?.insert(id, u.encode().as_slice())?;
+		let mut usage = self.tx.open_table(UPLOAD_USAGE)?;
+		let n = usage.get(u.user.as_str())?.map_or(0, |g| g.value());
+		usage.insert(u.user.as_str(), n + u.size)?;
+		Ok(())
+	}
+
+	/// Forgets uploads made before `cutoff` (unix seconds); returns their ids,
+	/// whose files the caller deletes.
+	pub fn expire_uploads(&self, cutoff: u64) -> Result<Vec<String>, StoreError> {
+		let mut gone: Vec<(String, Upload)> = Vec::new();
+		self.tx.open_table(UPLOADS)?.retain(|id, v| match Upload::decode(v) {
+			Ok(u) if u.created < cutoff => {
+				gone.push((id.to_owned(), u));
+				false
+			}
+			_ => true,
+		})?;
+		let mut usage = self.tx.open_table(UPLOAD_USAGE)?;
+		for (_, u) in &gone {
+			let n = usage.get(u.user.as_str())?.map_or(0, |g| g.value());
+			usage.insert(u.user.as_str(), n.saturating_sub(u.size))?;
+		}
+		Ok(gone.into_iter().map(|(id, _)| id).collect())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::store::test_support::temp_store;
+
+	#[test]
+	fn usage_follows_uploads_and_expiry() {
+		let t = temp_store();
+		let up = |id: &str, created: u64| {
+			let (id, u) = (
+				id.to_owned(),
+				Upload { user: "alice".into(), filename: "a.png".into(), size: 100, content_type: "image/png".into(), created },
+			);
+			t.store.write_blocking(move |tx| tx.put_upload(&id, &u)).unwrap();
+		};
+		up("one", 10);
+		up("two", 20);
+		assert_eq!(t.store.snapshot().unwrap().upload_usage("alice").unwrap(), 200);
+		assert_eq!(t.store.write_blocking(|tx| tx.expire_uploads(15)).unwrap(), ["one"]);
+		let snap = t.store.snapshot().unwrap();
+		assert_eq!(snap.upload_usage("alice").unwrap(), 100);
+		assert!(snap.upload("one").unwrap().is_none() && snap.upload("two").unwrap().is_some());
+	}
+}

@@ -1,0 +1,134 @@
+//! XEP-0363 file transfer over real sockets: disco, slots and their limits,
+//! the HTTPS PUT and GET (HEAD, CORS), wrong requests, restart.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::client::{error_condition, tls_config};
+use common::{Client, DOMAIN, Server, server_with_users};
+use futures_rustls::rustls::pki_types::ServerName;
+use futures_rustls::rustls::{self, ClientConnection, StreamOwned};
+use xerra::xmpp::element::Element;
+
+const UPLOAD: &str = "urn:xmpp:http:upload:0";
+
+fn upload_port(s: &Server) -> u16 {
+	s.listeners.iter().find(|(k, _)| k == "upload").map(|(_, a): &(String, std::net::SocketAddr)| a.port()).expect("an upload listener")
+}
+
+/// One HTTPS request to the upload port; (status, headers, body).
+fn https(port: u16, request: &[u8]) -> (u16, String, Vec<u8>) {
+	let config = tls_config(&[&rustls::version::TLS13], Some(b"http/1.1"));
+	let conn = ClientConnection::new(config, ServerName::try_from(DOMAIN.to_owned()).unwrap()).unwrap();
+	let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	let mut tls = StreamOwned::new(conn, tcp);
+	// A refused upload is answered (and closed) before its body is sent:
+	// a write may fail, the answer is still there to read.
+	let _ = tls.write_all(request).and_then(|()| tls.flush());
+	let mut raw = Vec::new();
+	let _ = tls.read_to_end(&mut raw);
+	let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head") + 4;
+	let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+	let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+	(status, head, raw[split..].to_vec())
+}
+
+fn slot(c: &mut Client, name: &str, size: usize, ty: &str) -> Element {
+	c.iq(&format!("<iq type='get' to='{DOMAIN}'><request xmlns='{UPLOAD}' filename='{name}' size='{size}' content-type='{ty}'/></iq>"))
+}
+
+/// (put URL path, get URL path) of a slot answer.
+fn urls(r: &Element) -> (String, String) {
+	let s = r.child("slot", UPLOAD).unwrap_or_else(|| panic!("{}", r.to_xml("jabber:client")));
+	let path = |el: &str| {
+		let url = s.child(el, UPLOAD).unwrap().attr("url").unwrap().to_owned();
+		assert!(url.starts_with(&format!("https://{DOMAIN}:")), "{url}");
+		url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap()
+	};
+	(path("put"), path("get"))
+}
+
+fn put(port: u16, path: &str, ty: &str, body: &[u8]) -> u16 {
+	let mut req =
+		format!("PUT {path} HTTP/1.1\r\nHost: {DOMAIN}\r\nContent-Type: {ty}\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+	req.extend_from_slice(body);
+	https(port, &req).0
+}
+
+#[test]
+fn upload_then_download_with_limits() {
+	let s = server_with_users(&["alice", "bob"], &["upload_max_bytes=300000", "upload_quota_bytes=450000"]);
+	let port = upload_port(&s);
+	let mut alice = s.login("alice");
+	// The server offers the service with its size limit.
+	let info = alice.iq(&format!("<iq type='get' to='{DOMAIN}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"));
+	let info = info.to_xml("jabber:client");
+	assert!(info.contains(UPLOAD) && info.contains("category='store'") && info.contains("<value>300000</value>"), "{info}");
+
+	let photo: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+	let r = slot(&mut alice, "holiday photo.jpg", photo.len(), "image/jpeg");
+	let (put_path, get_path) = urls(&r);
+	assert!(put_path.ends_with("/holiday%20photo.jpg"));
+	// Wrong size or type: refused, and the slot stays usable.
+	assert_eq!(put(port, &put_path, "image/jpeg", &photo[..10]), 400);
+	assert_eq!(put(port, &put_path, "text/html", &photo), 400);
+	assert_eq!(put(port, &put_path, "image/jpeg", &photo), 201);
+	// A slot takes one file.
+	assert_eq!(put(port, &put_path, "image/jpeg", &photo), 404);
+
+	let (status, head, body) = https(port, format!("GET {get_path} HTTP/1.1\r\nHost: {DOMAIN}\r\n\r\n").as_bytes());
+	assert_eq!(status, 200);
+	assert!(head.contains("Content-Type: image/jpeg") && head.contains("Access-Control-Allow-Origin: *"), "{head}");
+	assert_eq!(body, photo);
+	let (status, _, body) = https(port, format!("HEAD {get_path} HTTP/1.1\r\n\r\n").as_bytes());
+	assert_eq!((status, body.len()), (200, 0));
+	let (status, head, _) = https(port, format!("OPTIONS {put_path} HTTP/1.1\r\n\r\n").as_bytes());
+	assert!(status == 204 && head.contains("PUT"), "{head}");
+	assert_eq!(https(port, b"GET /upload/nope/x HTTP/1.1\r\n\r\n").0, 404);
+	assert_eq!(https(port, b"DELETE /upload/a/b HTTP/1.1\r\n\r\n").0, 405);
+
+	// Too big for one file; then over the quota (200000 stored + 300000 > 450000).
+	let r = slot(&mut alice, "big.bin", 300_001, "application/octet-stream");
+	assert_eq!(error_condition(&r), "not-acceptable");
+	assert!(r.to_xml("jabber:client").contains("file-too-large"));
+	let r = slot(&mut alice, "more.bin", 300_000, "application/octet-stream");
+	assert_eq!(error_condition(&r), "resource-constraint");
+	// bob has his own quota; bad requests are refused.
+	let mut bob = s.login("bob");
+	assert!(
+		bob.iq(&format!("<iq type='get' to='{DOMAIN}'><request xmlns='{UPLOAD}' filename='x' size='10'/></iq>"))
+			.child("slot", UPLOAD)
+			.is_some()
+	);
+	let r = bob.iq(&format!("<iq type='get' to='{DOMAIN}'><request xmlns='{UPLOAD}' filename='x'/></iq>"));
+	assert_eq!(error_condition(&r), "bad-request");
+
+	// Stored files survive a restart.
+	drop((alice, bob));
+	let s = s.restart();
+	let (status, _, body) = https(upload_port(&s), format!("GET {get_path} HTTP/1.1\r\n\r\n").as_bytes());
+	assert_eq!((status, body == photo), (200, true));
+}
+
+#[test]
+fn slots_expire_and_file_transfer_can_be_off() {
+	let s = server_with_users(&["alice"], &["upload_slot_timeout=1"]);
+	let port = upload_port(&s);
+	let mut alice = s.login("alice");
+	let (put_path, _) = urls(&slot(&mut alice, "late.txt", 5, "text/plain"));
+	std::thread::sleep(Duration::from_millis(1500));
+	assert_eq!(put(port, &put_path, "text/plain", b"hello"), 404);
+	drop(alice);
+	drop(s);
+	// Off: no listener, nothing announced, requests refused.
+	let s = server_with_users(&["alice"], &["upload_port=off"]);
+	assert!(s.listeners.iter().all(|(k, _)| k != "upload"));
+	let mut alice = s.login("alice");
+	let info = alice.iq(&format!("<iq type='get' to='{DOMAIN}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"));
+	assert!(!info.to_xml("jabber:client").contains(UPLOAD));
+	assert_eq!(error_condition(&slot(&mut alice, "a.txt", 5, "text/plain")), "service-unavailable");
+}

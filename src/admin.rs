@@ -48,6 +48,11 @@ pub enum Command {
 		user: String,
 	},
 	GroupList,
+	/// A one-time invitation (XEP-0401): to register, or from `contact` (a
+	/// user) to register and become their contact.
+	InviteAdd {
+		contact: Option<String>,
+	},
 	/// First-boot setup from the console (the web page has its own route).
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
@@ -72,6 +77,10 @@ impl Command {
 			Command::GroupAddMember { group, user } => vec!["group-add-member", group, user],
 			Command::GroupDelMember { group, user } => vec!["group-del-member", group, user],
 			Command::GroupList => vec!["group-list"],
+			Command::InviteAdd { contact } => match contact {
+				Some(c) => vec!["invite-add", c],
+				None => vec!["invite-add"],
+			},
 		}
 	}
 
@@ -91,6 +100,8 @@ impl Command {
 			}
 			("setup-status", 1) => Command::SetupStatus,
 			("group-add", 2) => Command::GroupAdd { group: s(1)? },
+			("invite-add", 1) => Command::InviteAdd { contact: None },
+			("invite-add", 2) => Command::InviteAdd { contact: Some(s(1)?) },
 			("group-add-member", 3) => Command::GroupAddMember { group: s(1)?, user: s(2)? },
 			("group-del-member", 3) => Command::GroupDelMember { group: s(1)?, user: s(2)? },
 			("group-list", 1) => Command::GroupList,
@@ -182,6 +193,36 @@ impl Command {
 						format!("{g}: {}\n", m.join(", "))
 					})
 					.collect())
+			}
+			Command::InviteAdd { contact } => {
+				if !config.configured() {
+					return Err("this box is not set up yet".into());
+				}
+				let contact = match contact {
+					Some(c) => {
+						let c = prep_localpart(&c).map_err(|e| format!("invalid user name: {e}"))?;
+						if store.snapshot().and_then(|s| s.account(&c)).map_err(fail)?.is_none() {
+							return Err(format!("no user {c}@{}", config.domain));
+						}
+						Some(c)
+					}
+					None => None,
+				};
+				let rng = ring::rand::SystemRandom::new();
+				let token = crate::features::invites::new_token(|b| {
+					ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed")
+				});
+				let days = u64::from(config.limits.invite_expiry_days);
+				let invite =
+					crate::store::Invite { inviter: contact.clone(), expires: crate::features::invites::now_secs() + days * 86_400 };
+				let t = token.clone();
+				store.write(move |tx| tx.create_invite(&t, &invite)).await.map_err(fail)?;
+				let uri = crate::features::invites::uri(&config.domain, &token, contact.as_deref());
+				let mode = match config.registration {
+					crate::config::Registration::Off => " (registration is off: `xerra config set registration invite` to let it register)",
+					_ => "",
+				};
+				Ok(format!("{uri}\nvalid for {days} days, once{mode}\n"))
 			}
 			Command::Status => {
 				let accounts = store.snapshot().and_then(|s| s.account_count()).map_err(fail)?;

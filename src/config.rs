@@ -24,6 +24,7 @@ pub struct Limits {
 	pub max_pep_items: u32,
 	pub max_pep_bytes: u64,
 	pub caps_cache_entries: usize,
+	pub invite_expiry_days: u32,
 	pub max_blocklist_items: usize,
 	pub max_archive_messages: u64,
 	pub mam_retention_days: u32,
@@ -53,6 +54,17 @@ pub struct Limits {
 	pub http_timeout: Duration,
 }
 
+/// Who may create an account in-band (XEP-0077).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+	/// Nobody: accounts come from the admin.
+	Off,
+	/// Only with an invitation token (XEP-0401/XEP-0445).
+	Invite,
+	/// Anyone who can reach the server.
+	Open,
+}
+
 /// The server's whole configuration for one run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -74,6 +86,8 @@ pub struct Config {
 	pub upload_port: Option<u16>,
 	/// Announce the box on the LAN with mDNS/DNS-SD.
 	pub mdns: bool,
+	/// XEP-0077 in-band registration: who may make an account.
+	pub registration: Registration,
 	/// Host name announced over mDNS (`NAME.local`); empty = the system's.
 	pub hostname: String,
 	/// Where the first-boot banner is also written (say, the boot partition).
@@ -97,6 +111,7 @@ impl Config {
 			http_port: None,
 			upload_port: None,
 			mdns: false,
+			registration: Registration::Invite,
 			hostname: String::new(),
 			banner_file: None,
 			limits: Limits {
@@ -114,6 +129,7 @@ impl Config {
 				max_pep_items: 0,
 				max_pep_bytes: 0,
 				caps_cache_entries: 0,
+				invite_expiry_days: 0,
 				max_blocklist_items: 0,
 				max_archive_messages: 0,
 				mam_retention_days: 0,
@@ -629,6 +645,29 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "HTTPS port for file transfer (XEP-0363 HTTP upload), on the box's certificate; off = no file transfer",
 		apply: |c, v| {
 			c.upload_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "registration",
+		default: "invite",
+		doc: "in-band registration (XEP-0077): off, invite (only with an invitation, XEP-0401/0445) or open (anyone)",
+		apply: |c, v| {
+			c.registration = match v.trim() {
+				"off" => Registration::Off,
+				"invite" => Registration::Invite,
+				"open" => Registration::Open,
+				_ => return Err("must be off, invite or open".into()),
+			};
+			Ok(())
+		},
+	},
+	Setting {
+		name: "invite_expiry_days",
+		default: "7",
+		doc: "days an invitation (XEP-0401) stays good; each is used once",
+		apply: |c, v| {
+			c.limits.invite_expiry_days = num(v, 1, 3650)?;
 			Ok(())
 		},
 	},

@@ -42,8 +42,15 @@ pub fn join(tx: &Tx<'_>, domain: &str, group: &str, member: &str, outs: &mut Vec
 	Ok(true)
 }
 
+/// `a` and `b` become mutual contacts (an accepted invitation, XEP-0401).
+pub fn befriend(tx: &Tx<'_>, domain: &str, a: &str, b: &str, outs: &mut Vec<Out>) -> Result<(), StoreError> {
+	link(tx, domain, a, b, "", outs)?;
+	link(tx, domain, b, a, "", outs)?;
+	Ok(())
+}
+
 /// `user` gets `contact` in its roster with subscription both and `group`
-/// among its groups. True if the subscription was not both before.
+/// (if not empty) among its groups. True if the subscription was not both before.
 fn link(tx: &Tx<'_>, domain: &str, user: &str, contact: &str, group: &str, outs: &mut Vec<Out>) -> Result<bool, StoreError> {
 	let contact_jid = jid(contact, domain);
 	let old = tx.roster_entry(user, contact_jid.as_str())?.unwrap_or_default();
@@ -52,7 +59,7 @@ fn link(tx: &Tx<'_>, domain: &str, user: &str, contact: &str, group: &str, outs:
 	entry.state.pending_out = false;
 	entry.state.pending_in = false;
 	entry.request_status = None;
-	if !entry.groups.iter().any(|g| g == group) {
+	if !group.is_empty() && !entry.groups.iter().any(|g| g == group) {
 		entry.groups.push(group.to_owned());
 	}
 	crate::features::presence::save(tx, user, contact_jid.as_str(), &old, &entry, outs)?;

@@ -230,3 +230,9 @@ fn slixmpp_uploads_a_file_over_https() {
 	let ca = s.dir.join("tls/ca.crt");
 	slix_env(&s, "upload", &["alice", "bob"], &[("SSL_CERT_FILE", ca.to_str().unwrap()), ("XERRA_TEST_RESOLVE", "127.0.0.1")]);
 }
+
+#[test]
+fn slixmpp_invites_a_contact() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	slix(&s, "invite", &["alice", "bob"]);
+}

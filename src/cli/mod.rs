@@ -26,6 +26,7 @@ Commands:
   group add-member G NAME  put an account into group G: its members become
                            mutual contacts, in that roster group
   group del-member G NAME  take an account out of group G
+  invite add [--contact N] print a one-time invitation link (XEP-0401)
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
@@ -103,6 +104,19 @@ with no subscription requests. Online members see the change at once. The
 first-boot wizard makes one group per department.
 ";
 
+const INVITE_HELP: &str = "\
+Usage: xerra invite add
+       xerra invite add --contact NAME
+
+Makes a one-time invitation link (XEP-0401) and prints it. Open it on a
+phone with an XMPP app (Conversations, Monal, Siskin, Dino...): without
+--contact the app makes a new account on this server; with --contact NAME
+it also makes the newcomer and NAME each other's contacts (or, for someone
+who already has an account, a contact request NAME approves in advance).
+Links last `invite_expiry_days`. Users make contact invitations from their
+apps too (the \"Invite someone\" command).
+";
+
 const CONFIG_HELP: &str = "\
 Usage: xerra config list
        xerra config set NAME VALUE
@@ -168,6 +182,8 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"user" => return admin(&data_dir, user_command(&args)?),
 		"group" if wants_help || args.is_empty() => print!("{GROUP_HELP}"),
 		"group" => return admin(&data_dir, group_command(&args)?),
+		"invite" if wants_help || args.is_empty() => print!("{INVITE_HELP}"),
+		"invite" => return admin(&data_dir, invite_command(&args)?),
 		"config" if wants_help || args.is_empty() => print!("{CONFIG_HELP}"),
 		"config" => return admin(&data_dir, config_command(&args)?),
 		"status" if wants_help => print!("{STATUS_HELP}"),
@@ -351,6 +367,14 @@ fn group_command(args: &[String]) -> Result<Command, String> {
 		"del-member" => Command::GroupDelMember { group: arg(1, "GROUP")?, user: arg(2, "NAME")? },
 		other => return Err(format!("unknown group command {other:?}; see `xerra group --help`")),
 	})
+}
+
+fn invite_command(args: &[String]) -> Result<Command, String> {
+	match (args[0].as_str(), args.get(1).map(String::as_str), args.get(2)) {
+		("add", None, _) => Ok(Command::InviteAdd { contact: None }),
+		("add", Some("--contact"), Some(name)) => Ok(Command::InviteAdd { contact: Some(name.clone()) }),
+		_ => Err("usage: xerra invite add [--contact NAME]; see `xerra invite --help`".into()),
+	}
 }
 
 fn config_command(args: &[String]) -> Result<Command, String> {

@@ -50,6 +50,15 @@ fn server_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 }
 
 fn server_items(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	// XEP-0050 §2.2: the commands node.
+	if iq.payload().and_then(|q| q.attr("node")) == Some(ns::COMMANDS) {
+		let mut q = Element::new("query", ns::DISCO_ITEMS).with_attr("node", ns::COMMANDS);
+		for item in super::invites::command_items(cx.domain()) {
+			q.push(item);
+		}
+		cx.reply(iq.iq_result().with_child(q));
+		return Ok(());
+	}
 	let mut q = query(iq, ns::DISCO_ITEMS)?;
 	// The room service (XEP-0045 §6.1).
 	let rooms = super::muc::service_domain(cx.domain());

@@ -13,6 +13,7 @@ pub mod blocking;
 pub mod caps;
 pub mod carbons;
 pub mod disco;
+pub mod invites;
 pub mod last;
 pub mod mam;
 pub mod muc;
@@ -83,6 +84,7 @@ pub static ALL: &[&Feature] = &[
 	&mam::FEATURE,
 	&muc::FEATURE,
 	&upload::FEATURE,
+	&invites::FEATURE,
 	&caps::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,

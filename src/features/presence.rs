@@ -307,7 +307,39 @@ fn subscription(stanza: &Stanza, to: &Jid, kind: SubKind, cx: &mut Cx) {
 	let user = cx.user().to_owned();
 	let domain = cx.domain().to_owned();
 	let max = cx.server.config.limits.max_roster_items;
-	cx.write(move |tx| outbound(tx, &domain, &user, &contact, kind, fwd, max));
+	// XEP-0379: a request with the contact's invitation token is approved in advance.
+	let token = stanza.el.child("preauth", ns::PARS).and_then(|p| p.attr("token")).map(str::to_owned);
+	fwd.retain_children(|c| !c.is("preauth", ns::PARS));
+	cx.write(move |tx| {
+		if let (SubKind::Subscribe, Some(token), Some(other)) = (kind, token, contact.node())
+			&& super::invites::preapproved(tx, other, &token)?
+		{
+			return mutual(tx, &domain, &user, &contact, fwd, max);
+		}
+		outbound(tx, &domain, &user, &contact, kind, fwd, max)
+	});
+}
+
+/// An accepted invitation: each side approves the other in advance (RFC
+/// 6121 §3.4), then both ask, so both end with subscription both.
+fn mutual(tx: &Tx<'_>, domain: &str, user: &str, contact: &BareJid, fwd: Element, max: usize) -> Result<Vec<Out>, StoreError> {
+	let Some(other) = contact.node() else { return Ok(Vec::new()) };
+	let user_bare = bare(user, domain);
+	let mut outs = Vec::new();
+	for (owner, peer) in [(other, user_bare.as_str()), (user, contact.as_str())] {
+		let old = tx.roster_entry(owner, peer)?.unwrap_or_default();
+		if !old.state.sub.has_from() {
+			// A pre-approval puts the contact in the roster (RFC 6121 §3.4).
+			let mut entry = old.clone();
+			entry.state.approved = true;
+			entry.in_roster = true;
+			save(tx, owner, peer, &old, &entry, &mut outs)?;
+		}
+	}
+	outs.extend(outbound(tx, domain, user, contact, SubKind::Subscribe, fwd, max)?);
+	let back = presence_stanza("subscribe", contact, &user_bare);
+	outs.extend(outbound(tx, domain, other, &user_bare, SubKind::Subscribe, back, max)?);
+	Ok(outs)
 }
 
 /// The user sends `kind` to `contact` (RFC 6121 Appendix A.2), and if the

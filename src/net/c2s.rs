@@ -169,6 +169,8 @@ struct Conn {
 	inactive: bool,
 	/// What waits while it is.
 	csi_held: super::csi::Held,
+	/// An invitation token shown before registering (XEP-0445).
+	preauth: Option<String>,
 	/// How the stream was closed, for `run`'s answer.
 	closed_as: End,
 	/// Bytes to write at the next flush.
@@ -207,6 +209,7 @@ impl Conn {
 			sent_since_request: false,
 			inactive: false,
 			csi_held: Default::default(),
+			preauth: None,
 			closed_as: End::Closed,
 			out: Vec::new(),
 			opened: now,
@@ -493,6 +496,10 @@ impl Conn {
 					}
 				}
 				Action::SmResume { user, previd, h } => self.resume(&user, &previd, h),
+				Action::PreAuth(el) => {
+					let reply = Box::pin(super::register::handle(&self.server, self.peer.ip(), &mut self.preauth, el)).await;
+					reply.write_to(&mut self.out, ns::CLIENT);
+				}
 				Action::Csi(active) => {
 					self.inactive = !active;
 					if active {
@@ -808,5 +815,9 @@ impl StreamEnv for Env<'_> {
 
 	fn auth_retries(&self) -> u32 {
 		self.server.config.limits.auth_retries_per_connection
+	}
+
+	fn registration(&self) -> bool {
+		self.server.config.registration != crate::config::Registration::Off
 	}
 }

@@ -5,6 +5,7 @@ pub mod c2s;
 pub mod ca;
 pub mod csi;
 pub mod guard;
+pub mod register;
 pub mod sm;
 pub mod tls;
 

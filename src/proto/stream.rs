@@ -45,6 +45,8 @@ pub trait StreamEnv: SaslEnv {
 	fn auth_failed(&mut self, user: Option<&str>);
 	/// Failed SASL attempts allowed on one connection.
 	fn auth_retries(&self) -> u32;
+	/// In-band registration (XEP-0077) is offered before authentication.
+	fn registration(&self) -> bool;
 }
 
 /// What the shell must do, in order.
@@ -73,6 +75,9 @@ pub enum Action {
 	SmAck(u32),
 	/// XEP-0352: the client is active (`true`) or inactive.
 	Csi(bool),
+	/// An iq before authentication for XEP-0077 registration or a XEP-0445
+	/// token; the shell answers it.
+	PreAuth(Element),
 	/// XEP-0198 `<resume/>` instead of binding. The shell answers `<resumed/>`
 	/// and calls [`C2sStream::resumed`], or writes `<failed/>`.
 	SmResume {
@@ -239,6 +244,9 @@ impl C2sStream {
 					features.push_str("</mechanism>");
 				}
 				features.push_str("</mechanisms>");
+				if env.registration() {
+					features.push_str("<register xmlns='http://jabber.org/features/iq-register'/>");
+				}
 				if self.channel_binding.is_some() {
 					// XEP-0440: tell clients which binding type to use.
 					features.push_str(
@@ -281,6 +289,10 @@ impl C2sStream {
 				} else {
 					self.before_auth(&el, env, out);
 				}
+			}
+			State::Auth { failures } if env.registration() && is_registration(&el) => {
+				self.state = State::Auth { failures };
+				out.push(Action::PreAuth(el));
 			}
 			State::Auth { failures } => self.auth(el, None, failures, env, out),
 			State::Sasl { exchange, failures } => self.auth(el, Some(exchange), failures, env, out),
@@ -519,6 +531,11 @@ pub fn header_xml(id: &str, domain: &str, to: Option<&str>) -> String {
 		escape(id),
 		escape(domain)
 	)
+}
+
+/// An iq for in-band registration or a pre-authentication token.
+fn is_registration(el: &Element) -> bool {
+	el.is("iq", ns::CLIENT) && el.children().next().is_some_and(|p| p.is("query", ns::REGISTER) || p.is("preauth", ns::PARS))
 }
 
 /// XEP-0198 `<failed/>` with a stanza error condition.

@@ -17,6 +17,7 @@ mod accounts;
 mod blocking;
 mod codec;
 mod groups;
+mod invites;
 mod last;
 mod mam;
 mod muc;
@@ -36,6 +37,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTran
 
 pub use accounts::Account;
 pub use codec::Corrupt;
+pub use invites::Invite;
 pub use mam::{Archived, MamDefault, MamPrefs, MamQuery, Page, UnknownId};
 pub use muc::{RoomConfig, StoredRoom};
 pub use offline::Pushed;

@@ -67,6 +67,9 @@ pub const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("uploads"
 /// account localpart -> bytes of its uploads.
 pub const UPLOAD_USAGE: TableDefinition<&str, u64> = TableDefinition::new("upload_usage");
 
+/// invitation token -> `invites::Invite` record (XEP-0401).
+pub const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("invites");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -90,5 +93,6 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(MUC_ROOMS)?;
 	wtx.open_table(UPLOADS)?;
 	wtx.open_table(UPLOAD_USAGE)?;
+	wtx.open_table(INVITES)?;
 	Ok(())
 }

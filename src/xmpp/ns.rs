@@ -98,6 +98,14 @@ pub const MUC_ROOMINFO: &str = "http://jabber.org/protocol/muc#roominfo";
 pub const CONFERENCE: &str = "jabber:x:conference";
 /// XEP-0363 HTTP File Upload.
 pub const HTTP_UPLOAD: &str = "urn:xmpp:http:upload:0";
+/// XEP-0050 Ad-Hoc Commands.
+pub const COMMANDS: &str = "http://jabber.org/protocol/commands";
+/// XEP-0077 In-Band Registration.
+pub const REGISTER: &str = "jabber:iq:register";
+/// XEP-0077 §8: the stream feature.
+pub const REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
+/// XEP-0379 / XEP-0445: pre-authentication tokens.
+pub const PARS: &str = "urn:xmpp:pars:0";
 /// XEP-0440: SASL Channel-Binding Type Capability.
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).

@@ -646,8 +646,8 @@ async def carbons(run):
 
     # slixmpp's plugin turns carbons into events of their own.
     copies = []
-    laptop.xmpp.add_event_handler("carbon_received", lambda m: copies.append(("received", m)))
-    laptop.xmpp.add_event_handler("carbon_sent", lambda m: copies.append(("sent", m)))
+    laptop.xmpp.add_event_handler("carbon_received", lambda m: keeper(run, copies)(("received", m)))
+    laptop.xmpp.add_event_handler("carbon_sent", lambda m: keeper(run, copies)(("sent", m)))
 
     def carbon(kind, body):
         for k, m in copies:
@@ -920,6 +920,33 @@ async def upload(run):
     check(got == data, "bob has the same bytes", f"{len(got)} bytes")
 
 
+async def invite(run):
+    """XEP-0401 through slixmpp: alice runs the server's "invite someone"
+    command (XEP-0050) and gets an invitation link; bob, who has an
+    account, subscribes with its token (XEP-0379) and both are contacts at
+    once, without alice answering a request."""
+    alice, bob = run.users
+    a = run.peer(alice)
+    b = run.peer(bob)
+    a.xmpp.register_plugin("xep_0050")
+    await a.login()
+    await b.login()
+    for p in (a, b):
+        await p.roster_get()  # roster pushes go to resources that asked
+        p.xmpp.send_presence()
+    result = await a.xmpp["xep_0050"].send_command(JID(run.domain), "urn:xmpp:invite#invite", timeout=STEP)
+    form = result["command"]["form"]
+    uri = form["values"]["uri"]
+    check(uri.startswith(f"xmpp:{a.bare}?roster;preauth="), "alice got a contact invitation", uri)
+    token = uri.split("preauth=")[1].split(";")[0]
+    p = b.xmpp.make_presence(pto=JID(a.bare), ptype="subscribe")
+    p.append(ET.fromstring(f"<preauth xmlns='urn:xmpp:pars:0' token='{token}'/>"))
+    p.send()
+    await run.until("bob is subscribed to alice", lambda: b.subscription(a.bare) == "both")
+    await run.until("and alice to bob", lambda: a.subscription(b.bare) == "both")
+    check(not a.find_presence(b.bare, "subscribe"), "alice was not asked")
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -941,6 +968,7 @@ SCENARIOS = {
     "archive": (archive, 2),
     "muc": (muc, 2),
     "upload": (upload, 2),
+    "invite": (invite, 2),
 }
 
 

@@ -30,6 +30,10 @@ impl SaslEnv for Env {
 }
 
 impl StreamEnv for Env {
+	fn registration(&self) -> bool {
+		false
+	}
+
 	fn domain(&self) -> &str {
 		"example.org"
 	}

@@ -1,0 +1,137 @@
+//! XEP-0077 in-band registration before authentication, with XEP-0445
+//! pre-authentication: a client shows an invitation token (`<preauth/>`),
+//! then registers a name and password, then logs in with SASL as usual.
+//! `registration` decides who may: off, invite (the default: a token is
+//! needed) or open. Attempts count against the per-address login throttle
+//! (`auth_failures_per_ip` per `auth_failure_window`).
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use crate::config::Registration;
+use crate::features::{Cx, Out, invites};
+use crate::server::Server;
+use crate::store::StoreError;
+use crate::xmpp::element::Element;
+use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::jid::{FullJid, Jid, prep_localpart};
+use crate::xmpp::ns;
+use crate::xmpp::stanza::{IqType, Stanza, StanzaType};
+
+/// Longest password taken (bytes).
+const MAX_PASSWORD: usize = 1023;
+
+/// Answers one pre-authentication iq; `token` is this connection's
+/// accepted invitation, if any.
+pub async fn handle(server: &Server, ip: IpAddr, token: &mut Option<String>, el: Element) -> Element {
+	let Ok(iq) = Stanza::parse(el) else {
+		return Element::new("iq", ns::CLIENT).with_attr("type", "error").with_child(StanzaError::new(Condition::BadRequest).to_element());
+	};
+	let mut reply = match answer(server, ip, token, &iq).await {
+		Ok(ok) => ok,
+		Err(e) => iq.error_reply(&e),
+	};
+	// Before authentication there are no addresses to swap.
+	reply.remove_attr("to");
+	reply.remove_attr("from");
+	reply
+}
+
+async fn answer(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &Stanza) -> Result<Element, StanzaError> {
+	let payload = iq.payload().ok_or(Condition::BadRequest)?;
+	let mode = server.config.registration;
+	match (iq.ty, payload.name()) {
+		(StanzaType::Iq(IqType::Set), "preauth") => {
+			let t = payload.attr("token").unwrap_or_default();
+			let good =
+				server.store.snapshot().and_then(|s| s.invite(t, invites::now_secs())).map_err(|_| Condition::InternalServerError)?;
+			if good.is_none() {
+				throttle(server, ip)?;
+				return Err(StanzaError::with_text(Condition::ItemNotFound, "this invitation is not valid (any more)"));
+			}
+			*token = Some(t.to_owned());
+			Ok(iq.iq_result())
+		}
+		(StanzaType::Iq(IqType::Get), "query") => {
+			// The form is no secret: clients (slixmpp) ask for it before they
+			// show their token; registering without one is refused below.
+			let _ = mode;
+			let q = Element::new("query", ns::REGISTER)
+				.with_child(Element::new("instructions", ns::REGISTER).with_text("Choose a user name and a password."))
+				.with_child(Element::new("username", ns::REGISTER))
+				.with_child(Element::new("password", ns::REGISTER));
+			Ok(iq.iq_result().with_child(q))
+		}
+		(StanzaType::Iq(IqType::Set), "query") => register(server, ip, token, iq, payload).await,
+		_ => Err(StanzaError::new(Condition::ServiceUnavailable)),
+	}
+}
+
+/// Counts an attempt; `policy-violation` once the address has too many.
+fn throttle(server: &Server, ip: IpAddr) -> Result<(), StanzaError> {
+	let l = &server.config.limits;
+	let mut guard = server.guard.borrow_mut();
+	let now = Instant::now();
+	if !guard.login_allowed(ip, "", now, l.auth_failure_window, l.auth_failures_per_ip, u32::MAX) {
+		return Err(StanzaError::with_text(Condition::PolicyViolation, "too many attempts; try again later"));
+	}
+	guard.login_failed(ip, None, now, l.auth_failure_window);
+	Ok(())
+}
+
+async fn register(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &Stanza, q: &Element) -> Result<Element, StanzaError> {
+	let mode = server.config.registration;
+	if q.child("remove", ns::REGISTER).is_some() {
+		return Err(StanzaError::with_text(Condition::NotAllowed, "log in to remove an account"));
+	}
+	if mode == Registration::Off || (mode == Registration::Invite && token.is_none()) {
+		return Err(StanzaError::with_text(Condition::NotAllowed, "registration needs an invitation"));
+	}
+	throttle(server, ip)?;
+	let text = |name: &str| q.child(name, ns::REGISTER).map(Element::text).unwrap_or_default();
+	let user = prep_localpart(text("username").trim())
+		.map_err(|_| StanzaError::with_text(Condition::NotAcceptable, "that user name is not allowed"))?;
+	let password = text("password");
+	if password.is_empty() || password.len() > MAX_PASSWORD {
+		return Err(StanzaError::with_text(Condition::NotAcceptable, "choose a password"));
+	}
+	let account = crate::admin::new_account(&password, &server.config).map_err(|e| StanzaError::with_text(Condition::NotAcceptable, e))?;
+	let (domain, used, name) = (server.config.domain.clone(), token.clone(), user.clone());
+	let outcome = server
+		.store
+		.write(move |tx| -> Result<Result<Vec<Out>, StanzaError>, StoreError> {
+			let invite = match &used {
+				Some(t) => match tx.take_invite(t, invites::now_secs())? {
+					Some(i) => Some(i),
+					None => return Ok(Err(StanzaError::with_text(Condition::NotAllowed, "this invitation is not valid (any more)"))),
+				},
+				None => None,
+			};
+			if !tx.create_account(&name, &account)? {
+				// Taken: the invitation stays good for another name.
+				if let (Some(t), Some(i)) = (&used, &invite) {
+					tx.create_invite(t, i)?;
+				}
+				return Ok(Err(StanzaError::with_text(Condition::Conflict, "that user name is taken")));
+			}
+			let mut outs = Vec::new();
+			if let Some(inviter) = invite.and_then(|i| i.inviter).filter(|i| tx.account_exists(i).unwrap_or(false)) {
+				crate::groups::befriend(tx, &domain, &name, &inviter, &mut outs)?;
+			}
+			Ok(Ok(outs))
+		})
+		.await
+		.map_err(|_| Condition::InternalServerError)?;
+	let outs = outcome?;
+	*token = None;
+	log::info!("{ip}: registered {user}@{}", server.config.domain);
+	// The inviter's roster (if online) hears of the new contact.
+	if let Ok(Some(jid)) = Jid::from_parts(Some(&user), &server.config.domain, Some("register")).map(|j| j.try_into_full().ok()) {
+		let jid: FullJid = jid;
+		let mut cx = Cx::new(server, &jid, 0);
+		for out in outs {
+			crate::router::deliver(out, &mut cx);
+		}
+	}
+	Ok(iq.iq_result())
+}

@@ -1,0 +1,144 @@
+//! Onboarding without passwords over real sockets: XEP-0401 invitations
+//! from the admin and from users (XEP-0050 command), XEP-0445 registration
+//! with a token, XEP-0379 pre-approved contacts, and the registration modes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::client::error_condition;
+use common::{Client, DOMAIN, PASSWORD, ROSTER, Server, server_with_users};
+use xerra::xmpp::element::Element;
+
+const REGISTER: &str = "jabber:iq:register";
+
+/// A TLS stream, not logged in: where registration happens.
+fn fresh(s: &Server) -> (Client, Element) {
+	let mut c = Client::connect(s.port);
+	c.open();
+	c.starttls();
+	let features = c.open();
+	(c, features)
+}
+
+fn token_of(uri: &str) -> String {
+	uri.split("preauth=").nth(1).unwrap().split([';', '\n', ' ']).next().unwrap().trim().to_owned()
+}
+
+fn preauth(c: &mut Client, token: &str) -> Element {
+	c.iq(&format!("<iq type='set'><preauth xmlns='urn:xmpp:pars:0' token='{token}'/></iq>"))
+}
+
+fn register(c: &mut Client, user: &str, password: &str) -> Element {
+	c.iq(&format!("<iq type='set'><query xmlns='{REGISTER}'><username>{user}</username><password>{password}</password></query></iq>"))
+}
+
+fn roster(c: &mut Client) -> Vec<(String, String)> {
+	let r = c.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>");
+	r.child("query", ROSTER)
+		.unwrap()
+		.children()
+		.map(|i| (i.attr("jid").unwrap().to_owned(), i.attr("subscription").unwrap().to_owned()))
+		.collect()
+}
+
+#[test]
+fn an_admin_invitation_registers_one_account() {
+	let s = server_with_users(&["alice"], &[]);
+	let (ok, out) = s.cli(&["invite", "add"], None);
+	assert!(ok && out.starts_with(&format!("xmpp:{DOMAIN}?register;preauth=")), "{out}");
+	let token = token_of(&out);
+
+	let (mut c, features) = fresh(&s);
+	assert!(features.child("register", "http://jabber.org/features/iq-register").is_some());
+	// Without a token: no registration (the default mode is invite).
+	assert_eq!(error_condition(&register(&mut c, "newbie", "secret words")), "not-allowed");
+	assert_eq!(error_condition(&preauth(&mut c, "not-a-token")), "item-not-found");
+	assert_eq!(preauth(&mut c, &token).attr("type"), Some("result"));
+	let form = c.iq(&format!("<iq type='get'><query xmlns='{REGISTER}'/></iq>"));
+	assert!(form.child("query", REGISTER).unwrap().child("username", REGISTER).is_some());
+	// A taken name: conflict, and the token still works for another.
+	assert_eq!(error_condition(&register(&mut c, "alice", "secret words")), "conflict");
+	let r = register(&mut c, "Newbie", "secret words");
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
+	// Then SASL as usual, on this stream or any other.
+	c.scram("newbie", "secret words", "SCRAM-SHA-256").expect("the new account logs in");
+	let _ = Client::login(s.port, "newbie", "secret words");
+	// Used up.
+	let (mut c, _) = fresh(&s);
+	assert_eq!(error_condition(&preauth(&mut c, &token)), "item-not-found");
+	assert!(s.cli(&["user", "list"], None).1.contains(&format!("newbie@{DOMAIN}")));
+}
+
+#[test]
+fn a_contact_invitation_makes_friends_old_and_new() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut alice = s.online("alice");
+	assert!(roster(&mut alice).is_empty());
+	// Users find the command and run it (XEP-0050).
+	let items = alice.iq(&format!(
+		"<iq type='get' to='{DOMAIN}'><query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/></iq>"
+	));
+	assert!(items.to_xml("jabber:client").contains("urn:xmpp:invite#invite"));
+	let run = |c: &mut Client| {
+		let r = c.iq(&format!(
+			"<iq type='set' to='{DOMAIN}'><command xmlns='http://jabber.org/protocol/commands' node='urn:xmpp:invite#invite' action='execute'/></iq>"
+		));
+		let xml = r.to_xml("jabber:client");
+		assert!(xml.contains("status='completed'"), "{xml}");
+		let uri = xml.split("<value>").filter_map(|v| v.split("</value>").next()).find(|v| v.starts_with("xmpp:")).unwrap().to_owned();
+		assert!(uri.starts_with(&format!("xmpp:alice@{DOMAIN}?roster;preauth=")), "{uri}");
+		token_of(&uri)
+	};
+
+	// A newcomer registers with it and is alice's contact at once.
+	let token = run(&mut alice);
+	let (mut c, _) = fresh(&s);
+	preauth(&mut c, &token);
+	assert_eq!(register(&mut c, "carol", "carol's words").attr("type"), Some("result"));
+	let push = alice.wait_for(|e| e.name() == "iq" && e.attr("type") == Some("set") && e.child("query", ROSTER).is_some());
+	assert!(push.to_xml("jabber:client").contains("subscription='both'"));
+	let mut carol = Client::login(s.port, "carol", "carol's words");
+	assert_eq!(roster(&mut carol), [(Server::jid("alice"), "both".to_owned())]);
+
+	// Someone with an account subscribes with a token: approved without asking.
+	let token = run(&mut alice);
+	let mut bob = s.online("bob");
+	bob.send(&format!(
+		"<presence to='{}' type='subscribe'><preauth xmlns='urn:xmpp:pars:0' token='{token}'/></presence>",
+		Server::jid("alice")
+	));
+	bob.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribed"));
+	std::thread::sleep(Duration::from_millis(300));
+	assert!(roster(&mut bob).contains(&(Server::jid("alice"), "both".to_owned())));
+	let r = roster(&mut alice);
+	assert!(r.contains(&(Server::jid("bob"), "both".to_owned())), "{r:?}");
+	alice.expect_none(Duration::from_millis(200), |e| e.name() == "presence" && e.attr("type") == Some("subscribe"));
+	// A token works once: a second request with it is an ordinary one.
+	let mut eve = Client::login(s.port, "bob", PASSWORD);
+	eve.send(&format!("<presence to='{}' type='unsubscribe'/>", Server::jid("alice")));
+	std::thread::sleep(Duration::from_millis(200));
+	eve.send(&format!(
+		"<presence to='{}' type='subscribe'><preauth xmlns='urn:xmpp:pars:0' token='{token}'/></presence>",
+		Server::jid("alice")
+	));
+	alice.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribe"));
+}
+
+#[test]
+fn registration_modes_and_throttle() {
+	let s = server_with_users(&["alice"], &["registration=off"]);
+	let (mut c, features) = fresh(&s);
+	assert!(features.child("register", "http://jabber.org/features/iq-register").is_none());
+	c.send(&format!("<iq type='get' id='r1'><query xmlns='{REGISTER}'/></iq>"));
+	c.expect_stream_error("not-authorized");
+	drop(s);
+	let s = server_with_users(&["alice"], &["registration=open", "auth_failures_per_ip=3"]);
+	let (mut c, _) = fresh(&s);
+	assert_eq!(register(&mut c, "walkin", "walk in words").attr("type"), Some("result"));
+	let _ = Client::login(s.port, "walkin", "walk in words");
+	// Every attempt counts against auth_failures_per_ip (3 here).
+	assert_eq!(error_condition(&register(&mut c, "walkin", "other words")), "conflict");
+	assert_eq!(register(&mut c, "third", "third words").attr("type"), Some("result"));
+	assert_eq!(error_condition(&register(&mut c, "fourth", "fourth words")), "policy-violation");
+}

@@ -46,7 +46,7 @@ pub async fn serve(server: Rc<Server>, ex: Rc<LocalExecutor<'static>>, listener:
 		open.set(open.get() + 1);
 		let (server, open) = (server.clone(), open.clone());
 		ex.spawn(async move {
-			if let Err(e) = connection(&server, tcp, peer).await {
+			if let Err(e) = connection(server.clone(), tcp, peer).await {
 				log::debug!("upload {peer}: {e}");
 			}
 			open.set(open.get() - 1);
@@ -78,6 +78,10 @@ struct Head {
 	path: String,
 	length: Option<u64>,
 	content_type: Option<String>,
+	/// Sec-WebSocket-Key of an upgrade request.
+	ws_key: Option<String>,
+	/// Sec-WebSocket-Protocol offers.
+	ws_protocols: String,
 }
 
 /// Reads and parses the request head; returns it with the body bytes
@@ -96,6 +100,8 @@ async fn read_head(server: &Server, tls: &mut Tls) -> Result<(Head, Vec<u8>), u1
 					path: req.path.unwrap_or("/").to_owned(),
 					length: None,
 					content_type: None,
+					ws_key: None,
+					ws_protocols: String::new(),
 				};
 				for h in req.headers.iter() {
 					let v = String::from_utf8_lossy(h.value).trim().to_owned();
@@ -105,6 +111,10 @@ async fn read_head(server: &Server, tls: &mut Tls) -> Result<(Head, Vec<u8>), u1
 						head.content_type = Some(v);
 					} else if h.name.eq_ignore_ascii_case("transfer-encoding") {
 						return Err(411);
+					} else if h.name.eq_ignore_ascii_case("sec-websocket-key") {
+						head.ws_key = Some(v);
+					} else if h.name.eq_ignore_ascii_case("sec-websocket-protocol") {
+						head.ws_protocols = v;
 					}
 				}
 				return Ok((head, buf[n..].to_vec()));
@@ -153,12 +163,19 @@ async fn answer(server: &Server, tls: &mut Tls, status: u16) -> std::io::Result<
 	timed(server, tls.flush()).await
 }
 
-async fn connection(server: &Server, tcp: TcpStream, _peer: SocketAddr) -> std::io::Result<()> {
+async fn connection(rc: Rc<Server>, tcp: TcpStream, peer: SocketAddr) -> std::io::Result<()> {
+	let server = &*rc;
 	let mut tls = timed(server, TlsAcceptor::from(https_config(server)).accept(tcp)).await?;
 	let (head, early) = match read_head(server, &mut tls).await {
 		Ok(h) => h,
 		Err(status) => return answer(server, &mut tls, status).await,
 	};
+	match (head.method.as_str(), head.path.as_str()) {
+		("GET", "/xmpp-websocket") => return websocket(rc.clone(), tls, &head, peer).await,
+		("GET", "/.well-known/host-meta") => return host_meta(server, &mut tls, false).await,
+		("GET", "/.well-known/host-meta.json") => return host_meta(server, &mut tls, true).await,
+		_ => {}
+	}
 	let mut parts = head.path.trim_start_matches('/').splitn(3, '/');
 	let (Some("upload"), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
 		return answer(server, &mut tls, 404).await;
@@ -200,6 +217,45 @@ async fn linger(tls: &mut Tls) {
 			async_io::Timer::after(std::time::Duration::from_secs(1)).await;
 		})
 		.await;
+}
+
+/// The WebSocket endpoint (RFC 7395 §3.1): an upgrade with the "xmpp"
+/// subprotocol becomes an XMPP session.
+async fn websocket(server: Rc<Server>, mut tls: Tls, head: &Head, peer: SocketAddr) -> std::io::Result<()> {
+	let offers_xmpp = head.ws_protocols.split(',').any(|p| p.trim() == "xmpp");
+	let Some(key) = head.ws_key.as_deref().filter(|_| offers_xmpp) else {
+		return answer(&server, &mut tls, 400).await;
+	};
+	let reply = format!(
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n",
+		crate::net::ws::accept_key(key)
+	);
+	timed(&server, tls.write_all(reply.as_bytes())).await?;
+	timed(&server, tls.flush()).await?;
+	let cb = crate::net::tls::channel_binding(tls.get_ref().1);
+	let l = &server.config.limits;
+	let limits = crate::xmpp::reader::XmlLimits { max_stanza_bytes: l.max_stanza_bytes, max_depth: l.max_depth, max_attrs: l.max_attrs };
+	let ws = crate::net::ws::Ws::new(tls, limits).await;
+	crate::net::c2s::serve_ws(server, ws, peer, cb).await;
+	Ok(())
+}
+
+/// XEP-0156: where the WebSocket endpoint is, for web clients.
+async fn host_meta(server: &Server, tls: &mut Tls, json: bool) -> std::io::Result<()> {
+	let port = server.upload_port.get().unwrap_or(443);
+	let url = format!("wss://{}:{port}/xmpp-websocket", server.config.domain);
+	let (body, ty) = if json {
+		(format!("{{\"links\":[{{\"rel\":\"urn:xmpp:alt-connections:websocket\",\"href\":\"{url}\"}}]}}"), "application/json")
+	} else {
+		(
+			format!(
+				"<?xml version='1.0' encoding='utf-8'?>\n<XRD xmlns='http://docs.oasis-open.org/ns/xri/xrd-1.0'><Link rel='urn:xmpp:alt-connections:websocket' href='{url}'/></XRD>\n"
+			),
+			"application/xrd+xml",
+		)
+	};
+	timed(server, tls.write_all(format!("{}{body}", head(200, body.len() as u64, ty, "")).as_bytes())).await?;
+	timed(server, tls.flush()).await
 }
 
 fn head_cors() -> String {

@@ -83,7 +83,28 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr, direct_
 		}
 		return;
 	}
-	let mut conn = Conn::new(server.clone(), tcp, peer);
+	let conn = Conn::new(server.clone(), Transport::Plain(tcp), peer);
+	run_to_end(conn, direct_tls).await;
+}
+
+/// Serves an XMPP session over a WebSocket (RFC 7395) on a TLS connection
+/// that has been upgraded; `cb` is that connection's channel binding.
+pub async fn serve_ws(server: Rc<Server>, ws: super::ws::Ws, peer: SocketAddr, cb: Option<Vec<u8>>) {
+	let limits = &server.config.limits;
+	let admitted = server.guard.borrow_mut().connect(peer.ip(), limits.max_connections, limits.max_connections_per_ip);
+	if let Err(refusal) = admitted {
+		log::info!("{peer}: WebSocket refused ({refusal:?})");
+		let mut ws = ws;
+		ws.close().await;
+		return;
+	}
+	let mut conn = Conn::new(server.clone(), Transport::Ws(Box::new(ws)), peer);
+	conn.stream = C2sStream::new_tls(server.new_id(), cb);
+	run_to_end(conn, false).await;
+}
+
+async fn run_to_end(mut conn: Conn, direct_tls: bool) {
+	let (server, peer) = (conn.server.clone(), conn.peer);
 	let end = conn.run(direct_tls).await.unwrap_or_else(|e| {
 		log::debug!("{peer}: {e}");
 		End::Lost
@@ -102,6 +123,8 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr, direct_
 enum Transport {
 	Plain(TcpStream),
 	Tls(Box<TlsStream<TcpStream>>),
+	/// RFC 7395: read, written and closed by `ws` (never as bytes).
+	Ws(Box<super::ws::Ws>),
 	/// Between taking the TCP stream for the TLS handshake and getting it back.
 	Gone,
 }
@@ -111,7 +134,7 @@ impl AsyncRead for Transport {
 		match self.get_mut() {
 			Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
 			Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-			Transport::Gone => Poll::Ready(Ok(0)),
+			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(0)),
 		}
 	}
 }
@@ -121,7 +144,7 @@ impl AsyncWrite for Transport {
 		match self.get_mut() {
 			Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
 			Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-			Transport::Gone => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+			Transport::Gone | Transport::Ws(_) => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
 		}
 	}
 
@@ -129,7 +152,7 @@ impl AsyncWrite for Transport {
 		match self.get_mut() {
 			Transport::Plain(s) => Pin::new(s).poll_flush(cx),
 			Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-			Transport::Gone => Poll::Ready(Ok(())),
+			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),
 		}
 	}
 
@@ -137,7 +160,7 @@ impl AsyncWrite for Transport {
 		match self.get_mut() {
 			Transport::Plain(s) => Pin::new(s).poll_close(cx),
 			Transport::Tls(s) => Pin::new(s.as_mut()).poll_close(cx),
-			Transport::Gone => Poll::Ready(Ok(())),
+			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),
 		}
 	}
 }
@@ -189,14 +212,14 @@ enum Wake {
 }
 
 impl Conn {
-	fn new(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) -> Conn {
+	fn new(server: Rc<Server>, io: Transport, peer: SocketAddr) -> Conn {
 		let id = server.new_id();
 		let now = Instant::now();
 		Conn {
 			reader: StreamReader::new(pre_auth_limits(&server)),
 			server,
 			peer,
-			io: Transport::Plain(tcp),
+			io,
 			stream: C2sStream::new_plain(id),
 			outbox: Outbox::new(),
 			bound: None,
@@ -535,6 +558,9 @@ impl Conn {
 					}
 					self.out.extend_from_slice(b"</stream:stream>");
 					self.flush().await?;
+					if let Transport::Ws(ws) = &mut self.io {
+						ws.close().await;
+					}
 					let io = &mut self.io;
 					let _ = io
 						.close()
@@ -557,6 +583,9 @@ impl Conn {
 		let out = std::mem::take(&mut self.out);
 		let io = &mut self.io;
 		let write = async {
+			if let Transport::Ws(ws) = io {
+				return ws.write(&out).await;
+			}
 			io.write_all(&out).await?;
 			io.flush().await
 		};
@@ -712,6 +741,13 @@ impl Conn {
 
 /// Reads into the shared buffer; the caller consumes it before any await.
 async fn read_shared(io: &mut Transport) -> io::Result<usize> {
+	if let Transport::Ws(ws) = io {
+		// The message waits in `ws` (not in the shared buffer) across the await.
+		if !ws.fill().await? {
+			return Ok(0);
+		}
+		return Ok(READ_BUF.with_borrow_mut(|buf| ws.take(buf)));
+	}
 	std::future::poll_fn(|cx| READ_BUF.with_borrow_mut(|buf| Pin::new(&mut *io).poll_read(cx, buf))).await
 }
 

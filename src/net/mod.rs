@@ -8,6 +8,7 @@ pub mod guard;
 pub mod register;
 pub mod sm;
 pub mod tls;
+pub mod ws;
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::os::fd::OwnedFd;

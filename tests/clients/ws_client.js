@@ -1,0 +1,52 @@
+// xmpp.js (@xmpp/client) over WebSocket (RFC 7395) against Xerra: logs in
+// over wss:// trusting only the box's CA, says hello to a peer and waits for
+// the answer. Exit code 0 on success; what happened is printed.
+//
+//   node ws_client.js --url wss://DOMAIN:PORT/xmpp-websocket --domain DOMAIN \
+//        --user alice --password PW --peer bob@DOMAIN --ca ca.crt --address 127.0.0.1
+"use strict";
+
+const fs = require("fs");
+const dns = require("dns");
+const WS = require("ws");
+
+const args = {};
+for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
+
+// The box's name resolves to the test address (a LAN's DNS or mDNS would),
+// and only the box's CA is trusted.
+globalThis.WebSocket = class extends WS {
+  constructor(url, protocols) {
+    super(url, protocols, {
+      ca: fs.readFileSync(args.ca),
+      lookup: (host, opts, cb) => dns.lookup(args.address, opts, cb),
+    });
+  }
+};
+
+const { client, xml } = require("@xmpp/client");
+
+const say = (t) => console.log(t);
+const fail = (t) => {
+  say(`FAILED: ${t}`);
+  process.exit(1);
+};
+setTimeout(() => fail("timed out"), 20000);
+
+const xmpp = client({ service: args.url, domain: args.domain, username: args.user, password: args.password, resource: "web" });
+xmpp.on("error", (e) => fail(`error: ${e.message || e}`));
+xmpp.on("stanza", async (stanza) => {
+  if (stanza.is("message") && stanza.getChildText("body") === "hello web") {
+    say(`ok: got the answer from ${stanza.attrs.from}`);
+    await xmpp.stop();
+    say("PASSED");
+    process.exit(0);
+  }
+});
+xmpp.on("online", async (address) => {
+  say(`ok: online as ${address.toString()} over WebSocket`);
+  await xmpp.send(xml("presence"));
+  await xmpp.send(xml("message", { to: args.peer, type: "chat" }, xml("body", {}, "hello from the browser side")));
+  say("ok: sent a message");
+});
+xmpp.start().catch((e) => fail(`start: ${e.message || e}`));

@@ -1,0 +1,78 @@
+//! RFC 7395 XMPP over WebSocket with a real client library: xmpp.js
+//! (@xmpp/client, under Node) logs in over wss:// trusting only the box's
+//! CA, and chats with a TCP client. Plus XEP-0156 host-meta and a refused
+//! upgrade.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::client::tls_config;
+use common::{DOMAIN, PASSWORD, Server, server_with_users};
+use futures_rustls::rustls::pki_types::ServerName;
+use futures_rustls::rustls::{self, ClientConnection, StreamOwned};
+
+fn https_port(s: &Server) -> u16 {
+	s.listeners.iter().find(|(k, _)| k == "upload").map(|(_, a)| a.port()).expect("an HTTPS listener")
+}
+
+fn https(port: u16, request: &str) -> String {
+	let config = tls_config(&[&rustls::version::TLS13], Some(b"http/1.1"));
+	let conn = ClientConnection::new(config, ServerName::try_from(DOMAIN.to_owned()).unwrap()).unwrap();
+	let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+	let mut tls = StreamOwned::new(conn, tcp);
+	tls.write_all(request.as_bytes()).unwrap();
+	let mut raw = Vec::new();
+	let _ = tls.read_to_end(&mut raw);
+	String::from_utf8_lossy(&raw).into_owned()
+}
+
+#[test]
+fn xmpp_js_chats_over_websocket() {
+	let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+	assert!(
+		clients.join("node_modules/@xmpp/client").exists(),
+		"xmpp.js is missing: run tests/run (it installs tests/clients/node_modules)"
+	);
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let port = https_port(&s);
+	// XEP-0156: web clients find the endpoint.
+	let meta = https(port, "GET /.well-known/host-meta HTTP/1.1\r\n\r\n");
+	assert!(meta.contains(&format!("wss://{DOMAIN}:{port}/xmpp-websocket")), "{meta}");
+	// An upgrade without the "xmpp" subprotocol is refused.
+	let refused = https(
+		port,
+		"GET /xmpp-websocket HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+	);
+	assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+
+	let mut bob = s.online("bob");
+	let ca = s.dir.join("tls/ca.crt");
+	let url = format!("wss://{DOMAIN}:{port}/xmpp-websocket");
+	let node = Command::new("node")
+		.arg(clients.join("ws_client.js"))
+		.args(["--url", &url, "--domain", DOMAIN, "--user", "alice", "--password", PASSWORD])
+		.args(["--peer", &Server::jid("bob"), "--ca", ca.to_str().unwrap(), "--address", "127.0.0.1"])
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.spawn()
+		.expect("node (tests/run installs nodejs)");
+	let hello = bob
+		.wait_for(|e| e.name() == "message" && e.child("body", "jabber:client").is_some_and(|b| b.text() == "hello from the browser side"));
+	let from = hello.attr("from").unwrap().to_owned();
+	assert_eq!(from, format!("{}/web", Server::jid("alice")));
+	bob.send(&format!("<message to='{from}' type='chat'><body>hello web</body></message>"));
+	let out = node.wait_with_output().unwrap();
+	let text = String::from_utf8_lossy(&out.stdout);
+	assert!(
+		out.status.success() && text.contains("PASSED"),
+		"xmpp.js: {text}\n{}\n--- server\n{}",
+		String::from_utf8_lossy(&out.stderr),
+		s.log_text()
+	);
+}

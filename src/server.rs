@@ -39,6 +39,8 @@ pub struct Server {
 	pub muc: RefCell<crate::features::muc::Service>,
 	/// Open XEP-0363 upload slots.
 	pub upload_slots: RefCell<crate::features::upload::Slots>,
+	/// Photo hashes for presence (XEP-0398).
+	pub avatar_hashes: RefCell<crate::features::avatar::Hashes>,
 	/// The HTTPS port uploads go to, once it listens.
 	pub upload_port: std::cell::Cell<Option<u16>>,
 	fake_secret: [u8; 32],
@@ -75,6 +77,7 @@ impl Server {
 			mam_prefs: RefCell::new(mam_prefs),
 			muc: RefCell::new(muc),
 			upload_slots: RefCell::default(),
+			avatar_hashes: RefCell::default(),
 			upload_port: std::cell::Cell::new(None),
 			fake_secret,
 			rng,

@@ -9,6 +9,7 @@
 //! and only once they are on disk delivers what was queued, then what the
 //! jobs produced. So a reply always means "done and durable".
 
+pub mod avatar;
 pub mod blocking;
 pub mod caps;
 pub mod carbons;
@@ -80,6 +81,7 @@ pub static ALL: &[&Feature] = &[
 	&vcard::FEATURE,
 	&carbons::FEATURE,
 	&pep::FEATURE,
+	&avatar::FEATURE,
 	&blocking::FEATURE,
 	&mam::FEATURE,
 	&muc::FEATURE,

@@ -198,6 +198,9 @@ fn publish(iq: &Stanza, p: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 				.with_child(Element::new("item", ns::PUBSUB).with_attr("id", id.as_str())),
 		),
 	);
+	// XEP-0398: new avatar metadata also updates the vCard.
+	let metadata = (node == super::avatar::METADATA).then(|| payload.clone());
+	let max_vcard = cx.server.config.limits.max_vcard_bytes;
 	let event_item = Element::new("item", ns::PUBSUB_EVENT).with_attr("id", id.as_str()).with_child(payload);
 	let iq_el = iq.el.clone();
 	cx.write(move |tx| {
@@ -210,7 +213,12 @@ fn publish(iq: &Stanza, p: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 		match tx.pep_publish(&owner, &node, options.apply(NodeConfig::default()), &id, &xml, limits)? {
 			Published::Ok(config) => {
 				let event = items_event(&node, event_item);
-				Ok(vec![Out::Reply(ok), Out::PepEvent { owner, node, access: config.access, event }])
+				let mut outs = match &metadata {
+					Some(m) => super::avatar::pep_to_vcard(tx, &owner, m, max_vcard)?,
+					None => Vec::new(),
+				};
+				outs.splice(0..0, [Out::Reply(ok), Out::PepEvent { owner, node, access: config.access, event }]);
+				Ok(outs)
 			}
 			Published::TooManyNodes => fail(StanzaError::with_text(Condition::ResourceConstraint, "too many PEP nodes")),
 			Published::QuotaExceeded => fail(StanzaError::with_text(Condition::ResourceConstraint, "PEP storage is full")),

@@ -59,6 +59,9 @@ fn broadcast(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
 	let user = cx.user().to_owned();
 	let mut el = stanza.el.clone();
 	el.remove_attr("to");
+	if t == PresenceType::Available {
+		super::avatar::stamp(&mut el, &user, cx);
+	}
 	let priority = el.child("priority", ns::CLIENT).and_then(|p| p.text().trim().parse::<i8>().ok()).unwrap_or(0);
 	let (initial, directed) = {
 		let mut sessions = cx.server.sessions.borrow_mut();

@@ -41,9 +41,15 @@ fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	}
 	let user = cx.user().to_owned();
 	let ok = iq.iq_result();
+	let card = card.clone();
+	let l = &cx.server.config.limits;
+	let limits = crate::store::PepLimits { max_nodes: l.max_pep_nodes, max_items: l.max_pep_items, max_bytes: l.max_pep_bytes };
 	cx.write(move |tx| {
 		tx.put_vcard(&user, &xml)?;
-		Ok(vec![Out::Reply(ok)])
+		// XEP-0398: the PHOTO is the XEP-0084 avatar too.
+		let mut outs = vec![Out::Reply(ok)];
+		outs.extend(super::avatar::vcard_to_pep(tx, &user, &card, limits)?);
+		Ok(outs)
 	});
 	Ok(())
 }

@@ -192,6 +192,10 @@ impl Snapshot {
 }
 
 impl Tx<'_> {
+	pub fn pep_items(&self, owner: &str, node: &str) -> Result<Vec<PepItem>, StoreError> {
+		read_items(&self.tx.open_table(PEP_ITEMS)?, owner, node)
+	}
+
 	pub fn pep_node(&self, owner: &str, node: &str) -> Result<Option<PepNode>, StoreError> {
 		read_node(&self.tx.open_table(PEP_NODES)?, owner, node)
 	}

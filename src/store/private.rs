@@ -19,6 +19,12 @@ impl Snapshot {
 }
 
 impl Tx<'_> {
+	/// As [`Snapshot::vcard`], seeing this transaction's writes.
+	pub fn vcard(&self, user: &str) -> Result<Option<String>, StoreError> {
+		let t = self.tx.open_table(VCARD)?;
+		Ok(t.get(user)?.map(|g| String::from_utf8_lossy(g.value()).into_owned()))
+	}
+
 	/// Stores `xml` under `key` if the account's total stays within
 	/// `max_bytes`; false (nothing written) otherwise.
 	pub fn put_private(&self, user: &str, key: &str, xml: &str, max_bytes: usize) -> Result<bool, StoreError> {

@@ -106,6 +106,10 @@ pub const REGISTER: &str = "jabber:iq:register";
 pub const REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
 /// XEP-0379 / XEP-0445: pre-authentication tokens.
 pub const PARS: &str = "urn:xmpp:pars:0";
+/// XEP-0398 User Avatar to vCard-Based Avatars Conversion.
+pub const PEP_VCARD_CONVERSION: &str = "urn:xmpp:pep-vcard-conversion:0";
+/// XEP-0153 vCard-Based Avatars: the photo hash in presence.
+pub const VCARD_UPDATE: &str = "vcard-temp:x:update";
 /// XEP-0440: SASL Channel-Binding Type Capability.
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).

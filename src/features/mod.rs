@@ -11,6 +11,7 @@
 
 pub mod avatar;
 pub mod blocking;
+pub mod bookmarks;
 pub mod caps;
 pub mod carbons;
 pub mod disco;
@@ -82,6 +83,7 @@ pub static ALL: &[&Feature] = &[
 	&carbons::FEATURE,
 	&pep::FEATURE,
 	&avatar::FEATURE,
+	&bookmarks::FEATURE,
 	&blocking::FEATURE,
 	&mam::FEATURE,
 	&muc::FEATURE,

@@ -201,6 +201,7 @@ fn publish(iq: &Stanza, p: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 	// XEP-0398: new avatar metadata also updates the vCard.
 	let metadata = (node == super::avatar::METADATA).then(|| payload.clone());
 	let max_vcard = cx.server.config.limits.max_vcard_bytes;
+	let max_private = cx.server.config.limits.max_private_bytes;
 	let event_item = Element::new("item", ns::PUBSUB_EVENT).with_attr("id", id.as_str()).with_child(payload);
 	let iq_el = iq.el.clone();
 	cx.write(move |tx| {
@@ -217,6 +218,9 @@ fn publish(iq: &Stanza, p: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 					Some(m) => super::avatar::pep_to_vcard(tx, &owner, m, max_vcard)?,
 					None => Vec::new(),
 				};
+				if node == super::bookmarks::NODE {
+					super::bookmarks::pep_to_private(tx, &owner, max_private)?;
+				}
 				outs.splice(0..0, [Out::Reply(ok), Out::PepEvent { owner, node, access: config.access, event }]);
 				Ok(outs)
 			}
@@ -239,6 +243,7 @@ fn retract(iq: &Stanza, r: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 	}
 	let asked = matches!(r.attr("notify"), Some("1" | "true"));
 	let owner = cx.user().to_owned();
+	let max_private = cx.server.config.limits.max_private_bytes;
 	let (ok, missing) = (iq.iq_result(), iq.error_reply(&StanzaError::new(Condition::ItemNotFound)));
 	cx.write(move |tx| {
 		let Some(n) = tx.pep_node(&owner, &node)? else { return Ok(vec![Out::Reply(missing)]) };
@@ -250,6 +255,9 @@ fn retract(iq: &Stanza, r: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 		}
 		if gone.is_empty() {
 			return Ok(vec![Out::Reply(missing)]);
+		}
+		if node == super::bookmarks::NODE {
+			super::bookmarks::pep_to_private(tx, &owner, max_private)?;
 		}
 		let mut outs = vec![Out::Reply(ok)];
 		if asked || n.config.notify_retract {

@@ -52,6 +52,19 @@ fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let xml = el.to_xml(ns::PRIVATE);
 	let (user, max) = (cx.user().to_owned(), cx.server.config.limits.max_private_bytes);
 	let (ok, full) = (iq.iq_result(), iq.error_reply(&StanzaError::with_text(Condition::ResourceConstraint, "private storage is full")));
-	cx.write(move |tx| Ok(vec![Out::Reply(if tx.put_private(&user, &key, &xml, max)? { ok } else { full })]));
+	// Old-style bookmarks are mirrored to XEP-0402 (§5.3).
+	let bookmarks = (key == super::bookmarks::LEGACY_KEY).then(|| el.clone());
+	let l = &cx.server.config.limits;
+	let limits = crate::store::PepLimits { max_nodes: l.max_pep_nodes, max_items: l.max_pep_items, max_bytes: l.max_pep_bytes };
+	cx.write(move |tx| {
+		if !tx.put_private(&user, &key, &xml, max)? {
+			return Ok(vec![Out::Reply(full)]);
+		}
+		let mut outs = vec![Out::Reply(ok)];
+		if let Some(storage) = &bookmarks {
+			outs.extend(super::bookmarks::private_to_pep(tx, &user, storage, limits)?);
+		}
+		Ok(outs)
+	});
 	Ok(())
 }

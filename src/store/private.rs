@@ -19,6 +19,12 @@ impl Snapshot {
 }
 
 impl Tx<'_> {
+	/// As [`Snapshot::private`], seeing this transaction's writes.
+	pub fn private(&self, user: &str, key: &str) -> Result<Option<String>, StoreError> {
+		let t = self.tx.open_table(PRIVATE)?;
+		Ok(t.get((user, key))?.map(|g| String::from_utf8_lossy(g.value()).into_owned()))
+	}
+
 	/// As [`Snapshot::vcard`], seeing this transaction's writes.
 	pub fn vcard(&self, user: &str) -> Result<Option<String>, StoreError> {
 		let t = self.tx.open_table(VCARD)?;

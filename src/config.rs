@@ -88,6 +88,8 @@ pub struct Config {
 	pub mdns: bool,
 	/// XEP-0077 in-band registration: who may make an account.
 	pub registration: Registration,
+	/// XEP-0313: what is archived for accounts that set no preferences.
+	pub mam_default: crate::store::MamDefault,
 	/// Host name announced over mDNS (`NAME.local`); empty = the system's.
 	pub hostname: String,
 	/// Where the first-boot banner is also written (say, the boot partition).
@@ -112,6 +114,7 @@ impl Config {
 			upload_port: None,
 			mdns: false,
 			registration: Registration::Invite,
+			mam_default: crate::store::MamDefault::Always,
 			hostname: String::new(),
 			banner_file: None,
 			limits: Limits {
@@ -659,6 +662,15 @@ pub static SETTINGS: &[Setting] = &[
 				"open" => Registration::Open,
 				_ => return Err("must be off, invite or open".into()),
 			};
+			Ok(())
+		},
+	},
+	Setting {
+		name: "mam_default",
+		default: "always",
+		doc: "message history (XEP-0313) for accounts that chose nothing: always, roster (only with contacts) or never",
+		apply: |c, v| {
+			c.mam_default = crate::store::MamDefault::parse(v.trim()).ok_or("must be always, roster or never")?;
 			Ok(())
 		},
 	},

@@ -164,3 +164,21 @@ fn preferences_offline_messages_and_the_size_limit() {
 	// max_archive_messages = 3: the newest three.
 	assert_eq!(bodies(&query(&mut alice, "", "")), ["n1", "n2", "n3"]);
 }
+
+#[test]
+fn the_server_default_can_be_no_history() {
+	let s = server_with_users(&["alice", "bob"], &["mam_default=never"]);
+	let mut alice = s.online("alice");
+	let mut bob = s.online("bob");
+	bob.send(&chat(&Server::jid("alice"), "not kept"));
+	let got = alice.wait_for(|e| body(e).as_deref() == Some("not kept"));
+	assert!(got.child("stanza-id", SID).is_none(), "nothing archived, so no archive id");
+	assert!(query(&mut alice, "", "").0.is_empty() && query(&mut bob, "", "").0.is_empty());
+	let p = alice.iq(&format!("<iq type='get'><prefs xmlns='{MAM}'/></iq>")).to_xml("jabber:client");
+	assert!(p.contains("default='never'"), "{p}");
+	// An account may still choose history for itself.
+	alice.iq(&format!("<iq type='set'><prefs xmlns='{MAM}' default='always'/></iq>"));
+	bob.send(&chat(&Server::jid("alice"), "kept"));
+	alice.wait_for(|e| body(e).as_deref() == Some("kept"));
+	assert_eq!(bodies(&query(&mut alice, "", "")), ["kept"]);
+}

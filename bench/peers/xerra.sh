@@ -25,6 +25,10 @@ start_xerra() {
     peers_make_cert "$tls" "$DOMAIN"
     settings+=(tls_cert="$tls/$DOMAIN.crt" tls_key="$tls/$DOMAIN.key")
   fi
+  # XERRA_SETTINGS="name=value ...": more settings, e.g. mam_default=never
+  # to see what message archiving costs.
+  local extra
+  for extra in ${XERRA_SETTINGS:-}; do settings+=("$extra"); done
   local s
   for s in "${settings[@]}"; do
     "$bin" --data-dir "$data" config set "${s%%=*}" "${s#*=}" >/dev/null

@@ -19,8 +19,9 @@ pub const FEATURE: Feature = Feature { name: "avatar", spec: "XEP-0398 0.2", dis
 pub const DATA: &str = "urn:xmpp:avatar:data";
 pub const METADATA: &str = "urn:xmpp:avatar:metadata";
 
-/// Each account's photo hash as presence carries it ("" = no photo),
-/// learnt lazily from the stored vCard.
+/// The photo hash of each account that has a photo, learnt lazily from the
+/// stored vCard. Accounts without one are not kept: a small allocation per
+/// login that outlives the session would pin heap pages after it leaves.
 #[derive(Debug, Default)]
 pub struct Hashes {
 	by_user: HashMap<String, String>,
@@ -54,18 +55,27 @@ pub fn stamp(presence: &mut Element, user: &str, cx: &Cx) {
 			.and_then(|c| photo_of(&c))
 			.map(|(b, _)| sha1_hex(&b))
 			.unwrap_or_default();
-		cx.server.avatar_hashes.borrow_mut().by_user.insert(user.to_owned(), hash.clone());
+		if !hash.is_empty() {
+			cx.server.avatar_hashes.borrow_mut().by_user.insert(user.to_owned(), hash.clone());
+		}
 		hash
 	});
 	presence.retain_children(|c| !c.is("x", ns::VCARD_UPDATE));
-	let mut x = Element::new("x", ns::VCARD_UPDATE);
-	x.push(if hash.is_empty() { Element::new("photo", ns::VCARD_UPDATE) } else { Element::new("photo", ns::VCARD_UPDATE).with_text(hash) });
-	presence.push(x);
+	// No photo: nothing added (an empty <photo/> would cost every stored
+	// presence a few hundred bytes to say what its absence says too).
+	if !hash.is_empty() {
+		presence.push(Element::new("x", ns::VCARD_UPDATE).with_child(Element::new("photo", ns::VCARD_UPDATE).with_text(hash)));
+	}
 }
 
 fn remember(user: String, hash: String) -> Out {
 	Out::Then(Deferred(Box::new(move |cx: &mut Cx| {
-		cx.server.avatar_hashes.borrow_mut().by_user.insert(user, hash);
+		let mut hashes = cx.server.avatar_hashes.borrow_mut();
+		if hash.is_empty() {
+			hashes.by_user.remove(&user);
+		} else {
+			hashes.by_user.insert(user, hash);
+		}
 	})))
 }
 

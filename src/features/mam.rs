@@ -79,16 +79,21 @@ fn archivable(el: &Element) -> bool {
 /// Does `user` archive messages with `other` (XEP-0313 §7)?
 fn archives(user: &str, other: &Jid, cx: &Cx) -> bool {
 	let prefs = cx.server.mam_prefs.borrow();
-	let Some(p) = prefs.by_user.get(user) else { return true };
 	let bare = other.to_bare();
-	let listed = |list: &[String]| list.iter().any(|j| j == bare.as_str() || j == other.as_str());
-	if listed(&p.never) {
-		return false;
-	}
-	if listed(&p.always) {
-		return true;
-	}
-	match p.default {
+	let default = match prefs.by_user.get(user) {
+		Some(p) => {
+			let listed = |list: &[String]| list.iter().any(|j| j == bare.as_str() || j == other.as_str());
+			if listed(&p.never) {
+				return false;
+			}
+			if listed(&p.always) {
+				return true;
+			}
+			p.default
+		}
+		None => cx.server.config.mam_default,
+	};
+	match default {
 		MamDefault::Always => true,
 		MamDefault::Never => false,
 		MamDefault::Roster => {
@@ -245,7 +250,8 @@ fn prefs_element(p: &MamPrefs) -> Element {
 
 fn get_prefs(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	cx.own_account_only(iq)?;
-	let p = cx.server.mam_prefs.borrow().by_user.get(cx.user()).cloned().unwrap_or_default();
+	let p = cx.server.mam_prefs.borrow().by_user.get(cx.user()).cloned();
+	let p = p.unwrap_or(MamPrefs { default: cx.server.config.mam_default, always: Vec::new(), never: Vec::new() });
 	cx.reply(iq.iq_result().with_child(prefs_element(&p)));
 	Ok(())
 }

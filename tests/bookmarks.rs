@@ -60,3 +60,32 @@ fn old_and_new_bookmarks_mirror_each_other() {
 	alice.iq("<iq type='set'><query xmlns='jabber:iq:private'><storage xmlns='storage:bookmarks'/></query></iq>");
 	assert!(pep_ids(&mut alice).is_empty());
 }
+
+/// XEP-0411: bookmarks kept the XEP-0048 way in PEP join the other two.
+#[test]
+fn xep_0048_bookmarks_in_pep_join_in() {
+	let s = server_with_users(&["alice"], &[]);
+	let mut alice = s.login("alice");
+	let info =
+		alice.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", Server::jid("alice")));
+	assert!(info.to_xml("jabber:client").contains("urn:xmpp:bookmarks-conversion:0"));
+	let room = format!("team@rooms.{DOMAIN}");
+	let r = alice.iq(&format!(
+		"<iq type='set'><pubsub xmlns='{PUBSUB}'><publish node='storage:bookmarks'><item id='current'><storage xmlns='storage:bookmarks'>\
+		 <conference jid='{room}' name='Team' autojoin='true'/></storage></item></publish>\
+		 <publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>\
+		 <field var='pubsub#access_model'><value>whitelist</value></field></x></publish-options></pubsub></iq>"
+	));
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
+	assert_eq!(pep_ids(&mut alice), [room.clone()]);
+	assert!(legacy(&mut alice).contains(&room));
+	// And the other way: an XEP-0402 change shows in the XEP-0048 PEP item.
+	let other = format!("other@rooms.{DOMAIN}");
+	alice.iq(&format!(
+		"<iq type='set'><pubsub xmlns='{PUBSUB}'><publish node='{NODE}'><item id='{other}'><conference xmlns='{NODE}' name='Other'/></item></publish></pubsub></iq>"
+	));
+	let old = alice
+		.iq(&format!("<iq type='get'><pubsub xmlns='{PUBSUB}'><items node='storage:bookmarks'/></pubsub></iq>"))
+		.to_xml("jabber:client");
+	assert!(old.contains(&other) && old.contains(&room), "{old}");
+}

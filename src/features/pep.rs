@@ -200,6 +200,8 @@ fn publish(iq: &Stanza, p: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 	);
 	// XEP-0398: new avatar metadata also updates the vCard.
 	let metadata = (node == super::avatar::METADATA).then(|| payload.clone());
+	// XEP-0048 bookmarks in PEP are also kept in the other two places.
+	let legacy = (node == super::bookmarks::LEGACY_NODE && payload.is("storage", "storage:bookmarks")).then(|| payload.clone());
 	let max_vcard = cx.server.config.limits.max_vcard_bytes;
 	let max_private = cx.server.config.limits.max_private_bytes;
 	let event_item = Element::new("item", ns::PUBSUB_EVENT).with_attr("id", id.as_str()).with_child(payload);
@@ -219,7 +221,10 @@ fn publish(iq: &Stanza, p: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 					None => Vec::new(),
 				};
 				if node == super::bookmarks::NODE {
-					super::bookmarks::pep_to_private(tx, &owner, max_private)?;
+					super::bookmarks::pep_to_private(tx, &owner, limits, max_private)?;
+				}
+				if let Some(storage) = legacy.as_ref().filter(|_| node == super::bookmarks::LEGACY_NODE) {
+					outs.extend(super::bookmarks::legacy_stored(tx, &owner, storage, true, limits, max_private)?);
 				}
 				outs.splice(0..0, [Out::Reply(ok), Out::PepEvent { owner, node, access: config.access, event }]);
 				Ok(outs)
@@ -243,7 +248,7 @@ fn retract(iq: &Stanza, r: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 	}
 	let asked = matches!(r.attr("notify"), Some("1" | "true"));
 	let owner = cx.user().to_owned();
-	let max_private = cx.server.config.limits.max_private_bytes;
+	let (max_private, limits) = (cx.server.config.limits.max_private_bytes, limits(cx));
 	let (ok, missing) = (iq.iq_result(), iq.error_reply(&StanzaError::new(Condition::ItemNotFound)));
 	cx.write(move |tx| {
 		let Some(n) = tx.pep_node(&owner, &node)? else { return Ok(vec![Out::Reply(missing)]) };
@@ -257,7 +262,7 @@ fn retract(iq: &Stanza, r: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 			return Ok(vec![Out::Reply(missing)]);
 		}
 		if node == super::bookmarks::NODE {
-			super::bookmarks::pep_to_private(tx, &owner, max_private)?;
+			super::bookmarks::pep_to_private(tx, &owner, limits, max_private)?;
 		}
 		let mut outs = vec![Out::Reply(ok)];
 		if asked || n.config.notify_retract {

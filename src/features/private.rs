@@ -62,7 +62,7 @@ fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		}
 		let mut outs = vec![Out::Reply(ok)];
 		if let Some(storage) = &bookmarks {
-			outs.extend(super::bookmarks::private_to_pep(tx, &user, storage, limits)?);
+			outs.extend(super::bookmarks::legacy_stored(tx, &user, storage, false, limits, max)?);
 		}
 		Ok(outs)
 	});

@@ -77,7 +77,7 @@ fn xep_0048_bookmarks_in_pep_join_in() {
 		 <field var='pubsub#access_model'><value>whitelist</value></field></x></publish-options></pubsub></iq>"
 	));
 	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
-	assert_eq!(pep_ids(&mut alice), [room.clone()]);
+	assert_eq!(pep_ids(&mut alice), vec![room.clone()]);
 	assert!(legacy(&mut alice).contains(&room));
 	// And the other way: an XEP-0402 change shows in the XEP-0048 PEP item.
 	let other = format!("other@rooms.{DOMAIN}");

@@ -428,13 +428,7 @@ fn msgs(o: &Opts) -> Result<(), String> {
 					let cfg = cfg.clone();
 					tasks.push(ex.spawn(async move { pair(&mut a, &mut b, &cfg).await }));
 				}
-				async_io::block_on(ex.run(async {
-					let mut out = Vec::new();
-					for task in tasks {
-						out.push(task.await);
-					}
-					out
-				}))
+				join_all(&ex, tasks)
 			})
 		});
 		for _ in 0..threads {
@@ -492,6 +486,17 @@ fn msgs(o: &Opts) -> Result<(), String> {
 		}
 	}
 	Ok(())
+}
+
+/// Runs the tasks on `ex` and collects their results, in order.
+fn join_all<T>(ex: &LocalExecutor<'_>, tasks: Vec<async_executor::Task<T>>) -> Vec<T> {
+	async_io::block_on(ex.run(async {
+		let mut out = Vec::with_capacity(tasks.len());
+		for task in tasks {
+			out.push(task.await);
+		}
+		out
+	}))
 }
 
 /// Runs one async closure on a fresh executor on this thread.
@@ -763,13 +768,7 @@ fn muc(o: &Opts) -> Result<(), String> {
 				let room = room2.clone();
 				tasks.push(ex.spawn(async move { occupant(&mut s, &room, number <= senders, window, interval, until, size).await }));
 			}
-			async_io::block_on(ex.run(async {
-				let mut out = Vec::new();
-				for task in tasks {
-					out.push(task.await);
-				}
-				out
-			}))
+			join_all(&ex, tasks)
 		})
 	});
 	for _ in 0..threads {

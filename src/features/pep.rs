@@ -80,7 +80,8 @@ fn first_child(iq: &Stanza) -> Result<&Element, StanzaError> {
 	iq.payload().and_then(|p| p.children().next()).ok_or_else(|| StanzaError::new(Condition::BadRequest))
 }
 
-fn limits(cx: &Cx) -> PepLimits {
+/// The account-wide PEP limits from the configuration.
+pub fn limits(cx: &Cx) -> PepLimits {
 	let l = &cx.server.config.limits;
 	PepLimits { max_nodes: l.max_pep_nodes, max_items: l.max_pep_items, max_bytes: l.max_pep_bytes }
 }

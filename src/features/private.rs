@@ -54,8 +54,7 @@ fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let (ok, full) = (iq.iq_result(), iq.error_reply(&StanzaError::with_text(Condition::ResourceConstraint, "private storage is full")));
 	// Old-style bookmarks are mirrored to XEP-0402 (§5.3).
 	let bookmarks = (key == super::bookmarks::LEGACY_KEY).then(|| el.clone());
-	let l = &cx.server.config.limits;
-	let limits = crate::store::PepLimits { max_nodes: l.max_pep_nodes, max_items: l.max_pep_items, max_bytes: l.max_pep_bytes };
+	let limits = super::pep::limits(cx);
 	cx.write(move |tx| {
 		if !tx.put_private(&user, &key, &xml, max)? {
 			return Ok(vec![Out::Reply(full)]);

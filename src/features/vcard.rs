@@ -42,8 +42,7 @@ fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let user = cx.user().to_owned();
 	let ok = iq.iq_result();
 	let card = card.clone();
-	let l = &cx.server.config.limits;
-	let limits = crate::store::PepLimits { max_nodes: l.max_pep_nodes, max_items: l.max_pep_items, max_bytes: l.max_pep_bytes };
+	let limits = super::pep::limits(cx);
 	cx.write(move |tx| {
 		tx.put_vcard(&user, &xml)?;
 		// XEP-0398: the PHOTO is the XEP-0084 avatar too.

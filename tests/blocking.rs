@@ -78,6 +78,7 @@ fn blocking_hides_both_ways_and_survives_restart() {
 	assert_eq!(change(&mut alice, "block", &[&carol_phone, "spam.example"]).attr("type"), Some("result"));
 	assert_eq!(error_condition(&change(&mut alice, "block", &["more.example"])), "resource-constraint");
 	assert_eq!(error_condition(&change(&mut alice, "block", &[])), "bad-request");
+	assert_eq!(error_condition(&change(&mut alice, "block", &["not a jid@@"])), "jid-malformed");
 	let mut phone = Client::connect(s.port);
 	phone.open();
 	phone.starttls();

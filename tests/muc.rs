@@ -118,9 +118,17 @@ fn join_talk_history_subject_nick_and_leave() {
 	let bob_seen = alice.wait_for(|e| e.name() == "presence" && from_nick(e, "team", "Bob"));
 	assert!(item(&bob_seen).attr("jid").unwrap().starts_with("bob@"), "moderators see real JIDs");
 
-	// Nicks are unique.
+	// Nicks are unique, and needed.
 	let mut carol = s.login("carol");
 	assert_eq!(join_error(&mut carol, "team", "Bob", ""), "conflict");
+	carol.send(&format!("<presence to='{}'><x xmlns='{MUC}'/></presence>", room("team")));
+	let e = carol.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("error"));
+	assert_eq!(error_condition(&e), "jid-malformed");
+	// A message to a room one is not in, and to a room that does not exist.
+	carol.send(&format!("<message to='{}' type='groupchat'><body>hi</body></message>", room("team")));
+	assert_eq!(error_condition(&carol.wait_for(|e| e.name() == "message" && e.attr("type") == Some("error"))), "not-acceptable");
+	carol.send(&format!("<message to='{}' type='groupchat'><body>hi</body></message>", room("nowhere")));
+	assert_eq!(error_condition(&carol.wait_for(|e| e.name() == "message" && e.attr("type") == Some("error"))), "item-not-found");
 
 	// Talking, private messages, a nick change.
 	say(&mut bob, "team", "hi all");

@@ -78,9 +78,17 @@ fn counts_both_ways_and_refuses_impossible_acks() {
 	alice.wait_for(is_sm("r"));
 	alice.send(&format!("<a xmlns='{SM}' h='1'/>"));
 	assert_eq!(ack_count(&mut alice), 2, "nonzas are not counted");
-	// Acknowledging more than was sent ends the stream.
+	// Acknowledging more than was sent ends the stream; so does an <a/> without a number.
 	alice.send(&format!("<a xmlns='{SM}' h='10'/>"));
 	alice.expect_stream_error("undefined-condition");
+	let mut again = s.login("alice");
+	enable(&mut again, false);
+	again.send(&format!("<a xmlns='{SM}' h='many'/>"));
+	again.expect_stream_error("bad-format");
+	// The server goes on serving.
+	assert!(
+		s.login("alice").iq(&format!("<iq type='get' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>")).attr("type") == Some("result")
+	);
 }
 
 #[test]

@@ -265,17 +265,15 @@ pub fn send_presence_of(of: &str, to: &BareJid, unavailable: bool, cx: &mut Cx) 
 /// A session is gone (disconnect, replacement, shutdown): if it was
 /// available, everyone who saw it gets unavailable (RFC 6121 §4.5.2).
 pub fn session_ended(server: &Server, session: Session) {
-	{
-		let mut cx = Cx::new(server, &session.jid, session.id);
-		super::muc::gone(server, &session.jid, &mut cx);
-		// Runs no storage jobs that matter here except a temporary room's
-		// archive removal, which `gone` queued; deliver what it produced.
-		for out in std::mem::take(&mut cx.outs) {
-			crate::router::deliver(out, &mut cx);
-		}
-		for job in std::mem::take(&mut cx.jobs) {
-			server.store.write_detached(move |tx| job(tx).map(|_| ()));
-		}
+	let mut cx = Cx::new(server, &session.jid, session.id);
+	// It leaves its rooms. The only storage job that can come of it is a
+	// temporary room's archive removal, which need not hold anything up.
+	super::muc::gone(server, &session.jid, &mut cx);
+	for out in std::mem::take(&mut cx.outs) {
+		crate::router::deliver(out, &mut cx);
+	}
+	for job in std::mem::take(&mut cx.jobs) {
+		server.store.write_detached(move |tx| job(tx).map(|_| ()));
 	}
 	if !session.is_available() {
 		return;
@@ -283,7 +281,6 @@ pub fn session_ended(server: &Server, session: Session) {
 	let Some(user) = session.jid.node() else { return };
 	super::last::record_if_last(server, user, None);
 	let el = Element::new("presence", ns::CLIENT).with_attr("type", "unavailable").with_attr("from", session.jid.as_str());
-	let mut cx = Cx::new(server, &session.jid, session.id);
 	for (contact, entry) in contacts(server, user) {
 		if entry.state.sub.has_from() {
 			send_to(&el, &contact, &mut cx);

@@ -281,6 +281,18 @@ def keeper(run, into, value=None):
     return handler
 
 
+async def two_online(run, *plugins):
+    """The run's two users logged in and available, with `plugins` loaded."""
+    a, b = run.peer(run.users[0]), run.peer(run.users[1])
+    for p in (a, b):
+        for plugin in plugins:
+            p.xmpp.register_plugin(plugin)
+    for p in (a, b):
+        await p.login()
+        p.xmpp.send_presence()
+    return a, b
+
+
 async def online(run, user, **kw):
     """Login, roster, initial presence: what a client does on start-up
     (RFC 6121 §2.2: roster before presence)."""
@@ -799,14 +811,7 @@ async def blocking(run):
     """XEP-0191 through slixmpp's plugin: alice blocks bob, his message
     comes back as an error and never reaches her; she unblocks him and the
     next one arrives."""
-    alice, bob = run.users
-    a = run.peer(alice)
-    b = run.peer(bob)
-    a.xmpp.register_plugin("xep_0191")
-    await a.login()
-    await b.login()
-    a.xmpp.send_presence()
-    b.xmpp.send_presence()
+    a, b = await two_online(run, "xep_0191")
     await a.xmpp["xep_0191"].block(JID(b.bare), timeout=STEP)
     got = await a.xmpp["xep_0191"].get_blocked(timeout=STEP)
     check({str(j) for j in got["blocklist"]["items"]} == {b.bare}, "the block list has bob", str(got))
@@ -824,16 +829,7 @@ async def blocking(run):
 async def archive(run):
     """XEP-0313 through slixmpp's plugin: alice and bob chat, then bob pages
     through his archive with alice two at a time (XEP-0059)."""
-    alice, bob = run.users
-    a = run.peer(alice)
-    b = run.peer(bob)
-    for p in (a, b):
-        p.xmpp.register_plugin("xep_0313")
-        p.xmpp.register_plugin("xep_0059")
-    await a.login()
-    await b.login()
-    a.xmpp.send_presence()
-    b.xmpp.send_presence()
+    a, b = await two_online(run, "xep_0313", "xep_0059")
     for i in range(5):
         a.xmpp.send_message(mto=b.bare, mbody=f"line {i}", mtype="chat")
     await run.until("bob got the five lines", lambda: len([m for m in b.messages() if m["body"].startswith("line ")]) == 5)
@@ -887,14 +883,7 @@ async def upload(run):
     uploads a file over HTTPS (verified against the box's CA), sends bob
     the link; bob downloads the same bytes."""
     import aiohttp
-    alice, bob = run.users
-    a = run.peer(alice)
-    b = run.peer(bob)
-    a.xmpp.register_plugin("xep_0363")
-    await a.login()
-    await b.login()
-    a.xmpp.send_presence()
-    b.xmpp.send_presence()
+    a, b = await two_online(run, "xep_0363")
     # COMPAT: slixmpp 1.8.3's own service lookup (get_info_from_domain)
     # fails on Python 3.11 (asyncio.wait with coroutines), so the service
     # is found with a plain disco#info of the server, as the plugin would.

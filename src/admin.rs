@@ -53,6 +53,14 @@ pub enum Command {
 	InviteAdd {
 		contact: Option<String>,
 	},
+	/// An external component (XEP-0114) for `domain`, with a new secret.
+	ComponentAdd {
+		domain: String,
+	},
+	ComponentDel {
+		domain: String,
+	},
+	ComponentList,
 	/// First-boot setup from the console (the web page has its own route).
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
@@ -77,6 +85,9 @@ impl Command {
 			Command::GroupAddMember { group, user } => vec!["group-add-member", group, user],
 			Command::GroupDelMember { group, user } => vec!["group-del-member", group, user],
 			Command::GroupList => vec!["group-list"],
+			Command::ComponentAdd { domain } => vec!["component-add", domain],
+			Command::ComponentDel { domain } => vec!["component-del", domain],
+			Command::ComponentList => vec!["component-list"],
 			Command::InviteAdd { contact } => match contact {
 				Some(c) => vec!["invite-add", c],
 				None => vec!["invite-add"],
@@ -105,6 +116,9 @@ impl Command {
 			("group-add-member", 3) => Command::GroupAddMember { group: s(1)?, user: s(2)? },
 			("group-del-member", 3) => Command::GroupDelMember { group: s(1)?, user: s(2)? },
 			("group-list", 1) => Command::GroupList,
+			("component-add", 2) => Command::ComponentAdd { domain: s(1)? },
+			("component-del", 2) => Command::ComponentDel { domain: s(1)? },
+			("component-list", 1) => Command::ComponentList,
 			_ => return None,
 		})
 	}
@@ -223,6 +237,38 @@ impl Command {
 					_ => "",
 				};
 				Ok(format!("{uri}\nvalid for {days} days, once{mode}\n"))
+			}
+			Command::ComponentAdd { domain } => {
+				let domain = component_domain(&domain, config)?;
+				let rng = ring::rand::SystemRandom::new();
+				let secret = crate::features::invites::new_token(|b| {
+					ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed")
+				});
+				let (d, sec) = (domain.clone(), secret.clone());
+				match store.write(move |tx| tx.add_component(&d, &sec)).await.map_err(fail)? {
+					true => Ok(format!(
+						"component {domain} added\nsecret: {secret}\nit connects to port {} on this box (127.0.0.1 or ::1)\n",
+						config.component_port.map_or("(off: set component_port)".to_owned(), |p| p.to_string())
+					)),
+					false => Err(format!("component {domain} exists (delete it first for a new secret)")),
+				}
+			}
+			Command::ComponentDel { domain } => {
+				let domain = component_domain(&domain, config)?;
+				let d = domain.clone();
+				if !store.write(move |tx| tx.del_component(&d)).await.map_err(fail)? {
+					return Err(format!("no component {domain}"));
+				}
+				if let Some(s) = server {
+					let why = StreamError::with_text(StreamCondition::NotAuthorized, "the component was removed");
+					s.remotes.borrow_mut().close(&domain, why);
+				}
+				Ok(format!("component {domain} removed"))
+			}
+			Command::ComponentList => {
+				let domains = store.snapshot().and_then(|s| s.component_domains()).map_err(fail)?;
+				let connected = |d: &str| server.is_some_and(|s| s.remotes.borrow().is_connected(d));
+				Ok(domains.iter().map(|d| format!("{d}{}\n", if connected(d) { " (connected)" } else { "" })).collect())
 			}
 			Command::Status => {
 				let accounts = store.snapshot().and_then(|s| s.account_count()).map_err(fail)?;
@@ -410,6 +456,26 @@ async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, na
 	let Some(pushes) = pushes else {
 		return Err(format!("no user {name}@{}", config.domain));
 	};
+	if let Some(s) = server {
+		// The in-memory copies follow the stored data, so an account made
+		// later with the same name starts clean.
+		s.blocklists.borrow_mut().forget(name);
+		s.mam_prefs.borrow_mut().forget(name);
+		s.push.borrow_mut().forget(name);
+	}
 	deliver_as(server, config, name, pushes);
 	Ok(format!("deleted {name}@{}", config.domain))
+}
+
+/// A component's domain: a valid domain that is not ours or our rooms'.
+fn component_domain(domain: &str, config: &Config) -> Result<String, String> {
+	let jid = crate::xmpp::jid::Jid::parse(domain).map_err(|e| format!("invalid domain: {e}"))?;
+	if jid.node().is_some() || jid.resource().is_some() {
+		return Err(format!("{domain:?} is not a domain"));
+	}
+	let d = jid.domain().to_owned();
+	if d == config.domain || d == crate::features::muc::service_domain(&config.domain) {
+		return Err(format!("{d} is served by Xerra itself"));
+	}
+	Ok(d)
 }

@@ -26,6 +26,7 @@ pub struct Limits {
 	pub caps_cache_entries: usize,
 	pub invite_expiry_days: u32,
 	pub max_blocklist_items: usize,
+	pub max_push_registrations: usize,
 	pub max_archive_messages: u64,
 	pub mam_retention_days: u32,
 	pub mam_max_page: usize,
@@ -37,6 +38,7 @@ pub struct Limits {
 	pub upload_expiry_days: u32,
 	pub upload_slot_timeout: Duration,
 	pub session_queue_len: usize,
+	pub component_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
 	pub auth_failures_per_account: u32,
@@ -84,6 +86,8 @@ pub struct Config {
 	pub http_port: Option<u16>,
 	/// HTTPS port for file upload and download (XEP-0363); `None` = off.
 	pub upload_port: Option<u16>,
+	/// Port for external components (XEP-0114), on loopback only; `None` = off.
+	pub component_port: Option<u16>,
 	/// Announce the box on the LAN with mDNS/DNS-SD.
 	pub mdns: bool,
 	/// XEP-0077 in-band registration: who may make an account.
@@ -112,6 +116,7 @@ impl Config {
 			db_cache_bytes: 0,
 			http_port: None,
 			upload_port: None,
+			component_port: None,
 			mdns: false,
 			registration: Registration::Invite,
 			mam_default: crate::store::MamDefault::Always,
@@ -134,6 +139,7 @@ impl Config {
 				caps_cache_entries: 0,
 				invite_expiry_days: 0,
 				max_blocklist_items: 0,
+				max_push_registrations: 0,
 				max_archive_messages: 0,
 				mam_retention_days: 0,
 				mam_max_page: 0,
@@ -145,6 +151,7 @@ impl Config {
 				upload_expiry_days: 0,
 				upload_slot_timeout: Duration::ZERO,
 				session_queue_len: 0,
+				component_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
 				auth_failures_per_account: 0,
@@ -445,6 +452,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "max_push_registrations",
+		default: "8",
+		doc: "push notification services (XEP-0357) one account may register, one per phone app",
+		apply: |c, v| {
+			c.limits.max_push_registrations = num(v, 0, 1000)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "max_archive_messages",
 		default: "20000",
 		doc: "messages kept in one account's archive (XEP-0313); the oldest go first",
@@ -648,6 +664,24 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "HTTPS port for file transfer (XEP-0363 HTTP upload), on the box's certificate; off = no file transfer",
 		apply: |c, v| {
 			c.upload_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "component_port",
+		default: "5347",
+		doc: "port for external components (XEP-0114; `xerra component add`), on 127.0.0.1 and ::1 only; off = none",
+		apply: |c, v| {
+			c.component_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "component_queue_len",
+		default: "10000",
+		doc: "most stanzas waiting for one external component; one that does not keep up is disconnected",
+		apply: |c, v| {
+			c.limits.component_queue_len = num(v, 8, 1_000_000)?;
 			Ok(())
 		},
 	},

@@ -16,6 +16,7 @@ pub mod mdns;
 pub mod net;
 pub mod notify;
 pub mod proto;
+pub mod remote;
 pub mod router;
 pub mod selftest;
 pub mod server;

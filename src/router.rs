@@ -104,10 +104,16 @@ pub fn dispatch(stanza: &Stanza, cx: &mut Cx) {
 }
 
 fn iq(stanza: &Stanza, t: IqType, cx: &mut Cx) {
+	if let Some(e) = blocking_error(stanza.to.as_ref(), cx) {
+		if !stanza.is_error_or_result() {
+			cx.reply(stanza.error_reply(&e));
+		}
+		return;
+	}
 	let to_server = match &stanza.to {
 		None => false,
 		Some(to) if cx.is_server(to) => true,
-		Some(to) if to.domain() != cx.domain() => return bounce(stanza, Condition::RemoteServerNotFound, cx),
+		Some(to) if to.domain() != cx.domain() => return to_remote(stanza.el.clone(), to, cx),
 		Some(to) => match (to.node(), to.resource()) {
 			// A full JID: the stanza is for that session (RFC 6121 §8.5.3.1).
 			(Some(_), Some(_)) => return forward_to_full(stanza, to, cx),
@@ -116,16 +122,16 @@ fn iq(stanza: &Stanza, t: IqType, cx: &mut Cx) {
 			(None, _) => return bounce(stanza, Condition::ServiceUnavailable, cx),
 		},
 	};
-	if let Some(e) = blocking_error(stanza.to.as_ref(), cx) {
-		if !stanza.is_error_or_result() {
-			cx.reply(stanza.error_reply(&e));
-		}
-		return;
+	if cx.is_remote() && matches!(t, IqType::Get | IqType::Set) && !remote_may_ask(stanza, t, to_server) {
+		return bounce(stanza, Condition::ServiceUnavailable, cx);
 	}
 	if matches!(t, IqType::Result | IqType::Error) {
-		// Answers to our pushes and pings need no routing; caps queries want theirs.
+		// Answers to our pushes and pings need no routing; caps queries and
+		// push notifications (XEP-0357) want theirs.
 		if to_server {
 			features::caps::answer(stanza, cx);
+		} else if cx.is_remote() {
+			features::push::answer(stanza, cx);
 		}
 		return;
 	}
@@ -151,9 +157,6 @@ fn message(stanza: &Stanza, t: MessageType, cx: &mut Cx) {
 		}
 		return;
 	}
-	if to.domain() != cx.domain() {
-		return bounce(stanza, Condition::RemoteServerNotFound, cx);
-	}
 	if cx.server.blocklists.borrow().blocks(cx.user(), &to) {
 		if t != MessageType::Error {
 			cx.reply(stanza.error_reply(&features::blocking::blocked_error()));
@@ -162,10 +165,73 @@ fn message(stanza: &Stanza, t: MessageType, cx: &mut Cx) {
 	}
 	features::mam::archive(&mut el, &to, cx);
 	// The sender's other devices see what it sent (XEP-0280 §7).
-	if features::carbons::eligible(&el) {
+	if !cx.is_remote() && features::carbons::eligible(&el) {
 		features::carbons::copy(&el, cx.user(), &[cx.session_id], true, cx);
 	}
+	if to.domain() != cx.domain() {
+		return to_remote(el, &to, cx);
+	}
 	route_message(el, t, &to, cx);
+}
+
+/// Sends a stanza to another domain (an external component). If it cannot
+/// go, the sender hears why, except for presence broadcasts and probes,
+/// where a contact out of reach is no news.
+pub fn to_remote(el: Element, to: &Jid, cx: &mut Cx) {
+	let limit = cx.server.config.limits.component_queue_len;
+	let sent = cx.server.remotes.borrow().send(to.domain(), el, limit);
+	if let Err((condition, el)) = sent
+		&& (el.name() != "presence" || !matches!(el.attr("type"), None | Some("unavailable" | "probe")))
+	{
+		bounce_el(&el, condition, cx);
+	}
+}
+
+/// What another domain may ask of this server and its accounts: public
+/// information only. Anything that reads or changes an account's own data
+/// is for that account's sessions.
+fn remote_may_ask(stanza: &Stanza, t: IqType, to_server: bool) -> bool {
+	let Some(p) = stanza.payload() else { return false };
+	let public = [ns::DISCO_INFO, ns::DISCO_ITEMS, ns::PING, ns::VERSION, ns::TIME, ns::VCARD, ns::LAST];
+	t == IqType::Get && public.contains(&p.ns()) && (to_server || !matches!(p.ns(), ns::VERSION | ns::TIME | ns::PING))
+}
+
+/// A stanza from another domain (a component's, already checked to be
+/// from that domain). It is handled like a client's, with what a remote
+/// entity may do: reach local accounts and sessions, and ask for public
+/// information.
+pub async fn from_remote(server: &Server, el: Element) {
+	let Some(from) = el.attr("from").and_then(|f| Jid::parse(f).ok()) else { return };
+	let jid = match from.clone().try_into_full() {
+		Ok(full) => full,
+		// A bare sender gets a resource only so it fits the context type;
+		// replies go by the stanza's own `from`.
+		Err(bare) => match bare.to_bare().with_resource("remote") {
+			Ok(j) => j,
+			Err(_) => return,
+		},
+	};
+	let mut cx = Cx::new(server, &jid, 0);
+	match Stanza::parse(el) {
+		Ok(stanza) => {
+			let to = stanza.to.clone();
+			match to {
+				Some(to) if features::muc::is_ours(&to, &cx) => {
+					bounce(&stanza, Condition::ServiceUnavailable, &mut cx);
+				}
+				Some(to) if to.domain() != cx.domain() => to_remote(stanza.el.clone(), &to, &mut cx),
+				Some(to) => match stanza.ty {
+					StanzaType::Iq(t) => iq(&stanza, t, &mut cx),
+					StanzaType::Message(t) => message(&stanza, t, &mut cx),
+					StanzaType::Presence(t) => presence::from_remote(&stanza, t, &to, &mut cx),
+				},
+				None => {}
+			}
+		}
+		Err(Ok((el, err))) => cx.send(Out::Route(crate::xmpp::stanza::error_reply(&el, &err))),
+		Err(Err(_)) => {}
+	}
+	finish(cx, &[]).await;
 }
 
 /// XEP-0191 for an iq from the client: the error if it blocks the recipient
@@ -278,7 +344,10 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 		return;
 	}
 	match t {
-		MessageType::Chat | MessageType::Normal => features::offline::store(el, &user, cx),
+		MessageType::Chat | MessageType::Normal => {
+			features::push::offline(&user, &el, cx);
+			features::offline::store(el, &user, cx);
+		}
 		MessageType::Groupchat => bounce_el(&el, Condition::ServiceUnavailable, cx),
 		MessageType::Headline | MessageType::Error => {}
 	}
@@ -287,6 +356,8 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 /// Delivers one [`Out`]. Runs on the executor after storage is durable.
 pub fn deliver(out: Out, cx: &mut Cx) {
 	match out {
+		// A remote sender has no session here: answers go by address.
+		Out::Reply(el) if cx.is_remote() => route_from_server(el, cx),
 		Out::Reply(el) => {
 			let user = cx.user().to_owned();
 			if let Some(s) = cx.server.sessions.borrow().get(&user, cx.session_id) {
@@ -329,8 +400,14 @@ pub fn deliver(out: Out, cx: &mut Cx) {
 /// Routes a stanza the server sends or relays on someone's behalf.
 fn route_from_server(el: Element, cx: &mut Cx) {
 	let Some(to) = el.attr("to").and_then(|t| Jid::parse(t).ok()) else { return };
-	if to.domain() != cx.domain() || to.node().is_none() {
-		return; // no federation yet; nothing else to reach
+	if to.domain() != cx.domain() {
+		if !features::muc::is_ours(&to, cx) {
+			to_remote(el, &to, cx);
+		}
+		return;
+	}
+	if to.node().is_none() {
+		return;
 	}
 	match el.name() {
 		"message" => {

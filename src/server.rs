@@ -41,6 +41,10 @@ pub struct Server {
 	pub upload_slots: RefCell<crate::features::upload::Slots>,
 	/// Photo hashes for presence (XEP-0398).
 	pub avatar_hashes: RefCell<crate::features::avatar::Hashes>,
+	/// Every account's XEP-0357 push registrations.
+	pub push: RefCell<crate::features::push::Registrations>,
+	/// Connected external components (XEP-0114).
+	pub remotes: RefCell<crate::remote::Remotes>,
 	/// The HTTPS port uploads go to, once it listens.
 	pub upload_port: std::cell::Cell<Option<u16>>,
 	fake_secret: [u8; 32],
@@ -59,6 +63,11 @@ impl Server {
 			Vec::new()
 		});
 		let mam_prefs = crate::features::mam::Prefs::load(prefs);
+		let push = store.snapshot().and_then(|s| s.all_push()).unwrap_or_else(|e| {
+			log::error!("push registrations: {e}");
+			Vec::new()
+		});
+		let push = crate::features::push::Registrations::load(push);
 		let service = crate::features::muc::service_domain(&config.domain);
 		let muc = crate::features::muc::Service::load(&store, &service, config.limits.muc_history_messages);
 		let rng = SystemRandom::new();
@@ -79,6 +88,8 @@ impl Server {
 			upload_slots: RefCell::default(),
 			avatar_hashes: RefCell::default(),
 			upload_port: std::cell::Cell::new(None),
+			remotes: RefCell::default(),
+			push: RefCell::new(push),
 			fake_secret,
 			rng,
 		}
@@ -334,6 +345,19 @@ fn start_xmpp(
 				}
 			}
 			Err(e) => log::error!("file transfer is off: {e}"),
+		}
+	}
+	// External components (XEP-0114) run on the box itself: loopback only.
+	if let Some(port) = server.config.component_port {
+		use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+		match crate::net::listen_on(&[IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)], port) {
+			Ok(ls) => {
+				for (addr, l) in ls {
+					println!("listening component {addr}");
+					ex.spawn(crate::net::component::accept_loop(server.clone(), ex.clone(), l)).detach();
+				}
+			}
+			Err(e) => log::error!("external components are off: {e}"),
 		}
 	}
 	println!("ready domain={} data={}", server.config.domain, server.config.data_dir.display());

@@ -125,6 +125,9 @@ pub struct Session {
 	pub blocklist_wanted: bool,
 	/// The PEP nodes it wants notifications of (XEP-0115 caps, +notify).
 	pub interests: Option<Rc<crate::features::caps::Interests>>,
+	/// The push registration (app server JID, node) this session enabled
+	/// (XEP-0357): the one to wake while the session is hibernated.
+	pub push: Option<Box<(String, String)>>,
 }
 
 impl Session {
@@ -219,6 +222,7 @@ impl Sessions {
 			carbons: false,
 			interests: None,
 			blocklist_wanted: false,
+			push: None,
 		});
 		Ok((id, jid, replaced))
 	}
@@ -249,6 +253,10 @@ impl Sessions {
 	/// Every session of an account.
 	pub fn of(&self, user: &str) -> &[Session] {
 		self.by_user.get(user).map_or(&[], Vec::as_slice)
+	}
+
+	pub fn of_mut(&mut self, user: &str) -> &mut [Session] {
+		self.by_user.get_mut(user).map_or(&mut [], Vec::as_mut_slice)
 	}
 
 	pub fn get(&self, user: &str, id: u64) -> Option<&Session> {

@@ -219,7 +219,7 @@ fn pre_approval_and_unknown_contacts() {
 	// A request to an account that does not exist is refused (§3.1.3).
 	a.send("<presence to='ghost@example.test' type='subscribe'/>");
 	a.wait_for(presence_from(&jid("ghost"), Some("unsubscribed")));
-	// Remote domains are out of reach without federation.
+	// A domain nobody serves here (no component; no federation yet).
 	a.send("<presence to='someone@elsewhere.test' type='subscribe'/>");
 	let e = a.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("error"));
 	assert_eq!(error_condition(&e), "remote-server-not-found");

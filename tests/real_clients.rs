@@ -236,3 +236,34 @@ fn slixmpp_invites_a_contact() {
 	let s = server_with_users(&["alice", "bob"], &[]);
 	slix(&s, "invite", &["alice", "bob"]);
 }
+
+/// A server with a component `domain` and the script's environment for it.
+fn with_component(users: &[&str], domain: &str) -> (Server, Vec<(String, String)>) {
+	let s = server_with_users(users, &["component_port=0"]);
+	let (ok, out) = s.cli(&["component", "add", domain], None);
+	assert!(ok, "{out}");
+	let secret = out.lines().find_map(|l| l.strip_prefix("secret: ")).expect("secret").trim().to_owned();
+	let port = s.listeners.iter().find(|(k, a)| k == "component" && a.is_ipv4()).expect("component listener").1.port();
+	let env = vec![
+		("XERRA_COMPONENT_DOMAIN".to_owned(), domain.to_owned()),
+		("XERRA_COMPONENT_SECRET".to_owned(), secret),
+		("XERRA_COMPONENT_PORT".to_owned(), port.to_string()),
+	];
+	(s, env)
+}
+
+fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+	env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+#[test]
+fn slixmpp_component_echo_bot() {
+	let (s, env) = with_component(&["alice"], "echo.example.test");
+	slix_env(&s, "component", &["alice"], &env_refs(&env));
+}
+
+#[test]
+fn slixmpp_component_as_push_app_server() {
+	let (s, env) = with_component(&["alice", "bob"], "push.example.test");
+	slix_env(&s, "push", &["alice", "bob"], &env_refs(&env));
+}

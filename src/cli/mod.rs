@@ -27,6 +27,8 @@ Commands:
                            mutual contacts, in that roster group
   group del-member G NAME  take an account out of group G
   invite add [--contact N] print a one-time invitation link (XEP-0401)
+  component add|del|list   external components (XEP-0114): gateways, bots,
+                           push app servers on this box
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
@@ -117,6 +119,18 @@ Links last `invite_expiry_days`. Users make contact invitations from their
 apps too (the \"Invite someone\" command).
 ";
 
+const COMPONENT_HELP: &str = "\
+Usage: xerra component add DOMAIN
+       xerra component del DOMAIN
+       xerra component list
+
+External components (XEP-0114) are programs on this box that serve a domain
+of their own (say, a gateway at gw.example.org or a push notification app
+server) through Xerra. `add` makes a secret and prints it: give the program
+the domain, the secret and the port (`component_port`, 5347, on 127.0.0.1
+and ::1 only). `del` removes a component and disconnects it.
+";
+
 const CONFIG_HELP: &str = "\
 Usage: xerra config list
        xerra config set NAME VALUE
@@ -182,6 +196,8 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"user" => return admin(&data_dir, user_command(&args)?),
 		"group" if wants_help || args.is_empty() => print!("{GROUP_HELP}"),
 		"group" => return admin(&data_dir, group_command(&args)?),
+		"component" if wants_help || args.is_empty() => print!("{COMPONENT_HELP}"),
+		"component" => return admin(&data_dir, component_command(&args)?),
 		"invite" if wants_help || args.is_empty() => print!("{INVITE_HELP}"),
 		"invite" => return admin(&data_dir, invite_command(&args)?),
 		"config" if wants_help || args.is_empty() => print!("{CONFIG_HELP}"),
@@ -367,6 +383,15 @@ fn group_command(args: &[String]) -> Result<Command, String> {
 		"del-member" => Command::GroupDelMember { group: arg(1, "GROUP")?, user: arg(2, "NAME")? },
 		other => return Err(format!("unknown group command {other:?}; see `xerra group --help`")),
 	})
+}
+
+fn component_command(args: &[String]) -> Result<Command, String> {
+	match (args[0].as_str(), args.get(1)) {
+		("list", None) => Ok(Command::ComponentList),
+		("add", Some(d)) => Ok(Command::ComponentAdd { domain: d.clone() }),
+		("del", Some(d)) => Ok(Command::ComponentDel { domain: d.clone() }),
+		_ => Err("usage: xerra component add|del DOMAIN, or xerra component list; see `xerra component --help`".into()),
+	}
 }
 
 fn invite_command(args: &[String]) -> Result<Command, String> {

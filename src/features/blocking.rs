@@ -51,6 +51,11 @@ impl Blocklists {
 		set.contains(jid.as_str()) || set.contains(jid.to_bare().as_str()) || set.contains(jid.domain())
 	}
 
+	/// A deleted account's list (its stored one is deleted with it).
+	pub fn forget(&mut self, user: &str) {
+		self.by_user.remove(user);
+	}
+
 	fn list(&self, user: &str) -> impl Iterator<Item = &String> {
 		self.by_user.get(user).into_iter().flatten()
 	}

@@ -47,6 +47,11 @@ pub struct Prefs {
 }
 
 impl Prefs {
+	/// A deleted account's preferences (stored ones go with the account).
+	pub fn forget(&mut self, user: &str) {
+		self.by_user.remove(user);
+	}
+
 	pub fn load(rows: Vec<(String, MamPrefs)>) -> Prefs {
 		Prefs { by_user: rows.into_iter().collect() }
 	}
@@ -125,11 +130,12 @@ pub fn archive(el: &mut Element, to: &Jid, cx: &mut Cx) {
 	{
 		let id = new_id(cx);
 		el.push(Element::new("stanza-id", ns::SID).with_attr("id", id.as_str()).with_attr("by", format!("{r}@{}", cx.domain())));
-		let (r, with, xml) = (r.clone(), cx.jid.as_str().to_owned(), el.to_xml(ns::CLIENT));
+		let with = el.attr("from").unwrap_or(cx.jid.as_str()).to_owned();
+		let (r, xml) = (r.clone(), el.to_xml(ns::CLIENT));
 		cx.write(move |tx| tx.archive(&r, &id, now, &with, &xml, max).map(|_| Vec::new()));
 	}
 	// A note to oneself is archived once, as received.
-	if recipient.as_deref() != Some(sender.as_str()) && archives(&sender, to, cx) {
+	if !sender.is_empty() && recipient.as_deref() != Some(sender.as_str()) && archives(&sender, to, cx) {
 		let id = new_id(cx);
 		let (with, xml) = (to.as_str().to_owned(), el.to_xml(ns::CLIENT));
 		cx.write(move |tx| tx.archive(&sender, &id, now, &with, &xml, max).map(|_| Vec::new()));

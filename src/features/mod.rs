@@ -24,6 +24,7 @@ pub mod pep;
 pub mod ping;
 pub mod presence;
 pub mod private;
+pub mod push;
 pub mod roster;
 pub mod session;
 pub mod time;
@@ -85,6 +86,7 @@ pub static ALL: &[&Feature] = &[
 	&avatar::FEATURE,
 	&bookmarks::FEATURE,
 	&blocking::FEATURE,
+	&push::FEATURE,
 	&mam::FEATURE,
 	&muc::FEATURE,
 	&upload::FEATURE,
@@ -170,10 +172,17 @@ impl<'a> Cx<'a> {
 		Cx { server, jid, session_id, now: SystemTime::now(), outs: Vec::new(), jobs: Vec::new() }
 	}
 
-	/// The sender's account localpart.
+	/// The sender's account localpart; empty for a sender on another
+	/// domain (a component), so nothing is ever done as a local account
+	/// on its behalf.
 	pub fn user(&self) -> &str {
 		// A bound JID always has a localpart (`Sessions::bind` builds it so).
-		self.jid.node().unwrap_or_default()
+		if self.is_remote() { "" } else { self.jid.node().unwrap_or_default() }
+	}
+
+	/// The stanza came from another domain, not from a local session.
+	pub fn is_remote(&self) -> bool {
+		self.jid.domain() != self.domain()
 	}
 
 	pub fn domain(&self) -> &str {

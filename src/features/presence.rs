@@ -100,13 +100,20 @@ fn broadcast(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
 	if !initial {
 		return;
 	}
-	// Probes (RFC 6121 §4.3), answered locally from the sessions we hold.
+	cx.server.push.borrow_mut().online(&user);
+	// Probes (RFC 6121 §4.3): answered locally from the sessions we hold,
+	// sent on for contacts elsewhere.
 	for (contact, entry) in &roster {
-		if entry.state.sub.has_to()
-			&& let Ok(contact) = BareJid::parse(contact)
-			&& let Some(user) = cx.local_user(contact.as_jid()).map(str::to_owned)
-		{
-			answer_probe(&user, cx);
+		if !entry.state.sub.has_to() {
+			continue;
+		}
+		let Ok(contact) = BareJid::parse(contact) else { continue };
+		match cx.local_user(contact.as_jid()).map(str::to_owned) {
+			Some(user) => answer_probe(&user, cx),
+			None => {
+				let probe = presence_stanza("probe", &own_bare, &contact);
+				crate::router::to_remote(probe, contact.as_jid(), cx);
+			}
 		}
 	}
 	answer_probe(&user, cx);
@@ -165,6 +172,9 @@ fn send_to(el: &Element, to: &str, cx: &mut Cx) {
 	let Ok(to) = Jid::parse(to) else { return };
 	let mut el = el.clone();
 	el.set_attr("to", to.as_str());
+	if to.domain() != cx.domain() {
+		return crate::router::to_remote(el, &to, cx);
+	}
 	deliver_to(el, &to, cx);
 }
 
@@ -215,10 +225,7 @@ fn probe(to: &Jid, cx: &mut Cx) {
 
 /// RFC 6121 §4.6: presence to one entity, remembered so it gets unavailable later.
 fn directed(stanza: &Stanza, to: &Jid, t: PresenceType, cx: &mut Cx) {
-	if to.domain() != cx.domain() {
-		return reply_error(stanza, Condition::RemoteServerNotFound, cx);
-	}
-	if to.node().is_none() {
+	if to.node().is_none() && to.domain() == cx.domain() {
 		return; // presence to the server itself
 	}
 	if matches!(t, PresenceType::Available | PresenceType::Unavailable) {
@@ -239,7 +246,55 @@ fn directed(stanza: &Stanza, to: &Jid, t: PresenceType, cx: &mut Cx) {
 			}
 		}
 	}
+	if to.domain() != cx.domain() {
+		return crate::router::to_remote(stanza.el.clone(), to, cx);
+	}
 	deliver_to(stanza.el.clone(), to, cx);
+}
+
+/// Presence from another domain to a local account (RFC 6121 §3.1.3,
+/// §4.3.2, §4.4.3): subscription stanzas change the account's side of the
+/// subscription, probes are answered for subscribers, the rest is delivered.
+pub fn from_remote(stanza: &Stanza, t: PresenceType, to: &Jid, cx: &mut Cx) {
+	let Some(user) = cx.local_user(to).map(str::to_owned) else { return };
+	let sender = cx.jid.to_bare();
+	let kind = match t {
+		PresenceType::Subscribe => SubKind::Subscribe,
+		PresenceType::Subscribed => SubKind::Subscribed,
+		PresenceType::Unsubscribe => SubKind::Unsubscribe,
+		PresenceType::Unsubscribed => SubKind::Unsubscribed,
+		PresenceType::Probe => return remote_probe(&user, &sender, cx),
+		_ => return deliver_to(stanza.el.clone(), to, cx),
+	};
+	if !crate::router::account_exists(cx, &user) {
+		if kind == SubKind::Subscribe {
+			let own = bare(&user, cx.domain());
+			cx.send(Out::Route(presence_stanza("unsubscribed", &own, &sender)));
+		}
+		return;
+	}
+	if cx.server.blocklists.borrow().blocks(&user, sender.as_jid()) {
+		return;
+	}
+	let mut fwd = stanza.el.clone();
+	fwd.set_attr("from", sender.as_str());
+	fwd.set_attr("to", bare(&user, cx.domain()).as_str());
+	let domain = cx.domain().to_owned();
+	cx.write(move |tx| inbound(tx, &domain, &user, &sender, kind, fwd));
+}
+
+/// A probe from another domain: the presence of each available resource
+/// to a subscriber (unavailable if there is none), nothing to anyone else.
+fn remote_probe(user: &str, sender: &BareJid, cx: &mut Cx) {
+	let entry = cx.server.store.snapshot().and_then(|s| s.roster_entry(user, sender.as_str()));
+	if !matches!(entry, Ok(Some(ref e)) if e.state.sub.has_from()) || cx.server.blocklists.borrow().blocks(user, sender.as_jid()) {
+		return;
+	}
+	if cx.server.sessions.borrow().available(user).next().is_some() {
+		return send_presence_of(user, sender, false, cx);
+	}
+	let own = bare(user, cx.domain());
+	cx.send(Out::Route(presence_stanza("unavailable", &own, sender)));
 }
 
 /// Presence (or unavailable) of each available resource of `of`, to `to`.
@@ -294,10 +349,7 @@ pub fn session_ended(server: &Server, session: Session) {
 
 fn subscription(stanza: &Stanza, to: &Jid, kind: SubKind, cx: &mut Cx) {
 	let contact = to.to_bare();
-	if contact.domain() != cx.domain() {
-		return reply_error(stanza, Condition::RemoteServerNotFound, cx);
-	}
-	if contact == cx.jid.to_bare() || contact.node().is_none() {
+	if contact == cx.jid.to_bare() || (contact.node().is_none() && contact.domain() == cx.domain()) {
 		return; // to ourselves or to the server: nothing to track
 	}
 	// RFC 6121 §3.1.2: stamped with the bare JID, routed to the bare JID.
@@ -379,6 +431,16 @@ pub fn outbound(
 	if !o.route {
 		return Ok(outs);
 	}
+	if contact.domain() != domain {
+		// The contact's own server keeps its side (RFC 6121 §3.1.2).
+		outs.push(Out::Route(fwd));
+		match kind {
+			SubKind::Subscribed => outs.push(Out::PresenceOf { of: user.to_owned(), to: contact.clone() }),
+			SubKind::Unsubscribed => outs.push(Out::UnavailableOf { of: user.to_owned(), to: contact.clone() }),
+			_ => {}
+		}
+		return Ok(outs);
+	}
 	let user_bare = bare(user, domain);
 	let Some(contact_user) = contact.node() else { return Ok(outs) };
 	if !tx.account_exists(contact_user)? {
@@ -416,11 +478,14 @@ fn inbound(tx: &Tx<'_>, domain: &str, recipient: &str, sender: &BareJid, kind: S
 		outs.push(Out::ToAvailable(recipient.to_owned(), el));
 	}
 	let recipient_bare = bare(recipient, domain);
-	if r.auto_subscribed
-		&& let Some(sender_user) = sender.node()
-	{
+	if r.auto_subscribed {
 		let answer = presence_stanza("subscribed", &recipient_bare, sender);
-		outs.extend(inbound(tx, domain, sender_user, &recipient_bare, SubKind::Subscribed, answer)?);
+		match sender.node() {
+			Some(sender_user) if sender.domain() == domain => {
+				outs.extend(inbound(tx, domain, sender_user, &recipient_bare, SubKind::Subscribed, answer)?);
+			}
+			_ => outs.push(Out::Route(answer)),
+		}
 		outs.push(Out::PresenceOf { of: recipient.to_owned(), to: sender.clone() });
 	}
 	if kind == SubKind::Unsubscribe && old.state.sub.has_from() {

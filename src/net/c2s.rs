@@ -682,6 +682,12 @@ impl Conn {
 			}
 			match item {
 				Some(Some(Outgoing::Stanza(el))) => {
+					// The phone may sleep: its push service wakes it (XEP-0357).
+					let (jid, id) = {
+						let s = st.borrow();
+						(s.jid.clone(), s.session_id)
+					};
+					Box::pin(crate::features::push::held(&self.server, &jid, id, &el)).await;
 					let mut s = st.borrow_mut();
 					s.held.push_back(*el);
 					if s.pending() > limit {
@@ -751,7 +757,7 @@ async fn read_shared(io: &mut Transport) -> io::Result<usize> {
 	std::future::poll_fn(|cx| READ_BUF.with_borrow_mut(|buf| Pin::new(&mut *io).poll_read(cx, buf))).await
 }
 
-fn pre_auth_limits(server: &Server) -> XmlLimits {
+pub(super) fn pre_auth_limits(server: &Server) -> XmlLimits {
 	let l = &server.config.limits;
 	XmlLimits {
 		max_stanza_bytes: l.max_stanza_bytes.min(PRE_AUTH_STANZA_BYTES),
@@ -760,7 +766,7 @@ fn pre_auth_limits(server: &Server) -> XmlLimits {
 	}
 }
 
-fn full_limits(server: &Server) -> XmlLimits {
+pub(super) fn full_limits(server: &Server) -> XmlLimits {
 	let l = &server.config.limits;
 	XmlLimits { max_stanza_bytes: l.max_stanza_bytes, max_depth: l.max_depth, max_attrs: l.max_attrs }
 }

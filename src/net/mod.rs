@@ -3,6 +3,7 @@
 
 pub mod c2s;
 pub mod ca;
+pub mod component;
 pub mod csi;
 pub mod guard;
 pub mod register;

@@ -100,6 +100,7 @@ impl Tx<'_> {
 		self.clear_pep(user)?;
 		self.unblock(user, None)?;
 		self.clear_mam(user)?;
+		self.del_all_push(user)?;
 		Ok(existed)
 	}
 }

@@ -16,6 +16,7 @@
 mod accounts;
 mod blocking;
 mod codec;
+mod components;
 mod groups;
 mod invites;
 mod last;
@@ -24,6 +25,7 @@ mod muc;
 mod offline;
 mod pep;
 mod private;
+mod push;
 mod roster;
 mod settings;
 mod tables;
@@ -42,6 +44,7 @@ pub use mam::{Archived, MamDefault, MamPrefs, MamQuery, Page, UnknownId};
 pub use muc::{RoomConfig, StoredRoom};
 pub use offline::Pushed;
 pub use pep::{AccessModel, NodeConfig, PepItem, PepLimits, PepNode, Published};
+pub use push::PushRegistration;
 pub use roster::RosterEntry;
 pub use upload::Upload;
 

@@ -70,6 +70,12 @@ pub const UPLOAD_USAGE: TableDefinition<&str, u64> = TableDefinition::new("uploa
 /// invitation token -> `invites::Invite` record (XEP-0401).
 pub const INVITES: TableDefinition<&str, &[u8]> = TableDefinition::new("invites");
 
+/// component domain -> shared secret (XEP-0114).
+pub const COMPONENTS: TableDefinition<&str, &str> = TableDefinition::new("components");
+
+/// (account, app server JID, node) -> publish options as XML, "" for none (XEP-0357).
+pub const PUSH: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("push");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -94,5 +100,7 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(UPLOADS)?;
 	wtx.open_table(UPLOAD_USAGE)?;
 	wtx.open_table(INVITES)?;
+	wtx.open_table(COMPONENTS)?;
+	wtx.open_table(PUSH)?;
 	Ok(())
 }

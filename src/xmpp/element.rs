@@ -140,6 +140,20 @@ impl Element {
 		Element { name: self.name.clone(), ns: self.ns.clone(), attrs: self.attrs.clone(), children: Vec::new() }
 	}
 
+	/// Moves this element and every descendant in namespace `from` to `to`
+	/// (a stanza crossing between stream types: `jabber:client` and
+	/// `jabber:component:accept` carry the same stanzas).
+	pub fn rename_ns(&mut self, from: &str, to: &str) {
+		if self.ns == from {
+			self.ns = to.to_owned();
+		}
+		for n in &mut self.children {
+			if let Node::Element(e) = n {
+				e.rename_ns(from, to);
+			}
+		}
+	}
+
 	/// Serialises as it appears inside a stream whose default namespace is
 	/// `parent_ns`; an `xmlns` is written only where the namespace changes.
 	pub fn write_to(&self, out: &mut Vec<u8>, parent_ns: &str) {

@@ -15,6 +15,8 @@ pub enum StreamCondition {
 	ConnectionTimeout,
 	/// The `to` of the stream header names a domain we do not serve.
 	HostUnknown,
+	/// A stanza without the `to` or `from` a server-side stream needs.
+	ImproperAddressing,
 	/// The server had a problem that prevents it from serving the stream.
 	InternalServerError,
 	/// A `from` that does not match the authenticated identity.
@@ -48,6 +50,7 @@ impl StreamCondition {
 			Self::Conflict => "conflict",
 			Self::ConnectionTimeout => "connection-timeout",
 			Self::HostUnknown => "host-unknown",
+			Self::ImproperAddressing => "improper-addressing",
 			Self::InternalServerError => "internal-server-error",
 			Self::InvalidFrom => "invalid-from",
 			Self::InvalidNamespace => "invalid-namespace",
@@ -157,6 +160,8 @@ pub enum Condition {
 	RecipientUnavailable,
 	/// A remote server cannot be found.
 	RemoteServerNotFound,
+	/// A remote server or component is there but did not keep up.
+	RemoteServerTimeout,
 	/// The requester must register (join as a member) first.
 	RegistrationRequired,
 	/// The server is lacking the system resources necessary.
@@ -185,6 +190,7 @@ impl Condition {
 			Self::PolicyViolation => "policy-violation",
 			Self::RecipientUnavailable => "recipient-unavailable",
 			Self::RemoteServerNotFound => "remote-server-not-found",
+			Self::RemoteServerTimeout => "remote-server-timeout",
 			Self::RegistrationRequired => "registration-required",
 			Self::ResourceConstraint => "resource-constraint",
 			Self::ServiceUnavailable => "service-unavailable",
@@ -198,7 +204,7 @@ impl Condition {
 		match self {
 			Self::BadRequest | Self::JidMalformed | Self::NotAcceptable | Self::PolicyViolation => ErrorType::Modify,
 			Self::NotAuthorized | Self::Forbidden | Self::RegistrationRequired => ErrorType::Auth,
-			Self::RecipientUnavailable | Self::ResourceConstraint | Self::UnexpectedRequest => ErrorType::Wait,
+			Self::RecipientUnavailable | Self::ResourceConstraint | Self::UnexpectedRequest | Self::RemoteServerTimeout => ErrorType::Wait,
 			_ => ErrorType::Cancel,
 		}
 	}

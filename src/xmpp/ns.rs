@@ -4,6 +4,8 @@
 pub const STREAM: &str = "http://etherx.jabber.org/streams";
 /// RFC 6120 §4.8.2: content namespace for client-to-server streams.
 pub const CLIENT: &str = "jabber:client";
+/// XEP-0114: content namespace of external component streams.
+pub const COMPONENT: &str = "jabber:component:accept";
 /// RFC 6120 §4.9.3: defined stream error conditions.
 pub const STREAMS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
 /// RFC 6120 §5: STARTTLS.
@@ -74,6 +76,10 @@ pub const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
 pub const BLOCKING: &str = "urn:xmpp:blocking";
 /// XEP-0191 §3.5: the application error for stanzas to a blocked JID.
 pub const BLOCKING_ERRORS: &str = "urn:xmpp:blocking:errors";
+/// XEP-0357 Push Notifications.
+pub const PUSH: &str = "urn:xmpp:push:0";
+/// XEP-0357 §7: FORM_TYPE of the notification summary.
+pub const PUSH_SUMMARY: &str = "urn:xmpp:push:summary";
 /// XEP-0313 Message Archive Management.
 pub const MAM: &str = "urn:xmpp:mam:2";
 /// XEP-0359 Unique and Stable Stanza IDs.

@@ -27,6 +27,7 @@ pub struct XmlLimits {
 /// Attributes of the stream header the server needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamHeader {
+	pub id: Option<String>,
 	pub to: Option<String>,
 	pub from: Option<String>,
 	pub version: Option<String>,
@@ -87,6 +88,12 @@ impl StreamReader {
 			}
 			self.check_pending()?;
 		}
+	}
+
+	/// New limits from the next stanza on (a stream that authenticated
+	/// without a restart, XEP-0114).
+	pub fn set_limits(&mut self, limits: XmlLimits) {
+		self.limits = limits;
 	}
 
 	/// True when no stanza is half read.
@@ -179,6 +186,7 @@ impl StreamReader {
 		let mut header = StreamHeader::default();
 		for ((ans, aname), value) in attrs {
 			match (ans.as_str(), aname.as_str()) {
+				("", "id") => header.id = Some(value),
 				("", "to") => header.to = Some(value),
 				("", "from") => header.from = Some(value),
 				("", "version") => header.version = Some(value),

@@ -27,6 +27,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from slixmpp import JID, ClientXMPP
+from slixmpp.componentxmpp import ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins import xep_0082
 
@@ -936,6 +937,124 @@ async def invite(run):
     check(not a.find_presence(b.bare, "subscribe"), "alice was not asked")
 
 
+async def component(run):
+    """XEP-0114 through slixmpp's ComponentXMPP: a bot on its own domain
+    (XERRA_COMPONENT_DOMAIN, secret and port from the environment) connects,
+    answers disco for its domain and echoes what alice says; it asks the
+    server's disco, and alice subscribes to it and sees its presence."""
+    (alice,) = run.users
+    domain = os.environ["XERRA_COMPONENT_DOMAIN"]
+    bot_jid = f"echo@{domain}"
+    trace = []
+    c = await connect_component(run, domain, trace)
+    c.register_plugin("xep_0030")
+    c["xep_0030"].add_identity(category="gateway", itype="xmpp", name="Echo", jid=domain)
+    got = []
+
+    def echo(msg):
+        if msg["type"] in ("chat", "normal") and msg["body"]:
+            got.append(msg)
+            c.send_message(mto=msg["from"], mfrom=bot_jid, mbody=f"echo: {msg['body']}", mtype="chat")
+            run.news.set()
+
+    def subscribe(pres):
+        # A contact on the component: approve and show presence.
+        c.send_presence(pto=pres["from"].bare, pfrom=bot_jid, ptype="subscribed")
+        c.send_presence(pto=pres["from"].bare, pfrom=bot_jid + "/bot", pstatus="echoing")
+
+    c.add_event_handler("message", echo)
+    c.add_event_handler("presence_subscribe", subscribe)
+    try:
+        info = await c["xep_0030"].get_info(jid=run.domain, ifrom=domain, local=False, cached=False, timeout=STEP)
+        identities = {(i[0], i[1]) for i in info["disco_info"]["identities"]}
+        check(("server", "im") in identities, "the component reads the server's disco#info", str(identities))
+
+        a = await online(run, alice)
+        info = await a.xmpp["xep_0030"].get_info(jid=domain, local=False, cached=False, timeout=STEP)
+        identities = {(i[0], i[1]) for i in info["disco_info"]["identities"]}
+        check(("gateway", "xmpp") in identities, "alice reads the component's disco#info through the server", str(identities))
+
+        a.xmpp.send_message(mto=bot_jid, mbody="ping one", mtype="chat")
+        await run.until("the component gets alice's message", lambda: got)
+        check(got[0]["from"].bare == a.bare, f"from {got[0]['from']}")
+        await run.until("alice gets the echo", lambda: [m for m in a.messages() if m["body"] == "echo: ping one"])
+
+        a.presence_to(bot_jid, "subscribe")
+        await run.until("alice is subscribed to the bot", lambda: a.subscription(bot_jid) in ("to", "both"))
+        await run.until("alice sees the bot's presence", lambda: a.find_presence(bot_jid + "/bot", None))
+    finally:
+        if os.environ.get("SLIX_FULL"):
+            for line in trace:
+                print(f"    {line}", flush=True)
+        c.disconnect()
+
+
+async def connect_component(run, domain, trace):
+    """A slixmpp ComponentXMPP for `domain` (secret and port from the
+    environment), connected."""
+    c = ComponentXMPP(domain, os.environ["XERRA_COMPONENT_SECRET"], "127.0.0.1", int(os.environ["XERRA_COMPONENT_PORT"]))
+    c.add_filter("in", lambda st: trace.append(f"COMPONENT IN  {st}") or st)
+    c.add_filter("out", lambda st: trace.append(f"COMPONENT OUT {st}") or st)
+    started = asyncio.get_running_loop().create_future()
+    c.add_event_handler("session_start", lambda _: started.done() or started.set_result(True))
+    c.add_event_handler("disconnected", lambda _: started.done() or started.set_exception(Failure(f"component disconnected: {trace[-5:]}")))
+    c.connect()
+    run.waiting_for = f"the handshake of component {domain}"
+    await started
+    say(f"component {domain} connected (handshake accepted)")
+    return c
+
+
+async def push(run):
+    """XEP-0357 with slixmpp's ComponentXMPP as the app server: alice (a
+    slixmpp client; slixmpp 1.8.3 has no XEP-0357 plugin, so the enable iq
+    is built by hand) registers it, goes offline, and bob's message makes
+    the server publish a notification that the app server answers."""
+    alice, bob = run.users
+    domain = os.environ["XERRA_COMPONENT_DOMAIN"]
+    trace = []
+    c = await connect_component(run, domain, trace)
+    c.register_plugin("xep_0060")
+    publishes = []
+
+    def on_publish(iq):
+        publishes.append(iq)
+        iq.reply().send()
+        run.news.set()
+
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import StanzaPath
+    c.register_handler(Callback("push publish", StanzaPath("iq@type=set/pubsub/publish"), on_publish))
+    try:
+        a = await online(run, alice)
+        enable = ET.fromstring(
+            f"<enable xmlns='urn:xmpp:push:0' jid='{domain}' node='slix-node'>"
+            "<x xmlns='jabber:x:data' type='submit'>"
+            "<field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>"
+            "<field var='secret'><value>app-secret</value></field></x></enable>")
+        iq = a.xmpp.Iq()
+        iq["type"] = "set"
+        iq.append(enable)
+        result = await iq.send(timeout=STEP)
+        check(result["type"] == "result", "alice enabled push with her app server")
+        await a.close()
+        b = await online(run, bob)
+        b.xmpp.send_message(mto=run.jid(alice), mbody="wake up", mtype="chat")
+        got = await run.until("the app server gets a notification", lambda: publishes)
+        p = got[0]
+        check(p["pubsub"]["publish"]["node"] == "slix-node", f"published to node {p['pubsub']['publish']['node']}")
+        check(p["from"].bare == run.jid(alice), f"from {p['from']}")
+        xml = str(p)
+        check("urn:xmpp:push:summary" in xml and "message-count" in xml, "a summary with the message count")
+        check("app-secret" in xml, "with alice's publish options")
+        check("wake up" not in xml, "without the message text")
+    finally:
+        if os.environ.get("SLIX_FULL"):
+            for line in trace:
+                print(f"    {line}", flush=True)
+        c.disconnect()
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -958,6 +1077,8 @@ SCENARIOS = {
     "muc": (muc, 2),
     "upload": (upload, 2),
     "invite": (invite, 2),
+    "component": (component, 1),
+    "push": (push, 2),
 }
 
 

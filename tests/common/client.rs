@@ -62,6 +62,8 @@ pub struct Client {
 	/// tls-exporter keying material (TLS 1.3).
 	exporter: Option<Vec<u8>>,
 	next_id: u32,
+	/// The id of the server's last stream header.
+	pub stream_id: Option<String>,
 }
 
 fn limits() -> XmlLimits {
@@ -92,6 +94,7 @@ impl Client {
 			features: None,
 			exporter: None,
 			next_id: 0,
+			stream_id: None,
 		}
 	}
 
@@ -188,7 +191,10 @@ impl Client {
 	fn parse(&mut self, mut bytes: &[u8]) {
 		loop {
 			match self.reader.next(&mut bytes) {
-				Ok(Some(StreamEvent::Header(_))) => self.events.push_back(Got::Header),
+				Ok(Some(StreamEvent::Header(h))) => {
+					self.stream_id = h.id;
+					self.events.push_back(Got::Header);
+				}
 				Ok(Some(StreamEvent::Stanza(el))) => self.events.push_back(Got::Stanza(el)),
 				Ok(Some(StreamEvent::End)) => self.events.push_back(Got::End),
 				Ok(None) => return,
@@ -346,6 +352,25 @@ impl Client {
 		}
 	}
 
+	/// An external component (XEP-0114) for `domain`: header, then the
+	/// handshake with `secret`. Err: the stream error the server sent.
+	pub fn component(addr: std::net::SocketAddr, domain: &str, secret: &str) -> Result<Client, String> {
+		let mut c = Client::connect_addr(addr);
+		c.send(&format!("<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}'>"));
+		match c.next(WAIT) {
+			Some(Got::Header) => {}
+			other => panic!("expected a stream header, got {other:?}"),
+		}
+		let id = c.stream_id.clone().unwrap_or_default();
+		let proof = xerra::proto::component::handshake_digest(&id, secret);
+		c.send(&format!("<handshake>{proof}</handshake>"));
+		let answer = c.stanza();
+		match answer.name() {
+			"handshake" => Ok(c),
+			_ => Err(error_condition_of_stream(&answer)),
+		}
+	}
+
 	/// Connects to `addr` (any host, e.g. `[::1]:5222`).
 	pub fn connect_addr(addr: std::net::SocketAddr) -> Client {
 		let tcp = TcpStream::connect(addr).expect("connect");
@@ -472,4 +497,10 @@ pub fn error_condition(el: &Element) -> String {
 		.and_then(|e| e.children().find(|c| c.ns() == "urn:ietf:params:xml:ns:xmpp-stanzas" && c.name() != "text"))
 		.map(|c| c.name().to_string())
 		.unwrap_or_else(|| panic!("no stanza error in {}", el.to_xml("jabber:client")))
+}
+
+/// The condition of a `<stream:error/>`.
+pub fn error_condition_of_stream(el: &Element) -> String {
+	assert_eq!(el.name(), "error", "{el:?}");
+	el.children().find(|c| c.ns() == STREAMS).map(|c| c.name().to_owned()).unwrap_or_default()
 }

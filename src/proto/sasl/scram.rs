@@ -86,7 +86,7 @@ impl ScramCredentials {
 /// Constant-time equality. ring 0.17.14 marks its `constant_time` re-export as
 /// deprecated (to be removed) but it is still ring's own implementation.
 #[allow(deprecated)]
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 	ring::constant_time::verify_slices_are_equal(a, b).is_ok()
 }
 

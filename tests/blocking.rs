@@ -113,3 +113,19 @@ fn blocking_hides_both_ways_and_survives_restart() {
 	assert_eq!(change(&mut alice, "unblock", &[]).attr("type"), Some("result"));
 	assert!(list(&mut alice).is_empty());
 }
+
+#[test]
+fn a_deleted_account_takes_its_block_list_along() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut alice = s.online("alice");
+	assert_eq!(change(&mut alice, "block", &[&Server::jid("bob")]).attr("type"), Some("result"));
+	drop(alice);
+	let (ok, out) = s.cli(&["user", "del", "alice"], None);
+	assert!(ok, "{out}");
+	s.add_user("alice");
+	let mut alice = s.online("alice");
+	assert!(list(&mut alice).is_empty(), "a new account of the same name starts with no block list");
+	let mut bob = s.online("bob");
+	bob.send(&chat(&Server::jid("alice"), "hello again"));
+	alice.wait_for(is_body("hello again"));
+}

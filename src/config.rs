@@ -39,6 +39,7 @@ pub struct Limits {
 	pub upload_slot_timeout: Duration,
 	pub session_queue_len: usize,
 	pub component_queue_len: usize,
+	pub s2s_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
 	pub auth_failures_per_account: u32,
@@ -88,6 +89,10 @@ pub struct Config {
 	pub upload_port: Option<u16>,
 	/// Port for external components (XEP-0114), on loopback only; `None` = off.
 	pub component_port: Option<u16>,
+	/// Server-to-server port (federation); `None` = no federation at all.
+	pub s2s_port: Option<u16>,
+	/// Where some servers listen, instead of asking DNS (`s2s_hosts`).
+	pub s2s_hosts: Vec<(String, crate::net::dns::Target)>,
 	/// Announce the box on the LAN with mDNS/DNS-SD.
 	pub mdns: bool,
 	/// XEP-0077 in-band registration: who may make an account.
@@ -117,6 +122,8 @@ impl Config {
 			http_port: None,
 			upload_port: None,
 			component_port: None,
+			s2s_port: None,
+			s2s_hosts: Vec::new(),
 			mdns: false,
 			registration: Registration::Invite,
 			mam_default: crate::store::MamDefault::Always,
@@ -152,6 +159,7 @@ impl Config {
 				upload_slot_timeout: Duration::ZERO,
 				session_queue_len: 0,
 				component_queue_len: 0,
+				s2s_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
 				auth_failures_per_account: 0,
@@ -664,6 +672,33 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "HTTPS port for file transfer (XEP-0363 HTTP upload), on the box's certificate; off = no file transfer",
 		apply: |c, v| {
 			c.upload_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "s2s_port",
+		default: "5269",
+		doc: "server-to-server port (federation with other XMPP servers, RFC 6120); off = no federation at all",
+		apply: |c, v| {
+			c.s2s_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "s2s_hosts",
+		default: "",
+		doc: "where other servers listen when DNS does not say (a LAN): domain=host:port entries, comma-separated",
+		apply: |c, v| {
+			c.s2s_hosts = crate::net::dns::parse_static(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "s2s_queue_len",
+		default: "1000",
+		doc: "most stanzas waiting for one other server (while connecting, or when it is slow); beyond it senders get remote-server-timeout",
+		apply: |c, v| {
+			c.limits.s2s_queue_len = num(v, 8, 1_000_000)?;
 			Ok(())
 		},
 	},

@@ -1,9 +1,12 @@
 //! Links to other domains: the external components (XEP-0114) connected
-//! now, each with its bounded queue. The router sends anything addressed to
-//! a domain that is not ours through here.
+//! now and the servers we federate with (RFC 6120 server-to-server), each
+//! with its bounded queue. The router sends anything addressed to a domain
+//! that is not ours through here; a server we have no link to yet gets one
+//! at once (its queue fills while `net::s2s` connects and authenticates).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 
 use crate::sessions::{Outbox, Outgoing};
 use crate::xmpp::element::Element;
@@ -12,6 +15,9 @@ use crate::xmpp::error::{Condition, StreamCondition, StreamError};
 #[derive(Default)]
 pub struct Remotes {
 	links: HashMap<String, Rc<Outbox>>,
+	/// Server domains that need an outgoing connection, for `net::s2s`.
+	dials: VecDeque<(String, Rc<Outbox>)>,
+	dialer: Option<Waker>,
 }
 
 impl Remotes {
@@ -44,6 +50,29 @@ impl Remotes {
 
 	pub fn domains(&self) -> impl Iterator<Item = &str> {
 		self.links.keys().map(String::as_str)
+	}
+
+	/// Starts a link to the server of `domain` with `el` as its first
+	/// stanza; the connection is made by whoever waits in [`Remotes::next_dial`].
+	pub fn dial(&mut self, domain: &str, el: Element) {
+		let outbox = Outbox::new();
+		outbox.push(Outgoing::Stanza(Box::new(el)));
+		self.links.insert(domain.to_owned(), outbox.clone());
+		self.dials.push_back((domain.to_owned(), outbox));
+		if let Some(w) = self.dialer.take() {
+			w.wake();
+		}
+	}
+
+	/// The next link to connect (domain and its queue).
+	pub fn poll_dial(&mut self, cx: &mut std::task::Context<'_>) -> Poll<(String, Rc<Outbox>)> {
+		match self.dials.pop_front() {
+			Some(d) => Poll::Ready(d),
+			None => {
+				self.dialer = Some(cx.waker().clone());
+				Poll::Pending
+			}
+		}
 	}
 
 	/// Queues a stanza for `domain`. On failure the stanza comes back with

@@ -174,17 +174,44 @@ fn message(stanza: &Stanza, t: MessageType, cx: &mut Cx) {
 	route_message(el, t, &to, cx);
 }
 
-/// Sends a stanza to another domain (an external component). If it cannot
+/// Sends a stanza to another domain (an external component, or another
+/// server over a link that is made if there is none). If it cannot
 /// go, the sender hears why, except for presence broadcasts and probes,
 /// where a contact out of reach is no news.
 pub fn to_remote(el: Element, to: &Jid, cx: &mut Cx) {
-	let limit = cx.server.config.limits.component_queue_len;
-	let sent = cx.server.remotes.borrow().send(to.domain(), el, limit);
-	if let Err((condition, el)) = sent
-		&& (el.name() != "presence" || !matches!(el.attr("type"), None | Some("unavailable" | "probe")))
-	{
+	let server = cx.server;
+	let component = server.store.snapshot().and_then(|s| s.component_secret(to.domain())).is_ok_and(|s| s.is_some());
+	let limits = &server.config.limits;
+	let limit = if component { limits.component_queue_len } else { limits.s2s_queue_len };
+	let sent = server.remotes.borrow().send(to.domain(), el, limit);
+	let el = match sent {
+		Ok(()) => return,
+		// No link yet to another server: one is made, this is its first stanza.
+		Err((Condition::RemoteServerNotFound, el)) if !component && server.config.s2s_port.is_some() => {
+			return server.remotes.borrow_mut().dial(to.domain(), el);
+		}
+		Err(failed) => failed,
+	};
+	let (condition, el) = el;
+	if el.name() != "presence" || !matches!(el.attr("type"), None | Some("unavailable" | "probe")) {
 		bounce_el(&el, condition, cx);
 	}
+}
+
+/// Stanzas a link to another domain could not deliver go back to their
+/// senders with `condition` (as [`to_remote`] does for one).
+pub async fn bounce_all(server: &Server, stanzas: Vec<Element>, condition: Condition) {
+	if stanzas.is_empty() {
+		return;
+	}
+	let Ok(jid) = FullJid::parse(&format!("{}/s2s", server.config.domain)) else { return };
+	let mut cx = Cx::new(server, &jid, 0);
+	for el in stanzas {
+		if el.name() != "presence" || !matches!(el.attr("type"), None | Some("unavailable" | "probe")) {
+			bounce_el(&el, condition, &mut cx);
+		}
+	}
+	finish(cx, &[]).await;
 }
 
 /// What another domain may ask of this server and its accounts: public

@@ -48,6 +48,8 @@ pub struct Server {
 	/// The HTTPS port uploads go to, once it listens.
 	pub upload_port: std::cell::Cell<Option<u16>>,
 	fake_secret: [u8; 32],
+	/// Makes our dialback keys (XEP-0185); new at every start.
+	pub dialback_secret: [u8; 32],
 	rng: SystemRandom,
 }
 
@@ -73,6 +75,8 @@ impl Server {
 		let rng = SystemRandom::new();
 		let mut fake_secret = [0u8; 32];
 		fill(&rng, &mut fake_secret);
+		let mut dialback_secret = [0u8; 32];
+		fill(&rng, &mut dialback_secret);
 		Server {
 			config,
 			store,
@@ -91,6 +95,7 @@ impl Server {
 			remotes: RefCell::default(),
 			push: RefCell::new(push),
 			fake_secret,
+			dialback_secret,
 			rng,
 		}
 	}
@@ -347,6 +352,22 @@ fn start_xmpp(
 			Err(e) => log::error!("file transfer is off: {e}"),
 		}
 	}
+	// Federation: other servers connect here; our links to them are dialled
+	// on demand.
+	if let Some(port) = server.config.s2s_port {
+		match crate::net::listen_on(&server.config.listen, port) {
+			Ok(ls) => {
+				for (addr, l) in ls {
+					println!("listening s2s {addr}");
+					let s = server.clone();
+					ex.spawn(crate::net::accept_each(ex.clone(), l, move |tcp, peer| crate::net::s2s::serve(s.clone(), tcp, peer)))
+						.detach();
+				}
+				ex.spawn(crate::net::s2s::dialer(server.clone(), ex.clone())).detach();
+			}
+			Err(e) => log::error!("federation is off: {e}"),
+		}
+	}
 	// External components (XEP-0114) run on the box itself: loopback only.
 	if let Some(port) = server.config.component_port {
 		use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -354,7 +375,9 @@ fn start_xmpp(
 			Ok(ls) => {
 				for (addr, l) in ls {
 					println!("listening component {addr}");
-					ex.spawn(crate::net::component::accept_loop(server.clone(), ex.clone(), l)).detach();
+					let s = server.clone();
+					ex.spawn(crate::net::accept_each(ex.clone(), l, move |tcp, peer| crate::net::component::serve(s.clone(), tcp, peer)))
+						.detach();
 				}
 			}
 			Err(e) => log::error!("external components are off: {e}"),

@@ -39,7 +39,10 @@ impl Appliance {
 	fn start_env(dir: &Path, settings: &[&str], env: &[(&str, &str)]) -> Appliance {
 		let mut cmd = Command::new(bin());
 		cmd.arg("--data-dir").arg(dir).arg("run");
-		for s in ["listen=127.0.0.1", "c2s_port=0", "c2s_tls_port=off", "http_port=0", "upload_port=0"].iter().chain(settings) {
+		for s in ["listen=127.0.0.1", "c2s_port=0", "c2s_tls_port=off", "http_port=0", "upload_port=0", "s2s_port=off", "component_port=0"]
+			.iter()
+			.chain(settings)
+		{
 			cmd.arg("--set").arg(s);
 		}
 		cmd.envs(env.iter().copied());

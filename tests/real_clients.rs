@@ -267,3 +267,62 @@ fn slixmpp_component_as_push_app_server() {
 	let (s, env) = with_component(&["alice", "bob"], "push.example.test");
 	slix_env(&s, "push", &["alice", "bob"], &env_refs(&env));
 }
+
+/// A Prosody federation peer (tests/clients/prosody_peer.sh) for
+/// `prosody.test` on 127.0.0.2, stopped when dropped.
+struct Prosody {
+	dir: PathBuf,
+}
+
+impl Prosody {
+	fn start(our_port: u16) -> Prosody {
+		let dir = std::env::temp_dir().join(format!("xerra-prosody-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/prosody_peer.sh");
+		let out = Command::new("sh")
+			.arg(&script)
+			.args(["start", dir.to_str().unwrap(), "127.0.0.2", DOMAIN, "127.0.0.1"])
+			// Prosody's own default: no federation without TLS.
+			.envs([("PROSODY_OUR_PORT", our_port.to_string()), ("PROSODY_S2S_REQUIRE_ENCRYPTION", "true".to_owned())])
+			.output()
+			.unwrap_or_else(|e| panic!("cannot run {} ({e}); run tests/run, which installs prosody", script.display()));
+		assert!(
+			out.status.success(),
+			"Prosody did not start (tests/setup installs it):\n{}{}",
+			String::from_utf8_lossy(&out.stdout),
+			String::from_utf8_lossy(&out.stderr)
+		);
+		Prosody { dir }
+	}
+
+	fn log(&self) -> String {
+		std::fs::read_to_string(self.dir.join("prosody.log")).unwrap_or_default()
+	}
+}
+
+impl Drop for Prosody {
+	fn drop(&mut self) {
+		let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/prosody_peer.sh");
+		let _ = Command::new("sh").arg(script).args(["stop", self.dir.to_str().unwrap()]).status();
+		let _ = std::fs::remove_dir_all(&self.dir);
+	}
+}
+
+#[test]
+fn slixmpp_federation_with_a_real_prosody() {
+	let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+	let s = server_with_users(&["alice"], &[&format!("s2s_port={port}"), "s2s_hosts=prosody.test=127.0.0.2:5269"]);
+	let prosody = Prosody::start(port);
+	let env = [("PROSODY_DOMAIN", "prosody.test"), ("PROSODY_ADDR", "127.0.0.2:5222")];
+	let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| slix_env(&s, "federation", &["alice"], &env)));
+	if let Err(e) = run {
+		let log = prosody.log();
+		let tail: Vec<&str> = log.lines().rev().take(60).collect();
+		eprintln!("--- Prosody log (end)\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+		std::panic::resume_unwind(e);
+	}
+	// Dialback went both ways: each server checked the other's key.
+	assert!(s.log_text().contains("prosody.test authenticated by dialback"), "{}", s.log_text());
+	let log = prosody.log();
+	assert!(log.contains("verified dialback key") || log.contains("dialback"), "Prosody verified our key");
+}

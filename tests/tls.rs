@@ -92,6 +92,10 @@ fn unusable_certificate_stops_start_up_with_a_clear_error() {
 			"http_port=off",
 			"--set",
 			"upload_port=off",
+			"--set",
+			"s2s_port=off",
+			"--set",
+			"component_port=off",
 			"--domain",
 			"example.test",
 		])

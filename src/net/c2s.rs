@@ -11,18 +11,17 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use async_net::TcpStream;
-use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt as _, FutureExt as _};
+use futures_lite::{AsyncRead, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::TlsAcceptor;
-use futures_rustls::server::TlsStream;
 
 use crate::features::presence;
 use crate::net::sm::{self, SmState};
 use crate::net::tls;
+use crate::net::transport::Transport;
 use crate::proto::sasl::{Authenticated, SaslEnv};
 use crate::proto::stream::{self, Action, BindError, C2sStream, StreamEnv};
 use crate::server::Server;
@@ -117,51 +116,6 @@ async fn run_to_end(mut conn: Conn, direct_tls: bool) {
 		End::TakenOver => {}
 		End::Lost if conn.sm.as_ref().is_some_and(|s| s.borrow().token.is_some()) => conn.hibernate().await,
 		_ => conn.end().await,
-	}
-}
-
-enum Transport {
-	Plain(TcpStream),
-	Tls(Box<TlsStream<TcpStream>>),
-	/// RFC 7395: read, written and closed by `ws` (never as bytes).
-	Ws(Box<super::ws::Ws>),
-	/// Between taking the TCP stream for the TLS handshake and getting it back.
-	Gone,
-}
-
-impl AsyncRead for Transport {
-	fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-		match self.get_mut() {
-			Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
-			Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(0)),
-		}
-	}
-}
-
-impl AsyncWrite for Transport {
-	fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-		match self.get_mut() {
-			Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
-			Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-			Transport::Gone | Transport::Ws(_) => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
-		}
-	}
-
-	fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-		match self.get_mut() {
-			Transport::Plain(s) => Pin::new(s).poll_flush(cx),
-			Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),
-		}
-	}
-
-	fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-		match self.get_mut() {
-			Transport::Plain(s) => Pin::new(s).poll_close(cx),
-			Transport::Tls(s) => Pin::new(s.as_mut()).poll_close(cx),
-			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),
-		}
 	}
 }
 
@@ -647,7 +601,7 @@ impl Conn {
 			})
 			.await?;
 		let cb = tls::channel_binding(tls.get_ref().1);
-		self.io = Transport::Tls(Box::new(tls));
+		self.io = Transport::ServerTls(Box::new(tls));
 		Ok(cb)
 	}
 

@@ -209,19 +209,3 @@ impl Link {
 			.await
 	}
 }
-
-/// Accepts component connections forever, one task each.
-pub async fn accept_loop(server: Rc<Server>, ex: Rc<async_executor::LocalExecutor<'static>>, l: async_net::TcpListener) {
-	loop {
-		match l.accept().await {
-			Ok((tcp, peer)) => {
-				let _ = tcp.set_nodelay(true);
-				ex.spawn(serve(server.clone(), tcp, peer)).detach();
-			}
-			Err(e) => {
-				log::warn!("accept (components): {e}");
-				Timer::after(Duration::from_millis(100)).await;
-			}
-		}
-	}
-}

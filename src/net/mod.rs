@@ -5,10 +5,13 @@ pub mod c2s;
 pub mod ca;
 pub mod component;
 pub mod csi;
+pub mod dns;
 pub mod guard;
 pub mod register;
+pub mod s2s;
 pub mod sm;
 pub mod tls;
+pub mod transport;
 pub mod ws;
 
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -145,17 +148,27 @@ fn bind(addr: SocketAddr) -> Result<StdListener, nix::Error> {
 	Ok(StdListener::from(fd))
 }
 
-/// Accepts connections forever, one task each.
+/// Accepts client connections forever, one task each.
 pub async fn accept_loop(server: Rc<Server>, ex: Rc<LocalExecutor<'static>>, l: Listener) {
+	let direct_tls = l.kind == Kind::C2sTls;
+	accept_each(ex, l.socket, move |tcp, peer| c2s::serve(server.clone(), tcp, peer, direct_tls)).await
+}
+
+/// Accepts connections on `l` forever and runs `serve` for each as a task.
+pub async fn accept_each<F, Fut>(ex: Rc<LocalExecutor<'static>>, l: TcpListener, serve: F)
+where
+	F: Fn(async_net::TcpStream, SocketAddr) -> Fut,
+	Fut: std::future::Future<Output = ()> + 'static,
+{
 	loop {
-		match l.socket.accept().await {
+		match l.accept().await {
 			Ok((tcp, peer)) => {
 				let _ = tcp.set_nodelay(true);
-				ex.spawn(c2s::serve(server.clone(), tcp, peer, l.kind == Kind::C2sTls)).detach();
+				ex.spawn(serve(tcp, peer)).detach();
 			}
 			Err(e) => {
 				// Out of file descriptors and the like: back off instead of spinning.
-				log::warn!("accept on {}: {e}", l.addr);
+				log::warn!("accept on {:?}: {e}", l.local_addr());
 				async_io::Timer::after(std::time::Duration::from_millis(100)).await;
 			}
 		}

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_rustls::pki_types::pem::PemObject;
-use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use futures_rustls::rustls::{self, ServerConfig};
+use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use futures_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use futures_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, ServerConfig, SignatureScheme};
 
 use super::ca::Ca;
 use crate::config::Config;
@@ -114,4 +115,60 @@ mod tests {
 		load(&config).unwrap();
 		std::fs::remove_dir_all(&dir).unwrap();
 	}
+}
+
+/// Accepts any server certificate (see [`any_cert_client_config`]); still
+/// checks the handshake signatures, so the stream is private to whoever
+/// holds the key.
+#[derive(Debug)]
+struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCert {
+	fn verify_server_cert(
+		&self,
+		_: &CertificateDer<'_>,
+		_: &[CertificateDer<'_>],
+		_: &ServerName<'_>,
+		_: &[u8],
+		_: UnixTime,
+	) -> Result<ServerCertVerified, rustls::Error> {
+		Ok(ServerCertVerified::assertion())
+	}
+	fn verify_tls12_signature(
+		&self,
+		m: &[u8],
+		c: &CertificateDer<'_>,
+		d: &DigitallySignedStruct,
+	) -> Result<HandshakeSignatureValid, rustls::Error> {
+		rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+	}
+	fn verify_tls13_signature(
+		&self,
+		m: &[u8],
+		c: &CertificateDer<'_>,
+		d: &DigitallySignedStruct,
+	) -> Result<HandshakeSignatureValid, rustls::Error> {
+		rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+	}
+	fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+		self.0.signature_verification_algorithms.supported_schemes()
+	}
+}
+
+/// A client configuration (ring only) for `versions`, offering `alpn` if
+/// given, that takes any certificate: for server-to-server streams, whose
+/// peer identity dialback checks (XEP-0220), and for the tests and the
+/// benchmark, whose servers have self-signed certificates.
+pub fn any_cert_client_config(versions: &[&'static rustls::SupportedProtocolVersion], alpn: Option<&[u8]>) -> Arc<ClientConfig> {
+	let provider = Arc::new(rustls::crypto::ring::default_provider());
+	let mut cfg = ClientConfig::builder_with_provider(provider.clone())
+		.with_protocol_versions(versions)
+		.expect("these protocol versions work with ring")
+		.dangerous()
+		.with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+		.with_no_client_auth();
+	if let Some(a) = alpn {
+		cfg.alpn_protocols = vec![a.to_vec()];
+	}
+	Arc::new(cfg)
 }

@@ -2,6 +2,7 @@
 //! No sockets, no timers, no tasks here.
 
 pub mod component;
+pub mod dialback;
 pub mod sasl;
 pub mod stream;
 pub mod subscription;

@@ -99,10 +99,12 @@ class Run:
 class Peer:
     """One slixmpp client and a record of everything it received."""
 
-    def __init__(self, run, user, mech=None, channel_binding=True, resource=None):
+    def __init__(self, run, user, mech=None, channel_binding=True, resource=None, domain=None, addr=None, password=None):
         self.run = run
         self.user = user
-        self.bare = run.jid(user)
+        # Another server's account (federation): its domain, address, password.
+        self.bare = f"{user}@{domain}" if domain else run.jid(user)
+        self.addr = addr or ("127.0.0.1", run.port)
         self.mech = mech
         self.received = []  # message, presence and roster stanzas, in order
         self.trace = []  # every stanza in and out, as XML, for failure reports
@@ -111,7 +113,7 @@ class Peer:
         self.closing = False
         self.online = False
         jid = f"{self.bare}/{resource}" if resource else self.bare
-        x = ClientXMPP(jid, run.password, sasl_mech=mech)
+        x = ClientXMPP(jid, password or run.password, sasl_mech=mech)
         self.xmpp = x
         # The server's certificate is self-signed.
         x.ssl_context.check_hostname = False
@@ -188,7 +190,7 @@ class Peer:
         x.add_event_handler("session_start", lambda _: started.done() or started.set_result(True))
         x.add_event_handler("failed_all_auth", lambda _: started.done() or started.set_exception(Failure(f"{self.user}: SASL failed: {self.sasl}")))
         x.add_event_handler("connection_failed", lambda e: started.done() or started.set_exception(Failure(f"{self.user}: cannot connect: {e}")))
-        x.connect(("127.0.0.1", self.run.port))
+        x.connect(self.addr)
         self.run.waiting_for = f"{self.user} to log in"
         await started
         self.online = True
@@ -1055,6 +1057,44 @@ async def push(run):
         c.disconnect()
 
 
+async def federation(run):
+    """Federation with a real Prosody (PROSODY_DOMAIN at PROSODY_ADDR, user
+    romeo, password secret): alice on Xerra and romeo on Prosody chat both
+    ways, subscribe to each other until both, see each other's presence,
+    and alice reads the Prosody server's disco#info."""
+    (alice,) = run.users
+    domain = os.environ["PROSODY_DOMAIN"]
+    host, port = os.environ["PROSODY_ADDR"].rsplit(":", 1)
+    a = await online(run, alice)
+    r = run.peer("romeo", domain=domain, addr=(host, int(port)), password="secret")
+    await r.login()
+    await r.roster_get()
+    await r.available()
+    romeo = r.bare
+
+    a.xmpp.send_message(mto=romeo, mbody="hello prosody", mtype="chat")
+    got = await run.until("romeo (on Prosody) gets alice's message", lambda: [m for m in r.messages() if m["body"] == "hello prosody"])
+    check(got[0]["from"].full == a.full, f"from {got[0]['from']}")
+    r.xmpp.send_message(mto=a.full, mbody="hello xerra", mtype="chat")
+    await run.until("alice gets romeo's answer", lambda: [m for m in a.messages() if m["body"] == "hello xerra"])
+
+    a.presence_to(romeo, "subscribe")
+    await run.until("romeo gets alice's subscription request", lambda: r.find_presence(a.bare, "subscribe"))
+    r.presence_to(a.bare, "subscribed")
+    await run.until("alice is subscribed to romeo", lambda: a.subscription(romeo) in ("to", "both"))
+    r.presence_to(a.bare, "subscribe")
+    await run.until("alice gets romeo's request", lambda: a.find_presence(romeo, "subscribe"))
+    a.presence_to(romeo, "subscribed")
+    await run.until("alice and romeo: subscription both", lambda: a.subscription(romeo) == "both")
+    await run.until("romeo sees alice online", lambda: r.find_presence(a.full, None))
+    r.xmpp.send_presence(pstatus="in Verona")
+    await run.until("alice sees romeo's new status", lambda: [p for p in a.received if p.name == "presence" and p["status"] == "in Verona"])
+
+    info = await a.xmpp["xep_0030"].get_info(jid=domain, local=False, cached=False, timeout=STEP)
+    identities = {(i[0], i[1]) for i in info["disco_info"]["identities"]}
+    check(("server", "im") in identities, "alice reads Prosody's disco#info over federation", str(identities))
+
+
 SCENARIOS = {
     "login": (login, 2),
     "subscription": (subscription, 2),
@@ -1079,6 +1119,7 @@ SCENARIOS = {
     "invite": (invite, 2),
     "component": (component, 1),
     "push": (push, 2),
+    "federation": (federation, 1),
 }
 
 

@@ -64,6 +64,8 @@ pub struct Client {
 	next_id: u32,
 	/// The id of the server's last stream header.
 	pub stream_id: Option<String>,
+	/// The domain the client asks for in its stream headers.
+	pub domain: String,
 }
 
 fn limits() -> XmlLimits {
@@ -95,6 +97,7 @@ impl Client {
 			exporter: None,
 			next_id: 0,
 			stream_id: None,
+			domain: DOMAIN.to_owned(),
 		}
 	}
 
@@ -107,7 +110,13 @@ impl Client {
 
 	/// Full login: STARTTLS, SCRAM-SHA-256, bind. Panics on failure.
 	pub fn login(port: u16, user: &str, password: &str) -> Client {
+		Client::login_at(port, DOMAIN, user, password)
+	}
+
+	/// [`Client::login`] to a server of another domain.
+	pub fn login_at(port: u16, domain: &str, user: &str, password: &str) -> Client {
 		let mut c = Client::connect(port);
+		c.domain = domain.to_owned();
 		c.open();
 		c.starttls();
 		c.open();
@@ -138,8 +147,9 @@ impl Client {
 
 	/// Sends a stream header and reads the server's header and features.
 	pub fn open(&mut self) -> Element {
+		let domain = self.domain.clone();
 		self.open_with(&format!(
-			"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{DOMAIN}' version='1.0'>"
+			"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>"
 		))
 	}
 
@@ -330,7 +340,7 @@ impl Client {
 	pub fn tls_handshake(&mut self, versions: &[&'static rustls::SupportedProtocolVersion], alpn: Option<&[u8]>) {
 		let Some(Io::Plain(tcp)) = self.io.take() else { panic!("not a plain connection") };
 		tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-		let name = ServerName::try_from(DOMAIN.to_string()).unwrap();
+		let name = ServerName::try_from(self.domain.clone()).unwrap();
 		let conn = ClientConnection::new(tls_config(versions, alpn), name).unwrap();
 		let mut tls = StreamOwned::new(conn, tcp);
 		while tls.conn.is_handshaking() {

@@ -51,9 +51,21 @@ impl Server {
 
 	/// Starts a server on an existing data directory (removed when dropped).
 	pub fn start_in(dir: PathBuf, settings: Vec<String>) -> Server {
+		// Federation is off unless a test turns it on (with `s2s_hosts` for
+		// every domain it uses): a server must never ask the machine's DNS
+		// about test domains.
 		let mut cmd = Command::new(bin());
 		cmd.arg("--data-dir").arg(&dir).arg("--log").arg("debug").arg("run");
-		for s in ["listen=127.0.0.1", "c2s_port=0", "c2s_tls_port=0", "http_port=0", "upload_port=0", &format!("domain={DOMAIN}")] {
+		for s in [
+			"listen=127.0.0.1",
+			"c2s_port=0",
+			"c2s_tls_port=0",
+			"http_port=0",
+			"upload_port=0",
+			"component_port=0",
+			"s2s_port=off",
+			&format!("domain={DOMAIN}"),
+		] {
 			cmd.arg("--set").arg(s);
 		}
 		for s in &settings {

@@ -1,0 +1,61 @@
+//! The byte streams a connection may run over: plain TCP, TLS as server
+//! (clients, peers that connect to us) or as client (our links to other
+//! servers), and a WebSocket (RFC 7395), which is read and written as
+//! messages by its owner, never as bytes.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_net::TcpStream;
+use futures_lite::{AsyncRead, AsyncWrite};
+use futures_rustls::{client, server};
+
+pub enum Transport {
+	Plain(TcpStream),
+	ServerTls(Box<server::TlsStream<TcpStream>>),
+	ClientTls(Box<client::TlsStream<TcpStream>>),
+	Ws(Box<super::ws::Ws>),
+	/// Between taking the TCP stream for a TLS handshake and getting it back.
+	Gone,
+}
+
+impl AsyncRead for Transport {
+	fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+		match self.get_mut() {
+			Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(0)),
+		}
+	}
+}
+
+impl AsyncWrite for Transport {
+	fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+		match self.get_mut() {
+			Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+			Transport::Gone | Transport::Ws(_) => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+		}
+	}
+
+	fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+		match self.get_mut() {
+			Transport::Plain(s) => Pin::new(s).poll_flush(cx),
+			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),
+		}
+	}
+
+	fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+		match self.get_mut() {
+			Transport::Plain(s) => Pin::new(s).poll_close(cx),
+			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_close(cx),
+			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_close(cx),
+			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),
+		}
+	}
+}

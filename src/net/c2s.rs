@@ -512,17 +512,7 @@ impl Conn {
 					}
 					self.out.extend_from_slice(b"</stream:stream>");
 					self.flush().await?;
-					if let Transport::Ws(ws) = &mut self.io {
-						ws.close().await;
-					}
-					let io = &mut self.io;
-					let _ = io
-						.close()
-						.or(async {
-							Timer::after(Duration::from_secs(2)).await;
-							Ok(())
-						})
-						.await;
+					self.io.close_soon().await;
 					return Ok(false);
 				}
 			}

@@ -142,14 +142,7 @@ impl Wire {
 		}
 		self.write("</stream:stream>");
 		let _ = self.flush().await;
-		let io = &mut self.io;
-		let _ = io
-			.close()
-			.or(async {
-				Timer::after(Duration::from_secs(2)).await;
-				Ok(())
-			})
-			.await;
+		self.io.close_soon().await;
 	}
 
 	fn restart(&mut self, io: Transport, server: &Server) {

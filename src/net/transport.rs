@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_net::TcpStream;
-use futures_lite::{AsyncRead, AsyncWrite};
+use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::{client, server};
 
 pub enum Transport {
@@ -18,6 +18,22 @@ pub enum Transport {
 	Ws(Box<super::ws::Ws>),
 	/// Between taking the TCP stream for a TLS handshake and getting it back.
 	Gone,
+}
+
+impl Transport {
+	/// Closes the connection (a WebSocket with its close frame), giving a
+	/// peer that does not answer two seconds.
+	pub async fn close_soon(&mut self) {
+		if let Transport::Ws(ws) = self {
+			ws.close().await;
+		}
+		let _ = async { self.close().await }
+			.or(async {
+				async_io::Timer::after(std::time::Duration::from_secs(2)).await;
+				Ok(())
+			})
+			.await;
+	}
 }
 
 impl AsyncRead for Transport {

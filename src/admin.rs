@@ -245,7 +245,11 @@ impl Command {
 					ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed")
 				});
 				let (d, sec) = (domain.clone(), secret.clone());
-				match store.write(move |tx| tx.add_component(&d, &sec)).await.map_err(fail)? {
+				let added = store.write(move |tx| tx.add_component(&d, &sec)).await.map_err(fail)?;
+				if let (true, Some(s)) = (added, server) {
+					s.remotes.borrow_mut().set_component(&domain, true);
+				}
+				match added {
 					true => Ok(format!(
 						"component {domain} added\nsecret: {secret}\nit connects to port {} on this box (127.0.0.1 or ::1)\n",
 						config.component_port.map_or("(off: set component_port)".to_owned(), |p| p.to_string())
@@ -261,7 +265,9 @@ impl Command {
 				}
 				if let Some(s) = server {
 					let why = StreamError::with_text(StreamCondition::NotAuthorized, "the component was removed");
-					s.remotes.borrow_mut().close(&domain, why);
+					let mut remotes = s.remotes.borrow_mut();
+					remotes.set_component(&domain, false);
+					remotes.close(&domain, why);
 				}
 				Ok(format!("component {domain} removed"))
 			}

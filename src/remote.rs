@@ -4,7 +4,7 @@
 //! that is not ours through here; a server we have no link to yet gets one
 //! at once (its queue fills while `net::s2s` connects and authenticates).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
@@ -12,15 +12,39 @@ use crate::sessions::{Outbox, Outgoing};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StreamCondition, StreamError};
 
+/// A link to another server: (our domain it speaks for, their domain).
+/// Each of our domains (the main one, the rooms service, a component's)
+/// proves itself separately (XEP-0220), so each has links of its own.
+pub type ServerLink = (String, String);
+
 #[derive(Default)]
 pub struct Remotes {
+	/// Connected components by domain.
 	links: HashMap<String, Rc<Outbox>>,
+	/// Links to other servers, made or being made.
+	servers: HashMap<ServerLink, Rc<Outbox>>,
+	/// Domains served by a configured component, connected or not: never
+	/// dialled as servers.
+	components: HashSet<String>,
 	/// Server domains that need an outgoing connection, for `net::s2s`.
-	dials: VecDeque<(String, Rc<Outbox>)>,
+	dials: VecDeque<(ServerLink, Rc<Outbox>)>,
 	dialer: Option<Waker>,
 }
 
 impl Remotes {
+	/// The configured components' domains (at start, and as the admin changes them).
+	pub fn set_component(&mut self, domain: &str, configured: bool) {
+		if configured {
+			self.components.insert(domain.to_owned());
+		} else {
+			self.components.remove(domain);
+		}
+	}
+
+	pub fn is_component(&self, domain: &str) -> bool {
+		self.components.contains(domain)
+	}
+
 	/// A component finished its handshake; false if its domain has one already.
 	pub fn attach(&mut self, domain: &str, outbox: Rc<Outbox>) -> bool {
 		if self.links.contains_key(domain) {
@@ -48,24 +72,21 @@ impl Remotes {
 		self.links.contains_key(domain)
 	}
 
-	pub fn domains(&self) -> impl Iterator<Item = &str> {
-		self.links.keys().map(String::as_str)
-	}
-
-	/// Starts a link to the server of `domain` with `el` as its first
-	/// stanza; the connection is made by whoever waits in [`Remotes::next_dial`].
-	pub fn dial(&mut self, domain: &str, el: Element) {
+	/// Starts a link to the server of `link.1`, speaking for our `link.0`,
+	/// with `el` as its first stanza; the connection is made by whoever
+	/// waits in [`Remotes::poll_dial`].
+	pub fn dial(&mut self, link: ServerLink, el: Element) {
 		let outbox = Outbox::new();
 		outbox.push(Outgoing::Stanza(Box::new(el)));
-		self.links.insert(domain.to_owned(), outbox.clone());
-		self.dials.push_back((domain.to_owned(), outbox));
+		self.servers.insert(link.clone(), outbox.clone());
+		self.dials.push_back((link, outbox));
 		if let Some(w) = self.dialer.take() {
 			w.wake();
 		}
 	}
 
-	/// The next link to connect (domain and its queue).
-	pub fn poll_dial(&mut self, cx: &mut std::task::Context<'_>) -> Poll<(String, Rc<Outbox>)> {
+	/// The next link to connect, and its queue.
+	pub fn poll_dial(&mut self, cx: &mut std::task::Context<'_>) -> Poll<(ServerLink, Rc<Outbox>)> {
 		match self.dials.pop_front() {
 			Some(d) => Poll::Ready(d),
 			None => {
@@ -75,15 +96,29 @@ impl Remotes {
 		}
 	}
 
-	/// Queues a stanza for `domain`. On failure the stanza comes back with
-	/// what its sender should hear: nobody serves that domain, or its queue
-	/// is full (`limit`), in which case the link is closed rather than
-	/// buffering without bound.
-	pub fn send(&self, domain: &str, el: Element, limit: usize) -> Result<(), (Condition, Element)> {
-		let Some(o) = self.links.get(domain) else { return Err((Condition::RemoteServerNotFound, el)) };
+	/// A link to a server is gone (only that very link is removed).
+	pub fn detach_server(&mut self, link: &ServerLink, outbox: &Rc<Outbox>) {
+		if self.servers.get(link).is_some_and(|o| Rc::ptr_eq(o, outbox)) {
+			self.servers.remove(link);
+		}
+	}
+
+	/// Queues a stanza from our domain `local` for `domain` (its component,
+	/// else our link to its server). On failure the stanza comes back with
+	/// what its sender should hear: nobody serves that domain (no link
+	/// yet), or its queue is full (`limit`), in which case the link is
+	/// closed rather than buffering without bound.
+	pub fn send(&self, local: &str, domain: &str, el: Element, limit: usize) -> Result<(), (Condition, Element)> {
+		let o = match self.links.get(domain) {
+			Some(o) => o,
+			None => match self.servers.get(&(local.to_owned(), domain.to_owned())) {
+				Some(o) => o,
+				None => return Err((Condition::RemoteServerNotFound, el)),
+			},
+		};
 		if o.len() >= limit || o.is_closed() {
 			if !o.is_closed() {
-				log::warn!("{domain}: component queue full ({limit}), disconnecting it");
+				log::warn!("{domain}: queue full ({limit}), disconnecting");
 				o.push(Outgoing::Close(StreamError::with_text(StreamCondition::PolicyViolation, "too many stanzas queued")));
 				o.close();
 			}

@@ -176,26 +176,45 @@ fn message(stanza: &Stanza, t: MessageType, cx: &mut Cx) {
 
 /// Sends a stanza to another domain (an external component, or another
 /// server over a link that is made if there is none). If it cannot
-/// go, the sender hears why, except for presence broadcasts and probes,
-/// where a contact out of reach is no news.
+/// go, the sender hears why (see [`worth_bouncing`]).
 pub fn to_remote(el: Element, to: &Jid, cx: &mut Cx) {
 	let server = cx.server;
-	let component = server.store.snapshot().and_then(|s| s.component_secret(to.domain())).is_ok_and(|s| s.is_some());
+	let component = server.remotes.borrow().is_component(to.domain());
 	let limits = &server.config.limits;
 	let limit = if component { limits.component_queue_len } else { limits.s2s_queue_len };
-	let sent = server.remotes.borrow().send(to.domain(), el, limit);
+	// The domain we speak for: the sender's, when it is one of ours.
+	let from = el.attr("from").and_then(|f| Jid::parse(f).ok());
+	let local = match &from {
+		Some(f) if hosted(server, f.domain()) => f.domain().to_owned(),
+		_ => server.config.domain.clone(),
+	};
+	let sent = server.remotes.borrow().send(&local, to.domain(), el, limit);
 	let el = match sent {
 		Ok(()) => return,
 		// No link yet to another server: one is made, this is its first stanza.
 		Err((Condition::RemoteServerNotFound, el)) if !component && server.config.s2s_port.is_some() => {
-			return server.remotes.borrow_mut().dial(to.domain(), el);
+			return server.remotes.borrow_mut().dial((local, to.domain().to_owned()), el);
 		}
 		Err(failed) => failed,
 	};
 	let (condition, el) = el;
-	if el.name() != "presence" || !matches!(el.attr("type"), None | Some("unavailable" | "probe")) {
+	if worth_bouncing(&el) {
 		bounce_el(&el, condition, cx);
 	}
+}
+
+/// A domain this server speaks for towards other servers: its own, its
+/// rooms service's, and its components'.
+pub fn hosted(server: &Server, domain: &str) -> bool {
+	domain == server.config.domain
+		|| domain == features::muc::service_domain(&server.config.domain)
+		|| server.remotes.borrow().is_component(domain)
+}
+
+/// Everything but presence broadcasts and probes: a contact out of reach
+/// is no news.
+fn worth_bouncing(el: &Element) -> bool {
+	el.name() != "presence" || !matches!(el.attr("type"), None | Some("unavailable" | "probe"))
 }
 
 /// Stanzas a link to another domain could not deliver go back to their
@@ -206,10 +225,8 @@ pub async fn bounce_all(server: &Server, stanzas: Vec<Element>, condition: Condi
 	}
 	let Ok(jid) = FullJid::parse(&format!("{}/s2s", server.config.domain)) else { return };
 	let mut cx = Cx::new(server, &jid, 0);
-	for el in stanzas {
-		if el.name() != "presence" || !matches!(el.attr("type"), None | Some("unavailable" | "probe")) {
-			bounce_el(&el, condition, &mut cx);
-		}
+	for el in stanzas.iter().filter(|el| worth_bouncing(el)) {
+		bounce_el(el, condition, &mut cx);
 	}
 	finish(cx, &[]).await;
 }
@@ -223,8 +240,8 @@ fn remote_may_ask(stanza: &Stanza, t: IqType, to_server: bool) -> bool {
 	t == IqType::Get && public.contains(&p.ns()) && (to_server || !matches!(p.ns(), ns::VERSION | ns::TIME | ns::PING))
 }
 
-/// A stanza from another domain (a component's, already checked to be
-/// from that domain). It is handled like a client's, with what a remote
+/// A stanza from another domain (a component's or a federated server's,
+/// already checked to be from that domain). It is handled like a client's, with what a remote
 /// entity may do: reach local accounts and sessions, and ask for public
 /// information.
 pub async fn from_remote(server: &Server, el: Element) {
@@ -243,9 +260,8 @@ pub async fn from_remote(server: &Server, el: Element) {
 		Ok(stanza) => {
 			let to = stanza.to.clone();
 			match to {
-				Some(to) if features::muc::is_ours(&to, &cx) => {
-					bounce(&stanza, Condition::ServiceUnavailable, &mut cx);
-				}
+				// Occupants from other domains take part in our rooms.
+				Some(to) if features::muc::is_ours(&to, &cx) => features::muc::handle(&stanza, &mut cx),
 				Some(to) if to.domain() != cx.domain() => to_remote(stanza.el.clone(), &to, &mut cx),
 				Some(to) => match stanza.ty {
 					StanzaType::Iq(t) => iq(&stanza, t, &mut cx),
@@ -430,6 +446,12 @@ fn route_from_server(el: Element, cx: &mut Cx) {
 	if to.domain() != cx.domain() {
 		if !features::muc::is_ours(&to, cx) {
 			to_remote(el, &to, cx);
+		} else if el.attr("type") == Some("error")
+			&& let Some(real) = el.attr("from").and_then(|f| FullJid::parse(f).ok())
+		{
+			// What a room sent could not reach an occupant (its server is
+			// unreachable): the occupant goes.
+			features::muc::unreachable(&to, &real, cx);
 		}
 		return;
 	}

@@ -70,6 +70,14 @@ impl Server {
 			Vec::new()
 		});
 		let push = crate::features::push::Registrations::load(push);
+		let mut remotes = crate::remote::Remotes::default();
+		let components = store.snapshot().and_then(|s| s.component_domains()).unwrap_or_else(|e| {
+			log::error!("components: {e}");
+			Vec::new()
+		});
+		for d in components {
+			remotes.set_component(&d, true);
+		}
 		let service = crate::features::muc::service_domain(&config.domain);
 		let muc = crate::features::muc::Service::load(&store, &service, config.limits.muc_history_messages);
 		let rng = SystemRandom::new();
@@ -92,7 +100,7 @@ impl Server {
 			upload_slots: RefCell::default(),
 			avatar_hashes: RefCell::default(),
 			upload_port: std::cell::Cell::new(None),
-			remotes: RefCell::default(),
+			remotes: RefCell::new(remotes),
 			push: RefCell::new(push),
 			fake_secret,
 			dialback_secret,

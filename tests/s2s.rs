@@ -25,7 +25,11 @@ fn free_port() -> u16 {
 fn pair() -> (Server, Server, u16) {
 	let (pa, pb) = (free_port(), free_port());
 	let a = Server::start(&[&format!("s2s_port={pa}"), &format!("s2s_hosts={OTHER}=127.0.0.1:{pb},dead.test=127.0.0.1:1")]);
-	let b = Server::start(&[&format!("domain={OTHER}"), &format!("s2s_port={pb}"), &format!("s2s_hosts={DOMAIN}=127.0.0.1:{pa}")]);
+	let b = Server::start(&[
+		&format!("domain={OTHER}"),
+		&format!("s2s_port={pb}"),
+		&format!("s2s_hosts={DOMAIN}=127.0.0.1:{pa},rooms.{DOMAIN}=127.0.0.1:{pa}"),
+	]);
 	a.add_user("alice");
 	b.add_user("romeo");
 	(a, b, pa)
@@ -88,6 +92,24 @@ fn two_servers_chat_subscribe_and_query_each_other() {
 	// But nothing that is the other account's own business.
 	let r = alice.iq(&format!("<iq type='get' to='{romeo_bare}'><query xmlns='jabber:iq:roster'/></iq>"));
 	assert_eq!(error_condition(&r), "service-unavailable");
+
+	// A room here with an occupant from the other server (its link
+	// speaks for rooms.example.test, proved by its own dialback).
+	let room = format!("team@rooms.{DOMAIN}");
+	alice.send(&format!("<presence to='{room}/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
+	alice.wait_for(|e| e.name() == "message" && e.child("subject", "jabber:client").is_some());
+	romeo.send(&format!("<presence to='{room}/romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
+	romeo.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(&format!("{room}/alice")));
+	romeo.wait_for(|e| e.name() == "message" && e.child("subject", "jabber:client").is_some());
+	alice.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(&format!("{room}/romeo")));
+	romeo.send(&format!("<message to='{room}' type='groupchat'><body>hi room</body></message>"));
+	let m = alice.wait_for(is_body("hi room"));
+	assert_eq!(m.attr("from"), Some(format!("{room}/romeo").as_str()));
+	alice.send(&format!("<message to='{room}' type='groupchat'><body>welcome romeo</body></message>"));
+	let m = romeo.wait_for(is_body("welcome romeo"));
+	assert_eq!(m.attr("from"), Some(format!("{room}/alice").as_str()));
+	romeo.send(&format!("<presence to='{room}/romeo' type='unavailable'/>"));
+	alice.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(&format!("{room}/romeo")) && e.attr("type") == Some("unavailable"));
 
 	// Going offline reaches the other server too.
 	drop(romeo);
@@ -197,4 +219,25 @@ fn a_server_that_does_not_answer_fills_its_queue_then_everything_bounces() {
 	// A new stanza tries again.
 	alice.send("<message to='x@mute.test' type='chat' id='again'><body>?</body></message>");
 	let (_conn2, _) = silent.accept().unwrap();
+}
+
+#[test]
+fn a_room_lets_go_of_an_occupant_whose_server_is_gone() {
+	let (a, mut b, _) = pair();
+	let mut alice = a.online("alice");
+	let mut romeo = romeo_online(&b);
+	let room = format!("team@rooms.{DOMAIN}");
+	alice.send(&format!("<presence to='{room}/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
+	alice.wait_for(|e| e.name() == "message" && e.child("subject", "jabber:client").is_some());
+	romeo.send(&format!("<presence to='{room}/romeo'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
+	romeo.wait_for(|e| e.name() == "message" && e.child("subject", "jabber:client").is_some());
+	alice.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(&format!("{room}/romeo")));
+	// The other server dies without a word; the room's next message
+	// cannot reach romeo, and he is taken out (status 333).
+	b.kill9();
+	std::thread::sleep(Duration::from_millis(300));
+	alice.send(&format!("<message to='{room}' type='groupchat'><body>still there?</body></message>"));
+	let gone = alice
+		.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(&format!("{room}/romeo")) && e.attr("type") == Some("unavailable"));
+	assert!(gone.to_xml("jabber:client").contains("code='333'"), "{gone:?}");
 }

@@ -25,6 +25,7 @@ use futures_rustls::{TlsAcceptor, TlsConnector};
 
 use super::transport::Transport;
 use crate::proto::dialback;
+use crate::remote::ServerLink;
 use crate::server::Server;
 use crate::sessions::{Outbox, Outgoing};
 use crate::xmpp::element::{Element, escape};
@@ -166,7 +167,7 @@ fn header_xml(from: &str, to: Option<&str>, id: Option<&str>) -> String {
 }
 
 fn is_ours(server: &Server, domain: &str) -> bool {
-	domain == server.config.domain || domain == crate::features::muc::service_domain(&server.config.domain)
+	crate::router::hosted(server, domain)
 }
 
 // --- incoming connections --------------------------------------------------
@@ -359,16 +360,17 @@ impl Inbound {
 /// Starts a task for each link the router asks for.
 pub async fn dialer(server: Rc<Server>, ex: Rc<async_executor::LocalExecutor<'static>>) {
 	loop {
-		let (domain, outbox) = std::future::poll_fn(|cx| server.remotes.borrow_mut().poll_dial(cx)).await;
-		ex.spawn(outbound(server.clone(), domain, outbox)).detach();
+		let (link, outbox) = std::future::poll_fn(|cx| server.remotes.borrow_mut().poll_dial(cx)).await;
+		ex.spawn(outbound(server.clone(), link, outbox)).detach();
 	}
 }
 
 /// One link to another server: connect, authenticate, then send what the
 /// router queues until the link has been idle for `idle_timeout`.
-async fn outbound(server: Rc<Server>, domain: String, outbox: Rc<Outbox>) {
+async fn outbound(server: Rc<Server>, link: ServerLink, outbox: Rc<Outbox>) {
+	let (local, domain) = (&link.0, &link.1);
 	let deadline = server.config.limits.negotiation_timeout;
-	let wire = async { connect(&server, &domain, true).await }
+	let wire = async { connect(&server, local, domain, true).await }
 		.or(async {
 			Timer::after(deadline).await;
 			Err("timed out".to_owned())
@@ -378,10 +380,10 @@ async fn outbound(server: Rc<Server>, domain: String, outbox: Rc<Outbox>) {
 		Ok(w) => w,
 		Err(e) => {
 			log::info!("s2s: cannot reach {domain}: {e}");
-			return give_up(&server, &domain, &outbox, crate::xmpp::error::Condition::RemoteServerNotFound).await;
+			return give_up(&server, &link, &outbox, crate::xmpp::error::Condition::RemoteServerNotFound).await;
 		}
 	};
-	log::info!("s2s: link to {domain} up");
+	log::info!("s2s: link {local} -> {domain} up");
 	let idle = server.config.limits.idle_timeout;
 	let mut last = Instant::now();
 	loop {
@@ -413,15 +415,15 @@ async fn outbound(server: Rc<Server>, domain: String, outbox: Rc<Outbox>) {
 			Wake::Read(_) | Wake::Queue(None) => break,
 			Wake::Idle => {
 				// Take the link out first so new stanzas start a new one.
-				server.remotes.borrow_mut().detach(&domain, &outbox);
+				server.remotes.borrow_mut().detach_server(&link, &outbox);
 				outbox.close();
 				wire.close(None).await;
 				break;
 			}
 		}
 	}
-	log::info!("s2s: link to {domain} closed");
-	give_up(&server, &domain, &outbox, crate::xmpp::error::Condition::RemoteServerTimeout).await;
+	log::info!("s2s: link {local} -> {domain} closed");
+	give_up(&server, &link, &outbox, crate::xmpp::error::Condition::RemoteServerTimeout).await;
 }
 
 enum Wake {
@@ -432,8 +434,8 @@ enum Wake {
 
 /// The link is gone: it leaves the table, and whatever still waits in its
 /// queue goes back to its senders with `condition`.
-async fn give_up(server: &Server, domain: &str, outbox: &Rc<Outbox>, condition: crate::xmpp::error::Condition) {
-	server.remotes.borrow_mut().detach(domain, outbox);
+async fn give_up(server: &Server, link: &ServerLink, outbox: &Rc<Outbox>, condition: crate::xmpp::error::Condition) {
+	server.remotes.borrow_mut().detach_server(link, outbox);
 	outbox.close();
 	let mut left = Vec::new();
 	while let Some(item) = outbox.try_recv() {
@@ -447,11 +449,10 @@ async fn give_up(server: &Server, domain: &str, outbox: &Rc<Outbox>, condition: 
 /// Connects to `domain`'s server, secures the stream with STARTTLS and, if
 /// `authenticate`, proves our domain by dialback; the stream is then ready
 /// for stanzas (or, without `authenticate`, for a `<db:verify/>`).
-async fn connect(server: &Server, domain: &str, authenticate: bool) -> Result<Wire, Failure> {
+async fn connect(server: &Server, ours: &str, domain: &str, authenticate: bool) -> Result<Wire, Failure> {
 	let tcp = tcp_to(server, domain).await?;
 	let mut wire = Wire::new(tcp, server);
-	let ours = server.config.domain.clone();
-	let mut header = open(&mut wire, &ours, domain).await?;
+	let mut header = open(&mut wire, ours, domain).await?;
 	let mut features = wire.element().await?;
 	if features.child("starttls", ns::TLS).is_some() {
 		wire.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
@@ -464,7 +465,7 @@ async fn connect(server: &Server, domain: &str, authenticate: bool) -> Result<Wi
 		let name = ServerName::try_from(domain.to_owned()).map_err(|e| e.to_string())?;
 		let tls = TlsConnector::from(client_config()).connect(name, tcp).await.map_err(|e| format!("TLS with {domain}: {e}"))?;
 		wire.restart(Transport::ClientTls(Box::new(tls)), server);
-		header = open(&mut wire, &ours, domain).await?;
+		header = open(&mut wire, ours, domain).await?;
 		features = wire.element().await?;
 	} else if authenticate {
 		return Err(format!("{domain} offers no TLS"));
@@ -476,8 +477,8 @@ async fn connect(server: &Server, domain: &str, authenticate: bool) -> Result<Wi
 		log::debug!("s2s: {domain} does not announce dialback; trying anyway");
 	}
 	let id = header.id.take().ok_or_else(|| format!("{domain} sent no stream id"))?;
-	let key = dialback::key(&server.dialback_secret, domain, &ours, &id);
-	wire.write(&dialback::element("result", &ours, domain, None, None, Some(&key)).to_xml(NS_SERVER));
+	let key = dialback::key(&server.dialback_secret, domain, ours, &id);
+	wire.write(&dialback::element("result", ours, domain, None, None, Some(&key)).to_xml(NS_SERVER));
 	wire.flush().await.map_err(|e| e.to_string())?;
 	loop {
 		let el = wire.element().await?;
@@ -526,7 +527,7 @@ async fn tcp_to(server: &Server, domain: &str) -> Result<TcpStream, Failure> {
 /// `key` (shown to us on stream `stream_id`) is one it made.
 async fn verify(server: &Server, originating: &str, receiving: &str, stream_id: &str, key: &str) -> Result<bool, Failure> {
 	let ask = async {
-		let mut wire = connect(server, originating, false).await?;
+		let mut wire = connect(server, receiving, originating, false).await?;
 		let v = dialback::element("verify", receiving, originating, Some(stream_id), None, Some(key));
 		wire.write(&v.to_xml(NS_SERVER));
 		wire.flush().await.map_err(|e| e.to_string())?;

@@ -105,6 +105,15 @@ fn persist(room: &Room, cx: &mut Cx) {
 /// A stanza from a client to the room service.
 pub fn handle(stanza: &Stanza, cx: &mut Cx) {
 	let Some(to) = stanza.to.clone() else { return };
+	// An occupant's server answering what the room sent with an error.
+	if !matches!(stanza.ty, StanzaType::Iq(_)) && stanza.el.attr("type") == Some("error") {
+		let fatal = stanza.el.child("error", ns::CLIENT).and_then(|e| e.attr("type")).is_some_and(|t| t == "cancel" || t == "auth");
+		if fatal {
+			let real = cx.jid.clone();
+			unreachable(&to, &real, cx);
+		}
+		return;
+	}
 	match stanza.ty {
 		StanzaType::Presence(t) => presence(stanza, t, &to, cx),
 		StanzaType::Message(t) => message(stanza, t, &to, cx),
@@ -197,10 +206,23 @@ fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), Stan
 
 /// The session `jid` leaves room `name` (if it is in it).
 fn leave(name: &str, jid: &FullJid, status: Option<&str>, cx: &mut Cx) {
+	remove_occupant(name, jid, cx, |room, i| room.leave(i, status));
+}
+
+/// An error came back from (or for) an occupant's real JID: it cannot be
+/// reached, so it leaves the room (XEP-0045 status 333) instead of
+/// lingering after its server went away.
+pub fn unreachable(room: &Jid, real: &FullJid, cx: &mut Cx) {
+	if let Some(name) = room.node() {
+		remove_occupant(name, real, cx, Room::drop_unreachable);
+	}
+}
+
+fn remove_occupant(name: &str, jid: &FullJid, cx: &mut Cx, how: impl FnOnce(&mut Room, usize) -> Vec<Element>) {
 	let mut svc = cx.server.muc.borrow_mut();
 	let Some(room) = svc.rooms.get_mut(name) else { return };
 	let Some(i) = room.by_jid(jid.as_str()) else { return };
-	let out = room.leave(i, status);
+	let out = how(room, i);
 	let gone = room.occupants.is_empty() && !room.config.persistent;
 	if gone {
 		svc.rooms.remove(name);

@@ -372,6 +372,13 @@ impl Room {
 		self.leave_presences(&o, &[], &[], status_text)
 	}
 
+	/// Occupant `i` cannot be reached any more (its server is gone or
+	/// refuses what the room sends): it is removed with status 333.
+	pub fn drop_unreachable(&mut self, i: usize) -> Vec<Element> {
+		let o = self.occupants.remove(i);
+		self.leave_presences(&o, &[333], &[], None)
+	}
+
 	/// A groupchat message from occupant `i` (§7.4), or a subject change
 	/// (§8.1). Returns the message as archived and the copies to send.
 	pub fn groupchat(&mut self, i: usize, msg: &Element, id: &str, now: u64, keep: usize) -> Result<(Element, Vec<Element>), StanzaError> {

@@ -54,6 +54,21 @@ fn tls12_works_without_plus_mechanisms() {
 }
 
 #[test]
+fn every_stream_restart_gets_a_new_stream_id() {
+	let s = server_with_users(&["alice"], &[]);
+	let mut c = Client::connect(s.port);
+	c.open();
+	let plain = c.stream_id.clone().expect("an id");
+	c.starttls();
+	c.open();
+	let secure = c.stream_id.clone().expect("an id");
+	c.scram("alice", PASSWORD, "SCRAM-SHA-256").unwrap();
+	c.open();
+	let authenticated = c.stream_id.clone().expect("an id");
+	assert!(plain != secure && secure != authenticated && plain != authenticated, "{plain} {secure} {authenticated}");
+}
+
+#[test]
 fn every_sasl_mechanism_logs_in() {
 	let s = server_with_users(&["alice"], &[]);
 	for mech in ["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"] {

@@ -318,6 +318,7 @@ impl Conn {
 			self.stream.event(ev, &mut env, &mut actions);
 			match actions[start..].iter().find(|a| matches!(a, Action::Restart | Action::StartTls | Action::Close(_))) {
 				Some(Action::Restart) => {
+					self.stream.restarted(self.server.new_id());
 					self.reader = StreamReader::new(if self.stream.is_authenticated() {
 						full_limits(&self.server)
 					} else {

@@ -153,6 +153,12 @@ impl C2sStream {
 		}
 	}
 
+	/// The stream restarts after SASL success: RFC 6120 §4.7.3 wants a new
+	/// stream id for it.
+	pub fn restarted(&mut self, stream_id: String) {
+		self.stream_id = stream_id;
+	}
+
 	/// TLS is up after STARTTLS; the client restarts the stream next.
 	pub fn tls_established(&mut self, channel_binding: Option<Vec<u8>>, stream_id: String) {
 		self.channel_binding = channel_binding;

@@ -76,3 +76,50 @@ fn xmpp_js_chats_over_websocket() {
 		s.log_text()
 	);
 }
+
+/// Converse.js 14 (locked in tests/clients/package-lock.json) in Debian's
+/// headless Chromium logs in over wss:// and chats with a TCP client
+/// (tests/clients/converse_chat.py drives the browser over DevTools).
+#[test]
+fn converse_js_in_chromium_chats_over_websocket() {
+	let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+	assert!(
+		clients.join("node_modules/converse.js/dist").exists(),
+		"Converse.js is missing: run tests/run (it installs tests/clients/node_modules)"
+	);
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let port = https_port(&s);
+	let mut bob = s.online("bob");
+	let url = format!("wss://{DOMAIN}:{port}/xmpp-websocket");
+	let driver = Command::new("/usr/bin/python3")
+		.arg(clients.join("converse_chat.py"))
+		.args(["--ws", &url, "--jid", &Server::jid("alice"), "--password", PASSWORD, "--peer", &Server::jid("bob")])
+		.args(["--say", "hello from converse", "--expect", "hello converse", "--timeout", "90"])
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.spawn()
+		.expect("python3 (tests/run installs it)");
+	let hello = bob.wait_within(Duration::from_secs(60), |e| {
+		e.name() == "message" && e.child("body", "jabber:client").is_some_and(|b| b.text() == "hello from converse")
+	});
+	let Some(hello) = hello else {
+		let out = driver.wait_with_output().unwrap();
+		panic!(
+			"Converse's message never came\n{}\n{}\n--- server\n{}",
+			String::from_utf8_lossy(&out.stdout),
+			String::from_utf8_lossy(&out.stderr),
+			s.log_text()
+		);
+	};
+	let from = hello.attr("from").unwrap().to_owned();
+	assert!(from.starts_with(&format!("{}/", Server::jid("alice"))), "{from}");
+	bob.send(&format!("<message to='{from}' type='chat'><body>hello converse</body></message>"));
+	let out = driver.wait_with_output().unwrap();
+	let text = String::from_utf8_lossy(&out.stdout);
+	assert!(
+		out.status.success() && text.contains("PASSED"),
+		"Converse.js: {text}\n{}\n--- server\n{}",
+		String::from_utf8_lossy(&out.stderr),
+		s.log_text()
+	);
+}

@@ -296,3 +296,86 @@ fn passwords_moderation_hidden_rooms_and_limits() {
 	assert_eq!(join_error(&mut carol, "third", "Carol", ""), "not-allowed");
 	carol.expect_none(Duration::from_millis(100), |_| false);
 }
+
+#[test]
+fn voice_requests_and_registration_with_reserved_nicks() {
+	let s = server_with_users(&["alice", "bob", "carol"], &[]);
+	let mut alice = s.online("alice");
+	let mut bob = s.online("bob");
+	let mut carol = s.online("carol");
+	join(&mut alice, "town", "alice", "");
+	let r = configure(&mut alice, "town", &[("muc#roomconfig_moderatedroom", "1"), ("muc#roomconfig_persistentroom", "1")]);
+	assert_eq!(r.attr("type"), Some("result"));
+
+	// §7.10: bob registers, becomes a member, and his nick is reserved.
+	let form = bob.iq(&format!("<iq type='get' to='{}'><query xmlns='jabber:iq:register'/></iq>", room("town")));
+	assert!(form.to_xml("jabber:client").contains("muc#register_roomnick"), "{form:?}");
+	let submit = |nick: &str| {
+		format!(
+			"<iq type='set' to='{}'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'>\
+			 <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field>\
+			 <field var='muc#register_roomnick'><value>{nick}</value></field></x></query></iq>",
+			room("town")
+		)
+	};
+	assert_eq!(bob.iq(&submit("Bobby")).attr("type"), Some("result"));
+	let again = bob.iq(&format!("<iq type='get' to='{}'><query xmlns='jabber:iq:register'/></iq>", room("town")));
+	let xml = again.to_xml("jabber:client");
+	assert!(xml.contains("<registered/>") && xml.contains("Bobby"), "{xml}");
+	let members =
+		alice.iq(&format!("<iq type='get' to='{}'><query xmlns='{ADMIN}'><item affiliation='member'/></query></iq>", room("town")));
+	assert!(members.to_xml("jabber:client").contains(&Server::jid("bob")), "{members:?}");
+	// §7.12: the reserved nick can be looked up; nobody else gets it.
+	let nick = bob.iq(&format!(
+		"<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#info' node='x-roomuser-item'/></iq>",
+		room("town")
+	));
+	assert!(nick.to_xml("jabber:client").contains("name='Bobby'"), "{nick:?}");
+	assert_eq!(error_condition(&carol.iq(&submit("Bobby"))), "conflict");
+	assert_eq!(join_error(&mut carol, "town", "Bobby", ""), "conflict");
+
+	// §7.13: carol, a visitor in the moderated room, asks for voice; the
+	// moderator gets the form, approves, and carol may speak.
+	join(&mut carol, "town", "carol", "");
+	say(&mut carol, "town", "may I?");
+	let refused = carol.wait_for(|e| e.name() == "message" && e.attr("type") == Some("error"));
+	assert_eq!(error_condition(&refused), "forbidden");
+	carol.send(&format!(
+		"<message to='{}'><x xmlns='jabber:x:data' type='submit'>\
+		 <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>\
+		 <field var='muc#role'><value>participant</value></field></x></message>",
+		room("town")
+	));
+	let ask = alice.wait_for(|e| e.name() == "message" && e.child("x", "jabber:x:data").is_some());
+	let ask_xml = ask.to_xml("jabber:client");
+	assert!(
+		ask_xml.contains("muc#request") && ask_xml.contains("<value>carol</value>") && ask_xml.contains(&Server::jid("carol")),
+		"{ask_xml}"
+	);
+	alice.send(&format!(
+		"<message to='{}'><x xmlns='jabber:x:data' type='submit'>\
+		 <field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>\
+		 <field var='muc#role'><value>participant</value></field>\
+		 <field var='muc#roomnick'><value>carol</value></field>\
+		 <field var='muc#request_allow'><value>true</value></field></x></message>",
+		room("town")
+	));
+	let p = carol.wait_for(|e| e.name() == "presence" && from_nick(e, "town", "carol") && item(e).attr("role") == Some("participant"));
+	assert_eq!(item(&p).attr("role"), Some("participant"));
+	say(&mut carol, "town", "thank you");
+	alice.wait_for(is_groupchat("thank you"));
+
+	// Reserved nicks and membership survive a restart; bob joins under his.
+	drop((alice, bob, carol));
+	let s = s.restart();
+	let mut bob = s.online("bob");
+	let got = join(&mut bob, "town", "Bobby", "");
+	assert!(got.iter().all(|e| e.attr("type") != Some("error")), "{got:?}");
+	// Unregistering gives the nick back.
+	let r = bob.iq(&format!("<iq type='set' to='{}'><query xmlns='jabber:iq:register'><remove/></query></iq>", room("town")));
+	assert_eq!(r.attr("type"), Some("result"));
+	let mut carol = s.online("carol");
+	let got = join(&mut carol, "town", "Bobby2", "");
+	assert!(got.iter().all(|e| e.attr("type") != Some("error")), "{got:?}");
+	assert_eq!(error_condition(&carol.iq(&submit("Bobby"))), "conflict", "Bobby is in the room under that nick still");
+}

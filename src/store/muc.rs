@@ -52,12 +52,14 @@ pub struct StoredRoom {
 	pub subject: Option<(String, String)>,
 	/// (bare JID, affiliation name) for owner, admin, member, outcast.
 	pub affiliations: Vec<(String, String)>,
+	/// (bare JID, nick) reserved by registering with the room (XEP-0045 §7.10).
+	pub nicks: Vec<(String, String)>,
 }
 
 impl StoredRoom {
 	fn encode(&self) -> Vec<u8> {
 		let c = &self.config;
-		let mut w = Writer::new(1);
+		let mut w = Writer::new(2);
 		w.str(&c.title).str(&c.description);
 		w.bool(c.members_only).bool(c.moderated).bool(c.hidden).opt_str(c.password.as_deref());
 		w.bool(c.whois_anyone).u64(u64::from(c.max_users)).bool(c.allow_invites).bool(c.change_subject);
@@ -69,12 +71,16 @@ impl StoredRoom {
 		for (jid, aff) in &self.affiliations {
 			w.str(jid).str(aff);
 		}
+		w.u64(self.nicks.len() as u64);
+		for (jid, nick) in &self.nicks {
+			w.str(jid).str(nick);
+		}
 		w.finish()
 	}
 
 	fn decode(buf: &[u8]) -> Result<StoredRoom, StoreError> {
 		let c = |_| StoreError::Corrupt("muc room");
-		let (mut r, _) = Reader::new(buf).map_err(c)?;
+		let (mut r, version) = Reader::new(buf).map_err(c)?;
 		let config = RoomConfig {
 			title: r.string().map_err(c)?,
 			description: r.string().map_err(c)?,
@@ -88,12 +94,18 @@ impl StoredRoom {
 			allow_invites: r.bool().map_err(c)?,
 			change_subject: r.bool().map_err(c)?,
 		};
-		let mut room = StoredRoom { config, subject: None, affiliations: Vec::new() };
+		let mut room = StoredRoom { config, subject: None, affiliations: Vec::new(), nicks: Vec::new() };
 		if r.bool().map_err(c)? {
 			room.subject = Some((r.string().map_err(c)?, r.string().map_err(c)?));
 		}
 		for _ in 0..r.u64().map_err(c)? {
 			room.affiliations.push((r.string().map_err(c)?, r.string().map_err(c)?));
+		}
+		// Version 1 records (before registration) have no reserved nicks.
+		if version >= 2 {
+			for _ in 0..r.u64().map_err(c)? {
+				room.nicks.push((r.string().map_err(c)?, r.string().map_err(c)?));
+			}
 		}
 		Ok(room)
 	}
@@ -133,7 +145,12 @@ mod tests {
 	fn round_trip() {
 		let config =
 			RoomConfig { title: "Sales".into(), persistent: true, members_only: true, password: Some("pw".into()), ..RoomConfig::new(50) };
-		let r = StoredRoom { config, subject: Some(("Q4".into(), "anna".into())), affiliations: vec![("anna@x".into(), "owner".into())] };
+		let r = StoredRoom {
+			config,
+			subject: Some(("Q4".into(), "anna".into())),
+			affiliations: vec![("anna@x".into(), "owner".into())],
+			nicks: vec![("anna@x".into(), "Anna".into())],
+		};
 		assert_eq!(StoredRoom::decode(&r.encode()).unwrap(), r);
 	}
 }

@@ -100,6 +100,10 @@ pub const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
 pub const MUC_ROOMCONFIG: &str = "http://jabber.org/protocol/muc#roomconfig";
 /// XEP-0045 §6.4: FORM_TYPE of extended room information.
 pub const MUC_ROOMINFO: &str = "http://jabber.org/protocol/muc#roominfo";
+/// XEP-0045 §7.13: FORM_TYPE of voice requests and their approval.
+pub const MUC_REQUEST: &str = "http://jabber.org/protocol/muc#request";
+/// XEP-0045 §7.10: FORM_TYPE of room registration.
+pub const MUC_REGISTER: &str = "http://jabber.org/protocol/muc#register";
 /// XEP-0249 Direct MUC Invitations.
 pub const CONFERENCE: &str = "jabber:x:conference";
 /// XEP-0363 HTTP File Upload.

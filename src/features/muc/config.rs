@@ -99,6 +99,7 @@ pub fn features(c: &Config) -> Vec<&'static str> {
 		if c.whois_anyone { "muc_nonanonymous" } else { "muc_semianonymous" },
 		ns::MAM,
 		ns::SID,
+		ns::REGISTER,
 	]
 }
 

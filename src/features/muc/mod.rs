@@ -10,6 +10,7 @@
 //! allow), `muc_history_messages` (sent on join).
 
 mod config;
+mod requests;
 pub mod room;
 
 use std::collections::HashMap;
@@ -280,6 +281,10 @@ fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Resu
 			}
 			send(cx, out);
 		}
+		(None, MessageType::Normal) if requests::request_form(&stanza.el).is_some() => {
+			let form = requests::request_form(&stanza.el).expect("checked");
+			requests::voice(room, me, &form, cx)?;
+		}
 		(None, _) if user_x.is_some_and(|x| x.child("invite", ns::MUC_USER).is_some()) => {
 			let i = me.ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
 			let invite = user_x.and_then(|x| x.child("invite", ns::MUC_USER)).expect("checked");
@@ -389,7 +394,18 @@ fn iq_inner(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) -> Result<(), Sta
 		return forward_to_occupant(stanza, &room_name, nick, cx);
 	}
 	match (t, ns_.as_str(), name.as_str()) {
+		(IqType::Get, ns::DISCO_INFO, "query") if payload.attr("node") == Some("x-roomuser-item") => {
+			let svc = cx.server.muc.borrow();
+			let room = svc.rooms.get(&room_name).ok_or(Condition::ItemNotFound)?;
+			requests::reserved_nick(stanza, room, cx);
+			Ok(())
+		}
 		(IqType::Get, ns::DISCO_INFO, "query") => room_info(stanza, &room_name, cx),
+		(_, ns::REGISTER, "query") => {
+			let mut svc = cx.server.muc.borrow_mut();
+			let room = svc.rooms.get_mut(&room_name).ok_or(Condition::ItemNotFound)?;
+			requests::register(stanza, t, room, cx)
+		}
 		(IqType::Get, ns::DISCO_ITEMS, "query") => {
 			cx.reply(stanza.iq_result().with_child(Element::new("query", ns::DISCO_ITEMS)));
 			Ok(())

@@ -93,6 +93,8 @@ pub struct Room {
 	pub jid: String,
 	pub config: Config,
 	pub affiliations: BTreeMap<String, Affiliation>,
+	/// Nicks reserved by registering (§7.10), by bare JID.
+	pub nicks: BTreeMap<String, String>,
 	pub occupants: Vec<Occupant>,
 	/// (text, nick that set it).
 	pub subject: Option<(String, String)>,
@@ -129,6 +131,7 @@ impl Room {
 			jid: format!("{name}@{service}"),
 			config,
 			affiliations: BTreeMap::new(),
+			nicks: BTreeMap::new(),
 			occupants: Vec::new(),
 			subject: None,
 			history: VecDeque::new(),
@@ -139,6 +142,7 @@ impl Room {
 		let mut room = Room::new(name, service, s.config);
 		room.subject = s.subject;
 		room.affiliations = s.affiliations.into_iter().filter_map(|(j, a)| Some((j, Affiliation::parse(&a)?))).collect();
+		room.nicks = s.nicks.into_iter().collect();
 		room
 	}
 
@@ -147,6 +151,7 @@ impl Room {
 			config: self.config.clone(),
 			subject: self.subject.clone(),
 			affiliations: self.affiliations.iter().map(|(j, a)| (j.clone(), a.as_str().to_owned())).collect(),
+			nicks: self.nicks.iter().map(|(j, n)| (j.clone(), n.clone())).collect(),
 		}
 	}
 
@@ -156,6 +161,11 @@ impl Room {
 
 	pub fn by_jid(&self, jid: &str) -> Option<usize> {
 		self.occupants.iter().position(|o| o.jid.as_str() == jid)
+	}
+
+	/// Who reserved `nick` by registering (§7.10), if anyone.
+	pub fn nick_holder(&self, nick: &str) -> Option<&str> {
+		self.nicks.iter().find(|(_, n)| n.as_str() == nick).map(|(j, _)| j.as_str())
 	}
 
 	pub fn by_nick(&self, nick: &str) -> Option<usize> {
@@ -269,6 +279,9 @@ impl Room {
 		if self.by_nick(j.nick).is_some() {
 			return Err(err(Condition::Conflict, "that nickname is in use"));
 		}
+		if self.nick_holder(j.nick).is_some_and(|holder| holder != bare.as_str()) {
+			return Err(err(Condition::Conflict, "that nickname is reserved by a member"));
+		}
 		if self.occupants.len() >= self.config.max_users as usize && aff < Affiliation::Admin {
 			return Err(err(Condition::ServiceUnavailable, "the room is full"));
 		}
@@ -338,6 +351,9 @@ impl Room {
 	pub fn change_nick(&mut self, i: usize, nick: &str, presence: &Element) -> Result<Vec<Element>, StanzaError> {
 		if self.by_nick(nick).is_some() {
 			return Err(err(Condition::Conflict, "that nickname is in use"));
+		}
+		if self.nick_holder(nick).is_some_and(|holder| holder != self.occupants[i].jid.to_bare().as_str()) {
+			return Err(err(Condition::Conflict, "that nickname is reserved by a member"));
 		}
 		let old = self.occupants[i].clone();
 		let mut out = Vec::new();

@@ -334,6 +334,17 @@ fn voice_requests_and_registration_with_reserved_nicks() {
 	assert_eq!(error_condition(&carol.iq(&submit("Bobby"))), "conflict");
 	assert_eq!(join_error(&mut carol, "town", "Bobby", ""), "conflict");
 
+	// An occupant's vCard, through the room (real JIDs stay hidden).
+	let card = alice.iq("<iq type='set'><vCard xmlns='vcard-temp'><FN>Alice Adams</FN></vCard></iq>");
+	assert_eq!(card.attr("type"), Some("result"));
+	join(&mut bob, "town", "Bobby", "");
+	let v = bob.iq(&format!("<iq type='get' to='{}/alice'><vCard xmlns='vcard-temp'/></iq>", room("town")));
+	assert!(v.to_xml("jabber:client").contains("Alice Adams"), "{v:?}");
+	assert_eq!(v.attr("from"), Some(format!("{}/alice", room("town")).as_str()));
+	let missing = bob.iq(&format!("<iq type='get' to='{}/nobody'><vCard xmlns='vcard-temp'/></iq>", room("town")));
+	assert_eq!(error_condition(&missing), "item-not-found");
+	bob.send(&format!("<presence to='{}/Bobby' type='unavailable'/>", room("town")));
+
 	// §7.13: carol, a visitor in the moderated room, asks for voice; the
 	// moderator gets the form, approves, and carol may speak.
 	join(&mut carol, "town", "carol", "");

@@ -22,14 +22,18 @@ pub const FEATURE: Feature = Feature {
 
 fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let user = cx.addressed_account(iq);
-	let stored = cx.server.store.snapshot().and_then(|s| s.vcard(&user)).map_err(|_| Condition::InternalServerError)?;
-	// No vCard yet: an empty one (what clients expect, rather than an error).
-	let card = match stored {
-		Some(xml) => cx.stored_xml(&xml, ns::VCARD)?,
-		None => Element::new("vCard", ns::VCARD),
-	};
-	cx.reply(iq.iq_result().with_child(card));
+	cx.reply(iq.iq_result().with_child(card_of(&user, cx)?));
 	Ok(())
+}
+
+/// A local account's vCard; an empty one when none was set (what clients
+/// expect, rather than an error). Rooms answer with it for occupants too.
+pub fn card_of(user: &str, cx: &Cx) -> Result<Element, StanzaError> {
+	let stored = cx.server.store.snapshot().and_then(|s| s.vcard(user)).map_err(|_| Condition::InternalServerError)?;
+	match stored {
+		Some(xml) => cx.stored_xml(&xml, ns::VCARD),
+		None => Ok(Element::new("vCard", ns::VCARD)),
+	}
 }
 
 fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {

@@ -356,6 +356,22 @@ fn iq(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) {
 	}
 }
 
+fn occupant_vcard(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), StanzaError> {
+	let user = {
+		let svc = cx.server.muc.borrow();
+		let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
+		let target = room.by_nick(nick).ok_or(Condition::ItemNotFound)?;
+		let jid = &room.occupants[target].jid;
+		if jid.domain() != cx.domain() {
+			return Err(StanzaError::with_text(Condition::ServiceUnavailable, "that occupant's vCard is on another server"));
+		}
+		jid.node().unwrap_or_default().to_owned()
+	};
+	let card = super::vcard::card_of(&user, cx)?;
+	cx.reply(stanza.iq_result().with_child(card));
+	Ok(())
+}
+
 /// Sends an iq on to the occupant `nick`, from the sender's occupant JID
 /// (XEP-0045 §7.7: real JIDs stay hidden).
 fn forward_to_occupant(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), StanzaError> {
@@ -390,6 +406,11 @@ fn iq_inner(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) -> Result<(), Sta
 				}
 				_ => Err(StanzaError::with_text(Condition::NotAcceptable, "not in the room")),
 			};
+		}
+		// XEP-0045 §7.7 / XEP-0054: an occupant's vCard, answered by the room
+		// for the occupant's account (its real JID stays hidden).
+		if t == IqType::Get && ns_ == ns::VCARD {
+			return occupant_vcard(stanza, &room_name, nick, cx);
 		}
 		return forward_to_occupant(stanza, &room_name, nick, cx);
 	}

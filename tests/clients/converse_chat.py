@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -43,7 +42,7 @@ import urllib.parse
 
 import websocket
 
-from web_wizard import Cdp, Failure, TimedOut, chromium_log, page_ws_url, stop_chromium
+from web_wizard import Cdp, Failure, TimedOut, chromium_log, limit_run, page_ws_url, start_chromium, stop_chromium
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 START = time.monotonic()
@@ -53,24 +52,10 @@ def say(text):
 	print(f"[{time.monotonic() - START:6.2f}s] {text}", flush=True)
 
 
-def start_chromium(tmp):
-	"""web_wizard.py's chromium, plus: every name resolves to loopback, any certificate passes."""
-	log = open(os.path.join(tmp, "chromium.log"), "wb")
-	cmd = [
-		"chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
-		"--remote-debugging-port=0", f"--user-data-dir={tmp}/profile",
-		# Nothing outside loopback is reachable; keep chromium from trying.
-		"--no-first-run", "--no-default-browser-check", "--disable-extensions",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage",
-		# Whatever name anything looks up (the server's domain included) is 127.0.0.1.
-		"--host-resolver-rules=MAP * 127.0.0.1",
-		# The server's certificate is signed by the box's own CA, which this profile does not know.
-		"--ignore-certificate-errors",
-		"about:blank",
-	]
-	# Own process group, so the renderer and zygote children go with it.
-	return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+# web_wizard.py's chromium, plus: every name resolves to loopback (the
+# server's domain included), and the box CA's certificate passes (this
+# profile does not know the CA).
+CHROMIUM_FLAGS = ("--host-resolver-rules=MAP * 127.0.0.1", "--ignore-certificate-errors")
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -160,7 +145,7 @@ def run(args, cdp_box):
 		httpd = serve_here()
 		page = f"http://127.0.0.1:{httpd.server_address[1]}/converse.html?" + urllib.parse.urlencode(
 			{"ws": args.ws, "jid": args.jid, "password": args.password})
-		proc = start_chromium(tmp)
+		proc = start_chromium(tmp, CHROMIUM_FLAGS)
 		cdp = Cdp(page_ws_url(proc, tmp))
 		cdp_box.append(cdp)
 		for domain in ("Page", "Runtime", "Network", "Log"):
@@ -242,13 +227,7 @@ def main():
 	p.add_argument("--timeout", type=int, default=60, help="limit for the whole run, seconds")
 	args = p.parse_args()
 
-	def on_alarm(signum, frame):
-		raise TimedOut(f"gave up after {args.timeout}s")
-
-	signal.signal(signal.SIGALRM, on_alarm)
-	# SIGTERM from a test harness must still clean up chromium and the profile.
-	signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
-	signal.alarm(args.timeout)
+	limit_run(args.timeout)
 	box = []
 	reason = None
 	try:

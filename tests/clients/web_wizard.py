@@ -111,7 +111,7 @@ class Cdp:
 		return r["result"].get("value")
 
 
-def start_chromium(tmp):
+def start_chromium(tmp, extra_flags=()):
 	log = open(os.path.join(tmp, "chromium.log"), "wb")
 	cmd = [
 		"chromium", "--headless=new", "--no-sandbox", "--disable-gpu",
@@ -119,7 +119,7 @@ def start_chromium(tmp):
 		# Nothing outside loopback is reachable; keep chromium from trying.
 		"--no-first-run", "--no-default-browser-check", "--disable-extensions",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-dev-shm-usage", "about:blank",
+		"--disable-dev-shm-usage", *extra_flags, "about:blank",
 	]
 	# Own process group, so the renderer and zygote children go with it.
 	return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
@@ -299,6 +299,17 @@ def run(args, out):
 		shutil.rmtree(tmp, ignore_errors=True)
 
 
+def limit_run(seconds):
+	"""The whole run ends with TimedOut after `seconds`; SIGTERM from a test
+	harness exits (through the callers' cleanup of chromium and its profile)."""
+	def on_alarm(signum, frame):
+		raise TimedOut(f"gave up after {seconds}s")
+
+	signal.signal(signal.SIGALRM, on_alarm)
+	signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
+	signal.alarm(seconds)
+
+
 def main():
 	p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 	p.add_argument("--url", required=True, help="the wizard's base URL, e.g. http://127.0.0.1:8080/")
@@ -312,13 +323,7 @@ def main():
 	p.add_argument("--timeout", type=int, default=60, help="limit for the whole run, seconds")
 	args = p.parse_args()
 
-	def on_alarm(signum, frame):
-		raise TimedOut(f"gave up after {args.timeout}s")
-
-	signal.signal(signal.SIGALRM, on_alarm)
-	# SIGTERM from a test harness must still clean up chromium and the profile.
-	signal.signal(signal.SIGTERM, lambda s, f: sys.exit(1))
-	signal.alarm(args.timeout)
+	limit_run(args.timeout)
 	out = {"ok": False, "url": None, "status": None, "error": None, "fingerprint": None, "accounts": [], "title": None}
 	reason = None
 	try:

@@ -371,10 +371,12 @@ fn start_xmpp(
 					ex.spawn(crate::net::accept_each(ex.clone(), l, move |tcp, peer| crate::net::s2s::serve(s.clone(), tcp, peer)))
 						.detach();
 				}
-				ex.spawn(crate::net::s2s::dialer(server.clone(), ex.clone())).detach();
 			}
-			Err(e) => log::error!("federation is off: {e}"),
+			Err(e) => log::error!("no server-to-server listener (peers cannot check our dialback keys): {e}"),
 		}
+		// Links are dialled in any case, so what waits for one always ends
+		// (delivered or bounced).
+		ex.spawn(crate::net::s2s::dialer(server.clone(), ex.clone())).detach();
 	}
 	// External components (XEP-0114) run on the box itself: loopback only.
 	if let Some(port) = server.config.component_port {

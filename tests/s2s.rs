@@ -178,6 +178,20 @@ fn the_s2s_port_refuses_what_it_cannot_trust() {
 	c.expect_stream_error("not-authorized");
 	alice.expect_none(Duration::from_millis(300), |e| e.name() == "message");
 
+	// Before a peer has proved itself, only small stanzas (16 KiB).
+	let (mut c, _) = s2s_client(addr, OTHER, DOMAIN);
+	c.send(&format!("<db:verify from='{OTHER}' to='{DOMAIN}' id='x'>{}</db:verify>", "a".repeat(20_000)));
+	c.expect_stream_error("policy-violation");
+
+	// Claiming to be this server's own domain, or something that is no domain.
+	for from in [DOMAIN.to_owned(), format!("rooms.{DOMAIN}"), "user@evil.test".to_owned()] {
+		let (mut c, _) = s2s_client(addr, OTHER, DOMAIN);
+		c.starttls();
+		c.open_with(&header);
+		c.send(&format!("<db:result from='{from}' to='{DOMAIN}'>0123456789abcdef</db:result>"));
+		c.expect_stream_error("invalid-from");
+	}
+
 	// Asking this server about a key it never made.
 	let (mut c, _) = s2s_client(addr, OTHER, DOMAIN);
 	c.send(&format!("<db:verify from='{OTHER}' to='{DOMAIN}' id='abc'>0123456789abcdef</db:verify>"));

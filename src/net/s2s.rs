@@ -58,7 +58,8 @@ impl Wire {
 	fn new(tcp: TcpStream, server: &Server) -> Wire {
 		Wire {
 			io: Transport::Plain(tcp),
-			reader: StreamReader::new(super::c2s::full_limits(server)),
+			// Small stanzas only until the peer has proved who it is.
+			reader: StreamReader::new(super::c2s::pre_auth_limits(server)),
 			events: VecDeque::new(),
 			out: Vec::new(),
 			buf: vec![0; 16 * 1024],
@@ -148,7 +149,7 @@ impl Wire {
 
 	fn restart(&mut self, io: Transport, server: &Server) {
 		self.io = io;
-		self.reader = StreamReader::new(super::c2s::full_limits(server));
+		self.reader = StreamReader::new(super::c2s::pre_auth_limits(server));
 		self.events.clear();
 		self.tls = true;
 	}
@@ -305,6 +306,11 @@ impl Inbound {
 				if !is_ours(&self.server, &to) {
 					return Err(StreamError::new(StreamCondition::HostUnknown));
 				}
+				// A domain, and not one of ours (only we speak for those).
+				let domain_only = crate::xmpp::jid::Jid::parse(&from).is_ok_and(|j| j.node().is_none() && j.resource().is_none());
+				if !domain_only || is_ours(&self.server, &from) {
+					return Err(StreamError::with_text(StreamCondition::InvalidFrom, "not a domain another server may speak for"));
+				}
 				let valid = match verify(&self.server, &from, &to, &self.stream_id, &el.text()).await {
 					Ok(v) => v,
 					Err(e) => {
@@ -325,6 +331,7 @@ impl Inbound {
 				}
 				log::info!("s2s: {from} authenticated by dialback");
 				self.authed.insert(from);
+				wire.reader.set_limits(super::c2s::full_limits(&self.server));
 				Ok(())
 			}
 			_ => Ok(()),

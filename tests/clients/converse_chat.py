@@ -40,9 +40,8 @@ import threading
 import time
 import urllib.parse
 
-import websocket
 
-from web_wizard import Cdp, Failure, TimedOut, chromium_log, limit_run, page_ws_url, start_chromium, stop_chromium
+from web_wizard import Cdp, Failure, TimedOut, attempt, chromium_log, limit_run, page_ws_url, start_chromium, stop_chromium
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 START = time.monotonic()
@@ -229,15 +228,7 @@ def main():
 
 	limit_run(args.timeout)
 	box = []
-	reason = None
-	try:
-		run(args, box)
-	except Failure as e:
-		reason = str(e)
-	except (OSError, websocket.WebSocketException) as e:
-		reason = f"{type(e).__name__}: {e}"
-	finally:
-		signal.alarm(0)
+	reason = attempt(run, args, box)
 	cdp = next((c for c in box if isinstance(c, Cdp)), None)
 	lines = console_lines(cdp) if cdp is not None else []
 	if args.console:

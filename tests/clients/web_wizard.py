@@ -310,6 +310,20 @@ def limit_run(seconds):
 	signal.alarm(seconds)
 
 
+def attempt(run, *args):
+	"""Runs `run(*args)` under the limit set by limit_run; returns why it
+	failed, or None."""
+	try:
+		run(*args)
+		return None
+	except Failure as e:
+		return str(e)
+	except (OSError, websocket.WebSocketException) as e:
+		return f"{type(e).__name__}: {e}"
+	finally:
+		signal.alarm(0)
+
+
 def main():
 	p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 	p.add_argument("--url", required=True, help="the wizard's base URL, e.g. http://127.0.0.1:8080/")
@@ -325,15 +339,7 @@ def main():
 
 	limit_run(args.timeout)
 	out = {"ok": False, "url": None, "status": None, "error": None, "fingerprint": None, "accounts": [], "title": None}
-	reason = None
-	try:
-		run(args, out)
-	except Failure as e:
-		reason = str(e)
-	except (OSError, websocket.WebSocketException) as e:
-		reason = f"{type(e).__name__}: {e}"
-	finally:
-		signal.alarm(0)
+	reason = attempt(run, args, out)
 	print(json.dumps(out), flush=True)
 	if reason:
 		print(f"web_wizard: {reason}", file=sys.stderr)

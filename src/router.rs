@@ -339,8 +339,9 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 	}
 	if let Some(resource) = to.resource() {
 		let sessions = cx.server.sessions.borrow();
-		if let Some(s) = sessions.of(&user).iter().find(|s| s.jid.resource() == resource) {
-			s.send(el.clone());
+		// A session that is ending (or cut off for not reading) refuses it:
+		// then it is handled as if that resource were gone.
+		if let Some(s) = sessions.of(&user).iter().find(|s| s.jid.resource() == resource && s.send(el.clone())) {
 			let id = s.id;
 			drop(sessions);
 			// The recipient's other devices see it too (XEP-0280 §6).

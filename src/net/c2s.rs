@@ -648,11 +648,11 @@ impl Conn {
 	}
 
 	/// Unregisters the session and tells everyone who saw it; what its client
-	/// never acknowledged is handled as undeliverable (offline storage).
+	/// never acknowledged, and what was queued but never written, is handled
+	/// as undeliverable (offline storage).
 	async fn end(&mut self) {
 		let Some(b) = self.bound.take() else { return };
 		let mut undelivered = Vec::new();
-		let was_managed = self.sm.is_some();
 		if let Some(st) = self.sm.take() {
 			let mut s = st.borrow_mut();
 			if s.owner != self.conn_id {
@@ -663,28 +663,20 @@ impl Conn {
 			}
 			s.owner = 0;
 			undelivered = s.take_undelivered();
-			while let Some(item) = self.outbox.try_recv() {
-				if let Outgoing::Stanza(el) = item {
-					undelivered.push(*el);
-				}
-			}
 		}
+		// From now on the router passes over this session, so a message for
+		// the account reaches its other resources or storage, never both.
+		self.outbox.close();
+		undelivered.extend(std::iter::from_fn(|| self.outbox.try_recv()).filter_map(|item| match item {
+			Outgoing::Stanza(el) => Some(*el),
+			_ => None,
+		}));
 		// Stored before the session goes, so a shutdown waiting for the
 		// sessions to end also waits for this.
 		Box::pin(crate::router::undeliverable(&self.server, &b.jid, b.id, undelivered)).await;
 		let removed = self.server.sessions.borrow_mut().remove(&b.user, b.id);
 		if let Some(session) = removed {
 			presence::session_ended(&self.server, session);
-		}
-		// What reached the queue while the first lot was being stored.
-		if was_managed {
-			let late: Vec<Element> = std::iter::from_fn(|| self.outbox.try_recv())
-				.filter_map(|item| match item {
-					Outgoing::Stanza(el) => Some(*el),
-					_ => None,
-				})
-				.collect();
-			Box::pin(crate::router::undeliverable(&self.server, &b.jid, b.id, late)).await;
 		}
 		log::info!("{}: {} gone", self.peer, b.jid);
 	}

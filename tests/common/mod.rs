@@ -193,6 +193,10 @@ impl Server {
 
 impl Drop for Server {
 	fn drop(&mut self) {
+		if std::thread::panicking() {
+			// What the server saw is what explains a failure.
+			eprintln!("--- server log ---\n{}\n--- end of server log ---", self.log_text());
+		}
 		if let Some(mut c) = self.child.take() {
 			let _ = c.kill();
 			let _ = c.wait();

@@ -437,7 +437,7 @@ async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, na
 	}
 	let user = name.to_owned();
 	let domain = config.domain.clone();
-	let pushes = store
+	let deleted = store
 		.write(move |tx| {
 			if !tx.delete_account(&user)? {
 				return Ok(None);
@@ -447,6 +447,7 @@ async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, na
 					tx.remove_group_member(&group, &member)?;
 				}
 			}
+			let files = tx.delete_uploads_of(&user)?;
 			let own_jid = format!("{user}@{domain}");
 			let mut outs = Vec::new();
 			for (contact, _) in tx.clear_roster(&user)? {
@@ -455,19 +456,25 @@ async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, na
 					crate::features::presence::save(tx, contact_user, &own_jid, &old, &RosterEntry::default(), &mut outs)?;
 				}
 			}
-			Ok(Some(outs))
+			Ok(Some((outs, files)))
 		})
 		.await
 		.map_err(|e| e.to_string())?;
-	let Some(pushes) = pushes else {
+	let Some((pushes, files)) = deleted else {
 		return Err(format!("no user {name}@{}", config.domain));
 	};
+	// Its files go with it: their links stop working at once.
+	let uploads = crate::http::upload::files_dir(config);
+	for id in &files {
+		let _ = std::fs::remove_file(uploads.join(id));
+	}
 	if let Some(s) = server {
 		// The in-memory copies follow the stored data, so an account made
 		// later with the same name starts clean.
 		s.blocklists.borrow_mut().forget(name);
 		s.mam_prefs.borrow_mut().forget(name);
 		s.push.borrow_mut().forget(name);
+		s.upload_slots.borrow_mut().forget(name);
 	}
 	deliver_as(server, config, name, pushes);
 	Ok(format!("deleted {name}@{}", config.domain))

@@ -132,3 +132,32 @@ fn slots_expire_and_file_transfer_can_be_off() {
 	assert!(!info.to_xml("jabber:client").contains(UPLOAD));
 	assert_eq!(error_condition(&slot(&mut alice, "a.txt", 5, "text/plain")), "service-unavailable");
 }
+
+#[test]
+fn a_deleted_account_takes_its_files_along() {
+	let s = server_with_users(&["alice", "bob"], &["upload_quota_bytes=1000"]);
+	let port = upload_port(&s);
+	let mut alice = s.login("alice");
+	let (put_path, get_path) = urls(&slot(&mut alice, "notes.txt", 600, "text/plain"));
+	assert_eq!(put(port, &put_path, "text/plain", &[b'a'; 600]), 201);
+	let (open_put, _) = urls(&slot(&mut alice, "later.txt", 5, "text/plain"));
+	// bob's file stays whatever happens to alice.
+	let mut bob = s.login("bob");
+	let (bob_put, bob_get) = urls(&slot(&mut bob, "b.txt", 3, "text/plain"));
+	assert_eq!(put(port, &bob_put, "text/plain", b"bob"), 201);
+	let files = || std::fs::read_dir(s.dir.join("uploads")).unwrap().filter(|e| e.as_ref().unwrap().path().is_file()).count();
+	assert_eq!(files(), 2);
+
+	let (ok, out) = s.cli(&["user", "del", "alice"], None);
+	assert!(ok, "{out}");
+	alice.expect_stream_error("not-authorized");
+	assert_eq!(https(port, format!("GET {get_path} HTTP/1.1\r\n\r\n").as_bytes()).0, 404);
+	assert_eq!(put(port, &open_put, "text/plain", b"hello"), 404, "her open slots are closed");
+	assert_eq!(files(), 1);
+	assert_eq!(https(port, format!("GET {bob_get} HTTP/1.1\r\n\r\n").as_bytes()).2, b"bob");
+
+	// A new account of the same name starts with the whole quota.
+	s.add_user("alice");
+	let mut alice = s.login("alice");
+	assert!(slot(&mut alice, "fresh.bin", 1000, "application/octet-stream").child("slot", UPLOAD).is_some());
+}

@@ -65,6 +65,11 @@ impl Slots {
 		self.open.insert(id, slot);
 	}
 
+	/// Closes every slot of `user` (the account was deleted).
+	pub fn forget(&mut self, user: &str) {
+		self.open.retain(|_, s| s.user != user);
+	}
+
 	fn reserved(&self, user: &str) -> (usize, u64) {
 		let mine = self.open.values().filter(|s| s.user == user);
 		mine.fold((0, 0), |(n, bytes), s| (n + 1, bytes + s.size))

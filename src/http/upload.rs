@@ -20,6 +20,7 @@ use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
 
+use crate::config::Config;
 use crate::features::upload::percent_encode;
 use crate::server::Server;
 use crate::store::Upload;
@@ -28,7 +29,12 @@ const CHUNK: usize = 16 * 1024;
 
 /// Where uploaded files live.
 pub fn dir(server: &Server) -> PathBuf {
-	server.config.data_dir.join("uploads")
+	files_dir(&server.config)
+}
+
+/// Where the uploaded files are.
+pub fn files_dir(config: &Config) -> PathBuf {
+	config.data_dir.join("uploads")
 }
 
 /// Accepts HTTPS connections forever, one task each.
@@ -324,9 +330,14 @@ async fn put(server: &Server, tls: &mut Tls, head: &Head, id: &str, name: &str, 
 	};
 	let key = id.to_owned();
 	match server.store.write(move |tx| tx.put_upload(&key, &record)).await {
-		Ok(()) => {
+		Ok(true) => {
 			log::info!("upload: {} stored {} bytes", slot.user, slot.size);
 			Ok(201)
+		}
+		Ok(false) => {
+			log::info!("upload: {} was deleted during its upload", slot.user);
+			let _ = std::fs::remove_file(&done);
+			Ok(403)
 		}
 		Err(e) => {
 			log::error!("upload: {e}");

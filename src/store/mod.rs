@@ -284,6 +284,13 @@ pub(crate) mod test_support {
 		}
 	}
 
+	/// An account record whose password nobody knows.
+	pub fn test_account() -> crate::store::Account {
+		use crate::proto::sasl::scram::{ScramCredentials, ScramHash};
+		let creds = |h| ScramCredentials::derive(h, "test", b"salt", 1);
+		crate::store::Account { created: 0, sha1: creds(ScramHash::Sha1), sha256: creds(ScramHash::Sha256) }
+	}
+
 	pub fn temp_store() -> TempStore {
 		use std::sync::atomic::{AtomicU32, Ordering};
 		static N: AtomicU32 = AtomicU32::new(0);

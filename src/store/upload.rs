@@ -4,7 +4,7 @@
 use redb::ReadableTable;
 
 use super::codec::{Reader, Writer};
-use super::tables::{UPLOAD_USAGE, UPLOADS};
+use super::tables::{ACCOUNTS, UPLOAD_USAGE, UPLOADS};
 use super::{Snapshot, StoreError, Tx};
 
 /// One uploaded file.
@@ -48,20 +48,35 @@ impl Snapshot {
 }
 
 impl Tx<'_> {
-	pub fn put_upload(&self, id: &str, u: &Upload) -> Result<(), StoreError> {
+	/// Records a stored file; false (nothing recorded) if its account was
+	/// deleted while the file was on its way.
+	pub fn put_upload(&self, id: &str, u: &Upload) -> Result<bool, StoreError> {
+		if self.tx.open_table(ACCOUNTS)?.get(u.user.as_str())?.is_none() {
+			return Ok(false);
+		}
 		self.tx.open_table(UPLOADS)?.insert(id, u.encode().as_slice())?;
 		let mut usage = self.tx.open_table(UPLOAD_USAGE)?;
 		let n = usage.get(u.user.as_str())?.map_or(0, |g| g.value());
 		usage.insert(u.user.as_str(), n + u.size)?;
-		Ok(())
+		Ok(true)
 	}
 
 	/// Forgets uploads made before `cutoff` (unix seconds); returns their ids,
 	/// whose files the caller deletes.
 	pub fn expire_uploads(&self, cutoff: u64) -> Result<Vec<String>, StoreError> {
+		self.drop_uploads(|u| u.created < cutoff)
+	}
+
+	/// Forgets every upload of `user` (the account is being deleted);
+	/// returns their ids, whose files the caller deletes.
+	pub fn delete_uploads_of(&self, user: &str) -> Result<Vec<String>, StoreError> {
+		self.drop_uploads(|u| u.user == user)
+	}
+
+	fn drop_uploads(&self, gone_if: impl Fn(&Upload) -> bool) -> Result<Vec<String>, StoreError> {
 		let mut gone: Vec<(String, Upload)> = Vec::new();
 		self.tx.open_table(UPLOADS)?.retain(|id, v| match Upload::decode(v) {
-			Ok(u) if u.created < cutoff => {
+			Ok(u) if gone_if(&u) => {
 				gone.push((id.to_owned(), u));
 				false
 			}
@@ -70,7 +85,10 @@ impl Tx<'_> {
 		let mut usage = self.tx.open_table(UPLOAD_USAGE)?;
 		for (_, u) in &gone {
 			let n = usage.get(u.user.as_str())?.map_or(0, |g| g.value());
-			usage.insert(u.user.as_str(), n.saturating_sub(u.size))?;
+			match n.saturating_sub(u.size) {
+				0 => usage.remove(u.user.as_str())?,
+				left => usage.insert(u.user.as_str(), left)?,
+			};
 		}
 		Ok(gone.into_iter().map(|(id, _)| id).collect())
 	}
@@ -79,17 +97,18 @@ impl Tx<'_> {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::store::test_support::temp_store;
+	use crate::store::test_support::{temp_store, test_account};
 
 	#[test]
 	fn usage_follows_uploads_and_expiry() {
 		let t = temp_store();
+		t.store.write_blocking(|tx| tx.create_account("alice", &test_account())).unwrap();
 		let up = |id: &str, created: u64| {
 			let (id, u) = (
 				id.to_owned(),
 				Upload { user: "alice".into(), filename: "a.png".into(), size: 100, content_type: "image/png".into(), created },
 			);
-			t.store.write_blocking(move |tx| tx.put_upload(&id, &u)).unwrap();
+			assert!(t.store.write_blocking(move |tx| tx.put_upload(&id, &u)).unwrap());
 		};
 		up("one", 10);
 		up("two", 20);
@@ -98,5 +117,16 @@ mod tests {
 		let snap = t.store.snapshot().unwrap();
 		assert_eq!(snap.upload_usage("alice").unwrap(), 100);
 		assert!(snap.upload("one").unwrap().is_none() && snap.upload("two").unwrap().is_some());
+		up("three", 30);
+		assert_eq!(t.store.write_blocking(|tx| tx.delete_uploads_of("alice")).unwrap().len(), 2);
+		assert_eq!(t.store.snapshot().unwrap().upload_usage("alice").unwrap(), 0);
+	}
+
+	#[test]
+	fn a_deleted_account_gets_no_upload() {
+		let t = temp_store();
+		let u = Upload { user: "gone".into(), filename: "a".into(), size: 1, content_type: "text/plain".into(), created: 1 };
+		assert!(!t.store.write_blocking(move |tx| tx.put_upload("x", &u)).unwrap());
+		assert!(t.store.snapshot().unwrap().upload("x").unwrap().is_none());
 	}
 }

@@ -108,6 +108,15 @@ fn two_servers_chat_subscribe_and_query_each_other() {
 	alice.send(&format!("<message to='{room}' type='groupchat'><body>welcome romeo</body></message>"));
 	let m = romeo.wait_for(is_body("welcome romeo"));
 	assert_eq!(m.attr("from"), Some(format!("{room}/alice").as_str()));
+	// Occupants' vCards, each fetched from the account's own server; the
+	// answer comes from the occupant JID, real JIDs stay hidden.
+	assert_eq!(romeo.iq("<iq type='set'><vCard xmlns='vcard-temp'><FN>Romeo M.</FN></vCard></iq>").attr("type"), Some("result"));
+	assert_eq!(alice.iq("<iq type='set'><vCard xmlns='vcard-temp'><FN>Alice L.</FN></vCard></iq>").attr("type"), Some("result"));
+	let v = alice.iq(&format!("<iq type='get' to='{room}/romeo'><vCard xmlns='vcard-temp'/></iq>"));
+	assert_eq!(v.attr("from"), Some(format!("{room}/romeo").as_str()));
+	assert!(v.to_xml("jabber:client").contains("<FN>Romeo M.</FN>"), "{v:?}");
+	let v = romeo.iq(&format!("<iq type='get' to='{room}/alice'><vCard xmlns='vcard-temp'/></iq>"));
+	assert!(v.to_xml("jabber:client").contains("<FN>Alice L.</FN>"), "{v:?}");
 	romeo.send(&format!("<presence to='{room}/romeo' type='unavailable'/>"));
 	alice.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(&format!("{room}/romeo")) && e.attr("type") == Some("unavailable"));
 

@@ -265,7 +265,7 @@ fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Resu
 	let user_x = stanza.el.child("x", ns::MUC_USER);
 	match (to.resource(), t) {
 		(None, MessageType::Groupchat) => {
-			let i = me.ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
+			let i = me.ok_or_else(join_first)?;
 			let subject_before = room.subject.clone();
 			let now = micros_now();
 			let (archived, out) = room.groupchat(i, &stanza.el, &id, now, keep)?;
@@ -286,7 +286,7 @@ fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Resu
 			requests::voice(room, me, &form, cx)?;
 		}
 		(None, _) if user_x.is_some_and(|x| x.child("invite", ns::MUC_USER).is_some()) => {
-			let i = me.ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
+			let i = me.ok_or_else(join_first)?;
 			let invite = user_x.and_then(|x| x.child("invite", ns::MUC_USER)).expect("checked");
 			let invitee = invite.attr("to").and_then(|j| Jid::parse(j).ok()).ok_or(Condition::JidMalformed)?;
 			let inviter_aff = room.affiliation(cx.jid.to_bare().as_str());
@@ -333,7 +333,7 @@ fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Resu
 			send(cx, vec![m]);
 		}
 		(Some(nick), MessageType::Chat | MessageType::Normal) => {
-			let i = me.ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
+			let i = me.ok_or_else(join_first)?;
 			let m = room.private(i, nick, &stanza.el)?;
 			drop(svc);
 			send(cx, vec![m]);
@@ -363,7 +363,15 @@ fn occupant_vcard(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Resul
 		let target = room.by_nick(nick).ok_or(Condition::ItemNotFound)?;
 		let jid = &room.occupants[target].jid;
 		if jid.domain() != cx.domain() {
-			return Err(StanzaError::with_text(Condition::ServiceUnavailable, "that occupant's vCard is on another server"));
+			// Its own server has it: asked from the asker's occupant JID, so
+			// the answer comes back through the room (see forward_to_occupant).
+			let asker = room.by_jid(cx.jid.as_str()).ok_or_else(join_first)?;
+			let mut el = stanza.el.clone();
+			el.set_attr("from", format!("{}/{}", room.jid, room.occupants[asker].nick));
+			el.set_attr("to", jid.to_bare().as_str());
+			drop(svc);
+			send(cx, vec![el]);
+			return Ok(());
 		}
 		jid.node().unwrap_or_default().to_owned()
 	};
@@ -372,12 +380,20 @@ fn occupant_vcard(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Resul
 	Ok(())
 }
 
+pub(super) fn join_first() -> StanzaError {
+	StanzaError::with_text(Condition::NotAcceptable, "join the room first")
+}
+
 /// Sends an iq on to the occupant `nick`, from the sender's occupant JID
 /// (XEP-0045 §7.7: real JIDs stay hidden).
 fn forward_to_occupant(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let svc = cx.server.muc.borrow();
 	let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
-	let from = room.by_jid(cx.jid.as_str()).ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
+	let from = room
+		.by_jid(cx.jid.as_str())
+		// A remote occupant's vCard is answered by its account's bare JID.
+		.or_else(|| stanza.is_error_or_result().then(|| room.by_bare_jid(cx.jid.to_bare().as_str())).flatten())
+		.ok_or_else(join_first)?;
 	let target = room.by_nick(nick).ok_or(Condition::ItemNotFound)?;
 	let mut el = stanza.el.clone();
 	el.set_attr("from", format!("{}/{}", room.jid, room.occupants[from].nick));

@@ -29,7 +29,7 @@ fn field(var: &str, ty: &str, label: &str, value: &str) -> Element {
 /// A voice request from a visitor (sent on to the moderators as a form to
 /// approve), or a moderator's answer to one (the requester gets voice).
 pub fn voice(room: &mut Room, me: Option<usize>, form: &Form, cx: &mut Cx) -> Result<(), StanzaError> {
-	let i = me.ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "join the room first"))?;
+	let i = me.ok_or_else(super::join_first)?;
 	if room.occupants[i].role == Role::Moderator {
 		// §8.6: the moderator approves (or not).
 		if !form.value("muc#request_allow").and_then(boolean).unwrap_or(false) {

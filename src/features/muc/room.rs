@@ -163,6 +163,11 @@ impl Room {
 		self.occupants.iter().position(|o| o.jid.as_str() == jid)
 	}
 
+	/// An occupant whose account is `bare`.
+	pub fn by_bare_jid(&self, bare: &str) -> Option<usize> {
+		self.occupants.iter().position(|o| o.jid.to_bare().as_str() == bare)
+	}
+
 	/// Who reserved `nick` by registering (§7.10), if anyone.
 	pub fn nick_holder(&self, nick: &str) -> Option<&str> {
 		self.nicks.iter().find(|(_, n)| n.as_str() == nick).map(|(j, _)| j.as_str())

@@ -23,6 +23,7 @@ pub struct Limits {
 	pub max_pep_nodes: usize,
 	pub max_pep_items: u32,
 	pub max_pep_bytes: u64,
+	pub max_pep_subscriptions: usize,
 	pub caps_cache_entries: usize,
 	pub invite_expiry_days: u32,
 	pub max_blocklist_items: usize,
@@ -103,6 +104,8 @@ pub struct Config {
 	pub hostname: String,
 	/// Where the first-boot banner is also written (say, the boot partition).
 	pub banner_file: Option<PathBuf>,
+	/// XEP-0157 contact addresses: (field such as `admin-addresses`, URI).
+	pub contact_addresses: Vec<(&'static str, String)>,
 	pub limits: Limits,
 }
 
@@ -129,6 +132,7 @@ impl Config {
 			mam_default: crate::store::MamDefault::Always,
 			hostname: String::new(),
 			banner_file: None,
+			contact_addresses: Vec::new(),
 			limits: Limits {
 				max_stanza_bytes: 0,
 				max_depth: 0,
@@ -143,6 +147,7 @@ impl Config {
 				max_pep_nodes: 0,
 				max_pep_items: 0,
 				max_pep_bytes: 0,
+				max_pep_subscriptions: 0,
 				caps_cache_entries: 0,
 				invite_expiry_days: 0,
 				max_blocklist_items: 0,
@@ -244,6 +249,36 @@ fn switch(v: &str) -> Result<bool, String> {
 fn path(v: &str) -> Option<PathBuf> {
 	let v = v.trim();
 	(!v.is_empty()).then(|| PathBuf::from(v))
+}
+
+/// XEP-0157's address kinds, as its form fields are named.
+const CONTACT_KINDS: [&str; 7] = [
+	"abuse-addresses",
+	"admin-addresses",
+	"feedback-addresses",
+	"sales-addresses",
+	"security-addresses",
+	"status-addresses",
+	"support-addresses",
+];
+
+/// `kind=URI` entries; a URI needs a scheme (`xmpp:`, `mailto:`, `https:`).
+fn parse_contacts(v: &str) -> Result<Vec<(&'static str, String)>, String> {
+	let mut out = Vec::new();
+	for entry in v.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+		let (kind, uri) = entry.split_once('=').ok_or_else(|| format!("{entry:?} is not kind=URI"))?;
+		let field = format!("{}-addresses", kind.trim());
+		let field = CONTACT_KINDS.into_iter().find(|k| *k == field).ok_or_else(|| format!("{:?} is not a kind of contact", kind.trim()))?;
+		let uri = uri.trim();
+		let scheme_ok = uri.split_once(':').is_some_and(|(s, rest)| {
+			!s.is_empty() && !rest.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+		});
+		if !scheme_ok || uri.chars().any(char::is_whitespace) {
+			return Err(format!("{uri:?} is not a URI like xmpp:admin@example.org or mailto:it@example.org"));
+		}
+		out.push((field, uri.to_owned()));
+	}
+	Ok(out)
 }
 
 fn addrs(v: &str) -> Result<Vec<std::net::IpAddr>, String> {
@@ -438,6 +473,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "all PEP items of one account (avatars, OMEMO keys, bookmarks); beyond it a publish gets resource-constraint",
 		apply: |c, v| {
 			c.limits.max_pep_bytes = num(v, 1024, 1 << 34)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_pep_subscriptions",
+		default: "256",
+		doc: "explicit subscriptions to PEP nodes (XEP-0060 §6.1) one account may hold; one more gets policy-violation",
+		apply: |c, v| {
+			c.limits.max_pep_subscriptions = num(v, 1, 100_000)?;
 			Ok(())
 		},
 	},
@@ -784,6 +828,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "contact_addresses",
+		default: "",
+		doc: "whom to ask about this server (XEP-0157), kind=URI entries, comma-separated, kinds admin, support, abuse, security, feedback, sales, status; the first-boot wizard sets admin, support and abuse to xmpp:ADMIN@DOMAIN",
+		apply: |c, v| {
+			c.contact_addresses = parse_contacts(v)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "setup_code_failures",
 		default: "5",
 		doc: "wrong setup codes on the web wizard before it locks for setup_lockout",
@@ -860,5 +913,24 @@ mod tests {
 		assert!(c.set("auth_retries_per_connection", "9").is_err());
 		c.set("domain", "Example.ORG").unwrap();
 		assert_eq!(c.domain, "example.org");
+	}
+
+	#[test]
+	fn contact_addresses_are_kinds_of_xep_0157_with_uris() {
+		let mut c = Config::new(PathBuf::from("/tmp"));
+		c.set("contact_addresses", "admin=xmpp:boss@office.lan, abuse=mailto:it@office.example,admin=https://office.example/it").unwrap();
+		assert_eq!(
+			c.contact_addresses,
+			[
+				("admin-addresses", "xmpp:boss@office.lan".to_owned()),
+				("abuse-addresses", "mailto:it@office.example".to_owned()),
+				("admin-addresses", "https://office.example/it".to_owned())
+			]
+		);
+		assert!(c.set("contact_addresses", "boss=xmpp:a@b").unwrap_err().contains("not a kind"));
+		assert!(c.set("contact_addresses", "admin=a@b").unwrap_err().contains("not a URI"));
+		assert!(c.set("contact_addresses", "admin").unwrap_err().contains("kind=URI"));
+		c.set("contact_addresses", "").unwrap();
+		assert!(c.contact_addresses.is_empty());
 	}
 }

@@ -205,7 +205,13 @@ impl App {
 		let plan = crate::setup::apply(&self.store, &self.config(), answers).await?;
 		self.gate.borrow_mut().take();
 		self.banner.borrow_mut().clear();
-		self.config.borrow_mut().domain = plan.domain.clone();
+		let mut config = self.config.borrow_mut();
+		config.domain = plan.domain.clone();
+		if config.contact_addresses.is_empty() {
+			// Made by the setup from valid names, so it parses.
+			let _ = config.set("contact_addresses", &crate::setup::admin_contacts(&plan));
+		}
+		drop(config);
 		let _ = self.setup_done.try_send(());
 		Ok(plan)
 	}

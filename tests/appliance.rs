@@ -39,9 +39,17 @@ impl Appliance {
 	fn start_env(dir: &Path, settings: &[&str], env: &[(&str, &str)]) -> Appliance {
 		let mut cmd = Command::new(bin());
 		cmd.arg("--data-dir").arg(dir).arg("run");
-		for s in ["listen=127.0.0.1", "c2s_port=0", "c2s_tls_port=off", "http_port=0", "upload_port=0", "s2s_port=off", "component_port=0"]
-			.iter()
-			.chain(settings)
+		for s in [
+			"listen=127.0.0.1",
+			"c2s_port=0",
+			"c2s_tls_port=off",
+			"http_port=0",
+			"upload_port=0",
+			"s2s_port=off",
+			"component_port=0",
+		]
+		.iter()
+		.chain(settings)
 		{
 			cmd.arg("--set").arg(s);
 		}
@@ -220,6 +228,13 @@ fn chromium_completes_the_web_wizard_and_clients_trust_the_box_ca() {
 	assert!(roster.contains(&format!("jid='joan.puig@{DOMAIN}'")) || roster.contains(&format!("jid=\"joan.puig@{DOMAIN}\"")), "{roster}");
 	assert!(roster.contains("both") && roster.contains("<group>Sales</group>"), "{roster}");
 	Client::login(port, "admin", ADMIN_PASSWORD);
+	// People's apps show the admin as whom to ask (XEP-0157), at once and
+	// after the restart below.
+	let contact = |c: &mut Client| {
+		c.iq(&format!("<iq type='get' to='{DOMAIN}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")).to_xml("jabber:client")
+	};
+	let info = contact(&mut anna);
+	assert!(info.contains("admin-addresses") && info.contains(&format!("xmpp:admin@{DOMAIN}")), "{info}");
 	assert_eq!(http(addr, "GET", "/setup", "").0, 404);
 	assert_eq!(http(addr, "POST", "/setup", &form(&code, "")).0, 404);
 	assert_eq!(http(addr, "GET", "/health", "").1, b"ok\n");
@@ -254,6 +269,7 @@ fn chromium_completes_the_web_wizard_and_clients_trust_the_box_ca() {
 	assert!(!app.lines.lock().unwrap().iter().any(|l| l.contains("Setup code")));
 	let mut anna = Client::login(app.c2s_port(), "anna.berg", &anna_pw);
 	assert_eq!(anna.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
+	assert!(contact(&mut anna).contains("support-addresses"));
 	assert_eq!(sha256_colons(&http(app.http(), "GET", "/ca.crt", "").1), banner_fp);
 }
 

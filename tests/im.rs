@@ -478,6 +478,41 @@ fn server_disco_ping_version_time() {
 	assert_eq!(error_condition(&r), "service-unavailable");
 }
 
+/// XEP-0115 §6.3: the server's caps in the stream features match its
+/// disco#info, which answers for `node#ver`; XEP-0157 contact addresses.
+#[test]
+fn server_caps_in_stream_features_and_contact_addresses() {
+	const INFO: &str = "http://jabber.org/protocol/disco#info";
+	let s = server_with_users(&["alice"], &["contact_addresses=admin=xmpp:boss@example.test,abuse=mailto:it@example.org"]);
+	let mut a = s.login("alice");
+	let features = a.features.clone().expect("features after SASL");
+	let c = features.child("c", "http://jabber.org/protocol/caps").unwrap_or_else(|| panic!("{}", features.to_xml("jabber:client")));
+	assert_eq!(c.attr("hash"), Some("sha-1"));
+	let (node, ver) = (c.attr("node").unwrap().to_owned(), c.attr("ver").unwrap().to_owned());
+	let r = a.iq("<iq type='get' to='example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+	let q = r.child("query", INFO).unwrap();
+	let computed = xerra::features::caps::verification_string(q).unwrap();
+	let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, computed.as_bytes());
+	assert_eq!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, sha1.as_ref()), ver, "ver hashes the disco#info");
+	// The contact form is part of what is hashed.
+	let form = q.children().map(|x| x.to_xml("jabber:client")).find(|x| x.contains("<value>http://jabber.org/network/serverinfo</value>"));
+	let form = form.expect("a serverinfo form");
+	assert!(form.contains("admin-addresses") && form.contains("xmpp:boss@example.test"), "{form}");
+	assert!(form.contains("abuse-addresses") && form.contains("mailto:it@example.org"), "{form}");
+	// node#ver is answered with the same features; another ver is not ours.
+	let r = a.iq(&format!("<iq type='get' to='example.test'><query xmlns='{INFO}' node='{node}#{ver}'/></iq>"));
+	let q2 = r.child("query", INFO).unwrap();
+	assert_eq!(q2.attr("node"), Some(format!("{node}#{ver}").as_str()));
+	assert_eq!(xerra::features::caps::verification_string(q2).unwrap(), computed);
+	let r = a.iq(&format!("<iq type='get' to='example.test'><query xmlns='{INFO}' node='{node}#AAAA'/></iq>"));
+	assert_eq!(error_condition(&r), "item-not-found");
+	// Without contact addresses there is no form (and so another ver).
+	let plain = server_with_users(&["alice"], &[]);
+	let b = plain.login("alice");
+	let ver2 = b.features.as_ref().and_then(|f| f.child("c", "http://jabber.org/protocol/caps")).and_then(|c| c.attr("ver")).unwrap();
+	assert_ne!(ver2, ver);
+}
+
 #[test]
 fn offline_flush_bigger_than_the_queue_limit() {
 	// Offline delivery is pulled from storage in batches, so it is not held

@@ -390,3 +390,106 @@ fn voice_requests_and_registration_with_reserved_nicks() {
 	assert!(got.iter().all(|e| e.attr("type") != Some("error")), "{got:?}");
 	assert_eq!(error_condition(&carol.iq(&submit("Bobby"))), "conflict", "Bobby is in the room under that nick still");
 }
+
+const OCCUPANT_ID: &str = "urn:xmpp:occupant-id:0";
+
+fn occupant_id(e: &Element) -> String {
+	let id = e.children().filter(|c| c.is("occupant-id", OCCUPANT_ID)).map(|c| c.attr("id").unwrap().to_owned()).collect::<Vec<_>>();
+	assert_eq!(id.len(), 1, "one occupant id, the room's: {}", e.to_xml("jabber:client"));
+	id[0].clone()
+}
+
+/// XEP-0421: one id per account in a room, whatever its nick, on what it
+/// says and its presence; what clients put there themselves is dropped.
+#[test]
+fn occupant_ids_are_the_rooms_and_stay_the_same() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut alice = s.login("alice");
+	let mut bob = s.login("bob");
+	join(&mut alice, "lobby", "Alice", "");
+	configure(&mut alice, "lobby", &[("muc#roomconfig_persistentroom", "1")]);
+	let got = join(&mut bob, "lobby", "Bob", "");
+	let alice_id = occupant_id(got.iter().find(|e| from_nick(e, "lobby", "Alice")).unwrap());
+	let bob_id = occupant_id(got.iter().find(|e| from_nick(e, "lobby", "Bob")).unwrap());
+	assert_ne!(alice_id, bob_id);
+	assert!(!alice_id.contains("alice"), "the id tells nothing of the account");
+	// A message with a forged id gets the room's instead.
+	alice.send(&format!(
+		"<message to='{}' type='groupchat'><body>hi</body><occupant-id xmlns='{OCCUPANT_ID}' id='{bob_id}'/></message>",
+		room("lobby")
+	));
+	let m = bob.wait_for(is_groupchat("hi"));
+	assert_eq!(occupant_id(&m), alice_id);
+	// A private message carries it too.
+	alice.send(&format!("<message to='{}/Bob' type='chat'><body>psst</body></message>", room("lobby")));
+	let pm = bob.wait_for(|e| e.attr("type") == Some("chat"));
+	assert_eq!(occupant_id(&pm), alice_id);
+	// A new nick, the same id (on the unavailable and the new presence).
+	alice.send(&format!("<presence to='{}/Ally'/>", room("lobby")));
+	let gone = bob.wait_for(|e| from_nick(e, "lobby", "Alice") && e.attr("type") == Some("unavailable"));
+	let back = bob.wait_for(|e| from_nick(e, "lobby", "Ally"));
+	assert_eq!((occupant_id(&gone), occupant_id(&back)), (alice_id.clone(), alice_id.clone()));
+	// A persistent room keeps its ids across a restart; history has them.
+	drop((alice, bob));
+	let s = s.restart();
+	let mut alice = s.login("alice");
+	let got = join(&mut alice, "lobby", "Alice", "");
+	assert_eq!(occupant_id(got.iter().find(|e| from_nick(e, "lobby", "Alice") && e.name() == "presence").unwrap()), alice_id);
+	let old = got.iter().find(|e| is_groupchat("hi")(e)).expect("history");
+	assert_eq!(occupant_id(old), alice_id);
+}
+
+const VCARD: &str = "vcard-temp";
+// A 1x1 PNG.
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+fn avatar_hashes(c: &mut Client, name: &str) -> Vec<String> {
+	let info = c.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", room(name)));
+	let q = info.child("query", "http://jabber.org/protocol/disco#info").unwrap();
+	assert!(q.children().any(|f| f.attr("var") == Some(VCARD)), "vcard-temp is announced");
+	let form = q.child("x", "jabber:x:data").unwrap();
+	form.children()
+		.filter(|f| f.attr("var") == Some("muc#roominfo_avatarhash"))
+		.flat_map(|f| f.children().map(|v| v.text()).collect::<Vec<_>>())
+		.collect()
+}
+
+/// XEP-0486: a room's picture is its vCard; owners set it, anyone reads it,
+/// and the room's info says its hash.
+#[test]
+fn room_avatars_are_set_by_owners_and_seen_by_all() {
+	let s = server_with_users(&["alice", "bob"], &["max_vcard_bytes=4096"]);
+	let mut alice = s.login("alice");
+	let mut bob = s.login("bob");
+	join(&mut alice, "team", "Alice", "");
+	configure(&mut alice, "team", &[("muc#roomconfig_persistentroom", "1")]);
+	join(&mut bob, "team", "Bob", "");
+	// An empty vCard and no hash before anyone sets one.
+	let r = bob.iq(&format!("<iq type='get' to='{}'><vCard xmlns='{VCARD}'/></iq>", room("team")));
+	assert!(r.child("vCard", VCARD).is_some_and(|v| v.children().next().is_none()));
+	assert!(avatar_hashes(&mut bob, "team").is_empty());
+	let card = format!("<vCard xmlns='{VCARD}'><PHOTO><TYPE>image/png</TYPE><BINVAL>{PNG}</BINVAL></PHOTO></vCard>");
+	let set = |c: &mut Client, card: &str| c.iq(&format!("<iq type='set' to='{}'>{card}</iq>", room("team")));
+	// Only owners; not too big.
+	assert_eq!(error_condition(&set(&mut bob, &card)), "forbidden");
+	let big = format!("<vCard xmlns='{VCARD}'><DESC>{}</DESC></vCard>", "x".repeat(5000));
+	assert_eq!(error_condition(&set(&mut alice, &big)), "not-acceptable");
+	assert_eq!(set(&mut alice, &card).attr("type"), Some("result"));
+	// Occupants learn the configuration changed (status 104), then look.
+	let notice = bob.wait_for(|e| e.name() == "message" && codes(e).contains(&"104".to_owned()));
+	assert_eq!(notice.attr("from"), Some(room("team").as_str()));
+	let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, PNG).unwrap();
+	let sha1: String =
+		ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &png).as_ref().iter().map(|b| format!("{b:02x}")).collect();
+	assert_eq!(avatar_hashes(&mut bob, "team"), std::slice::from_ref(&sha1));
+	let r = bob.iq(&format!("<iq type='get' to='{}'><vCard xmlns='{VCARD}'/></iq>", room("team")));
+	assert!(r.to_xml("jabber:client").contains(PNG));
+	// Kept with a persistent room.
+	drop((alice, bob));
+	let s = s.restart();
+	let mut alice = s.login("alice");
+	assert_eq!(avatar_hashes(&mut alice, "team"), [sha1]);
+	// An empty vCard takes the picture away.
+	assert_eq!(set(&mut alice, &format!("<vCard xmlns='{VCARD}'/>")).attr("type"), Some("result"));
+	assert!(avatar_hashes(&mut alice, "team").is_empty());
+}

@@ -124,8 +124,6 @@ fn publish_options_access_models_and_errors() {
 	let r = alice.iq(&format!("<iq type='set'><pubsub xmlns='{PUBSUB}'><publish><item>{}</item></publish></pubsub></iq>", tune("x")));
 	assert_eq!(app_condition(&r).as_deref(), Some("nodeid-required"));
 	assert_eq!(error_condition(&items(&mut bob, "alice", "urn:nothing", "")), "item-not-found");
-	let r = bob.iq(&format!("<iq type='set'><pubsub xmlns='{PUBSUB}'><subscribe node='{TUNE}' jid='{}'/></pubsub></iq>", bob.bare()));
-	assert_eq!(error_condition(&r), "feature-not-implemented");
 	// Without an id the server makes one and says which.
 	let r = alice.iq(&format!(
 		"<iq type='set'><pubsub xmlns='{PUBSUB}'><publish node='{TUNE}'><item>{}</item></publish></pubsub></iq>",
@@ -315,4 +313,100 @@ fn notifications_follow_caps_and_subscriptions() {
 	assert!(caps_presence(&mut dave1, "bogus+hash=", &q));
 	let mut dave2 = Client::login(s.port, "carol", common::PASSWORD);
 	assert!(caps_presence(&mut dave2, "bogus+hash=", &q), "an unverified answer is not cached");
+}
+
+fn subscribe(c: &mut Client, owner: &str, node: &str, jid: &str, verb: &str) -> Element {
+	c.iq(&format!("<iq type='set' to='{}'><pubsub xmlns='{PUBSUB}'><{verb} node='{node}' jid='{jid}'/></pubsub></iq>", Server::jid(owner)))
+}
+
+/// XEP-0060 §6.1/§6.2/§5.6: explicit subscriptions beside +notify.
+#[test]
+fn explicit_subscriptions_notify_until_ended_and_follow_access() {
+	let s = server_with_users(&["alice", "bob", "carol"], &["max_pep_subscriptions=2"]);
+	friends(&s, &["alice", "bob"]);
+	let alice_jid = Server::jid("alice");
+	let mut alice = s.online("alice");
+	publish(&mut alice, TUNE, "current", &tune("First"), &[]);
+	publish(&mut alice, "open", "current", "<x xmlns='urn:x'>1</x>", &[("pubsub#access_model", "open")]);
+	publish(&mut alice, "secret", "current", "<x xmlns='urn:x'/>", &[("pubsub#access_model", "whitelist")]);
+	let mut bob = s.online("bob");
+	// bob's session has no caps (+notify): only his subscription brings events.
+	let bob_full = bob.jid.clone();
+	let r = subscribe(&mut bob, "alice", TUNE, &bob_full, "subscribe");
+	let sub =
+		r.child("pubsub", PUBSUB).and_then(|p| p.child("subscription", PUBSUB)).unwrap_or_else(|| panic!("{}", r.to_xml("jabber:client")));
+	assert_eq!((sub.attr("subscription"), sub.attr("node")), (Some("subscribed"), Some(TUNE)));
+	// The last item comes at once (§6.1.7), then each new one.
+	let e = bob.wait_for(|m| is_event(m, &alice_jid, TUNE));
+	assert!(e.to_xml("jabber:client").contains("First"));
+	publish(&mut alice, TUNE, "current", &tune("Second"), &[]);
+	assert!(bob.wait_for(|m| is_event(m, &alice_jid, TUNE)).to_xml("jabber:client").contains("Second"));
+	// Another resource of bob's is not subscribed (the subscription named one).
+	let mut bob2 = Client::login(s.port, "bob", common::PASSWORD);
+	bob2.send("<presence/>");
+	bob2.drain(Duration::from_millis(300));
+	publish(&mut alice, TUNE, "current", &tune("Third"), &[]);
+	bob.wait_for(|m| is_event(m, &alice_jid, TUNE));
+	bob2.expect_none(Duration::from_millis(300), |m| is_event(m, &alice_jid, TUNE));
+	// A bare JID subscription reaches every resource; subscriptions are listed.
+	let bare = bob.bare();
+	assert_eq!(subscribe(&mut bob2, "alice", "open", &bare, "subscribe").attr("type"), Some("result"));
+	let list = bob.iq(&format!("<iq type='get' to='{alice_jid}'><pubsub xmlns='{PUBSUB}'><subscriptions/></pubsub></iq>"));
+	let list = list.to_xml("jabber:client");
+	assert!(list.contains(&format!("node='{TUNE}'")) && list.contains("node='open'") && list.contains(&format!("jid='{bare}'")), "{list}");
+	publish(&mut alice, "open", "current", "<x xmlns='urn:x'>2</x>", &[]);
+	for c in [&mut bob, &mut bob2] {
+		c.wait_for(|m| is_event(m, &alice_jid, "open") && m.to_xml("jabber:client").contains(">2<"));
+		// Before it, the node's last item, sent when the subscription began.
+		c.drain(Duration::from_millis(100));
+	}
+	// The errors: another's JID, a node one may not read, none at all, the limit.
+	let r = subscribe(&mut bob, "alice", "open", &Server::jid("carol"), "subscribe");
+	assert_eq!((error_condition(&r).as_str(), app_condition(&r).as_deref()), ("bad-request", Some("invalid-jid")));
+	let r = subscribe(&mut bob, "alice", "secret", &bare, "subscribe");
+	assert_eq!((error_condition(&r).as_str(), app_condition(&r).as_deref()), ("not-allowed", Some("closed-node")));
+	let mut carol = s.online("carol");
+	let carol_jid = carol.bare();
+	let r = subscribe(&mut carol, "alice", TUNE, &carol_jid, "subscribe");
+	assert_eq!((error_condition(&r).as_str(), app_condition(&r).as_deref()), ("not-authorized", Some("presence-subscription-required")));
+	assert_eq!(error_condition(&subscribe(&mut bob, "alice", "nothing", &bare, "subscribe")), "item-not-found");
+	publish(&mut alice, "third", "current", "<x xmlns='urn:x'/>", &[("pubsub#access_model", "open")]);
+	let r = subscribe(&mut bob, "alice", "third", &bare, "subscribe");
+	assert_eq!((error_condition(&r).as_str(), app_condition(&r).as_deref()), ("policy-violation", Some("too-many-subscriptions")));
+	// A node that becomes whitelist stops telling subscribers at once.
+	let owner = "http://jabber.org/protocol/pubsub#owner";
+	let r = alice.iq(&format!(
+		"<iq type='set'><pubsub xmlns='{owner}'><configure node='open'><x xmlns='jabber:x:data' type='submit'>\
+		 <field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#node_config</value></field>\
+		 <field var='pubsub#access_model'><value>whitelist</value></field></x></configure></pubsub></iq>"
+	));
+	assert_eq!(r.attr("type"), Some("result"));
+	publish(&mut alice, "open", "current", "<x xmlns='urn:x'>3</x>", &[]);
+	bob2.expect_none(Duration::from_millis(400), |m| is_event(m, &alice_jid, "open"));
+	// Unsubscribing ends it; twice is an error. Subscriptions survive a restart.
+	assert_eq!(subscribe(&mut bob, "alice", "open", &bare, "unsubscribe").attr("type"), Some("result"));
+	let r = subscribe(&mut bob, "alice", "open", &bare, "unsubscribe");
+	assert_eq!((error_condition(&r).as_str(), app_condition(&r).as_deref()), ("unexpected-request", Some("not-subscribed")));
+	drop((alice, bob, bob2, carol));
+	let s = s.restart();
+	let list_of = |c: &mut Client| {
+		c.iq(&format!("<iq type='get' to='{alice_jid}'><pubsub xmlns='{PUBSUB}'><subscriptions/></pubsub></iq>")).to_xml("jabber:client")
+	};
+	let mut bob = s.login("bob");
+	let list = list_of(&mut bob);
+	assert!(list.contains(&format!("jid='{bob_full}'")), "{list}");
+	// Deleting a node ends its subscriptions.
+	let mut carol = s.login("carol");
+	let carol_jid = carol.bare();
+	assert_eq!(subscribe(&mut carol, "alice", "third", &carol_jid, "subscribe").attr("type"), Some("result"));
+	let mut alice = s.login("alice");
+	let r = alice.iq(&format!("<iq type='set'><pubsub xmlns='{owner}'><delete node='third'/></pubsub></iq>"));
+	assert_eq!(r.attr("type"), Some("result"));
+	assert!(!list_of(&mut carol).contains("jid="), "{}", list_of(&mut carol));
+	// Deleting an account ends its subscriptions: made again, it has none.
+	drop(bob);
+	assert!(s.cli(&["user", "del", "bob"], None).0);
+	s.add_user("bob");
+	let mut bob = s.login("bob");
+	assert!(!list_of(&mut bob).contains("jid="), "{}", list_of(&mut bob));
 }

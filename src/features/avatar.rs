@@ -44,6 +44,18 @@ fn photo_of(card: &Element) -> Option<(Vec<u8>, String)> {
 	(!bytes.is_empty()).then_some((bytes, ty))
 }
 
+/// The SHA-1 of every PHOTO in a vCard, as XEP-0153 hashes it (a room's
+/// avatar may come in several formats, XEP-0486 §5.1).
+pub fn photo_hashes(card: &Element) -> Vec<String> {
+	card.children()
+		.filter(|c| c.is("PHOTO", ns::VCARD))
+		.filter_map(|p| {
+			let one = Element::new("vCard", ns::VCARD).with_child(p.clone());
+			photo_of(&one).map(|(bytes, _)| sha1_hex(&bytes))
+		})
+		.collect()
+}
+
 /// Adds the account's photo hash to a presence it broadcasts (XEP-0398 §3,
 /// as XEP-0153 has it), replacing what the client put there.
 pub fn stamp(presence: &mut Element, user: &str, cx: &Cx) {

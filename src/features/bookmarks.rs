@@ -3,8 +3,9 @@
 //! node `storage:bookmarks` (XEP-0048 §3.2, item `current`), and XEP-0402's
 //! node `urn:xmpp:bookmarks:1` (one item per room). A change to any of them
 //! is written to the other two in the same transaction (XEP-0402 §5.3
-//! `#compat`, XEP-0411), URL bookmarks kept where XEP-0402 has no place for
-//! them, so every client sees the rooms the others saved.
+//! `#compat` for private storage, `#compat-pep` for the PEP node, and
+//! XEP-0411), URL bookmarks kept where XEP-0402 has no place for them, so
+//! every client sees the rooms the others saved.
 
 use super::{Feature, Out};
 use crate::store::{AccessModel, NodeConfig, PepLimits, StoreError, Tx};
@@ -16,12 +17,13 @@ pub const FEATURE: Feature = Feature {
 	name: "bookmarks",
 	spec: "XEP-0402 1.2 (#compat), XEP-0411 1.0, XEP-0048 1.2",
 	disco: &[],
-	account: &[COMPAT, CONVERSION],
+	account: &[COMPAT, COMPAT_PEP, CONVERSION],
 	iq: &[],
 };
 
 pub const NODE: &str = "urn:xmpp:bookmarks:1";
 const COMPAT: &str = "urn:xmpp:bookmarks:1#compat";
+const COMPAT_PEP: &str = "urn:xmpp:bookmarks:1#compat-pep";
 const CONVERSION: &str = "urn:xmpp:bookmarks-conversion:0";
 /// XEP-0048's PEP node (its one item is `current`).
 pub const LEGACY_NODE: &str = "storage:bookmarks";

@@ -110,7 +110,7 @@ pub fn answer(stanza: &Stanza, cx: &mut Cx) {
 		_ => return,
 	};
 	let interests = Rc::new(interests_of(&q.ver, info));
-	let verified = q.sha1 && verification_string(info).is_some_and(|s| sha1_base64(&s) == q.ver);
+	let verified = q.sha1 && hash(info).is_some_and(|h| h == q.ver);
 	let waiting = if verified {
 		if caps.known.len() >= cx.server.config.limits.caps_cache_entries
 			&& let Some(old) = caps.order.pop_front()
@@ -220,6 +220,12 @@ pub fn verification_string(info: &Element) -> Option<String> {
 		}
 	}
 	Some(s)
+}
+
+/// The SHA-1 `ver` of a disco#info answer (§5.1, §5.2); `None` for one
+/// §5.4 would not trust.
+pub fn hash(info: &Element) -> Option<String> {
+	verification_string(info).map(|s| sha1_base64(&s))
 }
 
 fn sha1_base64(s: &str) -> String {

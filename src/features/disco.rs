@@ -1,9 +1,12 @@
 //! XEP-0030: Service Discovery, for the server (built from every feature's
-//! registration) and, on their behalf, for accounts.
+//! registration, with XEP-0157 contact addresses and the XEP-0115 caps of
+//! that answer) and, on their behalf, for accounts.
 
 use super::{ALL, Cx, Feature, IqRoute, Target};
+use crate::server::Server;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
+use crate::xmpp::form::Builder;
 use crate::xmpp::ns;
 use crate::xmpp::stanza::{IqType, Stanza};
 
@@ -20,18 +23,24 @@ pub const FEATURE: Feature = Feature {
 	],
 };
 
+/// The node of our own XEP-0115 caps: a URI naming the software.
+pub const CAPS_NODE: &str = "https://xerra.chat";
+
 fn query(iq: &Stanza, ns: &str) -> Result<Element, StanzaError> {
-	// No nodes are defined yet.
+	// No nodes are defined here.
 	if iq.payload().and_then(|q| q.attr("node")).is_some() {
 		return Err(StanzaError::new(Condition::ItemNotFound));
 	}
 	Ok(Element::new("query", ns))
 }
 
-fn server_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
-	let mut q = query(iq, ns::DISCO_INFO)?;
+/// The server's disco#info query (XEP-0030 §3.1): what every feature
+/// announces, the upload service when it listens (XEP-0363 §2), and whom to
+/// contact (XEP-0157).
+fn server_query(server: &Server) -> Element {
+	let mut q = Element::new("query", ns::DISCO_INFO);
 	q.push(Element::new("identity", ns::DISCO_INFO).with_attr("category", "server").with_attr("type", "im").with_attr("name", "Xerra"));
-	let upload = super::upload::disco_extras(cx);
+	let upload = super::upload::disco_extras(server);
 	if let Some((identity, _)) = &upload {
 		q.push(identity.clone());
 	}
@@ -44,6 +53,45 @@ fn server_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	}
 	if let Some((_, form)) = upload {
 		q.push(form);
+	}
+	if let Some(form) = contact_form(&server.config.contact_addresses) {
+		q.push(form);
+	}
+	q
+}
+
+/// XEP-0157: one list-multi field per kind of address that has any.
+fn contact_form(addresses: &[(&'static str, String)]) -> Option<Element> {
+	if addresses.is_empty() {
+		return None;
+	}
+	let mut kinds: Vec<&str> = addresses.iter().map(|(k, _)| *k).collect();
+	kinds.sort_unstable();
+	kinds.dedup();
+	let mut b = Builder::new("result", ns::SERVERINFO);
+	for kind in kinds {
+		let uris: Vec<&str> = addresses.iter().filter(|(k, _)| *k == kind).map(|(_, u)| u.as_str()).collect();
+		b = b.field(kind, "list-multi", None, &uris);
+	}
+	Some(b.build())
+}
+
+/// The server's own entity capabilities (XEP-0115 §6.3), offered in the
+/// stream features so clients need not ask for them at every login.
+pub fn server_caps(server: &Server) -> Option<String> {
+	let ver = super::caps::hash(&server_query(server))?;
+	Some(format!("<c xmlns='{}' hash='sha-1' node='{CAPS_NODE}' ver='{ver}'/>", ns::CAPS))
+}
+
+fn server_info(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	let mut q = server_query(cx.server);
+	// A client that read our caps asks about `node#ver` (XEP-0115 §6.2).
+	if let Some(node) = iq.payload().and_then(|p| p.attr("node")) {
+		let ours = node.strip_prefix(CAPS_NODE).and_then(|v| v.strip_prefix('#'));
+		if ours.is_none_or(|v| Some(v) != super::caps::hash(&q).as_deref()) {
+			return Err(StanzaError::new(Condition::ItemNotFound));
+		}
+		q.set_attr("node", node);
 	}
 	cx.reply(iq.iq_result().with_child(q));
 	Ok(())

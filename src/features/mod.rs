@@ -21,6 +21,7 @@ pub mod mam;
 pub mod muc;
 pub mod offline;
 pub mod pep;
+pub mod pep_subs;
 pub mod ping;
 pub mod presence;
 pub mod private;
@@ -83,6 +84,7 @@ pub static ALL: &[&Feature] = &[
 	&vcard::FEATURE,
 	&carbons::FEATURE,
 	&pep::FEATURE,
+	&pep_subs::FEATURE,
 	&avatar::FEATURE,
 	&bookmarks::FEATURE,
 	&blocking::FEATURE,

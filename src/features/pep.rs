@@ -29,11 +29,14 @@ pub const FEATURE: Feature = Feature {
 		"http://jabber.org/protocol/pubsub#auto-subscribe",
 		"http://jabber.org/protocol/pubsub#config-node",
 		"http://jabber.org/protocol/pubsub#create-and-configure",
+		"http://jabber.org/protocol/pubsub#config-node-max",
 		"http://jabber.org/protocol/pubsub#create-nodes",
+		"http://jabber.org/protocol/pubsub#delete-items",
 		"http://jabber.org/protocol/pubsub#delete-nodes",
 		"http://jabber.org/protocol/pubsub#filtered-notifications",
 		"http://jabber.org/protocol/pubsub#item-ids",
 		"http://jabber.org/protocol/pubsub#last-published",
+		"http://jabber.org/protocol/pubsub#multi-items",
 		"http://jabber.org/protocol/pubsub#persistent-items",
 		"http://jabber.org/protocol/pubsub#presence-notifications",
 		"http://jabber.org/protocol/pubsub#publish",
@@ -56,7 +59,7 @@ const MAX_NAME: usize = 1024;
 /// `max_items` as stored for "max": whatever `max_pep_items` allows.
 const MAX_ITEMS: u32 = u32::MAX;
 
-fn app(condition: Condition, name: &'static str) -> StanzaError {
+pub(super) fn app(condition: Condition, name: &'static str) -> StanzaError {
 	StanzaError::with_app(condition, Element::new(name, ns::PUBSUB_ERRORS))
 }
 
@@ -68,7 +71,7 @@ fn precondition() -> StanzaError {
 	app(Condition::Conflict, "precondition-not-met")
 }
 
-fn node_of(el: &Element) -> Result<String, StanzaError> {
+pub(super) fn node_of(el: &Element) -> Result<String, StanzaError> {
 	match el.attr("node") {
 		Some(n) if !n.is_empty() && n.len() <= MAX_NAME => Ok(n.to_owned()),
 		Some(n) if !n.is_empty() => Err(StanzaError::with_text(Condition::NotAcceptable, "node name too long")),
@@ -76,7 +79,7 @@ fn node_of(el: &Element) -> Result<String, StanzaError> {
 	}
 }
 
-fn first_child(iq: &Stanza) -> Result<&Element, StanzaError> {
+pub(super) fn first_child(iq: &Stanza) -> Result<&Element, StanzaError> {
 	iq.payload().and_then(|p| p.children().next()).ok_or_else(|| StanzaError::new(Condition::BadRequest))
 }
 
@@ -153,14 +156,18 @@ fn options_in(parent: Option<&Element>, form_type: &str, invalid: fn() -> Stanza
 }
 
 fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
+	let el = first_child(iq)?;
+	match el.name() {
+		"subscribe" => return super::pep_subs::subscribe(iq, el, cx),
+		"unsubscribe" => return super::pep_subs::unsubscribe(iq, el, cx),
+		_ => {}
+	}
 	// Only the owner changes a PEP service (XEP-0163 §3).
 	cx.own_account_only(iq)?;
-	let el = first_child(iq)?;
 	match el.name() {
 		"publish" => publish(iq, el, cx),
 		"retract" => retract(iq, el, cx),
 		"create" => create(iq, el, cx),
-		"subscribe" | "unsubscribe" => Err(unsupported("subscribe")),
 		other => Err(unsupported(other)),
 	}
 }
@@ -237,7 +244,7 @@ fn publish(iq: &Stanza, p: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 	Ok(())
 }
 
-fn items_event(node: &str, child: Element) -> Element {
+pub(super) fn items_event(node: &str, child: Element) -> Element {
 	Element::new("event", ns::PUBSUB_EVENT).with_child(Element::new("items", ns::PUBSUB_EVENT).with_attr("node", node).with_child(child))
 }
 
@@ -312,8 +319,10 @@ fn create(iq: &Stanza, c: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 
 fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let el = first_child(iq)?;
-	if el.name() != "items" {
-		return Err(unsupported(el.name()));
+	match el.name() {
+		"items" => {}
+		"subscriptions" => return super::pep_subs::list(iq, cx),
+		other => return Err(unsupported(other)),
 	}
 	let node = node_of(el)?;
 	let owner = cx.addressed_account(iq);
@@ -337,16 +346,24 @@ fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 }
 
 /// May the sender read `owner`'s node with this access model (XEP-0060 §6.5.9)?
-fn may_read(owner: &str, access: AccessModel, cx: &Cx) -> Result<(), StanzaError> {
-	if owner == cx.user() {
+pub(super) fn may_read(owner: &str, access: AccessModel, cx: &Cx) -> Result<(), StanzaError> {
+	if may_read_as(owner, cx.user(), access, cx) {
 		return Ok(());
 	}
 	match access {
-		AccessModel::Open => Ok(()),
-		AccessModel::Presence if shares_presence(owner, cx.user(), cx) => Ok(()),
 		AccessModel::Presence => Err(app(Condition::NotAuthorized, "presence-subscription-required")),
-		AccessModel::Whitelist => Err(app(Condition::NotAllowed, "closed-node")),
+		_ => Err(app(Condition::NotAllowed, "closed-node")),
 	}
+}
+
+/// May the local account `reader` read `owner`'s node with this access model?
+pub(super) fn may_read_as(owner: &str, reader: &str, access: AccessModel, cx: &Cx) -> bool {
+	owner == reader
+		|| match access {
+			AccessModel::Open => true,
+			AccessModel::Presence => shares_presence(owner, reader, cx),
+			AccessModel::Whitelist => false,
+		}
 }
 
 /// True if local `reader` receives `owner`'s presence.
@@ -446,17 +463,23 @@ fn presence_subscribers(owner: &str, cx: &Cx) -> Vec<String> {
 		.collect()
 }
 
-fn event_message(from: &str, to: &FullJid, event: Element) -> Element {
-	Element::new("message", ns::CLIENT).with_attr("from", from).with_attr("to", to.as_str()).with_attr("type", "headline").with_child(event)
+pub(super) fn event_message(from: &str, to: &str, event: Element) -> Element {
+	Element::new("message", ns::CLIENT).with_attr("from", from).with_attr("to", to).with_attr("type", "headline").with_child(event)
 }
 
-/// Delivers an event (XEP-0163 §4.3) to the owner's and, unless the node is
-/// whitelist, its presence subscribers' available resources that want it.
+/// Delivers an event (XEP-0163 §4.3) to the available resources that want
+/// it: those of the owner and, unless the node is whitelist, of its
+/// presence subscribers that asked with +notify, and those subscribed
+/// explicitly (XEP-0060 §6.1) that may still read the node.
 pub fn notify(owner: &str, node: &str, access: AccessModel, event: Element, cx: &mut Cx) {
-	let mut users = vec![owner.to_owned()];
+	let mut implicit = vec![owner.to_owned()];
 	if access != AccessModel::Whitelist {
-		users.extend(presence_subscribers(owner, cx));
+		implicit.extend(presence_subscribers(owner, cx));
 	}
+	let explicit = super::pep_subs::entitled(owner, node, access, cx);
+	let mut users: Vec<&str> = implicit.iter().map(String::as_str).chain(explicit.iter().map(|s| s.user.as_str())).collect();
+	users.sort_unstable();
+	users.dedup();
 	let from = format!("{owner}@{}", cx.domain());
 	let owner_jid = crate::xmpp::jid::Jid::parse(&from).ok();
 	let lists = cx.server.blocklists.borrow();
@@ -467,9 +490,14 @@ pub fn notify(owner: &str, node: &str, access: AccessModel, event: Element, cx: 
 	});
 	drop(lists);
 	let sessions = cx.server.sessions.borrow();
-	for user in &users {
-		for s in sessions.available(user).filter(|s| s.interests.as_ref().is_some_and(|i| i.wants(node))) {
-			s.send(event_message(&from, &s.jid, event.clone()));
+	for user in users {
+		let notified = implicit.iter().any(|u| u == user);
+		for s in sessions.available(user) {
+			let wants = notified && s.interests.as_ref().is_some_and(|i| i.wants(node));
+			let subscribed = explicit.iter().any(|x| x.user == user && (x.resource.is_empty() || s.jid.resource() == x.resource));
+			if wants || subscribed {
+				s.send(event_message(&from, s.jid.as_str(), event.clone()));
+			}
 		}
 	}
 }
@@ -510,7 +538,7 @@ pub fn send_last_items(jid: &FullJid, nodes: &[&str], cx: &mut Cx) {
 				&& let Ok(payload) = cx.stored_xml(&item.xml, ns::PUBSUB)
 			{
 				let item = Element::new("item", ns::PUBSUB_EVENT).with_attr("id", item.id).with_child(payload);
-				out.push(event_message(&format!("{owner}@{}", cx.domain()), jid, items_event(&node, item)));
+				out.push(event_message(&format!("{owner}@{}", cx.domain()), jid.as_str(), items_event(&node, item)));
 			}
 		}
 	}

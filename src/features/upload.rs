@@ -76,20 +76,16 @@ impl Slots {
 	}
 }
 
-/// Is file transfer on (an upload port is open)?
-pub fn enabled(cx: &Cx) -> bool {
-	cx.server.upload_port.get().is_some()
-}
-
 /// What the server's disco#info adds when uploads are on: the service
-/// identity and the size limit (§5).
-pub fn disco_extras(cx: &Cx) -> Option<(Element, Element)> {
-	enabled(cx).then(|| {
+/// identity and the size limit (§5). File transfer is on once the upload
+/// port listens.
+pub fn disco_extras(server: &crate::server::Server) -> Option<(Element, Element)> {
+	server.upload_port.get().is_some().then(|| {
 		let identity = Element::new("identity", ns::DISCO_INFO)
 			.with_attr("category", "store")
 			.with_attr("type", "file")
 			.with_attr("name", "File transfer");
-		let max = cx.server.config.limits.upload_max_bytes.to_string();
+		let max = server.config.limits.upload_max_bytes.to_string();
 		let form = Builder::new("result", ns::HTTP_UPLOAD).field("max-file-size", "text-single", None, &[&max]).build();
 		(identity, form)
 	})

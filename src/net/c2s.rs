@@ -799,4 +799,8 @@ impl StreamEnv for Env<'_> {
 	fn registration(&self) -> bool {
 		self.server.config.registration != crate::config::Registration::Off
 	}
+
+	fn server_caps(&self) -> Option<String> {
+		crate::features::disco::server_caps(self.server)
+	}
 }

@@ -47,6 +47,8 @@ pub trait StreamEnv: SaslEnv {
 	fn auth_retries(&self) -> u32;
 	/// In-band registration (XEP-0077) is offered before authentication.
 	fn registration(&self) -> bool;
+	/// The server's own `<c/>` (XEP-0115 §6.3) for the stream features.
+	fn server_caps(&self) -> Option<String>;
 }
 
 /// What the shell must do, in order.
@@ -270,6 +272,7 @@ impl C2sStream {
 					"<sm xmlns='urn:xmpp:sm:3'/>",
 					"<csi xmlns='urn:xmpp:csi:0'/>",
 				));
+				features.extend(env.server_caps());
 				State::Bind(auth)
 			}
 		};

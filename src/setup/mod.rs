@@ -257,6 +257,7 @@ async fn commit(store: &Store, config: &Config, plan: &Plan) -> Result<(), Setup
 	});
 	let accounts = rx.recv().await.map_err(|_| SetupError::Store("key derivation stopped".into()))?.map_err(SetupError::Store)?;
 	let domain = plan.domain.clone();
+	let contacts = admin_contacts(plan);
 	let groups: Vec<(String, String)> = plan.people.iter().filter_map(|p| Some((p.department.clone()?, p.user.clone()))).collect();
 	let job = move |tx: &crate::store::Tx<'_>| -> Result<Result<(), SetupError>, StoreError> {
 		if tx.setting("domain")?.is_some_and(|d| !d.is_empty()) {
@@ -272,9 +273,20 @@ async fn commit(store: &Store, config: &Config, plan: &Plan) -> Result<(), Setup
 			crate::groups::join(tx, &domain, group, user, &mut Vec::new())?;
 		}
 		tx.set_setting("domain", &domain)?;
+		// People's apps show whom to ask (XEP-0157); an admin's own choice stays.
+		if tx.setting("contact_addresses")?.is_none() {
+			tx.set_setting("contact_addresses", &contacts)?;
+		}
 		Ok(Ok(()))
 	};
 	store.write(job).await.map_err(|e| SetupError::Store(e.to_string()))?
+}
+
+/// The `contact_addresses` setting a setup makes: the admin account is
+/// whom people ask for help, and whom other servers tell about abuse.
+pub fn admin_contacts(plan: &Plan) -> String {
+	let uri = format!("xmpp:{}@{}", plan.admin, plan.domain);
+	format!("admin={uri},support={uri},abuse={uri}")
 }
 
 /// The summary both faces show after a successful setup.

@@ -98,6 +98,7 @@ impl Tx<'_> {
 		self.clear_private(user)?;
 		self.clear_last_activity(user)?;
 		self.clear_pep(user)?;
+		self.clear_pep_subscriptions(user)?;
 		self.unblock(user, None)?;
 		self.clear_mam(user)?;
 		self.del_all_push(user)?;

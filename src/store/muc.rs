@@ -54,12 +54,17 @@ pub struct StoredRoom {
 	pub affiliations: Vec<(String, String)>,
 	/// (bare JID, nick) reserved by registering with the room (XEP-0045 §7.10).
 	pub nicks: Vec<(String, String)>,
+	/// The room's vCard as XML (its avatar, XEP-0486), if an owner set one.
+	pub vcard: Option<String>,
+	/// The room's secret for occupant ids (XEP-0421); empty in records from
+	/// before them (the room then makes a new one).
+	pub salt: Vec<u8>,
 }
 
 impl StoredRoom {
 	fn encode(&self) -> Vec<u8> {
 		let c = &self.config;
-		let mut w = Writer::new(2);
+		let mut w = Writer::new(3);
 		w.str(&c.title).str(&c.description);
 		w.bool(c.members_only).bool(c.moderated).bool(c.hidden).opt_str(c.password.as_deref());
 		w.bool(c.whois_anyone).u64(u64::from(c.max_users)).bool(c.allow_invites).bool(c.change_subject);
@@ -75,6 +80,7 @@ impl StoredRoom {
 		for (jid, nick) in &self.nicks {
 			w.str(jid).str(nick);
 		}
+		w.opt_str(self.vcard.as_deref()).bytes(&self.salt);
 		w.finish()
 	}
 
@@ -94,7 +100,7 @@ impl StoredRoom {
 			allow_invites: r.bool().map_err(c)?,
 			change_subject: r.bool().map_err(c)?,
 		};
-		let mut room = StoredRoom { config, subject: None, affiliations: Vec::new(), nicks: Vec::new() };
+		let mut room = StoredRoom { config, subject: None, affiliations: Vec::new(), nicks: Vec::new(), vcard: None, salt: Vec::new() };
 		if r.bool().map_err(c)? {
 			room.subject = Some((r.string().map_err(c)?, r.string().map_err(c)?));
 		}
@@ -106,6 +112,11 @@ impl StoredRoom {
 			for _ in 0..r.u64().map_err(c)? {
 				room.nicks.push((r.string().map_err(c)?, r.string().map_err(c)?));
 			}
+		}
+		// Version 2 records have no vCard and no occupant-id salt.
+		if version >= 3 {
+			room.vcard = r.opt_string().map_err(c)?;
+			room.salt = r.bytes().map_err(c)?.to_vec();
 		}
 		Ok(room)
 	}
@@ -150,7 +161,26 @@ mod tests {
 			subject: Some(("Q4".into(), "anna".into())),
 			affiliations: vec![("anna@x".into(), "owner".into())],
 			nicks: vec![("anna@x".into(), "Anna".into())],
+			vcard: Some("<vCard xmlns='vcard-temp'/>".into()),
+			salt: vec![7; 16],
 		};
 		assert_eq!(StoredRoom::decode(&r.encode()).unwrap(), r);
+	}
+
+	#[test]
+	fn version_2_records_load_without_a_picture_or_salt() {
+		let r = StoredRoom {
+			config: RoomConfig { persistent: true, ..RoomConfig::new(10) },
+			subject: None,
+			affiliations: vec![("anna@x".into(), "owner".into())],
+			nicks: Vec::new(),
+			vcard: None,
+			salt: Vec::new(),
+		};
+		let mut v3 = r.encode();
+		// The same record as version 2 wrote it: no trailing vCard and salt.
+		v3.truncate(v3.len() - 2);
+		v3[0] = 2;
+		assert_eq!(StoredRoom::decode(&v3).unwrap(), r);
 	}
 }

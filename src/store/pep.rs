@@ -322,6 +322,7 @@ impl Tx<'_> {
 			return Ok(false);
 		}
 		self.tx.open_table(PEP_NODES)?.remove((owner, node))?;
+		self.pep_drop_subscribers(owner, node)?;
 		Ok(true)
 	}
 

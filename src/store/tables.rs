@@ -76,6 +76,13 @@ pub const COMPONENTS: TableDefinition<&str, &str> = TableDefinition::new("compon
 /// (account, app server JID, node) -> publish options as XML, "" for none (XEP-0357).
 pub const PUSH: TableDefinition<(&str, &str, &str), &str> = TableDefinition::new("push");
 
+/// (owner, node, subscriber localpart, resource or "" for the bare JID):
+/// explicit PEP subscriptions (XEP-0060 §6.1).
+pub const PEP_SUBS: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinition::new("pep_subs");
+
+/// subscriber localpart -> how many PEP subscriptions it holds.
+pub const PEP_SUB_COUNT: TableDefinition<&str, u64> = TableDefinition::new("pep_sub_count");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -91,6 +98,8 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(PEP_NODES)?;
 	wtx.open_table(PEP_ITEMS)?;
 	wtx.open_table(PEP_BYTES)?;
+	wtx.open_table(PEP_SUBS)?;
+	wtx.open_table(PEP_SUB_COUNT)?;
 	wtx.open_table(BLOCKLIST)?;
 	wtx.open_table(MAM)?;
 	wtx.open_table(MAM_ID)?;

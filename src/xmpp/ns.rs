@@ -104,8 +104,16 @@ pub const MUC_ROOMINFO: &str = "http://jabber.org/protocol/muc#roominfo";
 pub const MUC_REQUEST: &str = "http://jabber.org/protocol/muc#request";
 /// XEP-0045 §7.10: FORM_TYPE of room registration.
 pub const MUC_REGISTER: &str = "http://jabber.org/protocol/muc#register";
+/// XEP-0410 §3.2: the room answers self-pings itself.
+pub const MUC_SELF_PING: &str = "http://jabber.org/protocol/muc#self-ping-optimization";
+/// XEP-0045 §7.4 (1.31): the room keeps the sender's message id.
+pub const MUC_STABLE_ID: &str = "http://jabber.org/protocol/muc#stable_id";
+/// XEP-0421 Anonymous unique occupant identifiers for MUCs.
+pub const OCCUPANT_ID: &str = "urn:xmpp:occupant-id:0";
 /// XEP-0249 Direct MUC Invitations.
 pub const CONFERENCE: &str = "jabber:x:conference";
+/// XEP-0157 §2: FORM_TYPE of contact addresses in the server's disco#info.
+pub const SERVERINFO: &str = "http://jabber.org/network/serverinfo";
 /// XEP-0363 HTTP File Upload.
 pub const HTTP_UPLOAD: &str = "urn:xmpp:http:upload:0";
 /// XEP-0050 Ad-Hoc Commands.

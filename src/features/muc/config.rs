@@ -100,17 +100,28 @@ pub fn features(c: &Config) -> Vec<&'static str> {
 		ns::MAM,
 		ns::SID,
 		ns::REGISTER,
+		ns::MUC_SELF_PING,
+		// Messages keep the id their sender gave them.
+		ns::MUC_STABLE_ID,
+		ns::OCCUPANT_ID,
+		ns::PING,
+		ns::VCARD,
 	]
 }
 
 /// The muc#roominfo form of a room's disco#info.
-pub fn info(c: &Config, occupants: usize, subject: Option<&str>) -> Element {
+pub fn info(c: &Config, occupants: usize, subject: Option<&str>, avatar_hashes: &[String]) -> Element {
 	let n = occupants.to_string();
-	Builder::new("result", ns::MUC_ROOMINFO)
+	let mut b = Builder::new("result", ns::MUC_ROOMINFO)
 		.field("muc#roominfo_description", "text-single", None, &[&c.description])
 		.field("muc#roominfo_occupants", "text-single", None, &[&n])
-		.field("muc#roominfo_subject", "text-single", None, &[subject.unwrap_or("")])
-		.build()
+		.field("muc#roominfo_subject", "text-single", None, &[subject.unwrap_or("")]);
+	if !avatar_hashes.is_empty() {
+		// XEP-0486 §3.3.
+		let hashes: Vec<&str> = avatar_hashes.iter().map(String::as_str).collect();
+		b = b.field("muc#roominfo_avatarhash", "text-multi", None, &hashes);
+	}
+	b.build()
 }
 
 #[cfg(test)]

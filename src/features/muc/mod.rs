@@ -2,13 +2,15 @@
 //! rooms, roles and affiliations, members-only, password, moderated and
 //! hidden rooms, the configuration form, subject, history on join, nick
 //! changes, kick and ban, destruction, mediated invitations, self-ping
-//! (XEP-0410) and the room archive (XEP-0313). Rooms live in memory; the
+//! (XEP-0410), the room archive (XEP-0313), occupant ids (XEP-0421) and
+//! room avatars (XEP-0486). Rooms live in memory; the
 //! persistent ones are stored (configuration, subject, affiliations) and
 //! their messages archived, so they come back after a restart with history.
 //!
 //! Limits: `muc_max_rooms`, `muc_max_occupants` (the most a room may
 //! allow), `muc_history_messages` (sent on join).
 
+mod avatar;
 mod config;
 mod requests;
 pub mod room;
@@ -20,14 +22,15 @@ use room::{Affiliation, Join, Role, Room};
 
 use super::{Cx, Feature, Out};
 use crate::server::Server;
-use crate::store::{MamQuery, StoredRoom};
+use crate::store::MamQuery;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::jid::{FullJid, Jid};
 use crate::xmpp::ns;
 use crate::xmpp::stanza::{IqType, MessageType, PresenceType, Stanza, StanzaType};
 
-pub const FEATURE: Feature = Feature { name: "muc", spec: "XEP-0045 1.35, XEP-0410 1.1", disco: &[], account: &[], iq: &[] };
+pub const FEATURE: Feature =
+	Feature { name: "muc", spec: "XEP-0045 1.35, XEP-0410 1.1, XEP-0421 0.1, XEP-0486 0.1", disco: &[], account: &[], iq: &[] };
 
 /// Every room of the service.
 #[derive(Debug, Default)]
@@ -43,8 +46,19 @@ impl Service {
 			Vec::new()
 		});
 		let mut rooms = HashMap::new();
+		let rng = ring::rand::SystemRandom::new();
 		for (name, s) in stored {
-			let mut room = Room::new_stored(&name, service, s);
+			let mut salt = [0; 16];
+			ring::rand::SecureRandom::fill(&rng, &mut salt).expect("system random number generator failed");
+			let old_record = s.salt.len() != salt.len();
+			let mut room = Room::from_stored(&name, service, s, salt);
+			if old_record {
+				// Occupant ids stay the same from now on.
+				let (key, stored) = (name.clone(), room.to_stored());
+				if let Err(e) = server.write_blocking(move |tx| tx.put_muc_room(&key, &stored)) {
+					log::error!("room {name}: {e}");
+				}
+			}
 			let q = MamQuery { before: Some(None), max: keep, ..Default::default() };
 			let key = format!("muc:{name}");
 			if let Ok(Ok(page)) = server.write_blocking(move |tx| tx.mam_page(&key, &q)) {
@@ -66,12 +80,6 @@ impl Service {
 
 	pub fn is_empty(&self) -> bool {
 		self.rooms.is_empty()
-	}
-}
-
-impl Room {
-	fn new_stored(name: &str, service: &str, s: StoredRoom) -> Room {
-		Room::from_stored(name, service, s)
 	}
 }
 
@@ -157,7 +165,9 @@ fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), Stan
 		if svc.rooms.len() >= max_rooms {
 			return Err(StanzaError::with_text(Condition::NotAllowed, "no more rooms can be made"));
 		}
-		let mut room = Room::new(name, &service, room::Config::new(max_occupants));
+		let mut salt = [0; 16];
+		cx.server.random(&mut salt);
+		let mut room = Room::new(name, &service, room::Config::new(max_occupants), salt);
 		room.affiliations.insert(cx.jid.to_bare().as_str().to_owned(), Affiliation::Owner);
 		svc.rooms.insert(name.to_owned(), room);
 	}
@@ -438,6 +448,8 @@ fn iq_inner(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) -> Result<(), Sta
 			Ok(())
 		}
 		(IqType::Get, ns::DISCO_INFO, "query") => room_info(stanza, &room_name, cx),
+		(IqType::Get, ns::VCARD, "vCard") => avatar::get(stanza, &room_name, cx),
+		(IqType::Set, ns::VCARD, "vCard") => avatar::set(stanza, &room_name, cx),
 		(_, ns::REGISTER, "query") => {
 			let mut svc = cx.server.muc.borrow_mut();
 			let room = svc.rooms.get_mut(&room_name).ok_or(Condition::ItemNotFound)?;
@@ -506,7 +518,7 @@ fn room_info(stanza: &Stanza, name: &str, cx: &mut Cx) -> Result<(), StanzaError
 	for f in config::features(&room.config) {
 		q.push(Element::new("feature", ns::DISCO_INFO).with_attr("var", f));
 	}
-	q.push(config::info(&room.config, room.occupants.len(), room.subject.as_ref().map(|(s, _)| s.as_str())));
+	q.push(config::info(&room.config, room.occupants.len(), room.subject.as_ref().map(|(s, _)| s.as_str()), &avatar::hashes(room)));
 	drop(svc);
 	cx.reply(stanza.iq_result().with_child(q));
 	Ok(())

@@ -2,6 +2,9 @@
 //! which nick, role and affiliation, its configuration, subject and recent
 //! history. Every operation checks the rules and returns the stanzas to
 //! send (addressed to occupants' real JIDs); the service moves them.
+//! Everything an occupant sends through the room carries its XEP-0421
+//! occupant id: the same for one account in one room, whatever its nick,
+//! and telling nothing of the account to those who may not see it.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -100,6 +103,10 @@ pub struct Room {
 	pub subject: Option<(String, String)>,
 	/// Recent groupchat messages as broadcast (no `to`), with when (micros).
 	pub history: VecDeque<(Element, u64)>,
+	/// The room's vCard, its avatar (XEP-0486), if an owner set one.
+	pub vcard: Option<Element>,
+	/// Keys occupant ids (XEP-0421); kept with a persistent room.
+	salt: [u8; 16],
 }
 
 /// What a join asks for (XEP-0045 §7.2).
@@ -120,12 +127,17 @@ fn err(c: Condition, text: &str) -> StanzaError {
 	StanzaError::with_text(c, text)
 }
 
+fn stored_limits() -> crate::xmpp::reader::XmlLimits {
+	crate::xmpp::reader::XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 64, max_attrs: 256 }
+}
+
 fn status(code: u16) -> Element {
 	Element::new("status", ns::MUC_USER).with_attr("code", code.to_string())
 }
 
 impl Room {
-	pub fn new(name: &str, service: &str, config: Config) -> Room {
+	/// A new room; `salt` is random, for occupant ids.
+	pub fn new(name: &str, service: &str, config: Config, salt: [u8; 16]) -> Room {
 		Room {
 			name: name.to_owned(),
 			jid: format!("{name}@{service}"),
@@ -135,11 +147,16 @@ impl Room {
 			occupants: Vec::new(),
 			subject: None,
 			history: VecDeque::new(),
+			vcard: None,
+			salt,
 		}
 	}
 
-	pub fn from_stored(name: &str, service: &str, s: StoredRoom) -> Room {
-		let mut room = Room::new(name, service, s.config);
+	/// A stored room; `fresh_salt` serves a record from before occupant ids.
+	pub fn from_stored(name: &str, service: &str, s: StoredRoom, fresh_salt: [u8; 16]) -> Room {
+		let salt = s.salt.as_slice().try_into().unwrap_or(fresh_salt);
+		let mut room = Room::new(name, service, s.config, salt);
+		room.vcard = s.vcard.and_then(|xml| crate::xmpp::reader::parse_stored(&xml, ns::VCARD, stored_limits()));
 		room.subject = s.subject;
 		room.affiliations = s.affiliations.into_iter().filter_map(|(j, a)| Some((j, Affiliation::parse(&a)?))).collect();
 		room.nicks = s.nicks.into_iter().collect();
@@ -152,7 +169,18 @@ impl Room {
 			subject: self.subject.clone(),
 			affiliations: self.affiliations.iter().map(|(j, a)| (j.clone(), a.as_str().to_owned())).collect(),
 			nicks: self.nicks.iter().map(|(j, n)| (j.clone(), n.clone())).collect(),
+			vcard: self.vcard.as_ref().map(|c| c.to_xml(ns::VCARD)),
+			salt: self.salt.to_vec(),
 		}
+	}
+
+	/// XEP-0421: `<occupant-id/>` for the account `o` is in, stable in this
+	/// room and not to be reversed without the room's salt.
+	fn occupant_id(&self, o: &Occupant) -> Element {
+		let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.salt);
+		let tag = ring::hmac::sign(&key, o.jid.to_bare().as_str().as_bytes());
+		let id = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &tag.as_ref()[..16]);
+		Element::new("occupant-id", ns::OCCUPANT_ID).with_attr("id", id)
 	}
 
 	pub fn affiliation(&self, bare: &str) -> Affiliation {
@@ -204,7 +232,7 @@ impl Room {
 	/// `o`'s presence as `viewer` sees it.
 	fn presence_of(&self, o: &Occupant, viewer: &Occupant) -> Element {
 		let mut p = o.presence.clone();
-		p.retain_children(|c| c.ns() != ns::MUC && c.ns() != ns::MUC_USER);
+		p.retain_children(|c| c.ns() != ns::MUC && c.ns() != ns::MUC_USER && c.ns() != ns::OCCUPANT_ID);
 		p.set_attr("from", self.nick_jid(&o.nick));
 		p.set_attr("to", viewer.jid.as_str());
 		p.remove_attr("type");
@@ -219,6 +247,7 @@ impl Room {
 			x.push(status(170));
 		}
 		p.push(x);
+		p.push(self.occupant_id(o));
 		p
 	}
 
@@ -252,6 +281,7 @@ impl Room {
 				p.push(Element::new("status", ns::CLIENT).with_text(t));
 			}
 			p.push(x);
+			p.push(self.occupant_id(o));
 			out.push(p);
 		}
 		out
@@ -377,7 +407,8 @@ impl Room {
 					.with_attr("from", self.nick_jid(&old.nick))
 					.with_attr("to", viewer.jid.as_str())
 					.with_attr("type", "unavailable")
-					.with_child(x),
+					.with_child(x)
+					.with_child(self.occupant_id(&old)),
 			);
 		}
 		self.occupants[i].nick = nick.to_owned();
@@ -419,7 +450,9 @@ impl Room {
 		let mut m = msg.clone();
 		m.set_attr("from", self.nick_jid(&o.nick));
 		m.remove_attr("to");
-		m.retain_children(|c| !c.is("stanza-id", ns::SID));
+		// Only the room says who is who and which id it gave (XEP-0421 §4).
+		m.retain_children(|c| !c.is("stanza-id", ns::SID) && c.ns() != ns::OCCUPANT_ID);
+		m.push(self.occupant_id(o));
 		m.push(Element::new("stanza-id", ns::SID).with_attr("id", id).with_attr("by", self.jid.as_str()));
 		let out = self
 			.occupants
@@ -445,7 +478,9 @@ impl Room {
 		let mut m = msg.clone();
 		m.set_attr("from", self.nick_jid(&self.occupants[i].nick));
 		m.set_attr("to", self.occupants[to].jid.as_str());
+		m.retain_children(|c| c.ns() != ns::OCCUPANT_ID);
 		m.push(Element::new("x", ns::MUC_USER));
+		m.push(self.occupant_id(&self.occupants[i]));
 		Ok(m)
 	}
 

@@ -34,6 +34,10 @@ impl StreamEnv for Env {
 		false
 	}
 
+	fn server_caps(&self) -> Option<String> {
+		None
+	}
+
 	fn domain(&self) -> &str {
 		"example.org"
 	}

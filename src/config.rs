@@ -40,6 +40,8 @@ pub struct Limits {
 	pub upload_slot_timeout: Duration,
 	pub session_queue_len: usize,
 	pub component_queue_len: usize,
+	pub proxy_max_connections: usize,
+	pub proxy_timeout: Duration,
 	pub s2s_queue_len: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
@@ -88,6 +90,11 @@ pub struct Config {
 	pub http_port: Option<u16>,
 	/// HTTPS port for file upload and download (XEP-0363); `None` = off.
 	pub upload_port: Option<u16>,
+	/// SOCKS5 bytestreams proxy port (XEP-0065); `None` = off.
+	pub proxy_port: Option<u16>,
+	/// The host name or address the proxy tells clients to connect to;
+	/// empty = the domain.
+	pub proxy_host: String,
 	/// Port for external components (XEP-0114), on loopback only; `None` = off.
 	pub component_port: Option<u16>,
 	/// Server-to-server port (federation); `None` = no federation at all.
@@ -125,6 +132,8 @@ impl Config {
 			http_port: None,
 			upload_port: None,
 			component_port: None,
+			proxy_port: None,
+			proxy_host: String::new(),
 			s2s_port: None,
 			s2s_hosts: Vec::new(),
 			mdns: false,
@@ -164,6 +173,8 @@ impl Config {
 				upload_slot_timeout: Duration::ZERO,
 				session_queue_len: 0,
 				component_queue_len: 0,
+				proxy_max_connections: 0,
+				proxy_timeout: Duration::ZERO,
 				s2s_queue_len: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
@@ -716,6 +727,46 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "HTTPS port for file transfer (XEP-0363 HTTP upload), on the box's certificate; off = no file transfer",
 		apply: |c, v| {
 			c.upload_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "proxy_port",
+		default: "7777",
+		doc: "SOCKS5 bytestreams proxy (XEP-0065) for file transfers between clients that cannot reach each other; off = no proxy",
+		apply: |c, v| {
+			c.proxy_port = port(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "proxy_host",
+		default: "",
+		doc: "the host name or IP address clients are told to connect to for the proxy; empty = the chat domain",
+		apply: |c, v| {
+			let v = v.trim();
+			if v.chars().any(|ch| ch.is_whitespace() || ch == '/' || ch == '\\') {
+				return Err("a host name or IP address".into());
+			}
+			c.proxy_host = v.to_owned();
+			Ok(())
+		},
+	},
+	Setting {
+		name: "proxy_max_connections",
+		default: "64",
+		doc: "connections to the proxy at once (a transfer takes two); more are closed at once",
+		apply: |c, v| {
+			c.limits.proxy_max_connections = num(v, 2, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "proxy_timeout",
+		default: "60",
+		doc: "seconds from connecting to the proxy until the transfer is started; then the connection is closed",
+		apply: |c, v| {
+			c.limits.proxy_timeout = secs(v, 1, 3600)?;
 			Ok(())
 		},
 	},

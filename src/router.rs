@@ -96,6 +96,9 @@ pub fn dispatch(stanza: &Stanza, cx: &mut Cx) {
 	if stanza.to.as_ref().is_some_and(|to| features::muc::is_ours(to, cx)) {
 		return features::muc::handle(stanza, cx);
 	}
+	if stanza.to.as_ref().is_some_and(|to| features::proxy::is_ours(to, cx)) {
+		return features::proxy::handle(stanza, cx);
+	}
 	match stanza.ty {
 		StanzaType::Iq(t) => iq(stanza, t, cx),
 		StanzaType::Message(t) => message(stanza, t, cx),

@@ -47,6 +47,10 @@ pub struct Server {
 	pub remotes: RefCell<crate::remote::Remotes>,
 	/// The HTTPS port uploads go to, once it listens.
 	pub upload_port: std::cell::Cell<Option<u16>>,
+	/// The SOCKS5 proxy's port (XEP-0065), once it listens.
+	pub proxy_port: std::cell::Cell<Option<u16>>,
+	/// Streams waiting at the proxy.
+	pub proxy: RefCell<crate::net::proxy::Registry>,
 	fake_secret: [u8; 32],
 	/// Makes our dialback keys (XEP-0185); new at every start.
 	pub dialback_secret: [u8; 32],
@@ -100,6 +104,8 @@ impl Server {
 			upload_slots: RefCell::default(),
 			avatar_hashes: RefCell::default(),
 			upload_port: std::cell::Cell::new(None),
+			proxy_port: std::cell::Cell::new(None),
+			proxy: RefCell::default(),
 			remotes: RefCell::new(remotes),
 			push: RefCell::new(push),
 			fake_secret,
@@ -364,6 +370,20 @@ fn start_xmpp(
 				}
 			}
 			Err(e) => log::error!("file transfer is off: {e}"),
+		}
+	}
+	// File transfer between clients (XEP-0065) when they cannot connect
+	// directly; announced only while it listens.
+	if let Some(port) = server.config.proxy_port {
+		match crate::net::listen_on(&server.config.listen, port) {
+			Ok(ls) => {
+				for (addr, l) in ls {
+					println!("listening proxy {addr}");
+					server.proxy_port.set(Some(addr.port()));
+					ex.spawn(crate::net::proxy::accept_loop(server.clone(), ex.clone(), l)).detach();
+				}
+			}
+			Err(e) => log::error!("the bytestreams proxy is off: {e}"),
 		}
 	}
 	// Federation: other servers connect here; our links to them are dialled

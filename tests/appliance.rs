@@ -47,6 +47,7 @@ impl Appliance {
 			"upload_port=0",
 			"s2s_port=off",
 			"component_port=0",
+			"proxy_port=0",
 		]
 		.iter()
 		.chain(settings)

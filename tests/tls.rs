@@ -96,6 +96,8 @@ fn unusable_certificate_stops_start_up_with_a_clear_error() {
 			"s2s_port=off",
 			"--set",
 			"component_port=off",
+			"--set",
+			"proxy_port=off",
 			"--domain",
 			"example.test",
 		])

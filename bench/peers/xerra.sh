@@ -19,7 +19,7 @@ start_xerra() {
   # on in Xerra), SCRAM with 4096 iterations (the default), no direct-TLS
   # port, and no per-address connection limit (every client comes from
   # 127.0.0.1 here).
-  local settings=(domain="$DOMAIN" listen=127.0.0.1 c2s_port="$PORT" c2s_tls_port=off http_port=off upload_port=off s2s_port=off component_port=off
+  local settings=(domain="$DOMAIN" listen=127.0.0.1 c2s_port="$PORT" c2s_tls_port=off http_port=off upload_port=off s2s_port=off component_port=off proxy_port=off
     max_connections_per_ip=1000000 max_connections=1000000 scram_iterations=4096)
   if [ "${XERRA_CERT:-rsa}" = rsa ]; then
     peers_make_cert "$tls" "$DOMAIN"

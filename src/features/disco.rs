@@ -111,6 +111,9 @@ fn server_items(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	// The room service (XEP-0045 §6.1).
 	let rooms = super::muc::service_domain(cx.domain());
 	q.push(Element::new("item", ns::DISCO_ITEMS).with_attr("jid", rooms).with_attr("name", "Rooms"));
+	if let Some(proxy) = super::proxy::disco_item(cx) {
+		q.push(proxy);
+	}
 	cx.reply(iq.iq_result().with_child(q));
 	Ok(())
 }

@@ -25,6 +25,7 @@ pub mod pep_subs;
 pub mod ping;
 pub mod presence;
 pub mod private;
+pub mod proxy;
 pub mod push;
 pub mod roster;
 pub mod session;
@@ -92,6 +93,7 @@ pub static ALL: &[&Feature] = &[
 	&mam::FEATURE,
 	&muc::FEATURE,
 	&upload::FEATURE,
+	&proxy::FEATURE,
 	&invites::FEATURE,
 	&caps::FEATURE,
 	&session::FEATURE,

@@ -4,5 +4,6 @@
 pub mod component;
 pub mod dialback;
 pub mod sasl;
+pub mod socks5;
 pub mod stream;
 pub mod subscription;

@@ -114,6 +114,8 @@ pub const OCCUPANT_ID: &str = "urn:xmpp:occupant-id:0";
 pub const CONFERENCE: &str = "jabber:x:conference";
 /// XEP-0157 §2: FORM_TYPE of contact addresses in the server's disco#info.
 pub const SERVERINFO: &str = "http://jabber.org/network/serverinfo";
+/// XEP-0065 SOCKS5 Bytestreams.
+pub const BYTESTREAMS: &str = "http://jabber.org/protocol/bytestreams";
 /// XEP-0363 HTTP File Upload.
 pub const HTTP_UPLOAD: &str = "urn:xmpp:http:upload:0";
 /// XEP-0050 Ad-Hoc Commands.

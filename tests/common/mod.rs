@@ -63,6 +63,7 @@ impl Server {
 			"http_port=0",
 			"upload_port=0",
 			"component_port=0",
+			"proxy_port=0",
 			"s2s_port=off",
 			&format!("domain={DOMAIN}"),
 		] {

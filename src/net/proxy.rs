@@ -1,0 +1,237 @@
+//! XEP-0065 SOCKS5 bytestreams proxy: the two parties of a file transfer
+//! that cannot reach each other directly both connect here, name their
+//! stream by its hash, and once the initiator asks for it over XMPP
+//! (`features::proxy`) the proxy copies bytes between them. Nothing is
+//! read from either side before that, so early bytes wait in the kernel
+//! (§10.1: "ignore but not drop").
+//!
+//! Limits: `proxy_max_connections` (handshaking, waiting and relaying
+//! connections together; a stream takes two) and `proxy_timeout` (from
+//! connecting to activation).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use async_io::Timer;
+use async_net::TcpStream;
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+
+use crate::proto::socks5::{self, Reply};
+use crate::server::Server;
+
+/// Streams by hash, while they wait.
+#[derive(Default)]
+pub struct Registry {
+	streams: HashMap<String, Entry>,
+	/// Connections open now (any stage), for `proxy_max_connections`.
+	connections: usize,
+}
+
+enum Entry {
+	/// One party is here, counted as a connection. Dropping `_gone` tells
+	/// its task to stop waiting.
+	Waiting { stream: TcpStream, counted: Counted, _gone: async_channel::Sender<()> },
+	/// Both are here; the second's task relays once this says so.
+	Paired { activate: async_channel::Sender<()> },
+}
+
+/// Why an activation (§6.3.3) failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotReady {
+	/// Nobody connected with that hash.
+	Unknown,
+	/// Only one party is connected.
+	OneSided,
+}
+
+impl Registry {
+	/// The initiator asks for the stream `hash` to start.
+	pub fn activate(&mut self, hash: &str) -> Result<(), NotReady> {
+		match self.streams.get(hash) {
+			None => Err(NotReady::Unknown),
+			Some(Entry::Waiting { .. }) => Err(NotReady::OneSided),
+			Some(Entry::Paired { activate }) => {
+				let _ = activate.try_send(());
+				self.streams.remove(hash);
+				Ok(())
+			}
+		}
+	}
+
+	pub fn connections(&self) -> usize {
+		self.connections
+	}
+}
+
+/// Counts a connection for as long as it lives.
+struct Counted(Rc<Server>);
+
+impl Counted {
+	fn admit(server: &Rc<Server>) -> Option<Counted> {
+		let mut r = server.proxy.borrow_mut();
+		if r.connections >= server.config.limits.proxy_max_connections {
+			return None;
+		}
+		r.connections += 1;
+		Some(Counted(server.clone()))
+	}
+}
+
+impl Drop for Counted {
+	fn drop(&mut self) {
+		self.0.proxy.borrow_mut().connections -= 1;
+	}
+}
+
+/// One connection to the proxy, from accept to the end of its stream.
+pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
+	let Some(counted) = Counted::admit(&server) else {
+		log::info!("{peer}: proxy full (proxy_max_connections)");
+		return;
+	};
+	let deadline = std::time::Instant::now() + server.config.limits.proxy_timeout;
+	let until_deadline = || async move {
+		Timer::at(deadline).await;
+	};
+	let shake = async { Some(handshake(tcp).await) }.or(async {
+		until_deadline().await;
+		None
+	});
+	let (tcp, hash) = match shake.await {
+		Some(Ok(pair)) => pair,
+		None => return log::debug!("{peer}: proxy handshake timed out"),
+		Some(Err(e)) => return log::debug!("{peer}: proxy handshake: {e}"),
+	};
+	// What this connection is to its stream, decided without waiting.
+	enum Role {
+		First(async_channel::Receiver<()>),
+		Second(TcpStream, Counted, async_channel::Receiver<()>),
+		Third,
+	}
+	let role = {
+		let mut r = server.proxy.borrow_mut();
+		match r.streams.remove(&hash) {
+			Some(Entry::Waiting { stream, counted, .. }) => {
+				let (tx, rx) = async_channel::bounded(1);
+				r.streams.insert(hash.clone(), Entry::Paired { activate: tx });
+				Role::Second(stream, counted, rx)
+			}
+			Some(paired) => {
+				r.streams.insert(hash.clone(), paired);
+				Role::Third
+			}
+			None => {
+				let (tx, rx) = async_channel::bounded(1);
+				r.streams.insert(hash.clone(), Entry::Waiting { stream: tcp.clone(), counted, _gone: tx });
+				Role::First(rx)
+			}
+		}
+	};
+	let (first, first_counted, activated) = match role {
+		Role::Second(stream, first_counted, activated) => (stream, first_counted, activated),
+		// Only two may share a stream.
+		Role::Third => return log::info!("{peer}: proxy stream already has both parties"),
+		Role::First(gone) => {
+			// The first party waits for the other, who takes its stream (and
+			// so ends this wait), or for the deadline.
+			let paired = async { gone.recv().await.is_err() }.or(async {
+				until_deadline().await;
+				false
+			});
+			if !paired.await {
+				forget(&server, &hash, |e| matches!(e, Entry::Waiting { .. }));
+				log::debug!("{peer}: proxy stream never paired");
+			}
+			return;
+		}
+	};
+	let go = async { activated.recv().await.is_ok() }.or(async {
+		until_deadline().await;
+		false
+	});
+	if !go.await {
+		forget(&server, &hash, |e| matches!(e, Entry::Paired { .. }));
+		return log::debug!("{peer}: proxy stream never activated");
+	}
+	log::debug!("{peer}: proxy stream {hash} activated");
+	relay(first, tcp).await;
+	drop(first_counted);
+}
+
+/// Removes a stream that timed out, if it is still in the state `stale`
+/// says (it may have moved on meanwhile).
+fn forget(server: &Server, hash: &str, stale: impl Fn(&Entry) -> bool) {
+	let mut r = server.proxy.borrow_mut();
+	let gone = if r.streams.get(hash).is_some_and(stale) { r.streams.remove(hash) } else { None };
+	drop(r);
+	// Dropped unborrowed: a waiting party's count gives itself back.
+	drop(gone);
+}
+
+/// Reads the greeting and the request, answers both; the hash on success.
+async fn handshake(mut tcp: TcpStream) -> std::io::Result<(TcpStream, String)> {
+	let mut buf = Vec::with_capacity(64);
+	let mut chunk = [0u8; 64];
+	let refused = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+	loop {
+		match socks5::greeting(&buf) {
+			Ok(Some((used, answer))) => {
+				buf.drain(..used);
+				tcp.write_all(&answer).await?;
+				break;
+			}
+			Ok(None) => {}
+			Err(socks5::Error::NoMethod) => {
+				tcp.write_all(&socks5::NO_ACCEPTABLE_METHOD).await?;
+				return Err(refused("no acceptable method"));
+			}
+			Err(e) => return Err(refused(&format!("{e:?}"))),
+		}
+		read_more(&mut tcp, &mut buf, &mut chunk).await?;
+	}
+	loop {
+		match socks5::request(&buf) {
+			Ok(Some((_, hash))) => {
+				tcp.write_all(&socks5::reply(Reply::Succeeded, &hash)).await?;
+				return Ok((tcp, hash));
+			}
+			Ok(None) => {}
+			Err(socks5::Error::Refused(code)) => {
+				tcp.write_all(&socks5::reply(code, "")).await?;
+				return Err(refused(&format!("{code:?}")));
+			}
+			Err(e) => return Err(refused(&format!("{e:?}"))),
+		}
+		read_more(&mut tcp, &mut buf, &mut chunk).await?;
+	}
+}
+
+/// Appends what arrives; a handshake is small, so more than 512 bytes is
+/// not one.
+async fn read_more(tcp: &mut TcpStream, buf: &mut Vec<u8>, chunk: &mut [u8]) -> std::io::Result<()> {
+	let n = tcp.read(chunk).await?;
+	if n == 0 {
+		return Err(std::io::ErrorKind::UnexpectedEof.into());
+	}
+	buf.extend_from_slice(&chunk[..n]);
+	if buf.len() > 512 {
+		return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "handshake too long"));
+	}
+	Ok(())
+}
+
+/// Copies both ways until both sides are done; one side finishing sending
+/// is passed on as a half-close, so the other still reads to the end.
+async fn relay(a: TcpStream, b: TcpStream) {
+	async fn one_way(mut from: TcpStream, mut to: TcpStream) {
+		let _ = futures_lite::io::copy(&mut from, &mut to).await;
+		let _ = to.close().await;
+	}
+	futures_lite::future::zip(one_way(a.clone(), b.clone()), one_way(b, a)).await;
+}
+
+/// Accepts proxy connections on `l` forever.
+pub async fn accept_loop(server: Rc<Server>, ex: Rc<async_executor::LocalExecutor<'static>>, l: async_net::TcpListener) {
+	super::accept_each(ex, l, move |tcp, peer| serve(server.clone(), tcp, peer)).await
+}

@@ -20,8 +20,8 @@ const PYTHON: &str = "/usr/bin/python3";
 /// The script gives up on a scenario after 20 s; this only catches a hang.
 const HARD_LIMIT: Duration = Duration::from_secs(120);
 
-fn script() -> PathBuf {
-	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/slix_flows.py")
+fn script(name: &str) -> PathBuf {
+	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(name)
 }
 
 /// A missing client is a failure, never a skip: these tests are the only
@@ -74,10 +74,16 @@ fn slix(s: &Server, scenario: &str, users: &[&str]) {
 
 /// `slix` with extra environment variables for the script.
 fn slix_env(s: &Server, scenario: &str, users: &[&str], env: &[(&str, &str)]) {
+	run_script("slix_flows.py", s, scenario, users, env);
+}
+
+/// Runs `scenario` of one of the scripts in tests/clients (they share
+/// slix_flows.py's command line).
+fn run_script(name: &str, s: &Server, scenario: &str, users: &[&str], env: &[(&str, &str)]) {
 	require_slixmpp();
 	let mut child = Command::new(PYTHON)
 		.envs(env.iter().copied())
-		.arg(script())
+		.arg(script(name))
 		.args(["--port", &s.port.to_string(), "--domain", DOMAIN, "--password", PASSWORD, scenario])
 		.args(users)
 		.stdin(Stdio::null())
@@ -229,6 +235,36 @@ fn slixmpp_uploads_a_file_over_https() {
 	// phone would after the first-boot page, and finds the domain on loopback.
 	let ca = s.dir.join("tls/ca.crt");
 	slix_env(&s, "upload", &["alice", "bob"], &[("SSL_CERT_FILE", ca.to_str().unwrap()), ("XERRA_TEST_RESOLVE", "127.0.0.1")]);
+}
+
+#[test]
+fn slixmpp_sends_a_file_through_the_proxy() {
+	// The proxy tells clients to connect to 127.0.0.1, as a box would give
+	// its LAN address.
+	let s = server_with_users(&["alice", "bob"], &["proxy_host=127.0.0.1"]);
+	run_script("slix_office.py", &s, "proxy", &["alice", "bob"], &[]);
+}
+
+#[test]
+fn slixmpp_subscribes_to_a_pep_node() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	run_script("slix_office.py", &s, "pep_subscribe", &["alice", "bob"], &[]);
+}
+
+#[test]
+fn slixmpp_sees_a_room_avatar_and_occupant_ids() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	run_script("slix_office.py", &s, "room_extras", &["alice", "bob"], &[]);
+}
+
+/// What Conversations, Monal and Gajim look for (and the compliance suites
+/// name) is all there, checked as those clients check it.
+#[test]
+fn slixmpp_finds_every_feature_the_named_clients_look_for() {
+	let s = server_with_users(&["alice"], &["proxy_host=127.0.0.1", "contact_addresses=admin=xmpp:admin@example.test"]);
+	let ca = s.dir.join("tls/ca.crt");
+	let env = [("SSL_CERT_FILE", ca.to_str().unwrap()), ("XERRA_TEST_RESOLVE", "127.0.0.1")];
+	run_script("compliance.py", &s, "compliance", &["alice"], &env);
 }
 
 #[test]

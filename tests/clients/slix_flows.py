@@ -1151,11 +1151,11 @@ def report(run):
             print(f"    {line}", flush=True)
 
 
-async def main(args):
+async def main(args, scenarios):
     ARGS_DOMAIN[0] = args.domain
     _resolve_test_domain()
     run = Run(args)
-    scenario, users = SCENARIOS[args.scenario]
+    scenario, users = scenarios[args.scenario]
     if len(args.users) != users:
         raise SystemExit(f"{args.scenario} needs {users} user name(s)")
     say(f"scenario {args.scenario} with {', '.join(args.users)} on 127.0.0.1:{args.port}")
@@ -1175,14 +1175,19 @@ async def main(args):
     return 0
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cli(scenarios, doc):
+    """The command line of this script and of those that add scenarios."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--port", type=int, required=True, help="STARTTLS c2s port")
     parser.add_argument("--domain", required=True)
     parser.add_argument("--password", required=True, help="every user's password")
     parser.add_argument("--timeout", type=float, default=20, help="seconds for the whole scenario")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("scenario", choices=sorted(scenarios))
     parser.add_argument("users", nargs="+")
     args = parser.parse_args()
     logging.basicConfig(level=logging.DEBUG if os.environ.get("SLIX_DEBUG") else logging.CRITICAL)
-    sys.exit(asyncio.run(main(args)))
+    sys.exit(asyncio.run(main(args, scenarios)))
+
+
+if __name__ == "__main__":
+    cli(SCENARIOS, __doc__)

@@ -359,47 +359,30 @@ fn start_xmpp(
 			m.announce("_xmpp-client._tcp.local.", &server.config.domain, l.addr.port(), &[]);
 		}
 	}
+	let everywhere = server.config.listen.clone();
 	// File transfer (XEP-0363) over HTTPS; the XMPP side works without it.
 	if let Some(port) = server.config.upload_port {
-		match crate::net::listen_on(&server.config.listen, port) {
-			Ok(upload) => {
-				for (addr, l) in upload {
-					println!("listening upload {addr}");
-					server.upload_port.set(Some(addr.port()));
-					ex.spawn(crate::http::upload::serve(server.clone(), ex.clone(), l)).detach();
-				}
-			}
-			Err(e) => log::error!("file transfer is off: {e}"),
-		}
+		extra_listener("upload", &everywhere, port, "file transfer is off", |addr, l| {
+			server.upload_port.set(Some(addr.port()));
+			ex.spawn(crate::http::upload::serve(server.clone(), ex.clone(), l)).detach();
+		});
 	}
 	// File transfer between clients (XEP-0065) when they cannot connect
 	// directly; announced only while it listens.
 	if let Some(port) = server.config.proxy_port {
-		match crate::net::listen_on(&server.config.listen, port) {
-			Ok(ls) => {
-				for (addr, l) in ls {
-					println!("listening proxy {addr}");
-					server.proxy_port.set(Some(addr.port()));
-					ex.spawn(crate::net::proxy::accept_loop(server.clone(), ex.clone(), l)).detach();
-				}
-			}
-			Err(e) => log::error!("the bytestreams proxy is off: {e}"),
-		}
+		extra_listener("proxy", &everywhere, port, "the bytestreams proxy is off", |addr, l| {
+			server.proxy_port.set(Some(addr.port()));
+			ex.spawn(crate::net::proxy::accept_loop(server.clone(), ex.clone(), l)).detach();
+		});
 	}
 	// Federation: other servers connect here; our links to them are dialled
 	// on demand.
 	if let Some(port) = server.config.s2s_port {
-		match crate::net::listen_on(&server.config.listen, port) {
-			Ok(ls) => {
-				for (addr, l) in ls {
-					println!("listening s2s {addr}");
-					let s = server.clone();
-					ex.spawn(crate::net::accept_each(ex.clone(), l, move |tcp, peer| crate::net::s2s::serve(s.clone(), tcp, peer)))
-						.detach();
-				}
-			}
-			Err(e) => log::error!("no server-to-server listener (peers cannot check our dialback keys): {e}"),
-		}
+		let why = "no server-to-server listener (peers cannot check our dialback keys)";
+		extra_listener("s2s", &everywhere, port, why, |_, l| {
+			let s = server.clone();
+			ex.spawn(crate::net::accept_each(ex.clone(), l, move |tcp, peer| crate::net::s2s::serve(s.clone(), tcp, peer))).detach();
+		});
 		// Links are dialled in any case, so what waits for one always ends
 		// (delivered or bounced).
 		ex.spawn(crate::net::s2s::dialer(server.clone(), ex.clone())).detach();
@@ -407,17 +390,11 @@ fn start_xmpp(
 	// External components (XEP-0114) run on the box itself: loopback only.
 	if let Some(port) = server.config.component_port {
 		use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-		match crate::net::listen_on(&[IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)], port) {
-			Ok(ls) => {
-				for (addr, l) in ls {
-					println!("listening component {addr}");
-					let s = server.clone();
-					ex.spawn(crate::net::accept_each(ex.clone(), l, move |tcp, peer| crate::net::component::serve(s.clone(), tcp, peer)))
-						.detach();
-				}
-			}
-			Err(e) => log::error!("external components are off: {e}"),
-		}
+		let loopback = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
+		extra_listener("component", &loopback, port, "external components are off", |_, l| {
+			let s = server.clone();
+			ex.spawn(crate::net::accept_each(ex.clone(), l, move |tcp, peer| crate::net::component::serve(s.clone(), tcp, peer))).detach();
+		});
 	}
 	println!("ready domain={} data={}", server.config.domain, server.config.data_dir.display());
 	log::info!("xerra {} serving {}", env!("CARGO_PKG_VERSION"), server.config.domain);
@@ -429,6 +406,27 @@ fn start_xmpp(
 	*app.server.borrow_mut() = Some(server);
 	crate::notify::ready(&format!("serving {}", app.domain()));
 	Ok(())
+}
+
+/// Binds a port beside the XMPP ones and hands each listener to `start`;
+/// one that cannot be bound is logged with `off` (what that means) and the
+/// server runs without it.
+fn extra_listener(
+	kind: &str,
+	ips: &[std::net::IpAddr],
+	port: u16,
+	off: &str,
+	mut start: impl FnMut(std::net::SocketAddr, async_net::TcpListener),
+) {
+	match crate::net::listen_on(ips, port) {
+		Ok(ls) => {
+			for (addr, l) in ls {
+				println!("listening {kind} {addr}");
+				start(addr, l);
+			}
+		}
+		Err(e) => log::error!("{off}: {e}"),
+	}
 }
 
 /// How often a running server checks whether its certificate is due for renewal.

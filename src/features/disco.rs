@@ -34,6 +34,16 @@ fn query(iq: &Stanza, ns: &str) -> Result<Element, StanzaError> {
 	Ok(Element::new("query", ns))
 }
 
+/// A service's disco#info query: one identity and its features.
+pub fn service_info(category: &str, ty: &str, name: &str, features: &[&str]) -> Element {
+	let mut q = Element::new("query", ns::DISCO_INFO)
+		.with_child(Element::new("identity", ns::DISCO_INFO).with_attr("category", category).with_attr("type", ty).with_attr("name", name));
+	for f in features {
+		q.push(Element::new("feature", ns::DISCO_INFO).with_attr("var", *f));
+	}
+	q
+}
+
 /// The server's disco#info query (XEP-0030 §3.1): what every feature
 /// announces, the upload service when it listens (XEP-0363 §2), and whom to
 /// contact (XEP-0157).

@@ -51,15 +51,7 @@ fn iq(stanza: &Stanza, t: IqType, cx: &mut Cx) -> Result<(), StanzaError> {
 	let q = stanza.payload().ok_or(Condition::BadRequest)?;
 	match (t, q.ns()) {
 		(IqType::Get, ns::DISCO_INFO) => {
-			let q = Element::new("query", ns::DISCO_INFO)
-				.with_child(
-					Element::new("identity", ns::DISCO_INFO)
-						.with_attr("category", "proxy")
-						.with_attr("type", "bytestreams")
-						.with_attr("name", "File transfer proxy"),
-				)
-				.with_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", ns::BYTESTREAMS))
-				.with_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", ns::DISCO_INFO));
+			let q = super::disco::service_info("proxy", "bytestreams", "File transfer proxy", &[ns::BYTESTREAMS, ns::DISCO_INFO]);
 			cx.reply(stanza.iq_result().with_child(q));
 			Ok(())
 		}

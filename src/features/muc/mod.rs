@@ -473,16 +473,7 @@ fn iq_inner(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) -> Result<(), Sta
 fn service_iq(stanza: &Stanza, t: IqType, payload_ns: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	match (t, payload_ns) {
 		(IqType::Get, ns::DISCO_INFO) => {
-			let q = Element::new("query", ns::DISCO_INFO)
-				.with_child(
-					Element::new("identity", ns::DISCO_INFO)
-						.with_attr("category", "conference")
-						.with_attr("type", "text")
-						.with_attr("name", "Rooms"),
-				)
-				.with_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", ns::MUC))
-				.with_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", ns::DISCO_INFO))
-				.with_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", ns::DISCO_ITEMS));
+			let q = super::disco::service_info("conference", "text", "Rooms", &[ns::MUC, ns::DISCO_INFO, ns::DISCO_ITEMS]);
 			cx.reply(stanza.iq_result().with_child(q));
 			Ok(())
 		}

@@ -200,6 +200,26 @@ fn a_clean_close_keeps_unacknowledged_messages_and_the_unacked_limit_holds() {
 	assert_eq!(got, want);
 }
 
+/// What a deleted account's session never acknowledged is not kept for an
+/// account made later with the same name: its senders hear it is gone.
+#[test]
+fn a_deleted_accounts_unacknowledged_messages_go_back_to_their_senders() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut bob = s.online("bob");
+	let mut alice = s.online("alice");
+	enable(&mut alice, true).unwrap();
+	bob.send(&chat(&Server::jid("alice"), "never acked"));
+	assert_eq!(bodies(&mut alice, Duration::from_millis(300)), ["never acked"]);
+	let (ok, out) = s.cli(&["user", "del", "alice"], None);
+	assert!(ok, "{out}");
+	alice.expect_stream_error("not-authorized");
+	let bounce = bob.wait_for(|e| e.name() == "message" && e.attr("type") == Some("error"));
+	assert_eq!(common::client::error_condition(&bounce), "service-unavailable");
+	s.add_user("alice");
+	let mut alice = s.online("alice");
+	assert!(bodies(&mut alice, Duration::from_millis(500)).is_empty(), "the new alice gets nothing of the old one's");
+}
+
 #[test]
 fn a_waiting_session_survives_a_shutdown_as_offline_messages() {
 	let s = server_with_users(&["alice", "bob"], &[]);

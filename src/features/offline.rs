@@ -40,8 +40,12 @@ pub fn store(mut el: Element, user: &str, cx: &mut Cx) {
 	cx.write(move |tx| {
 		Ok(match tx.push_offline(&user, &bytes, max)? {
 			Pushed::Stored => Vec::new(),
-			Pushed::Full => {
-				let err = StanzaError::with_text(Condition::ServiceUnavailable, "the recipient's offline storage is full");
+			full_or_gone => {
+				let text = match full_or_gone {
+					Pushed::Full => "the recipient's offline storage is full",
+					_ => "no such account",
+				};
+				let err = StanzaError::with_text(Condition::ServiceUnavailable, text);
 				vec![Out::Route(crate::xmpp::stanza::error_reply(&el, &err))]
 			}
 		})

@@ -22,6 +22,10 @@ pub enum Pushed {
 	Stored,
 	/// The account already holds `max` messages.
 	Full,
+	/// There is no such account (any more): a message for a session that
+	/// ended because its account was deleted must not wait for an account
+	/// made later with the same name.
+	NoAccount,
 }
 
 impl Tx<'_> {
@@ -34,6 +38,9 @@ impl Tx<'_> {
 
 	/// Appends a message unless `user` already has `max` stored.
 	pub fn push_offline(&self, user: &str, stanza: &[u8], max: usize) -> Result<Pushed, StoreError> {
+		if !self.account_exists(user)? {
+			return Ok(Pushed::NoAccount);
+		}
 		let mut t = self.tx.open_table(OFFLINE)?;
 		let (count, last) = {
 			let mut range = t.range((user, 0)..=(user, u64::MAX))?;
@@ -60,11 +67,16 @@ impl Tx<'_> {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::store::test_support::temp_store;
+	use crate::store::test_support::{temp_store, test_account};
 
 	#[test]
 	fn push_respects_cap_and_drop_removes_delivered() {
 		let t = temp_store();
+		// Nothing is kept for an account that does not exist.
+		assert_eq!(t.store.write_blocking(|tx| tx.push_offline("bob", b"m", 3)).unwrap(), Pushed::NoAccount);
+		for user in ["bob", "bobby"] {
+			t.store.write_blocking(move |tx| tx.create_account(user, &test_account())).unwrap();
+		}
 		for i in 0..3 {
 			let body = format!("m{i}");
 			let r = t.store.write_blocking(move |tx| tx.push_offline("bob", body.as_bytes(), 3)).unwrap();

@@ -422,7 +422,9 @@ fn deliver_as(server: Option<&Server>, config: &Config, user: &str, outs: Vec<cr
 	}
 }
 
-async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, name: &str) -> Result<String, String> {
+/// Deletes an account with everything it had; its sessions end with
+/// `not-authorized` and its contacts see it go.
+pub(crate) async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, name: &str) -> Result<String, String> {
 	if let Some(server) = server {
 		// End the sessions first, while the roster still says who must hear
 		// that they are gone.

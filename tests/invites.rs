@@ -142,3 +142,49 @@ fn registration_modes_and_throttle() {
 	assert_eq!(register(&mut c, "third", "third words").attr("type"), Some("result"));
 	assert_eq!(error_condition(&register(&mut c, "fourth", "fourth words")), "policy-violation");
 }
+
+/// XEP-0077 §3.3 and §3.2 for a logged-in account: whatever `registration`
+/// says, people change the password the wizard gave them, or leave.
+#[test]
+fn accounts_change_their_password_and_remove_themselves_in_band() {
+	let s = server_with_users(&["alice", "bob"], &["registration=off"]);
+	assert!(s.cli(&["group", "add", "Team"], None).0);
+	for n in ["alice", "bob"] {
+		assert!(s.cli(&["group", "add-member", "Team", n], None).0);
+	}
+	let mut alice = s.online("alice");
+	let info = alice.iq(&format!("<iq type='get' to='{DOMAIN}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"));
+	assert!(info.to_xml("jabber:client").contains(REGISTER), "announced");
+	let r = alice.iq(&format!("<iq type='get'><query xmlns='{REGISTER}'/></iq>"));
+	let q = r.child("query", REGISTER).unwrap();
+	assert!(q.child("registered", REGISTER).is_some());
+	assert_eq!(q.child("username", REGISTER).map(|u| u.text()).as_deref(), Some("alice"));
+	// Someone else's password, an empty one: refused.
+	assert_eq!(error_condition(&register(&mut alice, "bob", "x")), "not-allowed");
+	assert_eq!(error_condition(&register(&mut alice, "alice", "")), "not-acceptable");
+	assert_eq!(register(&mut alice, "alice", "a new secret").attr("type"), Some("result"));
+	// The old password no longer works, the new one does.
+	let mut c = Client::connect(s.port);
+	c.open();
+	c.starttls();
+	c.open();
+	assert!(c.scram("alice", PASSWORD, "SCRAM-SHA-256").is_err());
+	let mut again = Client::login(s.port, "alice", "a new secret");
+	// Removal: the answer, then the stream ends; contacts see alice go.
+	let mut bob = s.online("bob");
+	assert_eq!(roster(&mut bob).len(), 1, "alice is bob's contact");
+	bob.drain(Duration::from_millis(200));
+	drop(alice);
+	let r = again.iq(&format!("<iq type='set'><query xmlns='{REGISTER}'><remove/></query></iq>"));
+	assert_eq!(r.attr("type"), Some("result"));
+	again.expect_stream_error("not-authorized");
+	bob.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("unavailable"));
+	let push = bob.wait_for(|e| e.name() == "iq" && e.attr("type") == Some("set"));
+	let push = push.to_xml("jabber:client");
+	assert!(push.contains(&Server::jid("alice")) && push.contains("subscription='remove'"), "{push}");
+	let mut c = Client::connect(s.port);
+	c.open();
+	c.starttls();
+	c.open();
+	assert!(c.scram("alice", "a new secret", "SCRAM-SHA-256").is_err(), "the account is gone");
+}

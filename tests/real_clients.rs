@@ -257,6 +257,12 @@ fn slixmpp_sees_a_room_avatar_and_occupant_ids() {
 	run_script("slix_office.py", &s, "room_extras", &["alice", "bob"], &[]);
 }
 
+#[test]
+fn slixmpp_changes_its_password_and_removes_its_account() {
+	let s = server_with_users(&["alice"], &[]);
+	run_script("slix_office.py", &s, "account", &["alice"], &[]);
+}
+
 /// What Conversations, Monal and Gajim look for (and the compliance suites
 /// name) is all there, checked as those clients check it.
 #[test]

@@ -27,6 +27,7 @@ pub mod presence;
 pub mod private;
 pub mod proxy;
 pub mod push;
+pub mod register;
 pub mod roster;
 pub mod session;
 pub mod time;
@@ -95,6 +96,7 @@ pub static ALL: &[&Feature] = &[
 	&upload::FEATURE,
 	&proxy::FEATURE,
 	&invites::FEATURE,
+	&register::FEATURE,
 	&caps::FEATURE,
 	&session::FEATURE,
 	&ping::FEATURE,

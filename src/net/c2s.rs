@@ -490,6 +490,13 @@ impl Conn {
 					// Our own replies are queued to us; send what we have first
 					// so the order on the wire matches the order of events.
 					self.flush().await?;
+					// XEP-0077 for the account itself (password, removal) waits
+					// on key derivation and deletion: answered here, in order.
+					if super::register::is_account_request(&stanza, &jid) {
+						let reply = Box::pin(super::register::account(&server, &jid, &stanza)).await;
+						self.send_stanza(reply);
+						continue;
+					}
 					// Consecutive messages share one commit (see router::handle_batch).
 					let mut batch = vec![stanza];
 					if batch[0].kind() == Kind::Message {

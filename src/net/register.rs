@@ -4,6 +4,11 @@
 //! `registration` decides who may: off, invite (the default: a token is
 //! needed) or open. Attempts count against the per-address login throttle
 //! (`auth_failures_per_ip` per `auth_failure_window`).
+//!
+//! After logging in, an account uses the same namespace to change its
+//! password (§3.3) or to remove itself (§3.2), whatever `registration` says:
+//! people get generated passwords from the first-boot wizard and are told
+//! to change them in their app.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -11,6 +16,7 @@ use std::time::Instant;
 use crate::config::Registration;
 use crate::features::{Cx, Out, invites};
 use crate::server::Server;
+use crate::store::Account;
 use crate::store::StoreError;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
@@ -95,7 +101,7 @@ async fn register(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &
 	if password.is_empty() || password.len() > MAX_PASSWORD {
 		return Err(StanzaError::with_text(Condition::NotAcceptable, "choose a password"));
 	}
-	let account = crate::admin::new_account(&password, &server.config).map_err(|e| StanzaError::with_text(Condition::NotAcceptable, e))?;
+	let account = derive(&password, server).await?;
 	let (domain, used, name) = (server.config.domain.clone(), token.clone(), user.clone());
 	let outcome = server
 		.store
@@ -133,5 +139,72 @@ async fn register(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &
 			crate::router::deliver(out, &mut cx);
 		}
 	}
+	Ok(iq.iq_result())
+}
+
+/// SCRAM keys for a password, made on a thread of their own: PBKDF2 takes
+/// milliseconds, too long for the executor.
+async fn derive(password: &str, server: &Server) -> Result<Account, StanzaError> {
+	let (password, config) = (password.to_owned(), server.config.clone());
+	let (tx, rx) = async_channel::bounded(1);
+	std::thread::spawn(move || {
+		let _ = tx.send_blocking(crate::admin::new_account(&password, &config));
+	});
+	let made = rx.recv().await.map_err(|_| Condition::InternalServerError)?;
+	made.map_err(|e| StanzaError::with_text(Condition::NotAcceptable, e))
+}
+
+/// Is this a logged-in account's own registration request (to nobody, its
+/// server or its own bare JID)?
+pub fn is_account_request(iq: &Stanza, jid: &FullJid) -> bool {
+	matches!(iq.ty, StanzaType::Iq(IqType::Get | IqType::Set))
+		&& iq.payload().is_some_and(|q| q.is("query", ns::REGISTER))
+		&& iq.to.as_ref().is_none_or(|to| {
+			to.resource().is_none() && (to.node().is_none() || to.to_bare() == jid.to_bare()) && to.domain() == jid.domain()
+		})
+}
+
+/// Answers a logged-in account's XEP-0077 request: what it is registered as
+/// (§3.1), a new password (§3.3), or its removal (§3.2: the answer, then the
+/// stream ends with `not-authorized` as the account goes).
+pub async fn account(server: &Server, jid: &FullJid, iq: &Stanza) -> Element {
+	match account_answer(server, jid, iq).await {
+		Ok(ok) => ok,
+		Err(e) => iq.error_reply(&e),
+	}
+}
+
+async fn account_answer(server: &Server, jid: &FullJid, iq: &Stanza) -> Result<Element, StanzaError> {
+	let user = jid.node().unwrap_or_default().to_owned();
+	let q = iq.payload().ok_or(Condition::BadRequest)?;
+	if iq.ty == StanzaType::Iq(IqType::Get) {
+		let answer = Element::new("query", ns::REGISTER)
+			.with_child(Element::new("registered", ns::REGISTER))
+			.with_child(Element::new("username", ns::REGISTER).with_text(user))
+			.with_child(Element::new("password", ns::REGISTER));
+		return Ok(iq.iq_result().with_child(answer));
+	}
+	if q.child("remove", ns::REGISTER).is_some() {
+		log::info!("{jid}: removes its account");
+		crate::admin::delete_user(&server.store, &server.config, Some(server), &user)
+			.await
+			.map_err(|e| StanzaError::with_text(Condition::InternalServerError, e))?;
+		return Ok(iq.iq_result());
+	}
+	let text = |name: &str| q.child(name, ns::REGISTER).map(Element::text);
+	let named = text("username").map(|u| prep_localpart(u.trim()));
+	if named.is_some_and(|u| u.ok().as_deref() != Some(user.as_str())) {
+		return Err(StanzaError::with_text(Condition::NotAllowed, "only your own password can be changed"));
+	}
+	let password = text("password").unwrap_or_default();
+	if password.is_empty() || password.len() > MAX_PASSWORD {
+		return Err(StanzaError::with_text(Condition::NotAcceptable, "choose a password"));
+	}
+	let account = derive(&password, server).await?;
+	let changed = server.store.write(move |tx| tx.set_credentials(&user, &account)).await.map_err(|_| Condition::InternalServerError)?;
+	if !changed {
+		return Err(StanzaError::new(Condition::ItemNotFound));
+	}
+	log::info!("{jid}: changed its password");
 	Ok(iq.iq_result())
 }

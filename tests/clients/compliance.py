@@ -87,6 +87,7 @@ async def server_checks(p, domain):
         ("urn:xmpp:ping", "ping (XEP-0199)", "Monal"),
         ("jabber:iq:last", "uptime (XEP-0012)", "Gajim"),
         ("jabber:iq:version", "software version (XEP-0092)", "Gajim, Monal"),
+        ("jabber:iq:register", "in-band registration, password change (XEP-0077)", "Gajim, Conversations"),
         ("urn:xmpp:http:upload:0", "HTTP upload (XEP-0363)", "Conversations, Monal, Gajim; CS IM"),
     ]
     for var, what, who in want:

@@ -6,12 +6,14 @@ this reuses), run the same way by tests/real_clients.rs:
         --password PASSWORD SCENARIO USER [USER...]
 
 Scenarios: a file sent through the server's SOCKS5 proxy (XEP-0065), an
-explicit PEP subscription (XEP-0060 §6.1), and a room's avatar and
-occupant ids (XEP-0486, XEP-0421).
+explicit PEP subscription (XEP-0060 §6.1), a room's avatar and occupant
+ids (XEP-0486, XEP-0421), and an account changing its password and
+removing itself (XEP-0077).
 
 Needs Debian's python3-slixmpp (1.8.3); run it with /usr/bin/python3.
 """
 
+import asyncio
 import base64
 import hashlib
 import xml.etree.ElementTree as ET
@@ -19,7 +21,7 @@ import xml.etree.ElementTree as ET
 from slixmpp import JID
 
 import slix_flows
-from slix_flows import STEP, check, keeper, two_online
+from slix_flows import STEP, check, keeper, say, two_online
 
 async def proxy(run):
     """alice sends bob bytes through proxy.DOMAIN with slixmpp's XEP-0065
@@ -116,7 +118,33 @@ async def room_extras(run):
     check(own and own[-1]["occupant-id"]["id"] not in ("", pid), "bob's own id is another one")
 
 
+async def account(run):
+    """alice changes the password the wizard gave her with slixmpp's
+    XEP-0077 plugin, logs in again with the new one, then removes her
+    account; logging in then fails."""
+    (alice,) = run.users
+    a = run.peer(alice)
+    a.xmpp.register_plugin("xep_0077")
+    await a.login()
+    await a.xmpp["xep_0077"].change_password("chosen by alice", timeout=STEP)
+    await a.close()
+    b = await run.peer(alice, password="chosen by alice").login()
+    b.xmpp.register_plugin("xep_0077")
+    say(f"ok: {alice} logs in with the new password")
+    await b.xmpp["xep_0077"].cancel_registration(timeout=STEP)
+    b.closing = True
+    await run.until("the server ends the stream of a removed account", lambda: not b.online)
+    gone = run.peer(alice, password="chosen by alice")
+    try:
+        await asyncio.wait_for(gone.login(), STEP)
+    except slix_flows.Failure as e:
+        check("SASL failed" in str(e), "the removed account cannot log in", str(e))
+    else:
+        raise slix_flows.Failure("the removed account still logs in")
+
+
 SCENARIOS = {
+    "account": (account, 1),
     "proxy": (proxy, 2),
     "pep_subscribe": (pep_subscribe, 2),
     "room_extras": (room_extras, 2),

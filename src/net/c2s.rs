@@ -66,7 +66,7 @@ pub fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr, direct_tls: b
 	let limits = &server.config.limits;
 	let admitted = server.guard.borrow_mut().connect(peer.ip(), limits.max_connections, limits.max_connections_per_ip);
 	let mut conn: Result<Conn, Pin<Box<dyn std::future::Future<Output = ()>>>> = match admitted {
-		Ok(()) => Ok(Conn::new(server, Transport::Plain(tcp), peer)),
+		Ok(()) => Ok(Conn::new(server, Transport::Plain(Box::new(tcp)), peer)),
 		Err(refusal) => Err(Box::pin(refuse(server, tcp, peer, refusal, direct_tls))),
 	};
 	async move {
@@ -132,9 +132,15 @@ async fn run_to_end(conn: &mut Conn, direct_tls: bool) {
 
 /// The bound session of this connection.
 struct Bound {
-	user: String,
 	id: u64,
 	jid: FullJid,
+}
+
+impl Bound {
+	/// The account: the bound JID's localpart (not kept twice).
+	fn user(&self) -> &str {
+		self.jid.node().unwrap_or_default()
+	}
 }
 
 struct Conn {
@@ -341,8 +347,8 @@ impl Conn {
 				None => {}
 			}
 		}
-		if let Some((user, id, jid)) = env.bound.take() {
-			self.bound = Some(Bound { user, id, jid });
+		if let Some((id, jid)) = env.bound.take() {
+			self.bound = Some(Bound { id, jid });
 		}
 		if self.reader.is_between_stanzas() {
 			self.reader.release_temporaries();
@@ -388,7 +394,7 @@ impl Conn {
 			self.server.random(&mut raw);
 			base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw)
 		});
-		let st = std::rc::Rc::new(RefCell::new(SmState::new(token.clone(), &b.user, b.id, b.jid.clone(), self.conn_id)));
+		let st = std::rc::Rc::new(RefCell::new(SmState::new(token.clone(), b.user(), b.id, b.jid.clone(), self.conn_id)));
 		let answer = match &token {
 			Some(t) => {
 				self.server.resumable.borrow_mut().insert(t.clone(), st.clone());
@@ -432,7 +438,7 @@ impl Conn {
 		old.close();
 		self.server.sessions.borrow_mut().replace_outbox(&s.user, s.session_id, self.outbox.clone());
 		s.owner = self.conn_id;
-		self.bound = Some(Bound { user: s.user.clone(), id: s.session_id, jid: s.jid.clone() });
+		self.bound = Some(Bound { id: s.session_id, jid: s.jid.clone() });
 		self.stream.resumed(s.jid.clone(), s.inbound);
 		let answer = format!("<resumed xmlns='urn:xmpp:sm:3' h='{}' previd='{previd}'/>", s.inbound);
 		self.out.extend_from_slice(answer.as_bytes());
@@ -567,7 +573,7 @@ impl Conn {
 	/// socket; a batch is deleted only after it was written, so a connection
 	/// that dies half-way loses nothing (the client may see a batch twice).
 	async fn flush_offline(&mut self) -> io::Result<()> {
-		let Some(user) = self.bound.as_ref().map(|b| b.user.clone()) else { return Ok(()) };
+		let Some(user) = self.bound.as_ref().map(|b| b.user().to_owned()) else { return Ok(()) };
 		let mut delivered = None;
 		loop {
 			let batch = match crate::features::offline::next_batch(&self.server.store, &user, delivered).await {
@@ -599,6 +605,7 @@ impl Conn {
 		let Transport::Plain(tcp) = std::mem::replace(&mut self.io, Transport::Gone) else {
 			return Err(io::Error::other("TLS is already on"));
 		};
+		let tcp = *tcp;
 		let config = self.server.tls.borrow().clone();
 		// Boxed: the handshake state is large and only needed for a moment,
 		// so it must not sit in every connection's future.
@@ -692,7 +699,7 @@ impl Conn {
 		// Stored before the session goes, so a shutdown waiting for the
 		// sessions to end also waits for this.
 		Box::pin(crate::router::undeliverable(&self.server, &b.jid, b.id, undelivered)).await;
-		let removed = self.server.sessions.borrow_mut().remove(&b.user, b.id);
+		let removed = self.server.sessions.borrow_mut().remove(b.user(), b.id);
 		if let Some(session) = removed {
 			presence::session_ended(&self.server, session);
 		}
@@ -731,7 +738,7 @@ struct Env<'a> {
 	server: &'a Server,
 	ip: IpAddr,
 	queue: &'a Rc<Outbox>,
-	bound: Option<(String, u64, FullJid)>,
+	bound: Option<(u64, FullJid)>,
 }
 
 impl<'a> Env<'a> {
@@ -800,7 +807,7 @@ impl StreamEnv for Env<'_> {
 			old.close(StreamError::with_text(StreamCondition::Conflict, "replaced by a new session"));
 			presence::session_ended(server, old);
 		}
-		self.bound = Some((auth.user().to_owned(), id, jid.clone()));
+		self.bound = Some((id, jid.clone()));
 		Ok(jid)
 	}
 

@@ -57,7 +57,7 @@ struct Wire {
 impl Wire {
 	fn new(tcp: TcpStream, server: &Server) -> Wire {
 		Wire {
-			io: Transport::Plain(tcp),
+			io: Transport::Plain(Box::new(tcp)),
 			// Small stanzas only until the peer has proved who it is.
 			reader: StreamReader::new(super::c2s::pre_auth_limits(server)),
 			events: VecDeque::new(),
@@ -265,6 +265,7 @@ impl Inbound {
 			let Transport::Plain(tcp) = std::mem::replace(&mut wire.io, Transport::Gone) else {
 				return Err(StreamError::new(StreamCondition::UndefinedCondition));
 			};
+			let tcp = *tcp;
 			// The client port's configuration insists on ALPN xmpp-client;
 			// peers offer xmpp-server (XEP-0368) or nothing.
 			let mut config = self.server.tls.borrow().as_ref().clone();
@@ -469,6 +470,7 @@ async fn connect(server: &Server, ours: &str, domain: &str, authenticate: bool) 
 			return Err(format!("{domain} refused STARTTLS"));
 		}
 		let Transport::Plain(tcp) = std::mem::replace(&mut wire.io, Transport::Gone) else { return Err("no TCP stream".into()) };
+		let tcp = *tcp;
 		let name = ServerName::try_from(domain.to_owned()).map_err(|e| e.to_string())?;
 		let tls = TlsConnector::from(client_config()).connect(name, tcp).await.map_err(|e| format!("TLS with {domain}: {e}"))?;
 		wire.restart(Transport::ClientTls(Box::new(tls)), server);

@@ -12,7 +12,9 @@ use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::{client, server};
 
 pub enum Transport {
-	Plain(TcpStream),
+	/// Boxed: it lasts only until STARTTLS, and inline its 120 bytes would
+	/// be part of every connection for its whole life.
+	Plain(Box<TcpStream>),
 	ServerTls(Box<server::TlsStream<TcpStream>>),
 	ClientTls(Box<client::TlsStream<TcpStream>>),
 	Ws(Box<super::ws::Ws>),
@@ -39,7 +41,7 @@ impl Transport {
 impl AsyncRead for Transport {
 	fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
 		match self.get_mut() {
-			Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
+			Transport::Plain(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
 			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
 			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
 			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(0)),
@@ -50,7 +52,7 @@ impl AsyncRead for Transport {
 impl AsyncWrite for Transport {
 	fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
 		match self.get_mut() {
-			Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
+			Transport::Plain(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
 			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
 			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
 			Transport::Gone | Transport::Ws(_) => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
@@ -59,7 +61,7 @@ impl AsyncWrite for Transport {
 
 	fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
 		match self.get_mut() {
-			Transport::Plain(s) => Pin::new(s).poll_flush(cx),
+			Transport::Plain(s) => Pin::new(s.as_mut()).poll_flush(cx),
 			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
 			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
 			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),
@@ -68,7 +70,7 @@ impl AsyncWrite for Transport {
 
 	fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
 		match self.get_mut() {
-			Transport::Plain(s) => Pin::new(s).poll_close(cx),
+			Transport::Plain(s) => Pin::new(s.as_mut()).poll_close(cx),
 			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_close(cx),
 			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_close(cx),
 			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),

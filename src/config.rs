@@ -697,7 +697,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "idle_timeout",
 		default: "900",
-		doc: "seconds without any data from a client before connection-timeout",
+		doc: "seconds without any data from a client before connection-timeout (and both ways on a proxy stream before it is closed)",
 		apply: |c, v| {
 			c.limits.idle_timeout = secs(v, 1, 86_400)?;
 			Ok(())

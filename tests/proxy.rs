@@ -202,3 +202,28 @@ fn with_the_proxy_off_nothing_is_announced() {
 	let r = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='{BS}'/></iq>", proxy_jid()));
 	assert_eq!(r.attr("type"), Some("error"), "{}", r.to_xml("jabber:client"));
 }
+
+/// An active stream silent both ways for `idle_timeout` ends: a party that
+/// vanished without closing does not hold its two connections for good.
+#[test]
+fn a_silent_stream_ends_after_the_idle_timeout() {
+	let s = server_with_users(&["alice", "bob"], &["idle_timeout=2"]);
+	let addr = proxy_addr(&s);
+	let mut alice = s.login("alice");
+	let bob = s.login("bob");
+	let hash = stream_hash("quiet", &alice.jid, &bob.jid);
+	let (mut target, _) = socks(addr, &hash);
+	let (mut initiator, _) = socks(addr, &hash);
+	assert_eq!(activate(&mut alice, "quiet", &bob.jid).attr("type"), Some("result"));
+	initiator.write_all(b"hi").unwrap();
+	assert_eq!(read_n(&mut target, 2), b"hi");
+	// Bytes keep it alive...
+	std::thread::sleep(Duration::from_millis(1200));
+	target.write_all(b"yo").unwrap();
+	assert_eq!(read_n(&mut initiator, 2), b"yo");
+	// ...silence ends it.
+	let started = Instant::now();
+	assert!(closed(&mut target) && closed(&mut initiator));
+	let waited = started.elapsed();
+	assert!(waited > Duration::from_millis(1500) && waited < Duration::from_secs(4), "{waited:?}");
+}

@@ -6,8 +6,9 @@
 //! (§10.1: "ignore but not drop").
 //!
 //! Limits: `proxy_max_connections` (handshaking, waiting and relaying
-//! connections together; a stream takes two) and `proxy_timeout` (from
-//! connecting to activation).
+//! connections together; a stream takes two), `proxy_timeout` (from
+//! connecting to activation) and `idle_timeout` (silence both ways on an
+//! active stream).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -155,7 +156,7 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
 		return log::debug!("{peer}: proxy stream never activated");
 	}
 	log::debug!("{peer}: proxy stream {hash} activated");
-	relay(first, tcp).await;
+	relay(first, tcp, server.config.limits.idle_timeout).await;
 	drop(first_counted);
 }
 
@@ -222,13 +223,37 @@ async fn read_more(tcp: &mut TcpStream, buf: &mut Vec<u8>, chunk: &mut [u8]) -> 
 }
 
 /// Copies both ways until both sides are done; one side finishing sending
-/// is passed on as a half-close, so the other still reads to the end.
-async fn relay(a: TcpStream, b: TcpStream) {
-	async fn one_way(mut from: TcpStream, mut to: TcpStream) {
-		let _ = futures_lite::io::copy(&mut from, &mut to).await;
-		let _ = to.close().await;
-	}
-	futures_lite::future::zip(one_way(a.clone(), b.clone()), one_way(b, a)).await;
+/// is passed on as a half-close, so the other still reads to the end. A
+/// stream silent both ways for `idle` ends (a party that vanished without
+/// closing would otherwise hold its two connections for good).
+async fn relay(a: TcpStream, b: TcpStream, idle: std::time::Duration) {
+	let last = std::cell::Cell::new(std::time::Instant::now());
+	let one_way = |mut from: TcpStream, mut to: TcpStream| {
+		let last = &last;
+		async move {
+			let mut buf = vec![0u8; 16 * 1024];
+			while let Ok(n @ 1..) = from.read(&mut buf).await {
+				if to.write_all(&buf[..n]).await.is_err() {
+					break;
+				}
+				last.set(std::time::Instant::now());
+			}
+			let _ = to.close().await;
+		}
+	};
+	let watchdog = async {
+		loop {
+			let due = last.get() + idle;
+			if std::time::Instant::now() >= due {
+				break;
+			}
+			Timer::at(due).await;
+		}
+	};
+	let both = async {
+		futures_lite::future::zip(one_way(a.clone(), b.clone()), one_way(b, a)).await;
+	};
+	both.or(watchdog).await;
 }
 
 /// Accepts proxy connections on `l` forever.

@@ -9,7 +9,7 @@
 //! `max_items=max` means), `max_pep_bytes` for all of an account's items.
 
 use super::{Cx, Feature, IqRoute, Out, Target};
-use crate::store::{AccessModel, NodeConfig, PepLimits, Published};
+use crate::store::{AccessModel, NodeConfig, PepLimits, Published, Snapshot};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::form::{self, Form};
@@ -244,7 +244,7 @@ fn publish(iq: &Stanza, p: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 	Ok(())
 }
 
-pub(super) fn items_event(node: &str, child: Element) -> Element {
+fn items_event(node: &str, child: Element) -> Element {
 	Element::new("event", ns::PUBSUB_EVENT).with_child(Element::new("items", ns::PUBSUB_EVENT).with_attr("node", node).with_child(child))
 }
 
@@ -463,7 +463,7 @@ fn presence_subscribers(owner: &str, cx: &Cx) -> Vec<String> {
 		.collect()
 }
 
-pub(super) fn event_message(from: &str, to: &str, event: Element) -> Element {
+fn event_message(from: &str, to: &str, event: Element) -> Element {
 	Element::new("message", ns::CLIENT).with_attr("from", from).with_attr("to", to).with_attr("type", "headline").with_child(event)
 }
 
@@ -502,6 +502,18 @@ pub fn notify(owner: &str, node: &str, access: AccessModel, event: Element, cx: 
 	}
 }
 
+/// The event with `owner`'s `node`'s last item, for `to`, if the node keeps
+/// one and sends it (XEP-0163 §4.3.4, XEP-0060 §6.1.7).
+pub(super) fn last_item_event(snap: &Snapshot, owner: &str, node: &str, config: &NodeConfig, to: &str, cx: &Cx) -> Option<Element> {
+	if !config.send_last || !config.persist_items {
+		return None;
+	}
+	let item = snap.pep_items(owner, node).ok()?.pop()?;
+	let payload = cx.stored_xml(&item.xml, ns::PUBSUB).ok()?;
+	let item = Element::new("item", ns::PUBSUB_EVENT).with_attr("id", item.id).with_child(payload);
+	Some(event_message(&format!("{owner}@{}", cx.domain()), to, items_event(node, item)))
+}
+
 /// A session now wants `nodes`: send it the last item of each such node of
 /// its own account and of the contacts whose presence it receives
 /// (XEP-0163 §4.3.4, "on_sub_and_presence").
@@ -527,18 +539,11 @@ pub fn send_last_items(jid: &FullJid, nodes: &[&str], cx: &mut Cx) {
 	drop(lists);
 	for owner in owners {
 		for (node, n) in snap.pep_nodes(&owner).unwrap_or_default() {
-			let c = n.config;
-			if !nodes.contains(&node.as_str()) || !c.send_last || !c.persist_items {
-				continue;
-			}
-			let allowed =
-				owner == user || c.access == AccessModel::Open || (c.access == AccessModel::Presence && shares_presence(&owner, &user, cx));
-			let last = snap.pep_items(&owner, &node).ok().and_then(|mut items| items.pop());
-			if let (true, Some(item)) = (allowed, last)
-				&& let Ok(payload) = cx.stored_xml(&item.xml, ns::PUBSUB)
+			if nodes.contains(&node.as_str())
+				&& may_read_as(&owner, &user, n.config.access, cx)
+				&& let Some(m) = last_item_event(&snap, &owner, &node, &n.config, jid.as_str(), cx)
 			{
-				let item = Element::new("item", ns::PUBSUB_EVENT).with_attr("id", item.id).with_child(payload);
-				out.push(event_message(&format!("{owner}@{}", cx.domain()), jid.as_str(), items_event(&node, item)));
+				out.push(m);
 			}
 		}
 	}

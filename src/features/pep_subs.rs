@@ -7,7 +7,7 @@
 //!
 //! Limit: `max_pep_subscriptions` per subscribing account.
 
-use super::pep::{app, first_child, items_event, may_read, node_of};
+use super::pep::{app, first_child, may_read, node_of};
 use super::{Cx, Feature, Out};
 use crate::store::{AccessModel, PepSubscriber, Subscribed};
 use crate::xmpp::element::Element;
@@ -58,16 +58,7 @@ pub fn subscribe(iq: &Stanza, el: &Element, cx: &mut Cx) -> Result<(), StanzaErr
 	let n = snap.pep_node(&owner, &node).map_err(|_| Condition::InternalServerError)?.ok_or(Condition::ItemNotFound)?;
 	may_read(&owner, n.config.access, cx)?;
 	let jid = jid_of(&who, cx);
-	let last = if n.config.send_last && n.config.persist_items {
-		let item = snap.pep_items(&owner, &node).ok().and_then(|mut items| items.pop());
-		item.and_then(|i| {
-			let payload = cx.stored_xml(&i.xml, ns::PUBSUB).ok()?;
-			let item = Element::new("item", ns::PUBSUB_EVENT).with_attr("id", i.id).with_child(payload);
-			Some(super::pep::event_message(&format!("{owner}@{}", cx.domain()), &jid, items_event(&node, item)))
-		})
-	} else {
-		None
-	};
+	let last = super::pep::last_item_event(&snap, &owner, &node, &n.config, &jid, cx);
 	let max = cx.server.config.limits.max_pep_subscriptions;
 	let ok = iq.iq_result().with_child(Element::new("pubsub", ns::PUBSUB).with_child(subscription(&node, &jid, "subscribed")));
 	let too_many = iq.error_reply(&app(Condition::PolicyViolation, "too-many-subscriptions"));

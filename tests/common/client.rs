@@ -381,6 +381,30 @@ impl Client {
 		}
 	}
 
+	/// A plain connection to the STARTTLS port from another loopback
+	/// address (say 127.0.0.2): another host, as per-address limits see it.
+	pub fn connect_from(src: std::net::IpAddr, port: u16) -> Client {
+		use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, SockaddrIn};
+		let fd = socket::socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).expect("socket");
+		let std::net::IpAddr::V4(v4) = src else { panic!("IPv4 only") };
+		socket::bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(std::net::SocketAddrV4::new(v4, 0))).expect("bind");
+		let to = SockaddrIn::from(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port));
+		socket::connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &to).expect("connect");
+		Client::connect_with(TcpStream::from(fd))
+	}
+
+	/// [`Client::login`] from another loopback address.
+	pub fn login_from(src: std::net::IpAddr, port: u16, user: &str, password: &str) -> Client {
+		let mut c = Client::connect_from(src, port);
+		c.open();
+		c.starttls();
+		c.open();
+		c.scram(user, password, "SCRAM-SHA-256").expect("authentication");
+		c.open();
+		c.bind(None).expect("bind");
+		c
+	}
+
 	/// Connects to `addr` (any host, e.g. `[::1]:5222`).
 	pub fn connect_addr(addr: std::net::SocketAddr) -> Client {
 		let tcp = TcpStream::connect(addr).expect("connect");

@@ -13,6 +13,8 @@ pub struct Limits {
 	pub max_stanza_bytes: usize,
 	pub max_depth: usize,
 	pub max_attrs: usize,
+	pub max_stanza_elements: usize,
+	pub max_memory_bytes: usize,
 	pub max_connections: usize,
 	pub max_connections_per_ip: usize,
 	pub max_resources_per_account: usize,
@@ -34,15 +36,19 @@ pub struct Limits {
 	pub muc_max_rooms: usize,
 	pub muc_max_occupants: u32,
 	pub muc_history_messages: usize,
+	pub muc_history_bytes: usize,
 	pub upload_max_bytes: u64,
 	pub upload_quota_bytes: u64,
 	pub upload_expiry_days: u32,
 	pub upload_slot_timeout: Duration,
 	pub session_queue_len: usize,
+	pub session_queue_bytes: usize,
 	pub component_queue_len: usize,
+	pub component_queue_bytes: usize,
 	pub proxy_max_connections: usize,
 	pub proxy_timeout: Duration,
 	pub s2s_queue_len: usize,
+	pub s2s_queue_bytes: usize,
 	pub auth_retries_per_connection: u32,
 	pub auth_failures_per_ip: u32,
 	pub auth_failures_per_account: u32,
@@ -51,7 +57,9 @@ pub struct Limits {
 	pub idle_timeout: Duration,
 	pub sm_resume_timeout: Duration,
 	pub sm_max_unacked: usize,
+	pub sm_max_unacked_bytes: usize,
 	pub csi_max_held: usize,
+	pub csi_max_held_bytes: usize,
 	pub keepalive_interval: Duration,
 	pub setup_code_failures: u32,
 	pub setup_lockout: Duration,
@@ -146,6 +154,8 @@ impl Config {
 				max_stanza_bytes: 0,
 				max_depth: 0,
 				max_attrs: 0,
+				max_stanza_elements: 0,
+				max_memory_bytes: 0,
 				max_connections: 0,
 				max_connections_per_ip: 0,
 				max_resources_per_account: 0,
@@ -167,15 +177,19 @@ impl Config {
 				muc_max_rooms: 0,
 				muc_max_occupants: 0,
 				muc_history_messages: 0,
+				muc_history_bytes: 0,
 				upload_max_bytes: 0,
 				upload_quota_bytes: 0,
 				upload_expiry_days: 0,
 				upload_slot_timeout: Duration::ZERO,
 				session_queue_len: 0,
+				session_queue_bytes: 0,
 				component_queue_len: 0,
+				component_queue_bytes: 0,
 				proxy_max_connections: 0,
 				proxy_timeout: Duration::ZERO,
 				s2s_queue_len: 0,
+				s2s_queue_bytes: 0,
 				auth_retries_per_connection: 0,
 				auth_failures_per_ip: 0,
 				auth_failures_per_account: 0,
@@ -184,7 +198,9 @@ impl Config {
 				idle_timeout: Duration::ZERO,
 				sm_resume_timeout: Duration::ZERO,
 				sm_max_unacked: 0,
+				sm_max_unacked_bytes: 0,
 				csi_max_held: 0,
+				csi_max_held_bytes: 0,
 				keepalive_interval: Duration::ZERO,
 				setup_code_failures: 0,
 				setup_lockout: Duration::ZERO,
@@ -398,6 +414,24 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "max_stanza_elements",
+		default: "2048",
+		doc: "most elements in one stanza (64 before login); more ends the stream with policy-violation",
+		apply: |c, v| {
+			c.limits.max_stanza_elements = num(v, 16, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_memory_bytes",
+		default: "auto",
+		doc: "memory for stanzas being read, queued, unacknowledged or kept as room history, all together; auto = RAM/16 between 16 and 64 MiB",
+		apply: |c, v| {
+			c.limits.max_memory_bytes = if v.trim() == "auto" { crate::mem::default_limit() } else { num(v, 4 << 20, 1 << 40)? };
+			Ok(())
+		},
+	},
+	Setting {
 		name: "max_connections",
 		default: "20000",
 		doc: "open client connections in total; more are refused",
@@ -578,6 +612,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "muc_history_bytes",
+		default: "262144",
+		doc: "room history kept per room in bytes; the oldest messages go first",
+		apply: |c, v| {
+			c.limits.muc_history_bytes = num(v, 0, 1 << 30)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "upload_max_bytes",
 		default: "104857600",
 		doc: "largest file one HTTP upload (XEP-0363) may carry; a bigger slot request gets not-acceptable with file-too-large",
@@ -619,6 +662,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "stanzas queued for one slow client before it is disconnected",
 		apply: |c, v| {
 			c.limits.session_queue_len = num(v, 8, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "session_queue_bytes",
+		default: "1048576",
+		doc: "bytes queued for a client that does not read fast enough; beyond it the session ends and what waited goes to offline storage",
+		apply: |c, v| {
+			c.limits.session_queue_bytes = num(v, 16384, 1 << 32)?;
 			Ok(())
 		},
 	},
@@ -686,11 +738,29 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "sm_max_unacked_bytes",
+		default: "2097152",
+		doc: "bytes of stanzas a stream-managed client has not acknowledged (or that wait while it is away); beyond it the stream ends, nothing is lost",
+		apply: |c, v| {
+			c.limits.sm_max_unacked_bytes = num(v, 16384, 1 << 32)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "csi_max_held",
 		default: "100",
 		doc: "presence updates, chat states and PEP events kept back for an inactive client (XEP-0352); at the limit they all go",
 		apply: |c, v| {
 			c.limits.csi_max_held = num(v, 1, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "csi_max_held_bytes",
+		default: "262144",
+		doc: "bytes kept back for an inactive client (XEP-0352); at the limit they all go",
+		apply: |c, v| {
+			c.limits.csi_max_held_bytes = num(v, 1024, 1 << 30)?;
 			Ok(())
 		},
 	},
@@ -798,6 +868,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "s2s_queue_bytes",
+		default: "1048576",
+		doc: "bytes waiting for one other server; beyond it senders get remote-server-timeout",
+		apply: |c, v| {
+			c.limits.s2s_queue_bytes = num(v, 16384, 1 << 32)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "component_port",
 		default: "5347",
 		doc: "port for external components (XEP-0114; `xerra component add`), on 127.0.0.1 and ::1 only; off = none",
@@ -812,6 +891,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "most stanzas waiting for one external component; one that does not keep up is disconnected",
 		apply: |c, v| {
 			c.limits.component_queue_len = num(v, 8, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "component_queue_bytes",
+		default: "4194304",
+		doc: "bytes queued for one component; beyond it the component is disconnected and senders get remote-server-timeout",
+		apply: |c, v| {
+			c.limits.component_queue_bytes = num(v, 16384, 1 << 32)?;
 			Ok(())
 		},
 	},

@@ -13,6 +13,7 @@ pub mod features;
 pub mod groups;
 pub mod http;
 pub mod mdns;
+pub mod mem;
 pub mod net;
 pub mod notify;
 pub mod proto;

@@ -8,9 +8,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
+use crate::mem::Class;
 use crate::sessions::{Outbox, Outgoing};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StreamCondition, StreamError};
+use crate::xmpp::packed::Packed;
 
 /// A link to another server: (our domain it speaks for, their domain).
 /// Each of our domains (the main one, the rooms service, a component's)
@@ -77,7 +79,8 @@ impl Remotes {
 	/// waits in [`Remotes::poll_dial`].
 	pub fn dial(&mut self, link: ServerLink, el: Element) {
 		let outbox = Outbox::new();
-		outbox.push(Outgoing::Stanza(Box::new(el)));
+		// One stanza, bounded by the stanza limit: taken whatever the budget says.
+		outbox.push(Outgoing::Stanza(Packed::forced(&el)));
 		self.servers.insert(link.clone(), outbox.clone());
 		self.dials.push_back((link, outbox));
 		if let Some(w) = self.dialer.take() {
@@ -106,9 +109,10 @@ impl Remotes {
 	/// Queues a stanza from our domain `local` for `domain` (its component,
 	/// else our link to its server). On failure the stanza comes back with
 	/// what its sender should hear: nobody serves that domain (no link
-	/// yet), or its queue is full (`limit`), in which case the link is
-	/// closed rather than buffering without bound.
-	pub fn send(&self, local: &str, domain: &str, el: Element, limit: usize) -> Result<(), (Condition, Element)> {
+	/// yet), its queue is full (`limit`: stanzas, bytes), in which case the
+	/// link is closed rather than buffering without bound, or the server's
+	/// memory budget is spent.
+	pub fn send(&self, local: &str, domain: &str, el: Element, limit: (usize, usize)) -> Result<(), (Condition, Element)> {
 		let o = match self.links.get(domain) {
 			Some(o) => o,
 			None => match self.servers.get(&(local.to_owned(), domain.to_owned())) {
@@ -116,15 +120,17 @@ impl Remotes {
 				None => return Err((Condition::RemoteServerNotFound, el)),
 			},
 		};
-		if o.len() >= limit || o.is_closed() {
-			if !o.is_closed() {
-				log::warn!("{domain}: queue full ({limit}), disconnecting");
-				o.push(Outgoing::Close(StreamError::with_text(StreamCondition::PolicyViolation, "too many stanzas queued")));
-				o.close();
-			}
+		if o.is_closed() {
 			return Err((Condition::RemoteServerTimeout, el));
 		}
-		o.push(Outgoing::Stanza(Box::new(el)));
+		let Ok(p) = Packed::new(&el, Class::Transit) else { return Err((Condition::ResourceConstraint, el)) };
+		if o.is_full(p.cost(), limit.0, limit.1) {
+			log::warn!("{domain}: queue full ({} stanzas, {} bytes), disconnecting", o.len(), o.bytes());
+			o.push(Outgoing::Close(StreamError::with_text(StreamCondition::PolicyViolation, "too many stanzas queued")));
+			o.close();
+			return Err((Condition::RemoteServerTimeout, el));
+		}
+		o.push(Outgoing::Stanza(p));
 		Ok(())
 	}
 }

@@ -6,11 +6,12 @@
 
 use crate::features::{self, Cx, Job, Out, presence};
 use crate::server::Server;
-use crate::sessions::Outgoing;
+use crate::sessions::{NotQueued, Outgoing};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::jid::{FullJid, Jid};
 use crate::xmpp::ns;
+use crate::xmpp::packed::Packed;
 use crate::xmpp::stanza::{IqType, MessageType, Stanza, StanzaType};
 
 /// Processes one stanza, or several consecutive messages, from one session,
@@ -68,13 +69,13 @@ pub async fn finish(mut cx: Cx<'_>, origins: &[Stanza]) {
 /// §4): chat and normal messages go to the account's offline storage,
 /// requests get `service-unavailable`, the rest (presence, results,
 /// carbons, PEP events) is dropped.
-pub async fn undeliverable(server: &Server, jid: &FullJid, session_id: u64, stanzas: Vec<Element>) {
+pub async fn undeliverable(server: &Server, jid: &FullJid, session_id: u64, stanzas: Vec<Packed>) {
 	let Some(user) = jid.node().map(str::to_owned) else { return };
 	if stanzas.is_empty() {
 		return;
 	}
 	let mut cx = Cx::new(server, jid, session_id);
-	for el in stanzas {
+	for el in stanzas.iter().filter_map(Packed::unpack) {
 		match el.name() {
 			"message" => {
 				let copy = el.child("received", ns::CARBONS).is_some()
@@ -184,7 +185,8 @@ pub fn to_remote(el: Element, to: &Jid, cx: &mut Cx) {
 	let server = cx.server;
 	let component = server.remotes.borrow().is_component(to.domain());
 	let limits = &server.config.limits;
-	let limit = if component { limits.component_queue_len } else { limits.s2s_queue_len };
+	let limit =
+		if component { (limits.component_queue_len, limits.component_queue_bytes) } else { (limits.s2s_queue_len, limits.s2s_queue_bytes) };
 	// The domain we speak for: the sender's, when it is one of ours.
 	let from = el.attr("from").and_then(|f| Jid::parse(f).ok());
 	let local = match &from {
@@ -344,16 +346,19 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 		let sessions = cx.server.sessions.borrow();
 		// A session that is ending (or cut off for not reading) refuses it:
 		// then it is handled as if that resource were gone.
-		if let Some(s) = sessions.of(&user).iter().find(|s| s.jid.resource() == resource && s.send(el.clone())) {
-			let id = s.id;
-			drop(sessions);
-			// The recipient's other devices see it too (XEP-0280 §6).
-			if features::carbons::eligible(&el) {
-				features::carbons::copy(&el, &user, &[id], false, cx);
-			}
-			return;
-		}
+		let sent = sessions.of(&user).iter().find(|s| s.jid.resource() == resource).map(|s| (s.id, s.try_send(el.clone())));
 		drop(sessions);
+		match sent {
+			Some((id, Ok(()))) => {
+				// The recipient's other devices see it too (XEP-0280 §6).
+				if features::carbons::eligible(&el) {
+					features::carbons::copy(&el, &user, &[id], false, cx);
+				}
+				return;
+			}
+			Some((_, Err(NotQueued::NoMemory))) => return bounce_el(&el, Condition::ResourceConstraint, cx),
+			_ => {}
+		}
 		// No such resource: chat/normal/headline fall back to the bare JID.
 		match t {
 			MessageType::Groupchat => return bounce_el(&el, Condition::ServiceUnavailable, cx),
@@ -367,28 +372,37 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 		}
 		return;
 	}
-	let delivered = {
+	let (delivered, no_memory) = {
 		let sessions = cx.server.sessions.borrow();
 		let targets: Vec<_> = sessions.available(&user).filter(|s| s.priority >= 0).collect();
 		let best = targets.iter().map(|s| s.priority).max();
-		let mut got = Vec::new();
+		let (mut got, mut no_memory) = (Vec::new(), false);
 		for s in &targets {
 			let wanted = match t {
 				MessageType::Chat | MessageType::Normal => Some(s.priority) == best,
 				MessageType::Headline => true,
 				MessageType::Groupchat | MessageType::Error => false,
 			};
-			if wanted && s.send(el.clone()) {
-				got.push(s.id);
+			if wanted {
+				match s.try_send(el.clone()) {
+					Ok(()) => got.push(s.id),
+					Err(e) => no_memory |= e == NotQueued::NoMemory,
+				}
 			}
 		}
-		got
+		(got, no_memory)
 	};
 	if !delivered.is_empty() {
 		if features::carbons::eligible(&el) {
 			features::carbons::copy(&el, &user, &delivered, false, cx);
 		}
 		return;
+	}
+	// The recipient is online but the server cannot hold the message now:
+	// the sender hears so (and may try again) rather than it waiting in
+	// storage for the recipient's next login.
+	if no_memory {
+		return bounce_el(&el, Condition::ResourceConstraint, cx);
 	}
 	match t {
 		MessageType::Chat | MessageType::Normal => {

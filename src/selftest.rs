@@ -55,8 +55,12 @@ fn steps(dir: &std::path::Path) -> Result<(), String> {
 	println!("tls: ok (CA {})", &ca.fingerprint()[..11]);
 
 	// XML: a stream header and a stanza through the limited reader.
-	let mut reader =
-		crate::xmpp::reader::StreamReader::new(crate::xmpp::reader::XmlLimits { max_stanza_bytes: 4096, max_depth: 8, max_attrs: 8 });
+	let mut reader = crate::xmpp::reader::StreamReader::new(crate::xmpp::reader::XmlLimits {
+		max_stanza_bytes: 4096,
+		max_depth: 8,
+		max_attrs: 8,
+		max_elements: 64,
+	});
 	let mut buf: &[u8] = b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='self-test.example' version='1.0'><message to='a@b'><body>hi</body></message>";
 	let mut events = 0;
 	while let Some(_event) = reader.next(&mut buf).map_err(|e| format!("xml: {e:?}"))? {

@@ -83,7 +83,8 @@ impl Server {
 			remotes.set_component(&d, true);
 		}
 		let service = crate::features::muc::service_domain(&config.domain);
-		let muc = crate::features::muc::Service::load(&store, &service, config.limits.muc_history_messages);
+		let muc =
+			crate::features::muc::Service::load(&store, &service, (config.limits.muc_history_messages, config.limits.muc_history_bytes));
 		let rng = SystemRandom::new();
 		let mut fake_secret = [0u8; 32];
 		fill(&rng, &mut fake_secret);
@@ -230,6 +231,8 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 	use async_signal::{Signal, Signals};
 
 	let mut signals = Signals::new([Signal::Term, Signal::Int, Signal::Hup]).map_err(RunError::Signals)?;
+	// Everything peers make us hold is counted on this thread (`mem`).
+	crate::mem::set_limit(config.limits.max_memory_bytes);
 	let ca = Ca::ensure(&config.data_dir.join("tls")).map_err(RunError::Tls)?;
 	let web = match config.http_port {
 		Some(port) => crate::net::listen_on(&config.listen, port).map_err(RunError::Listen)?,
@@ -450,6 +453,10 @@ fn renew_certificate(app: &App) {
 	}
 }
 
+/// Memory held for peers (see `mem`) that, once mostly freed, is worth
+/// giving back to the system.
+const TRIM_AFTER_BYTES: usize = 1 << 20;
+
 /// How often the server looks for memory to give back.
 const HOUSEKEEPING: Duration = Duration::from_secs(10);
 
@@ -477,8 +484,12 @@ async fn housekeeping(app: Rc<App>) {
 		}
 		let now = app.server.borrow().as_ref().map_or(0, |s| s.guard.borrow().connections());
 		peak = peak.max(now);
-		// A quarter of the connections (and at least 64) gone since the peak.
-		if peak - now >= 64.max(peak / 4) {
+		// A quarter of the connections (and at least 64) gone since the
+		// peak, or most of what peers made us hold (an attack, a burst) freed.
+		let held_peak = crate::mem::take_peak();
+		let held_gone = held_peak >= TRIM_AFTER_BYTES && crate::mem::used() < held_peak / 2;
+		if peak - now >= 64.max(peak / 4) || held_gone {
+			log::debug!("giving memory back: {now} connections (peak {peak}), {} bytes held (peak {held_peak})", crate::mem::used());
 			release_memory();
 			peak = now;
 		}

@@ -9,16 +9,18 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 
+use crate::mem::Class;
 use crate::proto::stream::BindError;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::StreamError;
 use crate::xmpp::jid::{FullJid, Jid, prep_resource};
+use crate::xmpp::packed::Packed;
 
 /// What a session task receives.
 #[derive(Debug)]
 pub enum Outgoing {
-	/// Boxed: queue slots stay small.
-	Stanza(Box<Element>),
+	/// Serialised, and counted against the memory budget while it waits.
+	Stanza(Packed),
 	/// End the stream with this error (conflict, shutdown, account deleted).
 	Close(StreamError),
 	/// Deliver the stored offline messages now (XEP-0160).
@@ -26,11 +28,13 @@ pub enum Outgoing {
 }
 
 /// A session's outbound queue: single-threaded, bounded by its owner's
-/// limit, and holding no memory while empty (an idle session costs nothing
-/// here).
+/// limits (stanzas and bytes), and holding no memory while empty (an idle
+/// session costs nothing here).
 #[derive(Default)]
 pub struct Outbox {
 	queue: RefCell<VecDeque<Outgoing>>,
+	/// What the queued stanzas cost (see [`Packed::cost`]).
+	bytes: Cell<usize>,
 	waker: Cell<Option<Waker>>,
 	closed: Cell<bool>,
 }
@@ -54,10 +58,25 @@ impl Outbox {
 		self.queue.borrow().is_empty()
 	}
 
+	/// Bytes of the stanzas waiting.
+	pub fn bytes(&self) -> usize {
+		self.bytes.get()
+	}
+
+	/// Would one more stanza of `cost` bytes go past `max_len` stanzas or
+	/// `max_bytes` bytes? (One stanza alone always fits.)
+	pub fn is_full(&self, cost: usize, max_len: usize, max_bytes: usize) -> bool {
+		let len = self.len();
+		len >= max_len || (len > 0 && self.bytes().saturating_add(cost) > max_bytes)
+	}
+
 	/// Queues an item; false if the outbox is closed.
 	pub fn push(&self, item: Outgoing) -> bool {
 		if self.closed.get() {
 			return false;
+		}
+		if let Outgoing::Stanza(p) = &item {
+			self.bytes.set(self.bytes.get() + p.cost());
 		}
 		self.queue.borrow_mut().push_back(item);
 		if let Some(w) = self.waker.take() {
@@ -82,6 +101,9 @@ impl Outbox {
 	pub fn try_recv(&self) -> Option<Outgoing> {
 		let mut q = self.queue.borrow_mut();
 		let item = q.pop_front();
+		if let Some(Outgoing::Stanza(p)) = &item {
+			self.bytes.set(self.bytes.get().saturating_sub(p.cost()));
+		}
 		if q.is_empty() && q.capacity() > 0 {
 			// Give the memory back while idle.
 			*q = VecDeque::new();
@@ -109,8 +131,9 @@ pub struct Session {
 	pub id: u64,
 	pub jid: FullJid,
 	tx: Rc<Outbox>,
-	/// Most stanzas waiting in `tx` (`session_queue_len`).
-	queue_limit: usize,
+	/// Most stanzas and bytes waiting in `tx` (`session_queue_len`,
+	/// `session_queue_bytes`).
+	queue_limit: (usize, usize),
 	/// The last available presence it broadcast; `None` while unavailable.
 	pub presence: Option<Element>,
 	pub priority: i8,
@@ -135,23 +158,34 @@ impl Session {
 		self.presence.is_some()
 	}
 
-	/// Queues a stanza. If the client does not keep up and the queue is full,
-	/// the session is closed instead of buffering without bound.
+	/// Queues a stanza. If the client does not keep up and the queue is
+	/// full, the session is closed instead of buffering without bound.
 	pub fn send(&self, el: Element) -> bool {
-		if self.tx.len() >= self.queue_limit {
-			if !self.tx.is_closed() {
-				log::info!("{}: outbound queue full, disconnecting", self.jid);
-			}
-			self.tx.close();
-			return false;
+		self.try_send(el).is_ok()
+	}
+
+	/// [`Session::send`], saying why a stanza was not queued.
+	pub fn try_send(&self, el: Element) -> Result<(), NotQueued> {
+		if self.tx.is_closed() {
+			return Err(NotQueued::Closed);
 		}
-		self.tx.push(Outgoing::Stanza(Box::new(el)))
+		let Ok(mut p) = Packed::new(&el, Class::Transit) else { return Err(NotQueued::NoMemory) };
+		let (max_len, max_bytes) = self.queue_limit;
+		if self.tx.is_full(p.cost(), max_len, max_bytes) {
+			log::info!("{}: outbound queue full ({} stanzas, {} bytes), disconnecting", self.jid, self.tx.len(), self.tx.bytes());
+			self.tx.close();
+			return Err(NotQueued::Closed);
+		}
+		p.urgent = crate::net::csi::urgent(&el);
+		if self.tx.push(Outgoing::Stanza(p)) { Ok(()) } else { Err(NotQueued::Closed) }
 	}
 
 	/// Queues an answer to the session's own request, past the queue limit
-	/// (see `features::Out::Reply`).
+	/// and the memory budget (see `features::Out::Reply`).
 	pub fn reply(&self, el: Element) -> bool {
-		self.tx.push(Outgoing::Stanza(Box::new(el)))
+		let mut p = Packed::forced(&el);
+		p.urgent = crate::net::csi::urgent(&el);
+		self.tx.push(Outgoing::Stanza(p))
 	}
 
 	/// Queues a control item for the session task.
@@ -169,6 +203,15 @@ impl Session {
 	}
 }
 
+/// Why [`Session::try_send`] did not queue a stanza.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotQueued {
+	/// The session is ending (or was just cut off for not reading).
+	Closed,
+	/// The server's memory budget is spent: the sender should try later.
+	NoMemory,
+}
+
 /// All bound sessions by account localpart.
 #[derive(Default)]
 pub struct Sessions {
@@ -179,7 +222,8 @@ pub struct Sessions {
 
 impl Sessions {
 	/// Binds `resource` (or a generated one) for `user`; `limits` are
-	/// (`max_resources_per_account`, `session_queue_len`). A session already
+	/// (`max_resources_per_account`, (`session_queue_len`,
+	/// `session_queue_bytes`)). A session already
 	/// using that resource is removed and returned, so the caller can end it
 	/// (RFC 6120 §7.7.2.2, "override the existing session").
 	pub fn bind(
@@ -188,7 +232,7 @@ impl Sessions {
 		domain: &str,
 		resource: Option<&str>,
 		tx: Rc<Outbox>,
-		limits: (usize, usize),
+		limits: (usize, (usize, usize)),
 		random: &mut dyn FnMut(&mut [u8]),
 	) -> Result<(u64, FullJid, Option<Session>), BindError> {
 		let (max_resources, queue_limit) = limits;
@@ -314,14 +358,17 @@ mod tests {
 	fn bind_replace_limit_and_remove() {
 		let mut s = Sessions::default();
 		let tx = Outbox::new();
-		let (id1, jid1, r) = s.bind("alice", "example.org", Some("phone"), tx.clone(), (2, 4), &mut rnd).unwrap();
+		let (id1, jid1, r) = s.bind("alice", "example.org", Some("phone"), tx.clone(), (2, (4, 1 << 20)), &mut rnd).unwrap();
 		assert!(r.is_none());
 		assert_eq!(jid1.as_str(), "alice@example.org/phone");
-		let (id2, jid2, _) = s.bind("alice", "example.org", None, tx.clone(), (2, 4), &mut rnd).unwrap();
+		let (id2, jid2, _) = s.bind("alice", "example.org", None, tx.clone(), (2, (4, 1 << 20)), &mut rnd).unwrap();
 		assert!(jid2.resource().starts_with("xerra-"));
-		assert_eq!(s.bind("alice", "example.org", Some("third"), tx.clone(), (2, 4), &mut rnd).unwrap_err(), BindError::TooManyResources);
+		assert_eq!(
+			s.bind("alice", "example.org", Some("third"), tx.clone(), (2, (4, 1 << 20)), &mut rnd).unwrap_err(),
+			BindError::TooManyResources
+		);
 		// Same resource again: the old session is handed back, the count is unchanged.
-		let (id3, _, replaced) = s.bind("alice", "example.org", Some("phone"), tx.clone(), (2, 4), &mut rnd).unwrap();
+		let (id3, _, replaced) = s.bind("alice", "example.org", Some("phone"), tx.clone(), (2, (4, 1 << 20)), &mut rnd).unwrap();
 		assert_eq!(replaced.unwrap().id, id1);
 		assert_eq!(s.count(), 2);
 		assert!(s.remove("alice", id1).is_none());
@@ -334,10 +381,28 @@ mod tests {
 	fn full_queue_closes_the_session() {
 		let mut s = Sessions::default();
 		let rx = Outbox::new();
-		let (id, _, _) = s.bind("bob", "example.org", Some("r"), rx.clone(), (4, 1), &mut rnd).unwrap();
+		let (id, _, _) = s.bind("bob", "example.org", Some("r"), rx.clone(), (4, (1, 1 << 20)), &mut rnd).unwrap();
 		let sess = s.get("bob", id).unwrap();
 		assert!(sess.send(Element::new("message", "jabber:client")));
 		assert!(!sess.send(Element::new("message", "jabber:client")));
 		assert!(rx.is_closed());
+	}
+
+	#[test]
+	fn a_queue_full_of_bytes_closes_the_session() {
+		let mut s = Sessions::default();
+		let rx = Outbox::new();
+		let (id, _, _) = s.bind("bob", "example.org", Some("r"), rx.clone(), (4, (100, 4000)), &mut rnd).unwrap();
+		let sess = s.get("bob", id).unwrap();
+		let big = Element::new("message", "jabber:client").with_child(Element::new("body", "jabber:client").with_text("x".repeat(3000)));
+		// One alone always fits, even past the bound.
+		assert!(sess.send(big.clone().with_text("y".repeat(2000))));
+		assert!(!sess.send(big.clone()));
+		assert!(rx.is_closed());
+		// What was queued is still there for the session task.
+		assert_eq!(rx.len(), 1);
+		assert!(rx.bytes() > 5000);
+		assert!(rx.try_recv().is_some());
+		assert_eq!(rx.bytes(), 0);
 	}
 }

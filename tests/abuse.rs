@@ -23,10 +23,11 @@ use futures_rustls::rustls::{self, ClientConnection, StreamOwned};
 const MIB: u64 = 1024 * 1024;
 const STREAM_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.test' version='1.0'>";
 
-/// The server's resident set in bytes (VmRSS).
+/// The server's anonymous resident memory in bytes (RssAnon: what it
+/// allocated, without the pages of its own program file).
 fn rss(pid: u32) -> u64 {
 	let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("server is running");
-	let kib: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap();
+	let kib: u64 = status.lines().find_map(|l| l.strip_prefix("RssAnon:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap();
 	kib * 1024
 }
 
@@ -48,7 +49,7 @@ impl Meter {
 			while !s.load(Ordering::Relaxed) {
 				if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/status"))
 					&& let Some(kib) =
-						text.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+						text.lines().find_map(|l| l.strip_prefix("RssAnon:")).and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
 				{
 					p.fetch_max(kib * 1024, Ordering::Relaxed);
 				}
@@ -319,15 +320,15 @@ fn a_half_sent_stanza_after_login_holds_little() {
 /// storage instead of memory.
 #[test]
 fn a_session_that_never_acks_holds_little() {
-	let s = server_with_users(&["alice", "bob", "mallory"], &[]);
+	let s = server_with_users(&["alice", "bob", "mallory", "victim"], &[]);
 	let mut alice = s.online("alice");
-	let mut victim = s.login("bob");
+	let mut victim = s.login("victim");
 	victim.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
 	victim.wait_for(|e| e.name() == "enabled");
 	victim.send("<presence/>");
 	let mut mallory = s.login("mallory");
 	let mut meter = Meter::start(s.pid());
-	let to = Server::jid("bob");
+	let to = Server::jid("victim");
 	let mut ended = false;
 	for i in 0..100 {
 		if !mallory.try_send(&heavy_message(&to, i)) {
@@ -359,12 +360,12 @@ fn a_session_that_never_acks_holds_little() {
 /// and the rest goes to offline storage. Measured before: 955 MiB.
 #[test]
 fn a_client_that_never_reads_holds_little() {
-	let s = server_with_users(&["alice", "bob", "mallory"], &[]);
+	let s = server_with_users(&["alice", "bob", "mallory", "victim"], &[]);
 	let mut alice = s.online("alice");
-	let _victim = s.online("bob");
+	let _victim = s.online("victim");
 	let mut mallory = s.login("mallory");
 	let mut meter = Meter::start(s.pid());
-	let to = Server::jid("bob");
+	let to = Server::jid("victim");
 	for i in 0..100 {
 		if !mallory.try_send(&heavy_message(&to, i)) {
 			break;
@@ -450,14 +451,14 @@ fn persistent_room_history_after_a_restart_holds_little() {
 /// are bounded in bytes: past the bound they are all sent.
 #[test]
 fn held_for_an_inactive_client_holds_little() {
-	let s = server_with_users(&["alice", "bob", "mallory"], &[]);
+	let s = server_with_users(&["alice", "bob", "mallory", "victim"], &[]);
 	let mut alice = s.online("alice");
-	let mut victim = s.online("bob");
+	let mut victim = s.online("victim");
 	victim.send("<inactive xmlns='urn:xmpp:csi:0'/>");
 	victim.iq(&format!("<iq type='get' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>"));
 	let mut mallory = s.online("mallory");
 	let mut meter = Meter::start(s.pid());
-	let to = Server::jid("bob");
+	let to = Server::jid("victim");
 	let state =
 		format!("<composing xmlns='http://jabber.org/protocol/chatstates'>{}{}</composing>", "c".repeat(100_000), long_ns_children(500));
 	for i in 0..99 {
@@ -533,13 +534,13 @@ fn a_component_that_never_reads_holds_little() {
 /// After an attack ends, the memory it took goes back to the system.
 #[test]
 fn memory_comes_back_after_an_attack() {
-	let s = server_with_users(&["alice", "bob", "mallory"], &[]);
+	let s = server_with_users(&["alice", "bob", "mallory", "victim"], &[]);
 	let _alice = s.online("alice");
 	settle(s.pid(), Duration::from_secs(2));
 	let idle = rss(s.pid());
 	// Sessions that stop reading fill their queues (each within its
 	// bound), then leave.
-	let victims: Vec<Client> = (0..10).map(|_| s.online("bob")).collect();
+	let victims: Vec<Client> = (0..16).map(|_| s.online("victim")).collect();
 	let mut mallory = s.login("mallory");
 	let mut meter = Meter::start(s.pid());
 	for (i, v) in victims.iter().enumerate() {
@@ -553,13 +554,16 @@ fn memory_comes_back_after_an_attack() {
 	let during = meter.growth();
 	drop(victims);
 	drop(mallory);
-	// Housekeeping runs every 10 s.
+	// Housekeeping runs every 10 s. What may stay: the database's page
+	// cache (`db_cache_bytes`, 4 MiB), warmed by the offline messages the
+	// victims' queues turned into.
+	let allowed = idle + 4 * MIB + 2 * MIB;
 	let deadline = Instant::now() + Duration::from_secs(30);
 	let mut now = rss(s.pid());
-	while Instant::now() < deadline && now > idle + 4 * MIB {
+	while Instant::now() < deadline && now > allowed {
 		std::thread::sleep(Duration::from_millis(500));
 		now = rss(s.pid());
 	}
 	assert!(during > 8 * MIB, "the attack should have taken memory (it took {} MiB)", during / MIB);
-	assert!(now <= idle + 4 * MIB, "idle {} MiB, {} MiB more during the attack, {} MiB after", idle / MIB, during / MIB, now / MIB);
+	assert!(now <= allowed, "idle {} KiB, {} KiB more during the attack, {} KiB after", idle >> 10, during >> 10, now >> 10);
 }

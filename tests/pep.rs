@@ -221,7 +221,12 @@ fn limits_on_nodes_items_and_bytes() {
 
 /// XEP-0115 ver of a disco#info answer, computed the XEP's way.
 fn ver_of(query: &str) -> String {
-	let el = parse_stored(query, "jabber:client", XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 20, max_attrs: 20 }).unwrap();
+	let el = parse_stored(
+		query,
+		"jabber:client",
+		XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 20, max_attrs: 20, max_elements: usize::MAX },
+	)
+	.unwrap();
 	let s = xerra::features::caps::verification_string(&el).unwrap();
 	base64::engine::general_purpose::STANDARD.encode(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, s.as_bytes()).as_ref())
 }

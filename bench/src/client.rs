@@ -67,7 +67,7 @@ pub struct Session {
 }
 
 fn limits() -> XmlLimits {
-	XmlLimits { max_stanza_bytes: 1 << 22, max_depth: 64, max_attrs: 64 }
+	XmlLimits { max_stanza_bytes: 1 << 22, max_depth: 64, max_attrs: 64, max_elements: usize::MAX }
 }
 
 impl Session {

@@ -28,7 +28,7 @@ pub struct Hashes {
 }
 
 fn limits() -> XmlLimits {
-	XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 64, max_attrs: 256 }
+	XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 64, max_attrs: 256, max_elements: usize::MAX }
 }
 
 fn sha1_hex(bytes: &[u8]) -> String {

@@ -32,7 +32,7 @@ const LEGACY: &str = "storage:bookmarks";
 pub const LEGACY_KEY: &str = "storage:bookmarks storage";
 
 fn xml_limits() -> XmlLimits {
-	XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 64, max_attrs: 256 }
+	XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 64, max_attrs: 256, max_elements: usize::MAX }
 }
 
 /// XEP-0402 §3 node options.

@@ -239,7 +239,8 @@ mod tests {
 	use crate::xmpp::reader::{XmlLimits, parse_stored};
 
 	fn info(xml: &str) -> Element {
-		parse_stored(xml, ns::CLIENT, XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 20, max_attrs: 20 }).unwrap()
+		parse_stored(xml, ns::CLIENT, XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 20, max_attrs: 20, max_elements: usize::MAX })
+			.unwrap()
 	}
 
 	#[test]

@@ -196,7 +196,7 @@ pub fn run_query(iq: &Stanza, cx: &mut Cx, key: String, from: String) -> Result<
 	let queryid = q.attr("queryid").map(str::to_owned);
 	let to = cx.jid.as_str().to_owned();
 	let l = &cx.server.config.limits;
-	let limits = XmlLimits { max_stanza_bytes: usize::MAX, max_depth: l.max_depth, max_attrs: l.max_attrs };
+	let limits = XmlLimits { max_stanza_bytes: usize::MAX, max_depth: l.max_depth, max_attrs: l.max_attrs, max_elements: usize::MAX };
 	let (ok, unknown) = (iq.iq_result(), iq.error_reply(&StanzaError::with_text(Condition::ItemNotFound, "no such archive id")));
 	cx.write(move |tx| {
 		let Ok(page) = tx.mam_page(&key, &mq)? else { return Ok(vec![Out::Reply(unknown)]) };

@@ -238,7 +238,12 @@ impl<'a> Cx<'a> {
 	/// `Element::to_xml(default_ns)`), under the server's depth and attribute limits.
 	pub fn stored_xml(&self, xml: &str, default_ns: &str) -> Result<Element, StanzaError> {
 		let l = &self.server.config.limits;
-		let limits = crate::xmpp::reader::XmlLimits { max_stanza_bytes: usize::MAX, max_depth: l.max_depth, max_attrs: l.max_attrs };
+		let limits = crate::xmpp::reader::XmlLimits {
+			max_stanza_bytes: usize::MAX,
+			max_depth: l.max_depth,
+			max_attrs: l.max_attrs,
+			max_elements: usize::MAX,
+		};
 		crate::xmpp::reader::parse_stored(xml, default_ns, limits)
 			.ok_or_else(|| StanzaError::new(crate::xmpp::error::Condition::InternalServerError))
 	}

@@ -160,13 +160,14 @@ pub fn offline(user: &str, el: &Element, cx: &mut Cx) {
 
 /// A message waits for a hibernated session (XEP-0198): the registration
 /// that session enabled hears of it.
-pub async fn held(server: &crate::server::Server, jid: &FullJid, session_id: u64, el: &Element) {
+pub async fn held(server: &crate::server::Server, jid: &FullJid, session_id: u64, p: &crate::xmpp::packed::Packed) {
 	let Some(user) = jid.node() else { return };
-	if !important(el) {
-		return;
-	}
 	let key = server.sessions.borrow().get(user, session_id).and_then(|s| s.push.as_deref().cloned());
 	let Some((app, node)) = key else { return };
+	// Looked at only for a session with push (the tree is built again).
+	if !p.unpack().is_some_and(|el| important(&el)) {
+		return;
+	}
 	let reg = server.push.borrow().by_user.get(user).and_then(|l| l.iter().find(|r| r.jid == app && r.node == node).cloned());
 	let Some(reg) = reg else { return };
 	let mut cx = Cx::new(server, jid, session_id);

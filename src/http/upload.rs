@@ -240,7 +240,12 @@ async fn websocket(server: Rc<Server>, mut tls: Tls, head: &Head, peer: SocketAd
 	timed(&server, tls.flush()).await?;
 	let cb = crate::net::tls::channel_binding(tls.get_ref().1);
 	let l = &server.config.limits;
-	let limits = crate::xmpp::reader::XmlLimits { max_stanza_bytes: l.max_stanza_bytes, max_depth: l.max_depth, max_attrs: l.max_attrs };
+	let limits = crate::xmpp::reader::XmlLimits {
+		max_stanza_bytes: l.max_stanza_bytes,
+		max_depth: l.max_depth,
+		max_attrs: l.max_attrs,
+		max_elements: l.max_stanza_elements,
+	};
 	let ws = crate::net::ws::Ws::new(tls, limits).await;
 	crate::net::c2s::serve_ws(server, ws, peer, cb).await;
 	Ok(())

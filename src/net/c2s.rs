@@ -31,6 +31,7 @@ use crate::xmpp::element::Element;
 use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::jid::FullJid;
 use crate::xmpp::ns;
+use crate::xmpp::packed::Packed;
 use crate::xmpp::reader::{StreamReader, XmlLimits};
 use crate::xmpp::stanza::Kind;
 
@@ -38,6 +39,11 @@ use crate::xmpp::stanza::Kind;
 const READ_CHUNK: usize = 16 * 1024;
 /// Largest stanza accepted before authentication; SASL needs little.
 const PRE_AUTH_STANZA_BYTES: usize = 16 * 1024;
+/// Most elements in a stanza before authentication (a registration form
+/// has a few dozen).
+const PRE_AUTH_ELEMENTS: usize = 64;
+/// Bytes taken from a session's queue for one write.
+const WRITE_BATCH: usize = 64 * 1024;
 /// A client that does not take our data for this long is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -161,6 +167,8 @@ struct Conn {
 	sent_since_request: bool,
 	/// XEP-0352: the client said it is inactive.
 	inactive: bool,
+	/// The queue's turn to go before reading (they alternate).
+	queue_turn: bool,
 	/// What waits while it is.
 	csi_held: super::csi::Held,
 	/// An invitation token shown before registering (XEP-0445).
@@ -202,6 +210,7 @@ impl Conn {
 			ack_requested: false,
 			sent_since_request: false,
 			inactive: false,
+			queue_turn: false,
 			csi_held: Default::default(),
 			preauth: None,
 			closed_as: End::Closed,
@@ -233,15 +242,23 @@ impl Conn {
 			} else {
 				wake_at = wake_at.min(self.last_write + limits.keepalive_interval);
 			}
+			// Every other turn what is queued goes first: a client that sends
+			// without pause still gets what is queued for it (its own room
+			// echoes), within `session_queue_bytes`.
+			self.queue_turn = !self.queue_turn;
 			let io = &mut self.io;
 			let rx = &self.outbox;
-			let wake = async { Wake::Read(read_shared(io).await) }
-				.or(async { Wake::Queue(rx.recv().await) })
-				.or(async {
-					Timer::at(wake_at).await;
-					Wake::Timer
-				})
-				.await;
+			let wake = if self.queue_turn && !rx.is_empty() {
+				Wake::Queue(rx.try_recv())
+			} else {
+				async { Wake::Read(read_shared(io).await) }
+					.or(async { Wake::Queue(rx.recv().await) })
+					.or(async {
+						Timer::at(wake_at).await;
+						Wake::Timer
+					})
+					.await
+			};
 			let actions = match wake {
 				Wake::Read(Ok(0)) => return Ok(End::Lost),
 				Wake::Read(Ok(n)) => {
@@ -252,10 +269,12 @@ impl Conn {
 				Wake::Queue(Some(first)) => {
 					let mut next = Some(first);
 					let mut actions = Vec::new();
-					// Drain what is queued into one write.
+					// Drain what is queued into one write, up to WRITE_BATCH: the
+					// rest waits in the queue, where it is bounded and counted,
+					// rather than in a write buffer that is neither.
 					while let Some(item) = next {
 						match item {
-							Outgoing::Stanza(el) => self.deliver(*el),
+							Outgoing::Stanza(p) => self.deliver(p),
 							Outgoing::Close(err) => {
 								actions.push(Action::Close(Some(err)));
 								break;
@@ -264,7 +283,7 @@ impl Conn {
 								Box::pin(self.flush_offline()).await?;
 							}
 						}
-						next = self.outbox.try_recv();
+						next = if self.out.len() < WRITE_BATCH { self.outbox.try_recv() } else { None };
 					}
 					actions
 				}
@@ -283,7 +302,9 @@ impl Conn {
 				st.borrow_mut().inbound = h;
 			}
 			if let Some(st) = &self.sm {
-				if st.borrow().pending() > self.server.config.limits.sm_max_unacked {
+				let l = &self.server.config.limits;
+				let too_many = { st.borrow().pending() > l.sm_max_unacked || st.borrow().bytes() > l.sm_max_unacked_bytes };
+				if too_many {
 					let err = StreamError::with_text(StreamCondition::PolicyViolation, "too many unacknowledged stanzas");
 					Box::pin(self.perform(vec![Action::Close(Some(err))])).await?;
 					return Ok(End::Closed);
@@ -356,33 +377,42 @@ impl Conn {
 		actions
 	}
 
+	/// Writes a stanza the stream core made; see [`Conn::send_packed`].
+	fn send_stanza(&mut self, el: Element) {
+		if self.sm.is_some() {
+			return self.send_packed(Packed::forced(&el));
+		}
+		el.write_to(&mut self.out, ns::CLIENT);
+	}
+
 	/// Writes a stanza for the client; with stream management it is kept
 	/// until the client acknowledges it.
-	fn send_stanza(&mut self, el: Element) {
-		el.write_to(&mut self.out, ns::CLIENT);
+	fn send_packed(&mut self, p: Packed) {
+		self.out.extend_from_slice(p.xml().as_bytes());
 		if let Some(st) = &self.sm {
-			st.borrow_mut().sent_one(el);
+			st.borrow_mut().sent_one(p);
 			self.sent_since_request = true;
 		}
 	}
 
 	/// A stanza for the client, unless it is inactive and the stanza can
 	/// wait (XEP-0352); one that cannot wait releases the others first.
-	fn deliver(&mut self, el: Element) {
-		if self.inactive && !super::csi::urgent(&el) {
-			self.csi_held.push(el);
-			if self.csi_held.len() < self.server.config.limits.csi_max_held {
+	fn deliver(&mut self, p: Packed) {
+		if self.inactive && !p.urgent {
+			self.csi_held.push(p);
+			let l = &self.server.config.limits;
+			if self.csi_held.len() < l.csi_max_held && self.csi_held.bytes() <= l.csi_max_held_bytes {
 				return;
 			}
 			return self.release_held();
 		}
 		self.release_held();
-		self.send_stanza(el);
+		self.send_packed(p);
 	}
 
 	fn release_held(&mut self) {
-		for el in self.csi_held.take() {
-			self.send_stanza(el);
+		for p in self.csi_held.take() {
+			self.send_packed(p);
 		}
 	}
 
@@ -443,19 +473,19 @@ impl Conn {
 		let answer = format!("<resumed xmlns='urn:xmpp:sm:3' h='{}' previd='{previd}'/>", s.inbound);
 		self.out.extend_from_slice(answer.as_bytes());
 		// What the client never acknowledged, again, then what waited for it.
-		for el in &s.unacked {
-			el.write_to(&mut self.out, ns::CLIENT);
+		for p in s.unacked() {
+			self.out.extend_from_slice(p.xml().as_bytes());
 		}
-		self.sent_since_request = !s.unacked.is_empty();
-		let held: Vec<Element> = s.held.drain(..).collect();
+		self.sent_since_request = s.unacked().len() > 0;
+		let held = s.take_held();
 		if std::mem::take(&mut s.flush_offline) {
 			self.outbox.push(Outgoing::FlushOffline);
 		}
-		log::info!("{}: resumed {} ({} unacknowledged, {} held)", self.peer, s.jid, s.unacked.len(), held.len());
+		log::info!("{}: resumed {} ({} unacknowledged, {} held)", self.peer, s.jid, s.unacked().len(), held.len());
 		drop(s);
 		self.sm = Some(st);
-		for el in held {
-			self.send_stanza(el);
+		for p in held {
+			self.send_packed(p);
 		}
 	}
 
@@ -584,16 +614,17 @@ impl Conn {
 				}
 			};
 			let Some(&(last, _)) = batch.last() else { return Ok(()) };
-			for (_, xml) in &batch {
+			for (_, xml) in batch {
 				if self.sm.is_some() {
-					// Counted and kept until acknowledged, like any stanza.
-					let text = String::from_utf8_lossy(xml);
-					match crate::xmpp::reader::parse_stored(&text, ns::CLIENT, full_limits(&self.server)) {
-						Some(el) => self.send_stanza(el),
-						None => log::error!("{}: unreadable offline message skipped", self.peer),
+					// Counted and kept until acknowledged, like any stanza
+					// (stored as `Element::to_xml(jabber:client)` writes it,
+					// which is how a packed stanza reads).
+					match String::from_utf8(xml) {
+						Ok(text) => self.send_packed(Packed::forced_xml(text)),
+						Err(_) => log::error!("{}: unreadable offline message skipped", self.peer),
 					}
 				} else {
-					self.out.extend_from_slice(xml);
+					self.out.extend_from_slice(&xml);
 				}
 			}
 			self.flush().await?;
@@ -627,7 +658,10 @@ impl Conn {
 	fn requeue_held(&mut self) {
 		let held = self.csi_held.take();
 		if let Some(st) = self.sm.as_ref().filter(|_| !self.taken_over()) {
-			st.borrow_mut().held.extend(held);
+			let mut st = st.borrow_mut();
+			for p in held {
+				st.hold(p);
+			}
 		}
 	}
 
@@ -637,7 +671,7 @@ impl Conn {
 	async fn hibernate(&mut self) {
 		let Some(st) = self.sm.clone() else { return self.end().await };
 		let limits = &self.server.config.limits;
-		let (deadline, limit) = (Instant::now() + limits.sm_resume_timeout, limits.sm_max_unacked);
+		let (deadline, limit, byte_limit) = (Instant::now() + limits.sm_resume_timeout, limits.sm_max_unacked, limits.sm_max_unacked_bytes);
 		log::info!("{}: {} lost; waiting {} s for it to resume", self.peer, st.borrow().jid, limits.sm_resume_timeout.as_secs());
 		loop {
 			let rx = &self.outbox;
@@ -651,16 +685,16 @@ impl Conn {
 				return;
 			}
 			match item {
-				Some(Some(Outgoing::Stanza(el))) => {
+				Some(Some(Outgoing::Stanza(p))) => {
 					// The phone may sleep: its push service wakes it (XEP-0357).
 					let (jid, id) = {
 						let s = st.borrow();
 						(s.jid.clone(), s.session_id)
 					};
-					Box::pin(crate::features::push::held(&self.server, &jid, id, &el)).await;
+					Box::pin(crate::features::push::held(&self.server, &jid, id, &p)).await;
 					let mut s = st.borrow_mut();
-					s.held.push_back(*el);
-					if s.pending() > limit {
+					s.hold(p);
+					if s.pending() > limit || s.bytes() > byte_limit {
 						break;
 					}
 				}
@@ -693,7 +727,7 @@ impl Conn {
 		// the account reaches its other resources or storage, never both.
 		self.outbox.close();
 		undelivered.extend(std::iter::from_fn(|| self.outbox.try_recv()).filter_map(|item| match item {
-			Outgoing::Stanza(el) => Some(*el),
+			Outgoing::Stanza(p) => Some(p),
 			_ => None,
 		}));
 		// Stored before the session goes, so a shutdown waiting for the
@@ -725,12 +759,13 @@ pub(super) fn pre_auth_limits(server: &Server) -> XmlLimits {
 		max_stanza_bytes: l.max_stanza_bytes.min(PRE_AUTH_STANZA_BYTES),
 		max_depth: l.max_depth.min(8),
 		max_attrs: l.max_attrs.min(16),
+		max_elements: l.max_stanza_elements.min(PRE_AUTH_ELEMENTS),
 	}
 }
 
 pub(super) fn full_limits(server: &Server) -> XmlLimits {
 	let l = &server.config.limits;
-	XmlLimits { max_stanza_bytes: l.max_stanza_bytes, max_depth: l.max_depth, max_attrs: l.max_attrs }
+	XmlLimits { max_stanza_bytes: l.max_stanza_bytes, max_depth: l.max_depth, max_attrs: l.max_attrs, max_elements: l.max_stanza_elements }
 }
 
 /// The stream core's view of the server, for one connection.
@@ -799,7 +834,10 @@ impl StreamEnv for Env<'_> {
 			&server.config.domain,
 			resource,
 			self.queue.clone(),
-			(server.config.limits.max_resources_per_account, server.config.limits.session_queue_len),
+			(
+				server.config.limits.max_resources_per_account,
+				(server.config.limits.session_queue_len, server.config.limits.session_queue_bytes),
+			),
 			&mut |b| server.random(b),
 		)?;
 		if let Some(old) = replaced {

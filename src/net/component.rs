@@ -121,7 +121,9 @@ impl Link {
 					let mut next = Some(first);
 					while let Some(item) = next {
 						match item {
-							Outgoing::Stanza(el) => component::outbound(*el).write_to(&mut self.out, ns::COMPONENT),
+							// Packed without a namespace of its own: it reads as
+							// jabber:component:accept here.
+							Outgoing::Stanza(p) => self.out.extend_from_slice(p.xml().as_bytes()),
 							Outgoing::Close(e) => return self.close(Some(e)).await,
 							Outgoing::FlushOffline => {}
 						}

@@ -3,10 +3,12 @@
 //! can sleep: presence updates (only the newest per sender), chat states
 //! and PEP notifications. Anything else (a message with content, an iq, a
 //! subscription request, an error) first releases what waits, then goes,
-//! so order is kept. At most `csi_max_held` wait.
+//! so order is kept. At most `csi_max_held` stanzas or
+//! `csi_max_held_bytes` bytes wait; then they all go.
 
 use crate::xmpp::element::Element;
 use crate::xmpp::ns;
+use crate::xmpp::packed::Packed;
 
 /// Must this stanza reach an inactive client now?
 pub fn urgent(el: &Element) -> bool {
@@ -23,20 +25,35 @@ pub fn urgent(el: &Element) -> bool {
 /// What waits for an inactive client.
 #[derive(Debug, Default)]
 pub struct Held {
-	items: Vec<Element>,
+	items: Vec<Packed>,
+	bytes: usize,
 }
 
 impl Held {
-	/// Keeps `el`; a presence replaces an earlier one from the same sender.
-	pub fn push(&mut self, el: Element) {
-		if el.name() == "presence" {
-			self.items.retain(|h| !(h.name() == "presence" && h.attr("from") == el.attr("from")));
+	/// Keeps `p`; a presence replaces an earlier one from the same sender.
+	pub fn push(&mut self, p: Packed) {
+		if p.name() == "presence" {
+			let from = p.attr("from");
+			let mut freed = 0;
+			self.items.retain(|h| {
+				let same = h.name() == "presence" && h.attr("from") == from;
+				if same {
+					freed += h.cost();
+				}
+				!same
+			});
+			self.bytes -= freed;
 		}
-		self.items.push(el);
+		self.bytes += p.cost();
+		self.items.push(p);
 	}
 
 	pub fn len(&self) -> usize {
 		self.items.len()
+	}
+
+	pub fn bytes(&self) -> usize {
+		self.bytes
 	}
 
 	pub fn is_empty(&self) -> bool {
@@ -44,7 +61,8 @@ impl Held {
 	}
 
 	/// Everything, in the order it came; nothing is held afterwards.
-	pub fn take(&mut self) -> Vec<Element> {
+	pub fn take(&mut self) -> Vec<Packed> {
+		self.bytes = 0;
 		std::mem::take(&mut self.items)
 	}
 }
@@ -55,7 +73,8 @@ mod tests {
 	use crate::xmpp::reader::{XmlLimits, parse_stored};
 
 	fn el(xml: &str) -> Element {
-		parse_stored(xml, ns::CLIENT, XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 10, max_attrs: 10 }).unwrap()
+		parse_stored(xml, ns::CLIENT, XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 10, max_attrs: 10, max_elements: usize::MAX })
+			.unwrap()
 	}
 
 	#[test]
@@ -73,12 +92,16 @@ mod tests {
 	#[test]
 	fn newest_presence_per_sender() {
 		let mut h = Held::default();
-		h.push(el("<presence from='a@x/r'><show>away</show></presence>"));
-		h.push(el("<presence from='b@x/r'/>"));
-		h.push(el("<presence from='a@x/r'><show>xa</show></presence>"));
+		let pack = |xml| Packed::forced(&el(xml));
+		h.push(pack("<presence from='a@x/r'><show>away</show></presence>"));
+		h.push(pack("<presence from='b@x/r'/>"));
+		let two = h.bytes();
+		h.push(pack("<presence from='a@x/r'><show>xa</show></presence>"));
+		assert_eq!(h.bytes(), two - "<show>away</show>".len() + "<show>xa</show>".len());
 		let got = h.take();
 		assert_eq!(got.len(), 2);
-		assert_eq!(got[1].child("show", ns::CLIENT).unwrap().text(), "xa");
+		assert_eq!(got[1].unpack().unwrap().child("show", ns::CLIENT).unwrap().text(), "xa");
 		assert!(h.is_empty());
+		assert_eq!(h.bytes(), 0);
 	}
 }

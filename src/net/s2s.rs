@@ -28,7 +28,7 @@ use crate::proto::dialback;
 use crate::remote::ServerLink;
 use crate::server::Server;
 use crate::sessions::{Outbox, Outgoing};
-use crate::xmpp::element::{Element, escape};
+use crate::xmpp::element::{Element, escape_attr};
 use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::ns;
 use crate::xmpp::reader::{StreamEvent, StreamHeader, StreamReader};
@@ -157,13 +157,13 @@ impl Wire {
 
 /// Our stream header on a server-to-server stream.
 fn header_xml(from: &str, to: Option<&str>, id: Option<&str>) -> String {
-	let to = to.map(|t| format!(" to='{}'", escape(t))).unwrap_or_default();
-	let id = id.map(|i| format!(" id='{}'", escape(i))).unwrap_or_default();
+	let to = to.map(|t| format!(" to='{}'", escape_attr(t))).unwrap_or_default();
+	let id = id.map(|i| format!(" id='{}'", escape_attr(i))).unwrap_or_default();
 	format!(
 		"<?xml version='1.0'?><stream:stream xmlns='{NS_SERVER}' xmlns:stream='{}' xmlns:db='{}' from='{}'{to}{id} version='1.0'>",
 		ns::STREAM,
 		dialback::NS,
-		escape(from)
+		escape_attr(from)
 	)
 }
 
@@ -406,10 +406,10 @@ async fn outbound(server: Rc<Server>, link: ServerLink, outbox: Rc<Outbox>) {
 			Wake::Queue(Some(first)) => {
 				let mut next = Some(first);
 				while let Some(item) = next {
-					if let Outgoing::Stanza(el) = item {
-						let mut el = *el;
-						el.rename_ns(ns::CLIENT, NS_SERVER);
-						el.write_to(&mut wire.out, NS_SERVER);
+					// Packed without a namespace of its own: it reads as
+					// jabber:server here.
+					if let Outgoing::Stanza(p) = item {
+						wire.out.extend_from_slice(p.xml().as_bytes());
 					}
 					next = outbox.try_recv();
 				}
@@ -447,8 +447,10 @@ async fn give_up(server: &Server, link: &ServerLink, outbox: &Rc<Outbox>, condit
 	outbox.close();
 	let mut left = Vec::new();
 	while let Some(item) = outbox.try_recv() {
-		if let Outgoing::Stanza(el) = item {
-			left.push(*el);
+		if let Outgoing::Stanza(p) = item
+			&& let Some(el) = p.unpack()
+		{
+			left.push(el);
 		}
 	}
 	crate::router::bounce_all(server, left, condition).await;

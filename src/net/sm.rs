@@ -9,8 +9,8 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
-use crate::xmpp::element::Element;
 use crate::xmpp::jid::FullJid;
+use crate::xmpp::packed::Packed;
 
 /// One session's stream management state.
 #[derive(Debug)]
@@ -27,9 +27,11 @@ pub struct SmState {
 	/// The client's last `h`: stanzas of ours it has.
 	pub acked: u32,
 	/// Sent and not acknowledged, oldest first (`acked + len` = sent).
-	pub unacked: VecDeque<Element>,
+	unacked: VecDeque<Packed>,
 	/// Arrived while no connection was attached; not sent yet.
-	pub held: VecDeque<Element>,
+	held: VecDeque<Packed>,
+	/// What `unacked` and `held` cost (`sm_max_unacked_bytes`).
+	bytes: usize,
 	/// Offline messages were to be flushed while no connection was attached.
 	pub flush_offline: bool,
 }
@@ -53,6 +55,7 @@ impl SmState {
 			acked: 0,
 			unacked: VecDeque::new(),
 			held: VecDeque::new(),
+			bytes: 0,
 			flush_offline: false,
 		}
 	}
@@ -63,8 +66,32 @@ impl SmState {
 	}
 
 	/// Records a stanza about to be written.
-	pub fn sent_one(&mut self, el: Element) {
-		self.unacked.push_back(el);
+	pub fn sent_one(&mut self, p: Packed) {
+		self.bytes += p.cost();
+		self.unacked.push_back(p);
+	}
+
+	/// Keeps a stanza for the client while it is away.
+	pub fn hold(&mut self, p: Packed) {
+		self.bytes += p.cost();
+		self.held.push_back(p);
+	}
+
+	/// What waited while the client was away, oldest first.
+	pub fn take_held(&mut self) -> Vec<Packed> {
+		let held: Vec<Packed> = self.held.drain(..).collect();
+		self.bytes -= held.iter().map(Packed::cost).sum::<usize>();
+		held
+	}
+
+	/// The stanzas sent and not acknowledged, oldest first.
+	pub fn unacked(&self) -> impl ExactSizeIterator<Item = &Packed> {
+		self.unacked.iter()
+	}
+
+	/// Bytes of the stanzas kept (unacknowledged and held).
+	pub fn bytes(&self) -> usize {
+		self.bytes
 	}
 
 	/// The client has `h` of our stanzas: forget those (counts wrap, §4).
@@ -73,7 +100,7 @@ impl SmState {
 		if newly > self.unacked.len() {
 			return Err(TooHigh { h, sent: self.sent() });
 		}
-		self.unacked.drain(..newly);
+		self.bytes -= self.unacked.drain(..newly).map(|p| p.cost()).sum::<usize>();
 		if self.unacked.is_empty() {
 			self.unacked = VecDeque::new();
 		}
@@ -82,7 +109,8 @@ impl SmState {
 	}
 
 	/// Everything not known to have reached the client, oldest first.
-	pub fn take_undelivered(&mut self) -> Vec<Element> {
+	pub fn take_undelivered(&mut self) -> Vec<Packed> {
+		self.bytes = 0;
 		self.unacked.drain(..).chain(self.held.drain(..)).collect()
 	}
 
@@ -125,6 +153,11 @@ impl Registry {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::xmpp::element::Element;
+
+	fn pack(el: Element) -> Packed {
+		Packed::forced(&el)
+	}
 
 	fn st() -> SmState {
 		let jid = crate::xmpp::jid::Jid::parse("a@example.org/r").unwrap().try_into_full().unwrap();
@@ -135,7 +168,7 @@ mod tests {
 	fn acks_forget_what_the_client_has_and_wrap() {
 		let mut s = st();
 		for i in 0..3 {
-			s.sent_one(Element::new("message", "jabber:client").with_attr("id", i.to_string()));
+			s.sent_one(pack(Element::new("message", "jabber:client").with_attr("id", i.to_string())));
 		}
 		assert_eq!(s.sent(), 3);
 		s.ack(2).unwrap();
@@ -144,7 +177,7 @@ mod tests {
 		// Acks may repeat; counts wrap at 2^32.
 		s.ack(2).unwrap();
 		s.acked = u32::MAX;
-		s.sent_one(Element::new("message", "jabber:client"));
+		s.sent_one(pack(Element::new("message", "jabber:client")));
 		s.ack(0).unwrap();
 		assert_eq!(s.unacked.len(), 1);
 		s.ack(1).unwrap();
@@ -154,10 +187,11 @@ mod tests {
 	#[test]
 	fn undelivered_is_unacked_then_held() {
 		let mut s = st();
-		s.sent_one(Element::new("message", "jabber:client").with_attr("id", "sent"));
-		s.held.push_back(Element::new("message", "jabber:client").with_attr("id", "held"));
-		let ids: Vec<_> = s.take_undelivered().iter().map(|e| e.attr("id").unwrap().to_owned()).collect();
+		s.sent_one(pack(Element::new("message", "jabber:client").with_attr("id", "sent")));
+		s.hold(pack(Element::new("message", "jabber:client").with_attr("id", "held")));
+		assert!(s.bytes() > 0);
+		let ids: Vec<_> = s.take_undelivered().iter().map(|p| p.attr("id").unwrap().into_owned()).collect();
 		assert_eq!(ids, ["sent", "held"]);
-		assert_eq!(s.pending(), 0);
+		assert_eq!((s.pending(), s.bytes()), (0, 0));
 	}
 }

@@ -14,7 +14,7 @@ use async_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use futures_lite::StreamExt as _;
 use futures_rustls::server::TlsStream;
 
-use crate::xmpp::element::{Element, escape};
+use crate::xmpp::element::{Element, escape_attr};
 use crate::xmpp::ns;
 use crate::xmpp::reader::{StreamEvent, StreamReader, XmlLimits, parse_stored};
 
@@ -116,12 +116,12 @@ fn inbound(text: &str, limits: XmlLimits) -> String {
 		let el = parse_stored(text, FRAMING, XmlLimits { max_stanza_bytes: usize::MAX, ..limits });
 		match el {
 			Some(el) if el.is("open", FRAMING) => {
-				let to = el.attr("to").map(|t| format!(" to='{}'", escape(t))).unwrap_or_default();
+				let to = el.attr("to").map(|t| format!(" to='{}'", escape_attr(t))).unwrap_or_default();
 				let version = el.attr("version").unwrap_or("1.0");
 				return format!(
 					"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='{}'{to} version='{}'>",
 					ns::STREAM,
-					escape(version)
+					escape_attr(version)
 				);
 			}
 			Some(el) if el.is("close", FRAMING) => return "</stream:stream>".to_owned(),
@@ -136,8 +136,8 @@ fn outbound(ev: StreamEvent, id: Option<&str>) -> Option<String> {
 	match ev {
 		StreamEvent::Header(h) => Some(format!(
 			"<open xmlns='{FRAMING}' from='{}' id='{}' version='1.0' xml:lang='en'/>",
-			escape(h.from.as_deref().unwrap_or_default()),
-			escape(id.unwrap_or_default())
+			escape_attr(h.from.as_deref().unwrap_or_default()),
+			escape_attr(id.unwrap_or_default())
 		)),
 		StreamEvent::End => Some(format!("<close xmlns='{FRAMING}'/>")),
 		StreamEvent::Stanza(el) if el.ns() == ns::STREAM => Some(stream_element(&el)),
@@ -167,7 +167,7 @@ mod tests {
 
 	#[test]
 	fn framing_both_ways() {
-		let limits = XmlLimits { max_stanza_bytes: 1 << 16, max_depth: 20, max_attrs: 20 };
+		let limits = XmlLimits { max_stanza_bytes: 1 << 16, max_depth: 20, max_attrs: 20, max_elements: 64 };
 		let open = inbound("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.org' version='1.0'/>", limits);
 		assert!(open.starts_with("<?xml") && open.contains("to='example.org'"), "{open}");
 		assert_eq!(inbound("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>", limits), "</stream:stream>");

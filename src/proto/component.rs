@@ -8,13 +8,13 @@ use crate::xmpp::ns;
 
 /// Our stream header for a component (XEP-0114 §3): no version, no features.
 pub fn header_xml(id: &str, domain: &str) -> String {
-	use crate::xmpp::element::escape;
+	use crate::xmpp::element::escape_attr;
 	format!(
 		"<?xml version='1.0'?><stream:stream xmlns='{}' xmlns:stream='{}' id='{}' from='{}'>",
 		ns::COMPONENT,
 		ns::STREAM,
-		escape(id),
-		escape(domain)
+		escape_attr(id),
+		escape_attr(domain)
 	)
 }
 

@@ -19,7 +19,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::sasl::{self, Attempt, Authenticated, Exchange, Mechanism, SaslEnv, Step};
-use crate::xmpp::element::{Element, escape};
+use crate::xmpp::element::{Element, escape_attr};
 use crate::xmpp::error::{Condition, StanzaError, StreamCondition, StreamError};
 use crate::xmpp::jid::{FullJid, Jid};
 use crate::xmpp::ns;
@@ -533,12 +533,12 @@ impl C2sStream {
 
 /// Our stream header (RFC 6120 §4.7).
 pub fn header_xml(id: &str, domain: &str, to: Option<&str>) -> String {
-	let to = to.map(|t| format!(" to='{}'", escape(t))).unwrap_or_default();
+	let to = to.map(|t| format!(" to='{}'", escape_attr(t))).unwrap_or_default();
 	format!(
 		"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' \
 		 id='{}' from='{}'{to} version='1.0' xml:lang='en'>",
-		escape(id),
-		escape(domain)
+		escape_attr(id),
+		escape_attr(domain)
 	)
 }
 
@@ -553,7 +553,7 @@ pub fn sm_failed(condition: &str) -> String {
 }
 
 fn sasl_failure(f: sasl::Failure, text: Option<&str>) -> String {
-	let text = text.map(|t| format!("<text>{}</text>", escape(t))).unwrap_or_default();
+	let text = text.map(|t| format!("<text>{}</text>", escape_attr(t))).unwrap_or_default();
 	format!("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><{}/>{text}</failure>", f.as_str())
 }
 

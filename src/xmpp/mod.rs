@@ -5,5 +5,6 @@ pub mod error;
 pub mod form;
 pub mod jid;
 pub mod ns;
+pub mod packed;
 pub mod reader;
 pub mod stanza;

@@ -4,6 +4,8 @@
 pub const STREAM: &str = "http://etherx.jabber.org/streams";
 /// RFC 6120 §4.8.2: content namespace for client-to-server streams.
 pub const CLIENT: &str = "jabber:client";
+/// RFC 6120 §4.8.2: content namespace for server-to-server streams.
+pub const SERVER: &str = "jabber:server";
 /// XEP-0114: content namespace of external component streams.
 pub const COMPONENT: &str = "jabber:component:accept";
 /// RFC 6120 §4.9.3: defined stream error conditions.
@@ -134,3 +136,79 @@ pub const VCARD_UPDATE: &str = "vcard-temp:x:update";
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// XML's own namespace (xml:lang).
 pub const XML: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// `ns` as a static string if it is one of the namespaces above, so an
+/// element in it needs no copy of its own.
+pub fn known(ns: &str) -> Option<&'static str> {
+	Some(match ns {
+		STREAM => STREAM,
+		CLIENT => CLIENT,
+		SERVER => SERVER,
+		COMPONENT => COMPONENT,
+		STREAMS => STREAMS,
+		TLS => TLS,
+		SASL => SASL,
+		BIND => BIND,
+		STANZAS => STANZAS,
+		SESSION => SESSION,
+		ROSTER => ROSTER,
+		ROSTER_VER => ROSTER_VER,
+		PRE_APPROVAL => PRE_APPROVAL,
+		DISCO_INFO => DISCO_INFO,
+		DISCO_ITEMS => DISCO_ITEMS,
+		PING => PING,
+		VERSION => VERSION,
+		TIME => TIME,
+		DELAY => DELAY,
+		MSGOFFLINE => MSGOFFLINE,
+		LAST => LAST,
+		VCARD => VCARD,
+		CARBONS => CARBONS,
+		FORWARD => FORWARD,
+		HINTS => HINTS,
+		PRIVATE => PRIVATE,
+		PUBSUB => PUBSUB,
+		PUBSUB_OWNER => PUBSUB_OWNER,
+		PUBSUB_EVENT => PUBSUB_EVENT,
+		PUBSUB_ERRORS => PUBSUB_ERRORS,
+		PUBSUB_PUBLISH_OPTIONS => PUBSUB_PUBLISH_OPTIONS,
+		PUBSUB_NODE_CONFIG => PUBSUB_NODE_CONFIG,
+		DATA_FORMS => DATA_FORMS,
+		CAPS => CAPS,
+		SM => SM,
+		CSI => CSI,
+		CHATSTATES => CHATSTATES,
+		BLOCKING => BLOCKING,
+		BLOCKING_ERRORS => BLOCKING_ERRORS,
+		PUSH => PUSH,
+		PUSH_SUMMARY => PUSH_SUMMARY,
+		MAM => MAM,
+		SID => SID,
+		RSM => RSM,
+		OMEMO => OMEMO,
+		MUC => MUC,
+		MUC_USER => MUC_USER,
+		MUC_OWNER => MUC_OWNER,
+		MUC_ADMIN => MUC_ADMIN,
+		MUC_ROOMCONFIG => MUC_ROOMCONFIG,
+		MUC_ROOMINFO => MUC_ROOMINFO,
+		MUC_REQUEST => MUC_REQUEST,
+		MUC_REGISTER => MUC_REGISTER,
+		MUC_SELF_PING => MUC_SELF_PING,
+		MUC_STABLE_ID => MUC_STABLE_ID,
+		OCCUPANT_ID => OCCUPANT_ID,
+		CONFERENCE => CONFERENCE,
+		SERVERINFO => SERVERINFO,
+		BYTESTREAMS => BYTESTREAMS,
+		HTTP_UPLOAD => HTTP_UPLOAD,
+		COMMANDS => COMMANDS,
+		REGISTER => REGISTER,
+		REGISTER_FEATURE => REGISTER_FEATURE,
+		PARS => PARS,
+		PEP_VCARD_CONVERSION => PEP_VCARD_CONVERSION,
+		VCARD_UPDATE => VCARD_UPDATE,
+		SASL_CB => SASL_CB,
+		XML => XML,
+		_ => return None,
+	})
+}

@@ -1,6 +1,15 @@
 //! Incremental reader of an XML stream (RFC 6120 §4): bytes in, stream
 //! header / stanzas / end out, with Xerra's own limits, which rxml does not
-//! have (stanza bytes, element depth, attributes per element).
+//! have (stanza bytes, element depth, attributes per element, elements per
+//! stanza).
+//!
+//! A stanza is bounded twice by `max_stanza_bytes`: as bytes on the wire and
+//! as the memory its parse tree takes (every element's share of its parent's
+//! child list, its attribute list, and any name, value, text or namespace
+//! too long to be kept inline), because a few bytes of markup (`<a/>`) cost
+//! a hundred bytes parsed. That memory is also charged to the server's
+//! budget ([`crate::mem`]) while the stanza is being read; past it the stream
+//! ends with `resource-constraint`.
 //!
 //! A stanza is a depth-1 child of `<stream:stream>`. One reader lives for one
 //! stream; on a stream restart (after STARTTLS or SASL) the caller makes a new
@@ -9,9 +18,10 @@
 use rxml::error::EndOrError;
 use rxml::{Event, Options, Parse, Parser, WithOptions};
 
-use super::element::Element;
+use super::element::{CompactString, Element, Namespace};
 use super::error::{StreamCondition, StreamError};
 use super::ns;
+use crate::mem::{Charge, Class};
 
 /// Size and shape limits for one stream; see `config::Limits` for defaults.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +32,15 @@ pub struct XmlLimits {
 	pub max_depth: usize,
 	/// Most attributes on one element.
 	pub max_attrs: usize,
+	/// Most elements in one stanza (the stanza itself included).
+	pub max_elements: usize,
+}
+
+impl XmlLimits {
+	/// For data the server wrote itself (stored stanzas read back).
+	pub const fn unlimited() -> XmlLimits {
+		XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 1000, max_attrs: usize::MAX, max_elements: usize::MAX }
+	}
 }
 
 /// Attributes of the stream header the server needs.
@@ -53,6 +72,12 @@ pub struct StreamReader {
 	/// Bytes consumed since the current stanza began (or since the last
 	/// boundary), so oversized input is caught before it is all buffered.
 	pending: usize,
+	/// Memory the current stanza's tree takes so far (see the module doc).
+	heap: usize,
+	/// Elements in the current stanza so far.
+	elements: usize,
+	/// `heap`, counted against the server's memory budget.
+	charge: Charge,
 }
 
 impl StreamReader {
@@ -64,7 +89,7 @@ impl StreamReader {
 		// seen (and forgotten) at once instead of being buffered as if it
 		// were stanza bytes.
 		parser.set_text_buffering(false);
-		StreamReader { parser, limits, stack: Vec::new(), in_stream: false, pending: 0 }
+		StreamReader { parser, limits, stack: Vec::new(), in_stream: false, pending: 0, heap: 0, elements: 0, charge: Charge::none() }
 	}
 
 	/// Reads the next event from `buf`, advancing it. `Ok(None)` means all of
@@ -112,12 +137,28 @@ impl StreamReader {
 
 	fn check_pending(&self) -> Result<(), StreamError> {
 		if self.pending > self.limits.max_stanza_bytes {
-			return Err(StreamError::with_text(
-				StreamCondition::PolicyViolation,
-				format!("stanza larger than {} bytes", self.limits.max_stanza_bytes),
-			));
+			return Err(too_big(self.limits.max_stanza_bytes));
 		}
 		Ok(())
+	}
+
+	/// Counts `more` bytes of parse tree for the current stanza.
+	fn grow(&mut self, more: usize) -> Result<(), StreamError> {
+		self.heap = self.heap.saturating_add(more);
+		if self.heap > self.limits.max_stanza_bytes {
+			return Err(too_big(self.limits.max_stanza_bytes));
+		}
+		self.charge
+			.resize(self.heap, Class::Transit)
+			.map_err(|_| StreamError::with_text(StreamCondition::ResourceConstraint, "the server is short of memory"))
+	}
+
+	/// The stanza is complete (or gone): its bytes are no longer the reader's.
+	fn stanza_done(&mut self) {
+		self.pending = 0;
+		self.heap = 0;
+		self.elements = 0;
+		let _ = self.charge.resize(0, Class::Transit);
 	}
 
 	fn event(&mut self, event: Event) -> Result<Option<StreamEvent>, StreamError> {
@@ -133,25 +174,44 @@ impl StreamReader {
 				if attrs.len() > self.limits.max_attrs {
 					return Err(StreamError::with_text(StreamCondition::PolicyViolation, "too many attributes"));
 				}
-				let mut el = Element::new(name.as_str(), ns.as_str());
+				self.elements += 1;
+				if self.elements > self.limits.max_elements {
+					return Err(StreamError::with_text(StreamCondition::PolicyViolation, "too many elements in one stanza"));
+				}
+				// A namespace is one shared string per declaration: count it
+				// where it is declared, not where it is inherited.
+				let inherited = self.stack.last().is_some_and(|p| p.ns().as_ptr() == ns.as_str().as_ptr());
+				let ns = shared(ns);
+				let mut cost = if inherited || crate::xmpp::ns::known(ns.as_str()).is_some() { 0 } else { ns.len() + 16 };
+				let mut el = Element::new_in(name.as_str(), ns);
+				cost += spilled(name.as_str()) + attrs.len() * std::mem::size_of::<(CompactString, CompactString)>();
 				for ((ans, aname), value) in attrs {
 					if ans.is_empty() {
+						cost += spilled(aname.as_str()) + spilled(&value);
 						el.set_attr(aname.as_str(), value);
 					} else if ans.as_str() == ns::XML {
+						cost += spilled(&value);
 						el.set_attr(&format!("xml:{}", aname.as_str()), value);
 					} else {
-						el.set_attr(&format!("{{{}}}{}", ans.as_str(), aname.as_str()), value);
+						let key = format!("{{{}}}{}", ans.as_str(), aname.as_str());
+						cost += spilled(&key) + spilled(&value);
+						el.set_attr(&key, value);
 					}
 				}
+				self.grow(cost)?;
 				self.stack.push(el);
 				Ok(None)
 			}
 			Event::Text(_, text) => {
-				match self.stack.last_mut() {
-					Some(top) => top.push_text(&text),
+				let Some(top) = self.stack.last_mut() else {
 					// Whitespace between stanzas: a keepalive, not stanza bytes.
-					None => self.pending = 0,
-				}
+					self.pending = 0;
+					return Ok(None);
+				};
+				let before = heap_of(top);
+				top.push_text(&text);
+				let after = heap_of(top);
+				self.grow(after.saturating_sub(before))?;
 				Ok(None)
 			}
 			Event::EndElement(_) => {
@@ -161,11 +221,14 @@ impl StreamReader {
 				};
 				match self.stack.last_mut() {
 					Some(parent) => {
+						let before = heap_of(parent);
 						parent.push(el);
+						let after = heap_of(parent);
+						self.grow(after.saturating_sub(before))?;
 						Ok(None)
 					}
 					None => {
-						self.pending = 0;
+						self.stanza_done();
 						Ok(Some(StreamEvent::Stanza(el)))
 					}
 				}
@@ -200,6 +263,28 @@ impl StreamReader {
 	}
 }
 
+fn too_big(limit: usize) -> StreamError {
+	StreamError::with_text(StreamCondition::PolicyViolation, format!("stanza larger than {limit} bytes"))
+}
+
+/// Heap bytes of a string kept as a `CompactString`: none when inline.
+fn spilled(s: &str) -> usize {
+	if s.len() > std::mem::size_of::<CompactString>() { s.len() } else { 0 }
+}
+
+/// What grows in an element as children and text are added to it.
+fn heap_of(el: &Element) -> usize {
+	el.growing_bytes()
+}
+
+/// A known namespace as a static string; others as the parser's shared one.
+fn shared(ns: rxml::Namespace<'static>) -> Namespace {
+	match crate::xmpp::ns::known(ns.as_str()) {
+		Some(s) => Namespace::from_str(s),
+		None => ns,
+	}
+}
+
 fn map_rxml_error(e: &rxml::Error) -> StreamError {
 	match e {
 		rxml::Error::RestrictedXml(what) if what.contains("long") => {
@@ -228,7 +313,7 @@ pub fn parse_stored(xml: &str, default_ns: &str, limits: XmlLimits) -> Option<El
 mod tests {
 	use super::*;
 
-	const LIMITS: XmlLimits = XmlLimits { max_stanza_bytes: 1000, max_depth: 4, max_attrs: 3 };
+	const LIMITS: XmlLimits = XmlLimits { max_stanza_bytes: 2000, max_depth: 4, max_attrs: 3, max_elements: 50 };
 	const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
 		xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0' xml:lang='en'>";
 
@@ -303,6 +388,70 @@ mod tests {
 			let got = feed_all(&mut r, doc.as_bytes(), 5).unwrap_err().condition;
 			assert_eq!(got, want, "{doc}");
 		}
+	}
+
+	#[test]
+	fn inherited_namespaces_are_shared_and_parsed_memory_is_bounded() {
+		let limits = XmlLimits { max_stanza_bytes: 16 * 1024, max_depth: 8, max_attrs: 8, max_elements: 10_000 };
+		let long = "n".repeat(4000);
+		// Small: a few children share one copy of the long namespace.
+		let mut r = StreamReader::new(limits);
+		let doc = format!("{HEADER}<iq xmlns='urn:{long}'><a/><a/><b><c/></b></iq>");
+		let evs = feed_all(&mut r, doc.as_bytes(), 100).unwrap();
+		let StreamEvent::Stanza(iq) = &evs[1] else { panic!() };
+		let kids: Vec<&Element> = iq.children().collect();
+		assert!(kids.iter().all(|k| k.ns().as_ptr() == iq.ns().as_ptr()));
+		assert_eq!(kids[2].children().next().unwrap().ns().as_ptr(), iq.ns().as_ptr());
+		// 15.7 KB on the wire, but 2,900 elements parsed: too big (issue 11).
+		let mut r = StreamReader::new(limits);
+		let doc = format!("{HEADER}<iq xmlns='urn:{long}'>{}", "<a/>".repeat(2900));
+		let err = feed_all(&mut r, doc.as_bytes(), 4096).unwrap_err();
+		assert_eq!(err.condition, StreamCondition::PolicyViolation);
+		// Text counts what it takes, not twice: a body just under the
+		// limit is fine in any chunking.
+		for chunk in [7, 1000, 4096] {
+			let mut r = StreamReader::new(limits);
+			let doc = format!("{HEADER}<message><body>{}</body></message>", "x".repeat(15_000));
+			let evs = feed_all(&mut r, doc.as_bytes(), chunk).unwrap();
+			assert_eq!(evs.len(), 2, "chunk {chunk}");
+		}
+	}
+
+	#[test]
+	fn element_count_limit() {
+		let limits = XmlLimits { max_stanza_bytes: 1 << 20, max_depth: 8, max_attrs: 8, max_elements: 10 };
+		let mut r = StreamReader::new(limits);
+		let doc = format!("{HEADER}<iq>{}</iq><iq>{}</iq>", "<a/>".repeat(9), "<a/>".repeat(10));
+		let mut input = doc.as_bytes();
+		let mut got = 0;
+		let err = loop {
+			match r.next(&mut input) {
+				Ok(Some(_)) => got += 1,
+				Ok(None) => panic!("should fail"),
+				Err(e) => break e,
+			}
+		};
+		assert_eq!(got, 2, "header and the first iq (10 elements)");
+		assert_eq!(err.condition, StreamCondition::PolicyViolation);
+	}
+
+	#[test]
+	fn a_stanza_being_read_is_charged_to_the_memory_budget() {
+		crate::mem::set_limit(usize::MAX);
+		let base = crate::mem::used();
+		let limits = XmlLimits { max_stanza_bytes: 1 << 20, max_depth: 8, max_attrs: 8, max_elements: 10_000 };
+		let mut r = StreamReader::new(limits);
+		let doc = format!("{HEADER}<message><body>{}", "x".repeat(50_000));
+		feed_all(&mut r, doc.as_bytes(), 4096).unwrap();
+		assert!(crate::mem::used() >= base + 50_000);
+		feed_all(&mut r, b"</body></message>", 4096).unwrap();
+		assert_eq!(crate::mem::used(), base, "released once the stanza is handed out");
+		// With no room left, reading a big stanza ends the stream.
+		crate::mem::set_limit(base + 10_000);
+		let mut r = StreamReader::new(limits);
+		let err = feed_all(&mut r, doc.as_bytes(), 4096).unwrap_err();
+		assert_eq!(err.condition, StreamCondition::ResourceConstraint);
+		crate::mem::set_limit(usize::MAX);
 	}
 
 	#[test]

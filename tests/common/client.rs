@@ -69,7 +69,7 @@ pub struct Client {
 }
 
 fn limits() -> XmlLimits {
-	XmlLimits { max_stanza_bytes: 1 << 24, max_depth: 1000, max_attrs: 1000 }
+	XmlLimits { max_stanza_bytes: 1 << 24, max_depth: 1000, max_attrs: 1000, max_elements: usize::MAX }
 }
 
 #[path = "../../bench/src/insecure_tls.rs"]

@@ -12,8 +12,9 @@
 
 mod avatar;
 mod config;
+mod history;
 mod requests;
-pub mod room;
+mod room;
 
 use std::collections::HashMap;
 use std::time::UNIX_EPOCH;
@@ -39,8 +40,9 @@ pub struct Service {
 }
 
 impl Service {
-	/// The persistent rooms, with the last `keep` messages of each as history.
-	pub fn load(server: &crate::store::Store, service: &str, keep: usize) -> Service {
+	/// The persistent rooms, with their last messages as history (`keep`:
+	/// messages, bytes), read as the archive stored them: never parsed.
+	pub fn load(server: &crate::store::Store, service: &str, keep: (usize, usize)) -> Service {
 		let stored = server.snapshot().and_then(|s| s.muc_rooms()).unwrap_or_else(|e| {
 			log::error!("rooms: {e}");
 			Vec::new()
@@ -59,14 +61,11 @@ impl Service {
 					log::error!("room {name}: {e}");
 				}
 			}
-			let q = MamQuery { before: Some(None), max: keep, ..Default::default() };
+			let q = MamQuery { before: Some(None), max: keep.0, ..Default::default() };
 			let key = format!("muc:{name}");
 			if let Ok(Ok(page)) = server.write_blocking(move |tx| tx.mam_page(&key, &q)) {
-				let limits = crate::xmpp::reader::XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 64, max_attrs: 256 };
 				for item in page.items {
-					if let Some(m) = crate::xmpp::reader::parse_stored(&item.xml, ns::CLIENT, limits) {
-						room.history.push_back((m, item.micros));
-					}
+					room.history.push_xml(item.xml, item.micros, keep);
 				}
 			}
 			rooms.insert(name, room);
@@ -81,6 +80,57 @@ impl Service {
 	pub fn is_empty(&self) -> bool {
 		self.rooms.is_empty()
 	}
+}
+
+/// One room as the admin sees it (`xerra room list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomInfo {
+	pub name: String,
+	pub title: String,
+	pub persistent: bool,
+	pub occupants: usize,
+	/// Messages and bytes of history kept in memory.
+	pub history: (usize, usize),
+}
+
+/// Every room of a running service.
+pub fn rooms(server: &Server) -> Vec<RoomInfo> {
+	let svc = server.muc.borrow();
+	let mut out: Vec<RoomInfo> = svc
+		.rooms
+		.values()
+		.map(|r| RoomInfo {
+			name: r.name.clone(),
+			title: r.config.title.clone(),
+			persistent: r.config.persistent,
+			occupants: r.occupants.len(),
+			history: (r.history.len(), r.history.bytes()),
+		})
+		.collect();
+	out.sort_by(|a, b| a.name.cmp(&b.name));
+	out
+}
+
+/// Destroys a room for the admin (XEP-0045 §10.9: its occupants are told,
+/// with `reason`); its stored state and archive go too. False if there is
+/// no such room.
+pub async fn destroy(server: &Server, name: &str, reason: Option<&str>) -> Result<bool, crate::store::StoreError> {
+	let room = server.muc.borrow_mut().rooms.remove(name);
+	let stored = server.store.snapshot()?.muc_rooms()?.iter().any(|(n, _)| n == name);
+	if room.is_none() && !stored {
+		return Ok(false);
+	}
+	let n = name.to_owned();
+	server.store.write(move |tx| tx.delete_muc_room(&n)).await?;
+	if let Some(mut room) = room {
+		let out = room.destroy(reason, None);
+		let Ok(jid) = FullJid::parse(&format!("{}/admin", service_domain(&server.config.domain))) else { return Ok(true) };
+		let mut cx = Cx::new(server, &jid, 0);
+		send(&mut cx, out);
+		crate::router::finish(cx, &[]).await;
+	}
+	log::info!("room {name} destroyed by the admin");
+	Ok(true)
 }
 
 /// `rooms.<domain>`.
@@ -186,7 +236,8 @@ fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), Stan
 	let history = x.and_then(|x| x.child("history", ns::MUC));
 	let now = micros_now();
 	let since = history.and_then(|h| {
-		let secs = h.attr("seconds").and_then(|s| s.parse::<u64>().ok()).map(|s| now.saturating_sub(s * 1_000_000));
+		// Client input: any number of seconds, so no overflow.
+		let secs = h.attr("seconds").and_then(|s| s.parse::<u64>().ok()).map(|s| now.saturating_sub(s.saturating_mul(1_000_000)));
 		let since = h.attr("since").and_then(super::mam::parse_time);
 		secs.max(since)
 	});
@@ -264,7 +315,7 @@ fn message(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) {
 
 fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Result<(), StanzaError> {
 	let name = to.node().ok_or(Condition::ServiceUnavailable)?.to_owned();
-	let keep = cx.server.config.limits.muc_history_messages;
+	let keep = (cx.server.config.limits.muc_history_messages, cx.server.config.limits.muc_history_bytes);
 	let max_archive = cx.server.config.limits.max_archive_messages;
 	let mut id = [0u8; 12];
 	cx.server.random(&mut id);

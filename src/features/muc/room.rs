@@ -6,13 +6,16 @@
 //! occupant id: the same for one account in one room, whatever its nick,
 //! and telling nothing of the account to those who may not see it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
+
+use super::history::History;
 
 use crate::store::StoredRoom;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::jid::FullJid;
 use crate::xmpp::ns;
+use crate::xmpp::packed::Packed;
 
 /// XEP-0045 §5.2, ordered from least to most privileged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,8 +104,8 @@ pub struct Room {
 	pub occupants: Vec<Occupant>,
 	/// (text, nick that set it).
 	pub subject: Option<(String, String)>,
-	/// Recent groupchat messages as broadcast (no `to`), with when (micros).
-	pub history: VecDeque<(Element, u64)>,
+	/// Recent groupchat messages as broadcast (no `to`).
+	pub history: History,
 	/// The room's vCard, its avatar (XEP-0486), if an owner set one.
 	pub vcard: Option<Element>,
 	/// Keys occupant ids (XEP-0421); kept with a persistent room.
@@ -128,7 +131,7 @@ fn err(c: Condition, text: &str) -> StanzaError {
 }
 
 fn stored_limits() -> crate::xmpp::reader::XmlLimits {
-	crate::xmpp::reader::XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 64, max_attrs: 256 }
+	crate::xmpp::reader::XmlLimits { max_stanza_bytes: usize::MAX, max_depth: 64, max_attrs: 256, max_elements: usize::MAX }
 }
 
 fn status(code: u16) -> Element {
@@ -146,7 +149,7 @@ impl Room {
 			nicks: BTreeMap::new(),
 			occupants: Vec::new(),
 			subject: None,
-			history: VecDeque::new(),
+			history: History::default(),
 			vcard: None,
 			salt,
 		}
@@ -353,9 +356,9 @@ impl Room {
 		}
 		out.push(own);
 		let wanted = history.unwrap_or(usize::MAX);
-		let recent: Vec<&(Element, u64)> = self.history.iter().filter(|(_, t)| since.is_none_or(|s| *t >= s)).collect();
-		for (m, t) in recent.iter().skip(recent.len().saturating_sub(wanted)) {
-			let mut m = m.clone();
+		let recent: Vec<&(Packed, u64)> = self.history.since(since).collect();
+		for (p, t) in recent.iter().skip(recent.len().saturating_sub(wanted)) {
+			let Some(mut m) = p.unpack() else { continue };
 			m.set_attr("to", me.jid.as_str());
 			let stamp = super::super::time::stamp(std::time::UNIX_EPOCH + std::time::Duration::from_micros(*t)).unwrap_or_default();
 			m.push(Element::new("delay", ns::DELAY).with_attr("from", self.jid.as_str()).with_attr("stamp", stamp));
@@ -433,7 +436,15 @@ impl Room {
 
 	/// A groupchat message from occupant `i` (§7.4), or a subject change
 	/// (§8.1). Returns the message as archived and the copies to send.
-	pub fn groupchat(&mut self, i: usize, msg: &Element, id: &str, now: u64, keep: usize) -> Result<(Element, Vec<Element>), StanzaError> {
+	/// `keep`: the history's bounds (messages, bytes).
+	pub fn groupchat(
+		&mut self,
+		i: usize,
+		msg: &Element,
+		id: &str,
+		now: u64,
+		keep: (usize, usize),
+	) -> Result<(Element, Vec<Element>), StanzaError> {
 		let o = &self.occupants[i];
 		let subject = msg.child("subject", ns::CLIENT);
 		if o.role < Role::Participant {
@@ -464,10 +475,7 @@ impl Room {
 			})
 			.collect();
 		if subject.is_none() || msg.child("body", ns::CLIENT).is_some() {
-			self.history.push_back((m.clone(), now));
-			while self.history.len() > keep {
-				self.history.pop_front();
-			}
+			self.history.push(&m, now, keep);
 		}
 		Ok((m, out))
 	}

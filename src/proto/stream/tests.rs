@@ -76,7 +76,7 @@ fn feed(s: &mut C2sStream, env: &mut Env, reader: &mut StreamReader, xml: &str) 
 }
 
 fn reader() -> StreamReader {
-	StreamReader::new(XmlLimits { max_stanza_bytes: 65536, max_depth: 16, max_attrs: 16 })
+	StreamReader::new(XmlLimits { max_stanza_bytes: 65536, max_depth: 16, max_attrs: 16, max_elements: 1024 })
 }
 
 const OPEN: &str = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0'>";

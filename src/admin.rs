@@ -61,6 +61,14 @@ pub enum Command {
 		domain: String,
 	},
 	ComponentList,
+	/// The rooms of `rooms.<domain>` (XEP-0045).
+	RoomList,
+	/// Destroys a room, telling its occupants `reason`; its history and
+	/// archive go too.
+	RoomDestroy {
+		name: String,
+		reason: Option<String>,
+	},
 	/// First-boot setup from the console (the web page has its own route).
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
@@ -88,6 +96,11 @@ impl Command {
 			Command::ComponentAdd { domain } => vec!["component-add", domain],
 			Command::ComponentDel { domain } => vec!["component-del", domain],
 			Command::ComponentList => vec!["component-list"],
+			Command::RoomList => vec!["room-list"],
+			Command::RoomDestroy { name, reason } => match reason {
+				Some(r) => vec!["room-destroy", name, r],
+				None => vec!["room-destroy", name],
+			},
 			Command::InviteAdd { contact } => match contact {
 				Some(c) => vec!["invite-add", c],
 				None => vec!["invite-add"],
@@ -119,6 +132,9 @@ impl Command {
 			("component-add", 2) => Command::ComponentAdd { domain: s(1)? },
 			("component-del", 2) => Command::ComponentDel { domain: s(1)? },
 			("component-list", 1) => Command::ComponentList,
+			("room-list", 1) => Command::RoomList,
+			("room-destroy", 2) => Command::RoomDestroy { name: s(1)?, reason: None },
+			("room-destroy", 3) => Command::RoomDestroy { name: s(1)?, reason: Some(s(2)?) },
 			_ => return None,
 		})
 	}
@@ -275,6 +291,62 @@ impl Command {
 				let domains = store.snapshot().and_then(|s| s.component_domains()).map_err(fail)?;
 				let connected = |d: &str| server.is_some_and(|s| s.remotes.borrow().is_connected(d));
 				Ok(domains.iter().map(|d| format!("{d}{}\n", if connected(d) { " (connected)" } else { "" })).collect())
+			}
+			Command::RoomList => {
+				let service = crate::features::muc::service_domain(&config.domain);
+				let rooms = match server {
+					Some(s) => crate::features::muc::rooms(s),
+					// Stopped: the persistent rooms, as stored.
+					None => store
+						.snapshot()
+						.and_then(|s| s.muc_rooms())
+						.map_err(fail)?
+						.into_iter()
+						.map(|(name, r)| crate::features::muc::RoomInfo {
+							name,
+							title: r.config.title,
+							persistent: true,
+							occupants: 0,
+							history: (0, 0),
+						})
+						.collect(),
+				};
+				let mut out = String::new();
+				for r in rooms {
+					let title = if r.title.is_empty() { String::new() } else { format!(" \"{}\"", r.title) };
+					let kind = if r.persistent { "persistent" } else { "temporary" };
+					out.push_str(&format!("{}@{service}{title}: {kind}, {} occupants", r.name, r.occupants));
+					if server.is_some() {
+						out.push_str(&format!(", history {} messages ({} bytes)", r.history.0, r.history.1));
+					}
+					out.push('\n');
+				}
+				Ok(out)
+			}
+			Command::RoomDestroy { name, reason } => {
+				let service = crate::features::muc::service_domain(&config.domain);
+				let bare = name.strip_suffix(&format!("@{service}")).unwrap_or(&name);
+				let name = crate::xmpp::jid::prep_localpart(bare).map_err(|e| format!("invalid room name: {e}"))?;
+				let found = match server {
+					Some(s) => crate::features::muc::destroy(s, &name, reason.as_deref()).await.map_err(fail)?,
+					None => {
+						let n = name.clone();
+						store
+							.write(move |tx| {
+								let exists = tx.muc_room_exists(&n)?;
+								if exists {
+									tx.delete_muc_room(&n)?;
+								}
+								Ok(exists)
+							})
+							.await
+							.map_err(fail)?
+					}
+				};
+				match found {
+					true => Ok(format!("room {name}@{service} destroyed\n")),
+					false => Err(format!("no room {name}@{service}")),
+				}
 			}
 			Command::Status => {
 				let accounts = store.snapshot().and_then(|s| s.account_count()).map_err(fail)?;

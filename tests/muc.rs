@@ -493,3 +493,51 @@ fn room_avatars_are_set_by_owners_and_seen_by_all() {
 	assert_eq!(set(&mut alice, &format!("<vCard xmlns='{VCARD}'/>")).attr("type"), Some("result"));
 	assert!(avatar_hashes(&mut alice, "team").is_empty());
 }
+
+/// `xerra room list` and `xerra room destroy`: the admin sees every room
+/// and can end one (its occupants are told, its history and archive go),
+/// with the server running or stopped.
+#[test]
+fn the_admin_lists_and_destroys_rooms() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut alice = s.online("alice");
+	let mut bob = s.online("bob");
+	join(&mut alice, "junk", "a", "");
+	join(&mut bob, "junk", "b", "");
+	say(&mut alice, "junk", "spam");
+	bob.wait_for(is_groupchat("spam"));
+	join(&mut alice, "keep", "a", "");
+	assert_eq!(
+		configure(&mut alice, "keep", &[("muc#roomconfig_persistentroom", "1"), ("muc#roomconfig_roomname", "Keep me")]).attr("type"),
+		Some("result")
+	);
+	let (ok, out) = s.cli(&["room", "list"], None);
+	assert!(ok, "{out}");
+	assert!(out.contains(&format!("{}: temporary, 2 occupants, history 1 messages", room("junk"))), "{out}");
+	assert!(out.contains(&format!("{} \"Keep me\": persistent, 1 occupants", room("keep"))), "{out}");
+
+	let (ok, out) = s.cli(&["room", "destroy", &room("junk"), "--reason", "spam"], None);
+	assert!(ok, "{out}");
+	// XEP-0045 §10.9: every occupant leaves with <destroy/> and the reason.
+	let gone = bob.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("unavailable"));
+	let destroy = gone.child("x", USER).and_then(|x| x.child("destroy", USER)).expect("destroy");
+	assert_eq!(destroy.child("reason", USER).map(Element::text).as_deref(), Some("spam"));
+	let (_, out) = s.cli(&["room", "list"], None);
+	assert!(!out.contains("junk"), "{out}");
+	let (ok, out) = s.cli(&["room", "destroy", "junk"], None);
+	assert!(!ok && out.contains("no room"), "{out}");
+
+	// Stopped: the persistent rooms, and destroying one for good (the
+	// domain is stored, as the first-boot wizard does).
+	drop((alice, bob));
+	assert!(s.cli(&["config", "set", "domain", DOMAIN], None).0);
+	let mut s = s;
+	assert!(s.stop());
+	let (ok, out) = common::cli(&s.dir, &["room", "list"], None);
+	assert!(ok && out.contains(&room("keep")), "{out}");
+	let (ok, out) = common::cli(&s.dir, &["room", "destroy", "keep"], None);
+	assert!(ok, "{out}");
+	let s = s.restart_after_kill();
+	let (_, out) = s.cli(&["room", "list"], None);
+	assert!(!out.contains("keep"), "{out}");
+}

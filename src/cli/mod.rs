@@ -29,6 +29,8 @@ Commands:
   invite add [--contact N] print a one-time invitation link (XEP-0401)
   component add|del|list   external components (XEP-0114): gateways, bots,
                            push app servers on this box
+  room list                the chat rooms (XEP-0045) with their occupants
+  room destroy NAME        destroy a room with its history and archive
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
@@ -44,6 +46,18 @@ Options:
 
 While the server runs, the other commands talk to it over a control socket
 in the data directory; otherwise they open the database themselves.
+";
+
+const ROOM_HELP: &str = "\
+Usage: xerra room list
+       xerra room destroy NAME [--reason TEXT]
+
+The chat rooms on rooms.<domain> (XEP-0045). `list` shows each room with its
+title, whether it is persistent, its occupants and the history kept in
+memory (while the server runs; stopped, it lists the persistent rooms).
+`destroy` ends a room: its occupants are told (with TEXT), and its
+configuration, history and archive are deleted. NAME is the room's name or
+its address (name@rooms.<domain>).
 ";
 
 const RUN_HELP: &str = "\
@@ -198,6 +212,8 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"group" => return admin(&data_dir, group_command(&args)?),
 		"component" if wants_help || args.is_empty() => print!("{COMPONENT_HELP}"),
 		"component" => return admin(&data_dir, component_command(&args)?),
+		"room" if wants_help || args.is_empty() => print!("{ROOM_HELP}"),
+		"room" => return admin(&data_dir, room_command(&args)?),
 		"invite" if wants_help || args.is_empty() => print!("{INVITE_HELP}"),
 		"invite" => return admin(&data_dir, invite_command(&args)?),
 		"config" if wants_help || args.is_empty() => print!("{CONFIG_HELP}"),
@@ -383,6 +399,21 @@ fn group_command(args: &[String]) -> Result<Command, String> {
 		"del-member" => Command::GroupDelMember { group: arg(1, "GROUP")?, user: arg(2, "NAME")? },
 		other => return Err(format!("unknown group command {other:?}; see `xerra group --help`")),
 	})
+}
+
+fn room_command(args: &[String]) -> Result<Command, String> {
+	match (args.first().map(String::as_str), args.get(1)) {
+		(Some("list"), None) => Ok(Command::RoomList),
+		(Some("destroy"), Some(name)) => {
+			let reason = match (args.get(2).map(String::as_str), args.get(3)) {
+				(None, _) => None,
+				(Some("--reason"), Some(r)) if args.len() == 4 => Some(r.clone()),
+				_ => return Err("usage: xerra room destroy NAME [--reason TEXT]".into()),
+			};
+			Ok(Command::RoomDestroy { name: name.clone(), reason })
+		}
+		_ => Err("usage: xerra room list, or xerra room destroy NAME [--reason TEXT]; see `xerra room --help`".into()),
+	}
 }
 
 fn component_command(args: &[String]) -> Result<Command, String> {

@@ -141,6 +141,10 @@ impl Tx<'_> {
 		Ok(())
 	}
 
+	pub fn muc_room_exists(&self, name: &str) -> Result<bool, StoreError> {
+		Ok(self.tx.open_table(MUC_ROOMS)?.get(name)?.is_some())
+	}
+
 	/// Forgets a room and its archive.
 	pub fn delete_muc_room(&self, name: &str) -> Result<(), StoreError> {
 		self.tx.open_table(MUC_ROOMS)?.remove(name)?;

@@ -14,6 +14,7 @@ pub struct Limits {
 	pub max_depth: usize,
 	pub max_attrs: usize,
 	pub max_stanza_elements: usize,
+	pub max_presence_bytes: usize,
 	pub max_memory_bytes: usize,
 	pub max_connections: usize,
 	pub max_connections_per_ip: usize,
@@ -155,6 +156,7 @@ impl Config {
 				max_depth: 0,
 				max_attrs: 0,
 				max_stanza_elements: 0,
+				max_presence_bytes: 0,
 				max_memory_bytes: 0,
 				max_connections: 0,
 				max_connections_per_ip: 0,
@@ -419,6 +421,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "most elements in one stanza (64 before login); more ends the stream with policy-violation",
 		apply: |c, v| {
 			c.limits.max_stanza_elements = num(v, 16, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_presence_bytes",
+		default: "16384",
+		doc: "largest presence stanza (it is kept per session and per room, and copied to every contact); larger gets policy-violation",
+		apply: |c, v| {
+			c.limits.max_presence_bytes = num(v, 1024, 16 << 20)?;
 			Ok(())
 		},
 	},

@@ -94,6 +94,9 @@ pub async fn undeliverable(server: &Server, jid: &FullJid, session_id: u64, stan
 
 /// Decides what to do with a stanza from the client.
 pub fn dispatch(stanza: &Stanza, cx: &mut Cx) {
+	if presence_too_big(stanza, cx) {
+		return bounce(stanza, Condition::PolicyViolation, cx);
+	}
 	if stanza.to.as_ref().is_some_and(|to| features::muc::is_ours(to, cx)) {
 		return features::muc::handle(stanza, cx);
 	}
@@ -262,6 +265,11 @@ pub async fn from_remote(server: &Server, el: Element) {
 	};
 	let mut cx = Cx::new(server, &jid, 0);
 	match Stanza::parse(el) {
+		Ok(stanza) if presence_too_big(&stanza, &cx) => {
+			if !stanza.is_error_or_result() {
+				cx.send(Out::Route(stanza.error_reply(&StanzaError::new(Condition::PolicyViolation))));
+			}
+		}
 		Ok(stanza) => {
 			let to = stanza.to.clone();
 			match to {
@@ -280,6 +288,14 @@ pub async fn from_remote(server: &Server, el: Element) {
 		Err(Err(_)) => {}
 	}
 	finish(cx, &[]).await;
+}
+
+/// Presence is kept (the session's own, an occupant's in each room) and
+/// copied to every contact: past `max_presence_bytes` it is refused rather
+/// than multiplied.
+fn presence_too_big(stanza: &Stanza, cx: &Cx) -> bool {
+	let limit = cx.server.config.limits.max_presence_bytes;
+	matches!(stanza.ty, StanzaType::Presence(_)) && stanza.el.to_xml(ns::CLIENT).len() > limit
 }
 
 /// XEP-0191 for an iq from the client: the error if it blocks the recipient

@@ -567,3 +567,46 @@ fn memory_comes_back_after_an_attack() {
 	assert!(during > 8 * MIB, "the attack should have taken memory (it took {} MiB)", during / MIB);
 	assert!(now <= allowed, "idle {} KiB, {} KiB more during the attack, {} KiB after", idle >> 10, during >> 10, now >> 10);
 }
+
+/// Presence is kept (per session, per room occupied) and copied to every
+/// contact and occupant: past `max_presence_bytes` it is refused. Under
+/// it, each room keeps an occupant's presence packed: 16 sessions in 10
+/// rooms, each with a presence of 12 KB made of 2,000 elements, cost
+/// about 40 MiB as parse trees.
+#[test]
+fn presence_is_bounded_where_it_is_kept() {
+	let s = server_with_users(&["alice", "bob", "mallory"], &[]);
+	let mut alice = s.online("alice");
+	let mut mallory = s.online("mallory");
+	let huge = format!("<presence><status>{}</status></presence>", "s".repeat(20_000));
+	mallory.send(&huge);
+	let e = mallory.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("error"));
+	assert_eq!(common::client::error_condition(&e), "policy-violation");
+	mallory.send(&format!("<presence to='big@rooms.{DOMAIN}/m'><status>{}</status></presence>", "s".repeat(20_000)));
+	let e = mallory.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("error"));
+	assert_eq!(common::client::error_condition(&e), "policy-violation");
+
+	let mut sessions: Vec<Client> = (0..7).map(|_| s.online("mallory")).collect();
+	sessions.push(mallory);
+	let mut meter = Meter::start(s.pid());
+	let heavy = long_ns_children(2000);
+	for r in 0..25 {
+		for (k, c) in sessions.iter_mut().enumerate() {
+			c.send(&format!("<presence to='p{r}@rooms.{DOMAIN}/m{k}'><x xmlns='http://jabber.org/protocol/muc'/>{heavy}</presence>"));
+		}
+		// Read what the rooms send (everyone's presence), as clients do.
+		for c in sessions.iter_mut() {
+			ping(c);
+			c.drain(Duration::from_millis(10));
+		}
+	}
+	for c in sessions.iter_mut() {
+		ping(c);
+	}
+	settle(s.pid(), Duration::from_secs(10));
+	let growth = meter.growth();
+	chat_meanwhile(&s, &mut alice);
+	assert!(growth < 16 * MIB, "RSS grew by {} MiB", growth / MIB);
+	let (_, rooms) = s.cli(&["room", "list"], None);
+	assert!(rooms.contains(&format!("p24@rooms.{DOMAIN}: temporary, 8 occupants")), "{rooms}");
+}

@@ -267,6 +267,8 @@ fn passwords_moderation_hidden_rooms_and_limits() {
 	for i in 0..3 {
 		say(&mut alice, "vault", &format!("m{i}"));
 	}
+	// Handled (each waits for its archive commit) before bob joins.
+	alice.wait_for(is_groupchat("m2"));
 	let mut bob = s.login("bob");
 	assert_eq!(join_error(&mut bob, "vault", "Bob", ""), "not-authorized");
 	let got = join(&mut bob, "vault", "Bob", "<password>open sesame</password>");

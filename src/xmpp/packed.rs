@@ -31,6 +31,14 @@ pub struct Packed {
 	charge: Charge,
 }
 
+/// A copy is counted too, whatever the budget says (copies are brief:
+/// the state of a room as an occupant leaves).
+impl Clone for Packed {
+	fn clone(&self) -> Packed {
+		Packed { xml: self.xml.clone(), urgent: self.urgent, charge: Charge::force(self.charge.bytes()) }
+	}
+}
+
 impl Packed {
 	/// Packs `el` if the memory budget has room for it in `class`.
 	pub fn new(el: &Element, class: Class) -> Result<Packed, Exhausted> {

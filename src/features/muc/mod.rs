@@ -228,7 +228,7 @@ fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), Stan
 		&& let Some(i) = room.by_jid(cx.jid.as_str())
 		&& room.occupants[i].nick == nick
 	{
-		let out = room.update(i, &stanza.el);
+		let out = room.update(i, &stanza.el)?;
 		drop(svc);
 		send(cx, out);
 		return Ok(());

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::history::History;
 
+use crate::mem::Class;
 use crate::store::StoredRoom;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
@@ -88,8 +89,19 @@ pub struct Occupant {
 	pub nick: String,
 	pub jid: FullJid,
 	pub role: Role,
-	/// The occupant's last presence, as it sent it (children kept).
-	pub presence: Element,
+	/// The occupant's last presence, as it sent it (children kept), packed:
+	/// an occupant in many rooms holds one copy per room.
+	pub presence: Packed,
+}
+
+/// An occupant's stored presence as a tree.
+fn base_presence(o: &Occupant) -> Element {
+	o.presence.unpack().unwrap_or_else(|| Element::new("presence", ns::CLIENT))
+}
+
+/// Packs an occupant's presence, if the memory budget has room for it.
+fn pack(presence: &Element) -> Result<Packed, StanzaError> {
+	Packed::new(presence, Class::Transit).map_err(|_| err(Condition::ResourceConstraint, "the server is short of memory"))
 }
 
 #[derive(Debug)]
@@ -234,7 +246,18 @@ impl Room {
 
 	/// `o`'s presence as `viewer` sees it.
 	fn presence_of(&self, o: &Occupant, viewer: &Occupant) -> Element {
-		let mut p = o.presence.clone();
+		self.presence_from(o, &base_presence(o), viewer)
+	}
+
+	/// `o`'s presence for every occupant (its stored presence read once).
+	fn presence_to_all(&self, o: &Occupant) -> Vec<Element> {
+		let base = base_presence(o);
+		self.occupants.iter().map(|viewer| self.presence_from(o, &base, viewer)).collect()
+	}
+
+	/// [`Room::presence_of`] from `o`'s stored presence, already unpacked.
+	fn presence_from(&self, o: &Occupant, base: &Element, viewer: &Occupant) -> Element {
+		let mut p = base.clone();
 		p.retain_children(|c| c.ns() != ns::MUC && c.ns() != ns::MUC_USER && c.ns() != ns::OCCUPANT_ID);
 		p.set_attr("from", self.nick_jid(&o.nick));
 		p.set_attr("to", viewer.jid.as_str());
@@ -299,7 +322,7 @@ impl Room {
 				return self.change_nick(i, j.nick, j.presence);
 			}
 			// A rejoin (say, after a reconnect): the state again, no history.
-			self.occupants[i].presence = j.presence.clone();
+			self.occupants[i].presence = pack(j.presence)?;
 			return Ok(self.state_for(i, None, None, &[], now));
 		}
 		if aff == Affiliation::Outcast {
@@ -323,15 +346,16 @@ impl Room {
 		if self.occupants.len() >= self.config.max_users as usize && aff < Affiliation::Admin {
 			return Err(err(Condition::ServiceUnavailable, "the room is full"));
 		}
-		let me = Occupant { nick: j.nick.to_owned(), jid: j.jid.clone(), role: self.default_role(aff), presence: j.presence.clone() };
+		let me = Occupant { nick: j.nick.to_owned(), jid: j.jid.clone(), role: self.default_role(aff), presence: pack(j.presence)? };
 		self.occupants.push(me);
 		let i = self.occupants.len() - 1;
 		let codes: &[u16] = if j.created { &[201] } else { &[] };
 		let mut out = Vec::new();
 		// The others learn of the newcomer.
 		let me = &self.occupants[i];
+		let base = base_presence(me);
 		for other in self.occupants.iter().filter(|o| o.jid != me.jid) {
-			out.push(self.presence_of(me, other));
+			out.push(self.presence_from(me, &base, other));
 		}
 		out.extend(self.state_for(i, j.history, j.history_since, codes, now));
 		Ok(out)
@@ -379,10 +403,10 @@ impl Room {
 	}
 
 	/// A presence update from an occupant, to everyone.
-	pub fn update(&mut self, i: usize, presence: &Element) -> Vec<Element> {
-		self.occupants[i].presence = presence.clone();
+	pub fn update(&mut self, i: usize, presence: &Element) -> Result<Vec<Element>, StanzaError> {
+		self.occupants[i].presence = pack(presence)?;
 		let me = &self.occupants[i];
-		self.occupants.iter().map(|viewer| self.presence_of(me, viewer)).collect()
+		Ok(self.presence_to_all(me))
 	}
 
 	/// XEP-0045 §7.6: a new nick, announced as leaving (303) and coming back.
@@ -393,6 +417,7 @@ impl Room {
 		if self.nick_holder(nick).is_some_and(|holder| holder != self.occupants[i].jid.to_bare().as_str()) {
 			return Err(err(Condition::Conflict, "that nickname is reserved by a member"));
 		}
+		let presence = pack(presence)?;
 		let old = self.occupants[i].clone();
 		let mut out = Vec::new();
 		for viewer in &self.occupants {
@@ -415,9 +440,9 @@ impl Room {
 			);
 		}
 		self.occupants[i].nick = nick.to_owned();
-		self.occupants[i].presence = presence.clone();
+		self.occupants[i].presence = presence;
 		let me = &self.occupants[i];
-		out.extend(self.occupants.iter().map(|viewer| self.presence_of(me, viewer)));
+		out.extend(self.presence_to_all(me));
 		Ok(out)
 	}
 
@@ -512,7 +537,7 @@ impl Room {
 		}
 		self.occupants[t].role = role;
 		let me = &self.occupants[t];
-		Ok(self.occupants.iter().map(|viewer| self.presence_of(me, viewer)).collect())
+		Ok(self.presence_to_all(me))
 	}
 
 	/// Takes occupant `t` out with status `code` (307 kick, 301 ban, 321
@@ -563,7 +588,7 @@ impl Room {
 			} else {
 				self.occupants[t].role = self.default_role(aff);
 				let me = &self.occupants[t];
-				out.extend(self.occupants.iter().map(|viewer| self.presence_of(me, viewer)));
+				out.extend(self.presence_to_all(me));
 			}
 		}
 		Ok(out)

@@ -161,3 +161,37 @@ fn a_deleted_account_takes_its_files_along() {
 	let mut alice = s.login("alice");
 	assert!(slot(&mut alice, "fresh.bin", 1000, "application/octet-stream").child("slot", UPLOAD).is_some());
 }
+
+/// Issue 11: a slot's content-type went back out verbatim as a download's
+/// header, CR/LF included, so an uploader could add headers (response
+/// splitting) and serve a script page on the box's HTTPS origin.
+#[test]
+fn a_content_type_is_a_media_type_and_active_ones_are_attachments() {
+	let s = server_with_users(&["alice"], &[]);
+	let port = upload_port(&s);
+	let mut alice = s.login("alice");
+	for bad in ["text/html&#13;&#10;Set-Cookie: a=b", "text/html&#10;X-A: b", "text/html;&#13;", "text", "text /html", "ünï/còde"] {
+		assert_eq!(error_condition(&slot(&mut alice, "x.html", 5, bad)), "bad-request", "{bad}");
+	}
+	let mut served = |ty: &str, body: &[u8]| {
+		let (put_path, get_path) = urls(&slot(&mut alice, "f", body.len(), ty));
+		assert_eq!(put(port, &put_path, ty, body), 201, "{ty}");
+		let (status, head, got) = https(port, format!("GET {get_path} HTTP/1.1\r\n\r\n").as_bytes());
+		assert_eq!((status, got.as_slice()), (200, body));
+		head
+	};
+	for active in ["text/html; charset=utf-8", "image/svg+xml", "application/xhtml+xml", "text/xml", "text/javascript", "application/pdf"] {
+		let head = served(active, b"<html><script>alert(document.domain)</script></html>");
+		assert!(head.contains("\r\nContent-Disposition: attachment;"), "{active}: {head}");
+		// The fixed security headers come before anything taken from stored data.
+		let first_stored = head.find("\r\nContent-Type:").unwrap();
+		for fixed in ["\r\nX-Content-Type-Options: nosniff\r\n", "\r\nContent-Security-Policy: default-src 'none'; sandbox\r\n"] {
+			assert!(head.find(fixed).is_some_and(|at| at < first_stored), "{fixed:?} first: {head}");
+		}
+	}
+	for passive in ["image/png", "video/mp4", "text/plain; charset=utf-8"] {
+		let head = served(passive, b"data");
+		assert!(head.contains("\r\nContent-Disposition: inline;"), "{passive}: {head}");
+		assert!(head.contains(&format!("\r\nContent-Type: {passive}\r\n")), "{head}");
+	}
+}

@@ -6,6 +6,7 @@
 //! Limits (named settings): `http_max_connections`, `http_max_request_bytes`
 //! (headers and body together), `http_timeout` for the whole request.
 
+pub mod media_type;
 pub mod pages;
 pub mod upload;
 

@@ -20,6 +20,7 @@ use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
 
+use super::media_type;
 use crate::config::Config;
 use crate::features::upload::percent_encode;
 use crate::server::Server;
@@ -153,11 +154,12 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// A response head; CORS is open (the URLs are the secret), and what is
-/// served never runs as a page of ours.
+/// served never runs as a page of ours. The fixed security headers come
+/// first, before anything taken from stored data.
 fn head(status: u16, length: u64, content_type: &str, extra: &str) -> String {
 	format!(
-		"HTTP/1.1 {status} {}\r\nContent-Length: {length}\r\nContent-Type: {content_type}\r\nAccess-Control-Allow-Origin: *\r\n\
-		 X-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'; sandbox\r\n{extra}Connection: close\r\n\r\n",
+		"HTTP/1.1 {status} {}\r\nX-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'; sandbox\r\n\
+		 Access-Control-Allow-Origin: *\r\nContent-Length: {length}\r\nContent-Type: {content_type}\r\n{extra}Connection: close\r\n\r\n",
 		reason(status)
 	)
 }
@@ -356,11 +358,16 @@ async fn get(server: &Server, tls: &mut Tls, id: &str, name: &str, head_only: bo
 	let record = server.store.snapshot().ok().and_then(|s| s.upload(id).ok().flatten());
 	let Some(u) = record.filter(|u| name == percent_encode(&u.filename)) else { return answer(server, tls, 404).await };
 	let Ok(mut file) = std::fs::File::open(dir(server).join(id)) else { return answer(server, tls, 404).await };
-	let disposition = format!(
-		"Content-Disposition: inline; filename*=UTF-8''{}\r\nCache-Control: private, max-age=86400\r\n",
+	// Stored before types were checked, a type could hold anything: such a
+	// file goes out as bytes.
+	let ty = if media_type::is_valid(&u.content_type) { u.content_type.as_str() } else { "application/octet-stream" };
+	// Only what a browser shows without running it is shown in its window.
+	let disposition = if media_type::is_passive(ty) { "inline" } else { "attachment" };
+	let extra = format!(
+		"Content-Disposition: {disposition}; filename*=UTF-8''{}\r\nCache-Control: private, max-age=86400\r\n",
 		percent_encode(&u.filename)
 	);
-	timed(server, tls.write_all(head(200, u.size, &u.content_type, &disposition).as_bytes())).await?;
+	timed(server, tls.write_all(head(200, u.size, ty, &extra).as_bytes())).await?;
 	if !head_only {
 		let mut buf = vec![0u8; CHUNK];
 		loop {

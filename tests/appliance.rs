@@ -347,6 +347,33 @@ fn web_requests_beyond_the_named_limits_are_refused() {
 	assert_eq!(send(b"GET /health HTTP/1.1\r\n\r\n"), 200);
 }
 
+/// Issue 11: httparse takes bare LF line endings, and a second or odd
+/// Content-Length was read as the last one; a proxy in front could frame
+/// such a request differently from us (request smuggling).
+#[test]
+fn web_requests_framed_two_ways_are_refused() {
+	let dir = temp_dir("framing");
+	let app = Appliance::start(&dir, &[]);
+	let addr = app.http();
+	let send = |raw: &[u8]| {
+		let mut s = TcpStream::connect(addr).unwrap();
+		s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+		let _ = s.write_all(raw);
+		let mut out = Vec::new();
+		let _ = s.read_to_end(&mut out);
+		parse_response(&out).0
+	};
+	assert_eq!(send(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"), 200);
+	assert_eq!(send(b"GET /health HTTP/1.1\nHost: x\n\n"), 400);
+	assert_eq!(send(b"GET /health HTTP/1.1\r\nHost: x\n\r\n"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\na=b"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 3\r\n\r\na=b"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\na=b"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nContent-Length: +3\r\n\r\na=b"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"), 501);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\na=b"), 400);
+}
+
 /// A pty whose master side a thread reads into a transcript.
 struct Pty {
 	master: std::fs::File,

@@ -195,3 +195,22 @@ fn a_content_type_is_a_media_type_and_active_ones_are_attachments() {
 		assert!(head.contains(&format!("\r\nContent-Type: {passive}\r\n")), "{head}");
 	}
 }
+
+/// Issue 11: the HTTPS port read bare-LF heads and took the last of several
+/// Content-Length headers (or `+5`); both are refused now, as on the web page.
+#[test]
+fn requests_framed_two_ways_are_refused() {
+	let s = server_with_users(&["alice"], &[]);
+	let port = upload_port(&s);
+	let mut alice = s.login("alice");
+	let (put_path, get_path) = urls(&slot(&mut alice, "a.txt", 5, "text/plain"));
+	let status = |raw: String| https(port, raw.as_bytes()).0;
+	assert_eq!(status(format!("GET {get_path} HTTP/1.1\nHost: x\n\n")), 400);
+	assert_eq!(status(format!("PUT {put_path} HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello")), 400);
+	assert_eq!(status(format!("PUT {put_path} HTTP/1.1\r\nContent-Length: 9\r\nContent-Length: 5\r\n\r\nhello")), 400);
+	assert_eq!(status(format!("PUT {put_path} HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello")), 400);
+	assert_eq!(status(format!("PUT {put_path} HTTP/1.1\r\nContent-Length: 5\nX: y\r\n\r\nhello")), 400);
+	assert_eq!(status(format!("PUT {put_path} HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n")), 501);
+	// The slot is still open for a proper request.
+	assert_eq!(put(port, &put_path, "text/plain", b"hello"), 201);
+}

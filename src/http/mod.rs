@@ -6,6 +6,7 @@
 //! Limits (named settings): `http_max_connections`, `http_max_request_bytes`
 //! (headers and body together), `http_timeout` for the whole request.
 
+pub mod framing;
 pub mod media_type;
 pub mod pages;
 pub mod upload;
@@ -121,7 +122,7 @@ pub enum Parsed {
 }
 
 /// Parses one request from `buf` (sans-IO): headers with httparse, then a
-/// body of exactly Content-Length bytes. Chunked bodies are not accepted.
+/// body of exactly Content-Length bytes (`framing` says what is refused).
 pub fn parse(buf: &[u8], max_bytes: usize, peer: SocketAddr) -> Parsed {
 	let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
 	let mut req = httparse::Request::new(&mut headers);
@@ -131,21 +132,12 @@ pub fn parse(buf: &[u8], max_bytes: usize, peer: SocketAddr) -> Parsed {
 		Err(httparse::Error::TooManyHeaders) => return Parsed::Reject(431),
 		Err(_) => return Parsed::Reject(400),
 	};
-	let mut out_headers = Vec::with_capacity(req.headers.len());
-	let mut length = 0usize;
-	for h in req.headers.iter() {
-		let value = String::from_utf8_lossy(h.value).into_owned();
-		if h.name.eq_ignore_ascii_case("transfer-encoding") {
-			return Parsed::Reject(411);
-		}
-		if h.name.eq_ignore_ascii_case("content-length") {
-			match value.trim().parse() {
-				Ok(n) => length = n,
-				Err(_) => return Parsed::Reject(400),
-			}
-		}
-		out_headers.push((h.name.to_owned(), value));
-	}
+	let length = match framing::check(&buf[..head_len], req.headers) {
+		Ok(n) => usize::try_from(n.unwrap_or(0)).unwrap_or(usize::MAX),
+		Err(status) => return Parsed::Reject(status),
+	};
+	let out_headers: Vec<(String, String)> =
+		req.headers.iter().map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned())).collect();
 	if head_len.saturating_add(length) > max_bytes {
 		return Parsed::Reject(413);
 	}

@@ -110,14 +110,11 @@ async fn read_head(server: &Server, tls: &mut Tls) -> Result<(Head, Vec<u8>), u1
 					ws_key: None,
 					ws_protocols: String::new(),
 				};
+				head.length = super::framing::check(&buf[..n], req.headers)?;
 				for h in req.headers.iter() {
 					let v = String::from_utf8_lossy(h.value).trim().to_owned();
-					if h.name.eq_ignore_ascii_case("content-length") {
-						head.length = Some(v.parse().map_err(|_| 400u16)?);
-					} else if h.name.eq_ignore_ascii_case("content-type") {
+					if h.name.eq_ignore_ascii_case("content-type") {
 						head.content_type = Some(v);
-					} else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-						return Err(411);
 					} else if h.name.eq_ignore_ascii_case("sec-websocket-key") {
 						head.ws_key = Some(v);
 					} else if h.name.eq_ignore_ascii_case("sec-websocket-protocol") {
@@ -149,6 +146,7 @@ fn reason(status: u16) -> &'static str {
 		413 => "Content Too Large",
 		431 => "Request Header Fields Too Large",
 		500 => "Internal Server Error",
+		501 => "Not Implemented",
 		_ => "",
 	}
 }

@@ -214,3 +214,58 @@ fn requests_framed_two_ways_are_refused() {
 	// The slot is still open for a proper request.
 	assert_eq!(put(port, &put_path, "text/plain", b"hello"), 201);
 }
+
+/// Issue 11: uploads were written and fsynced on the executor thread, so a
+/// 100 MB upload stalled every chat for 218 ms (seconds on an SD card).
+/// Timing cannot show this reliably on a shared 2-core CI machine (the
+/// test's /tmp may be fast), so the check is structural: strace follows
+/// every thread of the server while a file goes up and comes back down,
+/// and the executor (the main thread, whose id is the process id) must
+/// never open, write, read, fsync, rename or delete a file under uploads/.
+/// Pings on the same account keep answering meanwhile (bound far above
+/// anything real: 5 s).
+#[test]
+fn file_io_stays_off_the_executor_thread() {
+	let s = server_with_users(&["alice"], &[]);
+	let port = upload_port(&s);
+	let mut alice = s.login("alice");
+	let size = 20 << 20;
+	let (put_path, get_path) = urls(&slot(&mut alice, "big.bin", size, "application/octet-stream"));
+	let trace = s.dir.join("strace.txt");
+	let mut strace = std::process::Command::new("strace")
+		.args(["-f", "-y", "-e", "trace=%file,%desc,fsync,fdatasync", "-o"])
+		.arg(&trace)
+		.args(["-p", &s.pid().to_string()])
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.expect("strace (tests/setup installs it)");
+	// strace says which threads it attached to before it traces them.
+	let mut attached = String::new();
+	let mut err = std::io::BufReader::new(strace.stderr.take().unwrap());
+	while !attached.contains(&format!("Process {} attached", s.pid())) {
+		assert!(std::io::BufRead::read_line(&mut err, &mut attached).unwrap() > 0, "strace: {attached}");
+	}
+	std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+	let body: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+	let uploader = std::thread::spawn(move || put(port, &put_path, "application/octet-stream", &body));
+	while !uploader.is_finished() {
+		let t = std::time::Instant::now();
+		assert_eq!(alice.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
+		assert!(t.elapsed() < Duration::from_secs(5), "a ping took {:?} during the upload", t.elapsed());
+		std::thread::sleep(Duration::from_millis(20));
+	}
+	assert_eq!(uploader.join().unwrap(), 201);
+	let (status, _, got) = https(port, format!("GET {get_path} HTTP/1.1\r\n\r\n").as_bytes());
+	assert_eq!((status, got.len()), (200, size));
+	let _ = std::process::Command::new("kill").arg("-INT").arg(strace.id().to_string()).status();
+	let _ = strace.wait();
+	let text = std::fs::read_to_string(&trace).unwrap();
+	let on_files: Vec<&str> = text.lines().filter(|l| l.contains("/uploads")).collect();
+	let (main, workers): (Vec<&str>, Vec<&str>) = on_files.iter().partition(|l| l.starts_with(&format!("{} ", s.pid())));
+	// The trace saw the file work (on some thread): it cannot pass by seeing nothing.
+	assert!(workers.iter().any(|l| l.contains("fsync(")) && workers.iter().any(|l| l.contains("read(")), "{on_files:#?}");
+	assert!(main.is_empty(), "the executor thread touched upload files: {:#?}", &main[..main.len().min(20)]);
+	let main_syncs: Vec<&str> =
+		text.lines().filter(|l| l.starts_with(&format!("{} ", s.pid())) && (l.contains("fsync(") || l.contains("fdatasync("))).collect();
+	assert!(main_syncs.is_empty(), "{main_syncs:#?}");
+}

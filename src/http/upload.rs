@@ -1,7 +1,8 @@
 //! The HTTPS side of XEP-0363: `PUT /upload/ID/NAME` stores a file into an
 //! open slot, `GET`/`HEAD` serve it, `OPTIONS` answers CORS preflights for
 //! web clients. Bodies stream through a 16 KiB buffer to DATA/uploads (a
-//! temporary name, fsync, then the final name) and the record is committed
+//! temporary name, fsync, then the final name; every file system call runs
+//! on a thread of `blocking`'s pool, never on the executor) and the record is committed
 //! before the 201, so an acknowledged upload survives a power cut.
 //!
 //! Limits: `http_max_connections`, `http_max_request_bytes` (headers),
@@ -291,13 +292,19 @@ async fn put(server: &Server, tls: &mut Tls, head: &Head, id: &str, name: &str, 
 		return refuse(400);
 	}
 	let dir = dir(server);
-	std::fs::create_dir_all(&dir)?;
 	let (tmp, done) = (dir.join(format!(".part-{id}")), dir.join(id));
 	let written = async {
-		let mut file = async_fs_write(&tmp)?;
+		let file = unblock_path(&tmp, |p| {
+			std::fs::create_dir_all(p.parent().unwrap_or(p))?;
+			std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(p)
+		})
+		.await?;
+		// Writes go through a pipe to a thread of `blocking`'s pool: the
+		// executor only copies bytes into it.
+		let mut file = blocking::Unblock::with_capacity(CHUNK, file);
 		let mut left = slot.size;
 		let first = early.len().min(left as usize);
-		std::io::Write::write_all(&mut file, &early[..first])?;
+		file.write_all(&early[..first]).await?;
 		left -= first as u64;
 		let mut buf = vec![0u8; CHUNK];
 		while left > 0 {
@@ -306,17 +313,22 @@ async fn put(server: &Server, tls: &mut Tls, head: &Head, id: &str, name: &str, 
 			if n == 0 {
 				return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the upload stopped half-way"));
 			}
-			std::io::Write::write_all(&mut file, &buf[..n])?;
+			file.write_all(&buf[..n]).await?;
 			left -= n as u64;
 		}
+		file.flush().await?;
+		let file = file.into_inner().await;
+		let (from, to) = (tmp.clone(), done.clone());
 		// On disk before we say so (kill -9 and power cuts keep what was acknowledged).
-		file.sync_all()?;
-		std::fs::rename(&tmp, &done)?;
-		Ok(())
+		blocking::unblock(move || {
+			file.sync_all()?;
+			std::fs::rename(from, to)
+		})
+		.await
 	}
 	.await;
 	if let Err(e) = written {
-		let _ = std::fs::remove_file(&tmp);
+		remove_files(vec![tmp]).await;
 		server.upload_slots.borrow_mut().restore(id.to_owned(), slot);
 		return Err(e);
 	}
@@ -336,26 +348,41 @@ async fn put(server: &Server, tls: &mut Tls, head: &Head, id: &str, name: &str, 
 		}
 		Ok(false) => {
 			log::info!("upload: {} was deleted during its upload", slot.user);
-			let _ = std::fs::remove_file(&done);
+			remove_files(vec![done]).await;
 			Ok(403)
 		}
 		Err(e) => {
 			log::error!("upload: {e}");
-			let _ = std::fs::remove_file(&done);
+			remove_files(vec![done]).await;
 			Ok(500)
 		}
 	}
 }
 
-/// Blocking file writes are fine here: a small box, one disk, chunks of 16 KiB.
-fn async_fs_write(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-	std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path)
+/// Runs a file system call on `path` on a thread of `blocking`'s pool, never
+/// on the executor (an SD card can take seconds).
+async fn unblock_path<T: Send + 'static>(
+	path: &std::path::Path,
+	f: impl FnOnce(&std::path::Path) -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+	let path = path.to_owned();
+	blocking::unblock(move || f(&path)).await
+}
+
+/// Deletes files off the executor; ones already gone do not matter.
+pub async fn remove_files(paths: Vec<PathBuf>) {
+	blocking::unblock(move || {
+		for p in paths {
+			let _ = std::fs::remove_file(p);
+		}
+	})
+	.await
 }
 
 async fn get(server: &Server, tls: &mut Tls, id: &str, name: &str, head_only: bool) -> std::io::Result<()> {
 	let record = server.store.snapshot().ok().and_then(|s| s.upload(id).ok().flatten());
 	let Some(u) = record.filter(|u| name == percent_encode(&u.filename)) else { return answer(server, tls, 404).await };
-	let Ok(mut file) = std::fs::File::open(dir(server).join(id)) else { return answer(server, tls, 404).await };
+	let Ok(file) = unblock_path(&dir(server).join(id), |p| std::fs::File::open(p)).await else { return answer(server, tls, 404).await };
 	// Stored before types were checked, a type could hold anything: such a
 	// file goes out as bytes.
 	let ty = if media_type::is_valid(&u.content_type) { u.content_type.as_str() } else { "application/octet-stream" };
@@ -367,14 +394,21 @@ async fn get(server: &Server, tls: &mut Tls, id: &str, name: &str, head_only: bo
 	);
 	timed(server, tls.write_all(head(200, u.size, ty, &extra).as_bytes())).await?;
 	if !head_only {
+		// Read ahead by a thread of `blocking`'s pool, one chunk at most.
+		let mut file = blocking::Unblock::with_capacity(CHUNK, file);
 		let mut buf = vec![0u8; CHUNK];
 		loop {
-			let n = std::io::Read::read(&mut file, &mut buf)?;
+			let n = file.read(&mut buf).await?;
 			if n == 0 {
 				break;
 			}
 			timed(server, tls.write_all(&buf[..n])).await?;
 		}
+		// Closed where it was read (a close can wait for the disk too).
+		let file = file.into_inner().await;
+		blocking::unblock(move || drop(file)).await;
+	} else {
+		blocking::unblock(move || drop(file)).await;
 	}
 	timed(server, tls.flush()).await?;
 	let _ = tls.close().await;
@@ -391,11 +425,10 @@ pub async fn expire(server: &Server) {
 	let cutoff = now.saturating_sub(u64::from(days) * 86_400);
 	match server.store.write(move |tx| tx.expire_uploads(cutoff)).await {
 		Ok(ids) => {
-			for id in &ids {
-				let _ = std::fs::remove_file(dir(server).join(id));
-			}
-			if !ids.is_empty() {
-				log::info!("upload: {} files older than {days} days deleted", ids.len());
+			let n = ids.len();
+			remove_files(ids.iter().map(|id| dir(server).join(id)).collect()).await;
+			if n > 0 {
+				log::info!("upload: {n} files older than {days} days deleted");
 			}
 		}
 		Err(e) => log::error!("upload expiry: {e}"),

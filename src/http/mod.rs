@@ -8,6 +8,7 @@
 
 pub mod framing;
 pub mod media_type;
+pub mod pace;
 pub mod pages;
 pub mod upload;
 

@@ -905,7 +905,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "setup_code_failures",
 		default: "5",
-		doc: "wrong setup codes on the web wizard before it locks for setup_lockout",
+		doc: "wrong setup codes from one address on the web wizard before it refuses that address for setup_lockout (other addresses go on; wrong codes overall are answered one per second)",
 		apply: |c, v| {
 			c.limits.setup_code_failures = num(v, 1, 1000)?;
 			Ok(())
@@ -914,7 +914,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "setup_lockout",
 		default: "60",
-		doc: "seconds the web wizard refuses codes after setup_code_failures wrong ones",
+		doc: "seconds the web wizard refuses codes from an address after setup_code_failures wrong ones from it",
 		apply: |c, v| {
 			c.limits.setup_lockout = secs(v, 1, 86_400)?;
 			Ok(())

@@ -3,8 +3,9 @@
 //! request per connection (`Connection: close`): the page is a handful of
 //! requests, so keep-alive would only hold memory.
 //!
-//! Limits (named settings): `http_max_connections`, `http_max_request_bytes`
-//! (headers and body together), `http_timeout` for the whole request.
+//! Limits (named settings): `http_max_connections` and
+//! `http_max_connections_per_ip`, `http_max_request_bytes` (headers and
+//! body together), `http_timeout` for the whole request.
 
 pub mod framing;
 pub mod media_type;
@@ -12,7 +13,6 @@ pub mod pace;
 pub mod pages;
 pub mod upload;
 
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
@@ -20,6 +20,7 @@ use async_executor::LocalExecutor;
 use async_net::{TcpListener, TcpStream};
 use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 
+use crate::net::per_ip::Pool;
 use crate::server::App;
 
 /// Most header lines read; more is a 431.
@@ -158,9 +159,10 @@ pub fn parse(buf: &[u8], max_bytes: usize, peer: SocketAddr) -> Parsed {
 }
 
 /// Accepts web connections forever, one task each, at most
-/// `http_max_connections` at a time (the rest get 503).
+/// `http_max_connections` at a time and `http_max_connections_per_ip` from
+/// one address (the rest get 503).
 pub async fn serve(app: Rc<App>, ex: Rc<LocalExecutor<'static>>, listener: TcpListener) {
-	let open = Rc::new(Cell::new(0usize));
+	let pool = Pool::default();
 	loop {
 		let (tcp, peer) = match listener.accept().await {
 			Ok(c) => c,
@@ -171,19 +173,26 @@ pub async fn serve(app: Rc<App>, ex: Rc<LocalExecutor<'static>>, listener: TcpLi
 			}
 		};
 		let limits = app.limits();
-		if open.get() >= limits.http_max_connections {
-			let mut tcp = tcp;
-			ex.spawn(async move {
-				let _ = tcp.write_all(&Response::text(503, "busy, try again\n").encode(false)).await;
-			})
-			.detach();
-			continue;
-		}
-		open.set(open.get() + 1);
-		let (app, open) = (app.clone(), open.clone());
+		let held = match pool.admit(peer.ip(), limits.http_max_connections, limits.http_max_connections_per_ip) {
+			Ok(held) => held,
+			Err(full) => {
+				log::debug!("web {peer}: busy ({full:?})");
+				let mut tcp = tcp;
+				let busy = async move {
+					let _ = tcp.write_all(&Response::text(503, "busy, try again\n").encode(false)).await;
+				};
+				// Not held by a slot, so bounded in time instead.
+				let late = async move {
+					async_io::Timer::after(limits.http_timeout).await;
+				};
+				ex.spawn(busy.or(late)).detach();
+				continue;
+			}
+		};
+		let app = app.clone();
 		ex.spawn(async move {
 			connection(&app, tcp, peer, &limits).await;
-			open.set(open.get() - 1);
+			drop(held);
 		})
 		.detach();
 	}

@@ -539,9 +539,7 @@ pub(crate) async fn delete_user(store: &Store, config: &Config, server: Option<&
 	};
 	// Its files go with it: their links stop working at once.
 	let uploads = crate::http::upload::files_dir(config);
-	for id in &files {
-		let _ = std::fs::remove_file(uploads.join(id));
-	}
+	crate::http::upload::remove_files(files.iter().map(|id| uploads.join(id)).collect()).await;
 	if let Some(s) = server {
 		// The in-memory copies follow the stored data, so an account made
 		// later with the same name starts clean.

@@ -47,6 +47,7 @@ pub struct Limits {
 	pub component_queue_len: usize,
 	pub component_queue_bytes: usize,
 	pub proxy_max_connections: usize,
+	pub proxy_max_connections_per_ip: usize,
 	pub proxy_timeout: Duration,
 	pub s2s_queue_len: usize,
 	pub s2s_queue_bytes: usize,
@@ -65,8 +66,10 @@ pub struct Limits {
 	pub setup_code_failures: u32,
 	pub setup_lockout: Duration,
 	pub http_max_connections: usize,
+	pub http_max_connections_per_ip: usize,
 	pub http_max_request_bytes: usize,
 	pub http_timeout: Duration,
+	pub http_min_bytes_per_second: u64,
 }
 
 /// Who may create an account in-band (XEP-0077).
@@ -189,6 +192,7 @@ impl Config {
 				component_queue_len: 0,
 				component_queue_bytes: 0,
 				proxy_max_connections: 0,
+				proxy_max_connections_per_ip: 0,
 				proxy_timeout: Duration::ZERO,
 				s2s_queue_len: 0,
 				s2s_queue_bytes: 0,
@@ -207,8 +211,10 @@ impl Config {
 				setup_code_failures: 0,
 				setup_lockout: Duration::ZERO,
 				http_max_connections: 0,
+				http_max_connections_per_ip: 0,
 				http_max_request_bytes: 0,
 				http_timeout: Duration::ZERO,
+				http_min_bytes_per_second: 0,
 			},
 		};
 		for s in SETTINGS {
@@ -843,6 +849,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "proxy_max_connections_per_ip",
+		default: "16",
+		doc: "connections to the proxy at once from one address (IPv6: one /64); more are closed at once",
+		apply: |c, v| {
+			c.limits.proxy_max_connections_per_ip = num(v, 2, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "proxy_timeout",
 		default: "60",
 		doc: "seconds from connecting to the proxy until the transfer is started; then the connection is closed",
@@ -989,7 +1004,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "setup_code_failures",
 		default: "5",
-		doc: "wrong setup codes on the web wizard before it locks for setup_lockout",
+		doc: "wrong setup codes from one address on the web wizard before it refuses that address for setup_lockout (other addresses go on; wrong codes overall are answered one per second)",
 		apply: |c, v| {
 			c.limits.setup_code_failures = num(v, 1, 1000)?;
 			Ok(())
@@ -998,7 +1013,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "setup_lockout",
 		default: "60",
-		doc: "seconds the web wizard refuses codes after setup_code_failures wrong ones",
+		doc: "seconds the web wizard refuses codes from an address after setup_code_failures wrong ones from it",
 		apply: |c, v| {
 			c.limits.setup_lockout = secs(v, 1, 86_400)?;
 			Ok(())
@@ -1007,9 +1022,18 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "http_max_connections",
 		default: "32",
-		doc: "simultaneous web connections; more wait in the kernel's queue",
+		doc: "simultaneous connections to the web page, and to the HTTPS port (TLS handshakes, uploads, downloads; not WebSocket sessions once open); the web page answers more with 503, the HTTPS port closes them",
 		apply: |c, v| {
 			c.limits.http_max_connections = num(v, 1, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "http_max_connections_per_ip",
+		default: "8",
+		doc: "of those, from one address (IPv6: one /64); more are answered or closed as when all are taken",
+		apply: |c, v| {
+			c.limits.http_max_connections_per_ip = num(v, 1, 100_000)?;
 			Ok(())
 		},
 	},
@@ -1025,9 +1049,18 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "http_timeout",
 		default: "10",
-		doc: "seconds a web client has to send its request",
+		doc: "seconds a web client has from connecting to the end of its request head (TLS handshake included; the web page: and body), then 408; also the period of http_min_bytes_per_second",
 		apply: |c, v| {
 			c.limits.http_timeout = secs(v, 1, 3600)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "http_min_bytes_per_second",
+		default: "4096",
+		doc: "slowest upload or download body on the HTTPS port: one that moves less in any period of http_timeout is cut (an upload gets 408, its slot stays open)",
+		apply: |c, v| {
+			c.limits.http_min_bytes_per_second = num(v, 1, 1 << 30)?;
 			Ok(())
 		},
 	},

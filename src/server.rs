@@ -195,11 +195,19 @@ impl App {
 		self.banner.borrow().clone()
 	}
 
-	/// Checks a setup code typed on the web page.
-	pub fn check_code(&self, code: &str, now: Instant) -> Result<(), SetupError> {
-		match self.gate.borrow_mut().as_mut() {
-			Some(gate) => gate.check(code, now),
-			None => Err(SetupError::AlreadyConfigured),
+	/// Checks a setup code typed on the web page from `source`; a wrong one
+	/// is answered when the gate's global brake says (see `setup::Gate`).
+	pub async fn check_code(&self, code: &str, source: std::net::IpAddr) -> Result<(), SetupError> {
+		let checked = match self.gate.borrow_mut().as_mut() {
+			Some(gate) => gate.check(code, source, Instant::now()),
+			None => return Err(SetupError::AlreadyConfigured),
+		};
+		match checked {
+			Ok(()) => Ok(()),
+			Err(refused) => {
+				async_io::Timer::at(refused.answer_at).await;
+				Err(refused.error)
+			}
 		}
 	}
 

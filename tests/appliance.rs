@@ -119,7 +119,23 @@ impl Drop for Appliance {
 
 /// One HTTP/1.1 request; (status, body). The server closes after answering.
 fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
-	let mut s = TcpStream::connect(addr).unwrap();
+	http_from("127.0.0.1", addr, method, path, body)
+}
+
+/// A TCP connection to `to` from the address `from` (any 127.x works on Linux loopback).
+fn tcp_from(from: &str, to: SocketAddr) -> TcpStream {
+	use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrStorage, bind, connect, socket};
+	use std::os::fd::AsRawFd;
+	let sock = socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None).unwrap();
+	let from: SocketAddr = format!("{from}:0").parse().unwrap();
+	bind(sock.as_raw_fd(), &SockaddrStorage::from(from)).unwrap();
+	connect(sock.as_raw_fd(), &SockaddrStorage::from(to)).unwrap();
+	TcpStream::from(sock)
+}
+
+/// `http` from the address `from`.
+fn http_from(from: &str, addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
+	let mut s = tcp_from(from, addr);
 	s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
 	let req = format!(
 		"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
@@ -345,6 +361,73 @@ fn web_requests_beyond_the_named_limits_are_refused() {
 	// Once they time out, the page answers again.
 	std::thread::sleep(Duration::from_millis(1500));
 	assert_eq!(send(b"GET /health HTTP/1.1\r\n\r\n"), 200);
+}
+
+/// Issue 11: httparse takes bare LF line endings, and a second or odd
+/// Content-Length was read as the last one; a proxy in front could frame
+/// such a request differently from us (request smuggling).
+#[test]
+fn web_requests_framed_two_ways_are_refused() {
+	let dir = temp_dir("framing");
+	let app = Appliance::start(&dir, &[]);
+	let addr = app.http();
+	let send = |raw: &[u8]| {
+		let mut s = TcpStream::connect(addr).unwrap();
+		s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+		let _ = s.write_all(raw);
+		let mut out = Vec::new();
+		let _ = s.read_to_end(&mut out);
+		parse_response(&out).0
+	};
+	assert_eq!(send(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"), 200);
+	assert_eq!(send(b"GET /health HTTP/1.1\nHost: x\n\n"), 400);
+	assert_eq!(send(b"GET /health HTTP/1.1\r\nHost: x\n\r\n"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\na=b"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 3\r\n\r\na=b"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nContent-Length: 3, 3\r\n\r\na=b"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nContent-Length: +3\r\n\r\na=b"), 400);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"), 501);
+	assert_eq!(send(b"POST /setup HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\na=b"), 400);
+}
+
+/// Issue 11: the web page had a global connection limit only, so one host
+/// could keep it answering 503 to everyone.
+#[test]
+fn each_address_gets_its_share_of_the_web_page() {
+	let dir = temp_dir("share");
+	let app = Appliance::start(&dir, &["http_max_connections_per_ip=2", "http_timeout=60"]);
+	let addr = app.http();
+	let _a = tcp_from("127.0.0.2", addr);
+	let _b = tcp_from("127.0.0.2", addr);
+	std::thread::sleep(Duration::from_millis(200));
+	assert_eq!(http_from("127.0.0.2", addr, "GET", "/health", "").0, 503);
+	assert_eq!(http_from("127.0.0.1", addr, "GET", "/health", "").0, 200);
+}
+
+/// Issue 11: the setup-code lockout was global, so any host on the LAN
+/// could keep the wizard refusing even the right code. Now each address
+/// (IPv6: /64) is locked out on its own; see `setup::Gate` for the global
+/// brake that cannot lock anyone out.
+#[test]
+fn wrong_setup_codes_lock_out_their_own_address_only() {
+	let dir = temp_dir("lockout");
+	let app = Appliance::start(&dir, &["setup_code_failures=2", "setup_lockout=600"]);
+	let (addr, code) = (app.http(), app.code());
+	assert_eq!(http_from("127.0.0.2", addr, "POST", "/setup", &form("AAAA-AAAA", "")).0, 403);
+	assert_eq!(http_from("127.0.0.2", addr, "POST", "/setup", &form("BBBB-BBBB", "")).0, 403);
+	assert_eq!(http_from("127.0.0.2", addr, "POST", "/setup", &form(&code, "")).0, 429, "the guesser is locked out");
+	// The global brake: wrong codes from many addresses at once are
+	// answered one per second, whatever the number of addresses.
+	let t = Instant::now();
+	let guessers: Vec<_> = (3..6)
+		.map(|i| std::thread::spawn(move || http_from(&format!("127.0.0.{i}"), addr, "POST", "/setup", &form("CCCC-CCCC", "")).0))
+		.collect();
+	assert!(guessers.into_iter().all(|g| g.join().unwrap() == 403));
+	assert!(t.elapsed() >= Duration::from_secs(2), "three wrong codes answered in {:?}", t.elapsed());
+	// The right code is not held back by them.
+	let (status, body) = http_from("127.0.0.1", addr, "POST", "/setup", &form(&code, ""));
+	assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+	app.wait_line("ready domain=");
 }
 
 /// A pty whose master side a thread reads into a transcript.

@@ -1,7 +1,8 @@
 //! XEP-0065 SOCKS5 bytestreams proxy over real sockets: discovery, the
 //! streamhost address, a mediated transfer (both parties connect, the
 //! initiator activates, bytes flow both ways), who may activate, bad SOCKS5
-//! input, `proxy_max_connections`, `proxy_timeout`, and the proxy off.
+//! input, `proxy_max_connections` and `proxy_max_connections_per_ip`,
+//! `proxy_timeout`, and the proxy off.
 
 mod common;
 
@@ -23,9 +24,24 @@ fn proxy_jid() -> String {
 	format!("proxy.{DOMAIN}")
 }
 
+/// A TCP connection to `to` from the address `from` (any 127.x works on Linux loopback).
+fn tcp_from(from: &str, to: SocketAddr) -> TcpStream {
+	use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrStorage, bind, connect, socket};
+	use std::os::fd::AsRawFd;
+	let sock = socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None).unwrap();
+	let from: SocketAddr = format!("{from}:0").parse().unwrap();
+	bind(sock.as_raw_fd(), &SockaddrStorage::from(from)).unwrap();
+	connect(sock.as_raw_fd(), &SockaddrStorage::from(to)).unwrap();
+	TcpStream::from(sock)
+}
+
 /// Connects and does the SOCKS5 handshake for `hash`; the reply's code.
 fn socks(addr: SocketAddr, hash: &str) -> (TcpStream, u8) {
-	let mut t = TcpStream::connect(addr).unwrap();
+	socks_from("127.0.0.1", addr, hash)
+}
+
+fn socks_from(from: &str, addr: SocketAddr, hash: &str) -> (TcpStream, u8) {
+	let mut t = tcp_from(from, addr);
 	t.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
 	t.write_all(&[5, 1, 0]).unwrap();
 	let mut method = [0u8; 2];
@@ -226,4 +242,27 @@ fn a_silent_stream_ends_after_the_idle_timeout() {
 	assert!(closed(&mut target) && closed(&mut initiator));
 	let waited = started.elapsed();
 	assert!(waited > Duration::from_millis(1500) && waited < Duration::from_secs(4), "{waited:?}");
+}
+
+/// Issue 11: `proxy_max_connections` was global only, so one host could
+/// take every place and stop all mediated transfers.
+#[test]
+fn one_address_gets_its_share_of_the_proxy() {
+	let s = server_with_users(&[], &["proxy_max_connections_per_ip=2"]);
+	let addr = proxy_addr(&s);
+	let (_one, ok1) = socks_from("127.0.0.1", addr, &stream_hash("a", "x", "y"));
+	let (_two, ok2) = socks_from("127.0.0.1", addr, &stream_hash("b", "x", "y"));
+	assert_eq!((ok1, ok2), (0, 0));
+	// A third from the same address is closed without an answer.
+	let mut three = tcp_from("127.0.0.1", addr);
+	three.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+	let _ = three.write_all(&[5, 1, 0]);
+	let mut b = [0u8; 2];
+	match three.read(&mut b) {
+		Ok(0) => {}
+		Err(e) if !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+		other => panic!("a third connection from one address was served: {other:?} {b:?}"),
+	}
+	let (_four, ok4) = socks_from("127.0.0.2", addr, &stream_hash("c", "x", "y"));
+	assert_eq!(ok4, 0, "another address still gets in");
 }

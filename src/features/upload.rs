@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::{Cx, Feature, IqRoute, Target};
+use crate::http::media_type;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::form::Builder;
@@ -105,8 +106,13 @@ fn request(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		r.attr("filename").and_then(clean_name).ok_or_else(|| StanzaError::with_text(Condition::BadRequest, "a file name is needed"))?;
 	let size: u64 =
 		r.attr("size").and_then(|s| s.parse().ok()).ok_or_else(|| StanzaError::with_text(Condition::BadRequest, "a size is needed"))?;
-	let content_type =
-		r.attr("content-type").filter(|t| !t.is_empty() && t.len() < 128 && t.is_ascii()).unwrap_or("application/octet-stream").to_owned();
+	// The type goes back out as a header of every download: only the RFC
+	// 9110 grammar, so it cannot carry a line break or another header.
+	let content_type = match r.attr("content-type") {
+		None | Some("") => "application/octet-stream".to_owned(),
+		Some(t) if media_type::is_valid(t) => t.to_owned(),
+		Some(_) => return Err(StanzaError::with_text(Condition::BadRequest, "the content-type is not a media type (RFC 9110)")),
+	};
 	let l = &cx.server.config.limits;
 	if size > l.upload_max_bytes {
 		let too_big = Element::new("file-too-large", ns::HTTP_UPLOAD)

@@ -3,13 +3,16 @@
 //! request per connection (`Connection: close`): the page is a handful of
 //! requests, so keep-alive would only hold memory.
 //!
-//! Limits (named settings): `http_max_connections`, `http_max_request_bytes`
-//! (headers and body together), `http_timeout` for the whole request.
+//! Limits (named settings): `http_max_connections` and
+//! `http_max_connections_per_ip`, `http_max_request_bytes` (headers and
+//! body together), `http_timeout` for the whole request.
 
+pub mod framing;
+pub mod media_type;
+pub mod pace;
 pub mod pages;
 pub mod upload;
 
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
@@ -17,6 +20,7 @@ use async_executor::LocalExecutor;
 use async_net::{TcpListener, TcpStream};
 use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 
+use crate::net::per_ip::Pool;
 use crate::server::App;
 
 /// Most header lines read; more is a 431.
@@ -120,7 +124,7 @@ pub enum Parsed {
 }
 
 /// Parses one request from `buf` (sans-IO): headers with httparse, then a
-/// body of exactly Content-Length bytes. Chunked bodies are not accepted.
+/// body of exactly Content-Length bytes (`framing` says what is refused).
 pub fn parse(buf: &[u8], max_bytes: usize, peer: SocketAddr) -> Parsed {
 	let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
 	let mut req = httparse::Request::new(&mut headers);
@@ -130,21 +134,12 @@ pub fn parse(buf: &[u8], max_bytes: usize, peer: SocketAddr) -> Parsed {
 		Err(httparse::Error::TooManyHeaders) => return Parsed::Reject(431),
 		Err(_) => return Parsed::Reject(400),
 	};
-	let mut out_headers = Vec::with_capacity(req.headers.len());
-	let mut length = 0usize;
-	for h in req.headers.iter() {
-		let value = String::from_utf8_lossy(h.value).into_owned();
-		if h.name.eq_ignore_ascii_case("transfer-encoding") {
-			return Parsed::Reject(411);
-		}
-		if h.name.eq_ignore_ascii_case("content-length") {
-			match value.trim().parse() {
-				Ok(n) => length = n,
-				Err(_) => return Parsed::Reject(400),
-			}
-		}
-		out_headers.push((h.name.to_owned(), value));
-	}
+	let length = match framing::check(&buf[..head_len], req.headers) {
+		Ok(n) => usize::try_from(n.unwrap_or(0)).unwrap_or(usize::MAX),
+		Err(status) => return Parsed::Reject(status),
+	};
+	let out_headers: Vec<(String, String)> =
+		req.headers.iter().map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned())).collect();
 	if head_len.saturating_add(length) > max_bytes {
 		return Parsed::Reject(413);
 	}
@@ -164,9 +159,10 @@ pub fn parse(buf: &[u8], max_bytes: usize, peer: SocketAddr) -> Parsed {
 }
 
 /// Accepts web connections forever, one task each, at most
-/// `http_max_connections` at a time (the rest get 503).
+/// `http_max_connections` at a time and `http_max_connections_per_ip` from
+/// one address (the rest get 503).
 pub async fn serve(app: Rc<App>, ex: Rc<LocalExecutor<'static>>, listener: TcpListener) {
-	let open = Rc::new(Cell::new(0usize));
+	let pool = Pool::default();
 	loop {
 		let (tcp, peer) = match listener.accept().await {
 			Ok(c) => c,
@@ -177,19 +173,26 @@ pub async fn serve(app: Rc<App>, ex: Rc<LocalExecutor<'static>>, listener: TcpLi
 			}
 		};
 		let limits = app.limits();
-		if open.get() >= limits.http_max_connections {
-			let mut tcp = tcp;
-			ex.spawn(async move {
-				let _ = tcp.write_all(&Response::text(503, "busy, try again\n").encode(false)).await;
-			})
-			.detach();
-			continue;
-		}
-		open.set(open.get() + 1);
-		let (app, open) = (app.clone(), open.clone());
+		let held = match pool.admit(peer.ip(), limits.http_max_connections, limits.http_max_connections_per_ip) {
+			Ok(held) => held,
+			Err(full) => {
+				log::debug!("web {peer}: busy ({full:?})");
+				let mut tcp = tcp;
+				let busy = async move {
+					let _ = tcp.write_all(&Response::text(503, "busy, try again\n").encode(false)).await;
+				};
+				// Not held by a slot, so bounded in time instead.
+				let late = async move {
+					async_io::Timer::after(limits.http_timeout).await;
+				};
+				ex.spawn(busy.or(late)).detach();
+				continue;
+			}
+		};
+		let app = app.clone();
 		ex.spawn(async move {
 			connection(&app, tcp, peer, &limits).await;
-			open.set(open.get() - 1);
+			drop(held);
 		})
 		.detach();
 	}

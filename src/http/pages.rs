@@ -2,8 +2,6 @@
 //! unconfigured, the CA certificate for clients to trust, a health check.
 //! Plain HTML forms, no scripts: works in any browser, and on a phone.
 
-use std::time::Instant;
-
 use super::{Request, Response};
 use crate::server::App;
 use crate::setup::{self, Answers, Plan, SetupError};
@@ -118,7 +116,7 @@ async fn submit(app: &App, req: &Request) -> Response {
 			_ => {}
 		}
 	}
-	let result = match app.check_code(&code, Instant::now()) {
+	let result = match app.check_code(&code, req.peer.ip()).await {
 		Ok(()) => app.finish_setup(&a).await,
 		Err(e) => Err(e),
 	};

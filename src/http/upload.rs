@@ -1,18 +1,22 @@
 //! The HTTPS side of XEP-0363: `PUT /upload/ID/NAME` stores a file into an
 //! open slot, `GET`/`HEAD` serve it, `OPTIONS` answers CORS preflights for
 //! web clients. Bodies stream through a 16 KiB buffer to DATA/uploads (a
-//! temporary name, fsync, then the final name) and the record is committed
+//! temporary name, fsync, then the final name; every file system call runs
+//! on a thread of `blocking`'s pool, never on the executor) and the record is committed
 //! before the 201, so an acknowledged upload survives a power cut.
 //!
-//! Limits: `http_max_connections`, `http_max_request_bytes` (headers),
-//! `http_timeout` (per read or write), and the upload settings.
+//! Limits: `http_max_connections` and `http_max_connections_per_ip` (a
+//! WebSocket session leaves the pool once upgraded: it is a c2s session),
+//! `http_max_request_bytes` (headers), `http_timeout` (from accept to the
+//! end of the head, TLS included), `http_min_bytes_per_second` (bodies both
+//! ways, measured over each `http_timeout`), and the upload settings.
 
-use std::cell::Cell;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_executor::LocalExecutor;
 use async_net::{TcpListener, TcpStream};
@@ -20,8 +24,11 @@ use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::TlsAcceptor;
 use futures_rustls::server::TlsStream;
 
+use super::media_type;
+use super::pace::Pace;
 use crate::config::Config;
 use crate::features::upload::percent_encode;
+use crate::net::per_ip::{Held, Pool};
 use crate::server::Server;
 use crate::store::Upload;
 
@@ -37,25 +44,29 @@ pub fn files_dir(config: &Config) -> PathBuf {
 	config.data_dir.join("uploads")
 }
 
-/// Accepts HTTPS connections forever, one task each.
+/// Accepts HTTPS connections forever, one task each, within
+/// `http_max_connections` and `http_max_connections_per_ip` (the rest are
+/// closed at once: without a TLS handshake there is no way to say 503).
 pub async fn serve(server: Rc<Server>, ex: Rc<LocalExecutor<'static>>, listener: TcpListener) {
-	let open = Rc::new(Cell::new(0usize));
+	let pool = Pool::default();
 	loop {
 		let Ok((tcp, peer)) = listener.accept().await else {
-			async_io::Timer::after(std::time::Duration::from_millis(100)).await;
+			async_io::Timer::after(Duration::from_millis(100)).await;
 			continue;
 		};
-		if open.get() >= server.config.limits.http_max_connections {
-			drop(tcp);
-			continue;
-		}
-		open.set(open.get() + 1);
-		let (server, open) = (server.clone(), open.clone());
+		let l = &server.config.limits;
+		let held = match pool.admit(peer.ip(), l.http_max_connections, l.http_max_connections_per_ip) {
+			Ok(held) => held,
+			Err(full) => {
+				log::debug!("upload {peer}: refused ({full:?})");
+				continue;
+			}
+		};
+		let server = server.clone();
 		ex.spawn(async move {
-			if let Err(e) = connection(server.clone(), tcp, peer).await {
+			if let Err(e) = connection(server, tcp, peer, held).await {
 				log::debug!("upload {peer}: {e}");
 			}
-			open.set(open.get() - 1);
 		})
 		.detach();
 	}
@@ -63,14 +74,35 @@ pub async fn serve(server: Rc<Server>, ex: Rc<LocalExecutor<'static>>, listener:
 
 type Tls = TlsStream<TcpStream>;
 
-/// Runs `f`, or fails after `http_timeout`.
-async fn timed<T>(server: &Server, f: impl std::future::Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
-	let limit = server.config.limits.http_timeout;
+fn timed_out() -> std::io::Error {
+	std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out")
+}
+
+/// Runs `f`, or fails at `deadline`.
+async fn until<T>(deadline: Instant, f: impl Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
 	f.or(async {
-		async_io::Timer::after(limit).await;
-		Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out"))
+		async_io::Timer::at(deadline).await;
+		Err(timed_out())
 	})
 	.await
+}
+
+/// Runs `f`, or fails after `http_timeout` (small answers).
+async fn timed<T>(server: &Server, f: impl Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
+	until(Instant::now() + server.config.limits.http_timeout, f).await
+}
+
+/// Moves a body chunk with `f` (which says how many bytes it moved), or
+/// fails when the body has fallen below `http_min_bytes_per_second`.
+async fn paced(pace: &mut Pace, f: impl Future<Output = std::io::Result<usize>>) -> std::io::Result<usize> {
+	let n = until(pace.deadline(), f).await?;
+	pace.moved(n, Instant::now());
+	Ok(n)
+}
+
+fn pace(server: &Server) -> Pace {
+	let l = &server.config.limits;
+	Pace::new(l.http_min_bytes_per_second, l.http_timeout, Instant::now())
 }
 
 fn https_config(server: &Server) -> Arc<futures_rustls::rustls::ServerConfig> {
@@ -90,9 +122,9 @@ struct Head {
 	ws_protocols: String,
 }
 
-/// Reads and parses the request head; returns it with the body bytes
-/// that came along.
-async fn read_head(server: &Server, tls: &mut Tls) -> Result<(Head, Vec<u8>), u16> {
+/// Reads and parses the request head by `deadline`; returns it with the
+/// body bytes that came along.
+async fn read_head(server: &Server, tls: &mut Tls, deadline: Instant) -> Result<(Head, Vec<u8>), u16> {
 	let max = server.config.limits.http_max_request_bytes;
 	let mut buf = Vec::with_capacity(1024);
 	let mut chunk = [0u8; 2048];
@@ -109,14 +141,11 @@ async fn read_head(server: &Server, tls: &mut Tls) -> Result<(Head, Vec<u8>), u1
 					ws_key: None,
 					ws_protocols: String::new(),
 				};
+				head.length = super::framing::check(&buf[..n], req.headers)?;
 				for h in req.headers.iter() {
 					let v = String::from_utf8_lossy(h.value).trim().to_owned();
-					if h.name.eq_ignore_ascii_case("content-length") {
-						head.length = Some(v.parse().map_err(|_| 400u16)?);
-					} else if h.name.eq_ignore_ascii_case("content-type") {
+					if h.name.eq_ignore_ascii_case("content-type") {
 						head.content_type = Some(v);
-					} else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-						return Err(411);
 					} else if h.name.eq_ignore_ascii_case("sec-websocket-key") {
 						head.ws_key = Some(v);
 					} else if h.name.eq_ignore_ascii_case("sec-websocket-protocol") {
@@ -129,7 +158,8 @@ async fn read_head(server: &Server, tls: &mut Tls) -> Result<(Head, Vec<u8>), u1
 			Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => return Err(431),
 			Err(_) => return Err(400),
 		}
-		match timed(server, tls.read(&mut chunk)).await {
+		match until(deadline, tls.read(&mut chunk)).await {
+			Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Err(408),
 			Ok(0) | Err(_) => return Err(400),
 			Ok(n) => buf.extend_from_slice(&chunk[..n]),
 		}
@@ -144,20 +174,23 @@ fn reason(status: u16) -> &'static str {
 		400 => "Bad Request",
 		404 => "Not Found",
 		405 => "Method Not Allowed",
+		408 => "Request Timeout",
 		411 => "Length Required",
 		413 => "Content Too Large",
 		431 => "Request Header Fields Too Large",
 		500 => "Internal Server Error",
+		501 => "Not Implemented",
 		_ => "",
 	}
 }
 
 /// A response head; CORS is open (the URLs are the secret), and what is
-/// served never runs as a page of ours.
+/// served never runs as a page of ours. The fixed security headers come
+/// first, before anything taken from stored data.
 fn head(status: u16, length: u64, content_type: &str, extra: &str) -> String {
 	format!(
-		"HTTP/1.1 {status} {}\r\nContent-Length: {length}\r\nContent-Type: {content_type}\r\nAccess-Control-Allow-Origin: *\r\n\
-		 X-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'; sandbox\r\n{extra}Connection: close\r\n\r\n",
+		"HTTP/1.1 {status} {}\r\nX-Content-Type-Options: nosniff\r\nContent-Security-Policy: default-src 'none'; sandbox\r\n\
+		 Access-Control-Allow-Origin: *\r\nContent-Length: {length}\r\nContent-Type: {content_type}\r\n{extra}Connection: close\r\n\r\n",
 		reason(status)
 	)
 }
@@ -169,15 +202,19 @@ async fn answer(server: &Server, tls: &mut Tls, status: u16) -> std::io::Result<
 	timed(server, tls.flush()).await
 }
 
-async fn connection(rc: Rc<Server>, tcp: TcpStream, peer: SocketAddr) -> std::io::Result<()> {
+/// One connection, holding its slot (`held`) until it ends or becomes a
+/// WebSocket session. The TLS handshake and the request head share one
+/// deadline, `http_timeout` from the accept.
+async fn connection(rc: Rc<Server>, tcp: TcpStream, peer: SocketAddr, held: Held) -> std::io::Result<()> {
 	let server = &*rc;
-	let mut tls = timed(server, TlsAcceptor::from(https_config(server)).accept(tcp)).await?;
-	let (head, early) = match read_head(server, &mut tls).await {
+	let deadline = Instant::now() + server.config.limits.http_timeout;
+	let mut tls = until(deadline, TlsAcceptor::from(https_config(server)).accept(tcp)).await?;
+	let (head, early) = match read_head(server, &mut tls, deadline).await {
 		Ok(h) => h,
 		Err(status) => return answer(server, &mut tls, status).await,
 	};
 	match (head.method.as_str(), head.path.as_str()) {
-		("GET", "/xmpp-websocket") => return websocket(rc.clone(), tls, &head, peer).await,
+		("GET", "/xmpp-websocket") => return websocket(rc.clone(), tls, &head, peer, held).await,
 		("GET", "/.well-known/host-meta") => return host_meta(server, &mut tls, false).await,
 		("GET", "/.well-known/host-meta.json") => return host_meta(server, &mut tls, true).await,
 		_ => {}
@@ -227,7 +264,7 @@ async fn linger(tls: &mut Tls) {
 
 /// The WebSocket endpoint (RFC 7395 §3.1): an upgrade with the "xmpp"
 /// subprotocol becomes an XMPP session.
-async fn websocket(server: Rc<Server>, mut tls: Tls, head: &Head, peer: SocketAddr) -> std::io::Result<()> {
+async fn websocket(server: Rc<Server>, mut tls: Tls, head: &Head, peer: SocketAddr, held: Held) -> std::io::Result<()> {
 	let offers_xmpp = head.ws_protocols.split(',').any(|p| p.trim() == "xmpp");
 	let Some(key) = head.ws_key.as_deref().filter(|_| offers_xmpp) else {
 		return answer(&server, &mut tls, 400).await;
@@ -238,6 +275,9 @@ async fn websocket(server: Rc<Server>, mut tls: Tls, head: &Head, peer: SocketAd
 	);
 	timed(&server, tls.write_all(reply.as_bytes())).await?;
 	timed(&server, tls.flush()).await?;
+	// A c2s session from here on: it leaves the HTTP pool, and serve_ws
+	// admits it like any c2s connection (max_connections, per address).
+	drop(held);
 	let cb = crate::net::tls::channel_binding(tls.get_ref().1);
 	let l = &server.config.limits;
 	let limits = crate::xmpp::reader::XmlLimits {
@@ -296,33 +336,49 @@ async fn put(server: &Server, tls: &mut Tls, head: &Head, id: &str, name: &str, 
 		return refuse(400);
 	}
 	let dir = dir(server);
-	std::fs::create_dir_all(&dir)?;
 	let (tmp, done) = (dir.join(format!(".part-{id}")), dir.join(id));
 	let written = async {
-		let mut file = async_fs_write(&tmp)?;
+		let file = unblock_path(&tmp, |p| {
+			std::fs::create_dir_all(p.parent().unwrap_or(p))?;
+			std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(p)
+		})
+		.await?;
+		// Writes go through a pipe to a thread of `blocking`'s pool: the
+		// executor only copies bytes into it.
+		let mut file = blocking::Unblock::with_capacity(CHUNK, file);
 		let mut left = slot.size;
 		let first = early.len().min(left as usize);
-		std::io::Write::write_all(&mut file, &early[..first])?;
+		file.write_all(&early[..first]).await?;
 		left -= first as u64;
 		let mut buf = vec![0u8; CHUNK];
+		let mut pace = pace(server);
 		while left > 0 {
 			let want = buf.len().min(left as usize);
-			let n = timed(server, tls.read(&mut buf[..want])).await?;
+			let n = paced(&mut pace, tls.read(&mut buf[..want])).await?;
 			if n == 0 {
 				return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the upload stopped half-way"));
 			}
-			std::io::Write::write_all(&mut file, &buf[..n])?;
+			file.write_all(&buf[..n]).await?;
 			left -= n as u64;
 		}
+		file.flush().await?;
+		let file = file.into_inner().await;
+		let (from, to) = (tmp.clone(), done.clone());
 		// On disk before we say so (kill -9 and power cuts keep what was acknowledged).
-		file.sync_all()?;
-		std::fs::rename(&tmp, &done)?;
-		Ok(())
+		blocking::unblock(move || {
+			file.sync_all()?;
+			std::fs::rename(from, to)
+		})
+		.await
 	}
 	.await;
 	if let Err(e) = written {
-		let _ = std::fs::remove_file(&tmp);
+		remove_files(vec![tmp]).await;
 		server.upload_slots.borrow_mut().restore(id.to_owned(), slot);
+		if e.kind() == std::io::ErrorKind::TimedOut {
+			log::info!("upload: a body slower than http_min_bytes_per_second was cut");
+			return Ok(408);
+		}
 		return Err(e);
 	}
 	let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -341,40 +397,68 @@ async fn put(server: &Server, tls: &mut Tls, head: &Head, id: &str, name: &str, 
 		}
 		Ok(false) => {
 			log::info!("upload: {} was deleted during its upload", slot.user);
-			let _ = std::fs::remove_file(&done);
+			remove_files(vec![done]).await;
 			Ok(403)
 		}
 		Err(e) => {
 			log::error!("upload: {e}");
-			let _ = std::fs::remove_file(&done);
+			remove_files(vec![done]).await;
 			Ok(500)
 		}
 	}
 }
 
-/// Blocking file writes are fine here: a small box, one disk, chunks of 16 KiB.
-fn async_fs_write(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-	std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path)
+/// Runs a file system call on `path` on a thread of `blocking`'s pool, never
+/// on the executor (an SD card can take seconds).
+async fn unblock_path<T: Send + 'static>(
+	path: &std::path::Path,
+	f: impl FnOnce(&std::path::Path) -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+	let path = path.to_owned();
+	blocking::unblock(move || f(&path)).await
+}
+
+/// Deletes files off the executor; ones already gone do not matter.
+pub async fn remove_files(paths: Vec<PathBuf>) {
+	blocking::unblock(move || {
+		for p in paths {
+			let _ = std::fs::remove_file(p);
+		}
+	})
+	.await
 }
 
 async fn get(server: &Server, tls: &mut Tls, id: &str, name: &str, head_only: bool) -> std::io::Result<()> {
 	let record = server.store.snapshot().ok().and_then(|s| s.upload(id).ok().flatten());
 	let Some(u) = record.filter(|u| name == percent_encode(&u.filename)) else { return answer(server, tls, 404).await };
-	let Ok(mut file) = std::fs::File::open(dir(server).join(id)) else { return answer(server, tls, 404).await };
-	let disposition = format!(
-		"Content-Disposition: inline; filename*=UTF-8''{}\r\nCache-Control: private, max-age=86400\r\n",
+	let Ok(file) = unblock_path(&dir(server).join(id), |p| std::fs::File::open(p)).await else { return answer(server, tls, 404).await };
+	// Stored before types were checked, a type could hold anything: such a
+	// file goes out as bytes.
+	let ty = if media_type::is_valid(&u.content_type) { u.content_type.as_str() } else { "application/octet-stream" };
+	// Only what a browser shows without running it is shown in its window.
+	let disposition = if media_type::is_passive(ty) { "inline" } else { "attachment" };
+	let extra = format!(
+		"Content-Disposition: {disposition}; filename*=UTF-8''{}\r\nCache-Control: private, max-age=86400\r\n",
 		percent_encode(&u.filename)
 	);
-	timed(server, tls.write_all(head(200, u.size, &u.content_type, &disposition).as_bytes())).await?;
+	timed(server, tls.write_all(head(200, u.size, ty, &extra).as_bytes())).await?;
 	if !head_only {
+		// Read ahead by a thread of `blocking`'s pool, one chunk at most.
+		let mut file = blocking::Unblock::with_capacity(CHUNK, file);
 		let mut buf = vec![0u8; CHUNK];
+		let mut pace = pace(server);
 		loop {
-			let n = std::io::Read::read(&mut file, &mut buf)?;
+			let n = file.read(&mut buf).await?;
 			if n == 0 {
 				break;
 			}
-			timed(server, tls.write_all(&buf[..n])).await?;
+			paced(&mut pace, async { tls.write_all(&buf[..n]).await.map(|()| n) }).await?;
 		}
+		// Closed where it was read (a close can wait for the disk too).
+		let file = file.into_inner().await;
+		blocking::unblock(move || drop(file)).await;
+	} else {
+		blocking::unblock(move || drop(file)).await;
 	}
 	timed(server, tls.flush()).await?;
 	let _ = tls.close().await;
@@ -391,11 +475,10 @@ pub async fn expire(server: &Server) {
 	let cutoff = now.saturating_sub(u64::from(days) * 86_400);
 	match server.store.write(move |tx| tx.expire_uploads(cutoff)).await {
 		Ok(ids) => {
-			for id in &ids {
-				let _ = std::fs::remove_file(dir(server).join(id));
-			}
-			if !ids.is_empty() {
-				log::info!("upload: {} files older than {days} days deleted", ids.len());
+			let n = ids.len();
+			remove_files(ids.iter().map(|id| dir(server).join(id)).collect()).await;
+			if n > 0 {
+				log::info!("upload: {n} files older than {days} days deleted");
 			}
 		}
 		Err(e) => log::error!("upload expiry: {e}"),

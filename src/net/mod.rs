@@ -7,6 +7,7 @@ pub mod component;
 pub mod csi;
 pub mod dns;
 pub mod guard;
+pub mod per_ip;
 pub mod proxy;
 pub mod register;
 pub mod s2s;

@@ -5,8 +5,9 @@
 //! read from either side before that, so early bytes wait in the kernel
 //! (§10.1: "ignore but not drop").
 //!
-//! Limits: `proxy_max_connections` (handshaking, waiting and relaying
-//! connections together; a stream takes two), `proxy_timeout` (from
+//! Limits: `proxy_max_connections` and `proxy_max_connections_per_ip`
+//! (handshaking, waiting and relaying connections together; a stream takes
+//! two), `proxy_timeout` (from
 //! connecting to activation) and `idle_timeout` (silence both ways on an
 //! active stream).
 
@@ -18,6 +19,7 @@ use async_io::Timer;
 use async_net::TcpStream;
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 
+use super::per_ip::{Held, Pool};
 use crate::proto::socks5::{self, Reply};
 use crate::server::Server;
 
@@ -25,8 +27,9 @@ use crate::server::Server;
 #[derive(Default)]
 pub struct Registry {
 	streams: HashMap<String, Entry>,
-	/// Connections open now (any stage), for `proxy_max_connections`.
-	connections: usize,
+	/// Connections open now (any stage), for `proxy_max_connections` and
+	/// `proxy_max_connections_per_ip`.
+	pool: Pool,
 }
 
 enum Entry {
@@ -61,35 +64,23 @@ impl Registry {
 	}
 
 	pub fn connections(&self) -> usize {
-		self.connections
+		self.pool.open()
 	}
 }
 
-/// Counts a connection for as long as it lives.
-struct Counted(Rc<Server>);
-
-impl Counted {
-	fn admit(server: &Rc<Server>) -> Option<Counted> {
-		let mut r = server.proxy.borrow_mut();
-		if r.connections >= server.config.limits.proxy_max_connections {
-			return None;
-		}
-		r.connections += 1;
-		Some(Counted(server.clone()))
-	}
-}
-
-impl Drop for Counted {
-	fn drop(&mut self) {
-		self.0.proxy.borrow_mut().connections -= 1;
-	}
+/// Counts a connection for as long as it lives (its own cell, so it may be
+/// dropped while the registry is borrowed).
+struct Counted {
+	_slot: Held,
 }
 
 /// One connection to the proxy, from accept to the end of its stream.
 pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
-	let Some(counted) = Counted::admit(&server) else {
-		log::info!("{peer}: proxy full (proxy_max_connections)");
-		return;
+	let l = &server.config.limits;
+	let admitted = server.proxy.borrow().pool.admit(peer.ip(), l.proxy_max_connections, l.proxy_max_connections_per_ip);
+	let counted = match admitted {
+		Ok(held) => Counted { _slot: held },
+		Err(full) => return log::info!("{peer}: proxy full ({full:?}: proxy_max_connections, proxy_max_connections_per_ip)"),
 	};
 	let deadline = std::time::Instant::now() + server.config.limits.proxy_timeout;
 	let until_deadline = || async move {

@@ -6,6 +6,8 @@
 
 pub mod serial;
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -167,15 +169,50 @@ fn pick(random: &mut dyn FnMut(&mut [u8]), n: usize) -> usize {
 	}
 }
 
-/// The one-time setup code the web page asks for, and its attempt limit
-/// (named settings `setup_code_failures` and `setup_lockout`). The console
-/// does not need it: being at the console is the proof.
+/// Sources the gate remembers at most (bounded memory under a flood of
+/// addresses); when full, the quietest ones are forgotten first.
+pub const MAX_SOURCES: usize = 1024;
+
+/// The global brake: wrong codes, from all sources together, are answered
+/// at most once per this time (held back until then, never refused).
+pub const WRONG_CODE_PACE: Duration = Duration::from_secs(1);
+
+/// The one-time setup code the web page asks for, and its attempt limits.
+/// The console does not need it: being at the console is the proof.
+///
+/// - Per source (the exact address): `setup_code_failures` wrong codes lock
+///   that source out for `setup_lockout`, the right code included. Other
+///   hosts are not affected, so nobody on the LAN can lock the admin out.
+///   (Not per IPv6 /64: a LAN's hosts share one; an address of its own does
+///   not help a guesser, see the brake.)
+/// - Globally: a wrong code is answered no sooner than [`WRONG_CODE_PACE`]
+///   after the previous wrong answer, whoever asked. Many addresses thus
+///   guess at most once a second together (40 bits: about 17,000 years for
+///   half the codes), while the right code is always answered at once: the
+///   brake only slows guessers down, it cannot lock anyone out. Waiting
+///   answers hold web connections, which `http_max_connections` and
+///   `http_max_connections_per_ip` bound.
 pub struct Gate {
 	code: String,
-	failures: u32,
-	locked_until: Option<Instant>,
+	sources: HashMap<IpAddr, Tries>,
+	/// When the next wrong code may be answered.
+	next_wrong: Option<Instant>,
 	max_failures: u32,
 	lockout: Duration,
+}
+
+/// One source's wrong codes.
+struct Tries {
+	failures: u32,
+	locked_until: Option<Instant>,
+	last: Instant,
+}
+
+/// A code that was not taken: why, and not before when to say so.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refused {
+	pub error: SetupError,
+	pub answer_at: Instant,
 }
 
 impl Gate {
@@ -189,21 +226,24 @@ impl Gate {
 			}
 			code.push(char::from(ALPHABET[pick(random, ALPHABET.len())]));
 		}
-		Gate { code, failures: 0, locked_until: None, max_failures, lockout }
+		Gate { code, sources: HashMap::new(), next_wrong: None, max_failures, lockout }
 	}
 
 	pub fn code(&self) -> &str {
 		&self.code
 	}
 
-	/// Checks a code typed on the web page. Case, spaces and dashes do not matter.
-	pub fn check(&mut self, given: &str, now: Instant) -> Result<(), SetupError> {
-		if let Some(until) = self.locked_until {
+	/// Checks a code typed on the web page from `source`. Case, spaces and
+	/// dashes do not matter.
+	pub fn check(&mut self, given: &str, source: IpAddr, now: Instant) -> Result<(), Refused> {
+		if let Some(t) = self.sources.get_mut(&source)
+			&& let Some(until) = t.locked_until
+		{
 			if now < until {
-				return Err(SetupError::LockedOut(until - now));
+				// Nothing is checked, so saying so at once tells nothing.
+				return Err(Refused { error: SetupError::LockedOut(until - now), answer_at: now });
 			}
-			self.locked_until = None;
-			self.failures = 0;
+			self.sources.remove(&source);
 		}
 		let norm = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect::<String>();
 		let (a, b) = (norm(given), norm(&self.code));
@@ -212,12 +252,32 @@ impl Gate {
 		if same {
 			return Ok(());
 		}
-		self.failures += 1;
-		log::warn!("wrong setup code on the web wizard ({} of {})", self.failures, self.max_failures);
-		if self.failures >= self.max_failures {
-			self.locked_until = Some(now + self.lockout);
+		self.make_room(source, now);
+		let t = self.sources.entry(source).or_insert(Tries { failures: 0, locked_until: None, last: now });
+		t.failures += 1;
+		t.last = now;
+		log::warn!("wrong setup code on the web wizard from {source} ({} of {})", t.failures, self.max_failures);
+		if t.failures >= self.max_failures {
+			t.locked_until = Some(now + self.lockout);
 		}
-		Err(SetupError::WrongCode)
+		let answer_at = self.next_wrong.map_or(now, |next| next.max(now));
+		self.next_wrong = Some(answer_at + WRONG_CODE_PACE);
+		Err(Refused { error: SetupError::WrongCode, answer_at })
+	}
+
+	/// Keeps the table within [`MAX_SOURCES`] before `source` is added.
+	fn make_room(&mut self, source: IpAddr, now: Instant) {
+		if self.sources.len() < MAX_SOURCES || self.sources.contains_key(&source) {
+			return;
+		}
+		let lockout = self.lockout;
+		self.sources.retain(|_, t| t.locked_until.is_some_and(|u| u > now) || now.duration_since(t.last) < lockout);
+		if self.sources.len() >= MAX_SOURCES {
+			let quietest = self.sources.iter().min_by_key(|(_, t)| t.last).map(|(ip, _)| *ip);
+			if let Some(ip) = quietest {
+				self.sources.remove(&ip);
+			}
+		}
 	}
 }
 
@@ -369,13 +429,51 @@ mod tests {
 		let mut gate = Gate::new(&mut counter(), 3, Duration::from_secs(60));
 		let code = gate.code().to_owned();
 		assert_eq!(code.len(), 9);
+		let ip: IpAddr = "10.0.0.1".parse().unwrap();
 		let t = Instant::now();
-		assert_eq!(gate.check("nope", t), Err(SetupError::WrongCode));
-		assert!(gate.check(&code.to_lowercase().replace('-', " "), t).is_ok());
-		assert_eq!(gate.check("nope", t), Err(SetupError::WrongCode));
-		assert_eq!(gate.check("nope", t), Err(SetupError::WrongCode));
+		let wrong = |r: Result<(), Refused>| r.unwrap_err().error;
+		assert_eq!(wrong(gate.check("nope", ip, t)), SetupError::WrongCode);
+		assert!(gate.check(&code.to_lowercase().replace('-', " "), ip, t).is_ok());
+		assert_eq!(wrong(gate.check("nope", ip, t)), SetupError::WrongCode);
+		assert_eq!(wrong(gate.check("nope", ip, t)), SetupError::WrongCode);
 		// Locked: even the right code is refused until the lockout ends.
-		assert!(matches!(gate.check(&code, t), Err(SetupError::LockedOut(_))));
-		assert!(gate.check(&code, t + Duration::from_secs(61)).is_ok());
+		assert!(matches!(wrong(gate.check(&code, ip, t)), SetupError::LockedOut(_)));
+		assert!(gate.check(&code, ip, t + Duration::from_secs(61)).is_ok());
+	}
+
+	#[test]
+	fn a_lockout_is_per_source_and_the_global_brake_only_slows_guessers() {
+		let mut gate = Gate::new(&mut counter(), 2, Duration::from_secs(60));
+		let code = gate.code().to_owned();
+		let t = Instant::now();
+		let guesser: IpAddr = "10.0.0.66".parse().unwrap();
+		let admin: IpAddr = "10.0.0.1".parse().unwrap();
+		for _ in 0..2 {
+			let _ = gate.check("nope", guesser, t);
+		}
+		assert!(matches!(gate.check(&code, guesser, t).unwrap_err().error, SetupError::LockedOut(_)));
+		assert!(gate.check(&code, admin, t).is_ok(), "another address is not locked out");
+		// Wrong codes from ever new addresses are answered one per
+		// WRONG_CODE_PACE, one after the other...
+		let answers: Vec<Instant> = (0..5u8).map(|i| gate.check("nope", IpAddr::from([10, 1, 0, i]), t).unwrap_err().answer_at).collect();
+		for pair in answers.windows(2) {
+			assert_eq!(pair[1] - pair[0], WRONG_CODE_PACE);
+		}
+		assert!(answers[0] >= t + 2 * WRONG_CODE_PACE, "after the guesser's two");
+		// ...while the right one is taken at once, from anywhere not locked out.
+		assert!(gate.check(&code, IpAddr::from([10, 2, 0, 1]), t).is_ok());
+	}
+
+	#[test]
+	fn the_source_table_stays_bounded() {
+		let mut gate = Gate::new(&mut counter(), 5, Duration::from_secs(60));
+		let t = Instant::now();
+		for i in 0..(3 * MAX_SOURCES as u32) {
+			let _ = gate.check("nope", IpAddr::from(i.to_be_bytes()), t + Duration::from_millis(u64::from(i)));
+			assert!(gate.sources.len() <= MAX_SOURCES);
+		}
+		// The newest stay, the quietest went.
+		assert!(gate.sources.contains_key(&IpAddr::from((3 * MAX_SOURCES as u32 - 1).to_be_bytes())));
+		assert!(!gate.sources.contains_key(&IpAddr::from(0u32.to_be_bytes())));
 	}
 }

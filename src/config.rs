@@ -15,6 +15,9 @@ pub struct Limits {
 	pub max_attrs: usize,
 	pub max_connections: usize,
 	pub max_connections_per_ip: usize,
+	pub s2s_max_connections: usize,
+	pub s2s_max_connections_per_ip: usize,
+	pub component_max_connections: usize,
 	pub max_resources_per_account: usize,
 	pub max_offline_messages: usize,
 	pub max_roster_items: usize,
@@ -47,6 +50,7 @@ pub struct Limits {
 	pub auth_failures_per_ip: u32,
 	pub auth_failures_per_account: u32,
 	pub auth_failure_window: Duration,
+	pub auth_backoff: Duration,
 	pub negotiation_timeout: Duration,
 	pub idle_timeout: Duration,
 	pub sm_resume_timeout: Duration,
@@ -148,6 +152,9 @@ impl Config {
 				max_attrs: 0,
 				max_connections: 0,
 				max_connections_per_ip: 0,
+				s2s_max_connections: 0,
+				s2s_max_connections_per_ip: 0,
+				component_max_connections: 0,
 				max_resources_per_account: 0,
 				max_offline_messages: 0,
 				max_roster_items: 0,
@@ -180,6 +187,7 @@ impl Config {
 				auth_failures_per_ip: 0,
 				auth_failures_per_account: 0,
 				auth_failure_window: Duration::ZERO,
+				auth_backoff: Duration::ZERO,
 				negotiation_timeout: Duration::ZERO,
 				idle_timeout: Duration::ZERO,
 				sm_resume_timeout: Duration::ZERO,
@@ -400,7 +408,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "max_connections",
 		default: "20000",
-		doc: "open client connections in total; more are refused",
+		doc: "open client connections (c2s and WebSocket) in total; more are refused (policy-violation); peers and components have totals of their own",
 		apply: |c, v| {
 			c.limits.max_connections = num(v, 1, 1_000_000)?;
 			Ok(())
@@ -409,9 +417,36 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "max_connections_per_ip",
 		default: "100",
-		doc: "open client connections from one IP address",
+		doc: "open client connections from one IPv4 address or IPv6 /64",
 		apply: |c, v| {
 			c.limits.max_connections_per_ip = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "s2s_max_connections",
+		default: "500",
+		doc: "open connections from other servers (federation) in total, apart from clients'; more are refused (policy-violation)",
+		apply: |c, v| {
+			c.limits.s2s_max_connections = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "s2s_max_connections_per_ip",
+		default: "20",
+		doc: "open connections from other servers at one IPv4 address or IPv6 /64",
+		apply: |c, v| {
+			c.limits.s2s_max_connections_per_ip = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "component_max_connections",
+		default: "64",
+		doc: "open connections to the component port (XEP-0114, loopback only), apart from clients'; more are refused (policy-violation)",
+		apply: |c, v| {
+			c.limits.component_max_connections = num(v, 1, 100_000)?;
 			Ok(())
 		},
 	},
@@ -643,7 +678,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "auth_failures_per_account",
 		default: "5",
-		doc: "failed logins for one account per window before its logins are refused",
+		doc: "failed logins for one account from one address (IPv6 /64) before each further attempt from there waits auth_backoff, doubling",
 		apply: |c, v| {
 			c.limits.auth_failures_per_account = num(v, 1, 1_000_000)?;
 			Ok(())
@@ -652,9 +687,18 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "auth_failure_window",
 		default: "300",
-		doc: "seconds a failed login counts against the two limits above",
+		doc: "seconds a failed login counts against the address; also the longest backoff, and the quiet time that takes one failure off an account",
 		apply: |c, v| {
 			c.limits.auth_failure_window = secs(v, 1, 86_400)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "auth_backoff",
+		default: "2",
+		doc: "seconds the first attempt beyond auth_failures_per_account waits; twice as long after each further failure, up to auth_failure_window",
+		apply: |c, v| {
+			c.limits.auth_backoff = secs(v, 1, 3600)?;
 			Ok(())
 		},
 	},

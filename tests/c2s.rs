@@ -143,7 +143,7 @@ fn error_name(failure: &xerra::xmpp::element::Element) -> String {
 }
 
 #[test]
-fn repeated_wrong_passwords_close_the_stream_and_lock_the_account() {
+fn repeated_wrong_passwords_close_the_stream_and_hold_back_the_guesser() {
 	let s = server_with_users(&["alice", "bob"], &["auth_retries_per_connection=3", "auth_failures_per_account=4"]);
 	let mut c = secure(s.port);
 	for _ in 0..2 {
@@ -152,14 +152,39 @@ fn repeated_wrong_passwords_close_the_stream_and_lock_the_account() {
 	// The third failure on one connection ends the stream (RFC 6120 §6.4.5).
 	assert_eq!(c.scram("alice", "wrong", "SCRAM-SHA-256"), Err("not-authorized".into()));
 	c.expect_stream_error("policy-violation");
-	// One more failure from a new connection reaches the per-account limit...
+	// One more failure from a new connection reaches the limit for alice from this address...
 	let mut c = secure(s.port);
 	assert_eq!(c.plain("alice", "wrong"), Err("not-authorized".into()));
-	// ...so even the right password is refused for now, with a clear condition.
+	// ...so from here even the right password must wait, with a clear condition.
 	assert_eq!(c.scram("alice", PASSWORD, "SCRAM-SHA-256"), Err("temporary-auth-failure".into()));
 	// Other accounts are not affected, and the server keeps serving.
 	let mut b = secure(s.port);
 	assert_eq!(b.scram("bob", PASSWORD, "SCRAM-SHA-256"), Ok(()));
+}
+
+/// Issue 11: five wrong passwords from anywhere used to lock the account
+/// for everyone, its owner included. Now they hold back the address they
+/// came from: the owner, elsewhere, logs in.
+#[test]
+fn a_guesser_does_not_lock_the_owner_out() {
+	let s = server_with_users(&["alice"], &["auth_failures_per_account=3", "auth_failures_per_ip=100"]);
+	let guesser = std::net::Ipv4Addr::new(127, 0, 0, 2);
+	for _ in 0..3 {
+		let mut c = Client::connect_from(s.port, guesser);
+		c.open();
+		c.starttls();
+		c.open();
+		assert_eq!(c.plain("alice", "guess"), Err("not-authorized".into()));
+	}
+	// The guesser waits, even with the right password ...
+	let mut c = Client::connect_from(s.port, guesser);
+	c.open();
+	c.starttls();
+	c.open();
+	assert_eq!(c.plain("alice", PASSWORD), Err("temporary-auth-failure".into()));
+	// ... the owner, at another address, does not.
+	let mut owner = secure(s.port);
+	assert_eq!(owner.scram("alice", PASSWORD, "SCRAM-SHA-256"), Ok(()));
 }
 
 #[test]

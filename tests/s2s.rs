@@ -264,3 +264,29 @@ fn a_room_lets_go_of_an_occupant_whose_server_is_gone() {
 		.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(&format!("{room}/romeo")) && e.attr("type") == Some("unavailable"));
 	assert!(gone.to_xml("jabber:client").contains("code='333'"), "{gone:?}");
 }
+
+/// Issue 11: one counter served clients and peers, so peers that never
+/// finished their streams locked every client out.
+#[test]
+fn peer_connections_do_not_use_up_client_connections() {
+	use std::io::Write;
+	let port = free_port();
+	let s = Server::start(&[&format!("s2s_port={port}"), "max_connections=3", "s2s_max_connections_per_ip=5"]);
+	s.add_user("alice");
+	let header = format!(
+		"<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='{DB}' from='{OTHER}' to='{DOMAIN}' version='1.0'>"
+	);
+	let _peers: Vec<std::net::TcpStream> = (0..5)
+		.map(|_| {
+			let mut t = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+			t.write_all(header.as_bytes()).unwrap();
+			t
+		})
+		.collect();
+	std::thread::sleep(Duration::from_millis(300));
+	let mut alice = s.login("alice");
+	assert_eq!(alice.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
+	// Peers have their own limits: s2s_max_connections_per_ip here.
+	let mut sixth = Client::connect_addr(format!("127.0.0.1:{port}").parse().unwrap());
+	sixth.expect_stream_error("policy-violation");
+}

@@ -78,10 +78,10 @@ fn throttle(server: &Server, ip: IpAddr) -> Result<(), StanzaError> {
 	let l = &server.config.limits;
 	let mut guard = server.guard.borrow_mut();
 	let now = Instant::now();
-	if !guard.login_allowed(ip, "", now, l.auth_failure_window, l.auth_failures_per_ip, u32::MAX) {
+	if !guard.login_allowed(ip, None, now, l) {
 		return Err(StanzaError::with_text(Condition::PolicyViolation, "too many attempts; try again later"));
 	}
-	guard.login_failed(ip, None, now, l.auth_failure_window);
+	guard.login_failed(ip, None, now, l);
 	Ok(())
 }
 

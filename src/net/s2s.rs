@@ -23,6 +23,7 @@ use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::rustls::pki_types::ServerName;
 use futures_rustls::{TlsAcceptor, TlsConnector};
 
+use super::guard::Kind;
 use super::transport::Transport;
 use crate::proto::dialback;
 use crate::remote::ServerLink;
@@ -175,10 +176,10 @@ fn is_ours(server: &Server, domain: &str) -> bool {
 
 /// Serves one connection another server opened to us, until it ends.
 pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
-	let limits = &server.config.limits;
-	if server.guard.borrow_mut().connect(peer.ip(), limits.max_connections, limits.max_connections_per_ip).is_err() {
-		log::info!("{peer}: s2s connection refused (connection limits)");
-		return;
+	let admitted = server.guard.borrow_mut().connect(Kind::Server, peer.ip(), &server.config.limits);
+	if let Err(refusal) = admitted {
+		log::info!("{peer}: s2s connection refused ({refusal:?})");
+		return refuse(&server, tcp).await;
 	}
 	let mut wire = Wire::new(tcp, &server);
 	let mut link = Inbound { server: server.clone(), authed: HashSet::new(), local: String::new(), stream_id: String::new() };
@@ -190,7 +191,20 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
 	if !link.authed.is_empty() {
 		log::info!("{peer}: stream from {:?} ended", link.authed);
 	}
-	server.guard.borrow_mut().disconnect(peer.ip());
+	server.guard.borrow_mut().disconnect(Kind::Server, peer.ip());
+}
+
+/// A stream error for a peer over the limits, written without waiting long.
+async fn refuse(server: &Server, mut tcp: TcpStream) {
+	let err = StreamError::with_text(StreamCondition::PolicyViolation, "too many connections");
+	let msg = format!("{}{}</stream:stream>", header_xml(&server.config.domain, None, None), err.to_xml());
+	let _ = tcp
+		.write_all(msg.as_bytes())
+		.or(async {
+			Timer::after(Duration::from_secs(5)).await;
+			Ok(())
+		})
+		.await;
 }
 
 struct Inbound {

@@ -669,7 +669,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "auth_failures_per_ip",
 		default: "20",
-		doc: "failed logins from one IP address per window before logins from it are refused",
+		doc: "failed logins (and other SASL failures) from one IPv4 address or IPv6 /64 per window before logins from it are refused",
 		apply: |c, v| {
 			c.limits.auth_failures_per_ip = num(v, 1, 1_000_000)?;
 			Ok(())

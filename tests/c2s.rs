@@ -118,14 +118,19 @@ fn tls_unique_client_falls_back_with_y_flag() {
 #[test]
 fn sasl_failures_have_the_right_conditions() {
 	let s = server_with_users(&["alice"], &[]);
+	// At most two failures per connection: the third would end the stream.
 	let mut c = secure(s.port);
 	assert_eq!(c.scram("alice", "wrong", "SCRAM-SHA-256"), Err("not-authorized".into()));
 	// An unknown user looks exactly like a wrong password.
 	assert_eq!(c.scram("mallory", PASSWORD, "SCRAM-SHA-1"), Err("not-authorized".into()));
+	assert_eq!(c.plain("alice", PASSWORD), Ok(()));
+	let mut c = secure(s.port);
 	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='DIGEST-MD5'/>");
 	assert_eq!(error_name(&c.stanza()), "invalid-mechanism");
 	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>!!!not base64</auth>");
 	assert_eq!(error_name(&c.stanza()), "incorrect-encoding");
+	assert_eq!(c.plain("alice", PASSWORD), Ok(()));
+	let mut c = secure(s.port);
 	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>bm9uc2Vuc2U=</auth>");
 	assert_eq!(error_name(&c.stanza()), "malformed-request");
 	// Start, then abort.
@@ -135,6 +140,38 @@ fn sasl_failures_have_the_right_conditions() {
 	assert_eq!(error_name(&c.stanza()), "aborted");
 	// Still usable after all that.
 	assert_eq!(c.plain("alice", PASSWORD), Ok(()));
+}
+
+/// Issue 11: failures that are no password guesses (bad base64, an abort,
+/// a wrong nonce) used to cost nothing, so one connection could try for
+/// ever. They count against the connection's retries and the address.
+#[test]
+fn sasl_failures_that_are_no_guesses_count_too() {
+	let s = server_with_users(&["alice"], &["auth_retries_per_connection=3", "auth_failures_per_ip=3"]);
+	let mut c = secure(s.port);
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>!!!not base64</auth>");
+	assert_eq!(error_name(&c.stanza()), "incorrect-encoding");
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'/>");
+	assert_eq!(c.stanza().name(), "challenge");
+	c.send("<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+	assert_eq!(error_name(&c.stanza()), "aborted");
+	// A client-final-message with a nonce the server never gave.
+	c.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>{}</auth>", b64("n,,n=alice,r=abc")));
+	assert_eq!(c.stanza().name(), "challenge");
+	c.send(&format!(
+		"<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>",
+		b64("c=biws,r=xyz,p=AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	));
+	assert_eq!(error_name(&c.stanza()), "malformed-request");
+	// The third failure on one connection ends it (RFC 6120 §6.4.5) ...
+	c.expect_stream_error("policy-violation");
+	// ... and the address has used up its failures for the window.
+	let mut c = secure(s.port);
+	assert_eq!(c.plain("alice", PASSWORD), Err("temporary-auth-failure".into()));
+}
+
+fn b64(s: &str) -> String {
+	base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s)
 }
 
 fn error_name(failure: &xerra::xmpp::element::Element) -> String {

@@ -65,7 +65,8 @@ pub enum Attempt {
 	/// Credentials were checked and were wrong (or the user is unknown):
 	/// counts against the retry and throttle limits.
 	Guess(String),
-	/// Not a credential guess: syntax, abort, throttling.
+	/// Not a credential guess (syntax, abort, throttling), but still a
+	/// failure: it counts against the retries and the address.
 	Other,
 	/// A -PLUS attempt with a binding type we do not have. The client saw
 	/// our -PLUS offer, so a later "y" flag from it is no downgrade.

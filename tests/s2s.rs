@@ -290,3 +290,37 @@ fn peer_connections_do_not_use_up_client_connections() {
 	let mut sixth = Client::connect_addr(format!("127.0.0.1:{port}").parse().unwrap());
 	sixth.expect_stream_error("policy-violation");
 }
+
+/// Issue 11: a peer that sent `<starttls/>` and then half a TLS
+/// ClientHello was never timed out (the handshake ran outside the
+/// negotiation deadline), so such connections piled up for good.
+#[test]
+fn a_peer_that_stalls_in_the_tls_handshake_is_dropped() {
+	use std::io::{Read, Write};
+	let port = free_port();
+	let _a = Server::start(&[&format!("s2s_port={port}"), "negotiation_timeout=2"]);
+	let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+	let header = format!(
+		"<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='{DB}' from='{OTHER}' to='{DOMAIN}' version='1.0'>"
+	);
+	tcp.write_all(header.as_bytes()).unwrap();
+	tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	let mut got = Vec::new();
+	let mut buf = [0u8; 4096];
+	while !String::from_utf8_lossy(&got).contains("<proceed") {
+		let n = tcp.read(&mut buf).expect("proceed");
+		assert!(n > 0, "closed before <proceed/>");
+		got.extend_from_slice(&buf[..n]);
+	}
+	// A TLS record header announcing 512 bytes of handshake, then a few of them.
+	tcp.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]).unwrap();
+	let start = std::time::Instant::now();
+	tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+	let closed = match tcp.read(&mut buf) {
+		Ok(0) => true,
+		Ok(_) => false,
+		Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+	};
+	assert!(closed, "still open after {:?}", start.elapsed());
+}

@@ -207,6 +207,13 @@ async fn refuse(server: &Server, mut tcp: TcpStream) {
 		.await;
 }
 
+/// What one turn of an incoming stream came to.
+enum Turn {
+	Go,
+	Over(Result<(), Failure>),
+	TimedOut,
+}
+
 struct Inbound {
 	server: Rc<Server>,
 	/// Domains that proved themselves on this stream (dialback).
@@ -220,37 +227,71 @@ impl Inbound {
 	async fn run(&mut self, wire: &mut Wire) -> Result<(), Failure> {
 		let deadline = Instant::now() + self.server.config.limits.negotiation_timeout;
 		loop {
-			let idle = self.server.config.limits.idle_timeout;
-			let wake_at = if self.authed.is_empty() { deadline } else { Instant::now() + idle };
-			let ev = async { wire.next().await.map_err(|e| e.to_string()) }
+			let turn = if self.authed.is_empty() {
+				// Until the peer has proved itself, everything it can make us
+				// wait for ends at the negotiation deadline: reading, the TLS
+				// handshake (half a ClientHello held such a connection for
+				// good, issue 11), the check of its key, our writes.
+				async {
+					let ev = wire.next().await;
+					self.turn(wire, ev).await
+				}
 				.or(async {
-					Timer::at(wake_at).await;
-					Err("timed out".to_owned())
+					Timer::at(deadline).await;
+					Turn::TimedOut
 				})
-				.await;
-			let ev = match ev {
-				Ok(Some(ev)) => ev,
-				Ok(None) => return Ok(()),
-				Err(e) => {
-					wire.close(Some(StreamError::new(StreamCondition::ConnectionTimeout))).await;
-					return Err(e);
-				}
+				.await
+			} else {
+				let idle = Instant::now() + self.server.config.limits.idle_timeout;
+				let ev = async { wire.next().await }
+					.or(async {
+						Timer::at(idle).await;
+						Err(io::ErrorKind::TimedOut.into())
+					})
+					.await;
+				self.turn(wire, ev).await
 			};
-			let step = match ev {
-				Ok(StreamEvent::Header(h)) => self.opened(wire, h),
-				Ok(StreamEvent::End) => {
-					wire.close(None).await;
-					return Ok(());
+			match turn {
+				Turn::Go => {}
+				Turn::Over(result) => return result,
+				Turn::TimedOut => {
+					// The peer may not read either: a short last word.
+					async { wire.close(Some(StreamError::new(StreamCondition::ConnectionTimeout))).await }
+						.or(async {
+							Timer::after(Duration::from_secs(2)).await;
+						})
+						.await;
+					return Err("timed out".to_owned());
 				}
-				Ok(StreamEvent::Stanza(el)) => self.element(wire, el).await,
-				Err(e) => Err(e),
-			};
-			if let Err(e) = step {
-				let text = e.to_string();
-				wire.close(Some(e)).await;
-				return Err(text);
 			}
-			wire.flush().await.map_err(|e| e.to_string())?;
+		}
+	}
+
+	/// Acts on what the peer sent, and writes our answers.
+	async fn turn(&mut self, wire: &mut Wire, ev: io::Result<Option<Result<StreamEvent, StreamError>>>) -> Turn {
+		let ev = match ev {
+			Ok(Some(ev)) => ev,
+			Ok(None) => return Turn::Over(Ok(())),
+			Err(e) if e.kind() == io::ErrorKind::TimedOut => return Turn::TimedOut,
+			Err(e) => return Turn::Over(Err(e.to_string())),
+		};
+		let step = match ev {
+			Ok(StreamEvent::Header(h)) => self.opened(wire, h),
+			Ok(StreamEvent::End) => {
+				wire.close(None).await;
+				return Turn::Over(Ok(()));
+			}
+			Ok(StreamEvent::Stanza(el)) => self.element(wire, el).await,
+			Err(e) => Err(e),
+		};
+		if let Err(e) = step {
+			let text = e.to_string();
+			wire.close(Some(e)).await;
+			return Turn::Over(Err(text));
+		}
+		match wire.flush().await {
+			Ok(()) => Turn::Go,
+			Err(e) => Turn::Over(Err(e.to_string())),
 		}
 	}
 

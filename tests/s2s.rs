@@ -324,3 +324,37 @@ fn a_peer_that_stalls_in_the_tls_handshake_is_dropped() {
 	};
 	assert!(closed, "still open after {:?}", start.elapsed());
 }
+
+/// Issue 11: the peer's `from` and `to` are normalized before any lookup
+/// (case, a trailing dot), so our own domain in capitals is no stranger
+/// and a peer's name in capitals is looked up where the lowercase one is.
+#[test]
+fn peer_names_are_normalized_before_any_lookup() {
+	let (_a, _b, pa) = pair();
+	let addr: SocketAddr = format!("127.0.0.1:{pa}").parse().unwrap();
+	// Our domain, spelt otherwise, is still ours.
+	let (mut c, features) = s2s_client(addr, OTHER, "EXAMPLE.Test.");
+	assert!(features.child("dialback", "urn:xmpp:features:dialback").is_some(), "{}", features.to_xml("jabber:server"));
+	c.domain = DOMAIN.to_owned();
+	c.starttls();
+	let header = format!(
+		"<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='{DB}' from='{OTHER}' to='{DOMAIN}' version='1.0'>"
+	);
+	c.open_with(&header);
+	// A peer claiming our own domain in another spelling is refused at once.
+	c.send(&format!("<db:result from='Example.TEST.' to='{DOMAIN}'>0123456789abcdef</db:result>"));
+	c.expect_stream_error("invalid-from");
+	// other.test in capitals is asked at other.test's address, which never
+	// made this key: an answer (invalid), not a failure to find the server.
+	let (mut c, _) = s2s_client(addr, OTHER, DOMAIN);
+	c.starttls();
+	c.open_with(&header);
+	c.send("<db:result from='OTHER.TEST.' to='EXAMPLE.TEST'>0123456789abcdef</db:result>");
+	let r = c.wait_for(|e| e.is("result", DB));
+	assert_eq!(
+		(r.attr("type"), r.attr("from"), r.attr("to")),
+		(Some("invalid"), Some(DOMAIN), Some(OTHER)),
+		"{}",
+		r.to_xml("jabber:server")
+	);
+}

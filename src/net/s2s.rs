@@ -172,6 +172,14 @@ fn is_ours(server: &Server, domain: &str) -> bool {
 	crate::router::hosted(server, domain)
 }
 
+/// A peer's `from` or `to` as a domain we compare and look up: prepared as
+/// in JIDs (RFC 7622 §3.2: lowercase, NFC, no trailing dot); None if it is
+/// not a bare domain.
+fn domain_of(raw: &str) -> Option<String> {
+	let jid = crate::xmpp::jid::Jid::parse(raw).ok()?;
+	(jid.node().is_none() && jid.resource().is_none()).then(|| jid.domain().to_owned())
+}
+
 // --- incoming connections --------------------------------------------------
 
 /// Serves one connection another server opened to us, until it ends.
@@ -296,10 +304,11 @@ impl Inbound {
 	}
 
 	fn opened(&mut self, wire: &mut Wire, h: StreamHeader) -> Result<(), StreamError> {
-		let to = h.to.unwrap_or_default();
+		let to = h.to.as_deref().and_then(domain_of).unwrap_or_default();
 		self.stream_id = self.server.new_id();
 		let from_us = if to.is_empty() { self.server.config.domain.clone() } else { to.clone() };
-		wire.write(&header_xml(&from_us, h.from.as_deref(), Some(&self.stream_id)));
+		let peer = h.from.as_deref().map(|f| domain_of(f).unwrap_or_else(|| f.to_owned()));
+		wire.write(&header_xml(&from_us, peer.as_deref(), Some(&self.stream_id)));
 		if !is_ours(&self.server, &to) {
 			return Err(StreamError::with_text(StreamCondition::HostUnknown, "this server does not serve that domain"));
 		}
@@ -342,16 +351,25 @@ impl Inbound {
 	}
 
 	async fn dialback(&mut self, wire: &mut Wire, el: Element) -> Result<(), StreamError> {
-		let (Some(from), Some(to)) = (el.attr("from").map(str::to_owned), el.attr("to").map(str::to_owned)) else {
+		let (Some(raw_from), Some(raw_to)) = (el.attr("from"), el.attr("to")) else {
 			return Err(StreamError::with_text(StreamCondition::ImproperAddressing, "dialback needs from and to"));
 		};
+		// Compared and looked up only as normalized domains (issue 11: our
+		// own domain in capitals was a stranger, and its lookup went to the DNS).
+		let (from, to) = (domain_of(raw_from), domain_of(raw_to));
 		match el.name() {
 			// XEP-0220 §2.3: we are the authoritative server for a key we made.
 			"verify" => {
 				let id = el.attr("id").unwrap_or_default();
-				let valid = is_ours(&self.server, &to) && dialback::key_ok(&self.server.dialback_secret, &from, &to, id, &el.text());
+				let valid = match (&from, &to) {
+					(Some(from), Some(to)) => {
+						is_ours(&self.server, to) && dialback::key_ok(&self.server.dialback_secret, from, to, id, &el.text())
+					}
+					_ => false,
+				};
 				let ty = if valid { "valid" } else { "invalid" };
-				wire.write(&dialback::element("verify", &to, &from, Some(id), Some(ty), None).to_xml(NS_SERVER));
+				let (from, to) = (from.as_deref().unwrap_or(raw_from), to.as_deref().unwrap_or(raw_to));
+				wire.write(&dialback::element("verify", to, from, Some(id), Some(ty), None).to_xml(NS_SERVER));
 				Ok(())
 			}
 			// §2.1: someone wants to send as `from`; ask its server.
@@ -359,14 +377,13 @@ impl Inbound {
 				if !wire.tls {
 					return Err(StreamError::with_text(StreamCondition::PolicyViolation, "TLS first (STARTTLS)"));
 				}
-				if !is_ours(&self.server, &to) {
+				let Some(to) = to.filter(|t| is_ours(&self.server, t)) else {
 					return Err(StreamError::new(StreamCondition::HostUnknown));
-				}
+				};
 				// A domain, and not one of ours (only we speak for those).
-				let domain_only = crate::xmpp::jid::Jid::parse(&from).is_ok_and(|j| j.node().is_none() && j.resource().is_none());
-				if !domain_only || is_ours(&self.server, &from) {
+				let Some(from) = from.filter(|f| !is_ours(&self.server, f)) else {
 					return Err(StreamError::with_text(StreamCondition::InvalidFrom, "not a domain another server may speak for"));
-				}
+				};
 				let valid = match verify(&self.server, &from, &to, &self.stream_id, &el.text()).await {
 					Ok(v) => v,
 					Err(e) => {

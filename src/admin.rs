@@ -251,11 +251,12 @@ impl Command {
 					ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed")
 				});
 				let days = u64::from(config.limits.invite_expiry_days);
-				let invite =
-					crate::store::Invite { inviter: contact.clone(), expires: crate::features::invites::now_secs() + days * 86_400 };
+				// From the console: the box's admin, whose invitations make accounts.
+				let expires = crate::features::invites::now_secs() + days * 86_400;
+				let invite = crate::store::Invite { inviter: contact.clone(), expires, registers: true };
 				let t = token.clone();
 				store.write(move |tx| tx.create_invite(&t, &invite)).await.map_err(fail)?;
-				let uri = crate::features::invites::uri(&config.domain, &token, contact.as_deref());
+				let uri = crate::features::invites::uri(&config.domain, &token, contact.as_deref(), true);
 				let mode = match config.registration {
 					crate::config::Registration::Off => " (registration is off: `xerra config set registration invite` to let it register)",
 					_ => "",

@@ -29,6 +29,7 @@ pub struct Limits {
 	pub max_pep_subscriptions: usize,
 	pub caps_cache_entries: usize,
 	pub invite_expiry_days: u32,
+	pub max_invites_per_account: usize,
 	pub max_blocklist_items: usize,
 	pub max_push_registrations: usize,
 	pub max_archive_messages: u64,
@@ -166,6 +167,7 @@ impl Config {
 				max_pep_subscriptions: 0,
 				caps_cache_entries: 0,
 				invite_expiry_days: 0,
+				max_invites_per_account: 0,
 				max_blocklist_items: 0,
 				max_push_registrations: 0,
 				max_archive_messages: 0,
@@ -888,6 +890,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "days an invitation (XEP-0401) stays good; each is used once",
 		apply: |c, v| {
 			c.limits.invite_expiry_days = num(v, 1, 3650)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_invites_per_account",
+		default: "10",
+		doc: "open invitations one account may have made from its app (XEP-0401 \"Invite someone\"); one more gets resource-constraint",
+		apply: |c, v| {
+			c.limits.max_invites_per_account = num(v, 0, 100_000)?;
 			Ok(())
 		},
 	},

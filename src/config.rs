@@ -36,6 +36,7 @@ pub struct Limits {
 	pub mam_retention_days: u32,
 	pub mam_max_page: usize,
 	pub muc_max_rooms: usize,
+	pub muc_max_rooms_per_account: usize,
 	pub muc_max_occupants: u32,
 	pub muc_history_messages: usize,
 	pub upload_max_bytes: u64,
@@ -174,6 +175,7 @@ impl Config {
 				mam_retention_days: 0,
 				mam_max_page: 0,
 				muc_max_rooms: 0,
+				muc_max_rooms_per_account: 0,
 				muc_max_occupants: 0,
 				muc_history_messages: 0,
 				upload_max_bytes: 0,
@@ -593,6 +595,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "rooms on the service (XEP-0045); joining a new one beyond it gets not-allowed",
 		apply: |c, v| {
 			c.limits.muc_max_rooms = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "muc_max_rooms_per_account",
+		default: "20",
+		doc: "rooms one account may make and own at once (XEP-0045); making one more gets not-allowed",
+		apply: |c, v| {
+			c.limits.muc_max_rooms_per_account = num(v, 1, 1_000_000)?;
 			Ok(())
 		},
 	},

@@ -18,6 +18,13 @@ pub enum Command {
 	UserAdd {
 		name: String,
 		password: String,
+		/// With the admin role.
+		admin: bool,
+	},
+	/// Gives (`admin`) or takes the admin role.
+	UserAdmin {
+		name: String,
+		admin: bool,
 	},
 	UserPasswd {
 		name: String,
@@ -79,7 +86,9 @@ impl Command {
 	/// Fields for the control socket: the verb, then its arguments.
 	pub fn to_fields(&self) -> Vec<&str> {
 		match self {
-			Command::UserAdd { name, password } => vec!["user-add", name, password],
+			Command::UserAdd { name, password, admin: false } => vec!["user-add", name, password],
+			Command::UserAdd { name, password, admin: true } => vec!["user-add", name, password, "admin"],
+			Command::UserAdmin { name, admin } => vec!["user-admin", name, if *admin { "on" } else { "off" }],
 			Command::UserPasswd { name, password } => vec!["user-passwd", name, password],
 			Command::UserDel { name } => vec!["user-del", name],
 			Command::UserList => vec!["user-list"],
@@ -111,7 +120,9 @@ impl Command {
 	pub fn from_fields(f: &[String]) -> Option<Command> {
 		let s = |i: usize| f.get(i).cloned();
 		Some(match (f.first()?.as_str(), f.len()) {
-			("user-add", 3) => Command::UserAdd { name: s(1)?, password: s(2)? },
+			("user-add", 3) => Command::UserAdd { name: s(1)?, password: s(2)?, admin: false },
+			("user-add", 4) if f[3] == "admin" => Command::UserAdd { name: s(1)?, password: s(2)?, admin: true },
+			("user-admin", 3) => Command::UserAdmin { name: s(1)?, admin: f[2] == "on" },
 			("user-passwd", 3) => Command::UserPasswd { name: s(1)?, password: s(2)? },
 			("user-del", 2) => Command::UserDel { name: s(1)? },
 			("user-list", 1) => Command::UserList,
@@ -144,16 +155,27 @@ impl Command {
 	pub async fn execute(self, store: &Store, config: &Config, server: Option<&Server>) -> Result<String, String> {
 		let fail = |e: crate::store::StoreError| e.to_string();
 		match self {
-			Command::UserAdd { name, password } => {
+			Command::UserAdd { name, password, admin } => {
 				if !config.configured() {
 					return Err("this box is not set up yet: run the setup wizard (`xerra setup`, or the web page), or `xerra config set domain DOMAIN` first".into());
 				}
 				let name = prep_localpart(&name).map_err(|e| format!("invalid user name: {e}"))?;
 				let account = new_account(&password, config)?;
 				let n = name.clone();
-				match store.write(move |tx| tx.create_account(&n, &account)).await.map_err(fail)? {
+				let created = store.write(move |tx| Ok(tx.create_account(&n, &account)? && (!admin || tx.set_admin(&n, true)?)));
+				match created.await.map_err(fail)? {
+					true if admin => Ok(format!("created {name}@{}, an admin", config.domain)),
 					true => Ok(format!("created {name}@{}", config.domain)),
 					false => Err(format!("{name}@{} already exists", config.domain)),
+				}
+			}
+			Command::UserAdmin { name, admin } => {
+				let name = prep_localpart(&name).map_err(|e| format!("invalid user name: {e}"))?;
+				let n = name.clone();
+				match store.write(move |tx| tx.set_admin(&n, admin)).await.map_err(fail)? {
+					true if admin => Ok(format!("{name}@{} is an admin", config.domain)),
+					true => Ok(format!("{name}@{} is no admin", config.domain)),
+					false => Err(format!("no user {name}@{}", config.domain)),
 				}
 			}
 			Command::UserPasswd { name, password } => {
@@ -170,8 +192,10 @@ impl Command {
 				delete_user(store, config, server, &name).await
 			}
 			Command::UserList => {
-				let names = store.snapshot().and_then(|s| s.account_names()).map_err(fail)?;
-				Ok(names.iter().map(|n| format!("{n}@{}\n", config.domain)).collect())
+				let snap = store.snapshot().map_err(fail)?;
+				let (names, admins) = (snap.account_names().map_err(fail)?, snap.admin_names().map_err(fail)?);
+				let role = |n: &String| if admins.contains(n) { " (admin)" } else { "" };
+				Ok(names.iter().map(|n| format!("{n}@{}{}\n", config.domain, role(n))).collect())
 			}
 			Command::ConfigSet { name, value } => {
 				// Validate before storing, so a bad value never reaches the next start.
@@ -243,11 +267,12 @@ impl Command {
 					ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed")
 				});
 				let days = u64::from(config.limits.invite_expiry_days);
-				let invite =
-					crate::store::Invite { inviter: contact.clone(), expires: crate::features::invites::now_secs() + days * 86_400 };
+				// From the console: the box's admin, whose invitations make accounts.
+				let expires = crate::features::invites::now_secs() + days * 86_400;
+				let invite = crate::store::Invite { inviter: contact.clone(), expires, registers: true };
 				let t = token.clone();
 				store.write(move |tx| tx.create_invite(&t, &invite)).await.map_err(fail)?;
-				let uri = crate::features::invites::uri(&config.domain, &token, contact.as_deref());
+				let uri = crate::features::invites::uri(&config.domain, &token, contact.as_deref(), true);
 				let mode = match config.registration {
 					crate::config::Registration::Off => " (registration is off: `xerra config set registration invite` to let it register)",
 					_ => "",
@@ -372,6 +397,34 @@ impl Command {
 			}
 		}
 	}
+}
+
+/// Accounts stored before roles existed get one, once, at the first start:
+/// the local accounts that `contact_addresses` names as `admin` become
+/// admins (the first-boot wizard put its admin there), every other account
+/// none. On a box whose admin changed that setting, `xerra user admin NAME
+/// on` gives the role.
+pub fn upgrade_account_roles(store: &Store, config: &Config) -> Result<(), String> {
+	let named = admins_in_contacts(config);
+	let made = store.write_blocking(move |tx| tx.upgrade_account_roles(&named)).map_err(|e| e.to_string())?;
+	for name in made {
+		log::info!("{name}@{} is an admin (named in contact_addresses)", config.domain);
+	}
+	Ok(())
+}
+
+/// The local accounts `contact_addresses` names as `admin` (`xmpp:` URIs).
+fn admins_in_contacts(config: &Config) -> Vec<String> {
+	config
+		.contact_addresses
+		.iter()
+		.filter(|(kind, _)| *kind == "admin-addresses")
+		.filter_map(|(_, uri)| {
+			let jid = crate::xmpp::jid::Jid::parse(uri.strip_prefix("xmpp:")?.split('?').next()?).ok()?;
+			let local = jid.domain() == config.domain && jid.resource().is_none();
+			jid.node().filter(|_| local).map(str::to_owned)
+		})
+		.collect()
 }
 
 pub fn new_account(password: &str, config: &Config) -> Result<crate::store::Account, String> {
@@ -563,4 +616,21 @@ fn component_domain(domain: &str, config: &Config) -> Result<String, String> {
 		return Err(format!("{d} is served by Xerra itself"));
 	}
 	Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn admins_named_in_contact_addresses() {
+		let mut c = Config::new(Default::default());
+		c.set("domain", "office.lan").unwrap();
+		c.set(
+			"contact_addresses",
+			"admin=xmpp:Boss@office.lan,support=xmpp:help@office.lan,admin=xmpp:it@elsewhere.org,admin=mailto:x@office.lan,admin=xmpp:office.lan,admin=xmpp:deputy@office.lan?message",
+		)
+		.unwrap();
+		assert_eq!(admins_in_contacts(&c), ["boss", "deputy"]);
+	}
 }

@@ -18,6 +18,9 @@ pub struct Limits {
 	pub max_memory_bytes: usize,
 	pub max_connections: usize,
 	pub max_connections_per_ip: usize,
+	pub s2s_max_connections: usize,
+	pub s2s_max_connections_per_ip: usize,
+	pub component_max_connections: usize,
 	pub max_resources_per_account: usize,
 	pub max_offline_messages: usize,
 	pub max_roster_items: usize,
@@ -29,12 +32,14 @@ pub struct Limits {
 	pub max_pep_subscriptions: usize,
 	pub caps_cache_entries: usize,
 	pub invite_expiry_days: u32,
+	pub max_invites_per_account: usize,
 	pub max_blocklist_items: usize,
 	pub max_push_registrations: usize,
 	pub max_archive_messages: u64,
 	pub mam_retention_days: u32,
 	pub mam_max_page: usize,
 	pub muc_max_rooms: usize,
+	pub muc_max_rooms_per_account: usize,
 	pub muc_max_occupants: u32,
 	pub muc_history_messages: usize,
 	pub muc_history_bytes: usize,
@@ -55,6 +60,7 @@ pub struct Limits {
 	pub auth_failures_per_ip: u32,
 	pub auth_failures_per_account: u32,
 	pub auth_failure_window: Duration,
+	pub auth_backoff: Duration,
 	pub negotiation_timeout: Duration,
 	pub idle_timeout: Duration,
 	pub sm_resume_timeout: Duration,
@@ -163,6 +169,9 @@ impl Config {
 				max_memory_bytes: 0,
 				max_connections: 0,
 				max_connections_per_ip: 0,
+				s2s_max_connections: 0,
+				s2s_max_connections_per_ip: 0,
+				component_max_connections: 0,
 				max_resources_per_account: 0,
 				max_offline_messages: 0,
 				max_roster_items: 0,
@@ -174,12 +183,14 @@ impl Config {
 				max_pep_subscriptions: 0,
 				caps_cache_entries: 0,
 				invite_expiry_days: 0,
+				max_invites_per_account: 0,
 				max_blocklist_items: 0,
 				max_push_registrations: 0,
 				max_archive_messages: 0,
 				mam_retention_days: 0,
 				mam_max_page: 0,
 				muc_max_rooms: 0,
+				muc_max_rooms_per_account: 0,
 				muc_max_occupants: 0,
 				muc_history_messages: 0,
 				muc_history_bytes: 0,
@@ -200,6 +211,7 @@ impl Config {
 				auth_failures_per_ip: 0,
 				auth_failures_per_account: 0,
 				auth_failure_window: Duration::ZERO,
+				auth_backoff: Duration::ZERO,
 				negotiation_timeout: Duration::ZERO,
 				idle_timeout: Duration::ZERO,
 				sm_resume_timeout: Duration::ZERO,
@@ -451,7 +463,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "max_connections",
 		default: "20000",
-		doc: "open client connections in total; more are refused",
+		doc: "open client connections (c2s and WebSocket) in total; more are refused (policy-violation); peers and components have totals of their own",
 		apply: |c, v| {
 			c.limits.max_connections = num(v, 1, 1_000_000)?;
 			Ok(())
@@ -460,9 +472,36 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "max_connections_per_ip",
 		default: "100",
-		doc: "open client connections from one IP address",
+		doc: "open client connections from one IPv4 address or IPv6 /64",
 		apply: |c, v| {
 			c.limits.max_connections_per_ip = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "s2s_max_connections",
+		default: "500",
+		doc: "open connections from other servers (federation) in total, apart from clients'; more are refused (policy-violation)",
+		apply: |c, v| {
+			c.limits.s2s_max_connections = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "s2s_max_connections_per_ip",
+		default: "20",
+		doc: "open connections from other servers at one IPv4 address or IPv6 /64",
+		apply: |c, v| {
+			c.limits.s2s_max_connections_per_ip = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "component_max_connections",
+		default: "64",
+		doc: "open connections to the component port (XEP-0114, loopback only), apart from clients'; more are refused (policy-violation)",
+		apply: |c, v| {
+			c.limits.component_max_connections = num(v, 1, 100_000)?;
 			Ok(())
 		},
 	},
@@ -611,6 +650,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "muc_max_rooms_per_account",
+		default: "20",
+		doc: "rooms one account may make and own at once (XEP-0045); making one more gets not-allowed",
+		apply: |c, v| {
+			c.limits.muc_max_rooms_per_account = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "muc_max_occupants",
 		default: "200",
 		doc: "the most occupants a room may allow (its maxusers is capped to it); joining a full room gets service-unavailable",
@@ -703,7 +751,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "auth_failures_per_ip",
 		default: "20",
-		doc: "failed logins from one IP address per window before logins from it are refused",
+		doc: "failed logins (and other SASL failures) from one IPv4 address or IPv6 /64 per window before logins from it are refused",
 		apply: |c, v| {
 			c.limits.auth_failures_per_ip = num(v, 1, 1_000_000)?;
 			Ok(())
@@ -712,7 +760,7 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "auth_failures_per_account",
 		default: "5",
-		doc: "failed logins for one account per window before its logins are refused",
+		doc: "failed logins for one account from one address (IPv6 /64) before each further attempt from there waits auth_backoff, doubling",
 		apply: |c, v| {
 			c.limits.auth_failures_per_account = num(v, 1, 1_000_000)?;
 			Ok(())
@@ -721,9 +769,18 @@ pub static SETTINGS: &[Setting] = &[
 	Setting {
 		name: "auth_failure_window",
 		default: "300",
-		doc: "seconds a failed login counts against the two limits above",
+		doc: "seconds a failed login counts against the address; also the longest backoff, and the quiet time that takes one failure off an account",
 		apply: |c, v| {
 			c.limits.auth_failure_window = secs(v, 1, 86_400)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "auth_backoff",
+		default: "2",
+		doc: "seconds the first attempt beyond auth_failures_per_account waits; twice as long after each further failure, up to auth_failure_window",
+		apply: |c, v| {
+			c.limits.auth_backoff = secs(v, 1, 3600)?;
 			Ok(())
 		},
 	},
@@ -958,6 +1015,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "days an invitation (XEP-0401) stays good; each is used once",
 		apply: |c, v| {
 			c.limits.invite_expiry_days = num(v, 1, 3650)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_invites_per_account",
+		default: "10",
+		doc: "open invitations one account may have made from its app (XEP-0401 \"Invite someone\"); one more gets resource-constraint",
+		apply: |c, v| {
+			c.limits.max_invites_per_account = num(v, 0, 100_000)?;
 			Ok(())
 		},
 	},

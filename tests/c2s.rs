@@ -118,14 +118,19 @@ fn tls_unique_client_falls_back_with_y_flag() {
 #[test]
 fn sasl_failures_have_the_right_conditions() {
 	let s = server_with_users(&["alice"], &[]);
+	// At most two failures per connection: the third would end the stream.
 	let mut c = secure(s.port);
 	assert_eq!(c.scram("alice", "wrong", "SCRAM-SHA-256"), Err("not-authorized".into()));
 	// An unknown user looks exactly like a wrong password.
 	assert_eq!(c.scram("mallory", PASSWORD, "SCRAM-SHA-1"), Err("not-authorized".into()));
+	assert_eq!(c.plain("alice", PASSWORD), Ok(()));
+	let mut c = secure(s.port);
 	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='DIGEST-MD5'/>");
 	assert_eq!(error_name(&c.stanza()), "invalid-mechanism");
 	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>!!!not base64</auth>");
 	assert_eq!(error_name(&c.stanza()), "incorrect-encoding");
+	assert_eq!(c.plain("alice", PASSWORD), Ok(()));
+	let mut c = secure(s.port);
 	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>bm9uc2Vuc2U=</auth>");
 	assert_eq!(error_name(&c.stanza()), "malformed-request");
 	// Start, then abort.
@@ -137,13 +142,45 @@ fn sasl_failures_have_the_right_conditions() {
 	assert_eq!(c.plain("alice", PASSWORD), Ok(()));
 }
 
+/// Issue 11: failures that are no password guesses (bad base64, an abort,
+/// a wrong nonce) used to cost nothing, so one connection could try for
+/// ever. They count against the connection's retries and the address.
+#[test]
+fn sasl_failures_that_are_no_guesses_count_too() {
+	let s = server_with_users(&["alice"], &["auth_retries_per_connection=3", "auth_failures_per_ip=3"]);
+	let mut c = secure(s.port);
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>!!!not base64</auth>");
+	assert_eq!(error_name(&c.stanza()), "incorrect-encoding");
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'/>");
+	assert_eq!(c.stanza().name(), "challenge");
+	c.send("<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+	assert_eq!(error_name(&c.stanza()), "aborted");
+	// A client-final-message with a nonce the server never gave.
+	c.send(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>{}</auth>", b64("n,,n=alice,r=abc")));
+	assert_eq!(c.stanza().name(), "challenge");
+	c.send(&format!(
+		"<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>",
+		b64("c=biws,r=xyz,p=AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	));
+	assert_eq!(error_name(&c.stanza()), "malformed-request");
+	// The third failure on one connection ends it (RFC 6120 §6.4.5) ...
+	c.expect_stream_error("policy-violation");
+	// ... and the address has used up its failures for the window.
+	let mut c = secure(s.port);
+	assert_eq!(c.plain("alice", PASSWORD), Err("temporary-auth-failure".into()));
+}
+
+fn b64(s: &str) -> String {
+	base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s)
+}
+
 fn error_name(failure: &xerra::xmpp::element::Element) -> String {
 	assert_eq!(failure.name(), "failure");
 	failure.children().next().unwrap().name().to_string()
 }
 
 #[test]
-fn repeated_wrong_passwords_close_the_stream_and_lock_the_account() {
+fn repeated_wrong_passwords_close_the_stream_and_hold_back_the_guesser() {
 	let s = server_with_users(&["alice", "bob"], &["auth_retries_per_connection=3", "auth_failures_per_account=4"]);
 	let mut c = secure(s.port);
 	for _ in 0..2 {
@@ -152,14 +189,39 @@ fn repeated_wrong_passwords_close_the_stream_and_lock_the_account() {
 	// The third failure on one connection ends the stream (RFC 6120 §6.4.5).
 	assert_eq!(c.scram("alice", "wrong", "SCRAM-SHA-256"), Err("not-authorized".into()));
 	c.expect_stream_error("policy-violation");
-	// One more failure from a new connection reaches the per-account limit...
+	// One more failure from a new connection reaches the limit for alice from this address...
 	let mut c = secure(s.port);
 	assert_eq!(c.plain("alice", "wrong"), Err("not-authorized".into()));
-	// ...so even the right password is refused for now, with a clear condition.
+	// ...so from here even the right password must wait, with a clear condition.
 	assert_eq!(c.scram("alice", PASSWORD, "SCRAM-SHA-256"), Err("temporary-auth-failure".into()));
 	// Other accounts are not affected, and the server keeps serving.
 	let mut b = secure(s.port);
 	assert_eq!(b.scram("bob", PASSWORD, "SCRAM-SHA-256"), Ok(()));
+}
+
+/// Issue 11: five wrong passwords from anywhere used to lock the account
+/// for everyone, its owner included. Now they hold back the address they
+/// came from: the owner, elsewhere, logs in.
+#[test]
+fn a_guesser_does_not_lock_the_owner_out() {
+	let s = server_with_users(&["alice"], &["auth_failures_per_account=3", "auth_failures_per_ip=100"]);
+	let guesser = std::net::Ipv4Addr::new(127, 0, 0, 2);
+	for _ in 0..3 {
+		let mut c = Client::connect_from(s.port, guesser);
+		c.open();
+		c.starttls();
+		c.open();
+		assert_eq!(c.plain("alice", "guess"), Err("not-authorized".into()));
+	}
+	// The guesser waits, even with the right password ...
+	let mut c = Client::connect_from(s.port, guesser);
+	c.open();
+	c.starttls();
+	c.open();
+	assert_eq!(c.plain("alice", PASSWORD), Err("temporary-auth-failure".into()));
+	// ... the owner, at another address, does not.
+	let mut owner = secure(s.port);
+	assert_eq!(owner.scram("alice", PASSWORD, "SCRAM-SHA-256"), Ok(()));
 }
 
 #[test]

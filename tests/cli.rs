@@ -132,3 +132,34 @@ fn admin_commands_reach_the_running_server() {
 	assert!(ok && out.trim() == "bob@example.test", "{out}");
 	b.expect_none(Duration::from_millis(200), |e| e.name() == "message");
 }
+
+/// Issue 11: an admin role on accounts, for what only admins may do from
+/// their apps (invitations that make accounts).
+#[test]
+fn the_admin_role_is_given_and_taken_on_the_command_line() {
+	let d = temp_dir("admins");
+	cli(&d, &["config", "set", "domain", "localhost"], None);
+	let (ok, out) = cli(&d, &["user", "add", "--admin", "boss", "--password-stdin"], Some("pw"));
+	assert!(ok && out.contains("created boss@localhost") && out.contains("admin"), "{out}");
+	cli(&d, &["user", "add", "alice", "--password-stdin"], Some("pw"));
+	let (ok, out) = cli(&d, &["user", "list"], None);
+	assert!(ok && out.lines().collect::<Vec<_>>() == ["alice@localhost", "boss@localhost (admin)"], "{out}");
+	let (ok, out) = cli(&d, &["user", "admin", "alice", "on"], None);
+	assert!(ok && out.contains("alice@localhost is an admin"), "{out}");
+	let (ok, out) = cli(&d, &["user", "admin", "boss", "off"], None);
+	assert!(ok && out.contains("boss@localhost is no admin"), "{out}");
+	// A new password keeps the role.
+	cli(&d, &["user", "passwd", "alice", "--password-stdin"], Some("new"));
+	let (_, out) = cli(&d, &["user", "list"], None);
+	assert_eq!(out.lines().collect::<Vec<_>>(), ["alice@localhost (admin)", "boss@localhost"], "{out}");
+	let (ok, out) = cli(&d, &["user", "admin", "nobody", "on"], None);
+	assert!(!ok && out.contains("no user"), "{out}");
+	let (ok, out) = cli(&d, &["user", "admin", "alice", "maybe"], None);
+	assert!(!ok && out.contains("on or off"), "{out}");
+	// The same through a running server.
+	let s = Server::start_in(d.clone(), vec!["domain=localhost".into()]);
+	let (ok, out) = s.cli(&["user", "admin", "boss", "on"], None);
+	assert!(ok && out.contains("boss@localhost is an admin"), "{out}");
+	let (_, out) = s.cli(&["user", "list"], None);
+	assert!(out.contains("boss@localhost (admin)"), "{out}");
+}

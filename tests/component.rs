@@ -180,3 +180,21 @@ fn component_queue_limit_disconnects_a_component_that_does_not_read() {
 	let r = alice.iq(&format!("<iq type='get' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>"));
 	assert_eq!(r.attr("type"), Some("result"));
 }
+
+/// Issue 11: one per-address counter served clients and components, so
+/// clients from 127.0.0.1 locked the box's own components out.
+#[test]
+fn client_connections_do_not_lock_components_out() {
+	let s = server_with_users(&["alice"], &["component_port=0", "max_connections_per_ip=3", "component_max_connections=1"]);
+	let addr = component_addr(&s);
+	let secret = add_component(&s, GW);
+	let _clients: Vec<Client> = (0..3).map(|_| Client::connect(s.port)).collect();
+	std::thread::sleep(Duration::from_millis(200));
+	let gw = Client::component(addr, GW, &secret);
+	assert!(gw.is_ok(), "{:?}", gw.err());
+	// Clients still have their own limit, and components theirs.
+	let mut c = Client::connect(s.port);
+	c.expect_stream_error("policy-violation");
+	let mut second = Client::connect_addr(addr);
+	second.expect_stream_error("policy-violation");
+}

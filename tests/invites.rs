@@ -70,9 +70,26 @@ fn an_admin_invitation_registers_one_account() {
 	assert!(s.cli(&["user", "list"], None).1.contains(&format!("newbie@{DOMAIN}")));
 }
 
+/// Runs the XEP-0050 "Invite someone" command; the answer.
+fn invite_command(c: &mut Client) -> Element {
+	c.iq(&format!(
+		"<iq type='set' to='{DOMAIN}'><command xmlns='http://jabber.org/protocol/commands' node='urn:xmpp:invite#invite' action='execute'/></iq>"
+	))
+}
+
+/// The invitation URI in a completed command's answer.
+fn uri_of(answer: &Element) -> String {
+	let xml = answer.to_xml("jabber:client");
+	assert!(xml.contains("status='completed'"), "{xml}");
+	xml.split("<value>").filter_map(|v| v.split("</value>").next()).find(|v| v.starts_with("xmpp:")).unwrap().to_owned()
+}
+
 #[test]
 fn a_contact_invitation_makes_friends_old_and_new() {
 	let s = server_with_users(&["alice", "bob"], &[]);
+	// Invitations that make accounts come from admins.
+	let (ok, out) = s.cli(&["user", "admin", "alice", "on"], None);
+	assert!(ok, "{out}");
 	let mut alice = s.online("alice");
 	assert!(roster(&mut alice).is_empty());
 	// Users find the command and run it (XEP-0050).
@@ -81,13 +98,8 @@ fn a_contact_invitation_makes_friends_old_and_new() {
 	));
 	assert!(items.to_xml("jabber:client").contains("urn:xmpp:invite#invite"));
 	let run = |c: &mut Client| {
-		let r = c.iq(&format!(
-			"<iq type='set' to='{DOMAIN}'><command xmlns='http://jabber.org/protocol/commands' node='urn:xmpp:invite#invite' action='execute'/></iq>"
-		));
-		let xml = r.to_xml("jabber:client");
-		assert!(xml.contains("status='completed'"), "{xml}");
-		let uri = xml.split("<value>").filter_map(|v| v.split("</value>").next()).find(|v| v.starts_with("xmpp:")).unwrap().to_owned();
-		assert!(uri.starts_with(&format!("xmpp:alice@{DOMAIN}?roster;preauth=")), "{uri}");
+		let uri = uri_of(&invite_command(c));
+		assert!(uri.starts_with(&format!("xmpp:alice@{DOMAIN}?roster;preauth=")) && uri.ends_with(";ibr=y"), "{uri}");
 		token_of(&uri)
 	};
 
@@ -123,6 +135,35 @@ fn a_contact_invitation_makes_friends_old_and_new() {
 		Server::jid("alice")
 	));
 	alice.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribe"));
+}
+
+/// Issue 11: any user could mint invitations that make accounts (200 in
+/// 0.2 s, each good for a registration in `registration=invite`). A user's
+/// invitation now only makes contacts (XEP-0379, no `ibr=y`), and a user
+/// has at most `max_invites_per_account` open at once.
+#[test]
+fn a_users_invitation_makes_a_contact_but_no_account() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut alice = s.online("alice");
+	let uri = uri_of(&invite_command(&mut alice));
+	assert!(uri.starts_with(&format!("xmpp:alice@{DOMAIN}?roster;preauth=")) && !uri.contains("ibr"), "{uri}");
+	let token = token_of(&uri);
+	let (mut c, _) = fresh(&s);
+	assert_eq!(error_condition(&preauth(&mut c, &token)), "not-allowed");
+	assert_eq!(error_condition(&register(&mut c, "mallory", "mallory's words")), "not-allowed");
+	// It still makes bob alice's contact without asking her.
+	let mut bob = s.online("bob");
+	bob.send(&format!(
+		"<presence to='{}' type='subscribe'><preauth xmlns='urn:xmpp:pars:0' token='{token}'/></presence>",
+		Server::jid("alice")
+	));
+	bob.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribed"));
+	// Ten open invitations at most (the default); the eleventh waits.
+	for _ in 0..10 {
+		uri_of(&invite_command(&mut alice));
+	}
+	assert_eq!(error_condition(&invite_command(&mut alice)), "resource-constraint");
+	assert!(!s.cli(&["user", "list"], None).1.contains("mallory"));
 }
 
 #[test]

@@ -264,3 +264,97 @@ fn a_room_lets_go_of_an_occupant_whose_server_is_gone() {
 		.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(&format!("{room}/romeo")) && e.attr("type") == Some("unavailable"));
 	assert!(gone.to_xml("jabber:client").contains("code='333'"), "{gone:?}");
 }
+
+/// Issue 11: one counter served clients and peers, so peers that never
+/// finished their streams locked every client out.
+#[test]
+fn peer_connections_do_not_use_up_client_connections() {
+	use std::io::Write;
+	let port = free_port();
+	let s = Server::start(&[&format!("s2s_port={port}"), "max_connections=3", "s2s_max_connections_per_ip=5"]);
+	s.add_user("alice");
+	let header = format!(
+		"<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='{DB}' from='{OTHER}' to='{DOMAIN}' version='1.0'>"
+	);
+	let _peers: Vec<std::net::TcpStream> = (0..5)
+		.map(|_| {
+			let mut t = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+			t.write_all(header.as_bytes()).unwrap();
+			t
+		})
+		.collect();
+	std::thread::sleep(Duration::from_millis(300));
+	let mut alice = s.login("alice");
+	assert_eq!(alice.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
+	// Peers have their own limits: s2s_max_connections_per_ip here.
+	let mut sixth = Client::connect_addr(format!("127.0.0.1:{port}").parse().unwrap());
+	sixth.expect_stream_error("policy-violation");
+}
+
+/// Issue 11: a peer that sent `<starttls/>` and then half a TLS
+/// ClientHello was never timed out (the handshake ran outside the
+/// negotiation deadline), so such connections piled up for good.
+#[test]
+fn a_peer_that_stalls_in_the_tls_handshake_is_dropped() {
+	use std::io::{Read, Write};
+	let port = free_port();
+	let _a = Server::start(&[&format!("s2s_port={port}"), "negotiation_timeout=2"]);
+	let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+	let header = format!(
+		"<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='{DB}' from='{OTHER}' to='{DOMAIN}' version='1.0'>"
+	);
+	tcp.write_all(header.as_bytes()).unwrap();
+	tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	let mut got = Vec::new();
+	let mut buf = [0u8; 4096];
+	while !String::from_utf8_lossy(&got).contains("<proceed") {
+		let n = tcp.read(&mut buf).expect("proceed");
+		assert!(n > 0, "closed before <proceed/>");
+		got.extend_from_slice(&buf[..n]);
+	}
+	// A TLS record header announcing 512 bytes of handshake, then a few of them.
+	tcp.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]).unwrap();
+	let start = std::time::Instant::now();
+	tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+	let closed = match tcp.read(&mut buf) {
+		Ok(0) => true,
+		Ok(_) => false,
+		Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+	};
+	assert!(closed, "still open after {:?}", start.elapsed());
+}
+
+/// Issue 11: the peer's `from` and `to` are normalized before any lookup
+/// (case, a trailing dot), so our own domain in capitals is no stranger
+/// and a peer's name in capitals is looked up where the lowercase one is.
+#[test]
+fn peer_names_are_normalized_before_any_lookup() {
+	let (_a, _b, pa) = pair();
+	let addr: SocketAddr = format!("127.0.0.1:{pa}").parse().unwrap();
+	// Our domain, spelt otherwise, is still ours.
+	let (mut c, features) = s2s_client(addr, OTHER, "EXAMPLE.Test.");
+	assert!(features.child("dialback", "urn:xmpp:features:dialback").is_some(), "{}", features.to_xml("jabber:server"));
+	c.domain = DOMAIN.to_owned();
+	c.starttls();
+	let header = format!(
+		"<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='{DB}' from='{OTHER}' to='{DOMAIN}' version='1.0'>"
+	);
+	c.open_with(&header);
+	// A peer claiming our own domain in another spelling is refused at once.
+	c.send(&format!("<db:result from='Example.TEST.' to='{DOMAIN}'>0123456789abcdef</db:result>"));
+	c.expect_stream_error("invalid-from");
+	// other.test in capitals is asked at other.test's address, which never
+	// made this key: an answer (invalid), not a failure to find the server.
+	let (mut c, _) = s2s_client(addr, OTHER, DOMAIN);
+	c.starttls();
+	c.open_with(&header);
+	c.send("<db:result from='OTHER.TEST.' to='EXAMPLE.TEST'>0123456789abcdef</db:result>");
+	let r = c.wait_for(|e| e.is("result", DB));
+	assert_eq!(
+		(r.attr("type"), r.attr("from"), r.attr("to")),
+		(Some("invalid"), Some(DOMAIN), Some(OTHER)),
+		"{}",
+		r.to_xml("jabber:server")
+	);
+}

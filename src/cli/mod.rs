@@ -16,7 +16,9 @@ Commands:
   run                      run the server (the default when no command is given);
                            a box that is not set up serves the first-boot wizard
   setup [--serial DEV]     the first-boot wizard on this terminal or a serial line
-  user add NAME            create an account (asks for the password)
+  user add NAME            create an account (asks for the password);
+                           --admin gives it the admin role
+  user admin NAME on|off   give or take the admin role
   user passwd NAME         change a password
   user del NAME            delete an account with its roster and messages
   user list                list accounts
@@ -92,7 +94,8 @@ it starts serving at once; otherwise they go into the database.
 ";
 
 const USER_HELP: &str = "\
-Usage: xerra user add NAME [--password-stdin]
+Usage: xerra user add [--admin] NAME [--password-stdin]
+       xerra user admin NAME on|off
        xerra user passwd NAME [--password-stdin]
        xerra user del NAME
        xerra user list
@@ -102,6 +105,10 @@ NAME is the part before the @ (alice for alice@your.domain).
 Passwords are asked for on the terminal (not echoed), or read as one line from
 standard input with --password-stdin (for scripts). Only salted SCRAM keys are
 stored, never the password.
+
+Admins (`--admin`, `user admin`; the first-boot wizard's admin is one) may
+also make invitations that create accounts from their apps; other users'
+invitations only make contacts. `user list` marks them.
 
 `user import` reads lines `name:password` from FILE (`-` for standard input;
 empty lines and lines starting with # are skipped) and creates all accounts at
@@ -277,6 +284,10 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 		drop(store);
 		open_store(&config.data_dir, config.db_cache_bytes)?
 	};
+	if let Err(e) = crate::admin::upgrade_account_roles(&store, &config) {
+		store.shutdown();
+		return Err(e);
+	}
 	let accounts = store.snapshot().and_then(|s| s.account_count()).unwrap_or(0);
 	if accounts == 0 && config.configured() {
 		eprintln!(
@@ -379,10 +390,23 @@ fn open_store(data_dir: &std::path::Path, cache_bytes: usize) -> Result<Store, S
 }
 
 fn user_command(args: &[String]) -> Result<Command, String> {
-	let name = || args.get(1).filter(|n| !n.starts_with('-')).cloned().ok_or("which user? (NAME is the part before the @)");
+	let mut words = args.iter().skip(1).filter(|a| !a.starts_with('-'));
+	let name = words.next().cloned().ok_or("which user? (NAME is the part before the @)");
+	let name = || name.clone();
 	let stdin = args.iter().any(|a| a == "--password-stdin");
 	Ok(match args[0].as_str() {
-		"add" => Command::UserAdd { password: password(&name()?, stdin, true)?, name: name()? },
+		"add" => {
+			let admin = args.iter().any(|a| a == "--admin");
+			Command::UserAdd { password: password(&name()?, stdin, true)?, name: name()?, admin }
+		}
+		"admin" => {
+			let admin = match words.next().map(String::as_str) {
+				Some("on") => true,
+				Some("off") => false,
+				_ => return Err("the role is on or off: xerra user admin NAME on|off".into()),
+			};
+			Command::UserAdmin { name: name()?, admin }
+		}
 		"passwd" => Command::UserPasswd { password: password(&name()?, stdin, true)?, name: name()? },
 		"del" | "delete" => Command::UserDel { name: name()? },
 		"list" => Command::UserList,

@@ -1,11 +1,15 @@
 //! Onboarding without passwords: XEP-0401 invitations. An invitation is a
 //! one-time token inside an `xmpp:` URI. An account invitation (from the
 //! admin, `xerra invite add`) lets one new account register in-band
-//! (XEP-0077 with the XEP-0445 `<preauth/>`, see `net::register`); a contact
-//! invitation (from any user, through the XEP-0050 command
-//! `urn:xmpp:invite#invite`) does the same and makes the newcomer and the
-//! inviter mutual contacts, and lets an existing account subscribe to the
-//! inviter without asking (XEP-0379). Tokens expire after `invite_expiry_days`.
+//! (XEP-0077 with the XEP-0445 `<preauth/>`, see `net::register`). A contact
+//! invitation (through the XEP-0050 command `urn:xmpp:invite#invite`) lets an
+//! existing account subscribe to the inviter without asking (XEP-0379); made
+//! by an admin (the account role) it also lets a newcomer register, and makes
+//! the two mutual contacts (`ibr=y` in its URI). Only admins' invitations
+//! make accounts: any user minted them by the hundred (issue 11). Each
+//! account has at most `max_invites_per_account` open invitations from the
+//! command (`resource-constraint` beyond). Tokens expire after
+//! `invite_expiry_days`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -40,10 +44,13 @@ pub fn new_token(random: impl FnOnce(&mut [u8])) -> String {
 }
 
 /// The invitation URI (XEP-0401 §3): an account invitation registers on the
-/// domain; a contact invitation adds the inviter (and may register).
-pub fn uri(domain: &str, token: &str, inviter: Option<&str>) -> String {
+/// domain; a contact invitation adds the inviter, and says whether the
+/// newcomer may register with it (`ibr=y`; XEP-0401: omitted when the server
+/// does not allow it).
+pub fn uri(domain: &str, token: &str, inviter: Option<&str>, registers: bool) -> String {
 	match inviter {
-		Some(user) => format!("xmpp:{user}@{domain}?roster;preauth={token};ibr=y"),
+		Some(user) if registers => format!("xmpp:{user}@{domain}?roster;preauth={token};ibr=y"),
+		Some(user) => format!("xmpp:{user}@{domain}?roster;preauth={token}"),
 		None => format!("xmpp:{domain}?register;preauth={token}"),
 	}
 }
@@ -64,11 +71,17 @@ fn command(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		cx.reply(iq.iq_result().with_child(done));
 		return Ok(());
 	}
+	if cx.is_remote() {
+		return Err(StanzaError::with_text(Condition::Forbidden, "invitations are for this server's accounts"));
+	}
 	let token = new_token(|b| cx.server.random(b));
 	let user = cx.user().to_owned();
-	let days = u64::from(cx.server.config.limits.invite_expiry_days);
-	let invite = Invite { inviter: Some(user.clone()), expires: now_secs() + days * 86_400 };
-	let link = uri(cx.domain(), &token, Some(&user));
+	let admin = cx.server.store.snapshot().and_then(|s| s.is_admin(&user)).map_err(|_| Condition::InternalServerError)?;
+	let limits = &cx.server.config.limits;
+	let (days, max) = (u64::from(limits.invite_expiry_days), limits.max_invites_per_account);
+	let now = now_secs();
+	let invite = Invite { inviter: Some(user.clone()), expires: now + days * 86_400, registers: admin };
+	let link = uri(cx.domain(), &token, Some(&user), admin);
 	let form = Builder::new("result", "urn:xmpp:invite").field("uri", "text-single", Some("Invitation"), &[&link]).build();
 	let mut sid = [0u8; 6];
 	cx.server.random(&mut sid);
@@ -78,7 +91,16 @@ fn command(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		.with_attr("status", "completed")
 		.with_child(form);
 	let ok = iq.iq_result().with_child(done);
+	let full = iq.error_reply(&StanzaError::with_text(
+		Condition::ResourceConstraint,
+		format!("you have {max} open invitations; wait until one is used or expires"),
+	));
+	// Counted in the transaction that stores the new one, so two at once
+	// cannot both slip under the limit.
 	cx.write(move |tx| {
+		if tx.open_invites_of(&user, now)? >= max {
+			return Ok(vec![Out::Reply(full)]);
+		}
 		tx.create_invite(&token, &invite)?;
 		Ok(vec![Out::Reply(ok)])
 	});

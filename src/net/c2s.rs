@@ -69,8 +69,7 @@ enum End {
 /// an async fn handing `Conn` on by value kept it twice in every idle
 /// session's task (about 1.3 KiB each, measured with heaptrack).
 pub fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr, direct_tls: bool) -> impl std::future::Future<Output = ()> + 'static {
-	let limits = &server.config.limits;
-	let admitted = server.guard.borrow_mut().connect(peer.ip(), limits.max_connections, limits.max_connections_per_ip);
+	let admitted = server.guard.borrow_mut().connect(crate::net::guard::Kind::Client, peer.ip(), &server.config.limits);
 	let mut conn: Result<Conn, Pin<Box<dyn std::future::Future<Output = ()>>>> = match admitted {
 		Ok(()) => Ok(Conn::new(server, Transport::Plain(Box::new(tcp)), peer)),
 		Err(refusal) => Err(Box::pin(refuse(server, tcp, peer, refusal, direct_tls))),
@@ -106,8 +105,7 @@ async fn refuse(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr, refusal: c
 /// Serves an XMPP session over a WebSocket (RFC 7395) on a TLS connection
 /// that has been upgraded; `cb` is that connection's channel binding.
 pub async fn serve_ws(server: Rc<Server>, ws: super::ws::Ws, peer: SocketAddr, cb: Option<Vec<u8>>) {
-	let limits = &server.config.limits;
-	let admitted = server.guard.borrow_mut().connect(peer.ip(), limits.max_connections, limits.max_connections_per_ip);
+	let admitted = server.guard.borrow_mut().connect(crate::net::guard::Kind::Client, peer.ip(), &server.config.limits);
 	if let Err(refusal) = admitted {
 		log::info!("{peer}: WebSocket refused ({refusal:?})");
 		let mut ws = ws;
@@ -128,7 +126,7 @@ async fn run_to_end(conn: &mut Conn, direct_tls: bool) {
 	// The socket is not needed any more, whatever comes next.
 	conn.io = Transport::Gone;
 	conn.requeue_held();
-	server.guard.borrow_mut().disconnect(peer.ip());
+	server.guard.borrow_mut().disconnect(crate::net::guard::Kind::Client, peer.ip());
 	match end {
 		End::TakenOver => {}
 		End::Lost if conn.sm.as_ref().is_some_and(|s| s.borrow().token.is_some()) => conn.hibernate().await,
@@ -794,15 +792,7 @@ impl SaslEnv for Env<'_> {
 	}
 
 	fn attempt_allowed(&mut self, user: &str) -> bool {
-		let l = &self.server.config.limits;
-		let ok = self.server.guard.borrow_mut().login_allowed(
-			self.ip,
-			user,
-			Instant::now(),
-			l.auth_failure_window,
-			l.auth_failures_per_ip,
-			l.auth_failures_per_account,
-		);
+		let ok = self.server.guard.borrow_mut().login_allowed(self.ip, Some(user), Instant::now(), &self.server.config.limits);
 		if !ok {
 			log::warn!("{}: login for {user} throttled", self.ip);
 		}
@@ -851,8 +841,7 @@ impl StreamEnv for Env<'_> {
 
 	fn auth_failed(&mut self, user: Option<&str>) {
 		log::info!("{}: authentication failed{}", self.ip, user.map(|u| format!(" for {u}")).unwrap_or_default());
-		let window = self.server.config.limits.auth_failure_window;
-		self.server.guard.borrow_mut().login_failed(self.ip, user, Instant::now(), window);
+		self.server.guard.borrow_mut().login_failed(self.ip, user, Instant::now(), &self.server.config.limits);
 	}
 
 	fn auth_retries(&self) -> u32 {

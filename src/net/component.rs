@@ -12,6 +12,7 @@ use async_io::Timer;
 use async_net::TcpStream;
 use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 
+use super::guard::Kind;
 use crate::proto::component;
 use crate::server::Server;
 use crate::sessions::{Outbox, Outgoing};
@@ -24,9 +25,19 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Serves one accepted component connection until it ends.
 pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
-	let limits = &server.config.limits;
-	if server.guard.borrow_mut().connect(peer.ip(), limits.max_connections, limits.max_connections_per_ip).is_err() {
-		log::info!("{peer}: component connection refused (connection limits)");
+	let admitted = server.guard.borrow_mut().connect(Kind::Component, peer.ip(), &server.config.limits);
+	if let Err(refusal) = admitted {
+		log::info!("{peer}: component connection refused ({refusal:?})");
+		let err = StreamError::with_text(StreamCondition::PolicyViolation, "too many component connections");
+		let msg = format!("{}{}</stream:stream>", component::header_xml("", ""), err.to_xml());
+		let mut tcp = tcp;
+		let _ = tcp
+			.write_all(msg.as_bytes())
+			.or(async {
+				Timer::after(Duration::from_secs(5)).await;
+				Ok(())
+			})
+			.await;
 		return;
 	}
 	let mut link = Link { server: server.clone(), tcp, out: Vec::new(), outbox: Outbox::new(), domain: None, opened: false };
@@ -39,7 +50,7 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
 		log::info!("{peer}: component {domain} disconnected");
 	}
 	link.outbox.close();
-	server.guard.borrow_mut().disconnect(peer.ip());
+	server.guard.borrow_mut().disconnect(Kind::Component, peer.ip());
 }
 
 struct Link {

@@ -1,7 +1,8 @@
 //! Where another XMPP server listens (RFC 6120 §3.2): the admin's static
 //! route (`s2s_hosts`), else the DNS SRV records `_xmpp-server._tcp.DOMAIN`
 //! in priority order, else the domain itself on port 5269. Special-use
-//! names (`.test`, `.invalid`, `.example`, `localhost`) are never looked up;
+//! names (`.test`, `.invalid`, `.example`, `localhost`, `.onion`, in any
+//! case and with or without a trailing dot) are never looked up;
 //! `.local` names go to the system resolver only (mDNS, where it has it). SRV queries go
 //! over UDP to the nameservers of /etc/resolv.conf (packets built and parsed
 //! by simple-dns); names are turned into addresses by the system resolver
@@ -40,19 +41,26 @@ pub fn parse_static(v: &str) -> Result<Vec<(String, Target)>, String> {
 		if domain.trim().is_empty() || host.is_empty() {
 			return Err(format!("{entry:?}: expected domain=host:port"));
 		}
-		out.push((domain.trim().to_ascii_lowercase(), Target { host: host.to_owned(), port }));
+		let domain = crate::xmpp::jid::BareJid::new(None, domain.trim()).map_err(|e| format!("{entry:?}: {e}"))?;
+		out.push((domain.domain().to_owned(), Target { host: host.to_owned(), port }));
 	}
 	Ok(out)
 }
 
 /// Names that are never looked up in the DNS (RFC 6761 special-use
-/// names): only `s2s_hosts` can route them.
+/// names, RFC 7686 `.onion`): only `s2s_hosts` can route them. `domain` is
+/// prepared (lowercase, no trailing dot).
 fn special(domain: &str) -> bool {
-	[".test", ".invalid", ".example", ".localhost"].iter().any(|t| domain.ends_with(t)) || domain == "localhost"
+	let tld = domain.rsplit('.').next().unwrap_or(domain);
+	matches!(tld, "test" | "invalid" | "example" | "localhost" | "onion")
 }
 
-/// The targets for `domain`, best first.
+/// The targets for `domain`, best first. It is prepared as in JIDs first
+/// (case, trailing dot), so no spelling of a name escapes the checks below;
+/// what is no domain at all gets no targets.
 pub async fn targets(domain: &str, routes: &[(String, Target)]) -> Vec<Target> {
+	let Ok(jid) = crate::xmpp::jid::BareJid::new(None, domain) else { return Vec::new() };
+	let domain = jid.domain();
 	if let Some((_, t)) = routes.iter().find(|(d, _)| d == domain) {
 		return vec![t.clone()];
 	}
@@ -180,6 +188,20 @@ mod tests {
 			assert!(futures_lite::future::block_on(targets(d, &routes)).is_empty(), "{d}");
 		}
 		let lan = futures_lite::future::block_on(targets("box.local", &routes));
+		assert_eq!(lan, vec![Target { host: "box.local".into(), port: 5269 }], "mDNS names skip SRV");
+	}
+
+	/// Issue 11: the check was case-sensitive and missed a trailing dot,
+	/// so `LOCALHOST.` or `Peer.Test` went to the DNS.
+	#[test]
+	fn special_names_are_recognized_in_any_spelling() {
+		let routes = parse_static("peer.test=127.0.0.1:5270").unwrap();
+		let t = futures_lite::future::block_on(targets("Peer.TEST.", &routes));
+		assert_eq!(t, vec![Target { host: "127.0.0.1".into(), port: 5270 }]);
+		for d in ["LOCALHOST", "localhost.", "Other.Test", "x.INVALID.", "A.Example", "b.LocalHost."] {
+			assert!(futures_lite::future::block_on(targets(d, &routes)).is_empty(), "{d}");
+		}
+		let lan = futures_lite::future::block_on(targets("Box.LOCAL.", &routes));
 		assert_eq!(lan, vec![Target { host: "box.local".into(), port: 5269 }], "mDNS names skip SRV");
 	}
 

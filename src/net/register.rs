@@ -51,9 +51,15 @@ async fn answer(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &St
 			let t = payload.attr("token").unwrap_or_default();
 			let good =
 				server.store.snapshot().and_then(|s| s.invite(t, invites::now_secs())).map_err(|_| Condition::InternalServerError)?;
-			if good.is_none() {
-				throttle(server, ip)?;
-				return Err(StanzaError::with_text(Condition::ItemNotFound, "this invitation is not valid (any more)"));
+			match good {
+				None => {
+					throttle(server, ip)?;
+					return Err(StanzaError::with_text(Condition::ItemNotFound, "this invitation is not valid (any more)"));
+				}
+				Some(i) if !i.registers => {
+					return Err(StanzaError::with_text(Condition::NotAllowed, "this invitation adds a contact; it makes no account"));
+				}
+				Some(_) => {}
 			}
 			*token = Some(t.to_owned());
 			Ok(iq.iq_result())
@@ -78,10 +84,10 @@ fn throttle(server: &Server, ip: IpAddr) -> Result<(), StanzaError> {
 	let l = &server.config.limits;
 	let mut guard = server.guard.borrow_mut();
 	let now = Instant::now();
-	if !guard.login_allowed(ip, "", now, l.auth_failure_window, l.auth_failures_per_ip, u32::MAX) {
+	if !guard.login_allowed(ip, None, now, l) {
 		return Err(StanzaError::with_text(Condition::PolicyViolation, "too many attempts; try again later"));
 	}
-	guard.login_failed(ip, None, now, l.auth_failure_window);
+	guard.login_failed(ip, None, now, l);
 	Ok(())
 }
 
@@ -108,7 +114,12 @@ async fn register(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &
 		.write(move |tx| -> Result<Result<Vec<Out>, StanzaError>, StoreError> {
 			let invite = match &used {
 				Some(t) => match tx.take_invite(t, invites::now_secs())? {
-					Some(i) => Some(i),
+					Some(i) if i.registers => Some(i),
+					Some(i) => {
+						// Only admins' invitations make accounts (issue 11).
+						tx.create_invite(t, &i)?;
+						return Ok(Err(StanzaError::with_text(Condition::NotAllowed, "this invitation makes no account")));
+					}
 					None => return Ok(Err(StanzaError::with_text(Condition::NotAllowed, "this invitation is not valid (any more)"))),
 				},
 				None => None,

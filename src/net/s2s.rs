@@ -23,6 +23,7 @@ use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::rustls::pki_types::ServerName;
 use futures_rustls::{TlsAcceptor, TlsConnector};
 
+use super::guard::Kind;
 use super::transport::Transport;
 use crate::proto::dialback;
 use crate::remote::ServerLink;
@@ -171,14 +172,22 @@ fn is_ours(server: &Server, domain: &str) -> bool {
 	crate::router::hosted(server, domain)
 }
 
+/// A peer's `from` or `to` as a domain we compare and look up: prepared as
+/// in JIDs (RFC 7622 §3.2: lowercase, NFC, no trailing dot); None if it is
+/// not a bare domain.
+fn domain_of(raw: &str) -> Option<String> {
+	let jid = crate::xmpp::jid::Jid::parse(raw).ok()?;
+	(jid.node().is_none() && jid.resource().is_none()).then(|| jid.domain().to_owned())
+}
+
 // --- incoming connections --------------------------------------------------
 
 /// Serves one connection another server opened to us, until it ends.
 pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
-	let limits = &server.config.limits;
-	if server.guard.borrow_mut().connect(peer.ip(), limits.max_connections, limits.max_connections_per_ip).is_err() {
-		log::info!("{peer}: s2s connection refused (connection limits)");
-		return;
+	let admitted = server.guard.borrow_mut().connect(Kind::Server, peer.ip(), &server.config.limits);
+	if let Err(refusal) = admitted {
+		log::info!("{peer}: s2s connection refused ({refusal:?})");
+		return refuse(&server, tcp).await;
 	}
 	let mut wire = Wire::new(tcp, &server);
 	let mut link = Inbound { server: server.clone(), authed: HashSet::new(), local: String::new(), stream_id: String::new() };
@@ -190,7 +199,27 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
 	if !link.authed.is_empty() {
 		log::info!("{peer}: stream from {:?} ended", link.authed);
 	}
-	server.guard.borrow_mut().disconnect(peer.ip());
+	server.guard.borrow_mut().disconnect(Kind::Server, peer.ip());
+}
+
+/// A stream error for a peer over the limits, written without waiting long.
+async fn refuse(server: &Server, mut tcp: TcpStream) {
+	let err = StreamError::with_text(StreamCondition::PolicyViolation, "too many connections");
+	let msg = format!("{}{}</stream:stream>", header_xml(&server.config.domain, None, None), err.to_xml());
+	let _ = tcp
+		.write_all(msg.as_bytes())
+		.or(async {
+			Timer::after(Duration::from_secs(5)).await;
+			Ok(())
+		})
+		.await;
+}
+
+/// What one turn of an incoming stream came to.
+enum Turn {
+	Go,
+	Over(Result<(), Failure>),
+	TimedOut,
 }
 
 struct Inbound {
@@ -206,45 +235,80 @@ impl Inbound {
 	async fn run(&mut self, wire: &mut Wire) -> Result<(), Failure> {
 		let deadline = Instant::now() + self.server.config.limits.negotiation_timeout;
 		loop {
-			let idle = self.server.config.limits.idle_timeout;
-			let wake_at = if self.authed.is_empty() { deadline } else { Instant::now() + idle };
-			let ev = async { wire.next().await.map_err(|e| e.to_string()) }
+			let turn = if self.authed.is_empty() {
+				// Until the peer has proved itself, everything it can make us
+				// wait for ends at the negotiation deadline: reading, the TLS
+				// handshake (half a ClientHello held such a connection for
+				// good, issue 11), the check of its key, our writes.
+				async {
+					let ev = wire.next().await;
+					self.turn(wire, ev).await
+				}
 				.or(async {
-					Timer::at(wake_at).await;
-					Err("timed out".to_owned())
+					Timer::at(deadline).await;
+					Turn::TimedOut
 				})
-				.await;
-			let ev = match ev {
-				Ok(Some(ev)) => ev,
-				Ok(None) => return Ok(()),
-				Err(e) => {
-					wire.close(Some(StreamError::new(StreamCondition::ConnectionTimeout))).await;
-					return Err(e);
-				}
+				.await
+			} else {
+				let idle = Instant::now() + self.server.config.limits.idle_timeout;
+				let ev = async { wire.next().await }
+					.or(async {
+						Timer::at(idle).await;
+						Err(io::ErrorKind::TimedOut.into())
+					})
+					.await;
+				self.turn(wire, ev).await
 			};
-			let step = match ev {
-				Ok(StreamEvent::Header(h)) => self.opened(wire, h),
-				Ok(StreamEvent::End) => {
-					wire.close(None).await;
-					return Ok(());
+			match turn {
+				Turn::Go => {}
+				Turn::Over(result) => return result,
+				Turn::TimedOut => {
+					// The peer may not read either: a short last word.
+					async { wire.close(Some(StreamError::new(StreamCondition::ConnectionTimeout))).await }
+						.or(async {
+							Timer::after(Duration::from_secs(2)).await;
+						})
+						.await;
+					return Err("timed out".to_owned());
 				}
-				Ok(StreamEvent::Stanza(el)) => self.element(wire, el).await,
-				Err(e) => Err(e),
-			};
-			if let Err(e) = step {
-				let text = e.to_string();
-				wire.close(Some(e)).await;
-				return Err(text);
 			}
-			wire.flush().await.map_err(|e| e.to_string())?;
+		}
+	}
+
+	/// Acts on what the peer sent, and writes our answers.
+	async fn turn(&mut self, wire: &mut Wire, ev: io::Result<Option<Result<StreamEvent, StreamError>>>) -> Turn {
+		let ev = match ev {
+			Ok(Some(ev)) => ev,
+			Ok(None) => return Turn::Over(Ok(())),
+			Err(e) if e.kind() == io::ErrorKind::TimedOut => return Turn::TimedOut,
+			Err(e) => return Turn::Over(Err(e.to_string())),
+		};
+		let step = match ev {
+			Ok(StreamEvent::Header(h)) => self.opened(wire, h),
+			Ok(StreamEvent::End) => {
+				wire.close(None).await;
+				return Turn::Over(Ok(()));
+			}
+			Ok(StreamEvent::Stanza(el)) => self.element(wire, el).await,
+			Err(e) => Err(e),
+		};
+		if let Err(e) = step {
+			let text = e.to_string();
+			wire.close(Some(e)).await;
+			return Turn::Over(Err(text));
+		}
+		match wire.flush().await {
+			Ok(()) => Turn::Go,
+			Err(e) => Turn::Over(Err(e.to_string())),
 		}
 	}
 
 	fn opened(&mut self, wire: &mut Wire, h: StreamHeader) -> Result<(), StreamError> {
-		let to = h.to.unwrap_or_default();
+		let to = h.to.as_deref().and_then(domain_of).unwrap_or_default();
 		self.stream_id = self.server.new_id();
 		let from_us = if to.is_empty() { self.server.config.domain.clone() } else { to.clone() };
-		wire.write(&header_xml(&from_us, h.from.as_deref(), Some(&self.stream_id)));
+		let peer = h.from.as_deref().map(|f| domain_of(f).unwrap_or_else(|| f.to_owned()));
+		wire.write(&header_xml(&from_us, peer.as_deref(), Some(&self.stream_id)));
 		if !is_ours(&self.server, &to) {
 			return Err(StreamError::with_text(StreamCondition::HostUnknown, "this server does not serve that domain"));
 		}
@@ -287,16 +351,25 @@ impl Inbound {
 	}
 
 	async fn dialback(&mut self, wire: &mut Wire, el: Element) -> Result<(), StreamError> {
-		let (Some(from), Some(to)) = (el.attr("from").map(str::to_owned), el.attr("to").map(str::to_owned)) else {
+		let (Some(raw_from), Some(raw_to)) = (el.attr("from"), el.attr("to")) else {
 			return Err(StreamError::with_text(StreamCondition::ImproperAddressing, "dialback needs from and to"));
 		};
+		// Compared and looked up only as normalized domains (issue 11: our
+		// own domain in capitals was a stranger, and its lookup went to the DNS).
+		let (from, to) = (domain_of(raw_from), domain_of(raw_to));
 		match el.name() {
 			// XEP-0220 §2.3: we are the authoritative server for a key we made.
 			"verify" => {
 				let id = el.attr("id").unwrap_or_default();
-				let valid = is_ours(&self.server, &to) && dialback::key_ok(&self.server.dialback_secret, &from, &to, id, &el.text());
+				let valid = match (&from, &to) {
+					(Some(from), Some(to)) => {
+						is_ours(&self.server, to) && dialback::key_ok(&self.server.dialback_secret, from, to, id, &el.text())
+					}
+					_ => false,
+				};
 				let ty = if valid { "valid" } else { "invalid" };
-				wire.write(&dialback::element("verify", &to, &from, Some(id), Some(ty), None).to_xml(NS_SERVER));
+				let (from, to) = (from.as_deref().unwrap_or(raw_from), to.as_deref().unwrap_or(raw_to));
+				wire.write(&dialback::element("verify", to, from, Some(id), Some(ty), None).to_xml(NS_SERVER));
 				Ok(())
 			}
 			// §2.1: someone wants to send as `from`; ask its server.
@@ -304,14 +377,13 @@ impl Inbound {
 				if !wire.tls {
 					return Err(StreamError::with_text(StreamCondition::PolicyViolation, "TLS first (STARTTLS)"));
 				}
-				if !is_ours(&self.server, &to) {
+				let Some(to) = to.filter(|t| is_ours(&self.server, t)) else {
 					return Err(StreamError::new(StreamCondition::HostUnknown));
-				}
+				};
 				// A domain, and not one of ours (only we speak for those).
-				let domain_only = crate::xmpp::jid::Jid::parse(&from).is_ok_and(|j| j.node().is_none() && j.resource().is_none());
-				if !domain_only || is_ours(&self.server, &from) {
+				let Some(from) = from.filter(|f| !is_ours(&self.server, f)) else {
 					return Err(StreamError::with_text(StreamCondition::InvalidFrom, "not a domain another server may speak for"));
-				}
+				};
 				let valid = match verify(&self.server, &from, &to, &self.stream_id, &el.text()).await {
 					Ok(v) => v,
 					Err(e) => {

@@ -351,13 +351,11 @@ impl C2sStream {
 	fn auth(&mut self, el: Element, exchange: Option<Exchange>, failures: u32, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
 		let step = if el.is("auth", ns::SASL) {
 			let Some(mech) = el.attr("mechanism").and_then(Mechanism::parse) else {
-				self.state = State::Auth { failures };
-				return out.push(Action::Write(sasl_failure(sasl::Failure::InvalidMechanism, None)));
+				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other), failures, env, out);
 			};
 			if matches!(mech, Mechanism::Scram { plus: true, .. }) && self.channel_binding.is_none() {
-				self.state = State::Auth { failures };
-				return out
-					.push(Action::Write(sasl_failure(sasl::Failure::InvalidMechanism, Some("no channel binding on this connection"))));
+				// We never offered it here: a client that saw our offer would not ask.
+				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other), failures, env, out);
 			}
 			let text = el.text();
 			let initial = match text.trim() {
@@ -420,7 +418,13 @@ impl C2sStream {
 						self.client_lacks_binding = true;
 						failures
 					}
-					Attempt::Other => failures,
+					// Not a guess, but a failure all the same (an abort, bad
+					// base64, a wrong nonce): left uncounted, one connection
+					// could try for ever.
+					Attempt::Other => {
+						env.auth_failed(None);
+						failures + 1
+					}
 				};
 				let text = (failure == sasl::Failure::TemporaryAuthFailure).then_some("too many failed attempts; try again later");
 				out.push(Action::Write(sasl_failure(failure, text)));

@@ -316,7 +316,7 @@ async fn commit(store: &Store, config: &Config, plan: &Plan) -> Result<(), Setup
 		let _ = tx.send_blocking(accounts);
 	});
 	let accounts = rx.recv().await.map_err(|_| SetupError::Store("key derivation stopped".into()))?.map_err(SetupError::Store)?;
-	let domain = plan.domain.clone();
+	let (domain, admin) = (plan.domain.clone(), plan.admin.clone());
 	let contacts = admin_contacts(plan);
 	let groups: Vec<(String, String)> = plan.people.iter().filter_map(|p| Some((p.department.clone()?, p.user.clone()))).collect();
 	let job = move |tx: &crate::store::Tx<'_>| -> Result<Result<(), SetupError>, StoreError> {
@@ -328,6 +328,7 @@ async fn commit(store: &Store, config: &Config, plan: &Plan) -> Result<(), Setup
 				tx.set_credentials(user, account)?;
 			}
 		}
+		tx.set_admin(&admin, true)?;
 		for (group, user) in &groups {
 			// Nobody is online yet, so what would be pushed is dropped.
 			crate::groups::join(tx, &domain, group, user, &mut Vec::new())?;
@@ -422,6 +423,20 @@ mod tests {
 		let mut a = answers();
 		a.domain = String::new();
 		assert_eq!(plan(&a, &mut counter()).unwrap().domain, DEFAULT_DOMAIN);
+	}
+
+	/// Issue 11: the wizard's admin is the box's first admin (what only
+	/// admins may do: invitations that make accounts).
+	#[test]
+	fn the_wizards_admin_gets_the_admin_role() {
+		let t = crate::store::test_support::temp_store();
+		let config = Config::new(t.dir.clone());
+		let mut a = answers();
+		a.admin = "Boss".into();
+		futures_lite::future::block_on(apply(&t.store, &config, &a)).unwrap();
+		let snap = t.store.snapshot().unwrap();
+		assert_eq!(snap.admin_names().unwrap(), ["boss"]);
+		assert_eq!(snap.account_count().unwrap(), 5);
 	}
 
 	#[test]

@@ -1,5 +1,11 @@
 //! Accounts: the localpart and its salted SCRAM keys, never the password
-//! (RFC 5802 §3; one set per hash so both SCRAM-SHA-1 and -SHA-256 work).
+//! (RFC 5802 §3; one set per hash so both SCRAM-SHA-1 and -SHA-256 work),
+//! and whether the account is an admin (what only admins may do from their
+//! apps, such as invitations that make accounts).
+//!
+//! Record versions: 1 has no role (written before roles existed: such an
+//! account is no admin until [`Tx::upgrade_account_roles`] gives it one,
+//! once); 2 ends with the admin flag.
 
 use redb::ReadableTable;
 
@@ -17,17 +23,22 @@ pub struct Account {
 }
 
 impl Account {
-	fn encode(&self) -> Vec<u8> {
-		let mut w = Writer::new(1);
+	fn encode(&self, admin: bool) -> Vec<u8> {
+		let mut w = Writer::new(2);
 		w.u64(self.created);
 		for c in [&self.sha1, &self.sha256] {
 			w.bytes(&c.salt).u64(u64::from(c.iterations)).bytes(&c.stored_key).bytes(&c.server_key);
 		}
-		w.finish()
+		w.bool(admin).finish()
 	}
 
 	fn decode(buf: &[u8]) -> Result<Account, StoreError> {
-		let (mut r, _version) = Reader::new(buf)?;
+		Ok(Self::decode_with_role(buf)?.0)
+	}
+
+	/// The account and its role; `None`: a record from before roles.
+	fn decode_with_role(buf: &[u8]) -> Result<(Account, Option<bool>), StoreError> {
+		let (mut r, version) = Reader::new(buf)?;
 		let created = r.u64()?;
 		let mut creds = || -> Result<ScramCredentials, StoreError> {
 			Ok(ScramCredentials {
@@ -39,7 +50,8 @@ impl Account {
 		};
 		let sha1 = creds()?;
 		let sha256 = creds()?;
-		Ok(Account { created, sha1, sha256 })
+		let admin = if version >= 2 { Some(r.bool()?) } else { None };
+		Ok((Account { created, sha1, sha256 }, admin))
 	}
 }
 
@@ -59,6 +71,26 @@ impl Snapshot {
 		Ok(out)
 	}
 
+	/// Whether `user` has the admin role (false for no such account).
+	pub fn is_admin(&self, user: &str) -> Result<bool, StoreError> {
+		let t = self.tx.open_table(ACCOUNTS)?;
+		let role = t.get(user)?.map(|g| Account::decode_with_role(g.value())).transpose()?;
+		Ok(role.and_then(|(_, admin)| admin).unwrap_or(false))
+	}
+
+	/// The admins' localparts, sorted.
+	pub fn admin_names(&self) -> Result<Vec<String>, StoreError> {
+		let t = self.tx.open_table(ACCOUNTS)?;
+		let mut out = Vec::new();
+		for row in t.iter()? {
+			let (name, record) = row?;
+			if Account::decode_with_role(record.value())?.1 == Some(true) {
+				out.push(name.value().to_owned());
+			}
+		}
+		Ok(out)
+	}
+
 	pub fn account_count(&self) -> Result<u64, StoreError> {
 		use redb::ReadableTableMetadata;
 		Ok(self.tx.open_table(ACCOUNTS)?.len()?)
@@ -70,24 +102,57 @@ impl Tx<'_> {
 		Ok(self.tx.open_table(ACCOUNTS)?.get(user)?.is_some())
 	}
 
-	/// Creates an account; false if it already exists.
+	/// Creates an account (no admin); false if it already exists.
 	pub fn create_account(&self, user: &str, account: &Account) -> Result<bool, StoreError> {
 		let mut t = self.tx.open_table(ACCOUNTS)?;
 		if t.get(user)?.is_some() {
 			return Ok(false);
 		}
-		t.insert(user, account.encode().as_slice())?;
+		t.insert(user, account.encode(false).as_slice())?;
 		Ok(true)
 	}
 
-	/// Replaces the credentials of an existing account; false if there is none.
+	/// Replaces the credentials of an existing account, keeping its role;
+	/// false if there is none.
 	pub fn set_credentials(&self, user: &str, account: &Account) -> Result<bool, StoreError> {
 		let mut t = self.tx.open_table(ACCOUNTS)?;
-		if t.get(user)?.is_none() {
+		let Some(admin) = t.get(user)?.map(|g| Account::decode_with_role(g.value())).transpose()?.map(|(_, admin)| admin) else {
 			return Ok(false);
-		}
-		t.insert(user, account.encode().as_slice())?;
+		};
+		t.insert(user, account.encode(admin.unwrap_or(false)).as_slice())?;
 		Ok(true)
+	}
+
+	/// Gives or takes the admin role; false if there is no such account.
+	pub fn set_admin(&self, user: &str, admin: bool) -> Result<bool, StoreError> {
+		let mut t = self.tx.open_table(ACCOUNTS)?;
+		let Some(account) = t.get(user)?.map(|g| Account::decode(g.value())).transpose()? else {
+			return Ok(false);
+		};
+		t.insert(user, account.encode(admin).as_slice())?;
+		Ok(true)
+	}
+
+	/// Gives every record from before roles one, once: admin for the names
+	/// in `admins`, none for the rest. Returns the names made admins.
+	pub fn upgrade_account_roles(&self, admins: &[String]) -> Result<Vec<String>, StoreError> {
+		let mut t = self.tx.open_table(ACCOUNTS)?;
+		let mut old = Vec::new();
+		for row in t.iter()? {
+			let (name, record) = row?;
+			if let (account, None) = Account::decode_with_role(record.value())? {
+				old.push((name.value().to_owned(), account));
+			}
+		}
+		let mut made = Vec::new();
+		for (name, account) in old {
+			let admin = admins.contains(&name);
+			t.insert(name.as_str(), account.encode(admin).as_slice())?;
+			if admin {
+				made.push(name);
+			}
+		}
+		Ok(made)
 	}
 
 	/// Deletes an account with its offline messages; the roster is left to
@@ -103,5 +168,61 @@ impl Tx<'_> {
 		self.clear_mam(user)?;
 		self.del_all_push(user)?;
 		Ok(existed)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::store::test_support::{temp_store, test_account};
+
+	#[test]
+	fn roles_are_kept_with_the_account() {
+		let t = temp_store();
+		t.store
+			.write_blocking(|tx| {
+				tx.create_account("alice", &test_account())?;
+				tx.create_account("boss", &test_account())?;
+				assert!(tx.set_admin("boss", true)?);
+				assert!(!tx.set_admin("nobody", true)?);
+				// A new password keeps the role.
+				tx.set_credentials("boss", &test_account())
+			})
+			.unwrap();
+		let snap = t.store.snapshot().unwrap();
+		assert!(snap.is_admin("boss").unwrap() && !snap.is_admin("alice").unwrap() && !snap.is_admin("nobody").unwrap());
+		assert_eq!(snap.admin_names().unwrap(), ["boss"]);
+		assert_eq!(snap.account("boss").unwrap(), Some(test_account()));
+	}
+
+	/// Records from before roles get one once, from the names given (the
+	/// admin in contact_addresses); a role set later is not overwritten.
+	#[test]
+	fn old_records_get_a_role_once() {
+		let t = temp_store();
+		let mut old = test_account().encode(false);
+		old[0] = 1;
+		old.pop();
+		t.store
+			.write_blocking(move |tx| {
+				let mut accounts = tx.tx.open_table(ACCOUNTS)?;
+				for name in ["admin", "alice"] {
+					accounts.insert(name, old.as_slice())?;
+				}
+				Ok(())
+			})
+			.unwrap();
+		let snap = t.store.snapshot().unwrap();
+		assert_eq!(snap.account("alice").unwrap(), Some(test_account()), "version 1 still reads");
+		assert!(!snap.is_admin("admin").unwrap());
+		drop(snap);
+		let names = vec!["admin".to_owned()];
+		let made = t.store.write_blocking(move |tx| tx.upgrade_account_roles(&names)).unwrap();
+		assert_eq!(made, ["admin"]);
+		assert_eq!(t.store.snapshot().unwrap().admin_names().unwrap(), ["admin"]);
+		t.store.write_blocking(|tx| tx.set_admin("admin", false)).unwrap();
+		let names = vec!["admin".to_owned()];
+		assert!(t.store.write_blocking(move |tx| tx.upgrade_account_roles(&names)).unwrap().is_empty());
+		assert!(t.store.snapshot().unwrap().admin_names().unwrap().is_empty());
 	}
 }

@@ -13,17 +13,24 @@ pub struct Invite {
 	pub inviter: Option<String>,
 	/// Unix seconds after which the token is void.
 	pub expires: u64,
+	/// The token may create an account (XEP-0445): made by an admin. Other
+	/// users' tokens only make contacts (XEP-0379).
+	pub registers: bool,
 }
 
 impl Invite {
 	fn encode(&self) -> Vec<u8> {
-		Writer::new(1).opt_str(self.inviter.as_deref()).u64(self.expires).finish()
+		Writer::new(2).opt_str(self.inviter.as_deref()).u64(self.expires).bool(self.registers).finish()
 	}
 
 	fn decode(buf: &[u8]) -> Result<Invite, StoreError> {
 		let c = |_| StoreError::Corrupt("invite");
-		let (mut r, _) = Reader::new(buf).map_err(c)?;
-		Ok(Invite { inviter: r.opt_string().map_err(c)?, expires: r.u64().map_err(c)? })
+		let (mut r, version) = Reader::new(buf).map_err(c)?;
+		let (inviter, expires) = (r.opt_string().map_err(c)?, r.u64().map_err(c)?);
+		// Version 1 did not say: only the admin's own (no inviter) may
+		// register, since any user could make the others.
+		let registers = if version >= 2 { r.bool().map_err(c)? } else { inviter.is_none() };
+		Ok(Invite { inviter, expires, registers })
 	}
 }
 
@@ -36,6 +43,18 @@ impl Snapshot {
 }
 
 impl Tx<'_> {
+	/// Invitations `inviter` made that are still good at `now`.
+	pub fn open_invites_of(&self, inviter: &str, now: u64) -> Result<usize, StoreError> {
+		use redb::ReadableTable;
+		let t = self.tx.open_table(INVITES)?;
+		let mut n = 0;
+		for row in t.iter()? {
+			let i = Invite::decode(row?.1.value())?;
+			n += usize::from(i.inviter.as_deref() == Some(inviter) && i.expires > now);
+		}
+		Ok(n)
+	}
+
 	pub fn create_invite(&self, token: &str, invite: &Invite) -> Result<(), StoreError> {
 		self.tx.open_table(INVITES)?.insert(token, invite.encode().as_slice())?;
 		Ok(())
@@ -63,12 +82,41 @@ mod tests {
 	#[test]
 	fn tokens_are_used_once_and_expire() {
 		let t = temp_store();
-		let inv = Invite { inviter: Some("alice".into()), expires: 100 };
+		let inv = Invite { inviter: Some("alice".into()), expires: 100, registers: false };
 		let i = inv.clone();
 		t.store.write_blocking(move |tx| tx.create_invite("tok", &i)).unwrap();
 		assert_eq!(t.store.snapshot().unwrap().invite("tok", 50).unwrap(), Some(inv.clone()));
 		assert_eq!(t.store.snapshot().unwrap().invite("tok", 100).unwrap(), None, "expired at 100");
 		assert_eq!(t.store.write_blocking(|tx| tx.take_invite("tok", 50)).unwrap(), Some(inv));
 		assert_eq!(t.store.write_blocking(|tx| tx.take_invite("tok", 50)).unwrap(), None, "used up");
+	}
+
+	#[test]
+	fn open_invitations_are_counted_per_inviter() {
+		let t = temp_store();
+		t.store
+			.write_blocking(|tx| {
+				for (tok, inviter, expires) in
+					[("a", Some("alice"), 100), ("b", Some("alice"), 10), ("c", Some("bob"), 100), ("d", None, 100)]
+				{
+					tx.create_invite(tok, &Invite { inviter: inviter.map(str::to_owned), expires, registers: false })?;
+				}
+				assert_eq!(tx.open_invites_of("alice", 50)?, 1, "one expired");
+				assert_eq!(tx.open_invites_of("bob", 50)?, 1);
+				assert_eq!(tx.open_invites_of("carol", 50)?, 0);
+				Ok(())
+			})
+			.unwrap();
+	}
+
+	/// Version 1 records did not say whether they make accounts: only the
+	/// admin's (no inviter) may.
+	#[test]
+	fn old_records_make_accounts_only_without_an_inviter() {
+		let old = |inviter: Option<&str>| Writer::new(1).opt_str(inviter).u64(100).finish();
+		assert!(Invite::decode(&old(None)).unwrap().registers);
+		assert!(!Invite::decode(&old(Some("alice"))).unwrap().registers);
+		let new = Invite { inviter: Some("alice".into()), expires: 100, registers: true };
+		assert_eq!(Invite::decode(&new.encode()).unwrap(), new);
 	}
 }

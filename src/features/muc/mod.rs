@@ -7,7 +7,8 @@
 //! persistent ones are stored (configuration, subject, affiliations) and
 //! their messages archived, so they come back after a restart with history.
 //!
-//! Limits: `muc_max_rooms`, `muc_max_occupants` (the most a room may
+//! Limits: `muc_max_rooms`, `muc_max_rooms_per_account` (rooms one account
+//! owns, counted when it makes one), `muc_max_occupants` (the most a room may
 //! allow), `muc_history_messages` (sent on join).
 
 mod avatar;
@@ -214,6 +215,11 @@ fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), Stan
 	if created {
 		if svc.rooms.len() >= max_rooms {
 			return Err(StanzaError::with_text(Condition::NotAllowed, "no more rooms can be made"));
+		}
+		// One account must not take every room (issue 11: all 1000 in 2 s).
+		let me = cx.jid.to_bare();
+		if svc.rooms.values().filter(|r| r.affiliation(me.as_str()) == Affiliation::Owner).count() >= limits.muc_max_rooms_per_account {
+			return Err(StanzaError::with_text(Condition::NotAllowed, "you own as many rooms as one account may"));
 		}
 		let mut salt = [0; 16];
 		cx.server.random(&mut salt);

@@ -65,7 +65,8 @@ pub enum Attempt {
 	/// Credentials were checked and were wrong (or the user is unknown):
 	/// counts against the retry and throttle limits.
 	Guess(String),
-	/// Not a credential guess: syntax, abort, throttling.
+	/// Not a credential guess (syntax, abort, throttling), but still a
+	/// failure: it counts against the retries and the address.
 	Other,
 	/// A -PLUS attempt with a binding type we do not have. The client saw
 	/// our -PLUS offer, so a later "y" flag from it is no downgrade.
@@ -216,7 +217,7 @@ impl Exchange {
 		let iterations = env.scram_iterations();
 		// Unknown users get a fake challenge keyed by the prepared name, so
 		// every spelling of one name sees the same salt, as for real accounts.
-		let fake = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, env.fake_secret()), name.as_bytes());
+		let fake = fake_secret(env, &name);
 		match server.server_first(creds.as_ref(), fake.as_ref(), iterations, &nonce) {
 			Ok(msg) => {
 				*user = Some(name);
@@ -249,10 +250,23 @@ fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	let Some(password) = prep_password(password) else {
 		return Step::Failure(Failure::NotAuthorized, Attempt::Guess(user));
 	};
-	match env.account(&user) {
-		Some(account) if account.sha256.verify_password(ScramHash::Sha256, &password) => Step::Success(Authenticated { user }, None),
-		_ => Step::Failure(Failure::NotAuthorized, Attempt::Guess(user)),
+	let (stored, known) = match env.account(&user) {
+		Some(account) => (account.sha256, true),
+		// Issue 11: without an account there was nothing to derive, and the
+		// speed of the answer told which accounts exist. Stand-in keys of
+		// the same cost make an unknown user take as long as a wrong password.
+		None => (ScramCredentials::fake(ScramHash::Sha256, fake_secret(env, &user).as_ref(), env.scram_iterations()), false),
+	};
+	if std::hint::black_box(stored.verify_password(ScramHash::Sha256, &password)) && known {
+		return Step::Success(Authenticated { user }, None);
 	}
+	Step::Failure(Failure::NotAuthorized, Attempt::Guess(user))
+}
+
+/// The secret behind an unknown user's stand-in credentials: specific to
+/// the prepared name, so every spelling of it, and every retry, sees the same.
+fn fake_secret(env: &dyn SaslEnv, name: &str) -> ring::hmac::Tag {
+	ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, env.fake_secret()), name.as_bytes())
 }
 
 /// Salted keys for a new password, for both hashes.
@@ -315,6 +329,30 @@ mod tests {
 		e.allowed = false;
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
 		assert!(matches!(step, Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other)));
+	}
+
+	/// PBKDF2 iterations `f` runs on this thread.
+	fn work(f: impl FnOnce()) -> u64 {
+		let before = scram::PBKDF2_WORK.with(|w| w.get());
+		f();
+		scram::PBKDF2_WORK.with(|w| w.get()) - before
+	}
+
+	/// Issue 11: PLAIN answered an unknown user 7 times faster than a known
+	/// one with a wrong password. Both now derive a key of the same cost.
+	#[test]
+	fn plain_does_the_same_work_for_unknown_users() {
+		let mut e = env();
+		let known = work(|| {
+			let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);
+			assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_))));
+		});
+		let unknown = work(|| {
+			let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0mallory\0wrong"), None, true, &mut e);
+			assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_))));
+		});
+		assert_eq!(known, 4096);
+		assert_eq!(unknown, known);
 	}
 
 	#[test]

@@ -43,6 +43,8 @@ impl ScramHash {
 
 	/// SaltedPassword := Hi(password, salt, i), Hi being PBKDF2 (RFC 5802 §2.2).
 	fn salted_password(self, password: &str, salt: &[u8], i: NonZeroU32) -> Vec<u8> {
+		#[cfg(test)]
+		PBKDF2_WORK.with(|w| w.set(w.get() + u64::from(i.get())));
 		let alg = match self {
 			Self::Sha1 => pbkdf2::PBKDF2_HMAC_SHA1,
 			Self::Sha256 => pbkdf2::PBKDF2_HMAC_SHA256,
@@ -51,6 +53,13 @@ impl ScramHash {
 		pbkdf2::derive(alg, i, salt, password.as_bytes(), &mut out);
 		out
 	}
+}
+
+#[cfg(test)]
+thread_local! {
+	/// PBKDF2 iterations run on this thread: what tests compare instead of
+	/// timings (issue 11: PLAIN told unknown users by their speed).
+	pub(crate) static PBKDF2_WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// What the server stores per account and hash: never the password (RFC 5802 §3).
@@ -262,7 +271,7 @@ impl ScramServer {
 		let known_user = creds.is_ok();
 		let creds = match creds {
 			Ok(c) => c.clone(),
-			Err((secret, i)) => fake_credentials(self.hash, secret, i),
+			Err((secret, i)) => ScramCredentials::fake(self.hash, secret, i),
 		};
 		let nonce = format!("{}{suffix}", first.client_nonce);
 		let salt = BASE64_STANDARD.encode(&creds.salt);
@@ -311,21 +320,24 @@ impl ScramServer {
 	}
 }
 
-/// Stand-in credentials for an unknown user, derived from `secret` alone. The
-/// caller makes `secret` specific to the *prepared* username, so a retry (or
-/// another spelling of the same name) sees the same salt, as for a real account.
-fn fake_credentials(hash: ScramHash, secret: &[u8], i: u32) -> ScramCredentials {
-	let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
-	// 32 bytes of HMAC-SHA256 cover every length asked for (16, 20, 32).
-	let part = |label: &str, len: usize| {
-		let tag = hmac::sign(&key, label.as_bytes());
-		tag.as_ref().iter().take(len).copied().collect()
-	};
-	ScramCredentials {
-		salt: part("salt", 16),
-		iterations: i.max(1),
-		stored_key: part("stored", hash.output_len()),
-		server_key: part("server", hash.output_len()),
+impl ScramCredentials {
+	/// Stand-in credentials for an unknown user, derived from `secret` alone.
+	/// The caller makes `secret` specific to the *prepared* username, so a
+	/// retry (or another spelling of the same name) sees the same salt, as for
+	/// a real account.
+	pub fn fake(hash: ScramHash, secret: &[u8], i: u32) -> ScramCredentials {
+		let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+		// 32 bytes of HMAC-SHA256 cover every length asked for (16, 20, 32).
+		let part = |label: &str, len: usize| {
+			let tag = hmac::sign(&key, label.as_bytes());
+			tag.as_ref().iter().take(len).copied().collect()
+		};
+		ScramCredentials {
+			salt: part("salt", 16),
+			iterations: i.max(1),
+			stored_key: part("stored", hash.output_len()),
+			server_key: part("server", hash.output_len()),
+		}
 	}
 }
 

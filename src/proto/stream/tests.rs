@@ -176,3 +176,21 @@ fn client_closing_the_stream() {
 	let a = feed(&mut s, &mut env, &mut r, "</stream:stream>");
 	assert!(matches!(a.as_slice(), [Action::Close(None)]));
 }
+
+/// Issue 11: an abort, bad base64 or an unknown mechanism is no password
+/// guess, but it is a failure: it counts for the address and the connection.
+#[test]
+fn failures_that_are_no_guesses_count_too() {
+	let mut env = env();
+	let mut s = C2sStream::new_tls("id".into(), None);
+	let mut r = reader();
+	feed(&mut s, &mut env, &mut r, OPEN);
+	let a = feed(&mut s, &mut env, &mut r, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='X-NONE'/>");
+	assert!(written(&a).contains("<invalid-mechanism/>"));
+	let a = feed(&mut s, &mut env, &mut r, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>!!</auth>");
+	assert!(written(&a).contains("<incorrect-encoding/>"));
+	let a = feed(&mut s, &mut env, &mut r, "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+	assert!(written(&a).contains("<aborted/>"));
+	assert!(matches!(a.last(), Some(Action::Close(Some(e))) if e.condition == StreamCondition::PolicyViolation), "{a:?}");
+	assert_eq!(env.failures, vec![None; 3]);
+}

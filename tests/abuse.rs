@@ -178,7 +178,7 @@ fn direct_tls_streams_before_login_hold_little() {
 /// before the budget: 581 MiB.
 #[test]
 fn s2s_streams_before_dialback_hold_little() {
-	let s = server_with_users(&["alice", "bob"], &["s2s_port=0"]);
+	let s = server_with_users(&["alice", "bob"], &["s2s_port=0", "s2s_max_connections_per_ip=100"]);
 	let mut alice = s.online("alice");
 	let addr = listener(&s, "s2s");
 	let mut meter = Meter::start(s.pid());

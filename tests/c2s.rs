@@ -207,14 +207,14 @@ fn a_guesser_does_not_lock_the_owner_out() {
 	let s = server_with_users(&["alice"], &["auth_failures_per_account=3", "auth_failures_per_ip=100"]);
 	let guesser = std::net::Ipv4Addr::new(127, 0, 0, 2);
 	for _ in 0..3 {
-		let mut c = Client::connect_from(s.port, guesser);
+		let mut c = Client::connect_from(std::net::IpAddr::V4(guesser), s.port);
 		c.open();
 		c.starttls();
 		c.open();
 		assert_eq!(c.plain("alice", "guess"), Err("not-authorized".into()));
 	}
 	// The guesser waits, even with the right password ...
-	let mut c = Client::connect_from(s.port, guesser);
+	let mut c = Client::connect_from(std::net::IpAddr::V4(guesser), s.port);
 	c.open();
 	c.starttls();
 	c.open();

@@ -85,17 +85,6 @@ impl Client {
 		Client::connect_with(TcpStream::connect(("127.0.0.1", port)).expect("connect"))
 	}
 
-	/// A plain TCP connection to the STARTTLS port from another local
-	/// address (any of 127.0.0.0/8 is this machine), as a second host would.
-	pub fn connect_from(port: u16, from: std::net::Ipv4Addr) -> Client {
-		use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrIn, bind, connect, socket};
-		use std::os::fd::AsRawFd as _;
-		let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::empty(), None).expect("socket");
-		bind(fd.as_raw_fd(), &SockaddrIn::from(std::net::SocketAddrV4::new(from, 0))).expect("bind");
-		connect(fd.as_raw_fd(), &SockaddrIn::from(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port))).expect("connect");
-		Client::connect_with(TcpStream::from(fd))
-	}
-
 	fn connect_with(tcp: TcpStream) -> Client {
 		tcp.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
 		Client {

@@ -19,7 +19,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use crate::config::Limits;
@@ -69,14 +69,8 @@ pub struct Source(IpAddr);
 
 impl From<IpAddr> for Source {
 	fn from(ip: IpAddr) -> Source {
-		match ip.to_canonical() {
-			IpAddr::V6(v6) => {
-				let mut octets = v6.octets();
-				octets[8..].fill(0);
-				Source(IpAddr::V6(Ipv6Addr::from(octets)))
-			}
-			v4 => Source(v4),
-		}
+		// One rule for every limit by address (see `per_ip`).
+		Source(super::per_ip::source(ip))
 	}
 }
 

@@ -610,3 +610,29 @@ fn presence_is_bounded_where_it_is_kept() {
 	let (_, rooms) = s.cli(&["room", "list"], None);
 	assert!(rooms.contains(&format!("p19@rooms.{DOMAIN}: temporary, 8 occupants")), "{rooms}");
 }
+
+/// Requests whose answers are big, sent without reading the answers: the
+/// answers wait in the client's own queue, so the server stops taking
+/// requests until they are written. Measured before: 100 vCard requests
+/// (each answered with a 100 KB vCard) in 5 KB on the wire queued 10 MB,
+/// 2,000 of them 200 MB.
+#[test]
+fn requests_whose_answers_are_not_read_hold_little() {
+	let s = server_with_users(&["alice", "bob", "mallory"], &[]);
+	let mut alice = s.online("alice");
+	let mut mallory = s.online("mallory");
+	let card = format!("<vCard xmlns='vcard-temp'><DESC>{}</DESC></vCard>", "d".repeat(100_000));
+	let r = mallory.iq(&format!("<iq type='set'>{card}</iq>"));
+	assert_eq!(r.attr("type"), Some("result"));
+	let mut meter = Meter::start(s.pid());
+	let get = "<iq type='get' id='v'><vCard xmlns='vcard-temp'/></iq>".repeat(100);
+	for _ in 0..20 {
+		if !mallory.try_send(&get) {
+			break;
+		}
+	}
+	settle(s.pid(), Duration::from_secs(10));
+	chat_meanwhile(&s, &mut alice);
+	let growth = meter.growth();
+	assert!(growth < 16 * MIB, "RSS grew by {} MiB", growth / MIB);
+}

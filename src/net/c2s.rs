@@ -264,27 +264,7 @@ impl Conn {
 					READ_BUF.with_borrow(|buf| self.feed(&buf[..n]))
 				}
 				Wake::Read(Err(e)) => return Err(e),
-				Wake::Queue(Some(first)) => {
-					let mut next = Some(first);
-					let mut actions = Vec::new();
-					// Drain what is queued into one write, up to WRITE_BATCH: the
-					// rest waits in the queue, where it is bounded and counted,
-					// rather than in a write buffer that is neither.
-					while let Some(item) = next {
-						match item {
-							Outgoing::Stanza(p) => self.deliver(p),
-							Outgoing::Close(err) => {
-								actions.push(Action::Close(Some(err)));
-								break;
-							}
-							Outgoing::FlushOffline => {
-								Box::pin(self.flush_offline()).await?;
-							}
-						}
-						next = if self.out.len() < WRITE_BATCH { self.outbox.try_recv() } else { None };
-					}
-					actions
-				}
+				Wake::Queue(Some(first)) => Box::pin(self.take_queued(Some(first))).await?,
 				Wake::Queue(None) if self.taken_over() => return Ok(End::TakenOver),
 				Wake::Queue(None) => {
 					let err = StreamError::with_text(StreamCondition::PolicyViolation, "too many stanzas queued for a slow client");
@@ -373,6 +353,23 @@ impl Conn {
 			self.reader.release_temporaries();
 		}
 		actions
+	}
+
+	/// Takes what is queued for the client into the write buffer, up to
+	/// WRITE_BATCH: the rest waits in the queue, where it is bounded and
+	/// counted, rather than in a write buffer that is neither. A `Close` in
+	/// the queue comes back as the action to perform.
+	async fn take_queued(&mut self, first: Option<Outgoing>) -> io::Result<Vec<Action>> {
+		let mut next = first.or_else(|| self.outbox.try_recv());
+		while let Some(item) = next {
+			match item {
+				Outgoing::Stanza(p) => self.deliver(p),
+				Outgoing::Close(err) => return Ok(vec![Action::Close(Some(err))]),
+				Outgoing::FlushOffline => Box::pin(self.flush_offline()).await?,
+			}
+			next = if self.out.len() < WRITE_BATCH { self.outbox.try_recv() } else { None };
+		}
+		Ok(Vec::new())
 	}
 
 	/// Writes a stanza the stream core made; see [`Conn::send_packed`].
@@ -533,8 +530,18 @@ impl Conn {
 					let Some(b) = &self.bound else { continue };
 					let (server, id, jid) = (self.server.clone(), b.id, b.jid.clone());
 					// Our own replies are queued to us; send what we have first
-					// so the order on the wire matches the order of events.
+					// so the order on the wire matches the order of events. And a
+					// client that sends requests without reading the answers
+					// waits for them to be written before the next is taken: the
+					// answers would otherwise pile up in its queue.
 					self.flush().await?;
+					while self.outbox.bytes() > WRITE_BATCH {
+						let close = Box::pin(self.take_queued(None)).await?;
+						if !close.is_empty() {
+							return Box::pin(self.perform(close)).await;
+						}
+						self.flush().await?;
+					}
 					// XEP-0077 for the account itself (password, removal) waits
 					// on key derivation and deletion: answered here, in order.
 					if super::register::is_account_request(&stanza, &jid) {

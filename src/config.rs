@@ -31,6 +31,7 @@ pub struct Limits {
 	pub max_archive_messages: u64,
 	pub mam_retention_days: u32,
 	pub mam_max_page: usize,
+	pub disk_free_warning_bytes: u64,
 	pub muc_max_rooms: usize,
 	pub muc_max_occupants: u32,
 	pub muc_history_messages: usize,
@@ -164,6 +165,7 @@ impl Config {
 				max_archive_messages: 0,
 				mam_retention_days: 0,
 				mam_max_page: 0,
+				disk_free_warning_bytes: 0,
 				muc_max_rooms: 0,
 				muc_max_occupants: 0,
 				muc_history_messages: 0,
@@ -547,6 +549,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "most archived messages in one answer (XEP-0059 max); clients page for more",
 		apply: |c, v| {
 			c.limits.mam_max_page = num(v, 1, 10_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "disk_free_warning_bytes",
+		default: "104857600",
+		doc: "free space on the data directory's file system below which the log warns and `xerra status` says low",
+		apply: |c, v| {
+			c.limits.disk_free_warning_bytes = num(v, 0, 1 << 60)?;
 			Ok(())
 		},
 	},

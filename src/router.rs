@@ -20,17 +20,35 @@ use crate::xmpp::stanza::{IqType, MessageType, Stanza, StanzaType};
 /// what came before it.
 pub async fn handle_batch(server: &Server, session_id: u64, jid: &FullJid, stanzas: &[Stanza]) {
 	let mut cx = Cx::new(server, jid, session_id);
+	let mut waiting = Vec::new();
 	for stanza in stanzas {
+		let (decisive, queued) = (cx.decisive, cx.outs.len());
 		dispatch(stanza, &mut cx);
+		if cx.decisive > decisive {
+			waiting.push(stanza);
+		} else {
+			// Nothing it did waits for storage: what it queued goes now,
+			// whatever becomes of the others' storage.
+			let now: Vec<Out> = cx.outs.drain(queued..).collect();
+			for out in now {
+				deliver(out, &mut cx);
+			}
+		}
 	}
-	finish(cx, stanzas).await;
+	finish(cx, &waiting).await;
 }
 
 /// Runs queued storage jobs, then delivers everything, until nothing is left.
-/// Each of `origins` gets an `internal-server-error` if storage fails.
-pub async fn finish(mut cx: Cx<'_>, origins: &[Stanza]) {
+/// A reply means done and durable: if storage that decides a stanza's fate
+/// ([`Cx::write`]) fails, nothing queued is delivered and each of `origins`
+/// gets the error (`resource-constraint` while the disk refuses writes). If
+/// only records fail ([`Cx::record`]), that is logged and delivery goes on.
+/// Storage that comes of delivering (a later round) fails with a log line.
+pub async fn finish(mut cx: Cx<'_>, origins: &[&Stanza]) {
+	let mut origins = origins;
 	loop {
 		let jobs: Vec<Job> = std::mem::take(&mut cx.jobs);
+		let decisive = std::mem::take(&mut cx.decisive) > 0;
 		let mut outs = std::mem::take(&mut cx.outs);
 		if !jobs.is_empty() {
 			let result = cx
@@ -46,21 +64,34 @@ pub async fn finish(mut cx: Cx<'_>, origins: &[Stanza]) {
 				.await;
 			match result {
 				Ok(more) => outs.extend(more),
-				Err(e) => {
-					log::error!("{}: storage failed: {e}", cx.jid);
+				Err(e) if decisive => {
+					log_failure(cx.jid, "not stored, refused", &e, !origins.is_empty());
 					outs.clear();
+					let err = StanzaError::from(&e);
 					for s in origins.iter().filter(|s| !s.is_error_or_result()) {
-						outs.push(Out::Reply(s.error_reply(&StanzaError::new(Condition::InternalServerError))));
+						outs.push(Out::Reply(s.error_reply(&err)));
 					}
 				}
+				Err(e) => log_failure(cx.jid, "a record (archive copy) was not stored", &e, true),
 			}
 		}
+		origins = &[];
 		for out in outs {
 			deliver(out, &mut cx);
 		}
 		if cx.jobs.is_empty() && cx.outs.is_empty() {
 			return;
 		}
+	}
+}
+
+/// A full or failing disk is logged once by the writer, not for every
+/// stanza whose sender was told; what nobody could be told is a warning.
+fn log_failure(jid: &FullJid, what: &str, e: &crate::store::StoreError, told: bool) {
+	match e {
+		crate::store::StoreError::Unavailable(_) if told => log::debug!("{jid}: {what}: {e}"),
+		crate::store::StoreError::Unavailable(_) => log::warn!("{jid}: {what} (nobody to tell): {e}"),
+		_ => log::error!("{jid}: {what}: {e}"),
 	}
 }
 
@@ -273,6 +304,8 @@ pub async fn from_remote(server: &Server, el: Element) {
 				},
 				None => {}
 			}
+			// A remote sender hears of failed storage like a local one.
+			return finish(cx, &[&stanza]).await;
 		}
 		Err(Ok((el, err))) => cx.send(Out::Route(crate::xmpp::stanza::error_reply(&el, &err))),
 		Err(Err(_)) => {}

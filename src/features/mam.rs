@@ -5,6 +5,9 @@
 //! recipient's copy carries the archive id as `<stanza-id/>`. Queries run on
 //! the storage writer, so they see every message acknowledged before them.
 //!
+//! Archive copies are records ([`Cx::record`]): a message delivered live is
+//! not reported as failed when its copy could not be written.
+//!
 //! Limits: `max_archive_messages` per account (oldest dropped),
 //! `mam_retention_days` (older ones deleted daily), `mam_max_page`.
 
@@ -132,13 +135,13 @@ pub fn archive(el: &mut Element, to: &Jid, cx: &mut Cx) {
 		el.push(Element::new("stanza-id", ns::SID).with_attr("id", id.as_str()).with_attr("by", format!("{r}@{}", cx.domain())));
 		let with = el.attr("from").unwrap_or(cx.jid.as_str()).to_owned();
 		let (r, xml) = (r.clone(), el.to_xml(ns::CLIENT));
-		cx.write(move |tx| tx.archive(&r, &id, now, &with, &xml, max).map(|_| Vec::new()));
+		cx.record(move |tx| tx.archive(&r, &id, now, &with, &xml, max).map(|_| Vec::new()));
 	}
 	// A note to oneself is archived once, as received.
 	if !sender.is_empty() && recipient.as_deref() != Some(sender.as_str()) && archives(&sender, to, cx) {
 		let id = new_id(cx);
 		let (with, xml) = (to.as_str().to_owned(), el.to_xml(ns::CLIENT));
-		cx.write(move |tx| tx.archive(&sender, &id, now, &with, &xml, max).map(|_| Vec::new()));
+		cx.record(move |tx| tx.archive(&sender, &id, now, &with, &xml, max).map(|_| Vec::new()));
 	}
 }
 

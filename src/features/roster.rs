@@ -57,15 +57,15 @@ fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	if let Some(s) = cx.server.sessions.borrow_mut().get_mut(&user, cx.session_id) {
 		s.interested = true;
 	}
-	let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
-	let ver = snap.roster_version(&user).map_err(|_| Condition::InternalServerError)?.to_string();
+	let snap = cx.server.store.snapshot()?;
+	let ver = snap.roster_version(&user)?.to_string();
 	// RFC 6121 §2.6.3: same version → empty result, pushes follow as usual.
 	if iq.payload().and_then(|q| q.attr("ver")) == Some(ver.as_str()) {
 		cx.reply(iq.iq_result());
 		return Ok(());
 	}
 	let mut query = Element::new("query", ns::ROSTER).with_attr("ver", ver);
-	for (contact, entry) in snap.roster(&user).map_err(|_| Condition::InternalServerError)? {
+	for (contact, entry) in snap.roster(&user)? {
 		if entry.in_roster {
 			query.push(item_element(&contact, &entry));
 		}

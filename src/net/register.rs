@@ -49,8 +49,7 @@ async fn answer(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &St
 	match (iq.ty, payload.name()) {
 		(StanzaType::Iq(IqType::Set), "preauth") => {
 			let t = payload.attr("token").unwrap_or_default();
-			let good =
-				server.store.snapshot().and_then(|s| s.invite(t, invites::now_secs())).map_err(|_| Condition::InternalServerError)?;
+			let good = server.store.snapshot().and_then(|s| s.invite(t, invites::now_secs()))?;
 			if good.is_none() {
 				throttle(server, ip)?;
 				return Err(StanzaError::with_text(Condition::ItemNotFound, "this invitation is not valid (any more)"));
@@ -126,8 +125,7 @@ async fn register(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &
 			}
 			Ok(Ok(outs))
 		})
-		.await
-		.map_err(|_| Condition::InternalServerError)?;
+		.await?;
 	let outs = outcome?;
 	*token = None;
 	log::info!("{ip}: registered {user}@{}", server.config.domain);
@@ -201,7 +199,7 @@ async fn account_answer(server: &Server, jid: &FullJid, iq: &Stanza) -> Result<E
 		return Err(StanzaError::with_text(Condition::NotAcceptable, "choose a password"));
 	}
 	let account = derive(&password, server).await?;
-	let changed = server.store.write(move |tx| tx.set_credentials(&user, &account)).await.map_err(|_| Condition::InternalServerError)?;
+	let changed = server.store.write(move |tx| tx.set_credentials(&user, &account)).await?;
 	if !changed {
 		return Err(StanzaError::new(Condition::ItemNotFound));
 	}

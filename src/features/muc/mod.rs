@@ -287,7 +287,7 @@ fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Resu
 			if archived.child("body", ns::CLIENT).is_some() {
 				let (key, with, xml) =
 					(format!("muc:{name}"), archived.attr("from").unwrap_or_default().to_owned(), archived.to_xml(ns::CLIENT));
-				cx.write(move |tx| tx.archive(&key, &id, now, &with, &xml, max_archive).map(|_| Vec::new()));
+				cx.record(move |tx| tx.archive(&key, &id, now, &with, &xml, max_archive).map(|_| Vec::new()));
 			}
 			send(cx, out);
 		}

@@ -1,0 +1,207 @@
+//! Storage faults over real sockets: a full disk (the data directory on a
+//! small tmpfs in a mount namespace of the server's own, so nothing
+//! outlives it) and the low-space warning.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::client::error_condition;
+use common::{Client, PASSWORD, Server};
+use xerra::xmpp::element::Element;
+
+fn ping(c: &mut Client) {
+	let r = c.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
+	assert_eq!(r.attr("type"), Some("result"));
+}
+
+fn body(e: &Element) -> Option<String> {
+	e.child("body", "jabber:client").map(Element::text)
+}
+
+/// The number a test put at the start of a body ("12 xxxx...").
+fn number(e: &Element) -> Option<usize> {
+	body(e)?.split(' ').next()?.parse().ok()
+}
+
+fn is_error_for(id: &str) -> impl Fn(&Element) -> bool + '_ {
+	move |e| e.attr("type") == Some("error") && e.attr("id") == Some(id)
+}
+
+/// Sends a chat message and a ping; the error it got, if any. Stanzas are
+/// handled in order, so once the ping is answered the message's fate is known.
+fn send_chat(c: &mut Client, to: &str, id: &str, body: &str) -> Option<Element> {
+	c.send(&format!("<message to='{to}' type='chat' id='{id}'><body>{body}</body></message>"));
+	ping(c);
+	c.wait_within(Duration::ZERO, is_error_for(id))
+}
+
+fn scratch_dir(tag: &str) -> PathBuf {
+	use std::sync::atomic::{AtomicU32, Ordering};
+	static N: AtomicU32 = AtomicU32::new(0);
+	let dir = std::env::temp_dir().join(format!("xerra-storage-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+	let _ = std::fs::remove_dir_all(&dir);
+	dir
+}
+
+// ---- a full disk -------------------------------------------------------------
+
+/// A server whose data directory is a tmpfs of `size`, mounted in a mount
+/// namespace that only the server lives in: the mount goes with it.
+fn start_on_tmpfs(size: &str, settings: &[&str]) -> Server {
+	let dir = scratch_dir("tmpfs");
+	std::fs::create_dir_all(&dir).unwrap();
+	let script = format!("mount -t tmpfs -o size={size},mode=0700 xerra-test \"$0\" && exec \"$@\"");
+	let path = dir.to_str().unwrap().to_owned();
+	let wrapper = ["unshare", "-m", "--propagation", "private", "sh", "-c", &script, &path];
+	Server::start_wrapped(dir, settings.iter().map(|s| s.to_string()).collect(), &wrapper)
+}
+
+/// Runs `cmd` in the server's mount namespace.
+fn in_server_ns(s: &Server, cmd: &[&str], stdin: Option<&str>) -> (bool, String) {
+	use std::io::Write as _;
+	let pid = s.pid().to_string();
+	let mut child = Command::new("nsenter")
+		.args(["-t", &pid, "-m", "--"])
+		.args(cmd)
+		.stdin(Stdio::piped())
+		.stdout(Stdio::piped())
+		.stderr(Stdio::piped())
+		.spawn()
+		.unwrap();
+	if let Some(input) = stdin {
+		child.stdin.take().unwrap().write_all(format!("{input}\n").as_bytes()).unwrap();
+	}
+	drop(child.stdin.take());
+	let out = child.wait_with_output().unwrap();
+	(out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// `xerra ARGS` where the server sees its data directory (its control socket is on the tmpfs).
+fn ns_cli(s: &Server, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+	let mut cmd = vec![common::bin(), "--data-dir", s.dir.to_str().unwrap()];
+	cmd.extend_from_slice(args);
+	in_server_ns(s, &cmd, stdin)
+}
+
+fn free_kib(s: &Server) -> u64 {
+	let (ok, out) = in_server_ns(s, &["df", "-k", "--output=avail", s.dir.to_str().unwrap()], None);
+	assert!(ok, "{out}");
+	out.lines().nth(1).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn a_full_disk_answers_resource_constraint_and_writes_resume_once_space_returns() {
+	let s = start_on_tmpfs("3m", &["max_offline_messages=100000"]);
+	for user in ["alice", "bob", "carol", "dave"] {
+		let (ok, out) = ns_cli(&s, &["user", "add", user, "--password-stdin"], Some(PASSWORD));
+		assert!(ok, "{out}");
+	}
+	let mut bob = s.online("bob");
+	let mut alice = s.online("alice");
+	let carol = Server::jid("carol");
+	let big = "x".repeat(40_000);
+
+	// Messages to offline carol fill the disk until one is refused.
+	let mut stored = Vec::new();
+	let mut refused = None;
+	for i in 0..500 {
+		match send_chat(&mut alice, &carol, &format!("f{i}"), &format!("{i} {big}")) {
+			None => stored.push(i),
+			Some(err) => {
+				refused = Some(err);
+				break;
+			}
+		}
+	}
+	let refused = refused.expect("a 3 MiB disk fills up");
+	assert!(stored.len() >= 3, "some messages fit first: {stored:?}");
+	// The sender hears that the server cannot take it now, not that it broke.
+	assert_eq!(error_condition(&refused), "resource-constraint", "{}", refused.to_xml("jabber:client"));
+	assert_eq!(refused.child("error", "jabber:client").unwrap().attr("type"), Some("wait"));
+	let full_at = free_kib(&s);
+
+	// While the disk is full: writes are refused the same way, reads and
+	// logins work, and a chat with someone online is delivered and not
+	// reported as failed (only its archive copy is missing).
+	for i in 0..3 {
+		let err = send_chat(&mut alice, &carol, &format!("g{i}"), &format!("g{i} {big}")).expect("still full");
+		assert_eq!(error_condition(&err), "resource-constraint");
+	}
+	let r = alice.iq("<iq type='set'><query xmlns='jabber:iq:private'><note xmlns='x:storage-test'>hi</note></query></iq>");
+	assert_eq!(r.attr("type"), Some("error"));
+	assert_eq!(error_condition(&r), "resource-constraint");
+	let r = alice.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>");
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
+	let dave = s.online("dave");
+	drop(dave);
+	let live = format!("live {big}");
+	assert!(send_chat(&mut alice, &Server::jid("bob"), "live", &live).is_none(), "a delivered message is not reported as failed");
+	let got = bob.wait_for(|e| e.name() == "message" && body(e).is_some());
+	assert_eq!(body(&got).as_deref(), Some(live.as_str()));
+	// The admin sees it.
+	let (ok, status) = ns_cli(&s, &["status"], None);
+	assert!(ok, "{status}");
+	assert!(status.contains("running: yes"), "{status}");
+	assert!(status.lines().any(|l| l.starts_with("disk:") && l.contains("low")), "{status}");
+	assert!(s.log_text().contains("free space"), "a warning in the log");
+
+	// Space comes back: writes work again without a restart.
+	let (ok, out) = in_server_ns(&s, &["mount", "-o", "remount,size=64m", s.dir.to_str().unwrap()], None);
+	assert!(ok, "{out}");
+	assert!(free_kib(&s) > full_at + 30_000);
+	let deadline = Instant::now() + Duration::from_secs(30);
+	let mut n = 0;
+	loop {
+		let id = format!("r{n}");
+		match send_chat(&mut alice, &carol, &id, &format!("{} {big}", 1000 + n)) {
+			None => {
+				stored.push(1000 + n);
+				break;
+			}
+			Some(err) => assert_eq!(error_condition(&err), "resource-constraint"),
+		}
+		assert!(Instant::now() < deadline, "writes did not resume");
+		std::thread::sleep(Duration::from_millis(200));
+		n += 1;
+	}
+	for i in 0..5 {
+		assert!(send_chat(&mut alice, &carol, &format!("a{i}"), &format!("{} {big}", 2000 + i)).is_none());
+		stored.push(2000 + i);
+	}
+	let r = alice.iq("<iq type='set'><query xmlns='jabber:iq:private'><note xmlns='x:storage-test'>hi</note></query></iq>");
+	assert_eq!(r.attr("type"), Some("result"));
+
+	// Every message that was not refused reaches carol, in order; none of the refused ones.
+	let mut c = s.online("carol");
+	let mut got = Vec::new();
+	while got.len() < stored.len() {
+		let m = c.wait_for(|e| e.name() == "message" && number(e).is_some());
+		got.push(number(&m).unwrap());
+	}
+	assert_eq!(got, stored);
+	c.expect_none(Duration::from_millis(500), |e| e.name() == "message" && body(e).is_some());
+	let mut s = s;
+	assert!(s.stop(), "clean exit");
+}
+
+// ---- low free space ----------------------------------------------------------
+
+#[test]
+fn low_free_space_is_reported_in_the_log_and_in_status() {
+	// Any disk is "low" against a threshold of 1 PiB.
+	let s = Server::start(&["disk_free_warning_bytes=1125899906842624"]);
+	let (ok, status) = s.cli(&["status"], None);
+	assert!(ok, "{status}");
+	let line = status.lines().find(|l| l.starts_with("disk:")).unwrap_or_else(|| panic!("{status}"));
+	assert!(line.contains("free") && line.contains("low"), "{line}");
+	assert!(s.log_text().contains("free space"), "{}", s.log_text());
+	// Below the threshold nothing is said.
+	let s = Server::start(&["disk_free_warning_bytes=1"]);
+	let (_, status) = s.cli(&["status"], None);
+	let line = status.lines().find(|l| l.starts_with("disk:")).unwrap_or_else(|| panic!("{status}"));
+	assert!(!line.contains("low"), "{line}");
+	assert!(!s.log_text().contains("free space"));
+}

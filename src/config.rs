@@ -17,6 +17,7 @@ pub struct Limits {
 	pub max_connections_per_ip: usize,
 	pub max_resources_per_account: usize,
 	pub max_offline_messages: usize,
+	pub max_offline_bytes: u64,
 	pub max_roster_items: usize,
 	pub max_private_bytes: usize,
 	pub max_vcard_bytes: usize,
@@ -29,8 +30,10 @@ pub struct Limits {
 	pub max_blocklist_items: usize,
 	pub max_push_registrations: usize,
 	pub max_archive_messages: u64,
+	pub max_archive_bytes: u64,
 	pub mam_retention_days: u32,
 	pub mam_max_page: usize,
+	pub mam_max_page_bytes: usize,
 	pub disk_free_warning_bytes: u64,
 	pub muc_max_rooms: usize,
 	pub muc_max_occupants: u32,
@@ -151,6 +154,7 @@ impl Config {
 				max_connections_per_ip: 0,
 				max_resources_per_account: 0,
 				max_offline_messages: 0,
+				max_offline_bytes: 0,
 				max_roster_items: 0,
 				max_private_bytes: 0,
 				max_vcard_bytes: 0,
@@ -163,8 +167,10 @@ impl Config {
 				max_blocklist_items: 0,
 				max_push_registrations: 0,
 				max_archive_messages: 0,
+				max_archive_bytes: 0,
 				mam_retention_days: 0,
 				mam_max_page: 0,
+				mam_max_page_bytes: 0,
 				disk_free_warning_bytes: 0,
 				muc_max_rooms: 0,
 				muc_max_occupants: 0,
@@ -436,6 +442,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "max_offline_bytes",
+		default: "8388608",
+		doc: "bytes of messages stored for one offline account; beyond it the sender gets service-unavailable, as past max_offline_messages",
+		apply: |c, v| {
+			c.limits.max_offline_bytes = num(v, 1024, 1 << 40)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "max_roster_items",
 		default: "2000",
 		doc: "contacts in one roster",
@@ -535,6 +550,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "max_archive_bytes",
+		default: "67108864",
+		doc: "bytes kept in one account's (or room's) archive (XEP-0313); the oldest go first",
+		apply: |c, v| {
+			c.limits.max_archive_bytes = num(v, 1 << 20, 1 << 40)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "mam_retention_days",
 		default: "365",
 		doc: "archived messages older than this are deleted (checked daily); 0 keeps them",
@@ -549,6 +573,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "most archived messages in one answer (XEP-0059 max); clients page for more",
 		apply: |c, v| {
 			c.limits.mam_max_page = num(v, 1, 10_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "mam_max_page_bytes",
+		default: "262144",
+		doc: "archived XML in one answer to an archive query (one message at least); a page is cut short there and marked incomplete",
+		apply: |c, v| {
+			c.limits.mam_max_page_bytes = num(v, 4096, 1 << 30)?;
 			Ok(())
 		},
 	},

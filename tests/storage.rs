@@ -1,6 +1,8 @@
-//! Storage faults over real sockets: a full disk (the data directory on a
-//! small tmpfs in a mount namespace of the server's own, so nothing
-//! outlives it) and the low-space warning.
+//! Storage faults and quotas over real sockets: a full disk (the data
+//! directory on a small tmpfs in a mount namespace of the server's own, so
+//! nothing outlives it), byte quotas per account for offline storage and
+//! the archive, what login and queries hold in memory (measured from
+//! /proc), and the low-space warning.
 
 mod common;
 
@@ -9,8 +11,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::client::error_condition;
-use common::{Client, PASSWORD, Server};
+use common::{Client, PASSWORD, Server, server_with_users};
 use xerra::xmpp::element::Element;
+
+const MAM: &str = "urn:xmpp:mam:2";
 
 fn ping(c: &mut Client) {
 	let r = c.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
@@ -36,6 +40,13 @@ fn send_chat(c: &mut Client, to: &str, id: &str, body: &str) -> Option<Element> 
 	c.send(&format!("<message to='{to}' type='chat' id='{id}'><body>{body}</body></message>"));
 	ping(c);
 	c.wait_within(Duration::ZERO, is_error_for(id))
+}
+
+/// Resident memory of a process in KiB (VmRSS).
+fn rss_kib(pid: u32) -> u64 {
+	let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+	let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+	line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 fn scratch_dir(tag: &str) -> PathBuf {
@@ -185,6 +196,160 @@ fn a_full_disk_answers_resource_constraint_and_writes_resume_once_space_returns(
 	c.expect_none(Duration::from_millis(500), |e| e.name() == "message" && body(e).is_some());
 	let mut s = s;
 	assert!(s.stop(), "clean exit");
+}
+
+// ---- byte quotas -------------------------------------------------------------
+
+#[test]
+fn offline_storage_is_capped_in_bytes() {
+	let s = server_with_users(&["alice", "bob"], &["max_offline_bytes=1048576"]);
+	let mut alice = s.online("alice");
+	let bob = Server::jid("bob");
+	let big = "x".repeat(100_000);
+	let mut stored = Vec::new();
+	let mut refused = Vec::new();
+	for i in 0..20 {
+		match send_chat(&mut alice, &bob, &format!("o{i}"), &format!("{i} {big}")) {
+			None => stored.push(i),
+			Some(err) => {
+				assert_eq!(error_condition(&err), "service-unavailable", "the same answer as the count limit");
+				refused.push(i);
+			}
+		}
+	}
+	// About 1 MiB of 100 KB messages, the first ones; the rest are refused.
+	assert!((8..=10).contains(&stored.len()), "{stored:?}");
+	assert_eq!(stored, (0..stored.len()).collect::<Vec<_>>());
+	let mut b = s.online("bob");
+	for i in &stored {
+		let m = b.wait_for(|e| e.name() == "message" && number(e).is_some());
+		assert_eq!(number(&m), Some(*i));
+	}
+	b.expect_none(Duration::from_millis(300), |e| e.name() == "message" && body(e).is_some());
+	drop(b);
+	std::thread::sleep(Duration::from_millis(300));
+	// Delivered messages leave the quota.
+	for i in 0..5 {
+		assert!(send_chat(&mut alice, &bob, &format!("p{i}"), &format!("{} {big}", 100 + i)).is_none());
+	}
+}
+
+/// The bodies in the caller's archive, oldest first, paging (XEP-0059)
+/// until the server says it is complete.
+fn archive(c: &mut Client) -> Vec<String> {
+	const RSM: &str = "http://jabber.org/protocol/rsm";
+	let mut bodies = Vec::new();
+	let mut after = String::new();
+	loop {
+		let id = c.id();
+		c.send(&format!("<iq type='set' id='{id}'><query xmlns='{MAM}'><set xmlns='{RSM}'><max>100</max>{after}</set></query></iq>"));
+		loop {
+			let e = c.wait_for(|e| e.attr("id") == Some(id.as_str()) || e.child("result", MAM).is_some());
+			if e.name() == "iq" {
+				assert_eq!(e.attr("type"), Some("result"), "{}", e.to_xml("jabber:client"));
+				let fin = e.child("fin", MAM).unwrap();
+				if fin.attr("complete") == Some("true") {
+					return bodies;
+				}
+				let last = fin.child("set", RSM).unwrap().child("last", RSM).unwrap().text();
+				after = format!("<after>{last}</after>");
+				break;
+			}
+			let r = e.child("result", MAM).unwrap();
+			let m = r.child("forwarded", "urn:xmpp:forward:0").unwrap().child("message", "jabber:client").unwrap();
+			bodies.push(body(m).unwrap());
+		}
+	}
+}
+
+#[test]
+fn the_archive_is_capped_in_bytes_and_the_oldest_go_first() {
+	let s = server_with_users(&["alice", "bob"], &["max_archive_bytes=1048576"]);
+	let mut alice = s.online("alice");
+	let _b = s.online("bob");
+	let big = "x".repeat(100_000);
+	for i in 0..25 {
+		assert!(send_chat(&mut alice, &Server::jid("bob"), &format!("m{i}"), &format!("{i} {big}")).is_none());
+	}
+	let kept: Vec<usize> = archive(&mut alice).iter().map(|b| b.split(' ').next().unwrap().parse().unwrap()).collect();
+	assert!((8..=10).contains(&kept.len()), "{kept:?}");
+	assert_eq!(kept, (25 - kept.len()..25).collect::<Vec<_>>(), "the newest are kept");
+	// A small message still fits: it pushes out the oldest again.
+	assert!(send_chat(&mut alice, &Server::jid("bob"), "small", "25 small").is_none());
+	let now: Vec<String> = archive(&mut alice).iter().map(|b| b.split(' ').next().unwrap().to_owned()).collect();
+	assert_eq!(now.last().map(String::as_str), Some("25"));
+	assert!(now.len() <= kept.len() + 1);
+}
+
+#[test]
+fn offline_flush_at_login_is_bounded_in_memory() {
+	let s = server_with_users(&["alice", "bob"], &["max_offline_bytes=67108864"]);
+	let mut alice = s.online("alice");
+	let big = "x".repeat(250_000);
+	for i in 0..100 {
+		alice.send(&format!("<message to='{}' type='chat'><body>{i} {big}</body></message>", Server::jid("bob")));
+	}
+	ping(&mut alice);
+	assert!(alice.wait_within(Duration::ZERO, |e| e.attr("type") == Some("error")).is_none(), "all stored");
+	std::thread::sleep(Duration::from_millis(500));
+	let before = rss_kib(s.pid());
+	let mut b = s.online("bob");
+	for i in 0..100 {
+		let m = b.wait_for(|e| e.name() == "message" && number(e).is_some());
+		assert_eq!(number(&m), Some(i));
+	}
+	let grew = rss_kib(s.pid()).saturating_sub(before);
+	eprintln!("offline flush of 100 x 250 KB: RSS {before} KiB + {grew} KiB");
+	assert!(grew < 8 * 1024, "RSS grew by {grew} KiB delivering 25 MB of offline messages");
+}
+
+#[test]
+fn an_archive_page_is_bounded_in_memory() {
+	let s = server_with_users(&["alice", "bob"], &["max_offline_bytes=67108864"]);
+	let mut alice = s.online("alice");
+	let _b = s.online("bob");
+	let big = "x".repeat(250_000);
+	for i in 0..100 {
+		alice.send(&format!("<message to='{}' type='chat'><body>{i} {big}</body></message>", Server::jid("bob")));
+	}
+	ping(&mut alice);
+	std::thread::sleep(Duration::from_millis(500));
+	let before = rss_kib(s.pid());
+	let mut total = 0;
+	let mut after = None;
+	// Paged by the server: each answer is bounded, and paging on gets the rest.
+	loop {
+		let id = alice.id();
+		let set = match &after {
+			Some(a) => format!("<max>100</max><after>{a}</after>"),
+			None => "<max>100</max>".into(),
+		};
+		alice.send(&format!(
+			"<iq type='set' id='{id}'><query xmlns='{MAM}'><set xmlns='http://jabber.org/protocol/rsm'>{set}</set></query></iq>"
+		));
+		loop {
+			let e = alice.wait_for(|e| e.attr("id") == Some(id.as_str()) || e.child("result", MAM).is_some());
+			if e.name() == "iq" {
+				let fin = e.child("fin", MAM).unwrap();
+				after = fin
+					.child("set", "http://jabber.org/protocol/rsm")
+					.and_then(|s| s.child("last", "http://jabber.org/protocol/rsm"))
+					.map(Element::text);
+				if fin.attr("complete") == Some("true") {
+					after = None;
+				}
+				break;
+			}
+			total += 1;
+		}
+		if after.is_none() {
+			break;
+		}
+	}
+	assert_eq!(total, 100);
+	let grew = rss_kib(s.pid()).saturating_sub(before);
+	eprintln!("archive query of 100 x 250 KB: RSS {before} KiB + {grew} KiB");
+	assert!(grew < 8 * 1024, "RSS grew by {grew} KiB answering an archive query");
 }
 
 // ---- low free space ----------------------------------------------------------

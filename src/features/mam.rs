@@ -8,8 +8,9 @@
 //! Archive copies are records ([`Cx::record`]): a message delivered live is
 //! not reported as failed when its copy could not be written.
 //!
-//! Limits: `max_archive_messages` per account (oldest dropped),
-//! `mam_retention_days` (older ones deleted daily), `mam_max_page`.
+//! Limits: `max_archive_messages` and `max_archive_bytes` per account or
+//! room (oldest dropped), `mam_retention_days` (older ones deleted daily),
+//! `mam_max_page` and `mam_max_page_bytes` per answer.
 
 use std::collections::HashMap;
 use std::time::UNIX_EPOCH;
@@ -18,7 +19,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{Cx, Deferred, Feature, IqRoute, Out, Target};
-use crate::store::{MamDefault, MamPrefs, MamQuery};
+use crate::config::Limits;
+use crate::store::{ArchiveQuota, MamDefault, MamPrefs, MamQuery};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::form::{Builder, Form};
@@ -110,6 +112,11 @@ fn archives(user: &str, other: &Jid, cx: &Cx) -> bool {
 	}
 }
 
+/// What one archive may keep.
+pub fn quota(l: &Limits) -> ArchiveQuota {
+	ArchiveQuota { messages: l.max_archive_messages, bytes: l.max_archive_bytes }
+}
+
 fn new_id(cx: &Cx) -> String {
 	let mut b = [0u8; 12];
 	cx.server.random(&mut b);
@@ -125,7 +132,7 @@ pub fn archive(el: &mut Element, to: &Jid, cx: &mut Cx) {
 		return;
 	}
 	let now = micros_now();
-	let max = cx.server.config.limits.max_archive_messages;
+	let max = quota(&cx.server.config.limits);
 	let sender = cx.user().to_owned();
 	let recipient = cx.local_user(to).map(str::to_owned).filter(|u| crate::router::account_exists(cx, u));
 	if let Some(r) = &recipient
@@ -150,8 +157,8 @@ fn bad(text: &str) -> StanzaError {
 }
 
 /// The filters and page a query asks for.
-fn parse_query(q: &Element, max_page: usize) -> Result<MamQuery, StanzaError> {
-	let mut mq = MamQuery { max: DEFAULT_PAGE.min(max_page), ..Default::default() };
+fn parse_query(q: &Element, max_page: usize, max_page_bytes: usize) -> Result<MamQuery, StanzaError> {
+	let mut mq = MamQuery { max: DEFAULT_PAGE.min(max_page), max_bytes: Some(max_page_bytes), ..Default::default() };
 	if let Some(x) = q.child("x", ns::DATA_FORMS) {
 		let form = Form::parse(x);
 		if form.form_type.as_deref().is_some_and(|t| t != ns::MAM) {
@@ -195,7 +202,7 @@ fn query(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 /// `muc:ROOM`), results sent from `from`.
 pub fn run_query(iq: &Stanza, cx: &mut Cx, key: String, from: String) -> Result<(), StanzaError> {
 	let q = iq.payload().ok_or(Condition::BadRequest)?;
-	let mq = parse_query(q, cx.server.config.limits.mam_max_page)?;
+	let mq = parse_query(q, cx.server.config.limits.mam_max_page, cx.server.config.limits.mam_max_page_bytes)?;
 	let queryid = q.attr("queryid").map(str::to_owned);
 	let to = cx.jid.as_str().to_owned();
 	let l = &cx.server.config.limits;

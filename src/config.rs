@@ -18,6 +18,8 @@ pub struct Limits {
 	pub max_resources_per_account: usize,
 	pub max_offline_messages: usize,
 	pub max_offline_bytes: u64,
+	pub max_pending_subscriptions: usize,
+	pub max_subscription_status_bytes: usize,
 	pub max_roster_items: usize,
 	pub max_private_bytes: usize,
 	pub max_vcard_bytes: usize,
@@ -155,6 +157,8 @@ impl Config {
 				max_resources_per_account: 0,
 				max_offline_messages: 0,
 				max_offline_bytes: 0,
+				max_pending_subscriptions: 0,
+				max_subscription_status_bytes: 0,
 				max_roster_items: 0,
 				max_private_bytes: 0,
 				max_vcard_bytes: 0,
@@ -447,6 +451,24 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "bytes of messages stored for one offline account; beyond it the sender gets service-unavailable, as past max_offline_messages",
 		apply: |c, v| {
 			c.limits.max_offline_bytes = num(v, 1024, 1 << 40)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_pending_subscriptions",
+		default: "100",
+		doc: "subscription requests (RFC 6121 §3.1) waiting for one account's answer; one more is refused with resource-constraint",
+		apply: |c, v| {
+			c.limits.max_pending_subscriptions = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_subscription_status_bytes",
+		default: "1024",
+		doc: "longest <status/> text of a subscription request; a longer one is cut to this (on a character boundary), delivered and kept so",
+		apply: |c, v| {
+			c.limits.max_subscription_status_bytes = num(v, 0, 65536)?;
 			Ok(())
 		},
 	},

@@ -1,8 +1,8 @@
 //! Storage faults and quotas over real sockets: a full disk (the data
 //! directory on a small tmpfs in a mount namespace of the server's own, so
-//! nothing outlives it), byte quotas per account for offline storage and
-//! the archive, what login and queries hold in memory (measured from
-//! /proc), and the low-space warning.
+//! nothing outlives it), byte quotas per account for offline storage, the
+//! archive and pending subscription requests, what login and queries hold
+//! in memory (measured from /proc), and the low-space warning.
 
 mod common;
 
@@ -11,10 +11,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::client::error_condition;
-use common::{Client, PASSWORD, Server, server_with_users};
+use common::{Client, DOMAIN, PASSWORD, Server, server_with_users};
 use xerra::xmpp::element::Element;
 
 const MAM: &str = "urn:xmpp:mam:2";
+const STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 fn ping(c: &mut Client) {
 	let r = c.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
@@ -350,6 +351,79 @@ fn an_archive_page_is_bounded_in_memory() {
 	let grew = rss_kib(s.pid()).saturating_sub(before);
 	eprintln!("archive query of 100 x 250 KB: RSS {before} KiB + {grew} KiB");
 	assert!(grew < 8 * 1024, "RSS grew by {grew} KiB answering an archive query");
+}
+
+// ---- pending subscription requests ------------------------------------------
+
+const GW: &str = "gw.example.test";
+
+fn component(s: &Server) -> Client {
+	let (ok, out) = s.cli(&["component", "add", GW], None);
+	assert!(ok, "{out}");
+	let secret = out.lines().find_map(|l| l.strip_prefix("secret: ")).unwrap().trim().to_owned();
+	let addr = s.listeners.iter().find(|(k, a)| k == "component" && a.is_ipv4()).unwrap().1;
+	Client::component(addr, GW, &secret).expect("handshake")
+}
+
+fn component_ping(gw: &mut Client) {
+	gw.send(&format!("<iq type='get' id='sync' from='{GW}' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>"));
+	gw.wait_for(|e| e.name() == "iq" && e.attr("id") == Some("sync"));
+}
+
+#[test]
+fn pending_subscription_requests_are_capped_and_replayed_in_bounded_memory() {
+	let s = server_with_users(&["victim"], &["component_port=0"]);
+	let mut gw = component(&s);
+	let victim = Server::jid("victim");
+	let status = "s".repeat(100_000);
+	let n = 300;
+	for i in 0..n {
+		gw.send(&format!("<presence type='subscribe' from='u{i}@{GW}' to='{victim}'><status>{status}</status></presence>"));
+		if i % 50 == 49 {
+			component_ping(&mut gw);
+		}
+	}
+	component_ping(&mut gw);
+	std::thread::sleep(Duration::from_millis(500));
+	let before = rss_kib(s.pid());
+	let mut v = s.login("victim");
+	v.send("<presence/>");
+	let replayed = v
+		.drain(Duration::from_secs(3))
+		.into_iter()
+		.filter(|e| e.name() == "presence" && e.attr("type") == Some("subscribe"))
+		.collect::<Vec<_>>();
+	let grew = rss_kib(s.pid()).saturating_sub(before);
+	eprintln!("{} pending requests replayed at login: RSS {before} KiB + {grew} KiB", replayed.len());
+	assert!(grew < 8 * 1024, "RSS grew by {grew} KiB replaying subscription requests");
+
+	// The default cap: 100 kept; the others were refused to the sender.
+	assert_eq!(replayed.len(), 100);
+	let refused = gw
+		.drain(Duration::from_millis(500))
+		.into_iter()
+		.filter(|e| e.name() == "presence" && e.attr("type") == Some("error"))
+		.collect::<Vec<_>>();
+	assert_eq!(refused.len(), n - 100);
+	let error = refused[0].children().find(|c| c.name() == "error").unwrap();
+	assert_eq!(error.attr("type"), Some("wait"));
+	assert!(error.child("resource-constraint", STANZAS).is_some(), "{}", refused[0].to_xml("jabber:component:accept"));
+	assert_eq!(refused[0].attr("from"), Some(victim.as_str()));
+	// Each kept status is cut to max_subscription_status_bytes.
+	for p in &replayed {
+		let st = p.child("status", "jabber:client").map(Element::text).unwrap_or_default();
+		assert!(!st.is_empty() && st.len() <= 1024, "status of {} bytes", st.len());
+	}
+
+	// Answering requests makes room for new ones; a live one is cut too.
+	let first = replayed[0].attr("from").unwrap().to_owned();
+	v.send(&format!("<presence type='unsubscribed' to='{first}'/>"));
+	ping(&mut v);
+	gw.send(&format!("<presence type='subscribe' from='new@{GW}' to='{victim}'><status>{status}</status></presence>"));
+	let live = v.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(&format!("new@{GW}")));
+	assert!(live.child("status", "jabber:client").unwrap().text().len() <= 1024);
+	component_ping(&mut gw);
+	assert!(gw.drain(Duration::from_millis(300)).iter().all(|e| e.attr("type") != Some("error")));
 }
 
 // ---- low free space ----------------------------------------------------------

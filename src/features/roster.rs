@@ -164,10 +164,10 @@ fn remove(tx: &Tx<'_>, domain: &str, user: &str, contact: &BareJid) -> Outcome {
 		Element::new("presence", ns::CLIENT).with_attr("type", ty).with_attr("from", from.as_str()).with_attr("to", contact.as_str())
 	};
 	if old.state.sub.has_to() || old.state.pending_out {
-		outs.extend(presence::outbound(tx, domain, user, contact, SubKind::Unsubscribe, stanza("unsubscribe"), usize::MAX)?);
+		outs.extend(presence::outbound(tx, domain, user, contact, SubKind::Unsubscribe, stanza("unsubscribe"), presence::Caps::NONE)?);
 	}
 	if old.state.sub.has_from() || old.state.pending_in {
-		outs.extend(presence::outbound(tx, domain, user, contact, SubKind::Unsubscribed, stanza("unsubscribed"), usize::MAX)?);
+		outs.extend(presence::outbound(tx, domain, user, contact, SubKind::Unsubscribed, stanza("unsubscribed"), presence::Caps::NONE)?);
 	}
 	let now = tx.roster_entry(user, contact.as_str())?.unwrap_or_default();
 	presence::save(tx, user, contact.as_str(), &now, &RosterEntry::default(), &mut outs)?;

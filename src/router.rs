@@ -151,8 +151,11 @@ fn iq(stanza: &Stanza, t: IqType, cx: &mut Cx) {
 		Some(to) => match (to.node(), to.resource()) {
 			// A full JID: the stanza is for that session (RFC 6121 §8.5.3.1).
 			(Some(_), Some(_)) => return forward_to_full(stanza, to, cx),
-			(Some(user), None) if !account_exists(cx, user) => return bounce(stanza, Condition::ServiceUnavailable, cx),
-			(Some(_), None) => false,
+			(Some(user), None) => match account_exists(cx, user) {
+				Ok(true) => false,
+				Ok(false) => return bounce(stanza, Condition::ServiceUnavailable, cx),
+				Err(e) => return bounce(stanza, e, cx),
+			},
 			(None, _) => return bounce(stanza, Condition::ServiceUnavailable, cx),
 		},
 	};
@@ -328,17 +331,17 @@ fn blocking_error(to: Option<&Jid>, cx: &Cx) -> Option<StanzaError> {
 
 /// A message from an error reply's point of view: send `condition` back to
 /// the stanza's sender, unless it is itself an error or a result.
-fn bounce(stanza: &Stanza, condition: Condition, cx: &mut Cx) {
+fn bounce(stanza: &Stanza, error: impl Into<StanzaError>, cx: &mut Cx) {
 	if !stanza.is_error_or_result() {
-		cx.reply(stanza.error_reply(&StanzaError::new(condition)));
+		cx.reply(stanza.error_reply(&error.into()));
 	}
 }
 
-fn bounce_el(el: &Element, condition: Condition, cx: &mut Cx) {
+fn bounce_el(el: &Element, error: impl Into<StanzaError>, cx: &mut Cx) {
 	if el.attr("type") == Some("error") || (el.name() == "iq" && el.attr("type") == Some("result")) {
 		return;
 	}
-	let reply = crate::xmpp::stanza::error_reply(el, &StanzaError::new(condition));
+	let reply = crate::xmpp::stanza::error_reply(el, &error.into());
 	cx.send(Out::Route(reply));
 }
 
@@ -352,12 +355,14 @@ fn forward_to_full(stanza: &Stanza, to: &Jid, cx: &mut Cx) {
 	}
 }
 
-/// True if `user` has an account (cheap when it has sessions).
-pub fn account_exists(cx: &Cx, user: &str) -> bool {
+/// Whether `user` has an account (cheap when it has sessions); `Err` when
+/// storage cannot say (the database is being opened again after an I/O
+/// error): that is not "no such account".
+pub fn account_exists(cx: &Cx, user: &str) -> Result<bool, crate::store::StoreError> {
 	if !cx.server.sessions.borrow().of(user).is_empty() {
-		return true;
+		return Ok(true);
 	}
-	cx.server.store.snapshot().and_then(|s| s.account(user)).is_ok_and(|a| a.is_some())
+	Ok(cx.server.store.snapshot()?.account(user)?.is_some())
 }
 
 /// RFC 6121 §8.5.2 (bare JID) and §8.5.3 (full JID) for messages to a local
@@ -394,9 +399,14 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 			_ => {}
 		}
 	}
-	if !account_exists(cx, &user) {
+	let error = match account_exists(cx, &user) {
+		Ok(true) => None,
+		Ok(false) => Some(StanzaError::new(Condition::ServiceUnavailable)),
+		Err(e) => Some(StanzaError::from(e)),
+	};
+	if let Some(error) = error {
 		if !matches!(t, MessageType::Headline | MessageType::Error) {
-			bounce_el(&el, Condition::ServiceUnavailable, cx);
+			bounce_el(&el, error, cx);
 		}
 		return;
 	}

@@ -134,7 +134,7 @@ pub fn archive(el: &mut Element, to: &Jid, cx: &mut Cx) {
 	let now = micros_now();
 	let max = quota(&cx.server.config.limits);
 	let sender = cx.user().to_owned();
-	let recipient = cx.local_user(to).map(str::to_owned).filter(|u| crate::router::account_exists(cx, u));
+	let recipient = cx.local_user(to).map(str::to_owned).filter(|u| crate::router::account_exists(cx, u).unwrap_or(false));
 	if let Some(r) = &recipient
 		&& archives(r, cx.jid.as_jid(), cx)
 	{

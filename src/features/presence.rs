@@ -295,7 +295,8 @@ pub fn from_remote(stanza: &Stanza, t: PresenceType, to: &Jid, cx: &mut Cx) {
 		PresenceType::Probe => return remote_probe(&user, &sender, cx),
 		_ => return deliver_to(stanza.el.clone(), to, cx),
 	};
-	if !crate::router::account_exists(cx, &user) {
+	// When storage cannot say, the job below fails and the sender hears why.
+	if matches!(crate::router::account_exists(cx, &user), Ok(false)) {
 		if kind == SubKind::Subscribe {
 			let own = bare(&user, cx.domain());
 			cx.send(Out::Route(presence_stanza("unsubscribed", &own, &sender)));

@@ -127,9 +127,10 @@ impl From<Corrupt> for StoreError {
 
 /// Told the batch's outcome once it is committed (or not).
 type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-/// Runs in the batch's transaction; given `Err` instead when it will not
-/// run (an earlier job failed, or writes are refused).
-type Job = Box<dyn FnOnce(Result<&Tx<'_>, &StoreError>) -> Result<Completion, StoreError> + Send>;
+/// Runs in the batch's transaction (given `Err` instead when it will not
+/// run: an earlier job failed, or writes are refused). Returns how to tell
+/// its caller the outcome, and `Err` if the batch must be rolled back.
+type Job = Box<dyn FnOnce(Result<&Tx<'_>, &StoreError>) -> (Completion, Result<(), StoreError>) + Send>;
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
@@ -172,18 +173,20 @@ impl Store {
 		F: FnOnce(&Tx<'_>) -> Result<T, StoreError> + Send + 'static,
 	{
 		let (done, result) = async_channel::bounded::<Result<T, StoreError>>(1);
-		let job: Job = Box::new(move |tx| {
-			let outcome = tx.map_err(Clone::clone).and_then(f);
-			let value = match outcome {
-				Ok(v) => v,
-				Err(e) => {
-					let _ = done.try_send(Err(e.clone()));
-					return Err(e);
-				}
-			};
-			Ok(Box::new(move |committed: Result<(), &StoreError>| {
-				let _ = done.try_send(committed.map(|()| value).map_err(Clone::clone));
-			}))
+		let job: Job = Box::new(move |tx| match tx.map_err(Clone::clone).and_then(f) {
+			Ok(value) => (
+				Box::new(move |committed: Result<(), &StoreError>| {
+					let _ = done.try_send(committed.map(|()| value).map_err(Clone::clone));
+				}),
+				Ok(()),
+			),
+			// Its own error rolls the batch back, and is what the batch reports.
+			Err(e) => (
+				Box::new(move |batch: Result<(), &StoreError>| {
+					let _ = done.try_send(Err(batch.err().map_or(StoreError::Closed, Clone::clone)));
+				}),
+				Err(e),
+			),
 		});
 		self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
 		result.recv().await.map_err(|_| StoreError::Closed)?
@@ -195,10 +198,7 @@ impl Store {
 	where
 		F: FnOnce(&Tx<'_>) -> Result<(), StoreError> + Send + 'static,
 	{
-		let job: Job = Box::new(move |tx| {
-			f(tx.map_err(Clone::clone)?)?;
-			Ok(Box::new(|_: Result<(), &StoreError>| {}))
-		});
+		let job: Job = Box::new(move |tx| (Box::new(|_: Result<(), &StoreError>| {}), tx.map_err(Clone::clone).and_then(f)));
 		if self.jobs.try_send(job).is_err() {
 			log::warn!("storage queue full: a bookkeeping write was dropped");
 		}
@@ -457,6 +457,18 @@ mod tests {
 		assert_eq!(snap.setting("during").unwrap(), None, "a refused write left nothing");
 		drop(snap);
 		store.shutdown();
+	}
+
+	#[test]
+	fn a_failing_job_reports_its_own_error_and_writes_nothing() {
+		let t = temp_store();
+		let r = t.store.write_blocking(|tx| {
+			tx.set_setting("half", "done")?;
+			Err::<(), _>(StoreError::Corrupt("test"))
+		});
+		assert!(matches!(r, Err(StoreError::Corrupt("test"))), "{r:?}");
+		assert_eq!(t.store.snapshot().unwrap().setting("half").unwrap(), None);
+		assert!(t.store.write_blocking(|tx| tx.set_setting("next", "ok")).is_ok());
 	}
 
 	#[test]

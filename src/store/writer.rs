@@ -143,11 +143,11 @@ impl Writer {
 			let db = self.shared.db.read().unwrap_or_else(PoisonError::into_inner);
 			match db.as_ref() {
 				Some(db) => run_batch(db, batch),
-				None => {
-					let e = StoreError::Unavailable("the database is closed after an I/O error".into());
-					refuse(batch, &e);
-					Err(e)
-				}
+				None => Err(Failed {
+					error: StoreError::Unavailable("the database is closed after an I/O error".into()),
+					ran: Vec::new(),
+					not_run: batch,
+				}),
 			}
 		};
 		match result {
@@ -162,8 +162,14 @@ impl Writer {
 					c(Ok(()));
 				}
 			}
-			Err(StoreError::Unavailable(why)) => self.failed(why, n),
-			Err(_) => {}
+			Err(failed) => {
+				// The database is open again before the callers hear of it,
+				// so what they do next can read.
+				if let StoreError::Unavailable(why) = &failed.error {
+					self.failed(why.clone(), n);
+				}
+				failed.tell();
+			}
 		}
 	}
 
@@ -196,47 +202,53 @@ impl Writer {
 /// Tells each job's caller that it did not run.
 fn refuse(jobs: impl IntoIterator<Item = Job>, e: &StoreError) {
 	for job in jobs {
-		let _ = job(Err(e));
+		job(Err(e)).0(Err(e));
 	}
 }
 
-/// Runs a batch in one transaction and commits it (fsync) before any job
-/// learns its result: on success the caller tells them (the returned
-/// completions); on failure every job has been told the error returned.
-fn run_batch(db: &Database, batch: Vec<Job>) -> Result<Vec<Completion>, StoreError> {
+/// A batch that failed: its jobs, to be told once the writer has dealt with it.
+struct Failed {
+	error: StoreError,
+	ran: Vec<Completion>,
+	not_run: Vec<Job>,
+}
+
+impl Failed {
+	fn tell(self) {
+		for c in self.ran {
+			c(Err(&self.error));
+		}
+		refuse(self.not_run, &self.error);
+	}
+}
+
+/// Runs a batch in one transaction and commits it (fsync). No job learns
+/// its result here: the caller tells them (the completions, or [`Failed`]).
+fn run_batch(db: &Database, batch: Vec<Job>) -> Result<Vec<Completion>, Failed> {
 	let wtx = match db.begin_write() {
 		Ok(t) => t,
 		Err(e) => {
-			let e = StoreError::from(e);
-			log::error!("storage: cannot begin a write: {e}");
-			refuse(batch, &e);
-			return Err(e);
+			let error = StoreError::from(e);
+			log::error!("storage: cannot begin a write: {error}");
+			return Err(Failed { error, ran: Vec::new(), not_run: batch });
 		}
 	};
 	let mut completions = Vec::with_capacity(batch.len());
 	let tx = Tx { tx: &wtx };
 	let mut jobs = batch.into_iter();
 	for job in jobs.by_ref() {
-		match job(Ok(&tx)) {
-			Ok(c) => completions.push(c),
-			Err(e) => {
-				log::error!("storage: write failed, batch rolled back: {e}");
-				let _ = wtx.abort();
-				for c in completions {
-					c(Err(&e));
-				}
-				refuse(jobs, &e);
-				return Err(e);
-			}
+		let (c, outcome) = job(Ok(&tx));
+		completions.push(c);
+		if let Err(error) = outcome {
+			log::error!("storage: write failed, batch rolled back: {error}");
+			let _ = wtx.abort();
+			return Err(Failed { error, ran: completions, not_run: jobs.collect() });
 		}
 	}
 	if let Err(e) = wtx.commit() {
-		let e = StoreError::from(e);
-		log::error!("storage: commit failed: {e}");
-		for c in completions {
-			c(Err(&e));
-		}
-		return Err(e);
+		let error = StoreError::from(e);
+		log::error!("storage: commit failed: {error}");
+		return Err(Failed { error, ran: completions, not_run: Vec::new() });
 	}
 	Ok(completions)
 }

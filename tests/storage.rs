@@ -2,11 +2,13 @@
 //! directory on a small tmpfs in a mount namespace of the server's own, so
 //! nothing outlives it), byte quotas per account for offline storage, the
 //! archive and pending subscription requests, what login and queries hold
-//! in memory (measured from /proc), and the low-space warning.
+//! in memory (measured from /proc), the low-space warning, and the data
+//! directory's permissions.
 
 mod common;
 
-use std::path::PathBuf;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -443,4 +445,41 @@ fn low_free_space_is_reported_in_the_log_and_in_status() {
 	let line = status.lines().find(|l| l.starts_with("disk:")).unwrap_or_else(|| panic!("{status}"));
 	assert!(!line.contains("low"), "{line}");
 	assert!(!s.log_text().contains("free space"));
+}
+
+// ---- permissions -------------------------------------------------------------
+
+/// Every directory under `dir` (itself included) is 0700 and every file 0600 at most.
+fn assert_private(dir: &Path) {
+	let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+	assert_eq!(mode, 0o700, "{} is {mode:o}", dir.display());
+	for entry in std::fs::read_dir(dir).unwrap() {
+		let path = entry.unwrap().path();
+		let meta = std::fs::symlink_metadata(&path).unwrap();
+		if meta.is_dir() {
+			assert_private(&path);
+		} else {
+			let mode = meta.permissions().mode() & 0o777;
+			assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+		}
+	}
+}
+
+#[test]
+fn a_data_directory_xerra_makes_is_private() {
+	let parent = scratch_dir("perm");
+	std::fs::create_dir_all(&parent).unwrap();
+	// Made by the command line, with the server stopped ...
+	let dir = parent.join("by-cli");
+	let (ok, out) = common::cli(&dir, &["config", "set", "domain", DOMAIN], None);
+	assert!(ok, "{out}");
+	assert_private(&dir);
+	assert_eq!(std::fs::metadata(dir.join("xerra.redb")).unwrap().permissions().mode() & 0o777, 0o600);
+	// ... and by the server, with everything it writes (database, CA, keys, control socket).
+	let s = Server::start_in(parent.join("by-server"), Vec::new());
+	s.add_user("alice");
+	let _a = s.online("alice");
+	assert_private(&s.dir);
+	drop(s);
+	let _ = std::fs::remove_dir_all(&parent);
 }

@@ -142,19 +142,21 @@ pub struct Store {
 
 impl Store {
 	/// Opens (or creates) `dir/xerra.redb` with a page cache of `cache_bytes`.
+	/// A directory it makes is 0700 and the file 0600: it holds secrets.
 	pub fn open(dir: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
 		let path = dir.join(FILE);
 		Store::open_with(
 			dir,
 			Box::new(move || {
-				let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
+				let file = open_private(&path)?;
 				Database::builder().set_cache_size(cache_bytes).create_with_backend(redb::backends::FileBackend::new(file)?)
 			}),
 		)
 	}
 
 	fn open_with(dir: &Path, open: writer::Opener) -> Result<Store, StoreError> {
-		std::fs::create_dir_all(dir)?;
+		use std::os::unix::fs::DirBuilderExt as _;
+		std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
 		let db = open()?;
 		migrate(&db)?;
 		let shared =
@@ -250,6 +252,19 @@ impl Store {
 	pub fn warn_below_free(&self, bytes: u64) {
 		self.shared.disk.set_threshold(bytes, &self.shared.dir);
 	}
+}
+
+/// Opens the database file, made 0600 (an older one found readable by
+/// others is made so too).
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+	use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+	let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)?;
+	let mode = file.metadata()?.permissions().mode();
+	if mode & 0o077 != 0 {
+		log::warn!("{} was readable by others (mode {:o}): made 0600", path.display(), mode & 0o777);
+		file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+	}
+	Ok(file)
 }
 
 fn migrate(db: &Database) -> Result<(), StoreError> {
@@ -423,8 +438,7 @@ mod tests {
 		let broken = Arc::new(AtomicBool::new(false));
 		let (b, path) = (broken.clone(), t.dir.join(super::FILE));
 		let open: super::writer::Opener = Box::new(move || {
-			let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
-			let file = redb::backends::FileBackend::new(file)?;
+			let file = redb::backends::FileBackend::new(super::open_private(&path)?)?;
 			redb::Database::builder().create_with_backend(Flaky { file, broken: b.clone() })
 		});
 		let store = super::Store::open_with(&t.dir, open).unwrap();
@@ -469,6 +483,20 @@ mod tests {
 		assert!(matches!(r, Err(StoreError::Corrupt("test"))), "{r:?}");
 		assert_eq!(t.store.snapshot().unwrap().setting("half").unwrap(), None);
 		assert!(t.store.write_blocking(|tx| tx.set_setting("next", "ok")).is_ok());
+	}
+
+	#[test]
+	fn a_made_directory_and_file_are_private() {
+		use std::os::unix::fs::PermissionsExt as _;
+		let t = temp_store();
+		assert_eq!(std::fs::metadata(&t.dir).unwrap().permissions().mode() & 0o777, 0o700);
+		assert_eq!(std::fs::metadata(t.dir.join(super::FILE)).unwrap().permissions().mode() & 0o777, 0o600);
+		// An older file readable by others is made private when opened.
+		t.store.shutdown();
+		std::fs::set_permissions(t.dir.join(super::FILE), std::fs::Permissions::from_mode(0o644)).unwrap();
+		let again = super::Store::open(&t.dir, 1 << 20).unwrap();
+		assert_eq!(std::fs::metadata(t.dir.join(super::FILE)).unwrap().permissions().mode() & 0o777, 0o600);
+		again.shutdown();
 	}
 
 	#[test]

@@ -7,7 +7,10 @@
 //! never touch sockets or wait: they queue stanzas ([`Cx::reply`],
 //! [`Cx::send`]) and storage jobs ([`Cx::write`]). The router runs the jobs,
 //! and only once they are on disk delivers what was queued, then what the
-//! jobs produced. So a reply always means "done and durable".
+//! jobs produced. So a reply always means "done and durable"; if storage
+//! fails, the sender gets the error and nothing else happens. Archive
+//! copies of what was done anyway are records ([`Cx::record`]): they run
+//! with the jobs but hold nothing up.
 
 pub mod avatar;
 pub mod blocking;

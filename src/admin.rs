@@ -379,6 +379,7 @@ impl Command {
 					if config.configured() { config.domain.as_str() } else { "(not set up yet: open the web page or run `xerra setup`)" };
 				let mut out = format!("domain: {domain}\naccounts: {accounts}\ndata: {}\n", config.data_dir.display());
 				out.push_str(&format!("database: {} bytes\n", Store::file_bytes(&config.data_dir)));
+				out.push_str(&disk_lines(&store.disk(), config.limits.disk_free_warning_bytes));
 				match server {
 					Some(s) => {
 						let sessions = s.sessions.borrow();
@@ -425,6 +426,23 @@ fn admins_in_contacts(config: &Config) -> Vec<String> {
 			jid.node().filter(|_| local).map(str::to_owned)
 		})
 		.collect()
+}
+
+/// `xerra status` on the data directory's disk: free space (flagged low
+/// below `disk_free_warning_bytes`), and whether writes are being refused.
+fn disk_lines(d: &crate::store::DiskStatus, warn_below: u64) -> String {
+	use crate::store::mib;
+	let mut out = match (d.free, d.total) {
+		(Some(free), Some(total)) => {
+			let low = if free < warn_below { format!(" (low: below disk_free_warning_bytes, {})", mib(warn_below)) } else { String::new() };
+			format!("disk: {} free of {}{low}\n", mib(free), mib(total))
+		}
+		_ => "disk: free space unknown\n".to_owned(),
+	};
+	if let Some(why) = &d.failing {
+		out.push_str(&format!("storage: writes refused ({why}); tried again by themselves\n"));
+	}
+	out
 }
 
 pub fn new_account(password: &str, config: &Config) -> Result<crate::store::Account, String> {
@@ -621,6 +639,7 @@ fn component_domain(domain: &str, config: &Config) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::store::DiskStatus;
 
 	#[test]
 	fn admins_named_in_contact_addresses() {
@@ -632,5 +651,15 @@ mod tests {
 		)
 		.unwrap();
 		assert_eq!(admins_in_contacts(&c), ["boss", "deputy"]);
+	}
+
+	#[test]
+	fn disk_lines_say_low_and_failing() {
+		let d = DiskStatus { free: Some(3 << 20), total: Some(1 << 30), low: false, failing: None };
+		assert_eq!(super::disk_lines(&d, 1 << 20), "disk: 3.0 MiB free of 1024.0 MiB\n");
+		assert!(super::disk_lines(&d, 100 << 20).contains("(low: below disk_free_warning_bytes, 100.0 MiB)"));
+		let d = DiskStatus { failing: Some("No space left on device".into()), ..d };
+		assert!(super::disk_lines(&d, 0).contains("storage: writes refused (No space left on device)"));
+		assert_eq!(super::disk_lines(&DiskStatus { free: None, total: None, low: false, failing: None }, 0), "disk: free space unknown\n");
 	}
 }

@@ -23,6 +23,9 @@ pub struct Limits {
 	pub component_max_connections: usize,
 	pub max_resources_per_account: usize,
 	pub max_offline_messages: usize,
+	pub max_offline_bytes: u64,
+	pub max_pending_subscriptions: usize,
+	pub max_subscription_status_bytes: usize,
 	pub max_roster_items: usize,
 	pub max_private_bytes: usize,
 	pub max_vcard_bytes: usize,
@@ -36,8 +39,11 @@ pub struct Limits {
 	pub max_blocklist_items: usize,
 	pub max_push_registrations: usize,
 	pub max_archive_messages: u64,
+	pub max_archive_bytes: u64,
 	pub mam_retention_days: u32,
 	pub mam_max_page: usize,
+	pub mam_max_page_bytes: usize,
+	pub disk_free_warning_bytes: u64,
 	pub muc_max_rooms: usize,
 	pub muc_max_rooms_per_account: usize,
 	pub muc_max_occupants: u32,
@@ -174,6 +180,9 @@ impl Config {
 				component_max_connections: 0,
 				max_resources_per_account: 0,
 				max_offline_messages: 0,
+				max_offline_bytes: 0,
+				max_pending_subscriptions: 0,
+				max_subscription_status_bytes: 0,
 				max_roster_items: 0,
 				max_private_bytes: 0,
 				max_vcard_bytes: 0,
@@ -187,8 +196,11 @@ impl Config {
 				max_blocklist_items: 0,
 				max_push_registrations: 0,
 				max_archive_messages: 0,
+				max_archive_bytes: 0,
 				mam_retention_days: 0,
 				mam_max_page: 0,
+				mam_max_page_bytes: 0,
+				disk_free_warning_bytes: 0,
 				muc_max_rooms: 0,
 				muc_max_rooms_per_account: 0,
 				muc_max_occupants: 0,
@@ -524,6 +536,33 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "max_offline_bytes",
+		default: "8388608",
+		doc: "bytes of messages stored for one offline account; beyond it the sender gets service-unavailable, as past max_offline_messages",
+		apply: |c, v| {
+			c.limits.max_offline_bytes = num(v, 1024, 1 << 40)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_pending_subscriptions",
+		default: "100",
+		doc: "subscription requests (RFC 6121 §3.1) waiting for one account's answer; one more is refused with resource-constraint",
+		apply: |c, v| {
+			c.limits.max_pending_subscriptions = num(v, 1, 1_000_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_subscription_status_bytes",
+		default: "1024",
+		doc: "longest <status/> text of a subscription request; a longer one is cut to this (on a character boundary), delivered and kept so",
+		apply: |c, v| {
+			c.limits.max_subscription_status_bytes = num(v, 0, 65536)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "max_roster_items",
 		default: "2000",
 		doc: "contacts in one roster",
@@ -623,6 +662,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "max_archive_bytes",
+		default: "67108864",
+		doc: "bytes kept in one account's (or room's) archive (XEP-0313); the oldest go first",
+		apply: |c, v| {
+			c.limits.max_archive_bytes = num(v, 1 << 20, 1 << 40)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "mam_retention_days",
 		default: "365",
 		doc: "archived messages older than this are deleted (checked daily); 0 keeps them",
@@ -637,6 +685,24 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "most archived messages in one answer (XEP-0059 max); clients page for more",
 		apply: |c, v| {
 			c.limits.mam_max_page = num(v, 1, 10_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "mam_max_page_bytes",
+		default: "262144",
+		doc: "archived XML in one answer to an archive query (one message at least); a page is cut short there and marked incomplete",
+		apply: |c, v| {
+			c.limits.mam_max_page_bytes = num(v, 4096, 1 << 30)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "disk_free_warning_bytes",
+		default: "104857600",
+		doc: "free space on the data directory's file system below which the log warns and `xerra status` says low",
+		apply: |c, v| {
+			c.limits.disk_free_warning_bytes = num(v, 0, 1 << 60)?;
 			Ok(())
 		},
 	},

@@ -21,17 +21,35 @@ use crate::xmpp::stanza::{IqType, MessageType, Stanza, StanzaType};
 /// what came before it.
 pub async fn handle_batch(server: &Server, session_id: u64, jid: &FullJid, stanzas: &[Stanza]) {
 	let mut cx = Cx::new(server, jid, session_id);
+	let mut waiting = Vec::new();
 	for stanza in stanzas {
+		let (decisive, queued) = (cx.decisive, cx.outs.len());
 		dispatch(stanza, &mut cx);
+		if cx.decisive > decisive {
+			waiting.push(stanza);
+		} else {
+			// Nothing it did waits for storage: what it queued goes now,
+			// whatever becomes of the others' storage.
+			let now: Vec<Out> = cx.outs.drain(queued..).collect();
+			for out in now {
+				deliver(out, &mut cx);
+			}
+		}
 	}
-	finish(cx, stanzas).await;
+	finish(cx, &waiting).await;
 }
 
 /// Runs queued storage jobs, then delivers everything, until nothing is left.
-/// Each of `origins` gets an `internal-server-error` if storage fails.
-pub async fn finish(mut cx: Cx<'_>, origins: &[Stanza]) {
+/// A reply means done and durable: if storage that decides a stanza's fate
+/// ([`Cx::write`]) fails, nothing queued is delivered and each of `origins`
+/// gets the error (`resource-constraint` while the disk refuses writes). If
+/// only records fail ([`Cx::record`]), that is logged and delivery goes on.
+/// Storage that comes of delivering (a later round) fails with a log line.
+pub async fn finish(mut cx: Cx<'_>, origins: &[&Stanza]) {
+	let mut origins = origins;
 	loop {
 		let jobs: Vec<Job> = std::mem::take(&mut cx.jobs);
+		let decisive = std::mem::take(&mut cx.decisive) > 0;
 		let mut outs = std::mem::take(&mut cx.outs);
 		if !jobs.is_empty() {
 			let result = cx
@@ -47,21 +65,34 @@ pub async fn finish(mut cx: Cx<'_>, origins: &[Stanza]) {
 				.await;
 			match result {
 				Ok(more) => outs.extend(more),
-				Err(e) => {
-					log::error!("{}: storage failed: {e}", cx.jid);
+				Err(e) if decisive => {
+					log_failure(cx.jid, "not stored, refused", &e, !origins.is_empty());
 					outs.clear();
+					let err = StanzaError::from(&e);
 					for s in origins.iter().filter(|s| !s.is_error_or_result()) {
-						outs.push(Out::Reply(s.error_reply(&StanzaError::new(Condition::InternalServerError))));
+						outs.push(Out::Reply(s.error_reply(&err)));
 					}
 				}
+				Err(e) => log_failure(cx.jid, "a record (archive copy) was not stored", &e, true),
 			}
 		}
+		origins = &[];
 		for out in outs {
 			deliver(out, &mut cx);
 		}
 		if cx.jobs.is_empty() && cx.outs.is_empty() {
 			return;
 		}
+	}
+}
+
+/// A full or failing disk is logged once by the writer, not for every
+/// stanza whose sender was told; what nobody could be told is a warning.
+fn log_failure(jid: &FullJid, what: &str, e: &crate::store::StoreError, told: bool) {
+	match e {
+		crate::store::StoreError::Unavailable(_) if told => log::debug!("{jid}: {what}: {e}"),
+		crate::store::StoreError::Unavailable(_) => log::warn!("{jid}: {what} (nobody to tell): {e}"),
+		_ => log::error!("{jid}: {what}: {e}"),
 	}
 }
 
@@ -124,8 +155,11 @@ fn iq(stanza: &Stanza, t: IqType, cx: &mut Cx) {
 		Some(to) => match (to.node(), to.resource()) {
 			// A full JID: the stanza is for that session (RFC 6121 §8.5.3.1).
 			(Some(_), Some(_)) => return forward_to_full(stanza, to, cx),
-			(Some(user), None) if !account_exists(cx, user) => return bounce(stanza, Condition::ServiceUnavailable, cx),
-			(Some(_), None) => false,
+			(Some(user), None) => match account_exists(cx, user) {
+				Ok(true) => false,
+				Ok(false) => return bounce(stanza, Condition::ServiceUnavailable, cx),
+				Err(e) => return bounce(stanza, e, cx),
+			},
 			(None, _) => return bounce(stanza, Condition::ServiceUnavailable, cx),
 		},
 	};
@@ -283,6 +317,8 @@ pub async fn from_remote(server: &Server, el: Element) {
 				},
 				None => {}
 			}
+			// A remote sender hears of failed storage like a local one.
+			return finish(cx, &[&stanza]).await;
 		}
 		Err(Ok((el, err))) => cx.send(Out::Route(crate::xmpp::stanza::error_reply(&el, &err))),
 		Err(Err(_)) => {}
@@ -313,17 +349,17 @@ fn blocking_error(to: Option<&Jid>, cx: &Cx) -> Option<StanzaError> {
 
 /// A message from an error reply's point of view: send `condition` back to
 /// the stanza's sender, unless it is itself an error or a result.
-fn bounce(stanza: &Stanza, condition: Condition, cx: &mut Cx) {
+fn bounce(stanza: &Stanza, error: impl Into<StanzaError>, cx: &mut Cx) {
 	if !stanza.is_error_or_result() {
-		cx.reply(stanza.error_reply(&StanzaError::new(condition)));
+		cx.reply(stanza.error_reply(&error.into()));
 	}
 }
 
-fn bounce_el(el: &Element, condition: Condition, cx: &mut Cx) {
+fn bounce_el(el: &Element, error: impl Into<StanzaError>, cx: &mut Cx) {
 	if el.attr("type") == Some("error") || (el.name() == "iq" && el.attr("type") == Some("result")) {
 		return;
 	}
-	let reply = crate::xmpp::stanza::error_reply(el, &StanzaError::new(condition));
+	let reply = crate::xmpp::stanza::error_reply(el, &error.into());
 	cx.send(Out::Route(reply));
 }
 
@@ -337,12 +373,14 @@ fn forward_to_full(stanza: &Stanza, to: &Jid, cx: &mut Cx) {
 	}
 }
 
-/// True if `user` has an account (cheap when it has sessions).
-pub fn account_exists(cx: &Cx, user: &str) -> bool {
+/// Whether `user` has an account (cheap when it has sessions); `Err` when
+/// storage cannot say (the database is being opened again after an I/O
+/// error): that is not "no such account".
+pub fn account_exists(cx: &Cx, user: &str) -> Result<bool, crate::store::StoreError> {
 	if !cx.server.sessions.borrow().of(user).is_empty() {
-		return true;
+		return Ok(true);
 	}
-	cx.server.store.snapshot().and_then(|s| s.account(user)).is_ok_and(|a| a.is_some())
+	Ok(cx.server.store.snapshot()?.account(user)?.is_some())
 }
 
 /// RFC 6121 §8.5.2 (bare JID) and §8.5.3 (full JID) for messages to a local
@@ -382,9 +420,14 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 			_ => {}
 		}
 	}
-	if !account_exists(cx, &user) {
+	let error = match account_exists(cx, &user) {
+		Ok(true) => None,
+		Ok(false) => Some(StanzaError::new(Condition::ServiceUnavailable)),
+		Err(e) => Some(StanzaError::from(e)),
+	};
+	if let Some(error) = error {
 		if !matches!(t, MessageType::Headline | MessageType::Error) {
-			bounce_el(&el, Condition::ServiceUnavailable, cx);
+			bounce_el(&el, error, cx);
 		}
 		return;
 	}

@@ -534,7 +534,7 @@ fn a_client_that_does_not_read_is_disconnected_not_buffered() {
 	// Room for everything offline once bob is cut off: otherwise the
 	// bounces of a full offline store would fill alice's own queue (she does
 	// not read while flooding) and cut her off too, depending on timing.
-	let s = server_with_users(&["alice", "bob"], &["session_queue_len=8", "max_offline_messages=5000"]);
+	let s = server_with_users(&["alice", "bob"], &["session_queue_len=8", "max_offline_messages=5000", "max_offline_bytes=67108864"]);
 	let mut b = s.online("bob");
 	let mut a = s.online("alice");
 	// Bob stops reading; alice floods him with 20 MB.

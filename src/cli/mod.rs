@@ -297,6 +297,7 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 			config.domain
 		);
 	}
+	store.warn_below_free(config.limits.disk_free_warning_bytes);
 	crate::server::run(config, store).map_err(|e| e.to_string())
 }
 

@@ -134,12 +134,12 @@ fn may_see_account(iq: &Stanza, cx: &Cx) -> Result<(), StanzaError> {
 	if account == cx.user() {
 		return Ok(());
 	}
-	let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
+	let snap = cx.server.store.snapshot()?;
 	let requester = cx.jid.to_bare();
 	match snap.roster_entry(&account, requester.as_str()) {
 		Ok(Some(e)) if e.state.sub.has_from() => Ok(()),
 		Ok(_) => Err(StanzaError::new(Condition::ServiceUnavailable)),
-		Err(_) => Err(StanzaError::new(Condition::InternalServerError)),
+		Err(e) => Err(e.into()),
 	}
 }
 

@@ -41,9 +41,9 @@ fn uptime(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 fn account(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let asker = cx.jid.to_bare();
 	let user = cx.addressed_account(iq);
-	let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
+	let snap = cx.server.store.snapshot()?;
 	if user != cx.user() {
-		let entry = snap.roster_entry(&user, asker.as_str()).map_err(|_| Condition::InternalServerError)?;
+		let entry = snap.roster_entry(&user, asker.as_str())?;
 		if !entry.is_some_and(|e| e.state.sub.has_from()) {
 			return Err(StanzaError::new(Condition::Forbidden));
 		}

@@ -5,8 +5,12 @@
 //! recipient's copy carries the archive id as `<stanza-id/>`. Queries run on
 //! the storage writer, so they see every message acknowledged before them.
 //!
-//! Limits: `max_archive_messages` per account (oldest dropped),
-//! `mam_retention_days` (older ones deleted daily), `mam_max_page`.
+//! Archive copies are records ([`Cx::record`]): a message delivered live is
+//! not reported as failed when its copy could not be written.
+//!
+//! Limits: `max_archive_messages` and `max_archive_bytes` per account or
+//! room (oldest dropped), `mam_retention_days` (older ones deleted daily),
+//! `mam_max_page` and `mam_max_page_bytes` per answer.
 
 use std::collections::HashMap;
 use std::time::UNIX_EPOCH;
@@ -15,7 +19,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{Cx, Deferred, Feature, IqRoute, Out, Target};
-use crate::store::{MamDefault, MamPrefs, MamQuery};
+use crate::config::Limits;
+use crate::store::{ArchiveQuota, MamDefault, MamPrefs, MamQuery};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::form::{Builder, Form};
@@ -107,6 +112,11 @@ fn archives(user: &str, other: &Jid, cx: &Cx) -> bool {
 	}
 }
 
+/// What one archive may keep.
+pub fn quota(l: &Limits) -> ArchiveQuota {
+	ArchiveQuota { messages: l.max_archive_messages, bytes: l.max_archive_bytes }
+}
+
 fn new_id(cx: &Cx) -> String {
 	let mut b = [0u8; 12];
 	cx.server.random(&mut b);
@@ -122,9 +132,9 @@ pub fn archive(el: &mut Element, to: &Jid, cx: &mut Cx) {
 		return;
 	}
 	let now = micros_now();
-	let max = cx.server.config.limits.max_archive_messages;
+	let max = quota(&cx.server.config.limits);
 	let sender = cx.user().to_owned();
-	let recipient = cx.local_user(to).map(str::to_owned).filter(|u| crate::router::account_exists(cx, u));
+	let recipient = cx.local_user(to).map(str::to_owned).filter(|u| crate::router::account_exists(cx, u).unwrap_or(false));
 	if let Some(r) = &recipient
 		&& archives(r, cx.jid.as_jid(), cx)
 	{
@@ -132,13 +142,13 @@ pub fn archive(el: &mut Element, to: &Jid, cx: &mut Cx) {
 		el.push(Element::new("stanza-id", ns::SID).with_attr("id", id.as_str()).with_attr("by", format!("{r}@{}", cx.domain())));
 		let with = el.attr("from").unwrap_or(cx.jid.as_str()).to_owned();
 		let (r, xml) = (r.clone(), el.to_xml(ns::CLIENT));
-		cx.write(move |tx| tx.archive(&r, &id, now, &with, &xml, max).map(|_| Vec::new()));
+		cx.record(move |tx| tx.archive(&r, &id, now, &with, &xml, max).map(|_| Vec::new()));
 	}
 	// A note to oneself is archived once, as received.
 	if !sender.is_empty() && recipient.as_deref() != Some(sender.as_str()) && archives(&sender, to, cx) {
 		let id = new_id(cx);
 		let (with, xml) = (to.as_str().to_owned(), el.to_xml(ns::CLIENT));
-		cx.write(move |tx| tx.archive(&sender, &id, now, &with, &xml, max).map(|_| Vec::new()));
+		cx.record(move |tx| tx.archive(&sender, &id, now, &with, &xml, max).map(|_| Vec::new()));
 	}
 }
 
@@ -147,8 +157,8 @@ fn bad(text: &str) -> StanzaError {
 }
 
 /// The filters and page a query asks for.
-fn parse_query(q: &Element, max_page: usize) -> Result<MamQuery, StanzaError> {
-	let mut mq = MamQuery { max: DEFAULT_PAGE.min(max_page), ..Default::default() };
+fn parse_query(q: &Element, max_page: usize, max_page_bytes: usize) -> Result<MamQuery, StanzaError> {
+	let mut mq = MamQuery { max: DEFAULT_PAGE.min(max_page), max_bytes: Some(max_page_bytes), ..Default::default() };
 	if let Some(x) = q.child("x", ns::DATA_FORMS) {
 		let form = Form::parse(x);
 		if form.form_type.as_deref().is_some_and(|t| t != ns::MAM) {
@@ -192,7 +202,7 @@ fn query(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 /// `muc:ROOM`), results sent from `from`.
 pub fn run_query(iq: &Stanza, cx: &mut Cx, key: String, from: String) -> Result<(), StanzaError> {
 	let q = iq.payload().ok_or(Condition::BadRequest)?;
-	let mq = parse_query(q, cx.server.config.limits.mam_max_page)?;
+	let mq = parse_query(q, cx.server.config.limits.mam_max_page, cx.server.config.limits.mam_max_page_bytes)?;
 	let queryid = q.attr("queryid").map(str::to_owned);
 	let to = cx.jid.as_str().to_owned();
 	let l = &cx.server.config.limits;

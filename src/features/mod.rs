@@ -7,7 +7,10 @@
 //! never touch sockets or wait: they queue stanzas ([`Cx::reply`],
 //! [`Cx::send`]) and storage jobs ([`Cx::write`]). The router runs the jobs,
 //! and only once they are on disk delivers what was queued, then what the
-//! jobs produced. So a reply always means "done and durable".
+//! jobs produced. So a reply always means "done and durable"; if storage
+//! fails, the sender gets the error and nothing else happens. Archive
+//! copies of what was done anyway are records ([`Cx::record`]): they run
+//! with the jobs but hold nothing up.
 
 pub mod avatar;
 pub mod blocking;
@@ -171,11 +174,14 @@ pub struct Cx<'a> {
 	pub now: SystemTime,
 	pub(crate) outs: Vec<Out>,
 	pub(crate) jobs: Vec<Job>,
+	/// How many of `jobs` decide what happens to a stanza ([`Cx::write`]);
+	/// the others only keep a record ([`Cx::record`]).
+	pub(crate) decisive: usize,
 }
 
 impl<'a> Cx<'a> {
 	pub fn new(server: &'a Server, jid: &'a FullJid, session_id: u64) -> Cx<'a> {
-		Cx { server, jid, session_id, now: SystemTime::now(), outs: Vec::new(), jobs: Vec::new() }
+		Cx { server, jid, session_id, now: SystemTime::now(), outs: Vec::new(), jobs: Vec::new(), decisive: 0 }
 	}
 
 	/// The sender's account localpart; empty for a sender on another
@@ -204,9 +210,20 @@ impl<'a> Cx<'a> {
 		self.outs.push(out);
 	}
 
-	/// Queues a storage job. Jobs queued together run in order in one
+	/// Queues a storage job that decides what happens to the stanza: if
+	/// storage fails, nothing queued is delivered and the sender gets the
+	/// error (`router::finish`). Jobs queued together run in order in one
 	/// transaction, before anything queued is delivered.
 	pub fn write(&mut self, job: impl FnOnce(&Tx<'_>) -> Result<Vec<Out>, StoreError> + Send + 'static) {
+		self.jobs.push(Box::new(job));
+		self.decisive += 1;
+	}
+
+	/// Queues a storage job that keeps a record of something done already
+	/// (the archive copy of a message delivered live). It runs with the
+	/// others; if storage fails, that is logged, and what was done stands:
+	/// a delivered message is not reported as failed.
+	pub fn record(&mut self, job: impl FnOnce(&Tx<'_>) -> Result<Vec<Out>, StoreError> + Send + 'static) {
 		self.jobs.push(Box::new(job));
 	}
 

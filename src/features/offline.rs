@@ -1,10 +1,11 @@
 //! XEP-0160: Best Practices for Handling Offline Messages, with XEP-0203
 //! delay stamps. Messages of type chat/normal to an account with no available
-//! resource are stored (up to `max_offline_messages`) and delivered when the
-//! account next sends initial presence with non-negative priority.
+//! resource are stored (up to `max_offline_messages` and `max_offline_bytes`)
+//! and delivered when the account next sends initial presence with
+//! non-negative priority, in batches bounded in count and bytes.
 
 use super::{Cx, Feature, Out};
-use crate::store::{Pushed, Store, StoreError};
+use crate::store::{OfflineQuota, Pushed, Store, StoreError};
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::ns;
@@ -35,10 +36,11 @@ pub fn store(mut el: Element, user: &str, cx: &mut Cx) {
 	el.retain_children(|c| !c.is("delay", ns::DELAY));
 	el.push(Element::new("delay", ns::DELAY).with_attr("from", cx.domain()).with_attr("stamp", stamp));
 	let bytes = el.to_xml(ns::CLIENT).into_bytes();
-	let max = cx.server.config.limits.max_offline_messages;
+	let l = &cx.server.config.limits;
+	let quota = OfflineQuota { messages: l.max_offline_messages, bytes: l.max_offline_bytes };
 	let user = user.to_owned();
 	cx.write(move |tx| {
-		Ok(match tx.push_offline(&user, &bytes, max)? {
+		Ok(match tx.push_offline(&user, &bytes, quota)? {
 			Pushed::Stored => Vec::new(),
 			full_or_gone => {
 				let text = match full_or_gone {
@@ -58,8 +60,10 @@ pub fn flush(cx: &mut Cx) {
 	cx.send(Out::FlushOffline);
 }
 
-/// Messages per batch of a flush.
+/// Messages per batch of a flush, and their bytes: what a session holds
+/// at once while it delivers (a larger message goes alone).
 const BATCH: usize = 50;
+const BATCH_BYTES: usize = 256 << 10;
 
 /// Deletes what the previous batch delivered (up to `delivered`) and returns
 /// the next batch as (sequence, serialised stanza). Runs in the writer, so
@@ -71,7 +75,7 @@ pub async fn next_batch(store: &Store, user: &str, delivered: Option<u64>) -> Re
 			if let Some(upto) = delivered {
 				tx.drop_offline(&user, upto)?;
 			}
-			tx.offline_batch(&user, BATCH)
+			tx.offline_batch(&user, BATCH, BATCH_BYTES)
 		})
 		.await
 }

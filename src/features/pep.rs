@@ -326,10 +326,10 @@ fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	}
 	let node = node_of(el)?;
 	let owner = cx.addressed_account(iq);
-	let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
-	let n = snap.pep_node(&owner, &node).map_err(|_| Condition::InternalServerError)?.ok_or(Condition::ItemNotFound)?;
+	let snap = cx.server.store.snapshot()?;
+	let n = snap.pep_node(&owner, &node)?.ok_or(Condition::ItemNotFound)?;
 	may_read(&owner, n.config.access, cx)?;
-	let mut items = snap.pep_items(&owner, &node).map_err(|_| Condition::InternalServerError)?;
+	let mut items = snap.pep_items(&owner, &node)?;
 	let wanted: Vec<&str> = el.children().filter(|c| c.is("item", ns::PUBSUB)).filter_map(|i| i.attr("id")).collect();
 	if !wanted.is_empty() {
 		items.retain(|i| wanted.contains(&i.id.as_str()));
@@ -417,8 +417,8 @@ fn owner_get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let (config, node) = match el.name() {
 		"configure" => {
 			let node = node_of(el)?;
-			let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
-			let n = snap.pep_node(cx.user(), &node).map_err(|_| Condition::InternalServerError)?.ok_or(Condition::ItemNotFound)?;
+			let snap = cx.server.store.snapshot()?;
+			let n = snap.pep_node(cx.user(), &node)?.ok_or(Condition::ItemNotFound)?;
 			(n.config, Some(node))
 		}
 		"default" => (NodeConfig::default(), None),

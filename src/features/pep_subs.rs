@@ -54,8 +54,8 @@ pub fn subscribe(iq: &Stanza, el: &Element, cx: &mut Cx) -> Result<(), StanzaErr
 	let node = node_of(el)?;
 	let who = subscriber(el, cx)?;
 	let owner = cx.addressed_account(iq);
-	let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
-	let n = snap.pep_node(&owner, &node).map_err(|_| Condition::InternalServerError)?.ok_or(Condition::ItemNotFound)?;
+	let snap = cx.server.store.snapshot()?;
+	let n = snap.pep_node(&owner, &node)?.ok_or(Condition::ItemNotFound)?;
 	may_read(&owner, n.config.access, cx)?;
 	let jid = jid_of(&who, cx);
 	let last = super::pep::last_item_event(&snap, &owner, &node, &n.config, &jid, cx);
@@ -93,8 +93,8 @@ pub fn unsubscribe(iq: &Stanza, el: &Element, cx: &mut Cx) -> Result<(), StanzaE
 pub fn list(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let el = first_child(iq)?;
 	let owner = cx.addressed_account(iq);
-	let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
-	let mine = snap.pep_subscriptions_of(&owner, cx.user()).map_err(|_| Condition::InternalServerError)?;
+	let snap = cx.server.store.snapshot()?;
+	let mine = snap.pep_subscriptions_of(&owner, cx.user())?;
 	let mut out = Element::new("subscriptions", ns::PUBSUB);
 	if let Some(node) = el.attr("node") {
 		out.set_attr("node", node);

@@ -4,9 +4,16 @@
 //! Subscription changes touch two rosters (user's and contact's), so they run
 //! as one storage job on the writer thread, where the state machine of
 //! `proto::subscription` sees every earlier change. Broadcasts only read.
+//!
+//! What a stranger can make an account keep is bounded ([`Caps`]): at most
+//! `max_pending_subscriptions` requests wait for its answer (one more gets
+//! `resource-constraint`), each with one `<status/>` of at most
+//! `max_subscription_status_bytes` (cut, not refused), so what login
+//! replays is bounded too.
 
 use super::{Cx, Feature, Out, offline};
-use crate::proto::subscription::SubKind;
+use crate::config::Limits;
+use crate::proto::subscription::{SubKind, request_status};
 use crate::server::Server;
 use crate::sessions::Session;
 use crate::store::{RosterEntry, StoreError, Tx};
@@ -17,6 +24,26 @@ use crate::xmpp::ns;
 use crate::xmpp::stanza::{PresenceType, Stanza};
 
 pub const FEATURE: Feature = Feature { name: "presence", spec: "RFC 6121 §3-4", disco: &[], account: &[], iq: &[] };
+
+/// The limits a subscription change checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+	/// Items in the user's roster (a request adds one).
+	pub roster_items: usize,
+	/// Requests waiting for one account's answer.
+	pub pending: usize,
+	/// Bytes of a request's `<status/>`.
+	pub status_bytes: usize,
+}
+
+impl Caps {
+	pub fn of(l: &Limits) -> Caps {
+		Caps { roster_items: l.max_roster_items, pending: l.max_pending_subscriptions, status_bytes: l.max_subscription_status_bytes }
+	}
+
+	/// For changes that only take away (unsubscribe, unsubscribed).
+	pub const NONE: Caps = Caps { roster_items: usize::MAX, pending: usize::MAX, status_bytes: usize::MAX };
+}
 
 /// A presence stanza from the client.
 pub fn handle(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
@@ -125,7 +152,9 @@ fn broadcast(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
 				.with_attr("from", contact.as_str())
 				.with_attr("to", own_bare.as_str());
 			if let Some(status) = &entry.request_status {
-				p.push(Element::new("status", ns::CLIENT).with_text(status.as_str()));
+				// Cut here too: a request kept before the limit (or a lower one).
+				let status = request_status(status, cx.server.config.limits.max_subscription_status_bytes);
+				p.push(Element::new("status", ns::CLIENT).with_text(status));
 			}
 			cx.reply(p);
 		}
@@ -266,7 +295,8 @@ pub fn from_remote(stanza: &Stanza, t: PresenceType, to: &Jid, cx: &mut Cx) {
 		PresenceType::Probe => return remote_probe(&user, &sender, cx),
 		_ => return deliver_to(stanza.el.clone(), to, cx),
 	};
-	if !crate::router::account_exists(cx, &user) {
+	// When storage cannot say, the job below fails and the sender hears why.
+	if matches!(crate::router::account_exists(cx, &user), Ok(false)) {
 		if kind == SubKind::Subscribe {
 			let own = bare(&user, cx.domain());
 			cx.send(Out::Route(presence_stanza("unsubscribed", &own, &sender)));
@@ -280,7 +310,8 @@ pub fn from_remote(stanza: &Stanza, t: PresenceType, to: &Jid, cx: &mut Cx) {
 	fwd.set_attr("from", sender.as_str());
 	fwd.set_attr("to", bare(&user, cx.domain()).as_str());
 	let domain = cx.domain().to_owned();
-	cx.write(move |tx| inbound(tx, &domain, &user, &sender, kind, fwd));
+	let caps = Caps::of(&cx.server.config.limits);
+	cx.write(move |tx| inbound(tx, &domain, &user, &sender, kind, fwd, caps));
 }
 
 /// A probe from another domain: the presence of each available resource
@@ -358,7 +389,7 @@ fn subscription(stanza: &Stanza, to: &Jid, kind: SubKind, cx: &mut Cx) {
 	fwd.set_attr("to", contact.as_str());
 	let user = cx.user().to_owned();
 	let domain = cx.domain().to_owned();
-	let max = cx.server.config.limits.max_roster_items;
+	let caps = Caps::of(&cx.server.config.limits);
 	// XEP-0379: a request with the contact's invitation token is approved in advance.
 	let token = stanza.el.child("preauth", ns::PARS).and_then(|p| p.attr("token")).map(str::to_owned);
 	fwd.retain_children(|c| !c.is("preauth", ns::PARS));
@@ -366,15 +397,15 @@ fn subscription(stanza: &Stanza, to: &Jid, kind: SubKind, cx: &mut Cx) {
 		if let (SubKind::Subscribe, Some(token), Some(other)) = (kind, token, contact.node())
 			&& super::invites::preapproved(tx, other, &token)?
 		{
-			return mutual(tx, &domain, &user, &contact, fwd, max);
+			return mutual(tx, &domain, &user, &contact, fwd, caps);
 		}
-		outbound(tx, &domain, &user, &contact, kind, fwd, max)
+		outbound(tx, &domain, &user, &contact, kind, fwd, caps)
 	});
 }
 
 /// An accepted invitation: each side approves the other in advance (RFC
 /// 6121 §3.4), then both ask, so both end with subscription both.
-fn mutual(tx: &Tx<'_>, domain: &str, user: &str, contact: &BareJid, fwd: Element, max: usize) -> Result<Vec<Out>, StoreError> {
+fn mutual(tx: &Tx<'_>, domain: &str, user: &str, contact: &BareJid, fwd: Element, caps: Caps) -> Result<Vec<Out>, StoreError> {
 	let Some(other) = contact.node() else { return Ok(Vec::new()) };
 	let user_bare = bare(user, domain);
 	let mut outs = Vec::new();
@@ -388,9 +419,9 @@ fn mutual(tx: &Tx<'_>, domain: &str, user: &str, contact: &BareJid, fwd: Element
 			save(tx, owner, peer, &old, &entry, &mut outs)?;
 		}
 	}
-	outs.extend(outbound(tx, domain, user, contact, SubKind::Subscribe, fwd, max)?);
+	outs.extend(outbound(tx, domain, user, contact, SubKind::Subscribe, fwd, caps)?);
 	let back = presence_stanza("subscribe", contact, &user_bare);
-	outs.extend(outbound(tx, domain, other, &user_bare, SubKind::Subscribe, back, max)?);
+	outs.extend(outbound(tx, domain, other, &user_bare, SubKind::Subscribe, back, caps)?);
 	Ok(outs)
 }
 
@@ -403,7 +434,7 @@ pub fn outbound(
 	contact: &BareJid,
 	kind: SubKind,
 	fwd: Element,
-	max_roster: usize,
+	caps: Caps,
 ) -> Result<Vec<Out>, StoreError> {
 	let mut outs = Vec::new();
 	let old = tx.roster_entry(user, contact.as_str())?.unwrap_or_default();
@@ -416,7 +447,7 @@ pub fn outbound(
 		_ => false,
 	};
 	if adds_item && !old.in_roster {
-		if tx.roster(user)?.iter().filter(|(_, e)| e.in_roster).count() >= max_roster {
+		if tx.roster(user)?.iter().filter(|(_, e)| e.in_roster).count() >= caps.roster_items {
 			let err = StanzaError::with_text(Condition::NotAllowed, "roster is full");
 			let mut reply = crate::xmpp::stanza::error_reply(&fwd, &err);
 			reply.set_attr("to", format!("{user}@{domain}"));
@@ -447,11 +478,11 @@ pub fn outbound(
 		// RFC 6121 §3.1.3: no such contact, so the request is refused.
 		if kind == SubKind::Subscribe {
 			let answer = presence_stanza("unsubscribed", contact, &user_bare);
-			outs.extend(inbound(tx, domain, user, contact, SubKind::Unsubscribed, answer)?);
+			outs.extend(inbound(tx, domain, user, contact, SubKind::Unsubscribed, answer, caps)?);
 		}
 		return Ok(outs);
 	}
-	outs.extend(inbound(tx, domain, contact_user, &user_bare, kind, fwd)?);
+	outs.extend(inbound(tx, domain, contact_user, &user_bare, kind, fwd, caps)?);
 	match kind {
 		SubKind::Subscribed => outs.push(Out::PresenceOf { of: user.to_owned(), to: contact.clone() }),
 		SubKind::Unsubscribed => outs.push(Out::UnavailableOf { of: user.to_owned(), to: contact.clone() }),
@@ -461,14 +492,36 @@ pub fn outbound(
 }
 
 /// Local `recipient` receives `kind` from `sender` (RFC 6121 Appendix A.3).
-fn inbound(tx: &Tx<'_>, domain: &str, recipient: &str, sender: &BareJid, kind: SubKind, el: Element) -> Result<Vec<Out>, StoreError> {
+fn inbound(
+	tx: &Tx<'_>,
+	domain: &str,
+	recipient: &str,
+	sender: &BareJid,
+	kind: SubKind,
+	mut el: Element,
+	caps: Caps,
+) -> Result<Vec<Out>, StoreError> {
 	let mut outs = Vec::new();
 	let old = tx.roster_entry(recipient, sender.as_str())?.unwrap_or_default();
 	let r = old.state.inbound(kind);
 	let mut entry = old.clone();
 	entry.state = r.state;
 	if kind == SubKind::Subscribe && r.deliver {
-		entry.request_status = el.child("status", ns::CLIENT).map(Element::text);
+		// One <status/>, cut to size, is delivered and kept.
+		let status =
+			el.child("status", ns::CLIENT).map(|s| request_status(&s.text(), caps.status_bytes).to_owned()).filter(|s| !s.is_empty());
+		el.retain_children(|c| !c.is("status", ns::CLIENT));
+		if let Some(text) = &status {
+			el.push(Element::new("status", ns::CLIENT).with_text(text.as_str()));
+		}
+		if r.state.pending_in && !old.state.pending_in && pending_requests(tx, recipient)? >= caps.pending {
+			let err = StanzaError::with_text(
+				Condition::ResourceConstraint,
+				"too many subscription requests are waiting for this account's answer",
+			);
+			return Ok(vec![Out::Route(crate::xmpp::stanza::error_reply(&el, &err))]);
+		}
+		entry.request_status = status;
 	}
 	if !entry.state.pending_in {
 		entry.request_status = None;
@@ -482,7 +535,7 @@ fn inbound(tx: &Tx<'_>, domain: &str, recipient: &str, sender: &BareJid, kind: S
 		let answer = presence_stanza("subscribed", &recipient_bare, sender);
 		match sender.node() {
 			Some(sender_user) if sender.domain() == domain => {
-				outs.extend(inbound(tx, domain, sender_user, &recipient_bare, SubKind::Subscribed, answer)?);
+				outs.extend(inbound(tx, domain, sender_user, &recipient_bare, SubKind::Subscribed, answer, caps)?);
 			}
 			_ => outs.push(Out::Route(answer)),
 		}
@@ -492,6 +545,11 @@ fn inbound(tx: &Tx<'_>, domain: &str, recipient: &str, sender: &BareJid, kind: S
 		outs.push(Out::UnavailableOf { of: recipient.to_owned(), to: sender.clone() });
 	}
 	Ok(outs)
+}
+
+/// Requests waiting for `user`'s answer.
+fn pending_requests(tx: &Tx<'_>, user: &str) -> Result<usize, StoreError> {
+	Ok(tx.roster(user)?.iter().filter(|(_, e)| e.state.pending_in).count())
 }
 
 fn bare(user: &str, domain: &str) -> BareJid {

@@ -37,7 +37,7 @@ fn fragment<'a>(iq: &'a Stanza, cx: &Cx) -> Result<(&'a Element, String), Stanza
 
 fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let (asked, key) = fragment(iq, cx)?;
-	let stored = cx.server.store.snapshot().and_then(|s| s.private(cx.user(), &key)).map_err(|_| Condition::InternalServerError)?;
+	let stored = cx.server.store.snapshot().and_then(|s| s.private(cx.user(), &key))?;
 	// Nothing stored: the empty element comes back, as asked (§3).
 	let el = match stored {
 		Some(xml) => cx.stored_xml(&xml, ns::PRIVATE)?,

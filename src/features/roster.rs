@@ -57,15 +57,15 @@ fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	if let Some(s) = cx.server.sessions.borrow_mut().get_mut(&user, cx.session_id) {
 		s.interested = true;
 	}
-	let snap = cx.server.store.snapshot().map_err(|_| Condition::InternalServerError)?;
-	let ver = snap.roster_version(&user).map_err(|_| Condition::InternalServerError)?.to_string();
+	let snap = cx.server.store.snapshot()?;
+	let ver = snap.roster_version(&user)?.to_string();
 	// RFC 6121 §2.6.3: same version → empty result, pushes follow as usual.
 	if iq.payload().and_then(|q| q.attr("ver")) == Some(ver.as_str()) {
 		cx.reply(iq.iq_result());
 		return Ok(());
 	}
 	let mut query = Element::new("query", ns::ROSTER).with_attr("ver", ver);
-	for (contact, entry) in snap.roster(&user).map_err(|_| Condition::InternalServerError)? {
+	for (contact, entry) in snap.roster(&user)? {
 		if entry.in_roster {
 			query.push(item_element(&contact, &entry));
 		}
@@ -164,10 +164,10 @@ fn remove(tx: &Tx<'_>, domain: &str, user: &str, contact: &BareJid) -> Outcome {
 		Element::new("presence", ns::CLIENT).with_attr("type", ty).with_attr("from", from.as_str()).with_attr("to", contact.as_str())
 	};
 	if old.state.sub.has_to() || old.state.pending_out {
-		outs.extend(presence::outbound(tx, domain, user, contact, SubKind::Unsubscribe, stanza("unsubscribe"), usize::MAX)?);
+		outs.extend(presence::outbound(tx, domain, user, contact, SubKind::Unsubscribe, stanza("unsubscribe"), presence::Caps::NONE)?);
 	}
 	if old.state.sub.has_from() || old.state.pending_in {
-		outs.extend(presence::outbound(tx, domain, user, contact, SubKind::Unsubscribed, stanza("unsubscribed"), usize::MAX)?);
+		outs.extend(presence::outbound(tx, domain, user, contact, SubKind::Unsubscribed, stanza("unsubscribed"), presence::Caps::NONE)?);
 	}
 	let now = tx.roster_entry(user, contact.as_str())?.unwrap_or_default();
 	presence::save(tx, user, contact.as_str(), &now, &RosterEntry::default(), &mut outs)?;

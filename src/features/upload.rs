@@ -120,7 +120,7 @@ fn request(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		return Err(StanzaError::with_app(Condition::NotAcceptable, too_big));
 	}
 	let user = cx.user().to_owned();
-	let stored = cx.server.store.snapshot().and_then(|s| s.upload_usage(&user)).map_err(|_| Condition::InternalServerError)?;
+	let stored = cx.server.store.snapshot().and_then(|s| s.upload_usage(&user))?;
 	let mut slots = cx.server.upload_slots.borrow_mut();
 	slots.prune();
 	let (open, reserved) = slots.reserved(&user);

@@ -29,7 +29,7 @@ fn get(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 /// A local account's vCard; an empty one when none was set (what clients
 /// expect, rather than an error). Rooms answer with it for occupants too.
 pub fn card_of(user: &str, cx: &Cx) -> Result<Element, StanzaError> {
-	let stored = cx.server.store.snapshot().and_then(|s| s.vcard(user)).map_err(|_| Condition::InternalServerError)?;
+	let stored = cx.server.store.snapshot().and_then(|s| s.vcard(user))?;
 	match stored {
 		Some(xml) => cx.stored_xml(&xml, ns::VCARD),
 		None => Ok(Element::new("vCard", ns::VCARD)),

@@ -50,7 +50,7 @@ async fn answer(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &St
 		(StanzaType::Iq(IqType::Set), "preauth") => {
 			let t = payload.attr("token").unwrap_or_default();
 			let good =
-				server.store.snapshot().and_then(|s| s.invite(t, invites::now_secs())).map_err(|_| Condition::InternalServerError)?;
+				server.store.snapshot().and_then(|s| s.invite(t, invites::now_secs()))?;
 			match good {
 				None => {
 					throttle(server, ip)?;
@@ -137,8 +137,7 @@ async fn register(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &
 			}
 			Ok(Ok(outs))
 		})
-		.await
-		.map_err(|_| Condition::InternalServerError)?;
+		.await?;
 	let outs = outcome?;
 	*token = None;
 	log::info!("{ip}: registered {user}@{}", server.config.domain);
@@ -212,7 +211,7 @@ async fn account_answer(server: &Server, jid: &FullJid, iq: &Stanza) -> Result<E
 		return Err(StanzaError::with_text(Condition::NotAcceptable, "choose a password"));
 	}
 	let account = derive(&password, server).await?;
-	let changed = server.store.write(move |tx| tx.set_credentials(&user, &account)).await.map_err(|_| Condition::InternalServerError)?;
+	let changed = server.store.write(move |tx| tx.set_credentials(&user, &account)).await?;
 	if !changed {
 		return Err(StanzaError::new(Condition::ItemNotFound));
 	}

@@ -187,6 +187,19 @@ impl SubState {
 	}
 }
 
+/// The `<status/>` kept with a subscription request: at most `max` bytes,
+/// cut on a character boundary (a request stays valid with less of its note).
+pub fn request_status(text: &str, max: usize) -> &str {
+	if text.len() <= max {
+		return text;
+	}
+	let mut end = max;
+	while !text.is_char_boundary(end) {
+		end -= 1;
+	}
+	&text[..end]
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -262,5 +275,14 @@ mod tests {
 		assert!(!r.state.approved);
 		// Unsubscribed cancels a pre-approval.
 		assert!(!st(0).outbound(Subscribed).state.outbound(Unsubscribed).state.approved);
+	}
+
+	#[test]
+	fn request_status_is_cut_on_a_character_boundary() {
+		assert_eq!(request_status("hello", 10), "hello");
+		assert_eq!(request_status("hello", 3), "hel");
+		assert_eq!(request_status("héllo", 2), "h");
+		assert_eq!(request_status("héllo", 3), "hé");
+		assert_eq!(request_status("x", 0), "");
 	}
 }

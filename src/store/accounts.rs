@@ -10,7 +10,7 @@
 use redb::ReadableTable;
 
 use super::codec::{Reader, Writer};
-use super::tables::{ACCOUNTS, OFFLINE};
+use super::tables::ACCOUNTS;
 use super::{Snapshot, StoreError, Tx};
 use crate::proto::sasl::scram::ScramCredentials;
 
@@ -159,7 +159,7 @@ impl Tx<'_> {
 	/// the caller, which must also tell the contacts.
 	pub fn delete_account(&self, user: &str) -> Result<bool, StoreError> {
 		let existed = self.tx.open_table(ACCOUNTS)?.remove(user)?.is_some();
-		self.tx.open_table(OFFLINE)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
+		self.clear_offline(user)?;
 		self.clear_private(user)?;
 		self.clear_last_activity(user)?;
 		self.clear_pep(user)?;

@@ -6,7 +6,7 @@
 use redb::ReadableTable;
 
 use super::codec::{Reader, Writer};
-use super::tables::{MAM, MAM_COUNT, MAM_ID, MAM_PREFS};
+use super::tables::{MAM, MAM_BYTES, MAM_COUNT, MAM_ID, MAM_PREFS};
 use super::{Snapshot, StoreError, Tx};
 
 /// One archived message.
@@ -107,6 +107,9 @@ pub struct MamQuery {
 	/// `Some(None)`: an empty `<before/>`, the last page.
 	pub before: Option<Option<String>>,
 	pub max: usize,
+	/// Stop before the archived XML of a page passes this (one message at
+	/// least); `None`: only `max` counts.
+	pub max_bytes: Option<usize>,
 }
 
 /// A page of results, oldest first.
@@ -115,6 +118,14 @@ pub struct Page {
 	pub items: Vec<Archived>,
 	/// No more results in the direction of paging.
 	pub complete: bool,
+}
+
+/// How much one archive (an account's or a room's) keeps; beyond it the
+/// oldest messages go first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveQuota {
+	pub messages: u64,
+	pub bytes: u64,
 }
 
 /// `after` or `before` named an id that is not in the archive.
@@ -157,27 +168,45 @@ impl Tx<'_> {
 		Ok(())
 	}
 
+	/// Bytes `user`'s archive takes (counted once from the rows if not known yet).
+	fn archive_bytes(&self, user: &str) -> Result<u64, StoreError> {
+		if let Some(n) = self.tx.open_table(MAM_BYTES)?.get(user)? {
+			return Ok(n.value());
+		}
+		let t = self.tx.open_table(MAM)?;
+		let mut n = 0;
+		for row in t.range((user, 0)..=(user, u64::MAX))? {
+			n += row?.1.value().len() as u64;
+		}
+		Ok(n)
+	}
+
 	/// Archives a message for `user` at `micros` (or just after, if taken);
-	/// drops the oldest beyond `max` messages. Returns the key used.
-	pub fn archive(&self, user: &str, id: &str, micros: u64, with: &str, xml: &str, max: u64) -> Result<u64, StoreError> {
+	/// drops the oldest beyond the quota. Returns the key used.
+	pub fn archive(&self, user: &str, id: &str, micros: u64, with: &str, xml: &str, quota: ArchiveQuota) -> Result<u64, StoreError> {
+		let mut bytes = self.archive_bytes(user)?;
 		let mut t = self.tx.open_table(MAM)?;
 		let mut key = micros;
 		while t.get((user, key))?.is_some() {
 			key += 1;
 		}
-		t.insert((user, key), encode_item(id, with, xml).as_slice())?;
+		let record = encode_item(id, with, xml);
+		bytes += record.len() as u64;
+		t.insert((user, key), record.as_slice())?;
 		self.tx.open_table(MAM_ID)?.insert((user, id), key)?;
 		let mut counts = self.tx.open_table(MAM_COUNT)?;
 		let mut n = counts.get(user)?.map_or(0, |g| g.value()) + 1;
-		while n > max {
+		while n > quota.messages || bytes > quota.bytes {
 			let Some(oldest) = t.range((user, 0)..=(user, u64::MAX))?.next().transpose()? else { break };
-			let (k, v) = (oldest.0.value().1, decode_item(0, oldest.1.value())?);
+			let (k, size, v) = (oldest.0.value().1, oldest.1.value().len() as u64, decode_item(0, oldest.1.value())?);
 			drop(oldest);
 			t.remove((user, k))?;
 			self.tx.open_table(MAM_ID)?.remove((user, v.id.as_str()))?;
 			n -= 1;
+			bytes = bytes.saturating_sub(size);
 		}
 		counts.insert(user, n)?;
+		self.tx.open_table(MAM_BYTES)?.insert(user, bytes)?;
 		Ok(key)
 	}
 
@@ -204,19 +233,21 @@ impl Tx<'_> {
 		let range = t.range((user, lo)..=(user, hi))?;
 		let rows: Box<dyn Iterator<Item = _>> = if backward { Box::new(range.rev()) } else { Box::new(range) };
 		let mut items = Vec::new();
+		let (mut bytes, mut full) = (0, false);
 		for row in rows {
 			let (k, v) = row?;
 			let item = decode_item(k.value().1, v.value())?;
 			if q.with.as_deref().is_none_or(|w| with_matches(w, &item.with)) {
+				// One more than a page tells whether the page is the last.
+				if items.len() == q.max || q.max_bytes.is_some_and(|m| !items.is_empty() && bytes + item.xml.len() > m) {
+					full = true;
+					break;
+				}
+				bytes += item.xml.len();
 				items.push(item);
 			}
-			// One more than a page tells whether the page is the last.
-			if items.len() > q.max {
-				break;
-			}
 		}
-		let complete = items.len() <= q.max;
-		items.truncate(q.max);
+		let complete = !full;
 		if backward {
 			items.reverse();
 		}
@@ -225,22 +256,28 @@ impl Tx<'_> {
 
 	/// Deletes every archived message older than `cutoff` (retention).
 	pub fn mam_expire(&self, cutoff: u64) -> Result<usize, StoreError> {
-		let mut gone: Vec<(String, String)> = Vec::new();
+		let mut gone: Vec<(String, String, u64)> = Vec::new();
 		self.tx.open_table(MAM)?.retain(|(user, micros), v| {
 			if micros >= cutoff {
 				return true;
 			}
 			if let Ok(item) = decode_item(micros, v) {
-				gone.push((user.to_owned(), item.id));
+				gone.push((user.to_owned(), item.id, v.len() as u64));
 			}
 			false
 		})?;
 		let mut ids = self.tx.open_table(MAM_ID)?;
 		let mut counts = self.tx.open_table(MAM_COUNT)?;
-		for (user, id) in &gone {
+		let mut sizes = self.tx.open_table(MAM_BYTES)?;
+		for (user, id, size) in &gone {
 			ids.remove((user.as_str(), id.as_str()))?;
 			let n = counts.get(user.as_str())?.map_or(0, |g| g.value());
 			counts.insert(user.as_str(), n.saturating_sub(1))?;
+			// A missing size stays missing: it is counted from the rows when needed.
+			let bytes = sizes.get(user.as_str())?.map(|g| g.value());
+			if let Some(b) = bytes {
+				sizes.insert(user.as_str(), b.saturating_sub(*size))?;
+			}
 		}
 		Ok(gone.len())
 	}
@@ -250,6 +287,7 @@ impl Tx<'_> {
 		self.tx.open_table(MAM)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
 		self.tx.open_table(MAM_ID)?.retain_in((user, "")..=(user, "\u{10ffff}"), |_, _| false)?;
 		self.tx.open_table(MAM_COUNT)?.remove(user)?;
+		self.tx.open_table(MAM_BYTES)?.remove(user)?;
 		self.tx.open_table(MAM_PREFS)?.remove(user)?;
 		Ok(())
 	}
@@ -262,7 +300,8 @@ mod tests {
 
 	fn put(store: &crate::store::Store, id: &str, micros: u64, with: &str, max: u64) {
 		let (id, with) = (id.to_owned(), with.to_owned());
-		store.write_blocking(move |tx| tx.archive("alice", &id, micros, &with, "<message/>", max)).unwrap();
+		let quota = ArchiveQuota { messages: max, bytes: u64::MAX };
+		store.write_blocking(move |tx| tx.archive("alice", &id, micros, &with, "<message/>", quota)).unwrap();
 	}
 
 	fn page(store: &crate::store::Store, q: MamQuery) -> (Vec<String>, bool) {
@@ -289,6 +328,10 @@ mod tests {
 		assert_eq!(page(store, MamQuery { with: Some("bob@x/a".into()), ..all.clone() }).0, ["m3"]);
 		assert_eq!(page(store, MamQuery { start: Some(103), ..all.clone() }).0, ["m3", "m4"]);
 		assert_eq!(page(store, MamQuery { end: Some(101), ..all.clone() }).0, ["m1"]);
+		// A byte budget cuts a page short (one message at least) and says so.
+		let small = MamQuery { max_bytes: Some(15), ..all.clone() };
+		assert_eq!(page(store, small.clone()), (vec!["m1".into()], false));
+		assert_eq!(page(store, MamQuery { max_bytes: Some(25), ..small }), (vec!["m1".into(), "m2".into()], false));
 		let unknown = MamQuery { after: Some("nope".into()), ..all.clone() };
 		assert!(store.write_blocking(move |tx| tx.mam_page("alice", &unknown)).unwrap().is_err());
 		// Retention drops the old ones and their ids.
@@ -302,5 +345,32 @@ mod tests {
 	fn prefs_round_trip() {
 		let p = MamPrefs { default: MamDefault::Roster, always: vec!["a@x".into()], never: vec!["b@x".into(), "c@x".into()] };
 		assert_eq!(MamPrefs::decode(&p.encode()).unwrap(), p);
+	}
+
+	#[test]
+	fn bytes_are_capped_oldest_first_and_counted_back() {
+		let t = temp_store();
+		let quota = ArchiveQuota { messages: 100, bytes: 1000 };
+		let clock = std::cell::Cell::new(0);
+		let put = |id: &str, size: usize| {
+			let (id, micros) = (id.to_owned(), clock.replace(clock.get() + 1));
+			t.store.write_blocking(move |tx| tx.archive("alice", &id, micros, "bob@x", &"x".repeat(size), quota)).unwrap();
+		};
+		let ids = || page(&t.store, MamQuery { max: 100, ..Default::default() }).0;
+		for i in 0..5 {
+			put(&format!("m{i}"), 300);
+		}
+		// Three records of a bit over 300 bytes fit in 1000.
+		assert_eq!(ids(), ["m2", "m3", "m4"]);
+		put("big", 600);
+		assert_eq!(ids(), ["m4", "big"]);
+		// A database from before the count: it is made from the rows.
+		t.store.write_blocking(|tx| Ok(tx.tx.open_table(MAM_BYTES)?.remove("alice").map(|_| ())?)).unwrap();
+		put("m5", 300);
+		assert_eq!(ids(), ["big", "m5"]);
+		// Retention and deletion keep the count right.
+		assert_eq!(t.store.write_blocking(|tx| tx.mam_expire(u64::MAX)).unwrap(), 2);
+		put("m6", 900);
+		assert_eq!(ids(), ["m6"]);
 	}
 }

@@ -17,6 +17,7 @@ mod accounts;
 mod blocking;
 mod codec;
 mod components;
+mod disk;
 mod groups;
 mod invites;
 mod last;
@@ -31,19 +32,21 @@ mod roster;
 mod settings;
 mod tables;
 mod upload;
+mod writer;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
 pub use accounts::Account;
 pub use codec::Corrupt;
+pub use disk::{DiskStatus, mib};
 pub use invites::Invite;
-pub use mam::{Archived, MamDefault, MamPrefs, MamQuery, Page, UnknownId};
+pub use mam::{ArchiveQuota, Archived, MamDefault, MamPrefs, MamQuery, Page, UnknownId};
 pub use muc::{RoomConfig, StoredRoom};
-pub use offline::Pushed;
+pub use offline::{OfflineQuota, Pushed};
 pub use pep::{AccessModel, NodeConfig, PepItem, PepLimits, PepNode, Published};
 pub use pep_subs::{PepSubscriber, Subscribed};
 pub use push::PushRegistration;
@@ -56,11 +59,17 @@ const SCHEMA_VERSION: u64 = 1;
 const MAX_BATCH: usize = 256;
 /// Jobs waiting for the writer; senders wait (asynchronously) when it is full.
 const QUEUE_LEN: usize = 1024;
+/// The database file in the data directory.
+const FILE: &str = "xerra.redb";
 
-/// A storage failure. Mapped to `internal-server-error` on the wire.
-#[derive(Debug)]
+/// A storage failure. On the wire (`xmpp::error`): `Unavailable` is
+/// `resource-constraint` (wait: try again later), the rest `internal-server-error`.
+#[derive(Debug, Clone)]
 pub enum StoreError {
-	Db(redb::Error),
+	/// The disk refuses writes (it is full, or failing): nothing was
+	/// written. The writer tries again by itself (see `writer`).
+	Unavailable(Arc<str>),
+	Db(Arc<str>),
 	Corrupt(&'static str),
 	/// The writer thread is gone (shutdown or a panic).
 	Closed,
@@ -71,6 +80,7 @@ pub enum StoreError {
 impl std::fmt::Display for StoreError {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		match self {
+			Self::Unavailable(why) => write!(f, "storage cannot write now: {why}"),
 			Self::Db(e) => write!(f, "database error: {e}"),
 			Self::Corrupt(what) => write!(f, "corrupt record in {what}"),
 			Self::Closed => f.write_str("storage is shut down"),
@@ -81,16 +91,33 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl From<redb::Error> for StoreError {
+	fn from(e: redb::Error) -> StoreError {
+		match e {
+			// What the disk said; after it redb refuses everything until reopened.
+			redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed => StoreError::Unavailable(e.to_string().into()),
+			redb::Error::DatabaseAlreadyOpen => StoreError::Locked,
+			e => StoreError::Db(e.to_string().into()),
+		}
+	}
+}
+
+impl From<std::io::Error> for StoreError {
+	fn from(e: std::io::Error) -> StoreError {
+		StoreError::Unavailable(e.to_string().into())
+	}
+}
+
 macro_rules! from_redb {
 	($($t:ty),*) => {$(
 		impl From<$t> for StoreError {
 			fn from(e: $t) -> StoreError {
-				StoreError::Db(e.into())
+				redb::Error::from(e).into()
 			}
 		}
 	)*};
 }
-from_redb!(redb::Error, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+from_redb!(redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
 
 impl From<Corrupt> for StoreError {
 	fn from(_: Corrupt) -> StoreError {
@@ -98,34 +125,47 @@ impl From<Corrupt> for StoreError {
 	}
 }
 
+/// Told the batch's outcome once it is committed (or not).
 type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&Tx<'_>) -> Result<Completion, StoreError> + Send>;
+/// Runs in the batch's transaction (given `Err` instead when it will not
+/// run: an earlier job failed, or writes are refused). Returns how to tell
+/// its caller the outcome, and `Err` if the batch must be rolled back.
+type Job = Box<dyn FnOnce(Result<&Tx<'_>, &StoreError>) -> (Completion, Result<(), StoreError>) + Send>;
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-	db: Arc<Database>,
+	shared: Arc<writer::Shared>,
 	jobs: async_channel::Sender<Job>,
 	writer: Arc<std::sync::Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Store {
 	/// Opens (or creates) `dir/xerra.redb` with a page cache of `cache_bytes`.
+	/// A directory it makes is 0700 and the file 0600: it holds secrets.
 	pub fn open(dir: &Path, cache_bytes: usize) -> Result<Store, StoreError> {
-		std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(e.into()))?;
-		let db = Database::builder().set_cache_size(cache_bytes).create(dir.join("xerra.redb")).map_err(|e| match e {
-			redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked,
-			e => StoreError::Db(e.into()),
-		})?;
+		let path = dir.join(FILE);
+		Store::open_with(
+			dir,
+			Box::new(move || {
+				let file = open_private(&path)?;
+				Database::builder().set_cache_size(cache_bytes).create_with_backend(redb::backends::FileBackend::new(file)?)
+			}),
+		)
+	}
+
+	fn open_with(dir: &Path, open: writer::Opener) -> Result<Store, StoreError> {
+		use std::os::unix::fs::DirBuilderExt as _;
+		std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+		let db = open()?;
 		migrate(&db)?;
-		let db = Arc::new(db);
+		let shared =
+			Arc::new(writer::Shared { db: std::sync::RwLock::new(Some(db)), open, dir: dir.to_owned(), disk: disk::Disk::default() });
+		shared.disk.check(dir);
 		let (jobs, rx) = async_channel::bounded::<Job>(QUEUE_LEN);
-		let writer_db = db.clone();
-		let handle = std::thread::Builder::new()
-			.name("xerra-store".into())
-			.spawn(move || writer_loop(&writer_db, &rx))
-			.map_err(|e| StoreError::Db(e.into()))?;
-		Ok(Store { db, jobs, writer: Arc::new(std::sync::Mutex::new(Some(handle))) })
+		let writer_shared = shared.clone();
+		let handle = std::thread::Builder::new().name("xerra-store".into()).spawn(move || writer::run(writer_shared, &rx))?;
+		Ok(Store { shared, jobs, writer: Arc::new(std::sync::Mutex::new(Some(handle))) })
 	}
 
 	/// Runs `f` in the next batch and returns its value once the batch is on disk.
@@ -135,14 +175,20 @@ impl Store {
 		F: FnOnce(&Tx<'_>) -> Result<T, StoreError> + Send + 'static,
 	{
 		let (done, result) = async_channel::bounded::<Result<T, StoreError>>(1);
-		let job: Job = Box::new(move |tx| {
-			let value = f(tx)?;
-			Ok(Box::new(move |committed: Result<(), &StoreError>| {
-				let _ = done.try_send(match committed {
-					Ok(()) => Ok(value),
-					Err(_) => Err(StoreError::Closed),
-				});
-			}))
+		let job: Job = Box::new(move |tx| match tx.map_err(Clone::clone).and_then(f) {
+			Ok(value) => (
+				Box::new(move |committed: Result<(), &StoreError>| {
+					let _ = done.try_send(committed.map(|()| value).map_err(Clone::clone));
+				}),
+				Ok(()),
+			),
+			// Its own error rolls the batch back, and is what the batch reports.
+			Err(e) => (
+				Box::new(move |batch: Result<(), &StoreError>| {
+					let _ = done.try_send(Err(batch.err().map_or(StoreError::Closed, Clone::clone)));
+				}),
+				Err(e),
+			),
 		});
 		self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
 		result.recv().await.map_err(|_| StoreError::Closed)?
@@ -154,10 +200,7 @@ impl Store {
 	where
 		F: FnOnce(&Tx<'_>) -> Result<(), StoreError> + Send + 'static,
 	{
-		let job: Job = Box::new(move |tx| {
-			f(tx)?;
-			Ok(Box::new(|_: Result<(), &StoreError>| {}))
-		});
+		let job: Job = Box::new(move |tx| (Box::new(|_: Result<(), &StoreError>| {}), tx.map_err(Clone::clone).and_then(f)));
 		if self.jobs.try_send(job).is_err() {
 			log::warn!("storage queue full: a bookkeeping write was dropped");
 		}
@@ -174,68 +217,54 @@ impl Store {
 
 	/// A consistent read view as of the last commit.
 	pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
-		Ok(Snapshot { tx: self.db.begin_read()? })
+		// Held only while the writer swaps a failed database for a new one.
+		let db = self.shared.db.read().unwrap_or_else(PoisonError::into_inner);
+		let db = db.as_ref().ok_or_else(|| {
+			StoreError::Unavailable("the database is not open (shut down, or being opened again after an I/O error)".into())
+		})?;
+		Ok(Snapshot { tx: db.begin_read()? })
 	}
 
 	/// Stops accepting jobs, lets the writer finish the queued ones, and waits
-	/// for it. Later writes fail with [`StoreError::Closed`].
+	/// for it, and closes the database. Later writes fail with [`StoreError::Closed`].
 	pub fn shutdown(&self) {
 		self.jobs.close();
 		let handle = self.writer.lock().ok().and_then(|mut h| h.take());
 		if let Some(h) = handle {
 			let _ = h.join();
 		}
+		// Closed now, not when the last handle goes: the file may be opened again.
+		drop(self.shared.db.write().unwrap_or_else(PoisonError::into_inner).take());
 	}
 
 	/// Bytes in the database file (for `xerra status` and benchmarks).
 	pub fn file_bytes(dir: &Path) -> u64 {
-		std::fs::metadata(dir.join("xerra.redb")).map(|m| m.len()).unwrap_or(0)
+		std::fs::metadata(dir.join(FILE)).map(|m| m.len()).unwrap_or(0)
+	}
+
+	/// Free space on the data directory's file system, as last measured
+	/// (at open, then by the writer), and whether writes fail.
+	pub fn disk(&self) -> DiskStatus {
+		self.shared.disk.status()
+	}
+
+	/// Free space below `bytes` is logged as a warning and shown by `xerra status`.
+	pub fn warn_below_free(&self, bytes: u64) {
+		self.shared.disk.set_threshold(bytes, &self.shared.dir);
 	}
 }
 
-fn writer_loop(db: &Database, rx: &async_channel::Receiver<Job>) {
-	while let Ok(first) = rx.recv_blocking() {
-		let mut batch = vec![first];
-		while batch.len() < MAX_BATCH {
-			match rx.try_recv() {
-				Ok(job) => batch.push(job),
-				Err(_) => break,
-			}
-		}
-		run_batch(db, batch);
+/// Opens the database file, made 0600 (an older one found readable by
+/// others is made so too).
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+	use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+	let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path)?;
+	let mode = file.metadata()?.permissions().mode();
+	if mode & 0o077 != 0 {
+		log::warn!("{} was readable by others (mode {:o}): made 0600", path.display(), mode & 0o777);
+		file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
 	}
-}
-
-fn run_batch(db: &Database, batch: Vec<Job>) {
-	let wtx = match db.begin_write() {
-		Ok(t) => t,
-		Err(e) => {
-			log::error!("storage: cannot begin a write: {e}");
-			return; // dropping the jobs fails their callers with Closed
-		}
-	};
-	let mut completions = Vec::with_capacity(batch.len());
-	let tx = Tx { tx: &wtx };
-	for job in batch {
-		match job(&tx) {
-			Ok(c) => completions.push(c),
-			Err(e) => {
-				log::error!("storage: write failed, batch rolled back: {e}");
-				let _ = wtx.abort();
-				for c in completions {
-					c(Err(&e));
-				}
-				return;
-			}
-		}
-	}
-	let committed = wtx.commit().map_err(StoreError::from);
-	if let Err(e) = &committed {
-		log::error!("storage: commit failed: {e}");
-	}
-	for c in completions {
-		c(committed.as_ref().map(|_| ()));
-	}
+	Ok(file)
 }
 
 fn migrate(db: &Database) -> Result<(), StoreError> {
@@ -304,6 +333,11 @@ pub(crate) mod test_support {
 
 #[cfg(test)]
 mod tests {
+	use std::ops::Bound;
+	use std::sync::Arc;
+	use std::sync::atomic::{AtomicBool, Ordering};
+
+	use super::StoreError;
 	use super::test_support::temp_store;
 
 	#[test]
@@ -340,6 +374,129 @@ mod tests {
 		});
 		assert!(results.iter().all(Result::is_ok));
 		assert_eq!(t.store.snapshot().unwrap().setting("k49").unwrap().as_deref(), Some("v"));
+	}
+
+	/// A file whose writes and syncs fail with EIO while `broken` is set.
+	#[derive(Debug)]
+	struct Flaky {
+		file: redb::backends::FileBackend,
+		broken: Arc<AtomicBool>,
+	}
+
+	impl Flaky {
+		fn check(&self) -> std::io::Result<()> {
+			if self.broken.load(Ordering::Relaxed) { Err(std::io::Error::from_raw_os_error(libc::EIO)) } else { Ok(()) }
+		}
+	}
+
+	impl redb::StorageBackend for Flaky {
+		fn len(&self) -> std::io::Result<u64> {
+			self.file.len()
+		}
+		fn read(&self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+			self.file.read(offset, out)
+		}
+		fn set_len(&self, len: u64) -> std::io::Result<()> {
+			self.check()?;
+			self.file.set_len(len)
+		}
+		fn sync_data(&self) -> std::io::Result<()> {
+			self.check()?;
+			self.file.sync_data()
+		}
+		fn write(&self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+			self.check()?;
+			self.file.write(offset, data)
+		}
+		fn close(&self) -> std::io::Result<()> {
+			self.file.close()
+		}
+		fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, redb::BackendError> {
+			self.file.try_lock_range(start, end)
+		}
+		fn try_lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, redb::BackendError> {
+			self.file.try_lock_shared_range(start, end)
+		}
+		fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
+			self.file.lock_range(start, end)
+		}
+		fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
+			self.file.lock_shared_range(start, end)
+		}
+		fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), redb::BackendError> {
+			self.file.unlock_range(start, end)
+		}
+		fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, redb::BackendError> {
+			self.file.query_lock_range(start, end)
+		}
+	}
+
+	#[test]
+	fn an_io_error_refuses_writes_as_unavailable_until_they_work_again() {
+		let t = temp_store();
+		t.store.shutdown();
+		let broken = Arc::new(AtomicBool::new(false));
+		let (b, path) = (broken.clone(), t.dir.join(super::FILE));
+		let open: super::writer::Opener = Box::new(move || {
+			let file = redb::backends::FileBackend::new(super::open_private(&path)?)?;
+			redb::Database::builder().create_with_backend(Flaky { file, broken: b.clone() })
+		});
+		let store = super::Store::open_with(&t.dir, open).unwrap();
+		store.write_blocking(|tx| tx.set_setting("before", "1")).unwrap();
+		broken.store(true, Ordering::Relaxed);
+		let unavailable = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Unavailable(_)));
+		assert!(unavailable(store.write_blocking(|tx| tx.set_setting("during", "1"))));
+		// Refused at once while it waits to try again. Reads go on if the
+		// database could be opened again (here no write works, not even
+		// the one opening makes): otherwise they are unavailable too.
+		assert!(unavailable(store.write_blocking(|tx| tx.set_setting("during", "2"))));
+		assert!(store.disk().failing.is_some());
+		match store.snapshot() {
+			Ok(snap) => assert_eq!(snap.setting("before").unwrap().as_deref(), Some("1")),
+			Err(e) => assert!(matches!(e, StoreError::Unavailable(_)), "{e}"),
+		}
+		broken.store(false, Ordering::Relaxed);
+		let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+		loop {
+			match store.write_blocking(|tx| tx.set_setting("after", "1")) {
+				Ok(()) => break,
+				Err(StoreError::Unavailable(_)) => std::thread::sleep(std::time::Duration::from_millis(50)),
+				Err(e) => panic!("{e}"),
+			}
+			assert!(std::time::Instant::now() < deadline, "writes did not resume");
+		}
+		assert_eq!(store.disk().failing, None);
+		let snap = store.snapshot().unwrap();
+		assert_eq!(snap.setting("after").unwrap().as_deref(), Some("1"));
+		assert_eq!(snap.setting("during").unwrap(), None, "a refused write left nothing");
+		drop(snap);
+		store.shutdown();
+	}
+
+	#[test]
+	fn a_failing_job_reports_its_own_error_and_writes_nothing() {
+		let t = temp_store();
+		let r = t.store.write_blocking(|tx| {
+			tx.set_setting("half", "done")?;
+			Err::<(), _>(StoreError::Corrupt("test"))
+		});
+		assert!(matches!(r, Err(StoreError::Corrupt("test"))), "{r:?}");
+		assert_eq!(t.store.snapshot().unwrap().setting("half").unwrap(), None);
+		assert!(t.store.write_blocking(|tx| tx.set_setting("next", "ok")).is_ok());
+	}
+
+	#[test]
+	fn a_made_directory_and_file_are_private() {
+		use std::os::unix::fs::PermissionsExt as _;
+		let t = temp_store();
+		assert_eq!(std::fs::metadata(&t.dir).unwrap().permissions().mode() & 0o777, 0o700);
+		assert_eq!(std::fs::metadata(t.dir.join(super::FILE)).unwrap().permissions().mode() & 0o777, 0o600);
+		// An older file readable by others is made private when opened.
+		t.store.shutdown();
+		std::fs::set_permissions(t.dir.join(super::FILE), std::fs::Permissions::from_mode(0o644)).unwrap();
+		let again = super::Store::open(&t.dir, 1 << 20).unwrap();
+		assert_eq!(std::fs::metadata(t.dir.join(super::FILE)).unwrap().permissions().mode() & 0o777, 0o600);
+		again.shutdown();
 	}
 
 	#[test]

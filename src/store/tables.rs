@@ -21,6 +21,10 @@ pub const ROSTER_VERSION: TableDefinition<&str, u64> = TableDefinition::new("ros
 /// with its XEP-0203 delay stamp already added.
 pub const OFFLINE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("offline");
 
+/// account localpart -> bytes of its stored offline messages (for
+/// `max_offline_bytes`); counted from `OFFLINE` when missing (older files).
+pub const OFFLINE_BYTES: TableDefinition<&str, u64> = TableDefinition::new("offline_bytes");
+
 /// (group name, member localpart) -> (): the admin's department groups.
 pub const GROUPS: TableDefinition<(&str, &str), ()> = TableDefinition::new("groups");
 
@@ -54,6 +58,10 @@ pub const MAM_ID: TableDefinition<(&str, &str), u64> = TableDefinition::new("mam
 
 /// account localpart -> messages in its archive.
 pub const MAM_COUNT: TableDefinition<&str, u64> = TableDefinition::new("mam_count");
+
+/// account localpart -> bytes of its archived records (for `max_archive_bytes`);
+/// counted from `MAM` when missing (older files).
+pub const MAM_BYTES: TableDefinition<&str, u64> = TableDefinition::new("mam_bytes");
 
 /// account localpart -> `mam::MamPrefs` record.
 pub const MAM_PREFS: TableDefinition<&str, &[u8]> = TableDefinition::new("mam_prefs");
@@ -91,6 +99,7 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(ROSTER)?;
 	wtx.open_table(ROSTER_VERSION)?;
 	wtx.open_table(OFFLINE)?;
+	wtx.open_table(OFFLINE_BYTES)?;
 	wtx.open_table(GROUPS)?;
 	wtx.open_table(PRIVATE)?;
 	wtx.open_table(LAST)?;
@@ -104,6 +113,7 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(MAM)?;
 	wtx.open_table(MAM_ID)?;
 	wtx.open_table(MAM_COUNT)?;
+	wtx.open_table(MAM_BYTES)?;
 	wtx.open_table(MAM_PREFS)?;
 	wtx.open_table(MUC_ROOMS)?;
 	wtx.open_table(UPLOADS)?;

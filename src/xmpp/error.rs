@@ -256,6 +256,26 @@ impl From<Condition> for StanzaError {
 	}
 }
 
+/// Storage failures, for every feature: a disk that refuses writes (full,
+/// or failing) is `resource-constraint`, type wait (the writer tries again
+/// by itself, so the sender may too); anything else `internal-server-error`.
+impl From<&crate::store::StoreError> for StanzaError {
+	fn from(e: &crate::store::StoreError) -> StanzaError {
+		match e {
+			crate::store::StoreError::Unavailable(_) => {
+				StanzaError::with_text(Condition::ResourceConstraint, "the server cannot store anything right now; try again later")
+			}
+			_ => StanzaError::new(Condition::InternalServerError),
+		}
+	}
+}
+
+impl From<crate::store::StoreError> for StanzaError {
+	fn from(e: crate::store::StoreError) -> StanzaError {
+		StanzaError::from(&e)
+	}
+}
+
 impl std::fmt::Display for StanzaError {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
 		f.write_str(self.condition.as_str())?;
@@ -278,6 +298,14 @@ mod tests {
 			"<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>\
 			 <text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>stanza too big</text></stream:error>"
 		);
+	}
+
+	#[test]
+	fn storage_errors_map_to_one_condition_each() {
+		use crate::store::StoreError;
+		let full = StanzaError::from(StoreError::Unavailable("No space left on device".into()));
+		assert_eq!((full.condition, full.kind), (Condition::ResourceConstraint, ErrorType::Wait));
+		assert_eq!(StanzaError::from(StoreError::Corrupt("x")).condition, Condition::InternalServerError);
 	}
 
 	#[test]

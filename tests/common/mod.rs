@@ -51,10 +51,23 @@ impl Server {
 
 	/// Starts a server on an existing data directory (removed when dropped).
 	pub fn start_in(dir: PathBuf, settings: Vec<String>) -> Server {
+		Server::start_wrapped(dir, settings, &[])
+	}
+
+	/// Like `start_in`, with the server run by `wrapper` (a command that
+	/// ends by executing its arguments, e.g. `unshare -m ... sh -c '...; exec "$@"'`).
+	pub fn start_wrapped(dir: PathBuf, settings: Vec<String>, wrapper: &[&str]) -> Server {
 		// Federation is off unless a test turns it on (with `s2s_hosts` for
 		// every domain it uses): a server must never ask the machine's DNS
 		// about test domains.
-		let mut cmd = Command::new(bin());
+		let mut cmd = match wrapper.split_first() {
+			Some((first, rest)) => {
+				let mut c = Command::new(first);
+				c.args(rest).arg(bin());
+				c
+			}
+			None => Command::new(bin()),
+		};
 		cmd.arg("--data-dir").arg(&dir).arg("--log").arg("debug").arg("run");
 		for s in [
 			"listen=127.0.0.1",

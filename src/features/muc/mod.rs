@@ -322,7 +322,7 @@ fn message(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) {
 fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Result<(), StanzaError> {
 	let name = to.node().ok_or(Condition::ServiceUnavailable)?.to_owned();
 	let keep = (cx.server.config.limits.muc_history_messages, cx.server.config.limits.muc_history_bytes);
-	let max_archive = cx.server.config.limits.max_archive_messages;
+	let max_archive = crate::features::mam::quota(&cx.server.config.limits);
 	let mut id = [0u8; 12];
 	cx.server.random(&mut id);
 	let id = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id);
@@ -344,7 +344,7 @@ fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Resu
 			if archived.child("body", ns::CLIENT).is_some() {
 				let (key, with, xml) =
 					(format!("muc:{name}"), archived.attr("from").unwrap_or_default().to_owned(), archived.to_xml(ns::CLIENT));
-				cx.write(move |tx| tx.archive(&key, &id, now, &with, &xml, max_archive).map(|_| Vec::new()));
+				cx.record(move |tx| tx.archive(&key, &id, now, &with, &xml, max_archive).map(|_| Vec::new()));
 			}
 			send(cx, out);
 		}

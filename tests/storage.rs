@@ -377,7 +377,12 @@ fn pending_subscription_requests_are_capped_and_replayed_in_bounded_memory() {
 	let s = server_with_users(&["victim"], &["component_port=0"]);
 	let mut gw = component(&s);
 	let victim = Server::jid("victim");
-	let status = "s".repeat(100_000);
+	// A presence past max_presence_bytes (16 KiB) is refused outright.
+	gw.send(&format!("<presence type='subscribe' from='big@{GW}' to='{victim}'><status>{}</status></presence>", "s".repeat(100_000)));
+	let e = gw.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("error"));
+	assert!(e.children().any(|c| c.child("policy-violation", STANZAS).is_some()), "{}", e.to_xml("jabber:component:accept"));
+	// Under it, each request is kept with its status cut, up to the cap.
+	let status = "s".repeat(14_000);
 	let n = 300;
 	for i in 0..n {
 		gw.send(&format!("<presence type='subscribe' from='u{i}@{GW}' to='{victim}'><status>{status}</status></presence>"));

@@ -49,8 +49,7 @@ async fn answer(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &St
 	match (iq.ty, payload.name()) {
 		(StanzaType::Iq(IqType::Set), "preauth") => {
 			let t = payload.attr("token").unwrap_or_default();
-			let good =
-				server.store.snapshot().and_then(|s| s.invite(t, invites::now_secs()))?;
+			let good = server.store.snapshot().and_then(|s| s.invite(t, invites::now_secs()))?;
 			match good {
 				None => {
 					throttle(server, ip)?;

@@ -788,14 +788,11 @@ impl<'a> Env<'a> {
 }
 
 impl SaslEnv for Env<'_> {
-	fn account(&mut self, user: &str) -> Option<Account> {
-		match self.server.store.snapshot().and_then(|s| s.account(user)) {
-			Ok(a) => a,
-			Err(e) => {
-				log::error!("account lookup: {e}");
-				None
-			}
-		}
+	fn account(&mut self, user: &str) -> Result<Option<Account>, crate::proto::sasl::Unreadable> {
+		self.server.store.snapshot().and_then(|s| s.account(user)).map_err(|e| {
+			log::error!("account lookup: {e}");
+			crate::proto::sasl::Unreadable
+		})
 	}
 
 	fn attempt_allowed(&mut self, user: &str) -> bool {

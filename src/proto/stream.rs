@@ -405,6 +405,11 @@ impl C2sStream {
 				self.state = State::Header(Phase::Authenticated(auth));
 			}
 			Step::Failure(failure, attempt) => {
+				let text = match (&attempt, failure) {
+					(Attempt::ServerFault, _) => Some("the server cannot check passwords right now; try again later"),
+					(_, sasl::Failure::TemporaryAuthFailure) => Some("too many failed attempts; try again later"),
+					_ => None,
+				};
 				let failures = match attempt {
 					Attempt::Guess(user) => {
 						env.auth_failed(Some(&user));
@@ -425,8 +430,8 @@ impl C2sStream {
 						env.auth_failed(None);
 						failures + 1
 					}
+					Attempt::ServerFault => failures,
 				};
-				let text = (failure == sasl::Failure::TemporaryAuthFailure).then_some("too many failed attempts; try again later");
 				out.push(Action::Write(sasl_failure(failure, text)));
 				if failures >= env.auth_retries() {
 					self.fail(

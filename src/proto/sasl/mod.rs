@@ -62,6 +62,9 @@ impl Failure {
 /// What a failed exchange says about the client, for the limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
+	/// The server could not check the credentials (storage unreadable):
+	/// the client is not to blame, nothing is counted.
+	ServerFault,
 	/// Credentials were checked and were wrong (or the user is unknown):
 	/// counts against the retry and throttle limits.
 	Guess(String),
@@ -114,9 +117,14 @@ impl Mechanism {
 }
 
 /// What an exchange needs from the server around it.
+/// Storage could not be read to look an account up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unreadable;
+
 pub trait SaslEnv {
-	/// Stored credentials of a (prepared) localpart.
-	fn account(&mut self, user: &str) -> Option<Account>;
+	/// Stored credentials of a (prepared) localpart; `Err` when storage
+	/// cannot be read now (the attempt fails as temporary, not as a guess).
+	fn account(&mut self, user: &str) -> Result<Option<Account>, Unreadable>;
 	/// Whether another attempt for this account (and the peer's address) is
 	/// allowed now; false answers `temporary-auth-failure`.
 	fn attempt_allowed(&mut self, user: &str) -> bool;
@@ -208,7 +216,10 @@ impl Exchange {
 		if !env.attempt_allowed(&name) {
 			return Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other);
 		}
-		let creds = env.account(&name).map(|a| match *hash {
+		let Ok(account) = env.account(&name) else {
+			return Step::Failure(Failure::TemporaryAuthFailure, Attempt::ServerFault);
+		};
+		let creds = account.map(|a| match *hash {
 			ScramHash::Sha1 => a.sha1,
 			ScramHash::Sha256 => a.sha256,
 		});
@@ -251,11 +262,12 @@ fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 		return Step::Failure(Failure::NotAuthorized, Attempt::Guess(user));
 	};
 	let (stored, known) = match env.account(&user) {
-		Some(account) => (account.sha256, true),
+		Err(Unreadable) => return Step::Failure(Failure::TemporaryAuthFailure, Attempt::ServerFault),
+		Ok(Some(account)) => (account.sha256, true),
 		// Issue 11: without an account there was nothing to derive, and the
 		// speed of the answer told which accounts exist. Stand-in keys of
 		// the same cost make an unknown user take as long as a wrong password.
-		None => (ScramCredentials::fake(ScramHash::Sha256, fake_secret(env, &user).as_ref(), env.scram_iterations()), false),
+		Ok(None) => (ScramCredentials::fake(ScramHash::Sha256, fake_secret(env, &user).as_ref(), env.scram_iterations()), false),
 	};
 	if std::hint::black_box(stored.verify_password(ScramHash::Sha256, &password)) && known {
 		return Step::Success(Authenticated { user }, None);
@@ -292,8 +304,11 @@ mod tests {
 	}
 
 	impl SaslEnv for Env {
-		fn account(&mut self, user: &str) -> Option<Account> {
-			if user == "alice" { self.account.clone() } else { None }
+		fn account(&mut self, user: &str) -> Result<Option<Account>, Unreadable> {
+			if user == "broken" {
+				return Err(Unreadable);
+			}
+			Ok(if user == "alice" { self.account.clone() } else { None })
 		}
 		fn attempt_allowed(&mut self, _: &str) -> bool {
 			self.allowed

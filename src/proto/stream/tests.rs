@@ -12,8 +12,11 @@ struct Env {
 }
 
 impl SaslEnv for Env {
-	fn account(&mut self, user: &str) -> Option<Account> {
-		if user == "alice" { self.account.clone() } else { None }
+	fn account(&mut self, user: &str) -> Result<Option<Account>, crate::proto::sasl::Unreadable> {
+		if user == "broken" {
+			return Err(crate::proto::sasl::Unreadable);
+		}
+		Ok(if user == "alice" { self.account.clone() } else { None })
 	}
 	fn attempt_allowed(&mut self, _: &str) -> bool {
 		true
@@ -193,4 +196,21 @@ fn failures_that_are_no_guesses_count_too() {
 	assert!(written(&a).contains("<aborted/>"));
 	assert!(matches!(a.last(), Some(Action::Close(Some(e))) if e.condition == StreamCondition::PolicyViolation), "{a:?}");
 	assert_eq!(env.failures, vec![None; 3]);
+}
+
+#[test]
+fn storage_that_cannot_be_read_is_not_the_clients_fault() {
+	let mut env = env();
+	let mut s = C2sStream::new_tls("id".into(), None);
+	let mut r = reader();
+	feed(&mut s, &mut env, &mut r, OPEN);
+	// "broken": the account lookup fails (storage being reopened).
+	let plain = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "\0broken\0pw");
+	for _ in 0..5 {
+		let a = feed(&mut s, &mut env, &mut r, &format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{plain}</auth>"));
+		let w = written(&a);
+		assert!(w.contains("<temporary-auth-failure/>") && w.contains("cannot check passwords"), "{w}");
+		assert!(!a.iter().any(|x| matches!(x, Action::Close(_))), "not counted against the retries: {a:?}");
+	}
+	assert!(env.failures.is_empty(), "nothing counted against the address or the account");
 }

@@ -97,6 +97,9 @@ impl Snapshot {
 	}
 }
 
+/// Set once every account has a role (see [`Tx::upgrade_account_roles`]).
+pub(super) const ROLES_DONE: &str = "account_roles";
+
 impl Tx<'_> {
 	pub fn account_exists(&self, user: &str) -> Result<bool, StoreError> {
 		Ok(self.tx.open_table(ACCOUNTS)?.get(user)?.is_some())
@@ -136,6 +139,12 @@ impl Tx<'_> {
 	/// Gives every record from before roles one, once: admin for the names
 	/// in `admins`, none for the rest. Returns the names made admins.
 	pub fn upgrade_account_roles(&self, admins: &[String]) -> Result<Vec<String>, StoreError> {
+		// Once per database: every later start would read every account.
+		let mut meta = self.tx.open_table(super::tables::META)?;
+		if meta.get(ROLES_DONE)?.is_some() {
+			return Ok(Vec::new());
+		}
+		meta.insert(ROLES_DONE, 1)?;
 		let mut t = self.tx.open_table(ACCOUNTS)?;
 		let mut old = Vec::new();
 		for row in t.iter()? {
@@ -209,6 +218,8 @@ mod tests {
 				for name in ["admin", "alice"] {
 					accounts.insert(name, old.as_slice())?;
 				}
+				// A database from before roles has no mark that they are done.
+				tx.tx.open_table(super::super::tables::META)?.remove(ROLES_DONE)?;
 				Ok(())
 			})
 			.unwrap();

@@ -276,6 +276,8 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
 			Some(v) => v,
 			None => {
 				meta.insert("schema_version", SCHEMA_VERSION)?;
+				// A new database has no account from before roles.
+				meta.insert(accounts::ROLES_DONE, 1)?;
 				SCHEMA_VERSION
 			}
 		}

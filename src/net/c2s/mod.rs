@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -18,22 +18,23 @@ use async_net::TcpStream;
 use futures_lite::{AsyncRead, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::TlsAcceptor;
 
-use crate::features::presence;
-use crate::net::sm::{self, SmState};
+use crate::net::sm;
 use crate::net::tls;
 use crate::net::transport::Transport;
-use crate::proto::sasl::{Authenticated, SaslEnv};
-use crate::proto::stream::{self, Action, BindError, C2sStream, StreamEnv};
+use crate::proto::stream::{self, Action, C2sStream};
 use crate::server::Server;
 use crate::sessions::{Outbox, Outgoing};
-use crate::store::Account;
-use crate::xmpp::element::Element;
 use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::jid::FullJid;
 use crate::xmpp::ns;
-use crate::xmpp::packed::Packed;
 use crate::xmpp::reader::{StreamReader, XmlLimits};
 use crate::xmpp::stanza::Kind;
+
+mod delivery;
+mod env;
+mod session;
+
+use env::Env;
 
 /// Size of the shared read buffer: one TLS record's worth of plaintext.
 const READ_CHUNK: usize = 16 * 1024;
@@ -372,118 +373,6 @@ impl Conn {
 		Ok(Vec::new())
 	}
 
-	/// Writes a stanza the stream core made; see [`Conn::send_packed`].
-	fn send_stanza(&mut self, el: Element) {
-		if self.sm.is_some() {
-			return self.send_packed(Packed::forced(&el));
-		}
-		el.write_to(&mut self.out, ns::CLIENT);
-	}
-
-	/// Writes a stanza for the client; with stream management it is kept
-	/// until the client acknowledges it.
-	fn send_packed(&mut self, p: Packed) {
-		self.out.extend_from_slice(p.xml().as_bytes());
-		if let Some(st) = &self.sm {
-			st.borrow_mut().sent_one(p);
-			self.sent_since_request = true;
-		}
-	}
-
-	/// A stanza for the client, unless it is inactive and the stanza can
-	/// wait (XEP-0352); one that cannot wait releases the others first.
-	fn deliver(&mut self, p: Packed) {
-		if self.inactive && !p.urgent {
-			self.csi_held.push(p);
-			let l = &self.server.config.limits;
-			if self.csi_held.len() < l.csi_max_held && self.csi_held.bytes() <= l.csi_max_held_bytes {
-				return;
-			}
-			return self.release_held();
-		}
-		self.release_held();
-		self.send_packed(p);
-	}
-
-	fn release_held(&mut self) {
-		for p in self.csi_held.take() {
-			self.send_packed(p);
-		}
-	}
-
-	/// XEP-0198 `<enable/>` on a bound stream.
-	fn enable_sm(&mut self, resume: bool) {
-		let Some(b) = &self.bound else { return };
-		let token = resume.then(|| {
-			let mut raw = [0u8; 18];
-			self.server.random(&mut raw);
-			base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw)
-		});
-		let st = std::rc::Rc::new(RefCell::new(SmState::new(token.clone(), b.user(), b.id, b.jid.clone(), self.conn_id)));
-		let answer = match &token {
-			Some(t) => {
-				self.server.resumable.borrow_mut().insert(t.clone(), st.clone());
-				let max = self.server.config.limits.sm_resume_timeout.as_secs();
-				format!("<enabled xmlns='urn:xmpp:sm:3' id='{t}' resume='true' max='{max}'/>")
-			}
-			None => "<enabled xmlns='urn:xmpp:sm:3'/>".to_owned(),
-		};
-		self.out.extend_from_slice(answer.as_bytes());
-		self.sm = Some(st);
-	}
-
-	/// XEP-0198 §5: takes over the session `previd` of `user`, from a
-	/// connection that is gone or about to notice it is.
-	fn resume(&mut self, user: &str, previd: &str, h: u32) {
-		let found = self.server.resumable.borrow().find(previd, user);
-		let Some(st) = found else {
-			self.out.extend_from_slice(stream::sm_failed("item-not-found").as_bytes());
-			return;
-		};
-		let mut s = st.borrow_mut();
-		if s.ack(h).is_err() {
-			drop(s);
-			self.out.extend_from_slice(stream::sm_failed("unexpected-request").as_bytes());
-			return;
-		}
-		// The session's queue moves to this connection; the old one (if it is
-		// still there) sees its queue closed and leaves quietly.
-		let old = {
-			let sessions = self.server.sessions.borrow();
-			sessions.get(&s.user, s.session_id).map(|sess| sess.outbox())
-		};
-		let Some(old) = old else {
-			drop(s);
-			self.out.extend_from_slice(stream::sm_failed("item-not-found").as_bytes());
-			return;
-		};
-		while let Some(item) = old.try_recv() {
-			self.outbox.push(item);
-		}
-		old.close();
-		self.server.sessions.borrow_mut().replace_outbox(&s.user, s.session_id, self.outbox.clone());
-		s.owner = self.conn_id;
-		self.bound = Some(Bound { id: s.session_id, jid: s.jid.clone() });
-		self.stream.resumed(s.jid.clone(), s.inbound);
-		let answer = format!("<resumed xmlns='urn:xmpp:sm:3' h='{}' previd='{previd}'/>", s.inbound);
-		self.out.extend_from_slice(answer.as_bytes());
-		// What the client never acknowledged, again, then what waited for it.
-		for p in s.unacked() {
-			self.out.extend_from_slice(p.xml().as_bytes());
-		}
-		self.sent_since_request = s.unacked().len() > 0;
-		let held = s.take_held();
-		if std::mem::take(&mut s.flush_offline) {
-			self.outbox.push(Outgoing::FlushOffline);
-		}
-		log::info!("{}: resumed {} ({} unacknowledged, {} held)", self.peer, s.jid, s.unacked().len(), held.len());
-		drop(s);
-		self.sm = Some(st);
-		for p in held {
-			self.send_packed(p);
-		}
-	}
-
 	/// Performs actions in order; false once the connection should close.
 	async fn perform(&mut self, actions: Vec<Action>) -> io::Result<bool> {
 		let mut actions = actions.into_iter().peekable();
@@ -604,39 +493,6 @@ impl Conn {
 		Ok(())
 	}
 
-	/// XEP-0160 delivery: batch by batch from storage straight to the
-	/// socket; a batch is deleted only after it was written, so a connection
-	/// that dies half-way loses nothing (the client may see a batch twice).
-	async fn flush_offline(&mut self) -> io::Result<()> {
-		let Some(user) = self.bound.as_ref().map(|b| b.user().to_owned()) else { return Ok(()) };
-		let mut delivered = None;
-		loop {
-			let batch = match crate::features::offline::next_batch(&self.server.store, &user, delivered).await {
-				Ok(b) => b,
-				Err(e) => {
-					log::error!("{}: offline messages: {e}", self.peer);
-					return Ok(());
-				}
-			};
-			let Some(&(last, _)) = batch.last() else { return Ok(()) };
-			for (_, xml) in batch {
-				if self.sm.is_some() {
-					// Counted and kept until acknowledged, like any stanza
-					// (stored as `Element::to_xml(jabber:client)` writes it,
-					// which is how a packed stanza reads).
-					match String::from_utf8(xml) {
-						Ok(text) => self.send_packed(Packed::forced_xml(text)),
-						Err(_) => log::error!("{}: unreadable offline message skipped", self.peer),
-					}
-				} else {
-					self.out.extend_from_slice(&xml);
-				}
-			}
-			self.flush().await?;
-			delivered = Some(last);
-		}
-	}
-
 	async fn start_tls(&mut self) -> io::Result<Option<Vec<u8>>> {
 		let Transport::Plain(tcp) = std::mem::replace(&mut self.io, Transport::Gone) else {
 			return Err(io::Error::other("TLS is already on"));
@@ -655,94 +511,6 @@ impl Conn {
 		let cb = tls::channel_binding(tls.get_ref().1);
 		self.io = Transport::ServerTls(Box::new(tls));
 		Ok(cb)
-	}
-
-	/// Stanzas kept back for an inactive client that never got them: with
-	/// stream management they wait with the session; otherwise they were
-	/// only presence, chat states and events, and are dropped.
-	fn requeue_held(&mut self) {
-		let held = self.csi_held.take();
-		if let Some(st) = self.sm.as_ref().filter(|_| !self.taken_over()) {
-			let mut st = st.borrow_mut();
-			for p in held {
-				st.hold(p);
-			}
-		}
-	}
-
-	/// The client vanished with a resumable session: keep the session (its
-	/// presence stays, stanzas for it are held) until the client resumes on
-	/// another connection or `sm_resume_timeout` passes (XEP-0198 §5).
-	async fn hibernate(&mut self) {
-		let Some(st) = self.sm.clone() else { return self.end().await };
-		let limits = &self.server.config.limits;
-		let (deadline, limit, byte_limit) = (Instant::now() + limits.sm_resume_timeout, limits.sm_max_unacked, limits.sm_max_unacked_bytes);
-		log::info!("{}: {} lost; waiting {} s for it to resume", self.peer, st.borrow().jid, limits.sm_resume_timeout.as_secs());
-		loop {
-			let rx = &self.outbox;
-			let item = async { Some(rx.recv().await) }
-				.or(async {
-					Timer::at(deadline).await;
-					None
-				})
-				.await;
-			if self.taken_over() {
-				return;
-			}
-			match item {
-				Some(Some(Outgoing::Stanza(p))) => {
-					// The phone may sleep: its push service wakes it (XEP-0357).
-					let (jid, id) = {
-						let s = st.borrow();
-						(s.jid.clone(), s.session_id)
-					};
-					Box::pin(crate::features::push::held(&self.server, &jid, id, &p)).await;
-					let mut s = st.borrow_mut();
-					s.hold(p);
-					if s.pending() > limit || s.bytes() > byte_limit {
-						break;
-					}
-				}
-				Some(Some(Outgoing::FlushOffline)) => st.borrow_mut().flush_offline = true,
-				// Replaced, deleted, shut down, or time is up.
-				_ => break,
-			}
-		}
-		self.end().await;
-	}
-
-	/// Unregisters the session and tells everyone who saw it; what its client
-	/// never acknowledged, and what was queued but never written, is handled
-	/// as undeliverable (offline storage).
-	async fn end(&mut self) {
-		let Some(b) = self.bound.take() else { return };
-		let mut undelivered = Vec::new();
-		if let Some(st) = self.sm.take() {
-			let mut s = st.borrow_mut();
-			if s.owner != self.conn_id {
-				return;
-			}
-			if let Some(t) = &s.token {
-				self.server.resumable.borrow_mut().remove(t);
-			}
-			s.owner = 0;
-			undelivered = s.take_undelivered();
-		}
-		// From now on the router passes over this session, so a message for
-		// the account reaches its other resources or storage, never both.
-		self.outbox.close();
-		undelivered.extend(std::iter::from_fn(|| self.outbox.try_recv()).filter_map(|item| match item {
-			Outgoing::Stanza(p) => Some(p),
-			_ => None,
-		}));
-		// Stored before the session goes, so a shutdown waiting for the
-		// sessions to end also waits for this.
-		Box::pin(crate::router::undeliverable(&self.server, &b.jid, b.id, undelivered)).await;
-		let removed = self.server.sessions.borrow_mut().remove(b.user(), b.id);
-		if let Some(session) = removed {
-			presence::session_ended(&self.server, session);
-		}
-		log::info!("{}: {} gone", self.peer, b.jid);
 	}
 }
 
@@ -771,92 +539,4 @@ pub(super) fn pre_auth_limits(server: &Server) -> XmlLimits {
 pub(super) fn full_limits(server: &Server) -> XmlLimits {
 	let l = &server.config.limits;
 	XmlLimits { max_stanza_bytes: l.max_stanza_bytes, max_depth: l.max_depth, max_attrs: l.max_attrs, max_elements: l.max_stanza_elements }
-}
-
-/// The stream core's view of the server, for one connection.
-struct Env<'a> {
-	server: &'a Server,
-	ip: IpAddr,
-	queue: &'a Rc<Outbox>,
-	bound: Option<(u64, FullJid)>,
-}
-
-impl<'a> Env<'a> {
-	fn new(server: &'a Server, ip: IpAddr, queue: &'a Rc<Outbox>) -> Env<'a> {
-		Env { server, ip, queue, bound: None }
-	}
-}
-
-impl SaslEnv for Env<'_> {
-	fn account(&mut self, user: &str) -> Result<Option<Account>, crate::proto::sasl::Unreadable> {
-		self.server.store.snapshot().and_then(|s| s.account(user)).map_err(|e| {
-			log::error!("account lookup: {e}");
-			crate::proto::sasl::Unreadable
-		})
-	}
-
-	fn attempt_allowed(&mut self, user: &str) -> bool {
-		let ok = self.server.guard.borrow_mut().login_allowed(self.ip, Some(user), Instant::now(), &self.server.config.limits);
-		if !ok {
-			log::warn!("{}: login for {user} throttled", self.ip);
-		}
-		ok
-	}
-
-	fn random(&mut self, buf: &mut [u8]) {
-		self.server.random(buf);
-	}
-
-	fn fake_secret(&self) -> &[u8] {
-		self.server.fake_secret()
-	}
-
-	fn scram_iterations(&self) -> u32 {
-		self.server.config.scram_iterations
-	}
-}
-
-impl StreamEnv for Env<'_> {
-	fn domain(&self) -> &str {
-		&self.server.config.domain
-	}
-
-	fn bind(&mut self, auth: &Authenticated, resource: Option<&str>) -> Result<FullJid, BindError> {
-		let server = self.server;
-		let (id, jid, replaced) = server.sessions.borrow_mut().bind(
-			auth.user(),
-			&server.config.domain,
-			resource,
-			self.queue.clone(),
-			(
-				server.config.limits.max_resources_per_account,
-				(server.config.limits.session_queue_len, server.config.limits.session_queue_bytes),
-			),
-			&mut |b| server.random(b),
-		)?;
-		if let Some(old) = replaced {
-			log::info!("{jid}: replaces an older session");
-			old.close(StreamError::with_text(StreamCondition::Conflict, "replaced by a new session"));
-			presence::session_ended(server, old);
-		}
-		self.bound = Some((id, jid.clone()));
-		Ok(jid)
-	}
-
-	fn auth_failed(&mut self, user: Option<&str>) {
-		log::info!("{}: authentication failed{}", self.ip, user.map(|u| format!(" for {u}")).unwrap_or_default());
-		self.server.guard.borrow_mut().login_failed(self.ip, user, Instant::now(), &self.server.config.limits);
-	}
-
-	fn auth_retries(&self) -> u32 {
-		self.server.config.limits.auth_retries_per_connection
-	}
-
-	fn registration(&self) -> bool {
-		self.server.config.registration != crate::config::Registration::Off
-	}
-
-	fn server_caps(&self) -> Option<String> {
-		crate::features::disco::server_caps(self.server)
-	}
 }

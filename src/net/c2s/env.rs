@@ -1,0 +1,104 @@
+//! The stream core's and SASL's view of the server (`StreamEnv`,
+//! `SaslEnv`) for one connection: accounts, throttles, binding.
+
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::features::presence;
+use crate::proto::sasl::{Authenticated, SaslEnv};
+use crate::proto::stream::{BindError, StreamEnv};
+use crate::server::Server;
+use crate::sessions::Outbox;
+use crate::store::Account;
+use crate::xmpp::error::{StreamCondition, StreamError};
+use crate::xmpp::jid::FullJid;
+
+/// The stream core's view of the server, for one connection.
+pub(super) struct Env<'a> {
+	server: &'a Server,
+	ip: IpAddr,
+	queue: &'a Rc<Outbox>,
+	/// Set once the stream core bound a resource.
+	pub(super) bound: Option<(u64, FullJid)>,
+}
+
+impl<'a> Env<'a> {
+	pub(super) fn new(server: &'a Server, ip: IpAddr, queue: &'a Rc<Outbox>) -> Env<'a> {
+		Env { server, ip, queue, bound: None }
+	}
+}
+
+impl SaslEnv for Env<'_> {
+	fn account(&mut self, user: &str) -> Result<Option<Account>, crate::proto::sasl::Unreadable> {
+		self.server.store.snapshot().and_then(|s| s.account(user)).map_err(|e| {
+			log::error!("account lookup: {e}");
+			crate::proto::sasl::Unreadable
+		})
+	}
+
+	fn attempt_allowed(&mut self, user: &str) -> bool {
+		let ok = self.server.guard.borrow_mut().login_allowed(self.ip, Some(user), Instant::now(), &self.server.config.limits);
+		if !ok {
+			log::warn!("{}: login for {user} throttled", self.ip);
+		}
+		ok
+	}
+
+	fn random(&mut self, buf: &mut [u8]) {
+		self.server.random(buf);
+	}
+
+	fn fake_secret(&self) -> &[u8] {
+		self.server.fake_secret()
+	}
+
+	fn scram_iterations(&self) -> u32 {
+		self.server.config.scram_iterations
+	}
+}
+
+impl StreamEnv for Env<'_> {
+	fn domain(&self) -> &str {
+		&self.server.config.domain
+	}
+
+	fn bind(&mut self, auth: &Authenticated, resource: Option<&str>) -> Result<FullJid, BindError> {
+		let server = self.server;
+		let (id, jid, replaced) = server.sessions.borrow_mut().bind(
+			auth.user(),
+			&server.config.domain,
+			resource,
+			self.queue.clone(),
+			(
+				server.config.limits.max_resources_per_account,
+				(server.config.limits.session_queue_len, server.config.limits.session_queue_bytes),
+			),
+			&mut |b| server.random(b),
+		)?;
+		if let Some(old) = replaced {
+			log::info!("{jid}: replaces an older session");
+			old.close(StreamError::with_text(StreamCondition::Conflict, "replaced by a new session"));
+			presence::session_ended(server, old);
+		}
+		self.bound = Some((id, jid.clone()));
+		Ok(jid)
+	}
+
+	fn auth_failed(&mut self, user: Option<&str>) {
+		log::info!("{}: authentication failed{}", self.ip, user.map(|u| format!(" for {u}")).unwrap_or_default());
+		self.server.guard.borrow_mut().login_failed(self.ip, user, Instant::now(), &self.server.config.limits);
+	}
+
+	fn auth_retries(&self) -> u32 {
+		self.server.config.limits.auth_retries_per_connection
+	}
+
+	fn registration(&self) -> bool {
+		self.server.config.registration != crate::config::Registration::Off
+	}
+
+	fn server_caps(&self) -> Option<String> {
+		crate::features::disco::server_caps(self.server)
+	}
+}

@@ -271,6 +271,35 @@ impl Ws {
 	}
 }
 
+/// A WebSocket frame that is announced big and never finished, before
+/// login: the library holds what arrived of the message.
+#[test]
+fn websocket_frames_before_login_hold_little() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut alice = s.online("alice");
+	let port = listener(&s, "upload").port();
+	let mut meter = Meter::start(s.pid());
+	let mut held = Vec::new();
+	for _ in 0..90 {
+		let Some(mut ws) = Ws::open(port) else { continue };
+		if !ws.text(&format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{DOMAIN}' version='1.0'/>")) {
+			continue;
+		}
+		// A 250,000-byte text frame of which all but the last byte is sent.
+		let mut frame = vec![0x81u8, 0x80 | 127];
+		frame.extend_from_slice(&250_000u64.to_be_bytes());
+		frame.extend_from_slice(&[0, 0, 0, 0]);
+		frame.extend(std::iter::repeat_n(b'a', 249_999));
+		let _ = ws.0.write_all(&frame);
+		held.push(ws);
+	}
+	assert!(!held.is_empty(), "no WebSocket could be opened");
+	settle(s.pid(), Duration::from_secs(10));
+	chat_meanwhile(&s, &mut alice);
+	let growth = meter.growth();
+	assert!(growth < 16 * MIB, "RSS grew by {} MiB with {} sessions", growth / MIB, held.len());
+}
+
 /// XMPP over WebSocket before login: the same stanza, 30 sessions.
 #[test]
 fn websockets_before_login_hold_little() {

@@ -62,6 +62,9 @@ fn xmpp_js_chats_over_websocket() {
 		.stderr(Stdio::piped())
 		.spawn()
 		.expect("node (tests/run installs nodejs)");
+	// A message as big as a stanza may be, once logged in (before login a
+	// WebSocket message may be no bigger than 16 KiB).
+	bob.wait_for(|e| e.name() == "message" && e.child("body", "jabber:client").is_some_and(|b| b.text().len() == 100_000));
 	let hello = bob
 		.wait_for(|e| e.name() == "message" && e.child("body", "jabber:client").is_some_and(|b| b.text() == "hello from the browser side"));
 	let from = hello.attr("from").unwrap().to_owned();

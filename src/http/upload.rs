@@ -279,14 +279,7 @@ async fn websocket(server: Rc<Server>, mut tls: Tls, head: &Head, peer: SocketAd
 	// admits it like any c2s connection (max_connections, per address).
 	drop(held);
 	let cb = crate::net::tls::channel_binding(tls.get_ref().1);
-	let l = &server.config.limits;
-	let limits = crate::xmpp::reader::XmlLimits {
-		max_stanza_bytes: l.max_stanza_bytes,
-		max_depth: l.max_depth,
-		max_attrs: l.max_attrs,
-		max_elements: l.max_stanza_elements,
-	};
-	let ws = crate::net::ws::Ws::new(tls, limits).await;
+	let ws = crate::net::ws::Ws::new(tls, crate::net::c2s::pre_auth_limits(&server)).await;
 	crate::net::c2s::serve_ws(server, ws, peer, cb).await;
 	Ok(())
 }

@@ -30,7 +30,8 @@ pub fn accept_key(key: &str) -> String {
 }
 
 pub struct Ws {
-	stream: WebSocketStream<TlsStream<TcpStream>>,
+	/// Always there but while [`Ws::lift_limits`] replaces it.
+	stream: Option<WebSocketStream<TlsStream<TcpStream>>>,
 	/// Bytes of the last message not yet read.
 	pending: Vec<u8>,
 	/// Parses what we write, to cut it into messages; new for every stream header.
@@ -39,25 +40,35 @@ pub struct Ws {
 }
 
 impl Ws {
-	/// Takes over a TLS connection that has answered the upgrade with 101.
+	/// Takes over a TLS connection that has answered the upgrade with 101;
+	/// `limits` are those before login: a message is one stanza (RFC 7395
+	/// §3.3.3), and the library holds a message until it is whole, so before
+	/// login it may be no bigger than a stanza before login.
 	pub async fn new(tls: TlsStream<TcpStream>, limits: XmlLimits) -> Ws {
-		// Small buffers: an idle browser tab should cost little (tungstenite's
-		// defaults are 128 KiB each way).
-		let config = WebSocketConfig::default()
-			.read_buffer_size(4096)
-			.write_buffer_size(0)
-			.max_write_buffer_size(limits.max_stanza_bytes.saturating_mul(2))
-			.max_message_size(Some(limits.max_stanza_bytes))
-			.max_frame_size(Some(limits.max_stanza_bytes));
-		let stream = WebSocketStream::from_raw_socket(tls, Role::Server, Some(config)).await;
-		Ws { stream, pending: Vec::new(), out: None, limits }
+		let stream = WebSocketStream::from_raw_socket(tls, Role::Server, Some(config(limits))).await;
+		Ws { stream: Some(stream), pending: Vec::new(), out: None, limits }
+	}
+
+	/// After login: messages as big as a stanza may be. The library cannot
+	/// change a stream's limits, so the connection gets a new WebSocket state;
+	/// nothing is lost, since the client waits for our SASL success before it
+	/// sends more (RFC 6120 §6.4.6).
+	pub async fn lift_limits(&mut self, limits: XmlLimits) {
+		self.limits = limits;
+		if let Some(old) = self.stream.take() {
+			self.stream = Some(WebSocketStream::from_raw_socket(old.into_inner(), Role::Server, Some(config(limits))).await);
+		}
+	}
+
+	fn stream(&mut self) -> &mut WebSocketStream<TlsStream<TcpStream>> {
+		self.stream.as_mut().expect("the stream is back once lift_limits returns")
 	}
 
 	/// Waits for the client's next message (as bytes of a plain stream);
 	/// false once the WebSocket is closed.
 	pub async fn fill(&mut self) -> io::Result<bool> {
 		while self.pending.is_empty() {
-			match self.stream.next().await {
+			match self.stream().next().await {
 				None | Some(Ok(Message::Close(_))) => return Ok(false),
 				Some(Ok(Message::Text(t))) => self.pending = inbound(t.as_str(), self.limits).into_bytes(),
 				Some(Ok(Message::Binary(_))) => {
@@ -99,14 +110,25 @@ impl Ws {
 			}
 		}
 		for m in messages.into_iter().flatten() {
-			self.stream.send(Message::text(m)).await.map_err(io::Error::other)?;
+			self.stream().send(Message::text(m)).await.map_err(io::Error::other)?;
 		}
 		Ok(())
 	}
 
 	pub async fn close(&mut self) {
-		let _ = self.stream.close(None).await;
+		let _ = self.stream().close(None).await;
 	}
+}
+
+/// Small buffers: an idle browser tab should cost little (tungstenite's
+/// defaults are 128 KiB each way); a message at most a stanza.
+fn config(limits: XmlLimits) -> WebSocketConfig {
+	WebSocketConfig::default()
+		.read_buffer_size(4096)
+		.write_buffer_size(0)
+		.max_write_buffer_size(limits.max_stanza_bytes.saturating_mul(2))
+		.max_message_size(Some(limits.max_stanza_bytes))
+		.max_frame_size(Some(limits.max_stanza_bytes))
 }
 
 /// A client's message as bytes of a plain stream (RFC 7395 §3.3).

@@ -46,7 +46,9 @@ xmpp.on("stanza", async (stanza) => {
 xmpp.on("online", async (address) => {
   say(`ok: online as ${address.toString()} over WebSocket`);
   await xmpp.send(xml("presence"));
+  // After login a message may be as big as a stanza (before it, 16 KiB).
+  await xmpp.send(xml("message", { to: args.peer, type: "chat" }, xml("body", {}, "b".repeat(100000))));
   await xmpp.send(xml("message", { to: args.peer, type: "chat" }, xml("body", {}, "hello from the browser side")));
-  say("ok: sent a message");
+  say("ok: sent a big message and a small one");
 });
 xmpp.start().catch((e) => fail(`start: ${e.message || e}`));

@@ -385,7 +385,14 @@ impl Conn {
 					self.stream.tls_established(cb, self.server.new_id());
 					self.reader = StreamReader::new(pre_auth_limits(&self.server));
 				}
-				Action::Restart => {}
+				Action::Restart => {
+					// XMPP over WebSocket: messages as big as stanzas after login.
+					if self.stream.is_authenticated()
+						&& let Transport::Ws(ws) = &mut self.io
+					{
+						ws.lift_limits(full_limits(&self.server)).await;
+					}
+				}
 				Action::Bound(jid) => log::info!("{}: bound {jid}", self.peer),
 				Action::Send(el) => self.send_stanza(el),
 				Action::SmEnable { resume } => self.enable_sm(resume),
@@ -526,7 +533,7 @@ async fn read_shared(io: &mut Transport) -> io::Result<usize> {
 	std::future::poll_fn(|cx| READ_BUF.with_borrow_mut(|buf| Pin::new(&mut *io).poll_read(cx, buf))).await
 }
 
-pub(super) fn pre_auth_limits(server: &Server) -> XmlLimits {
+pub(crate) fn pre_auth_limits(server: &Server) -> XmlLimits {
 	let l = &server.config.limits;
 	XmlLimits {
 		max_stanza_bytes: l.max_stanza_bytes.min(PRE_AUTH_STANZA_BYTES),

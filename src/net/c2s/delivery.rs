@@ -4,6 +4,7 @@
 
 use std::io;
 
+use crate::mem::Charge;
 use crate::xmpp::element::Element;
 use crate::xmpp::ns;
 use crate::xmpp::packed::Packed;
@@ -65,6 +66,8 @@ impl Conn {
 				}
 			};
 			let Some(&(last, _)) = batch.last() else { return Ok(()) };
+			// Bounded by the batch size; counted while it is being written.
+			let _held = Charge::force(batch.iter().map(|(_, xml)| xml.len()).sum());
 			for (_, xml) in batch {
 				if self.sm.is_some() {
 					// Counted and kept until acknowledged, like any stanza

@@ -165,3 +165,22 @@ pub fn mem_available_kb() -> Option<u64> {
 	let text = std::fs::read_to_string("/proc/meminfo").ok()?;
 	text.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// Bytes that arrived on connections to local `port` and that the process
+/// there has not read yet (their receive queues, /proc/net/tcp and tcp6).
+pub fn unread_on_port(port: u16) -> u64 {
+	let mut total = 0;
+	for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+		let Ok(text) = std::fs::read_to_string(table) else { continue };
+		for line in text.lines().skip(1) {
+			// sl local_address rem_address st tx_queue:rx_queue ..., in hex
+			let cols: Vec<&str> = line.split_whitespace().take(5).collect();
+			let local_port = cols.get(1).and_then(|a| a.rsplit(':').next()).and_then(|p| u16::from_str_radix(p, 16).ok());
+			if local_port != Some(port) {
+				continue;
+			}
+			total += cols.get(4).and_then(|q| q.split(':').nth(1)).and_then(|q| u64::from_str_radix(q, 16).ok()).unwrap_or(0);
+		}
+	}
+	total
+}

@@ -18,6 +18,7 @@ use xerra::xmpp::ns;
 
 use super::{Ctx, Fields, field};
 use crate::client::{self, KeyCache, Session, Target};
+use crate::procfs;
 use crate::scenarios::{bare, join_room, login_many};
 
 /// The victim (users 3) and the attacker's own account (4); halfsent-many
@@ -160,18 +161,27 @@ pub fn run(ctx: &Ctx, name: &str, placed: mpsc::Sender<()>) -> Result<Fields, St
 	}))
 }
 
-/// Waits (10 s at most) until the server's RSS stops growing: what was sent
-/// has been taken in.
+/// Waits until the server has read what was sent to its c2s port and its
+/// RSS stopped growing (30 s at most), or made no progress for a second (a
+/// server may choose not to read). Reading the socket alone is not enough:
+/// a server that reads connections in turn takes in a burst long after it
+/// was sent.
 async fn settle(ctx: &Ctx) {
-	let deadline = Instant::now() + Duration::from_secs(10);
-	let mut last = (ctx.rss)();
+	let deadline = Instant::now() + Duration::from_secs(30);
+	let port = ctx.target.port;
+	let (mut unread, mut rss) = (procfs::unread_on_port(port), (ctx.rss)());
+	let mut progress = Instant::now();
 	while Instant::now() < deadline && !ctx.no_more() {
-		async_io::Timer::after(Duration::from_millis(200)).await;
-		let now = (ctx.rss)();
-		if now <= last + 1024 {
+		async_io::Timer::after(Duration::from_millis(100)).await;
+		let (u, r) = (procfs::unread_on_port(port), (ctx.rss)());
+		if u < unread || r > rss + 1024 {
+			progress = Instant::now();
+		}
+		(unread, rss) = (u, r);
+		let still = progress.elapsed();
+		if (u == 0 && still >= Duration::from_millis(300)) || still >= Duration::from_secs(1) {
 			return;
 		}
-		last = now;
 	}
 }
 
@@ -617,29 +627,36 @@ async fn rooms(ctx: &Ctx, n: usize, persistent: bool, placed: impl FnOnce()) -> 
 }
 
 /// After rooms-restart: user `n` (from `source`) joins the first room asking
-/// for its whole history; how many messages came back.
+/// for its whole history; how many messages came back, or `Err` with why
+/// not (`room gone` when the join made a new room).
 pub fn room_history(t: &Target, source: IpAddr, n: usize) -> Result<usize, String> {
 	let room = room_jid(t, 1);
-	async_io::block_on(within(Duration::from_secs(60), async {
+	async_io::block_on(within(Duration::from_secs(120), async {
 		let keys = RefCell::new(KeyCache::default());
 		let (mut s, _) = client::login_from(t, n, &client::tls_connector(), &keys, Some(source)).await?;
 		s.send(&format!(
 			"<presence to='{room}/reader'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='1000'/></x></presence>"
 		))
 		.await?;
-		// History comes before the subject (XEP-0045 §7.2.15); allow for a
-		// room without one by stopping when nothing came for a while.
+		// History, then the subject (XEP-0045 §7.2.15); a server loading the
+		// history from its archive may take a while before the first.
 		let mut history = 0;
 		loop {
-			match s.next(Duration::from_secs(5)).await {
-				Ok(el) if el.name() == "message" && el.children().any(|c| c.name() == "subject") => break,
-				Ok(el) if el.name() == "message" && el.children().any(|c| c.name() == "body") => history += 1,
-				Ok(el) if el.name() == "presence" && el.attr("type") == Some("error") => {
+			let el = s.next(Duration::from_secs(60)).await.map_err(|e| format!("after {history} history messages: {e}"))?;
+			let status = |code: &str| {
+				el.children()
+					.filter(|x| x.name() == "x")
+					.flat_map(|x| x.children())
+					.any(|c| c.name() == "status" && c.attr("code") == Some(code))
+			};
+			match el.name() {
+				"message" if el.children().any(|c| c.name() == "subject") => break,
+				"message" if el.children().any(|c| c.name() == "body") => history += 1,
+				"presence" if el.attr("type") == Some("error") => {
 					return Err(format!("join refused: {}", stanza_error(&el).unwrap_or_default()));
 				}
-				Ok(_) => {}
-				Err(e) if e == "timed out" => break,
-				Err(e) => return Err(e),
+				"presence" if status("201") => return Err("room gone".into()),
+				_ => {}
 			}
 		}
 		s.close().await;

@@ -80,8 +80,10 @@ fn probe_cell(r: &Row, prefix: &str) -> String {
 fn memory_cell(r: &Row, restart: bool) -> String {
 	let idle = mib(r, "idle_rss_kb").unwrap_or(0.0);
 	if restart {
-		return match (mib(r, "restart_rss_kb"), mib(r, "restart_peak_kb")) {
-			(Some(first), Some(peak)) => format!("{idle:.1} → {first:.1} at start, {peak:.1} peak"),
+		return match (mib(r, "restart_rss_kb"), mib(r, "restart_peak_kb"), mib(r, "restart_end_rss_kb")) {
+			(Some(first), Some(peak), Some(end)) => {
+				format!("{idle:.1} → {first:.1} at start, {peak:.1} peak; {end:.1} once a new occupant joined")
+			}
 			_ => "–".into(),
 		};
 	}
@@ -103,7 +105,10 @@ fn size(r: &Row) -> String {
 
 fn details_cell(r: &Row, attack: &str, restart: bool) -> String {
 	if restart {
-		return format!("history after the restart: {}", text(r, "history_after_restart"));
+		return match r.get("history_after_restart") {
+			Some(n) => format!("a new occupant of the first room got {n} history messages"),
+			None => format!("a new occupant of the first room: {}", text(r, "history_after_restart_error").replace('_', " ")),
+		};
 	}
 	let mut s = String::new();
 	if r.contains_key("conns") {
@@ -113,7 +118,7 @@ fn details_cell(r: &Row, attack: &str, restart: bool) -> String {
 		}
 		let _ = write!(s, "; held {}", text(r, "held"));
 		if text(r, "closed_by_server") != "0" {
-			let _ = write!(s, ", closed by the server: {}", text(r, "closed_how"));
+			let _ = write!(s, "; ended early (closed by the server, or no answer in 10 s): {}", text(r, "closed_how"));
 		}
 		return s;
 	}

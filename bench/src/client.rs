@@ -3,18 +3,22 @@
 //! checked), stream, bind, session if the server requires it, initial
 //! presence, roster get. Any server with users PREFIXn / PASSWORD will do.
 
-use std::time::Duration;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use async_net::TcpStream;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
+use futures_lite::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::TlsConnector;
 use futures_rustls::client::TlsStream;
 use futures_rustls::rustls;
 use futures_rustls::rustls::pki_types::ServerName;
 use ring::{digest, hmac, pbkdf2};
 use xerra::xmpp::element::Element;
+use xerra::xmpp::ns;
 use xerra::xmpp::reader::{StreamEvent, StreamReader, XmlLimits};
 
 const SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
@@ -64,6 +68,10 @@ pub struct Session {
 	queue: std::collections::VecDeque<Element>,
 	pub jid: String,
 	next_id: u32,
+	/// The stream features after authentication (what the session may use).
+	pub features: Option<Element>,
+	/// The condition of a stream error the server sent, if any.
+	pub stream_error: Option<String>,
 }
 
 fn limits() -> XmlLimits {
@@ -100,19 +108,7 @@ impl Session {
 					Io::Gone => return Err("connection gone".to_string()),
 				}
 				.map_err(|e| format!("read: {e}"))?;
-				if n == 0 {
-					return Err("server closed the connection".to_string());
-				}
-				let mut bytes = &self.buf[..n];
-				loop {
-					match self.reader.next(&mut bytes) {
-						Ok(Some(StreamEvent::Stanza(el))) => self.queue.push_back(el),
-						Ok(Some(StreamEvent::Header(_))) => {}
-						Ok(Some(StreamEvent::End)) => return Err("server ended the stream".to_string()),
-						Ok(None) => break,
-						Err(e) => return Err(format!("bad XML from server: {e}")),
-					}
-				}
+				parse(&mut self.reader, &self.buf[..n], &mut self.queue, &mut self.stream_error)?;
 			}
 		};
 		read.or(async {
@@ -122,17 +118,99 @@ impl Session {
 		.await
 	}
 
-	async fn open(&mut self, domain: &str) -> Result<Element, Error> {
+	/// Writes `data` while reading (and queueing) whatever the server sends
+	/// meanwhile, so neither side can block the other with full buffers;
+	/// `Err` when the server closes or `timeout` passes first.
+	pub async fn send_reading(&mut self, data: &[u8], timeout: Duration) -> Result<(), Error> {
+		let Session { io, reader, buf, queue, stream_error, .. } = self;
+		let mut written = 0;
+		let work = std::future::poll_fn(|cx| {
+			loop {
+				let r = match io {
+					Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+					Io::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
+					Io::Gone => return Poll::Ready(Err("connection gone".to_string())),
+				};
+				match r {
+					Poll::Ready(Ok(n)) => {
+						if let Err(e) = parse(reader, &buf[..n], queue, stream_error) {
+							return Poll::Ready(Err(e));
+						}
+					}
+					Poll::Ready(Err(e)) => return Poll::Ready(Err(format!("read: {e}"))),
+					Poll::Pending => break,
+				}
+			}
+			while written < data.len() {
+				let r = match io {
+					Io::Plain(s) => Pin::new(s).poll_write(cx, &data[written..]),
+					Io::Tls(s) => Pin::new(&mut **s).poll_write(cx, &data[written..]),
+					Io::Gone => return Poll::Ready(Err("connection gone".to_string())),
+				};
+				match r {
+					Poll::Ready(Ok(0)) => return Poll::Ready(Err("write: connection closed".to_string())),
+					Poll::Ready(Ok(n)) => written += n,
+					Poll::Ready(Err(e)) => return Poll::Ready(Err(format!("write: {e}"))),
+					Poll::Pending => return Poll::Pending,
+				}
+			}
+			let r = match io {
+				Io::Plain(s) => Pin::new(s).poll_flush(cx),
+				Io::Tls(s) => Pin::new(&mut **s).poll_flush(cx),
+				Io::Gone => return Poll::Ready(Err("connection gone".to_string())),
+			};
+			r.map_err(|e| format!("write: {e}"))
+		});
+		work.or(async {
+			async_io::Timer::after(timeout).await;
+			Err("timed out".to_string())
+		})
+		.await
+	}
+
+	/// Takes what is queued or arrives within `wait` and drops it, counting
+	/// (messages, other elements); `Err` once the server closed the stream.
+	pub async fn drain(&mut self, wait: Duration) -> Result<(u64, u64), Error> {
+		let deadline = Instant::now() + wait;
+		let mut counts = (0, 0);
+		loop {
+			let left = deadline.saturating_duration_since(Instant::now());
+			match self.next(left).await {
+				Ok(el) if el.name() == "message" => counts.0 += 1,
+				Ok(_) => counts.1 += 1,
+				Err(e) if e == "timed out" => return Ok(counts),
+				Err(e) => return Err(e),
+			}
+		}
+	}
+
+	/// Opens a stream with `header` and returns the server's features.
+	pub async fn open_with(&mut self, header: &str) -> Result<Element, Error> {
 		self.reader = StreamReader::new(limits());
-		self.send(&format!(
-			"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>"
-		))
-		.await?;
+		self.send(header).await?;
 		let f = self.next(Duration::from_secs(60)).await?;
 		if f.name() != "features" {
 			return Err(format!("expected features, got {}", f.name()));
 		}
 		Ok(f)
+	}
+
+	/// STARTTLS (the features offered it) and the TLS handshake.
+	pub async fn starttls(&mut self, tls: &TlsConnector, domain: &str) -> Result<(), Error> {
+		self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
+		let p = self.next(Duration::from_secs(60)).await?;
+		if p.name() != "proceed" {
+			return Err(format!("STARTTLS refused: {}", p.name()));
+		}
+		let Io::Plain(tcp) = std::mem::replace(&mut self.io, Io::Gone) else { return Err("STARTTLS twice".into()) };
+		let name = ServerName::try_from(domain.to_owned()).map_err(|e| e.to_string())?;
+		let tls_stream = tls.connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
+		self.io = Io::Tls(Box::new(tls_stream));
+		Ok(())
+	}
+
+	async fn open(&mut self, domain: &str) -> Result<Element, Error> {
+		self.open_with(&client_header(domain)).await
 	}
 
 	pub fn id(&mut self) -> String {
@@ -166,36 +244,119 @@ impl Session {
 
 	/// Closes the stream politely (for "memory returned after leave").
 	pub async fn close(mut self) {
-		let _ = self.send("</stream:stream>").await;
-		if let Io::Tls(s) = &mut self.io {
-			let _ = s.close().await;
-		}
+		let polite = async {
+			let _ = self.send("</stream:stream>").await;
+			if let Io::Tls(s) = &mut self.io {
+				let _ = s.close().await;
+			}
+		};
+		// A server that does not read any more must not hold us up.
+		polite
+			.or(async {
+				async_io::Timer::after(Duration::from_secs(2)).await;
+			})
+			.await;
 		self.io = Io::Gone;
 	}
 }
 
-/// Logs in user `n` and returns the session with the roster result.
-pub async fn login(t: &Target, n: usize, tls: &TlsConnector, keys: &std::cell::RefCell<KeyCache>) -> Result<(Session, Element), Error> {
-	let tcp = TcpStream::connect((t.host.as_str(), t.port)).await.map_err(|e| format!("connect: {e}"))?;
+/// Feeds `bytes` to the reader; stanzas go to `queue`, a stream error's
+/// condition to `stream_error`; `Err` when the server ended the stream.
+fn parse(
+	reader: &mut StreamReader,
+	mut bytes: &[u8],
+	queue: &mut std::collections::VecDeque<Element>,
+	stream_error: &mut Option<String>,
+) -> Result<(), Error> {
+	let closed = |stream_error: &Option<String>| match stream_error {
+		Some(c) => format!("stream error {c}"),
+		None => "server closed the connection".to_string(),
+	};
+	if bytes.is_empty() {
+		return Err(closed(stream_error));
+	}
+	loop {
+		match reader.next(&mut bytes) {
+			Ok(Some(StreamEvent::Stanza(el))) => {
+				if el.is("error", ns::STREAM) {
+					*stream_error =
+						Some(el.children().find(|c| c.ns() == ns::STREAMS && c.name() != "text").map_or("?".into(), |c| c.name().into()));
+				}
+				queue.push_back(el);
+			}
+			Ok(Some(StreamEvent::Header(_))) => {}
+			Ok(Some(StreamEvent::End)) => return Err(closed(stream_error)),
+			Ok(None) => return Ok(()),
+			Err(e) => return Err(format!("bad XML from server: {e}")),
+		}
+	}
+}
+
+/// A client stream header.
+pub fn client_header(domain: &str) -> String {
+	format!(
+		"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>"
+	)
+}
+
+/// A TCP connection to the target, from `source` (an address of this host)
+/// when given: the abuse scenario's normal clients come from 127.0.0.2 so
+/// they are not the attacking host.
+pub async fn connect(t: &Target, source: Option<IpAddr>) -> Result<Session, Error> {
+	let dst: SocketAddr = format!("{}:{}", t.host, t.port).parse().map_err(|e| format!("target address: {e}"))?;
+	let tcp = match source {
+		None => TcpStream::connect(dst).await,
+		Some(src) => connect_from(src, dst).await,
+	}
+	.map_err(|e| format!("connect: {e}"))?;
 	let _ = tcp.set_nodelay(true);
-	let mut s = Session {
+	Ok(Session {
 		io: Io::Plain(tcp),
 		reader: StreamReader::new(limits()),
 		buf: vec![0; 4096],
 		queue: Default::default(),
 		jid: String::new(),
 		next_id: 0,
-	};
-	s.open(&t.domain).await?;
-	s.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await?;
-	let p = s.next(Duration::from_secs(60)).await?;
-	if p.name() != "proceed" {
-		return Err(format!("STARTTLS refused: {}", p.name()));
+		features: None,
+		stream_error: None,
+	})
+}
+
+/// A non-blocking connect from a chosen local address (std cannot bind first).
+async fn connect_from(src: IpAddr, dst: SocketAddr) -> std::io::Result<TcpStream> {
+	use nix::sys::socket::{AddressFamily, SockFlag, SockType, SockaddrStorage, bind, connect, socket};
+	use std::os::fd::AsRawFd as _;
+	let family = if dst.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+	let fd = socket(family, SockType::Stream, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None)?;
+	bind(fd.as_raw_fd(), &SockaddrStorage::from(SocketAddr::new(src, 0)))?;
+	match connect(fd.as_raw_fd(), &SockaddrStorage::from(dst)) {
+		Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => {}
+		Err(e) => return Err(e.into()),
 	}
-	let Io::Plain(tcp) = std::mem::replace(&mut s.io, Io::Gone) else { unreachable!("plain before STARTTLS") };
-	let name = ServerName::try_from(t.domain.clone()).map_err(|e| e.to_string())?;
-	let tls_stream = tls.connect(name, tcp).await.map_err(|e| format!("TLS: {e}"))?;
-	s.io = Io::Tls(Box::new(tls_stream));
+	let stream = async_io::Async::new(std::net::TcpStream::from(fd))?;
+	stream.writable().await?;
+	if let Some(e) = stream.get_ref().take_error()? {
+		return Err(e);
+	}
+	Ok(TcpStream::from(stream))
+}
+
+/// Logs in user `n` and returns the session with the roster result.
+pub async fn login(t: &Target, n: usize, tls: &TlsConnector, keys: &std::cell::RefCell<KeyCache>) -> Result<(Session, Element), Error> {
+	login_from(t, n, tls, keys, None).await
+}
+
+/// `login` from a chosen local address.
+pub async fn login_from(
+	t: &Target,
+	n: usize,
+	tls: &TlsConnector,
+	keys: &std::cell::RefCell<KeyCache>,
+	source: Option<IpAddr>,
+) -> Result<(Session, Element), Error> {
+	let mut s = connect(t, source).await?;
+	s.open(&t.domain).await?;
+	s.starttls(tls, &t.domain).await?;
 	s.open(&t.domain).await?;
 	scram_sha1(&mut s, &format!("{}{n}", t.prefix), &t.password, keys).await?;
 	let features = s.open(&t.domain).await?;
@@ -207,6 +368,7 @@ pub async fn login(t: &Target, n: usize, tls: &TlsConnector, keys: &std::cell::R
 	{
 		s.iq("<iq type='set' id='{id}'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>", Duration::from_secs(60)).await?;
 	}
+	s.features = Some(features);
 	s.send("<presence/>").await?;
 	let roster = s.iq("<iq type='get' id='{id}'><query xmlns='jabber:iq:roster'/></iq>", Duration::from_secs(60)).await?;
 	Ok((s, roster))

@@ -6,6 +6,7 @@
 //! Every measurement prints one result line `key=value ...` on stdout (what
 //! `xmppbench report` reads) and a readable summary on stderr.
 
+mod abuse;
 mod client;
 mod insecure_tls;
 mod procfs;
@@ -27,6 +28,9 @@ Scenarios (each needs --pid of the server, except `report`):
   offline     one user sends --count messages to an offline one: storage
               bytes per message (--data-dir), then the flush at login
   roster      a user with --contacts contacts logs in --logins times
+  abuse       --attack NAME: one host attacks (see bench/README.md), a
+              normal client from 127.0.0.2 logs in and chats meanwhile:
+              peak RSS growth, the normal client, RSS --after s later
   report DIR  the markdown table from DIR/*.txt result files
 
 Options:
@@ -37,6 +41,11 @@ Options:
   --settle S         seconds before memory samples (5)
   --sessions LIST --pairs N --duration S --window W --rate R --size BYTES
   --repeats N --count N --contacts N --logins N --data-dir DIR
+  abuse: --attack NAME --scale F (counts x F) --hold S (20) --after S (15)
+         --limits c2s_preauth=N,c2s_stanza=N,s2s_preauth=N,children=N
+         --s2s-port P --restart CMD (restarts the server, prints its new PID)
+         --rss-ceiling MIB (ends an attack early past it; default the
+         smaller of 4096 and a quarter of MemAvailable)
 ";
 
 fn main() -> ExitCode {

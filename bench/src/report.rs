@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-type Row = BTreeMap<String, String>;
+pub(crate) type Row = BTreeMap<String, String>;
 type Pick = Box<dyn Fn(&[Row]) -> Option<f64>>;
 
 fn parse_line(line: &str) -> Option<Row> {
@@ -111,6 +111,7 @@ pub fn report(dir: &str) -> Result<(), String> {
 	out.push_str("\n|---|");
 	out.push_str(&"---:|".repeat(labels.len() + peers.len()));
 	out.push('\n');
+	let head = out.len();
 	for m in &metrics {
 		let vals: Vec<Option<f64>> = labels.iter().map(|l| (m.pick)(&by_label[l])).collect();
 		if vals.iter().all(Option::is_none) {
@@ -133,6 +134,11 @@ pub fn report(dir: &str) -> Result<(), String> {
 		}
 		out.push('\n');
 	}
+	// Only abuse lines: no main table.
+	if out.len() == head {
+		out.clear();
+	}
+	out.push_str(&crate::abuse::report::tables(&by_label, &labels));
 	print!("{out}");
 	Ok(())
 }

@@ -13,14 +13,14 @@ use crate::client::{self, KeyCache, Session, Target};
 use crate::procfs;
 
 /// Parsed command line.
-struct Opts {
+pub(crate) struct Opts {
 	scenario: String,
-	pid: u32,
-	label: String,
-	target: Target,
+	pub(crate) pid: u32,
+	pub(crate) label: String,
+	pub(crate) target: Target,
 	threads: usize,
-	concurrency: usize,
-	settle: Duration,
+	pub(crate) concurrency: usize,
+	pub(crate) settle: Duration,
 	sessions: Vec<usize>,
 	pairs: usize,
 	duration: Duration,
@@ -37,6 +37,20 @@ struct Opts {
 	positional: Vec<String>,
 	/// `--count` was on the command line (msgs then runs by count).
 	count_given: bool,
+	/// abuse: which attack, counts scaled by `scale`, held for `hold`, RSS
+	/// read again `after` it ended; the server's stanza limits
+	/// (`c2s_preauth=N,c2s_stanza=N,s2s_preauth=N,children=N`), its s2s
+	/// port, and a command that restarts it and prints the new PID.
+	pub(crate) attack: String,
+	pub(crate) scale: f64,
+	pub(crate) hold: Duration,
+	pub(crate) after: Duration,
+	pub(crate) limits: String,
+	pub(crate) s2s_port: u16,
+	pub(crate) restart: Option<String>,
+	/// abuse: an attack that takes the server past this much RSS (MiB) is
+	/// ended early, so the bench machine is not pushed into swap or OOM.
+	pub(crate) rss_ceiling_mib: Option<u64>,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -63,6 +77,14 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 		data_dir: None,
 		positional: Vec::new(),
 		count_given: false,
+		attack: String::new(),
+		scale: 1.0,
+		hold: Duration::from_secs(20),
+		after: Duration::from_secs(15),
+		limits: String::new(),
+		s2s_port: 5269,
+		restart: None,
+		rss_ceiling_mib: None,
 	};
 	let mut it = args[1..].iter();
 	while let Some(a) = it.next() {
@@ -105,6 +127,14 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 			"--occupants" => o.occupants = (num()? as usize).max(2),
 			"--senders" => o.senders = (num()? as usize).max(1),
 			"--data-dir" => o.data_dir = Some(v.into()),
+			"--attack" => o.attack = v.clone(),
+			"--scale" => o.scale = num()?.clamp(0.001, 100.0),
+			"--hold" => o.hold = Duration::from_secs_f64(num()?),
+			"--after" => o.after = Duration::from_secs_f64(num()?),
+			"--limits" => o.limits = v.clone(),
+			"--s2s-port" => o.s2s_port = num()? as u16,
+			"--restart" => o.restart = Some(v.clone()),
+			"--rss-ceiling" => o.rss_ceiling_mib = Some(num()? as u64),
 			_ => return Err(format!("unknown option {a}")),
 		}
 	}
@@ -123,13 +153,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
 		"offline" => offline(&o),
 		"roster" => roster(&o),
 		"muc" => muc(&o),
+		"abuse" => crate::abuse::run(&o),
 		"report" => crate::report::report(o.positional.first().ok_or("report DIR")?),
 		other => Err(format!("unknown scenario {other}")),
 	}
 }
 
 /// One result line.
-fn emit(o: &Opts, scenario: &str, fields: &[(&str, String)]) {
+pub(crate) fn emit(o: &Opts, scenario: &str, fields: &[(&str, String)]) {
 	let mut line = format!("label={} scenario={scenario}", o.label);
 	for (k, v) in fields {
 		line.push_str(&format!(" {k}={v}"));
@@ -162,7 +193,12 @@ fn on_threads<T: Send + 'static>(threads: usize, work: impl Fn(usize) -> T + Sen
 }
 
 /// Logs in users `ids` with `concurrency` in flight on this thread.
-async fn login_many(ex: &LocalExecutor<'_>, t: &Target, ids: Vec<usize>, concurrency: usize) -> (Vec<Session>, Vec<Duration>, Vec<String>) {
+pub(crate) async fn login_many(
+	ex: &LocalExecutor<'_>,
+	t: &Target,
+	ids: Vec<usize>,
+	concurrency: usize,
+) -> (Vec<Session>, Vec<Duration>, Vec<String>) {
 	let tls = client::tls_connector();
 	let keys = Rc::new(RefCell::new(KeyCache::default()));
 	let queue = Rc::new(RefCell::new(ids.into_iter()));
@@ -191,7 +227,7 @@ async fn login_many(ex: &LocalExecutor<'_>, t: &Target, ids: Vec<usize>, concurr
 	Rc::try_unwrap(done).map(RefCell::into_inner).unwrap_or_default()
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
 	if sorted.is_empty() {
 		return 0.0;
 	}
@@ -381,7 +417,7 @@ async fn pair(a: &mut Session, b: &mut Session, o: &PairCfg) -> PairResult {
 	r
 }
 
-fn bare(jid: &str) -> String {
+pub(crate) fn bare(jid: &str) -> String {
 	jid.split('/').next().unwrap_or(jid).to_string()
 }
 
@@ -634,7 +670,7 @@ struct OccupantResult {
 /// Whoever makes the room accepts the default configuration (an instant
 /// room, §10.1.2), since some servers keep a new room locked until then;
 /// others retry while it is.
-async fn join_room(s: &mut Session, room: &str, nick: &str) -> Result<(), String> {
+pub(crate) async fn join_room(s: &mut Session, room: &str, nick: &str) -> Result<(), String> {
 	for _attempt in 0..100 {
 		s.send(&format!("<presence to='{room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='0'/></x></presence>"))
 			.await?;

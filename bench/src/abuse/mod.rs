@@ -44,6 +44,11 @@ pub const ATTACKS: &[(&str, &str)] = &[
 	("muc-history", "4 rooms, 20 x 240 KB messages to each (the history)"),
 	("csi", "a contact (mutual subscription) goes inactive (XEP-0352); 100 x 200 KB presence updates (<a/> children) to it"),
 	("rooms-restart", "3 persistent rooms with 20 x 240 KB messages each; the server restarts: RSS right after"),
+	("sm-noack-text", "sm-noack with messages of text (240 KB), which every server takes: the unacknowledged queue itself"),
+	("never-read-text", "never-read with messages of text"),
+	("csi-text", "csi with chat states of 200 KB text (they wait for an inactive client; presence would replace itself)"),
+	("muc-history-text", "muc-history with messages of text"),
+	("rooms-restart-text", "rooms-restart with messages of text"),
 ];
 
 /// The normal clients' address: another host than the attacker's.
@@ -272,7 +277,7 @@ pub fn run(o: &Opts) -> Result<(), String> {
 	field(&mut fields, "after_s", o.after.as_secs_f64());
 	field(&mut fields, "after_rss_kb", after_kb);
 	field(&mut fields, "server_alive", u8::from(alive && !seen.died));
-	if name == "rooms-restart" && alive {
+	if name.starts_with("rooms-restart") && alive {
 		restart(o, idle_kb, &mut fields);
 	}
 	let f = |k: &str| fields.iter().find(|(n, _)| n == k).map_or("-", |(_, v)| v.as_str()).to_owned();

@@ -29,14 +29,18 @@ fn mib(r: &Row, k: &str) -> Option<f64> {
 /// The report's rows: each attack, and the restart as a row of its own.
 fn rows() -> Vec<(&'static str, bool)> {
 	let mut v: Vec<(&str, bool)> = ATTACKS.iter().map(|(a, _)| (*a, false)).collect();
-	v.push(("rooms-restart", true));
+	// Each restart right after its attack's filling.
+	for restarted in ["rooms-restart", "rooms-restart-text"] {
+		let at = v.iter().position(|(a, _)| *a == restarted).map_or(v.len(), |i| i + 1);
+		v.insert(at, (restarted, true));
+	}
 	v
 }
 
 fn row_name(attack: &str, restart: bool) -> String {
 	match (attack, restart) {
-		("rooms-restart", false) => "rooms-restart: filling".into(),
-		("rooms-restart", true) => "rooms-restart: after the restart".into(),
+		(a, false) if a.starts_with("rooms-restart") => format!("{a}: filling"),
+		(a, true) => format!("{a}: after the restart"),
 		_ => attack.into(),
 	}
 }
@@ -135,7 +139,7 @@ fn details_cell(r: &Row, attack: &str, restart: bool) -> String {
 			None => {}
 		}
 	}
-	if attack == "rooms-restart" {
+	if attack.starts_with("rooms-restart") {
 		let _ = write!(s, "; persistent {} of {}", text(r, "persistent_confirmed"), text(r, "rooms"));
 	}
 	if text(r, "bounced") != "0" {

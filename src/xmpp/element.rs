@@ -244,8 +244,9 @@ impl Element {
 		for (k, v) in &self.attrs {
 			out.push(' ');
 			if let Some(rest) = k.strip_prefix('{') {
-				// `{ns}local`: declare a prefix of our own for it.
-				let (ns, local) = rest.split_once('}').unwrap_or(("", rest));
+				// `{ns}local`: declare a prefix of our own for it. A namespace
+				// may hold a '}', a local name cannot: split at the last one.
+				let (ns, local) = rest.rsplit_once('}').unwrap_or(("", rest));
 				prefixes += 1;
 				let _ = write!(out, "xmlns:a{prefixes}='");
 				escape_attr_into(out, ns);
@@ -342,6 +343,17 @@ mod tests {
 	fn namespaced_attribute_gets_own_prefix() {
 		let el = Element::new("x", "urn:x").with_attr("{urn:y}z", "1").with_attr("xml:lang", "en");
 		assert_eq!(el.to_xml("urn:x"), "<x xmlns:a1='urn:y' a1:z='1' xml:lang='en'/>");
+	}
+
+	#[test]
+	fn attribute_namespace_with_a_brace_stays_well_formed() {
+		// Found by fuzz/reader: a client's `xmlns:p='urn:}a' p:hint='1'` was
+		// relayed and stored as `a1:a}hint`, XML that no reader takes.
+		let xml = "<x xmlns:p='urn:}a' p:hint='keep'/>";
+		let limits = crate::xmpp::reader::XmlLimits::unlimited();
+		let el = crate::xmpp::reader::parse_stored(xml, "urn:x", limits).unwrap();
+		assert_eq!(el.to_xml("urn:x"), "<x xmlns:a1='urn:}a' a1:hint='keep'/>");
+		assert_eq!(crate::xmpp::reader::parse_stored(&el.to_xml("urn:x"), "urn:x", limits), Some(el));
 	}
 
 	#[test]

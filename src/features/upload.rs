@@ -93,7 +93,7 @@ pub fn disco_extras(server: &crate::server::Server) -> Option<(Element, Element)
 }
 
 /// A name that is safe in a URL path segment and a file system.
-fn clean_name(name: &str) -> Option<String> {
+pub fn clean_name(name: &str) -> Option<String> {
 	let name: String = name.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').collect();
 	let name = name.trim().trim_start_matches('.').to_owned();
 	(!name.is_empty() && name.len() <= MAX_NAME).then_some(name)

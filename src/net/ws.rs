@@ -121,8 +121,9 @@ impl Ws {
 }
 
 /// Small buffers: an idle browser tab should cost little (tungstenite's
-/// defaults are 128 KiB each way); a message at most a stanza.
-fn config(limits: XmlLimits) -> WebSocketConfig {
+/// defaults are 128 KiB each way); a message at most a stanza. Public for
+/// the fuzz target `websocket`.
+pub fn config(limits: XmlLimits) -> WebSocketConfig {
 	WebSocketConfig::default()
 		.read_buffer_size(4096)
 		.write_buffer_size(0)
@@ -132,7 +133,7 @@ fn config(limits: XmlLimits) -> WebSocketConfig {
 }
 
 /// A client's message as bytes of a plain stream (RFC 7395 §3.3).
-fn inbound(text: &str, limits: XmlLimits) -> String {
+pub fn inbound(text: &str, limits: XmlLimits) -> String {
 	let head = text.trim_start();
 	if head.starts_with("<open") || head.starts_with("<close") {
 		let el = parse_stored(text, FRAMING, XmlLimits { max_stanza_bytes: usize::MAX, ..limits });
@@ -154,7 +155,7 @@ fn inbound(text: &str, limits: XmlLimits) -> String {
 }
 
 /// One event of our output as a WebSocket message (None: nothing to send).
-fn outbound(ev: StreamEvent, id: Option<&str>) -> Option<String> {
+pub fn outbound(ev: StreamEvent, id: Option<&str>) -> Option<String> {
 	match ev {
 		StreamEvent::Header(h) => Some(format!(
 			"<open xmlns='{FRAMING}' from='{}' id='{}' version='1.0' xml:lang='en'/>",

@@ -23,7 +23,7 @@ pub struct Account {
 }
 
 impl Account {
-	fn encode(&self, admin: bool) -> Vec<u8> {
+	pub(super) fn encode(&self, admin: bool) -> Vec<u8> {
 		let mut w = Writer::new(2);
 		w.u64(self.created);
 		for c in [&self.sha1, &self.sha256] {
@@ -37,7 +37,7 @@ impl Account {
 	}
 
 	/// The account and its role; `None`: a record from before roles.
-	fn decode_with_role(buf: &[u8]) -> Result<(Account, Option<bool>), StoreError> {
+	pub(super) fn decode_with_role(buf: &[u8]) -> Result<(Account, Option<bool>), StoreError> {
 		let (mut r, version) = Reader::new(buf)?;
 		let created = r.u64()?;
 		let mut creds = || -> Result<ScramCredentials, StoreError> {

@@ -19,11 +19,11 @@ pub struct Invite {
 }
 
 impl Invite {
-	fn encode(&self) -> Vec<u8> {
+	pub(super) fn encode(&self) -> Vec<u8> {
 		Writer::new(2).opt_str(self.inviter.as_deref()).u64(self.expires).bool(self.registers).finish()
 	}
 
-	fn decode(buf: &[u8]) -> Result<Invite, StoreError> {
+	pub(super) fn decode(buf: &[u8]) -> Result<Invite, StoreError> {
 		let c = |_| StoreError::Corrupt("invite");
 		let (mut r, version) = Reader::new(buf).map_err(c)?;
 		let (inviter, expires) = (r.opt_string().map_err(c)?, r.u64().map_err(c)?);

@@ -10,8 +10,12 @@ type Last = Option<(u64, Option<String>)>;
 
 fn read(t: &impl ReadableTable<&'static str, &'static [u8]>, user: &str) -> Result<Last, StoreError> {
 	let Some(g) = t.get(user)? else { return Ok(None) };
-	let (mut r, _) = Reader::new(g.value())?;
-	Ok(Some((r.u64()?, r.opt_string()?)))
+	decode(g.value()).map(Some)
+}
+
+pub(super) fn decode(buf: &[u8]) -> Result<(u64, Option<String>), StoreError> {
+	let (mut r, _) = Reader::new(buf)?;
+	Ok((r.u64()?, r.opt_string()?))
 }
 
 impl Snapshot {

@@ -64,7 +64,7 @@ impl Default for MamPrefs {
 }
 
 impl MamPrefs {
-	fn encode(&self) -> Vec<u8> {
+	pub(super) fn encode(&self) -> Vec<u8> {
 		let mut w = Writer::new(1);
 		w.u64(self.default as u64);
 		for list in [&self.always, &self.never] {
@@ -76,7 +76,7 @@ impl MamPrefs {
 		w.finish()
 	}
 
-	fn decode(buf: &[u8]) -> Result<MamPrefs, StoreError> {
+	pub(super) fn decode(buf: &[u8]) -> Result<MamPrefs, StoreError> {
 		let corrupt = |_| StoreError::Corrupt("mam prefs");
 		let (mut r, _) = Reader::new(buf).map_err(corrupt)?;
 		let default = match r.u64().map_err(corrupt)? {
@@ -132,11 +132,11 @@ pub struct ArchiveQuota {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnknownId;
 
-fn encode_item(id: &str, with: &str, xml: &str) -> Vec<u8> {
+pub(super) fn encode_item(id: &str, with: &str, xml: &str) -> Vec<u8> {
 	Writer::new(1).str(id).str(with).str(xml).finish()
 }
 
-fn decode_item(micros: u64, buf: &[u8]) -> Result<Archived, StoreError> {
+pub(super) fn decode_item(micros: u64, buf: &[u8]) -> Result<Archived, StoreError> {
 	let corrupt = |_| StoreError::Corrupt("mam");
 	let (mut r, _) = Reader::new(buf).map_err(corrupt)?;
 	Ok(Archived { micros, id: r.string().map_err(corrupt)?, with: r.string().map_err(corrupt)?, xml: r.string().map_err(corrupt)? })

@@ -18,6 +18,8 @@ mod blocking;
 mod codec;
 mod components;
 mod disk;
+#[doc(hidden)]
+pub mod fuzzing;
 mod groups;
 mod invites;
 mod last;

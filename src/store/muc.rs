@@ -62,7 +62,7 @@ pub struct StoredRoom {
 }
 
 impl StoredRoom {
-	fn encode(&self) -> Vec<u8> {
+	pub(super) fn encode(&self) -> Vec<u8> {
 		let c = &self.config;
 		let mut w = Writer::new(3);
 		w.str(&c.title).str(&c.description);
@@ -84,7 +84,7 @@ impl StoredRoom {
 		w.finish()
 	}
 
-	fn decode(buf: &[u8]) -> Result<StoredRoom, StoreError> {
+	pub(super) fn decode(buf: &[u8]) -> Result<StoredRoom, StoreError> {
 		let c = |_| StoreError::Corrupt("muc room");
 		let (mut r, version) = Reader::new(buf).map_err(c)?;
 		let config = RoomConfig {

@@ -95,7 +95,7 @@ pub enum Published {
 }
 
 impl PepNode {
-	fn encode(&self) -> Vec<u8> {
+	pub(super) fn encode(&self) -> Vec<u8> {
 		let c = &self.config;
 		let access = match c.access {
 			AccessModel::Open => 0,
@@ -112,7 +112,7 @@ impl PepNode {
 			.finish()
 	}
 
-	fn decode(buf: &[u8]) -> Result<PepNode, StoreError> {
+	pub(super) fn decode(buf: &[u8]) -> Result<PepNode, StoreError> {
 		let corrupt = |_| StoreError::Corrupt("pep node");
 		let (mut r, _) = Reader::new(buf).map_err(corrupt)?;
 		let access = match r.u64().map_err(corrupt)? {
@@ -132,11 +132,11 @@ impl PepNode {
 	}
 }
 
-fn encode_item(seq: u64, xml: &str) -> Vec<u8> {
+pub(super) fn encode_item(seq: u64, xml: &str) -> Vec<u8> {
 	Writer::new(1).u64(seq).str(xml).finish()
 }
 
-fn decode_item(id: &str, buf: &[u8]) -> Result<PepItem, StoreError> {
+pub(super) fn decode_item(id: &str, buf: &[u8]) -> Result<PepItem, StoreError> {
 	let corrupt = |_| StoreError::Corrupt("pep item");
 	let (mut r, _) = Reader::new(buf).map_err(corrupt)?;
 	Ok(PepItem { id: id.to_owned(), seq: r.u64().map_err(corrupt)?, xml: r.string().map_err(corrupt)? })

@@ -28,7 +28,7 @@ impl RosterEntry {
 		!self.in_roster && !self.state.pending_in && !self.state.approved
 	}
 
-	fn encode(&self) -> Vec<u8> {
+	pub(super) fn encode(&self) -> Vec<u8> {
 		let mut w = Writer::new(1);
 		w.bool(self.in_roster).opt_str(self.name.as_deref());
 		w.u64(self.groups.len() as u64);
@@ -46,7 +46,7 @@ impl RosterEntry {
 		w.finish()
 	}
 
-	fn decode(buf: &[u8]) -> Result<RosterEntry, StoreError> {
+	pub(super) fn decode(buf: &[u8]) -> Result<RosterEntry, StoreError> {
 		let corrupt = |_| StoreError::Corrupt("roster");
 		let (mut r, _version) = Reader::new(buf).map_err(corrupt)?;
 		let in_roster = r.bool().map_err(corrupt)?;

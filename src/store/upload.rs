@@ -19,11 +19,11 @@ pub struct Upload {
 }
 
 impl Upload {
-	fn encode(&self) -> Vec<u8> {
+	pub(super) fn encode(&self) -> Vec<u8> {
 		Writer::new(1).str(&self.user).str(&self.filename).u64(self.size).str(&self.content_type).u64(self.created).finish()
 	}
 
-	fn decode(buf: &[u8]) -> Result<Upload, StoreError> {
+	pub(super) fn decode(buf: &[u8]) -> Result<Upload, StoreError> {
 		let c = |_| StoreError::Corrupt("upload");
 		let (mut r, _) = Reader::new(buf).map_err(c)?;
 		Ok(Upload {

@@ -2,13 +2,15 @@
 //! name a client asks for becomes a URL path segment and a
 //! Content-Disposition value, so what is kept must be safe in both, and its
 //! percent-encoding must be unreserved characters and %XX only, and decode
-//! back to it.
+//! back to it. The content-type becomes the Content-Type of every download
+//! (`http::media_type`): one that passes must stay one header line.
 //!
 //! Input: a `<request/>` element (XEP-0363 §4), or any text as a file name.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use xerra::features::upload::{clean_name, percent_encode};
+use xerra::http::media_type::{is_passive, is_valid};
 use xerra::xmpp::ns;
 use xerra::xmpp::reader::{XmlLimits, parse_stored};
 
@@ -20,9 +22,27 @@ fuzz_target!(|data: &[u8]| {
 			check(name);
 		}
 		let _ = request.attr("size").map(str::parse::<u64>);
+		if let Some(t) = request.attr("content-type") {
+			media_type(t);
+		}
 	}
 	check(text);
+	media_type(text);
 });
+
+fn media_type(t: &str) {
+	if !is_valid(t) {
+		assert!(!is_passive(t));
+		return;
+	}
+	assert!(t.len() <= 255 && t.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)), "{t:?}");
+	let head = format!("HTTP/1.1 200 OK\r\nContent-Type: {t}\r\nX-Content-Type-Options: nosniff\r\n\r\n");
+	let mut headers = [httparse::EMPTY_HEADER; 4];
+	let mut response = httparse::Response::new(&mut headers);
+	assert!(matches!(response.parse(head.as_bytes()), Ok(httparse::Status::Complete(n)) if n == head.len()), "{t:?}");
+	assert_eq!(response.headers.len(), 2, "{t:?}");
+	assert_eq!(response.headers[0].value, t.trim_end_matches([' ', '\t']).as_bytes());
+}
 
 fn check(name: &str) {
 	let Some(clean) = clean_name(name) else { return };

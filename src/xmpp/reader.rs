@@ -168,6 +168,11 @@ impl StreamReader {
 				if !self.in_stream {
 					return self.header(ns.as_str(), name.as_str(), attrs).map(Some);
 				}
+				// The XML namespace has no elements, and no writer can give it
+				// one (it may not be a default namespace).
+				if ns.as_str() == ns::XML {
+					return Err(StreamError::with_text(StreamCondition::BadFormat, "no element may be in the xml namespace"));
+				}
 				if self.stack.len() >= self.limits.max_depth {
 					return Err(StreamError::with_text(StreamCondition::PolicyViolation, "elements nested too deep"));
 				}
@@ -452,6 +457,16 @@ mod tests {
 		let err = feed_all(&mut r, doc.as_bytes(), 4096).unwrap_err();
 		assert_eq!(err.condition, StreamCondition::ResourceConstraint);
 		crate::mem::set_limit(usize::MAX);
+	}
+
+	#[test]
+	fn an_element_in_the_xml_namespace_is_bad_format() {
+		// Found by fuzz/websocket: `<xml:x/>` parsed, but no writer may
+		// make the XML namespace a default one (Namespaces in XML §3), so
+		// every copy we sent on or stored of it was XML no reader takes.
+		let mut r = StreamReader::new(LIMITS);
+		let doc = format!("{HEADER}<message><body>hi</body><xml:x/></message>");
+		assert_eq!(feed_all(&mut r, doc.as_bytes(), 7).unwrap_err().condition, StreamCondition::BadFormat);
 	}
 
 	#[test]

@@ -17,8 +17,11 @@ fuzz_target!(|data: &[u8]| {
 	assert_eq!(reply(Reply::Succeeded, &hash).len(), 47);
 });
 
+/// What a parser makes of the bytes so far: how many it used, and what.
+type Parse<T> = fn(&[u8]) -> Result<Option<(usize, T)>, Error>;
+
 /// `parse` on all of `data`, checked against every prefix of it.
-fn decided<T: PartialEq + std::fmt::Debug>(data: &[u8], parse: fn(&[u8]) -> Result<Option<(usize, T)>, Error>) -> Option<(usize, T)> {
+fn decided<T: PartialEq + std::fmt::Debug>(data: &[u8], parse: Parse<T>) -> Option<(usize, T)> {
 	let whole = parse(data);
 	for cut in 0..data.len() {
 		match parse(&data[..cut]) {

@@ -31,8 +31,13 @@ pub(super) struct Disk {
 /// Bytes free for us and in all, by statvfs.
 fn measure(dir: &Path) -> Option<(u64, u64)> {
 	let s = nix::sys::statvfs::statvfs(dir).ok()?;
-	let unit = s.fragment_size();
-	Some((s.blocks_available().saturating_mul(unit), s.blocks().saturating_mul(unit)))
+	// The field types differ by target (32 bits on armv7 glibc), so widen.
+	let unit = wide(s.fragment_size());
+	Some((wide(s.blocks_available()).saturating_mul(unit), wide(s.blocks()).saturating_mul(unit)))
+}
+
+fn wide<T: Into<u64>>(v: T) -> u64 {
+	v.into()
 }
 
 impl Disk {

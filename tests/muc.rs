@@ -543,3 +543,71 @@ fn the_admin_lists_and_destroys_rooms() {
 	let (_, out) = s.cli(&["room", "list"], None);
 	assert!(!out.contains("keep"), "{out}");
 }
+
+const MAM: &str = "urn:xmpp:mam:2";
+
+/// The room archive's messages (bodies, or "[encrypted]"), queried by `c`;
+/// Err(condition) if refused.
+fn archive_of(c: &mut Client, name: &str) -> Result<Vec<String>, String> {
+	let id = c.id();
+	c.send(&format!("<iq type='set' id='{id}' to='{}'><query xmlns='{MAM}' queryid='q'/></iq>", room(name)));
+	let mut got = Vec::new();
+	loop {
+		let e = c.wait_for(|e| e.attr("id") == Some(id.as_str()) || e.child("result", MAM).is_some());
+		if e.name() == "iq" {
+			return if e.attr("type") == Some("result") { Ok(got) } else { Err(error_condition(&e)) };
+		}
+		let m = e
+			.child("result", MAM)
+			.and_then(|r| r.child("forwarded", "urn:xmpp:forward:0"))
+			.and_then(|f| f.child("message", "jabber:client"));
+		let m = m.expect("a forwarded message");
+		got.push(match m.child("body", "jabber:client") {
+			Some(b) => b.text(),
+			None if m.child("encrypted", "eu.siacs.conversations.axolotl").is_some() => "[encrypted]".to_owned(),
+			None => format!("[other] {}", m.to_xml("jabber:client")),
+		});
+	}
+}
+
+/// Issue 12: join history keeps what the room's archive keeps: messages
+/// with a body or an encrypted payload, not chat states nor what is marked
+/// no-store/no-permanent-store (XEP-0334).
+#[test]
+fn history_and_archive_keep_the_same_messages_and_not_chat_states() {
+	let s = server_with_users(&["alice", "bob", "carol"], &[]);
+	let mut alice = s.login("alice");
+	let mut bob = s.login("bob");
+	join(&mut alice, "chatter", "Alice", "");
+	join(&mut bob, "chatter", "Bob", "");
+	let to = room("chatter");
+	let states = "http://jabber.org/protocol/chatstates";
+	alice.send(&format!("<message to='{to}' type='groupchat'><composing xmlns='{states}'/></message>"));
+	say(&mut alice, "chatter", "kept");
+	alice.send(&format!("<message to='{to}' type='groupchat'><paused xmlns='{states}'/></message>"));
+	alice.send(&format!("<message to='{to}' type='groupchat'><body>not stored</body><no-store xmlns='urn:xmpp:hints'/></message>"));
+	alice.send(&format!("<message to='{to}' type='groupchat'><body>not kept</body><no-permanent-store xmlns='urn:xmpp:hints'/></message>"));
+	alice.send(&format!(
+		"<message to='{to}' type='groupchat'><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'/></encrypted></message>"
+	));
+	alice.send(&format!("<message to='{to}' type='groupchat'><active xmlns='{states}'/></message>"));
+	say(&mut alice, "chatter", "last");
+	// Everything is still delivered live.
+	let live: Vec<Element> = (0..8).map(|_| bob.wait_for(|e| e.name() == "message" && e.attr("type") == Some("groupchat"))).collect();
+	assert!(live.iter().any(|e| e.child("composing", states).is_some()), "chat states still reach the occupants");
+	assert!(is_groupchat("last")(live.last().unwrap()));
+
+	let mut carol = s.login("carol");
+	let got = join(&mut carol, "chatter", "Carol", "<history maxstanzas='20'/>");
+	let history: Vec<String> = got
+		.iter()
+		.filter(|e| e.name() == "message" && e.child("delay", "urn:xmpp:delay").is_some())
+		.map(|m| match m.child("body", "jabber:client") {
+			Some(b) => b.text(),
+			None if m.child("encrypted", "eu.siacs.conversations.axolotl").is_some() => "[encrypted]".to_owned(),
+			None => format!("[other] {}", m.to_xml("jabber:client")),
+		})
+		.collect();
+	assert_eq!(history, ["kept", "[encrypted]", "last"]);
+	assert_eq!(archive_of(&mut carol, "chatter").unwrap(), history, "the archive keeps the same");
+}

@@ -80,8 +80,14 @@ pub fn parse_time(s: &str) -> Option<u64> {
 /// Is this message worth keeping (chat or normal, with a body or an
 /// encrypted payload, not marked no-store)?
 fn archivable(el: &Element) -> bool {
-	matches!(el.attr("type"), None | Some("chat" | "normal"))
-		&& (el.child("body", ns::CLIENT).is_some() || el.child("encrypted", ns::OMEMO).is_some())
+	matches!(el.attr("type"), None | Some("chat" | "normal")) && worth_keeping(el)
+}
+
+/// What an archive keeps, one-to-one or a room's (and a room's join
+/// history): a body or an encrypted payload, not marked no-store or
+/// no-permanent-store (XEP-0334). Chat states and the like are not.
+pub fn worth_keeping(el: &Element) -> bool {
+	(el.child("body", ns::CLIENT).is_some() || el.child("encrypted", ns::OMEMO).is_some())
 		&& el.child("no-store", ns::HINTS).is_none()
 		&& el.child("no-permanent-store", ns::HINTS).is_none()
 }

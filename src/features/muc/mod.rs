@@ -341,7 +341,8 @@ fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Resu
 				persist(room, cx);
 			}
 			drop(svc);
-			if archived.child("body", ns::CLIENT).is_some() {
+			// The same rule as the join history's.
+			if super::mam::worth_keeping(&archived) {
 				let (key, with, xml) =
 					(format!("muc:{name}"), archived.attr("from").unwrap_or_default().to_owned(), archived.to_xml(ns::CLIENT));
 				cx.record(move |tx| tx.archive(&key, &id, now, &with, &xml, max_archive).map(|_| Vec::new()));

@@ -499,7 +499,9 @@ impl Room {
 				copy
 			})
 			.collect();
-		if subject.is_none() || msg.child("body", ns::CLIENT).is_some() {
+		// A subject change is not history: clients take a body-less
+		// subject as the end of it (§7.2.15); the room keeps the subject.
+		if crate::features::mam::worth_keeping(&m) {
 			self.history.push(&m, now, keep);
 		}
 		Ok((m, out))

@@ -611,3 +611,43 @@ fn history_and_archive_keep_the_same_messages_and_not_chat_states() {
 	assert_eq!(history, ["kept", "[encrypted]", "last"]);
 	assert_eq!(archive_of(&mut carol, "chatter").unwrap(), history, "the archive keeps the same");
 }
+
+/// Issue 12: a room that does not exist says so with a text (Gajim 1.7's
+/// "Start chat" shows only the error's text), from the room's address
+/// (Gajim's "Create group chat" then joins that address to make it), and
+/// the room so made is configured the way Gajim does it.
+#[test]
+fn a_missing_room_says_so_in_words_and_gajim_makes_it() {
+	let s = server_with_users(&["alice"], &[]);
+	let mut alice = s.login("alice");
+	for q in ["disco#info", "disco#items"] {
+		let r = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/{q}'/></iq>", room("newroom")));
+		assert_eq!(error_condition(&r), "item-not-found", "{q}");
+		assert_eq!(r.attr("from"), Some(room("newroom").as_str()));
+		let text =
+			r.child("error", "jabber:client").and_then(|e| e.child("text", "urn:ietf:params:xml:ns:xmpp-stanzas")).map(Element::text);
+		assert!(text.is_some_and(|t| t.len() > 10), "{q}: {}", r.to_xml("jabber:client"));
+	}
+	// Gajim's MUC.create: presence with <x/>, then on 201 the form, filled
+	// and sent back whole (with types, labels and options).
+	alice.send(&format!("<presence to='{}/Alice'><x xmlns='{MUC}'/><show>chat</show></presence>", room("newroom")));
+	let own = alice.wait_for(|e| e.name() == "presence" && codes(e).contains(&"110".to_owned()));
+	assert!(codes(&own).contains(&"201".to_owned()));
+	let form = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='{OWNER}'/></iq>", room("newroom")));
+	let mut x = form.child("query", OWNER).and_then(|q| q.child("x", "jabber:x:data")).cloned().expect("a form");
+	x.set_attr("type", "submit");
+	let mut xml = x.to_xml("jabber:client");
+	for (var, v) in
+		[("muc#roomconfig_persistentroom", "true"), ("muc#roomconfig_membersonly", "true"), ("muc#roomconfig_publicroom", "false")]
+	{
+		let at = xml.find(&format!("var='{var}'")).unwrap_or_else(|| panic!("{var} in {xml}"));
+		let v0 = at + xml[at..].find("<value>").unwrap() + "<value>".len();
+		let v1 = v0 + xml[v0..].find("</value>").unwrap();
+		xml.replace_range(v0..v1, v);
+	}
+	let r = alice.iq(&format!("<iq type='set' to='{}'><query xmlns='{OWNER}'>{xml}</query></iq>", room("newroom")));
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
+	let info = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", room("newroom")));
+	let info = info.to_xml("jabber:client");
+	assert!(info.contains("muc_persistent") && info.contains("muc_membersonly") && info.contains("muc_hidden"), "{info}");
+}

@@ -3,7 +3,7 @@
 //! hash so clients know when to fetch it again.
 
 use super::room::{Affiliation, Room};
-use super::{persist, send};
+use super::{no_such_room, persist, send};
 use crate::features::Cx;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
@@ -13,7 +13,7 @@ use crate::xmpp::stanza::Stanza;
 /// The room's vCard, or an empty one (as for accounts without one).
 pub fn get(stanza: &Stanza, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let svc = cx.server.muc.borrow();
-	let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
+	let room = svc.rooms.get(name).ok_or_else(no_such_room)?;
 	let card = room.vcard.clone().unwrap_or_else(|| Element::new("vCard", ns::VCARD));
 	drop(svc);
 	cx.reply(stanza.iq_result().with_child(card));
@@ -28,7 +28,7 @@ pub fn set(stanza: &Stanza, name: &str, cx: &mut Cx) -> Result<(), StanzaError> 
 		return Err(StanzaError::with_text(Condition::NotAcceptable, "vCard too large"));
 	}
 	let mut svc = cx.server.muc.borrow_mut();
-	let room = svc.rooms.get_mut(name).ok_or(Condition::ItemNotFound)?;
+	let room = svc.rooms.get_mut(name).ok_or_else(no_such_room)?;
 	if room.affiliation(cx.jid.to_bare().as_str()) != Affiliation::Owner {
 		return Err(StanzaError::with_text(Condition::Forbidden, "only owners may set the room's avatar"));
 	}

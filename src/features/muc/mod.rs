@@ -327,7 +327,7 @@ fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Resu
 	cx.server.random(&mut id);
 	let id = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, id);
 	let mut svc = cx.server.muc.borrow_mut();
-	let room = svc.rooms.get_mut(&name).ok_or_else(|| StanzaError::with_text(Condition::ItemNotFound, "no such room"))?;
+	let room = svc.rooms.get_mut(&name).ok_or_else(no_such_room)?;
 	let me = room.by_jid(cx.jid.as_str());
 	let user_x = stanza.el.child("x", ns::MUC_USER);
 	match (to.resource(), t) {
@@ -427,8 +427,8 @@ fn iq(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) {
 fn occupant_vcard(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let user = {
 		let svc = cx.server.muc.borrow();
-		let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
-		let target = room.by_nick(nick).ok_or(Condition::ItemNotFound)?;
+		let room = svc.rooms.get(name).ok_or_else(no_such_room)?;
+		let target = room.by_nick(nick).ok_or_else(no_such_occupant)?;
 		let jid = &room.occupants[target].jid;
 		if jid.domain() != cx.domain() {
 			// Its own server has it: asked from the asker's occupant JID, so
@@ -448,6 +448,17 @@ fn occupant_vcard(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Resul
 	Ok(())
 }
 
+/// No room has this address. Said in words: Gajim's "Start chat" shows only
+/// an error's text, and its "Create group chat" takes this to mean the
+/// address is free (it then joins it, which makes the room).
+pub(super) fn no_such_room() -> StanzaError {
+	StanzaError::with_text(Condition::ItemNotFound, "there is no room at this address (joining it makes it)")
+}
+
+fn no_such_occupant() -> StanzaError {
+	StanzaError::with_text(Condition::ItemNotFound, "no such occupant")
+}
+
 pub(super) fn join_first() -> StanzaError {
 	StanzaError::with_text(Condition::NotAcceptable, "join the room first")
 }
@@ -456,13 +467,13 @@ pub(super) fn join_first() -> StanzaError {
 /// (XEP-0045 §7.7: real JIDs stay hidden).
 fn forward_to_occupant(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let svc = cx.server.muc.borrow();
-	let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
+	let room = svc.rooms.get(name).ok_or_else(no_such_room)?;
 	let from = room
 		.by_jid(cx.jid.as_str())
 		// A remote occupant's vCard is answered by its account's bare JID.
 		.or_else(|| stanza.is_error_or_result().then(|| room.by_bare_jid(cx.jid.to_bare().as_str())).flatten())
 		.ok_or_else(join_first)?;
-	let target = room.by_nick(nick).ok_or(Condition::ItemNotFound)?;
+	let target = room.by_nick(nick).ok_or_else(no_such_occupant)?;
 	let mut el = stanza.el.clone();
 	el.set_attr("from", format!("{}/{}", room.jid, room.occupants[from].nick));
 	el.set_attr("to", room.occupants[target].jid.as_str());
@@ -501,7 +512,7 @@ fn iq_inner(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) -> Result<(), Sta
 	match (t, ns_.as_str(), name.as_str()) {
 		(IqType::Get, ns::DISCO_INFO, "query") if payload.attr("node") == Some("x-roomuser-item") => {
 			let svc = cx.server.muc.borrow();
-			let room = svc.rooms.get(&room_name).ok_or(Condition::ItemNotFound)?;
+			let room = svc.rooms.get(&room_name).ok_or_else(no_such_room)?;
 			requests::reserved_nick(stanza, room, cx);
 			Ok(())
 		}
@@ -510,10 +521,13 @@ fn iq_inner(stanza: &Stanza, t: IqType, to: &Jid, cx: &mut Cx) -> Result<(), Sta
 		(IqType::Set, ns::VCARD, "vCard") => avatar::set(stanza, &room_name, cx),
 		(_, ns::REGISTER, "query") => {
 			let mut svc = cx.server.muc.borrow_mut();
-			let room = svc.rooms.get_mut(&room_name).ok_or(Condition::ItemNotFound)?;
+			let room = svc.rooms.get_mut(&room_name).ok_or_else(no_such_room)?;
 			requests::register(stanza, t, room, cx)
 		}
 		(IqType::Get, ns::DISCO_ITEMS, "query") => {
+			if !cx.server.muc.borrow().rooms.contains_key(&room_name) {
+				return Err(no_such_room());
+			}
 			cx.reply(stanza.iq_result().with_child(Element::new("query", ns::DISCO_ITEMS)));
 			Ok(())
 		}
@@ -559,7 +573,7 @@ fn service_iq(stanza: &Stanza, t: IqType, payload_ns: &str, cx: &mut Cx) -> Resu
 
 fn room_info(stanza: &Stanza, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let svc = cx.server.muc.borrow();
-	let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
+	let room = svc.rooms.get(name).ok_or_else(no_such_room)?;
 	let title = if room.config.title.is_empty() { room.name.as_str() } else { room.config.title.as_str() };
 	let mut q = Element::new("query", ns::DISCO_INFO).with_child(
 		Element::new("identity", ns::DISCO_INFO).with_attr("category", "conference").with_attr("type", "text").with_attr("name", title),
@@ -577,7 +591,7 @@ fn room_info(stanza: &Stanza, name: &str, cx: &mut Cx) -> Result<(), StanzaError
 fn owner(stanza: &Stanza, t: IqType, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let limit = cx.server.config.limits.muc_max_occupants;
 	let mut svc = cx.server.muc.borrow_mut();
-	let room = svc.rooms.get_mut(name).ok_or(Condition::ItemNotFound)?;
+	let room = svc.rooms.get_mut(name).ok_or_else(no_such_room)?;
 	if room.affiliation(cx.jid.to_bare().as_str()) != Affiliation::Owner {
 		return Err(StanzaError::with_text(Condition::Forbidden, "owners only"));
 	}
@@ -642,7 +656,7 @@ fn owner(stanza: &Stanza, t: IqType, name: &str, cx: &mut Cx) -> Result<(), Stan
 /// (admins and owners), and the lists.
 fn admin(stanza: &Stanza, t: IqType, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let mut svc = cx.server.muc.borrow_mut();
-	let room = svc.rooms.get_mut(name).ok_or(Condition::ItemNotFound)?;
+	let room = svc.rooms.get_mut(name).ok_or_else(no_such_room)?;
 	let q = stanza.payload().ok_or(Condition::BadRequest)?;
 	let actor_bare = cx.jid.to_bare().as_str().to_owned();
 	let actor_aff = room.affiliation(&actor_bare);
@@ -705,7 +719,7 @@ fn admin(stanza: &Stanza, t: IqType, name: &str, cx: &mut Cx) -> Result<(), Stan
 /// XEP-0313 on a room: occupants and members may read its archive.
 fn room_archive(stanza: &Stanza, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let svc = cx.server.muc.borrow();
-	let room = svc.rooms.get(name).ok_or(Condition::ItemNotFound)?;
+	let room = svc.rooms.get(name).ok_or_else(no_such_room)?;
 	let allowed = room.by_jid(cx.jid.as_str()).is_some() || room.affiliation(cx.jid.to_bare().as_str()) >= Affiliation::Member;
 	if !allowed {
 		return Err(StanzaError::with_text(Condition::Forbidden, "join the room to read its archive"));

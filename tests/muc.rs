@@ -612,6 +612,45 @@ fn history_and_archive_keep_the_same_messages_and_not_chat_states() {
 	assert_eq!(archive_of(&mut carol, "chatter").unwrap(), history, "the archive keeps the same");
 }
 
+/// Issue 12: an open room's archive may be read without joining (poezio
+/// asks before it joins); a members-only room's by its members; never by
+/// those banned.
+#[test]
+fn the_archive_of_an_open_room_is_readable_without_joining() {
+	let s = server_with_users(&["alice", "bob", "carol", "dave"], &[]);
+	let mut alice = s.login("alice");
+	join(&mut alice, "open", "Alice", "");
+	say(&mut alice, "open", "hello world");
+	alice.wait_for(is_groupchat("hello world"));
+	let mut bob = s.login("bob");
+	assert_eq!(archive_of(&mut bob, "open").unwrap(), ["hello world"], "anyone may read an open room's archive");
+	assert_eq!(
+		admin(&mut alice, "open", &format!("<item jid='{}' affiliation='outcast'/>", Server::jid("bob"))).attr("type"),
+		Some("result")
+	);
+	assert_eq!(archive_of(&mut bob, "open").unwrap_err(), "forbidden", "but not those banned");
+	// A password keeps the archive as it keeps the room.
+	join(&mut alice, "locked", "Alice", "");
+	let r = configure(&mut alice, "locked", &[("muc#roomconfig_passwordprotectedroom", "1"), ("muc#roomconfig_roomsecret", "pw")]);
+	assert_eq!(r.attr("type"), Some("result"));
+	let mut dave = s.login("dave");
+	assert_eq!(archive_of(&mut dave, "locked").unwrap_err(), "forbidden");
+
+	// Members-only: members, joined or not; nobody else.
+	join(&mut alice, "club", "Alice", "");
+	let r = configure(&mut alice, "club", &[("muc#roomconfig_membersonly", "1")]);
+	assert_eq!(r.attr("type"), Some("result"));
+	say(&mut alice, "club", "members");
+	alice.wait_for(is_groupchat("members"));
+	assert_eq!(
+		admin(&mut alice, "club", &format!("<item jid='{}' affiliation='member'/>", Server::jid("carol"))).attr("type"),
+		Some("result")
+	);
+	let mut carol = s.login("carol");
+	assert_eq!(archive_of(&mut carol, "club").unwrap(), ["members"]);
+	assert_eq!(archive_of(&mut dave, "club").unwrap_err(), "forbidden");
+}
+
 /// Issue 12: a room that does not exist says so with a text (Gajim 1.7's
 /// "Start chat" shows only the error's text), from the room's address
 /// (Gajim's "Create group chat" then joins that address to make it), and

@@ -716,13 +716,15 @@ fn admin(stanza: &Stanza, t: IqType, name: &str, cx: &mut Cx) -> Result<(), Stan
 	Ok(())
 }
 
-/// XEP-0313 on a room: occupants and members may read its archive.
+/// XEP-0313 on a room: anyone may read the archive of an open room (as
+/// anyone may join it; poezio asks before joining), occupants and members
+/// that of a members-only or password-protected one; never the banned.
 fn room_archive(stanza: &Stanza, name: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let svc = cx.server.muc.borrow();
 	let room = svc.rooms.get(name).ok_or_else(no_such_room)?;
-	let allowed = room.by_jid(cx.jid.as_str()).is_some() || room.affiliation(cx.jid.to_bare().as_str()) >= Affiliation::Member;
-	if !allowed {
-		return Err(StanzaError::with_text(Condition::Forbidden, "join the room to read its archive"));
+	if let Err(why) = room.may_read_archive(cx.jid) {
+		log::info!("{}: room archive of {} refused: {why}", cx.jid, room.jid);
+		return Err(StanzaError::with_text(Condition::Forbidden, why));
 	}
 	let jid = room.jid.clone();
 	drop(svc);

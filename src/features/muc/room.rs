@@ -198,6 +198,23 @@ impl Room {
 		Element::new("occupant-id", ns::OCCUPANT_ID).with_attr("id", id)
 	}
 
+	/// May `jid` read the room's archive (XEP-0313)? Err says why not.
+	pub fn may_read_archive(&self, jid: &FullJid) -> Result<(), &'static str> {
+		let aff = self.affiliation(jid.to_bare().as_str());
+		if aff == Affiliation::Outcast {
+			return Err("you are banned from this room");
+		}
+		let closed = self.config.members_only || self.config.password.is_some();
+		if closed && aff < Affiliation::Member && self.by_jid(jid.as_str()).is_none() {
+			return Err(if self.config.members_only {
+				"this room's archive is for its members"
+			} else {
+				"join the room (it has a password) to read its archive"
+			});
+		}
+		Ok(())
+	}
+
 	pub fn affiliation(&self, bare: &str) -> Affiliation {
 		self.affiliations.get(bare).copied().unwrap_or(Affiliation::None)
 	}

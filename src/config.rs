@@ -47,6 +47,7 @@ pub struct Limits {
 	pub muc_max_rooms: usize,
 	pub muc_max_rooms_per_account: usize,
 	pub muc_max_occupants: u32,
+	pub muc_max_sessions_per_occupant: usize,
 	pub muc_history_messages: usize,
 	pub muc_history_bytes: usize,
 	pub upload_max_bytes: u64,
@@ -204,6 +205,7 @@ impl Config {
 				muc_max_rooms: 0,
 				muc_max_rooms_per_account: 0,
 				muc_max_occupants: 0,
+				muc_max_sessions_per_occupant: 0,
 				muc_history_messages: 0,
 				muc_history_bytes: 0,
 				upload_max_bytes: 0,
@@ -730,6 +732,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "the most occupants a room may allow (its maxusers is capped to it); joining a full room gets service-unavailable",
 		apply: |c, v| {
 			c.limits.muc_max_occupants = num(v, 2, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "muc_max_sessions_per_occupant",
+		default: "8",
+		doc: "sessions (devices) one account may be in a room with under one nick (XEP-0045 §7.2.9); one more gets conflict",
+		apply: |c, v| {
+			c.limits.muc_max_sessions_per_occupant = num(v, 1, 1000)?;
 			Ok(())
 		},
 	},

@@ -690,3 +690,157 @@ fn a_missing_room_says_so_in_words_and_gajim_makes_it() {
 	let info = info.to_xml("jabber:client");
 	assert!(info.contains("muc_persistent") && info.contains("muc_membersonly") && info.contains("muc_hidden"), "{info}");
 }
+
+fn is_presence_from(name: &'static str, nick: &'static str) -> impl Fn(&Element) -> bool {
+	move |e| e.name() == "presence" && from_nick(e, name, nick)
+}
+
+/// XEP-0045 §7.2.9 (issue 12): one account in a room from two devices under
+/// one nick is one occupant with two sessions: seen once by the others,
+/// both get what is said and private messages, a session leaving removes
+/// only that session; kicks and bans take every session; another account
+/// still gets `conflict`; nick changes follow the same rule.
+#[test]
+fn one_account_is_in_a_room_from_several_devices_under_one_nick() {
+	let s = server_with_users(&["alice", "bob", "carol"], &["muc_max_sessions_per_occupant=2"]);
+	let mut bob = s.login("bob");
+	let mut desk = s.login("alice");
+	let mut phone = s.login("alice");
+	join(&mut bob, "team", "Bob", "");
+	say(&mut bob, "team", "before");
+	bob.wait_for(is_groupchat("before"));
+	join(&mut desk, "team", "Alice", "");
+	bob.wait_for(is_presence_from("team", "Alice"));
+	// The second device joins the same occupant: everything a join gives.
+	let got = join(&mut phone, "team", "Alice", "<history maxstanzas='5'/>");
+	assert!(got.iter().all(|e| e.attr("type") != Some("error")), "{got:?}");
+	let own: Vec<&Element> = got.iter().filter(|e| e.name() == "presence" && codes(e).contains(&"110".to_owned())).collect();
+	assert_eq!(own.len(), 1, "{got:?}");
+	assert!(from_nick(own[0], "team", "Alice") && !codes(own[0]).contains(&"201".to_owned()));
+	assert_eq!(got.iter().filter(|e| e.name() == "presence").count(), 2, "Bob and itself, once: {got:?}");
+	assert!(got.iter().any(|e| is_groupchat("before")(e)), "history");
+	// Nobody sees a second Alice.
+	bob.expect_none(Duration::from_millis(300), is_presence_from("team", "Alice"));
+	desk.expect_none(Duration::from_millis(100), is_presence_from("team", "Alice"));
+	// Another account may not have the nick.
+	let mut carol = s.login("carol");
+	assert_eq!(join_error(&mut carol, "team", "Alice", ""), "conflict");
+	// What is said reaches every session, once each.
+	say(&mut bob, "team", "hi both");
+	desk.wait_for(is_groupchat("hi both"));
+	phone.wait_for(is_groupchat("hi both"));
+	say(&mut phone, "team", "from the phone");
+	let m = bob.wait_for(is_groupchat("from the phone"));
+	assert!(from_nick(&m, "team", "Alice"));
+	desk.wait_for(is_groupchat("from the phone"));
+	phone.wait_for(is_groupchat("from the phone"));
+	bob.expect_none(Duration::from_millis(100), is_groupchat("from the phone"));
+	// Private messages to the nick too; from either session, as Alice.
+	bob.send(&format!("<message to='{}/Alice' type='chat'><body>psst</body></message>", room("team")));
+	let is_psst = |e: &Element| e.child("body", "jabber:client").is_some_and(|b| b.text() == "psst");
+	desk.wait_for(is_psst);
+	phone.wait_for(is_psst);
+	phone.send(&format!("<message to='{}/Bob' type='chat'><body>back</body></message>", room("team")));
+	let pm = bob.wait_for(|e| e.child("body", "jabber:client").is_some_and(|b| b.text() == "back"));
+	assert!(from_nick(&pm, "team", "Alice"));
+	// More sessions than muc_max_sessions_per_occupant: the nick is taken.
+	let mut third = s.login("alice");
+	assert_eq!(join_error(&mut third, "team", "Alice", ""), "conflict");
+
+	// One session leaves: it is told, the others see nothing, the other
+	// session stays in.
+	phone.send(&format!("<presence to='{}/Alice' type='unavailable'/>", room("team")));
+	let me = phone.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Alice"));
+	assert!(codes(&me).contains(&"110".to_owned()));
+	bob.expect_none(Duration::from_millis(300), |e| e.attr("type") == Some("unavailable"));
+	say(&mut bob, "team", "still there?");
+	desk.wait_for(is_groupchat("still there?"));
+	phone.expect_none(Duration::from_millis(200), is_groupchat("still there?"));
+
+	// A nick change by one session: a nick of another account is refused,
+	// a new one makes a new occupant (the old stays with the other session),
+	// one held by the same account joins it.
+	join(&mut phone, "team", "Alice", "");
+	phone.send(&format!("<presence to='{}/Bob'/>", room("team")));
+	let e = phone.wait_for(|e| e.attr("type") == Some("error"));
+	assert_eq!(error_condition(&e), "conflict");
+	phone.send(&format!("<presence to='{}/Ally'/>", room("team")));
+	let left = phone.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Alice"));
+	assert!(codes(&left).contains(&"303".to_owned()) && codes(&left).contains(&"110".to_owned()));
+	phone.wait_for(|e| is_presence_from("team", "Ally")(e) && codes(e).contains(&"110".to_owned()));
+	bob.wait_for(is_presence_from("team", "Ally"));
+	bob.expect_none(Duration::from_millis(200), |e| e.attr("type") == Some("unavailable"));
+	desk.send(&format!("<presence to='{}/Ally'/>", room("team")));
+	let gone = bob.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Alice"));
+	assert!(codes(&gone).contains(&"303".to_owned()));
+	desk.wait_for(|e| is_presence_from("team", "Ally")(e) && codes(e).contains(&"110".to_owned()));
+	say(&mut bob, "team", "hello Ally");
+	desk.wait_for(is_groupchat("hello Ally"));
+	phone.wait_for(is_groupchat("hello Ally"));
+
+	// A kick takes every session.
+	assert_eq!(admin(&mut bob, "team", "<item nick='Ally' role='none'/>").attr("type"), Some("result"));
+	for c in [&mut desk, &mut phone] {
+		let k = c.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Ally"));
+		assert!(codes(&k).contains(&"307".to_owned()) && codes(&k).contains(&"110".to_owned()));
+	}
+	// So does a ban.
+	join(&mut desk, "team", "Alice", "");
+	join(&mut phone, "team", "Alice", "");
+	let r = admin(&mut bob, "team", &format!("<item jid='{}' affiliation='outcast'/>", Server::jid("alice")));
+	assert_eq!(r.attr("type"), Some("result"));
+	for c in [&mut desk, &mut phone] {
+		let b = c.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Alice"));
+		assert!(codes(&b).contains(&"301".to_owned()));
+	}
+	assert_eq!(join_error(&mut phone, "team", "Alice", ""), "forbidden");
+}
+
+/// Logged in with stream management (resumable) and `resource` bound.
+fn resumable(s: &Server, user: &str, resource: Option<&str>) -> Client {
+	let mut c = Client::connect(s.port);
+	c.open();
+	c.starttls();
+	c.open();
+	c.scram(user, common::PASSWORD, "SCRAM-SHA-256").expect("authentication");
+	c.open();
+	c.bind(resource).expect("bind");
+	c.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+	c.wait_for(|e| e.name() == "enabled");
+	c
+}
+
+/// Issue 12: a client whose connection vanished stays online for
+/// `sm_resume_timeout`, but its account, back from a new connection (with
+/// another resource or the same one), joins its rooms under its nick at once.
+#[test]
+fn a_vanished_session_does_not_keep_its_account_out_of_its_rooms() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut bob = s.login("bob");
+	join(&mut bob, "team", "Bob", "");
+	let mut old = resumable(&s, "alice", Some("laptop"));
+	join(&mut old, "team", "Alice", "");
+	bob.wait_for(is_presence_from("team", "Alice"));
+	// The connection dies without a word; the session waits to be resumed.
+	drop(old);
+	std::thread::sleep(Duration::from_millis(300));
+	let mut other = s.login("alice");
+	let got = join(&mut other, "team", "Alice", "");
+	assert!(got.iter().all(|e| e.attr("type") != Some("error")), "another resource: {got:?}");
+	bob.expect_none(Duration::from_millis(300), is_presence_from("team", "Alice"));
+	// The same resource again: the new session replaces the waiting one, in
+	// the room too.
+	let mut again = resumable(&s, "alice", Some("laptop"));
+	let got = join(&mut again, "team", "Alice", "");
+	assert!(got.iter().all(|e| e.attr("type") != Some("error")), "the same resource: {got:?}");
+	say(&mut bob, "team", "welcome back");
+	again.wait_for(is_groupchat("welcome back"));
+	other.wait_for(is_groupchat("welcome back"));
+	// Alice leaves with her last session.
+	again.send(&format!("<presence to='{}/Alice' type='unavailable'/>", room("team")));
+	again.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Alice"));
+	bob.expect_none(Duration::from_millis(300), |e| e.attr("type") == Some("unavailable"));
+	drop(other);
+	let gone = bob.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Alice"));
+	assert!(!codes(&gone).contains(&"110".to_owned()));
+}

@@ -9,7 +9,8 @@
 //!
 //! Limits: `muc_max_rooms`, `muc_max_rooms_per_account` (rooms one account
 //! owns, counted when it makes one), `muc_max_occupants` (the most a room may
-//! allow), `muc_history_messages` (sent on join).
+//! allow), `muc_max_sessions_per_occupant` (devices one account is in a
+//! room from under one nick), `muc_history_messages` (sent on join).
 
 mod avatar;
 mod config;
@@ -209,6 +210,7 @@ fn presence(stanza: &Stanza, t: PresenceType, to: &Jid, cx: &mut Cx) {
 fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), StanzaError> {
 	let limits = &cx.server.config.limits;
 	let (max_rooms, max_occupants, keep) = (limits.muc_max_rooms, limits.muc_max_occupants, limits.muc_history_messages);
+	let max_sessions = limits.muc_max_sessions_per_occupant;
 	let service = service_domain(cx.domain());
 	let mut svc = cx.server.muc.borrow_mut();
 	let created = !svc.rooms.contains_key(name);
@@ -234,7 +236,7 @@ fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), Stan
 		&& let Some(i) = room.by_jid(cx.jid.as_str())
 		&& room.occupants[i].nick == nick
 	{
-		let out = room.update(i, &stanza.el)?;
+		let out = room.update(i, cx.jid, &stanza.el)?;
 		drop(svc);
 		send(cx, out);
 		return Ok(());
@@ -256,6 +258,7 @@ fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), Stan
 		created,
 		history: history.and_then(|h| h.attr("maxstanzas")).and_then(|m| m.parse().ok()).map(|m: usize| m.min(keep)),
 		history_since: since,
+		max_sessions,
 	};
 	match room.join(j, now) {
 		Ok(out) => {
@@ -274,7 +277,7 @@ fn join(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Result<(), Stan
 
 /// The session `jid` leaves room `name` (if it is in it).
 fn leave(name: &str, jid: &FullJid, status: Option<&str>, cx: &mut Cx) {
-	remove_occupant(name, jid, cx, |room, i| room.leave(i, status));
+	remove_occupant(name, jid, cx, |room| room.leave(jid, status));
 }
 
 /// An error came back from (or for) an occupant's real JID: it cannot be
@@ -282,15 +285,19 @@ fn leave(name: &str, jid: &FullJid, status: Option<&str>, cx: &mut Cx) {
 /// lingering after its server went away.
 pub fn unreachable(room: &Jid, real: &FullJid, cx: &mut Cx) {
 	if let Some(name) = room.node() {
-		remove_occupant(name, real, cx, Room::drop_unreachable);
+		remove_occupant(name, real, cx, |room| room.drop_unreachable(real));
 	}
 }
 
-fn remove_occupant(name: &str, jid: &FullJid, cx: &mut Cx, how: impl FnOnce(&mut Room, usize) -> Vec<Element>) {
+/// The session `jid` leaves room `name` the way `how` says (the occupant
+/// goes with its last session); a temporary room goes with its last occupant.
+fn remove_occupant(name: &str, jid: &FullJid, cx: &mut Cx, how: impl FnOnce(&mut Room) -> Vec<Element>) {
 	let mut svc = cx.server.muc.borrow_mut();
 	let Some(room) = svc.rooms.get_mut(name) else { return };
-	let Some(i) = room.by_jid(jid.as_str()) else { return };
-	let out = how(room, i);
+	if room.by_jid(jid.as_str()).is_none() {
+		return;
+	}
+	let out = how(room);
 	let gone = room.occupants.is_empty() && !room.config.persistent;
 	if gone {
 		svc.rooms.remove(name);
@@ -402,9 +409,9 @@ fn message_inner(stanza: &Stanza, t: MessageType, to: &Jid, cx: &mut Cx) -> Resu
 		}
 		(Some(nick), MessageType::Chat | MessageType::Normal) => {
 			let i = me.ok_or_else(join_first)?;
-			let m = room.private(i, nick, &stanza.el)?;
+			let copies = room.private(i, nick, &stanza.el)?;
 			drop(svc);
-			send(cx, vec![m]);
+			send(cx, copies);
 		}
 		_ => return Err(StanzaError::with_text(Condition::BadRequest, "not a message a room takes")),
 	}
@@ -429,7 +436,7 @@ fn occupant_vcard(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> Resul
 		let svc = cx.server.muc.borrow();
 		let room = svc.rooms.get(name).ok_or_else(no_such_room)?;
 		let target = room.by_nick(nick).ok_or_else(no_such_occupant)?;
-		let jid = &room.occupants[target].jid;
+		let jid = room.occupants[target].jid();
 		if jid.domain() != cx.domain() {
 			// Its own server has it: asked from the asker's occupant JID, so
 			// the answer comes back through the room (see forward_to_occupant).
@@ -476,7 +483,8 @@ fn forward_to_occupant(stanza: &Stanza, name: &str, nick: &str, cx: &mut Cx) -> 
 	let target = room.by_nick(nick).ok_or_else(no_such_occupant)?;
 	let mut el = stanza.el.clone();
 	el.set_attr("from", format!("{}/{}", room.jid, room.occupants[from].nick));
-	el.set_attr("to", room.occupants[target].jid.as_str());
+	// An occupant in from several sessions is asked at the one others see.
+	el.set_attr("to", room.occupants[target].jid().as_str());
 	drop(svc);
 	send(cx, vec![el]);
 	Ok(())
@@ -625,12 +633,8 @@ fn owner(stanza: &Stanza, t: IqType, name: &str, cx: &mut Cx) -> Result<(), Stan
 	if room.config.members_only {
 		// Non-members leave a room that became members-only (§10.2, status 321).
 		let actor = cx.jid.to_bare().as_str().to_owned();
-		let outsiders: Vec<String> = room
-			.occupants
-			.iter()
-			.map(|o| o.jid.to_bare().as_str().to_owned())
-			.filter(|b| room.affiliation(b) < Affiliation::Member)
-			.collect();
+		let outsiders: Vec<String> =
+			room.occupants.iter().map(|o| o.bare().as_str().to_owned()).filter(|b| room.affiliation(b) < Affiliation::Member).collect();
 		for b in outsiders {
 			out.extend(room.set_affiliation(&actor, &b, Affiliation::None, None).unwrap_or_default());
 		}
@@ -680,7 +684,7 @@ fn admin(stanza: &Stanza, t: IqType, name: &str, cx: &mut Cx) -> Result<(), Stan
 					Element::new("item", ns::MUC_ADMIN)
 						.with_attr("nick", o.nick.as_str())
 						.with_attr("role", o.role.as_str())
-						.with_attr("jid", o.jid.as_str()),
+						.with_attr("jid", o.jid().as_str()),
 				);
 			}
 		} else {

@@ -54,17 +54,18 @@ pub fn voice(room: &mut Room, me: Option<usize>, form: &Form, cx: &mut Cx) -> Re
 		.with_child(Element::new("instructions", ns::DATA_FORMS).with_text("Give this occupant voice?"))
 		.with_child(field("FORM_TYPE", "hidden", "", ns::MUC_REQUEST))
 		.with_child(field("muc#role", "list-single", "Requested role", "participant"))
-		.with_child(field("muc#jid", "jid-single", "User ID", o.jid.as_str()))
+		.with_child(field("muc#jid", "jid-single", "User ID", o.jid().as_str()))
 		.with_child(field("muc#roomnick", "text-single", "Room nickname", &o.nick))
 		.with_child(field("muc#request_allow", "boolean", "Grant voice?", "false"));
 	let msgs: Vec<Element> = room
 		.occupants
 		.iter()
 		.filter(|m| m.role == Role::Moderator)
-		.map(|m| {
+		.flat_map(|m| m.sessions.iter())
+		.map(|s| {
 			Element::new("message", ns::CLIENT)
 				.with_attr("from", room.jid.as_str())
-				.with_attr("to", m.jid.as_str())
+				.with_attr("to", s.jid.as_str())
 				.with_child(approval.clone())
 		})
 		.collect();
@@ -124,7 +125,7 @@ pub fn register(stanza: &Stanza, t: IqType, room: &mut Room, cx: &mut Cx) -> Res
 	}
 	let nick = form.value("muc#register_roomnick").map(str::trim).filter(|n| !n.is_empty());
 	let nick = nick.ok_or_else(|| StanzaError::with_text(Condition::NotAcceptable, "a nickname is needed"))?.to_owned();
-	let taken_by_occupant = room.by_nick(&nick).is_some_and(|i| room.occupants[i].jid.to_bare().as_str() != bare);
+	let taken_by_occupant = room.by_nick(&nick).is_some_and(|i| room.occupants[i].bare().as_str() != bare);
 	if taken_by_occupant || room.nick_holder(&nick).is_some_and(|h| h != bare) {
 		return Err(StanzaError::with_text(Condition::Conflict, "that nickname is taken"));
 	}

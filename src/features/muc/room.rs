@@ -5,6 +5,9 @@
 //! Everything an occupant sends through the room carries its XEP-0421
 //! occupant id: the same for one account in one room, whatever its nick,
 //! and telling nothing of the account to those who may not see it.
+//! One account may be in under one nick from several devices (§7.2.9):
+//! one occupant with several sessions, seen once by the others; what the
+//! room says goes to every session.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +17,7 @@ use crate::mem::Class;
 use crate::store::StoredRoom;
 use crate::xmpp::element::Element;
 use crate::xmpp::error::{Condition, StanzaError};
-use crate::xmpp::jid::FullJid;
+use crate::xmpp::jid::{BareJid, FullJid};
 use crate::xmpp::ns;
 use crate::xmpp::packed::Packed;
 
@@ -84,19 +87,43 @@ impl Role {
 /// The room configuration (XEP-0045 §10.2), as stored.
 pub use crate::store::RoomConfig as Config;
 
+/// One session (a full JID) an occupant is in the room from.
 #[derive(Debug, Clone)]
-pub struct Occupant {
-	pub nick: String,
+pub struct Session {
 	pub jid: FullJid,
-	pub role: Role,
-	/// The occupant's last presence, as it sent it (children kept), packed:
-	/// an occupant in many rooms holds one copy per room.
+	/// Its last presence, as it sent it (children kept), packed: an
+	/// occupant in many rooms holds one copy per room.
 	pub presence: Packed,
 }
 
-/// An occupant's stored presence as a tree.
+#[derive(Debug, Clone)]
+pub struct Occupant {
+	pub nick: String,
+	pub role: Role,
+	/// Never empty, at most `muc_max_sessions_per_occupant`, all of one
+	/// account. The first is the one others see: its presence, and its JID
+	/// where real JIDs are shown.
+	pub sessions: Vec<Session>,
+}
+
+impl Occupant {
+	/// The JID others see (the first session's).
+	pub fn jid(&self) -> &FullJid {
+		&self.sessions[0].jid
+	}
+
+	pub fn bare(&self) -> BareJid {
+		self.jid().to_bare()
+	}
+
+	fn session(&self, jid: &str) -> Option<usize> {
+		self.sessions.iter().position(|s| s.jid.as_str() == jid)
+	}
+}
+
+/// An occupant's presence (its first session's) as a tree.
 fn base_presence(o: &Occupant) -> Element {
-	o.presence.unpack().unwrap_or_else(|| Element::new("presence", ns::CLIENT))
+	o.sessions[0].presence.unpack().unwrap_or_else(|| Element::new("presence", ns::CLIENT))
 }
 
 /// Packs an occupant's presence, if the memory budget has room for it.
@@ -136,6 +163,8 @@ pub struct Join<'a> {
 	pub history: Option<usize>,
 	/// Only history newer than this (micros; `seconds`/`since`).
 	pub history_since: Option<u64>,
+	/// `muc_max_sessions_per_occupant`.
+	pub max_sessions: usize,
 }
 
 fn err(c: Condition, text: &str) -> StanzaError {
@@ -193,7 +222,7 @@ impl Room {
 	/// room and not to be reversed without the room's salt.
 	fn occupant_id(&self, o: &Occupant) -> Element {
 		let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.salt);
-		let tag = ring::hmac::sign(&key, o.jid.to_bare().as_str().as_bytes());
+		let tag = ring::hmac::sign(&key, o.bare().as_str().as_bytes());
 		let id = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &tag.as_ref()[..16]);
 		Element::new("occupant-id", ns::OCCUPANT_ID).with_attr("id", id)
 	}
@@ -219,13 +248,20 @@ impl Room {
 		self.affiliations.get(bare).copied().unwrap_or(Affiliation::None)
 	}
 
+	/// The occupant that the session `jid` is one of.
 	pub fn by_jid(&self, jid: &str) -> Option<usize> {
-		self.occupants.iter().position(|o| o.jid.as_str() == jid)
+		self.occupants.iter().position(|o| o.session(jid).is_some())
 	}
 
 	/// An occupant whose account is `bare`.
 	pub fn by_bare_jid(&self, bare: &str) -> Option<usize> {
-		self.occupants.iter().position(|o| o.jid.to_bare().as_str() == bare)
+		self.occupants.iter().position(|o| o.bare().as_str() == bare)
+	}
+
+	/// Every session in the room, with its occupant: where what the room
+	/// says goes.
+	fn audience(&self) -> impl Iterator<Item = (&Occupant, &FullJid)> {
+		self.occupants.iter().flat_map(|o| o.sessions.iter().map(move |s| (o, &s.jid)))
 	}
 
 	/// Who reserved `nick` by registering (§7.10), if anyone.
@@ -253,35 +289,36 @@ impl Room {
 	/// `<x xmlns='…muc#user'><item …/></x>` describing `o` to `viewer`.
 	fn user_x(&self, o: &Occupant, viewer_is_moderator: bool) -> Element {
 		let mut item = Element::new("item", ns::MUC_USER)
-			.with_attr("affiliation", self.affiliation(o.jid.to_bare().as_str()).as_str())
+			.with_attr("affiliation", self.affiliation(o.bare().as_str()).as_str())
 			.with_attr("role", o.role.as_str());
 		if self.config.whois_anyone || viewer_is_moderator {
-			item.set_attr("jid", o.jid.as_str());
+			item.set_attr("jid", o.jid().as_str());
 		}
 		Element::new("x", ns::MUC_USER).with_child(item)
 	}
 
-	/// `o`'s presence as `viewer` sees it.
-	fn presence_of(&self, o: &Occupant, viewer: &Occupant) -> Element {
-		self.presence_from(o, &base_presence(o), viewer)
+	/// `o`'s presence as `viewer` sees it in its session `to`.
+	fn presence_of(&self, o: &Occupant, viewer: &Occupant, to: &FullJid) -> Element {
+		self.presence_from(o, &base_presence(o), viewer, to)
 	}
 
-	/// `o`'s presence for every occupant (its stored presence read once).
+	/// `o`'s presence for every session (its stored presence read once).
 	fn presence_to_all(&self, o: &Occupant) -> Vec<Element> {
 		let base = base_presence(o);
-		self.occupants.iter().map(|viewer| self.presence_from(o, &base, viewer)).collect()
+		self.audience().map(|(viewer, to)| self.presence_from(o, &base, viewer, to)).collect()
 	}
 
 	/// [`Room::presence_of`] from `o`'s stored presence, already unpacked.
-	fn presence_from(&self, o: &Occupant, base: &Element, viewer: &Occupant) -> Element {
+	fn presence_from(&self, o: &Occupant, base: &Element, viewer: &Occupant, to: &FullJid) -> Element {
 		let mut p = base.clone();
 		p.retain_children(|c| c.ns() != ns::MUC && c.ns() != ns::MUC_USER && c.ns() != ns::OCCUPANT_ID);
 		p.set_attr("from", self.nick_jid(&o.nick));
-		p.set_attr("to", viewer.jid.as_str());
+		p.set_attr("to", to.as_str());
 		p.remove_attr("type");
 		p.remove_attr("id");
 		let mut x = self.user_x(o, viewer.role == Role::Moderator);
-		if o.jid == viewer.jid {
+		// Nicks are unique: the same nick is the same occupant.
+		if o.nick == viewer.nick {
 			x.push(status(110));
 			if self.config.whois_anyone {
 				x.push(status(100));
@@ -294,53 +331,65 @@ impl Room {
 		p
 	}
 
-	/// Unavailable presence of `o` (who has left) for everyone still in and
-	/// for `o`, with status codes and `<actor/>`/`<reason/>` in the item.
+	/// Unavailable presence of `o` (who has left) for every session still
+	/// in and for each of `o`'s, with status codes and `<actor/>`/`<reason/>`
+	/// in the item.
 	fn leave_presences(&self, o: &Occupant, codes: &[u16], extra: &[Element], status_text: Option<&str>) -> Vec<Element> {
-		let gone = Occupant { role: Role::None, ..o.clone() };
-		let mut out = Vec::new();
-		for viewer in self.occupants.iter().chain(std::iter::once(o)) {
-			let mut item = self
-				.user_x(&gone, viewer.role == Role::Moderator)
-				.children()
-				.next()
-				.cloned()
-				.unwrap_or_else(|| Element::new("item", ns::MUC_USER));
-			for e in extra {
-				item.push(e.clone());
-			}
-			let mut x = Element::new("x", ns::MUC_USER).with_child(item);
-			if viewer.jid == o.jid {
-				x.push(status(110));
-			}
-			for c in codes {
-				x.push(status(*c));
-			}
-			let mut p = Element::new("presence", ns::CLIENT)
-				.with_attr("from", self.nick_jid(&o.nick))
-				.with_attr("to", viewer.jid.as_str())
-				.with_attr("type", "unavailable");
-			if let Some(t) = status_text {
-				p.push(Element::new("status", ns::CLIENT).with_text(t));
-			}
-			p.push(x);
-			p.push(self.occupant_id(o));
-			out.push(p);
-		}
-		out
+		let own = o.sessions.iter().map(|s| (o, &s.jid));
+		self.audience().chain(own).map(|(viewer, to)| self.unavailable(o, viewer, to, codes, extra, status_text)).collect()
 	}
 
-	/// XEP-0045 §7.2: enter the room (or, from the same JID, rejoin).
+	/// `o`'s unavailable presence as `viewer` sees it in its session `to`.
+	fn unavailable(
+		&self,
+		o: &Occupant,
+		viewer: &Occupant,
+		to: &FullJid,
+		codes: &[u16],
+		extra: &[Element],
+		status_text: Option<&str>,
+	) -> Element {
+		let mut item = Element::new("item", ns::MUC_USER)
+			.with_attr("affiliation", self.affiliation(o.bare().as_str()).as_str())
+			.with_attr("role", Role::None.as_str());
+		if self.config.whois_anyone || viewer.role == Role::Moderator {
+			item.set_attr("jid", o.jid().as_str());
+		}
+		for e in extra {
+			item.push(e.clone());
+		}
+		let mut x = Element::new("x", ns::MUC_USER).with_child(item);
+		if viewer.nick == o.nick {
+			x.push(status(110));
+		}
+		for c in codes {
+			x.push(status(*c));
+		}
+		let mut p = Element::new("presence", ns::CLIENT)
+			.with_attr("from", self.nick_jid(&o.nick))
+			.with_attr("to", to.as_str())
+			.with_attr("type", "unavailable");
+		if let Some(t) = status_text {
+			p.push(Element::new("status", ns::CLIENT).with_text(t));
+		}
+		p.push(x);
+		p.push(self.occupant_id(o));
+		p
+	}
+
+	/// XEP-0045 §7.2: enter the room (or, from the same JID, rejoin; or,
+	/// from another session of the account holding the nick, join it, §7.2.9).
 	pub fn join(&mut self, j: Join<'_>, now: u64) -> Result<Vec<Element>, StanzaError> {
 		let bare = j.jid.to_bare();
 		let aff = self.affiliation(bare.as_str());
 		if let Some(i) = self.by_jid(j.jid.as_str()) {
 			if self.occupants[i].nick != j.nick {
-				return self.change_nick(i, j.nick, j.presence);
+				return self.change_nick(&j.jid, j.nick, j.presence, j.max_sessions);
 			}
 			// A rejoin (say, after a reconnect): the state again, no history.
-			self.occupants[i].presence = pack(j.presence)?;
-			return Ok(self.state_for(i, None, None, &[], now));
+			let s = self.occupants[i].session(j.jid.as_str()).expect("found by it");
+			self.occupants[i].sessions[s].presence = pack(j.presence)?;
+			return Ok(self.state_for(i, &j.jid, None, None, &[], now));
 		}
 		if aff == Affiliation::Outcast {
 			return Err(err(Condition::Forbidden, "you are banned from this room"));
@@ -354,16 +403,17 @@ impl Room {
 		{
 			return Err(err(Condition::NotAuthorized, "this room needs a password"));
 		}
-		if self.by_nick(j.nick).is_some() {
-			return Err(err(Condition::Conflict, "that nickname is in use"));
-		}
-		if self.nick_holder(j.nick).is_some_and(|holder| holder != bare.as_str()) {
-			return Err(err(Condition::Conflict, "that nickname is reserved by a member"));
+		self.nick_free_for(j.nick, &bare, j.max_sessions)?;
+		if let Some(i) = self.by_nick(j.nick) {
+			// Another session of the same account: the others see nothing new.
+			self.occupants[i].sessions.push(Session { jid: j.jid.clone(), presence: pack(j.presence)? });
+			return Ok(self.state_for(i, &j.jid, j.history, j.history_since, &[], now));
 		}
 		if self.occupants.len() >= self.config.max_users as usize && aff < Affiliation::Admin {
 			return Err(err(Condition::ServiceUnavailable, "the room is full"));
 		}
-		let me = Occupant { nick: j.nick.to_owned(), jid: j.jid.clone(), role: self.default_role(aff), presence: pack(j.presence)? };
+		let session = Session { jid: j.jid.clone(), presence: pack(j.presence)? };
+		let me = Occupant { nick: j.nick.to_owned(), role: self.default_role(aff), sessions: vec![session] };
 		self.occupants.push(me);
 		let i = self.occupants.len() - 1;
 		let codes: &[u16] = if j.created { &[201] } else { &[] };
@@ -371,22 +421,40 @@ impl Room {
 		// The others learn of the newcomer.
 		let me = &self.occupants[i];
 		let base = base_presence(me);
-		for other in self.occupants.iter().filter(|o| o.jid != me.jid) {
-			out.push(self.presence_from(me, &base, other));
+		for (other, to) in self.audience().filter(|(o, _)| o.nick != me.nick) {
+			out.push(self.presence_from(me, &base, other, to));
 		}
-		out.extend(self.state_for(i, j.history, j.history_since, codes, now));
+		out.extend(self.state_for(i, &j.jid, j.history, j.history_since, codes, now));
 		Ok(out)
 	}
 
-	/// What a (re)joining occupant gets: everyone's presence, its own last
-	/// (with 110), history, then the subject (§7.2.3 order).
-	fn state_for(&self, i: usize, history: Option<usize>, since: Option<u64>, codes: &[u16], _now: u64) -> Vec<Element> {
+	/// May the account `bare` have `nick`? Not if another account is in
+	/// under it or reserved it, nor if this one is in under it from as many
+	/// sessions as allowed.
+	fn nick_free_for(&self, nick: &str, bare: &BareJid, max_sessions: usize) -> Result<(), StanzaError> {
+		if let Some(i) = self.by_nick(nick) {
+			if self.occupants[i].bare() != *bare {
+				return Err(err(Condition::Conflict, "that nickname is in use"));
+			}
+			if self.occupants[i].sessions.len() >= max_sessions {
+				return Err(err(Condition::Conflict, "you are in under that nickname from as many devices as a room allows"));
+			}
+		}
+		if self.nick_holder(nick).is_some_and(|holder| holder != bare.as_str()) {
+			return Err(err(Condition::Conflict, "that nickname is reserved by a member"));
+		}
+		Ok(())
+	}
+
+	/// What a (re)joining session `to` of occupant `i` gets: everyone's
+	/// presence, its own (with 110), history, then the subject (§7.2.3 order).
+	fn state_for(&self, i: usize, to: &FullJid, history: Option<usize>, since: Option<u64>, codes: &[u16], _now: u64) -> Vec<Element> {
 		let me = &self.occupants[i];
 		let mut out = Vec::new();
-		for other in self.occupants.iter().filter(|o| o.jid != me.jid) {
-			out.push(self.presence_of(other, me));
+		for other in self.occupants.iter().filter(|o| o.nick != me.nick) {
+			out.push(self.presence_of(other, me, to));
 		}
-		let mut own = self.presence_of(me, me);
+		let mut own = self.presence_of(me, me, to);
 		let found = own.children().find(|c| c.is("x", ns::MUC_USER)).cloned();
 		if let Some(mut x) = found {
 			for c in codes {
@@ -400,7 +468,7 @@ impl Room {
 		let recent: Vec<&(Packed, u64)> = self.history.since(since).collect();
 		for (p, t) in recent.iter().skip(recent.len().saturating_sub(wanted)) {
 			let Some(mut m) = p.unpack() else { continue };
-			m.set_attr("to", me.jid.as_str());
+			m.set_attr("to", to.as_str());
 			let stamp = super::super::time::stamp(std::time::UNIX_EPOCH + std::time::Duration::from_micros(*t)).unwrap_or_default();
 			m.push(Element::new("delay", ns::DELAY).with_attr("from", self.jid.as_str()).with_attr("stamp", stamp));
 			out.push(m);
@@ -412,68 +480,114 @@ impl Room {
 		out.push(
 			Element::new("message", ns::CLIENT)
 				.with_attr("from", from)
-				.with_attr("to", me.jid.as_str())
+				.with_attr("to", to.as_str())
 				.with_attr("type", "groupchat")
 				.with_child(Element::new("subject", ns::CLIENT).with_text(text)),
 		);
 		out
 	}
 
-	/// A presence update from an occupant, to everyone.
-	pub fn update(&mut self, i: usize, presence: &Element) -> Result<Vec<Element>, StanzaError> {
-		self.occupants[i].presence = pack(presence)?;
+	/// A presence update from the session `jid` of occupant `i`: to
+	/// everyone if it is the session others see, else only kept.
+	pub fn update(&mut self, i: usize, jid: &FullJid, presence: &Element) -> Result<Vec<Element>, StanzaError> {
+		let s = self.occupants[i].session(jid.as_str()).ok_or_else(|| err(Condition::ItemNotFound, "not in the room"))?;
+		self.occupants[i].sessions[s].presence = pack(presence)?;
+		if s > 0 {
+			return Ok(Vec::new());
+		}
 		let me = &self.occupants[i];
 		Ok(self.presence_to_all(me))
 	}
 
-	/// XEP-0045 §7.6: a new nick, announced as leaving (303) and coming back.
-	pub fn change_nick(&mut self, i: usize, nick: &str, presence: &Element) -> Result<Vec<Element>, StanzaError> {
-		if self.by_nick(nick).is_some() {
-			return Err(err(Condition::Conflict, "that nickname is in use"));
-		}
-		if self.nick_holder(nick).is_some_and(|holder| holder != self.occupants[i].jid.to_bare().as_str()) {
-			return Err(err(Condition::Conflict, "that nickname is reserved by a member"));
-		}
-		let presence = pack(presence)?;
-		let old = self.occupants[i].clone();
+	/// XEP-0045 §7.6: the session `jid` takes a new nick, announced as
+	/// leaving (303) and coming back. Its account's other sessions keep the
+	/// old nick; a nick its account is in under already is joined (§7.2.9).
+	pub fn change_nick(&mut self, jid: &FullJid, nick: &str, presence: &Element, max_sessions: usize) -> Result<Vec<Element>, StanzaError> {
+		let i = self.by_jid(jid.as_str()).ok_or_else(|| err(Condition::ItemNotFound, "not in the room"))?;
+		self.nick_free_for(nick, &jid.to_bare(), max_sessions)?;
+		let session = Session { jid: jid.clone(), presence: pack(presence)? };
+		let s = self.occupants[i].session(jid.as_str()).expect("found by it");
 		let mut out = Vec::new();
-		for viewer in &self.occupants {
-			let mut x = self.user_x(&old, viewer.role == Role::Moderator);
-			let item = x.children().next().cloned();
-			if let Some(item) = item {
-				x = Element::new("x", ns::MUC_USER).with_child(item.with_attr("nick", nick));
+		let role = self.occupants[i].role;
+		if self.occupants[i].sessions.len() == 1 {
+			// The occupant goes with its only session: everyone is told.
+			let old = self.occupants.remove(i);
+			let own = std::iter::once((&old, jid));
+			for (viewer, to) in self.audience().chain(own) {
+				out.push(self.nick_change_presence(&old, viewer, to, nick));
 			}
-			x.push(status(303));
-			if viewer.jid == old.jid {
-				x.push(status(110));
+		} else {
+			let old = &self.occupants[i];
+			out.push(self.nick_change_presence(old, old, jid, nick));
+			self.occupants[i].sessions.remove(s);
+			if s == 0 {
+				// Another session of the old nick is the one seen now.
+				out.extend(self.presence_to_all(&self.occupants[i]));
 			}
-			out.push(
-				Element::new("presence", ns::CLIENT)
-					.with_attr("from", self.nick_jid(&old.nick))
-					.with_attr("to", viewer.jid.as_str())
-					.with_attr("type", "unavailable")
-					.with_child(x)
-					.with_child(self.occupant_id(&old)),
-			);
 		}
-		self.occupants[i].nick = nick.to_owned();
-		self.occupants[i].presence = presence;
-		let me = &self.occupants[i];
-		out.extend(self.presence_to_all(me));
+		match self.by_nick(nick) {
+			Some(t) => {
+				self.occupants[t].sessions.push(session);
+				let me = &self.occupants[t];
+				out.push(self.presence_of(me, me, jid));
+			}
+			None => {
+				self.occupants.push(Occupant { nick: nick.to_owned(), role, sessions: vec![session] });
+				let me = self.occupants.last().expect("just pushed");
+				out.extend(self.presence_to_all(me));
+			}
+		}
 		Ok(out)
 	}
 
-	/// An occupant leaves (§7.14) with its unavailable presence's status.
-	pub fn leave(&mut self, i: usize, status_text: Option<&str>) -> Vec<Element> {
-		let o = self.occupants.remove(i);
-		self.leave_presences(&o, &[], &[], status_text)
+	/// `old`'s unavailable presence with 303 and its new nick, as `viewer`
+	/// sees it in its session `to`.
+	fn nick_change_presence(&self, old: &Occupant, viewer: &Occupant, to: &FullJid, nick: &str) -> Element {
+		let mut x = self.user_x(old, viewer.role == Role::Moderator);
+		let item = x.children().next().cloned();
+		if let Some(item) = item {
+			x = Element::new("x", ns::MUC_USER).with_child(item.with_attr("nick", nick));
+		}
+		x.push(status(303));
+		if viewer.nick == old.nick {
+			x.push(status(110));
+		}
+		Element::new("presence", ns::CLIENT)
+			.with_attr("from", self.nick_jid(&old.nick))
+			.with_attr("to", to.as_str())
+			.with_attr("type", "unavailable")
+			.with_child(x)
+			.with_child(self.occupant_id(old))
 	}
 
-	/// Occupant `i` cannot be reached any more (its server is gone or
+	/// The session `jid` leaves (§7.14) with its unavailable presence's
+	/// status: the occupant goes with its last session.
+	pub fn leave(&mut self, jid: &FullJid, status_text: Option<&str>) -> Vec<Element> {
+		self.leave_session(jid, &[], status_text)
+	}
+
+	/// The session `jid` cannot be reached any more (its server is gone or
 	/// refuses what the room sends): it is removed with status 333.
-	pub fn drop_unreachable(&mut self, i: usize) -> Vec<Element> {
-		let o = self.occupants.remove(i);
-		self.leave_presences(&o, &[333], &[], None)
+	pub fn drop_unreachable(&mut self, jid: &FullJid) -> Vec<Element> {
+		self.leave_session(jid, &[333], None)
+	}
+
+	fn leave_session(&mut self, jid: &FullJid, codes: &[u16], status_text: Option<&str>) -> Vec<Element> {
+		let Some(i) = self.by_jid(jid.as_str()) else { return Vec::new() };
+		if self.occupants[i].sessions.len() == 1 {
+			let o = self.occupants.remove(i);
+			return self.leave_presences(&o, codes, &[], status_text);
+		}
+		// Only this session goes: it is told; the others see nothing unless
+		// it was the session they saw.
+		let s = self.occupants[i].session(jid.as_str()).expect("found by it");
+		let o = &self.occupants[i];
+		let mut out = vec![self.unavailable(o, o, jid, codes, &[], status_text)];
+		self.occupants[i].sessions.remove(s);
+		if s == 0 {
+			out.extend(self.presence_to_all(&self.occupants[i]));
+		}
+		out
 	}
 
 	/// A groupchat message from occupant `i` (§7.4), or a subject change
@@ -508,11 +622,10 @@ impl Room {
 		m.push(self.occupant_id(o));
 		m.push(Element::new("stanza-id", ns::SID).with_attr("id", id).with_attr("by", self.jid.as_str()));
 		let out = self
-			.occupants
-			.iter()
-			.map(|viewer| {
+			.audience()
+			.map(|(_, to)| {
 				let mut copy = m.clone();
-				copy.set_attr("to", viewer.jid.as_str());
+				copy.set_attr("to", to.as_str());
 				copy
 			})
 			.collect();
@@ -524,24 +637,29 @@ impl Room {
 		Ok((m, out))
 	}
 
-	/// A private message from occupant `i` to the occupant `nick` (§7.5).
-	pub fn private(&self, i: usize, nick: &str, msg: &Element) -> Result<Element, StanzaError> {
+	/// A private message from occupant `i` to the occupant `nick` (§7.5),
+	/// for each of its sessions.
+	pub fn private(&self, i: usize, nick: &str, msg: &Element) -> Result<Vec<Element>, StanzaError> {
 		let to = self.by_nick(nick).ok_or_else(|| err(Condition::ItemNotFound, "no such occupant"))?;
 		let mut m = msg.clone();
 		m.set_attr("from", self.nick_jid(&self.occupants[i].nick));
-		m.set_attr("to", self.occupants[to].jid.as_str());
 		m.retain_children(|c| c.ns() != ns::OCCUPANT_ID);
 		m.push(Element::new("x", ns::MUC_USER));
 		m.push(self.occupant_id(&self.occupants[i]));
-		Ok(m)
+		let copies = self.occupants[to].sessions.iter().map(|s| {
+			let mut copy = m.clone();
+			copy.set_attr("to", s.jid.as_str());
+			copy
+		});
+		Ok(copies.collect())
 	}
 
 	/// §9.6 and §8.5: an admin or moderator changes someone's role by nick.
 	pub fn set_role(&mut self, actor: usize, nick: &str, role: Role, reason: Option<&str>) -> Result<Vec<Element>, StanzaError> {
 		let a = &self.occupants[actor];
-		let actor_aff = self.affiliation(a.jid.to_bare().as_str());
+		let actor_aff = self.affiliation(a.bare().as_str());
 		let t = self.by_nick(nick).ok_or_else(|| err(Condition::ItemNotFound, "no such occupant"))?;
-		let target_aff = self.affiliation(self.occupants[t].jid.to_bare().as_str());
+		let target_aff = self.affiliation(self.occupants[t].bare().as_str());
 		let allowed = match role {
 			Role::Moderator => actor_aff >= Affiliation::Admin,
 			_ if target_aff >= Affiliation::Admin => false,
@@ -559,8 +677,8 @@ impl Room {
 		Ok(self.presence_to_all(me))
 	}
 
-	/// Takes occupant `t` out with status `code` (307 kick, 301 ban, 321
-	/// membership lost), naming the actor.
+	/// Takes occupant `t` out, every session of it, with status `code` (307
+	/// kick, 301 ban, 321 membership lost), naming the actor.
 	fn remove(&mut self, t: usize, code: u16, actor_nick: &str, reason: Option<&str>) -> Vec<Element> {
 		let o = self.occupants.remove(t);
 		let mut extra = vec![Element::new("actor", ns::MUC_USER).with_attr("nick", actor_nick)];
@@ -596,9 +714,9 @@ impl Room {
 		} else {
 			self.affiliations.insert(jid.to_owned(), aff);
 		}
-		let actor_nick = self.occupants.iter().find(|o| o.jid.to_bare().as_str() == actor_bare).map(|o| o.nick.clone()).unwrap_or_default();
+		let actor_nick = self.occupants.iter().find(|o| o.bare().as_str() == actor_bare).map(|o| o.nick.clone()).unwrap_or_default();
 		let mut out = Vec::new();
-		let targets: Vec<usize> = (0..self.occupants.len()).rev().filter(|i| self.occupants[*i].jid.to_bare().as_str() == jid).collect();
+		let targets: Vec<usize> = (0..self.occupants.len()).rev().filter(|i| self.occupants[*i].bare().as_str() == jid).collect();
 		for t in targets {
 			if aff == Affiliation::Outcast {
 				out.extend(self.remove(t, 301, &actor_nick, reason));
@@ -624,11 +742,12 @@ impl Room {
 		}
 		let gone = std::mem::take(&mut self.occupants);
 		gone.iter()
-			.map(|o| {
+			.flat_map(|o| o.sessions.iter().map(move |s| (o, &s.jid)))
+			.map(|(o, to)| {
 				let item = Element::new("item", ns::MUC_USER).with_attr("affiliation", "none").with_attr("role", "none");
 				Element::new("presence", ns::CLIENT)
 					.with_attr("from", self.nick_jid(&o.nick))
-					.with_attr("to", o.jid.as_str())
+					.with_attr("to", to.as_str())
 					.with_attr("type", "unavailable")
 					.with_child(Element::new("x", ns::MUC_USER).with_child(item).with_child(d.clone()).with_child(status(110)))
 			})
@@ -638,16 +757,15 @@ impl Room {
 	/// A message from the room to every occupant (e.g. status 104 after a
 	/// configuration change).
 	pub fn notice(&self, codes: &[u16]) -> Vec<Element> {
-		self.occupants
-			.iter()
-			.map(|o| {
+		self.audience()
+			.map(|(_, to)| {
 				let mut x = Element::new("x", ns::MUC_USER);
 				for c in codes {
 					x.push(status(*c));
 				}
 				Element::new("message", ns::CLIENT)
 					.with_attr("from", self.jid.as_str())
-					.with_attr("to", o.jid.as_str())
+					.with_attr("to", to.as_str())
 					.with_attr("type", "groupchat")
 					.with_child(x)
 			})

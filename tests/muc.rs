@@ -831,6 +831,9 @@ fn a_vanished_session_does_not_keep_its_account_out_of_its_rooms() {
 	// The same resource again: the new session replaces the waiting one, in
 	// the room too.
 	let mut again = resumable(&s, "alice", Some("laptop"));
+	// The replaced session was the one others saw: now they see the other.
+	let seen = bob.wait_for(is_presence_from("team", "Alice"));
+	assert_eq!(seen.attr("type"), None, "{}", seen.to_xml("jabber:client"));
 	let got = join(&mut again, "team", "Alice", "");
 	assert!(got.iter().all(|e| e.attr("type") != Some("error")), "the same resource: {got:?}");
 	say(&mut bob, "team", "welcome back");

@@ -689,6 +689,13 @@ fn a_missing_room_says_so_in_words_and_gajim_makes_it() {
 	let info = alice.iq(&format!("<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>", room("newroom")));
 	let info = info.to_xml("jabber:client");
 	assert!(info.contains("muc_persistent") && info.contains("muc_membersonly") && info.contains("muc_hidden"), "{info}");
+	// §10.1.2: an instant room, accepted as it is with an empty form.
+	join(&mut alice, "instant", "Alice", "");
+	let r = alice.iq(&format!(
+		"<iq type='set' to='{}'><query xmlns='{OWNER}'><x xmlns='jabber:x:data' type='submit'/></query></iq>",
+		room("instant")
+	));
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
 }
 
 fn is_presence_from(name: &'static str, nick: &'static str) -> impl Fn(&Element) -> bool {

@@ -32,7 +32,10 @@ use crate::xmpp::stanza::{IqType, Stanza};
 pub const FEATURE: Feature = Feature {
 	name: "mam",
 	spec: "XEP-0313 1.1 (mam:2), XEP-0059 1.0, XEP-0359 0.7",
-	disco: &[ns::SID],
+	// Also on the server, where some clients look before they query their
+	// own archive (Profanity; ejabberd announces it there too). Not
+	// `#extended`: queries take no before-id, after-id or ids.
+	disco: &[ns::MAM, ns::SID],
 	account: &[ns::MAM, ns::SID],
 	iq: &[
 		IqRoute { ty: IqType::Set, ns: ns::MAM, name: "query", target: Target::Account, handler: query },

@@ -80,13 +80,20 @@ pub fn parse_time(s: &str) -> Option<u64> {
 	u64::try_from(t.unix_timestamp_nanos() / 1000).ok()
 }
 
-/// Is this message worth keeping (chat or normal, with a body or an
-/// encrypted payload, not marked no-store)?
+/// Is this message worth keeping? Chat or normal, not marked no-store,
+/// and with a body, an encrypted payload, a call invitation or its answer
+/// (XEP-0353 `<propose/>`, `<retract/>`, `<accept/>`, `<reject/>`,
+/// `<proceed/>`, `<finish/>`: §3 wants them in the history so every device
+/// learns of a call, a missed one too) or a `<store/>` hint (XEP-0334 §4.4),
+/// as Prosody and ejabberd keep.
 fn archivable(el: &Element) -> bool {
 	matches!(el.attr("type"), None | Some("chat" | "normal"))
-		&& (el.child("body", ns::CLIENT).is_some() || el.child("encrypted", ns::OMEMO).is_some())
 		&& el.child("no-store", ns::HINTS).is_none()
 		&& el.child("no-permanent-store", ns::HINTS).is_none()
+		&& (el.child("body", ns::CLIENT).is_some()
+			|| el.child("encrypted", ns::OMEMO).is_some()
+			|| el.child("store", ns::HINTS).is_some()
+			|| el.children().any(|c| matches!(c.ns(), ns::JINGLE_MESSAGE | ns::JINGLE_MESSAGE_1)))
 }
 
 /// Does `user` archive messages with `other` (XEP-0313 §7)?

@@ -4,13 +4,22 @@
 //! group as roster group, without a subscription handshake. The roster rows
 //! are written for real (like any other contact), so clients need no
 //! support for this and presence works through the usual RFC 6121 rules.
+//! A contact a group brings is named as its vCard names the account (the
+//! wizard writes the full name it was given there), unless the user had
+//! named it already.
 
 use std::collections::BTreeMap;
 
 use crate::features::Out;
 use crate::proto::subscription::Sub;
 use crate::store::{RosterEntry, Snapshot, StoreError, Tx};
+use crate::xmpp::element::Element;
 use crate::xmpp::jid::BareJid;
+use crate::xmpp::ns;
+use crate::xmpp::reader::{XmlLimits, parse_stored};
+
+/// Longest roster name taken from a vCard (bytes; as a client may set).
+const MAX_NAME_BYTES: usize = 1023;
 
 /// Longest group name.
 pub const MAX_GROUP_CHARS: usize = 64;
@@ -62,6 +71,10 @@ fn link(tx: &Tx<'_>, domain: &str, user: &str, contact: &str, group: &str, outs:
 	if !group.is_empty() && !entry.groups.iter().any(|g| g == group) {
 		entry.groups.push(group.to_owned());
 	}
+	// Clients show the roster name, else the bare address (Dino, Converse).
+	if entry.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+		entry.name = display_name(tx, contact)?;
+	}
 	crate::features::presence::save(tx, user, contact_jid.as_str(), &old, &entry, outs)?;
 	Ok(old.state.sub != Sub::Both)
 }
@@ -99,6 +112,25 @@ pub fn list(snapshot: &Snapshot) -> Result<BTreeMap<String, Vec<String>>, StoreE
 		out.entry(g).or_default().push(m);
 	}
 	Ok(out)
+}
+
+/// The name an account goes by: its vCard's FN, else its NICKNAME (XEP-0054).
+pub fn display_name(tx: &Tx<'_>, user: &str) -> Result<Option<String>, StoreError> {
+	let Some(card) = tx.vcard(user)?.and_then(|xml| parse_stored(&xml, ns::VCARD, XmlLimits::unlimited())) else { return Ok(None) };
+	let name = ["FN", "NICKNAME"].into_iter().find_map(|n| card.child(n, ns::VCARD).map(Element::text).filter(|t| !t.trim().is_empty()));
+	Ok(name.map(|n| {
+		let n = n.trim();
+		let mut end = n.len().min(MAX_NAME_BYTES);
+		while !n.is_char_boundary(end) {
+			end -= 1;
+		}
+		n[..end].to_owned()
+	}))
+}
+
+/// The vCard the wizard gives an account: the full name it was told.
+pub fn named_vcard(full_name: &str) -> String {
+	Element::new("vCard", ns::VCARD).with_child(Element::new("FN", ns::VCARD).with_text(full_name)).to_xml(ns::VCARD)
 }
 
 fn jid(user: &str, domain: &str) -> BareJid {

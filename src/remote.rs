@@ -75,12 +75,14 @@ impl Remotes {
 	}
 
 	/// Starts a link to the server of `link.1`, speaking for our `link.0`,
-	/// with `el` as its first stanza; the connection is made by whoever
-	/// waits in [`Remotes::poll_dial`].
-	pub fn dial(&mut self, link: ServerLink, el: Element) {
+	/// with `el` as its first stanza (`bounce`: as in [`Remotes::send`]);
+	/// the connection is made by whoever waits in [`Remotes::poll_dial`].
+	pub fn dial(&mut self, link: ServerLink, el: Element, bounce: bool) {
 		let outbox = Outbox::new();
 		// One stanza, bounded by the stanza limit: taken whatever the budget says.
-		outbox.push(Outgoing::Stanza(Packed::forced(&el)));
+		let mut p = Packed::forced(&el);
+		p.bounce = bounce;
+		outbox.push(Outgoing::Stanza(p));
 		self.servers.insert(link.clone(), outbox.clone());
 		self.dials.push_back((link, outbox));
 		if let Some(w) = self.dialer.take() {
@@ -111,8 +113,9 @@ impl Remotes {
 	/// what its sender should hear: nobody serves that domain (no link
 	/// yet), its queue is full (`limit`: stanzas, bytes), in which case the
 	/// link is closed rather than buffering without bound, or the server's
-	/// memory budget is spent.
-	pub fn send(&self, local: &str, domain: &str, el: Element, limit: (usize, usize)) -> Result<(), (Condition, Element)> {
+	/// memory budget is spent. `bounce`: if the link fails later, the stanza
+	/// goes back to its sender too.
+	pub fn send(&self, local: &str, domain: &str, el: Element, limit: (usize, usize), bounce: bool) -> Result<(), (Condition, Element)> {
 		let o = match self.links.get(domain) {
 			Some(o) => o,
 			None => match self.servers.get(&(local.to_owned(), domain.to_owned())) {
@@ -123,7 +126,8 @@ impl Remotes {
 		if o.is_closed() {
 			return Err((Condition::RemoteServerTimeout, el));
 		}
-		let Ok(p) = Packed::new(&el, Class::Transit) else { return Err((Condition::ResourceConstraint, el)) };
+		let Ok(mut p) = Packed::new(&el, Class::Transit) else { return Err((Condition::ResourceConstraint, el)) };
+		p.bounce = bounce;
 		if o.is_full(p.cost(), limit.0, limit.1) {
 			log::warn!("{domain}: queue full ({} stanzas, {} bytes), disconnecting", o.len(), o.bytes());
 			o.push(Outgoing::Close(StreamError::with_text(StreamCondition::PolicyViolation, "too many stanzas queued")));

@@ -219,6 +219,21 @@ fn message(stanza: &Stanza, t: MessageType, cx: &mut Cx) {
 /// server over a link that is made if there is none). If it cannot
 /// go, the sender hears why (see [`worth_bouncing`]).
 pub fn to_remote(el: Element, to: &Jid, cx: &mut Cx) {
+	let bounce = worth_bouncing(&el);
+	send_remote(el, to, bounce, cx);
+}
+
+/// A client's directed presence (RFC 6121 §4.6: it gave the `to`, a room
+/// join for one) to another domain: unlike the presence we broadcast for
+/// it, it comes back with an error if it cannot go, as a message would
+/// (so do Prosody's and ejabberd's). The error goes to the sending
+/// session, the presence's `from`.
+pub fn directed_to_remote(el: Element, to: &Jid, cx: &mut Cx) {
+	let bounce = el.attr("type") != Some("error");
+	send_remote(el, to, bounce, cx);
+}
+
+fn send_remote(el: Element, to: &Jid, bounce: bool, cx: &mut Cx) {
 	let server = cx.server;
 	let component = server.remotes.borrow().is_component(to.domain());
 	let limits = &server.config.limits;
@@ -230,17 +245,17 @@ pub fn to_remote(el: Element, to: &Jid, cx: &mut Cx) {
 		Some(f) if hosted(server, f.domain()) => f.domain().to_owned(),
 		_ => server.config.domain.clone(),
 	};
-	let sent = server.remotes.borrow().send(&local, to.domain(), el, limit);
+	let sent = server.remotes.borrow().send(&local, to.domain(), el, limit, bounce);
 	let el = match sent {
 		Ok(()) => return,
 		// No link yet to another server: one is made, this is its first stanza.
 		Err((Condition::RemoteServerNotFound, el)) if !component && server.config.s2s_port.is_some() => {
-			return server.remotes.borrow_mut().dial((local, to.domain().to_owned()), el);
+			return server.remotes.borrow_mut().dial((local, to.domain().to_owned()), el, bounce);
 		}
 		Err(failed) => failed,
 	};
 	let (condition, el) = el;
-	if worth_bouncing(&el) {
+	if bounce {
 		bounce_el(&el, condition, cx);
 	}
 }
@@ -253,21 +268,24 @@ pub fn hosted(server: &Server, domain: &str) -> bool {
 		|| server.remotes.borrow().is_component(domain)
 }
 
-/// Everything but presence broadcasts and probes: a contact out of reach
-/// is no news.
+/// Everything but available and unavailable presence and probes, which we
+/// send for clients (broadcasts to contacts, a room's to its occupants): a
+/// contact out of reach is no news. A client's own directed presence is
+/// another matter ([`directed_to_remote`]).
 fn worth_bouncing(el: &Element) -> bool {
 	el.name() != "presence" || !matches!(el.attr("type"), None | Some("unavailable" | "probe"))
 }
 
-/// Stanzas a link to another domain could not deliver go back to their
-/// senders with `condition` (as [`to_remote`] does for one).
+/// Stanzas a link to another domain could not deliver (those queued to
+/// bounce) go back to their senders with `condition` (as [`to_remote`]
+/// does for one).
 pub async fn bounce_all(server: &Server, stanzas: Vec<Element>, condition: Condition) {
 	if stanzas.is_empty() {
 		return;
 	}
 	let Ok(jid) = FullJid::parse(&format!("{}/s2s", server.config.domain)) else { return };
 	let mut cx = Cx::new(server, &jid, 0);
-	for el in stanzas.iter().filter(|el| worth_bouncing(el)) {
+	for el in &stanzas {
 		bounce_el(el, condition, &mut cx);
 	}
 	finish(cx, &[]).await;

@@ -329,6 +329,33 @@ fn setup_code_attempts_are_limited_and_only_one_submission_wins() {
 	assert!(ok && users.lines().count() == 2, "admin and the winner's person only: {users}");
 }
 
+/// Issue 12: the names the wizard was given are the accounts' vCard names,
+/// and department contacts carry them in rosters (Dino and Converse showed
+/// bare addresses).
+#[test]
+fn department_contacts_are_named_as_the_wizard_was_told() {
+	let dir = temp_dir("names");
+	let app = Appliance::start(&dir, &[]);
+	let (addr, code) = (app.http(), app.code());
+	let (status, body) = http(addr, "POST", "/setup", &form(&code, "Anna Berg, Sales\nJoan Puig, Sales\nÀlex Vidal"));
+	assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+	app.wait_line("ready domain=");
+	let (ok, out) = cli(&dir, &["user", "passwd", "anna.berg", "--password-stdin"], Some("anna's own words\n"));
+	assert!(ok, "{out}");
+	let mut anna = Client::login(app.c2s_port(), "anna.berg", "anna's own words");
+	let r = anna.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>");
+	let items: Vec<(String, Option<String>)> = r
+		.child("query", "jabber:iq:roster")
+		.unwrap()
+		.children()
+		.map(|i| (i.attr("jid").unwrap().to_owned(), i.attr("name").map(str::to_owned)))
+		.collect();
+	assert_eq!(items, [(format!("joan.puig@{DOMAIN}"), Some("Joan Puig".to_owned()))]);
+	let card = anna.iq(&format!("<iq type='get' to='àlex.vidal@{DOMAIN}'><vCard xmlns='vcard-temp'/></iq>"));
+	let fn_ = card.child("vCard", "vcard-temp").and_then(|v| v.child("FN", "vcard-temp")).map(|f| f.text());
+	assert_eq!(fn_.as_deref(), Some("Àlex Vidal"), "{}", card.to_xml("jabber:client"));
+}
+
 #[test]
 fn web_requests_beyond_the_named_limits_are_refused() {
 	let dir = temp_dir("http");

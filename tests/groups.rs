@@ -75,3 +75,47 @@ fn group_members_become_mutual_contacts_without_a_handshake() {
 	let (_, out) = s.cli(&["group", "list"], None);
 	assert!(out.contains(&format!("Sales: alice@{DOMAIN}\n")), "{out}");
 }
+
+/// Issue 12: Dino and Converse showed department contacts as bare
+/// addresses. A contact a group brings is named from its vCard (FN, else
+/// NICKNAME); a name the user gave the contact stays.
+#[test]
+fn department_contacts_are_named_from_their_vcards() {
+	let s = server_with_users(&["alice", "bob", "carol", "dave"], &[]);
+	let mut alice = s.login("alice");
+	let r = alice.iq("<iq type='set'><vCard xmlns='vcard-temp'><FN> Alice Liddell </FN><NICKNAME>Ally</NICKNAME></vCard></iq>");
+	assert_eq!(r.attr("type"), Some("result"));
+	let mut bob = s.login("bob");
+	assert_eq!(
+		bob.iq("<iq type='set'><vCard xmlns='vcard-temp'><FN/><NICKNAME>Bobby</NICKNAME></vCard></iq>").attr("type"),
+		Some("result")
+	);
+	let mut dave = s.login("dave");
+	let r =
+		dave.iq(&format!("<iq type='set'><query xmlns='jabber:iq:roster'><item jid='{}' name='Al'/></query></iq>", Server::jid("alice")));
+	assert_eq!(r.attr("type"), Some("result"));
+	s.cli(&["group", "add", "Sales"], None);
+	for who in ["alice", "bob", "carol", "dave"] {
+		let (ok, out) = s.cli(&["group", "add-member", "Sales", who], None);
+		assert!(ok, "{out}");
+	}
+	let names = |c: &mut Client| -> Vec<(String, Option<String>)> {
+		let r = c.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>");
+		let mut v: Vec<_> = r
+			.child("query", ROSTER)
+			.unwrap()
+			.children()
+			.map(|i| (i.attr("jid").unwrap().split('@').next().unwrap().to_owned(), i.attr("name").map(str::to_owned)))
+			.collect();
+		v.sort();
+		v
+	};
+	let mut carol = s.login("carol");
+	let name = |n: &str| Some(n.to_owned());
+	assert_eq!(
+		names(&mut carol),
+		[("alice".into(), name("Alice Liddell")), ("bob".into(), name("Bobby")), ("dave".into(), None)],
+		"FN, else NICKNAME, else nothing"
+	);
+	assert_eq!(names(&mut dave)[0], ("alice".into(), name("Al")), "the user's own name stays");
+}

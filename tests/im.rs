@@ -478,6 +478,30 @@ fn server_disco_ping_version_time() {
 	assert_eq!(error_condition(&r), "service-unavailable");
 }
 
+/// Issue 12: clients look for some features on the server's JID rather
+/// than the account's (Profanity for MAM, poezio for private storage), as
+/// Prosody (private storage, roster) and ejabberd (MAM) announce them there.
+#[test]
+fn the_server_announces_archive_and_private_storage() {
+	const INFO: &str = "http://jabber.org/protocol/disco#info";
+	let s = server_with_users(&["alice"], &[]);
+	let mut a = s.login("alice");
+	let vars = |r: &Element| -> Vec<String> {
+		r.child("query", INFO).unwrap().children().filter_map(|f| f.attr("var")).map(str::to_owned).collect()
+	};
+	let server = vars(&a.iq(&format!("<iq type='get' to='{DOMAIN}'><query xmlns='{INFO}'/></iq>")));
+	for f in ["urn:xmpp:mam:2", "urn:xmpp:sid:0", "jabber:iq:private", "jabber:iq:roster"] {
+		assert!(server.iter().any(|v| v == f), "{f} missing from the server's {server:?}");
+	}
+	// Only what the queries support: no before-id/after-id/ids (XEP-0313 §7.1).
+	assert!(!server.iter().any(|v| v == "urn:xmpp:mam:2#extended"), "{server:?}");
+	// The account keeps its own.
+	let account = vars(&a.iq(&format!("<iq type='get' to='{}'><query xmlns='{INFO}'/></iq>", jid("alice"))));
+	for f in ["urn:xmpp:mam:2", "urn:xmpp:sid:0"] {
+		assert!(account.iter().any(|v| v == f), "{f} missing from the account's {account:?}");
+	}
+}
+
 /// XEP-0115 §6.3: the server's caps in the stream features match its
 /// disco#info, which answers for `node#ver`; XEP-0157 contact addresses.
 #[test]

@@ -166,6 +166,62 @@ fn a_users_invitation_makes_a_contact_but_no_account() {
 	assert!(!s.cli(&["user", "list"], None).1.contains("mallory"));
 }
 
+/// XEP-0445 §3: clients (Conversations, Gajim) register with an invitation
+/// only if the server announces `<register xmlns='urn:xmpp:ibr-token:0'/>`
+/// (issue 12); it is announced wherever a token can register.
+#[test]
+fn the_invitation_stream_feature_is_announced_where_tokens_register() {
+	const IBR_TOKEN: &str = "urn:xmpp:ibr-token:0";
+	for (mode, announced) in [("invite", true), ("open", true), ("off", false)] {
+		let s = server_with_users(&["alice"], &[&format!("registration={mode}")]);
+		let (_c, features) = fresh(&s);
+		assert_eq!(features.child("register", IBR_TOKEN).is_some(), announced, "{mode}: {}", features.to_xml("jabber:client"));
+		// Not after authentication: registering is over by then.
+		let c = s.login("alice");
+		let after = c.features.clone().expect("features after SASL");
+		assert!(after.child("register", IBR_TOKEN).is_none(), "{mode}");
+	}
+	// The whole flow of §4 with an admin's invitation and an open one.
+	let s = server_with_users(&["alice"], &[]);
+	let token = token_of(&s.cli(&["invite", "add"], None).1);
+	let (mut c, features) = fresh(&s);
+	assert!(features.child("register", IBR_TOKEN).is_some());
+	c.send(&format!("<iq type='set' to='{DOMAIN}' id='pa1'><preauth xmlns='urn:xmpp:pars:0' token='{token}'/></iq>"));
+	let ok = c.wait_for(|e| e.attr("id") == Some("pa1"));
+	assert_eq!(ok.attr("type"), Some("result"), "{}", ok.to_xml("jabber:client"));
+	// Not used up until registration succeeds: another stream may show it too.
+	let (mut other, _) = fresh(&s);
+	assert_eq!(preauth(&mut other, &token).attr("type"), Some("result"));
+	assert_eq!(register(&mut c, "juliet", "balcony words").attr("type"), Some("result"));
+	assert_eq!(error_condition(&register(&mut other, "romeo", "other words")), "not-allowed");
+}
+
+/// XEP-0445 §4: a token's expiry is checked when it is shown, and the
+/// registration that follows on that stream is not refused for expiry.
+#[test]
+fn a_token_shown_in_time_still_registers_after_it_expires() {
+	use std::time::{SystemTime, UNIX_EPOCH};
+	let mut s = server_with_users(&["alice"], &[]);
+	s.stop();
+	// An invitation that ends 10 s from now (the CLI counts in days).
+	let store = xerra::store::Store::open(&s.dir, 1 << 20).unwrap();
+	let expires = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 10;
+	let invite = xerra::store::Invite { inviter: None, expires, registers: true };
+	store.write_blocking(move |tx| tx.create_invite("soon-gone", &invite)).unwrap();
+	drop(store);
+	let s = s.restart();
+	let (mut c, _) = fresh(&s);
+	assert_eq!(preauth(&mut c, "soon-gone").attr("type"), Some("result"));
+	while SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() <= expires + 1 {
+		std::thread::sleep(Duration::from_millis(200));
+	}
+	let r = register(&mut c, "late", "late words");
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
+	// Shown after its end, it is refused, and used up it is gone.
+	let (mut c, _) = fresh(&s);
+	assert_eq!(error_condition(&preauth(&mut c, "soon-gone")), "item-not-found");
+}
+
 #[test]
 fn registration_modes_and_throttle() {
 	let s = server_with_users(&["alice"], &["registration=off"]);

@@ -182,3 +182,56 @@ fn the_server_default_can_be_no_history() {
 	alice.wait_for(|e| body(e).as_deref() == Some("kept"));
 	assert_eq!(bodies(&query(&mut alice, "", "")), ["kept"]);
 }
+
+/// Every archived message of `c`'s archive, as stored.
+fn archived(c: &mut Client) -> Vec<Element> {
+	let id = c.id();
+	c.send(&format!("<iq type='set' id='{id}'><query xmlns='{MAM}'/></iq>"));
+	let mut out = Vec::new();
+	loop {
+		let e = c.wait_for(|e| e.attr("id") == Some(id.as_str()) || e.child("result", MAM).is_some());
+		if e.name() == "iq" {
+			assert_eq!(e.attr("type"), Some("result"), "{}", e.to_xml("jabber:client"));
+			return out;
+		}
+		let fwd = e.child("result", MAM).and_then(|r| r.child("forwarded", "urn:xmpp:forward:0")).unwrap();
+		out.push(fwd.child("message", "jabber:client").unwrap().clone());
+	}
+}
+
+/// Issue 12: call invitations (XEP-0353, no body) reach a device that was
+/// offline, and are in the history of both sides like Prosody's and
+/// ejabberd's, so a missed call can be found later; chat states are not.
+#[test]
+fn call_invitations_are_archived() {
+	const JMI: &str = "urn:xmpp:jingle-message:0";
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut alice = s.online("alice");
+	let b = Server::jid("bob");
+	// As Conversations sends it (§3: type chat, a store hint), and as a
+	// client that leaves the hint out.
+	alice.send(&format!(
+		"<message to='{b}' type='chat' id='call1'><propose xmlns='{JMI}' id='c1'>\
+		 <description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose><store xmlns='urn:xmpp:hints'/></message>"
+	));
+	alice.send(&format!("<message to='{b}' type='chat' id='call2'><retract xmlns='{JMI}' id='c1'/></message>"));
+	for (i, el) in ["accept", "reject", "proceed", "finish"].iter().enumerate() {
+		alice.send(&format!("<message to='{b}' type='chat' id='jmi{i}'><{el} xmlns='{JMI}' id='c2'/></message>"));
+	}
+	// Not worth keeping: a chat state, and anything marked no-store.
+	alice.send(&format!("<message to='{b}' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"));
+	alice.send(&format!("<message to='{b}' type='chat'><propose xmlns='{JMI}' id='c3'/><no-store xmlns='urn:xmpp:hints'/></message>"));
+	alice.send(&chat(&b, "end"));
+	// (The last has no id.)
+	let ids = |msgs: &[Element]| -> Vec<String> { msgs.iter().filter_map(|m| m.attr("id")).map(str::to_owned).collect() };
+	let expected = ["call1", "call2", "jmi0", "jmi1", "jmi2", "jmi3"];
+	let mut bob = s.online("bob");
+	bob.wait_for(|e| body(e).as_deref() == Some("end"));
+	let theirs = archived(&mut bob);
+	assert_eq!(ids(&theirs), expected, "{theirs:?}");
+	assert_eq!(theirs.len(), expected.len() + 1, "only the calls and the body: {theirs:?}");
+	assert!(theirs[0].child("propose", JMI).is_some_and(|p| p.attr("id") == Some("c1")));
+	let ours = archived(&mut alice);
+	assert_eq!(ids(&ours), expected, "{ours:?}");
+	assert_eq!(ours.len(), expected.len() + 1, "{ours:?}");
+}

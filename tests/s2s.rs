@@ -358,3 +358,42 @@ fn peer_names_are_normalized_before_any_lookup() {
 		r.to_xml("jabber:server")
 	);
 }
+
+/// Issue 12: a directed presence (a room join) to a server that cannot be
+/// reached is answered with `remote-server-not-found` like a message, to
+/// the session that sent it only; presence broadcast to contacts there
+/// brings no errors back.
+#[test]
+fn a_join_to_an_unreachable_server_bounces_but_broadcast_presence_does_not() {
+	let (a, mut b, _) = pair();
+	let mut alice = a.online("alice");
+	let mut other_device = a.online("alice");
+	let mut romeo = romeo_online(&b);
+	// Romeo follows alice's presence: her broadcasts go to his server.
+	romeo.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>");
+	romeo.send(&format!("<presence to='{}' type='subscribe'/>", Server::jid("alice")));
+	alice.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribe"));
+	alice.send(&format!("<presence to='romeo@{OTHER}' type='subscribed'/>"));
+	romeo.wait_for(|e| e.name() == "presence" && e.attr("from") == Some(alice.jid.as_str()) && e.attr("type").is_none());
+	// His server goes away.
+	b.kill9();
+	std::thread::sleep(Duration::from_millis(300));
+	alice.send("<presence><show>away</show></presence>");
+	alice.send("<presence to='team@dead.test/alice' id='join1'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
+	let e = alice.wait_for(|e| e.attr("id") == Some("join1"));
+	assert_eq!((e.name(), e.attr("type")), ("presence", Some("error")), "{e:?}");
+	assert_eq!(error_condition(&e), "remote-server-not-found");
+	assert_eq!(e.attr("from"), Some("team@dead.test/alice"));
+	// A message after the broadcast, on the same failed link, comes back;
+	// the broadcast before it did not.
+	alice.send(&format!("<message to='romeo@{OTHER}' type='chat' id='m1'><body>there?</body></message>"));
+	loop {
+		let e = alice.stanza();
+		assert!(!(e.name() == "presence" && e.attr("type") == Some("error")), "a broadcast bounced: {e:?}");
+		if e.attr("id") == Some("m1") {
+			assert_eq!(e.attr("type"), Some("error"), "{e:?}");
+			break;
+		}
+	}
+	other_device.expect_none(Duration::from_millis(500), |e| e.attr("type") == Some("error"));
+}

@@ -32,7 +32,10 @@ use crate::xmpp::stanza::{IqType, Stanza};
 pub const FEATURE: Feature = Feature {
 	name: "mam",
 	spec: "XEP-0313 1.1 (mam:2), XEP-0059 1.0, XEP-0359 0.7",
-	disco: &[ns::SID],
+	// Also on the server, where some clients look before they query their
+	// own archive (Profanity; ejabberd announces it there too). Not
+	// `#extended`: queries take no before-id, after-id or ids.
+	disco: &[ns::MAM, ns::SID],
 	account: &[ns::MAM, ns::SID],
 	iq: &[
 		IqRoute { ty: IqType::Set, ns: ns::MAM, name: "query", target: Target::Account, handler: query },
@@ -77,19 +80,25 @@ pub fn parse_time(s: &str) -> Option<u64> {
 	u64::try_from(t.unix_timestamp_nanos() / 1000).ok()
 }
 
-/// Is this message worth keeping (chat or normal, with a body or an
-/// encrypted payload, not marked no-store)?
+/// Is this one-to-one message archived? Chat or normal, and worth keeping.
 fn archivable(el: &Element) -> bool {
 	matches!(el.attr("type"), None | Some("chat" | "normal")) && worth_keeping(el)
 }
 
 /// What an archive keeps, one-to-one or a room's (and a room's join
-/// history): a body or an encrypted payload, not marked no-store or
-/// no-permanent-store (XEP-0334). Chat states and the like are not.
+/// history): not marked no-store or no-permanent-store (XEP-0334), and with
+/// a body, an encrypted payload, a call invitation or its answer (XEP-0353
+/// `<propose/>`, `<retract/>`, `<accept/>`, `<reject/>`, `<proceed/>`,
+/// `<finish/>`: §3 wants them in the history so every device learns of a
+/// call, a missed one too) or a `<store/>` hint (XEP-0334 §4.4), as Prosody
+/// and ejabberd keep. Chat states and the like are not.
 pub fn worth_keeping(el: &Element) -> bool {
-	(el.child("body", ns::CLIENT).is_some() || el.child("encrypted", ns::OMEMO).is_some())
-		&& el.child("no-store", ns::HINTS).is_none()
+	el.child("no-store", ns::HINTS).is_none()
 		&& el.child("no-permanent-store", ns::HINTS).is_none()
+		&& (el.child("body", ns::CLIENT).is_some()
+			|| el.child("encrypted", ns::OMEMO).is_some()
+			|| el.child("store", ns::HINTS).is_some()
+			|| el.children().any(|c| matches!(c.ns(), ns::JINGLE_MESSAGE | ns::JINGLE_MESSAGE_1)))
 }
 
 /// Does `user` archive messages with `other` (XEP-0313 §7)?

@@ -276,7 +276,7 @@ fn directed(stanza: &Stanza, to: &Jid, t: PresenceType, cx: &mut Cx) {
 		}
 	}
 	if to.domain() != cx.domain() {
-		return crate::router::to_remote(stanza.el.clone(), to, cx);
+		return crate::router::directed_to_remote(stanza.el.clone(), to, cx);
 	}
 	deliver_to(stanza.el.clone(), to, cx);
 }

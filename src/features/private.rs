@@ -12,7 +12,8 @@ use crate::xmpp::stanza::{IqType, Stanza};
 pub const FEATURE: Feature = Feature {
 	name: "private",
 	spec: "XEP-0049 1.2",
-	disco: &[],
+	// On the server, where clients look for it (poezio; Prosody does the same).
+	disco: &[ns::PRIVATE],
 	account: &[],
 	iq: &[
 		IqRoute { ty: IqType::Get, ns: ns::PRIVATE, name: "query", target: Target::Account, handler: get },

@@ -14,7 +14,8 @@ use crate::xmpp::stanza::{IqType, Stanza};
 pub const FEATURE: Feature = Feature {
 	name: "roster",
 	spec: "RFC 6121 §2, XEP-0237",
-	disco: &[],
+	// As Prosody announces it on the server.
+	disco: &[ns::ROSTER],
 	account: &[],
 	iq: &[
 		IqRoute { ty: IqType::Get, ns: ns::ROSTER, name: "query", target: Target::Account, handler: get },

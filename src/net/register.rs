@@ -27,9 +27,18 @@ use crate::xmpp::stanza::{IqType, Stanza, StanzaType};
 /// Longest password taken (bytes).
 const MAX_PASSWORD: usize = 1023;
 
+/// An invitation token this connection showed (XEP-0445 `<preauth/>`) and
+/// when: §4 judges its expiry at that moment only, so the registration
+/// that follows is not refused because it ran out since.
+#[derive(Debug)]
+pub struct Preauth {
+	token: String,
+	shown: u64,
+}
+
 /// Answers one pre-authentication iq; `token` is this connection's
 /// accepted invitation, if any.
-pub async fn handle(server: &Server, ip: IpAddr, token: &mut Option<String>, el: Element) -> Element {
+pub async fn handle(server: &Server, ip: IpAddr, token: &mut Option<Preauth>, el: Element) -> Element {
 	let Ok(iq) = Stanza::parse(el) else {
 		return Element::new("iq", ns::CLIENT).with_attr("type", "error").with_child(StanzaError::new(Condition::BadRequest).to_element());
 	};
@@ -43,13 +52,14 @@ pub async fn handle(server: &Server, ip: IpAddr, token: &mut Option<String>, el:
 	reply
 }
 
-async fn answer(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &Stanza) -> Result<Element, StanzaError> {
+async fn answer(server: &Server, ip: IpAddr, token: &mut Option<Preauth>, iq: &Stanza) -> Result<Element, StanzaError> {
 	let payload = iq.payload().ok_or(Condition::BadRequest)?;
 	let mode = server.config.registration;
 	match (iq.ty, payload.name()) {
 		(StanzaType::Iq(IqType::Set), "preauth") => {
 			let t = payload.attr("token").unwrap_or_default();
-			let good = server.store.snapshot().and_then(|s| s.invite(t, invites::now_secs()))?;
+			let shown = invites::now_secs();
+			let good = server.store.snapshot().and_then(|s| s.invite(t, shown))?;
 			match good {
 				None => {
 					throttle(server, ip)?;
@@ -60,7 +70,7 @@ async fn answer(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &St
 				}
 				Some(_) => {}
 			}
-			*token = Some(t.to_owned());
+			*token = Some(Preauth { token: t.to_owned(), shown });
 			Ok(iq.iq_result())
 		}
 		(StanzaType::Iq(IqType::Get), "query") => {
@@ -90,7 +100,7 @@ fn throttle(server: &Server, ip: IpAddr) -> Result<(), StanzaError> {
 	Ok(())
 }
 
-async fn register(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &Stanza, q: &Element) -> Result<Element, StanzaError> {
+async fn register(server: &Server, ip: IpAddr, token: &mut Option<Preauth>, iq: &Stanza, q: &Element) -> Result<Element, StanzaError> {
 	let mode = server.config.registration;
 	if q.child("remove", ns::REGISTER).is_some() {
 		return Err(StanzaError::with_text(Condition::NotAllowed, "log in to remove an account"));
@@ -107,12 +117,13 @@ async fn register(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &
 		return Err(StanzaError::with_text(Condition::NotAcceptable, "choose a password"));
 	}
 	let account = derive(&password, server).await?;
-	let (domain, used, name) = (server.config.domain.clone(), token.clone(), user.clone());
+	let used = token.as_ref().map(|p| (p.token.clone(), p.shown));
+	let (domain, name) = (server.config.domain.clone(), user.clone());
 	let outcome = server
 		.store
 		.write(move |tx| -> Result<Result<Vec<Out>, StanzaError>, StoreError> {
 			let invite = match &used {
-				Some(t) => match tx.take_invite(t, invites::now_secs())? {
+				Some((t, shown)) => match tx.take_invite(t, *shown)? {
 					Some(i) if i.registers => Some(i),
 					Some(i) => {
 						// Only admins' invitations make accounts (issue 11).
@@ -125,7 +136,7 @@ async fn register(server: &Server, ip: IpAddr, token: &mut Option<String>, iq: &
 			};
 			if !tx.create_account(&name, &account)? {
 				// Taken: the invitation stays good for another name.
-				if let (Some(t), Some(i)) = (&used, &invite) {
+				if let (Some((t, _)), Some(i)) = (&used, &invite) {
 					tx.create_invite(t, i)?;
 				}
 				return Ok(Err(StanzaError::with_text(Condition::Conflict, "that user name is taken")));

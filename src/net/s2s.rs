@@ -513,13 +513,15 @@ enum Wake {
 }
 
 /// The link is gone: it leaves the table, and whatever still waits in its
-/// queue goes back to its senders with `condition`.
+/// queue goes back to its senders with `condition` (what was queued to
+/// bounce: not presence broadcasts).
 async fn give_up(server: &Server, link: &ServerLink, outbox: &Rc<Outbox>, condition: crate::xmpp::error::Condition) {
 	server.remotes.borrow_mut().detach_server(link, outbox);
 	outbox.close();
 	let mut left = Vec::new();
 	while let Some(item) = outbox.try_recv() {
 		if let Outgoing::Stanza(p) = item
+			&& p.bounce
 			&& let Some(el) = p.unpack()
 		{
 			left.push(el);

@@ -253,6 +253,9 @@ impl C2sStream {
 				}
 				features.push_str("</mechanisms>");
 				if env.registration() {
+					// XEP-0445 §3: a token (`<preauth/>`) is taken wherever
+					// registration is, and clients look for this first.
+					features.push_str("<register xmlns='urn:xmpp:ibr-token:0'/>");
 					features.push_str("<register xmlns='http://jabber.org/features/iq-register'/>");
 				}
 				if self.channel_binding.is_some() {

@@ -319,6 +319,7 @@ async fn commit(store: &Store, config: &Config, plan: &Plan) -> Result<(), Setup
 	let (domain, admin) = (plan.domain.clone(), plan.admin.clone());
 	let contacts = admin_contacts(plan);
 	let groups: Vec<(String, String)> = plan.people.iter().filter_map(|p| Some((p.department.clone()?, p.user.clone()))).collect();
+	let names: Vec<(String, String)> = plan.people.iter().map(|p| (p.user.clone(), crate::groups::named_vcard(&p.name))).collect();
 	let job = move |tx: &crate::store::Tx<'_>| -> Result<Result<(), SetupError>, StoreError> {
 		if tx.setting("domain")?.is_some_and(|d| !d.is_empty()) {
 			return Ok(Err(SetupError::AlreadyConfigured));
@@ -329,6 +330,13 @@ async fn commit(store: &Store, config: &Config, plan: &Plan) -> Result<(), Setup
 			}
 		}
 		tx.set_admin(&admin, true)?;
+		// Each person's full name, where apps (and department contacts'
+		// roster names) find it; a vCard already there stays.
+		for (user, card) in &names {
+			if tx.vcard(user)?.is_none() {
+				tx.put_vcard(user, card)?;
+			}
+		}
 		for (group, user) in &groups {
 			// Nobody is online yet, so what would be pushed is dropped.
 			crate::groups::join(tx, &domain, group, user, &mut Vec::new())?;

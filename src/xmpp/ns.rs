@@ -90,6 +90,10 @@ pub const SID: &str = "urn:xmpp:sid:0";
 pub const RSM: &str = "http://jabber.org/protocol/rsm";
 /// XEP-0384 OMEMO (the version clients deploy).
 pub const OMEMO: &str = "eu.siacs.conversations.axolotl";
+/// XEP-0353 Jingle Message Initiation (call invitations), and the version
+/// some clients already send.
+pub const JINGLE_MESSAGE: &str = "urn:xmpp:jingle-message:0";
+pub const JINGLE_MESSAGE_1: &str = "urn:xmpp:jingle-message:1";
 /// XEP-0045 Multi-User Chat: joining.
 pub const MUC: &str = "http://jabber.org/protocol/muc";
 /// XEP-0045: occupant information.

@@ -28,6 +28,9 @@ pub struct Packed {
 	xml: Box<str>,
 	/// Must reach an inactive client at once (XEP-0352, `net::csi::urgent`).
 	pub urgent: bool,
+	/// Queued for another domain: goes back to its sender with an error if
+	/// the link fails (see `router::to_remote`).
+	pub bounce: bool,
 	charge: Charge,
 }
 
@@ -35,7 +38,7 @@ pub struct Packed {
 /// the state of a room as an occupant leaves).
 impl Clone for Packed {
 	fn clone(&self) -> Packed {
-		Packed { xml: self.xml.clone(), urgent: self.urgent, charge: Charge::force(self.charge.bytes()) }
+		Packed { xml: self.xml.clone(), urgent: self.urgent, bounce: self.bounce, charge: Charge::force(self.charge.bytes()) }
 	}
 }
 
@@ -49,20 +52,20 @@ impl Packed {
 	pub fn forced(el: &Element) -> Packed {
 		let xml = serialise(el).into_boxed_str();
 		let charge = Charge::force(Packed::cost_of(xml.len()));
-		Packed { xml, urgent: true, charge }
+		Packed { xml, urgent: true, bounce: false, charge }
 	}
 
 	/// [`Packed::from_xml`] whatever the budget says.
 	pub fn forced_xml(xml: String) -> Packed {
 		let charge = Charge::force(Packed::cost_of(xml.len()));
-		Packed { xml: xml.into_boxed_str(), urgent: true, charge }
+		Packed { xml: xml.into_boxed_str(), urgent: true, bounce: false, charge }
 	}
 
 	/// Bytes the server wrote itself as [`Element::to_xml_unqualified`]
 	/// would (an offline message or archived room message read back).
 	pub fn from_xml(xml: String, class: Class) -> Result<Packed, Exhausted> {
 		let charge = Charge::try_new(Packed::cost_of(xml.len()), class)?;
-		Ok(Packed { xml: xml.into_boxed_str(), urgent: true, charge })
+		Ok(Packed { xml: xml.into_boxed_str(), urgent: true, bounce: false, charge })
 	}
 
 	/// What a packed stanza of `len` bytes costs.

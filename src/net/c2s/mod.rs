@@ -171,7 +171,7 @@ struct Conn {
 	/// What waits while it is.
 	csi_held: super::csi::Held,
 	/// An invitation token shown before registering (XEP-0445).
-	preauth: Option<String>,
+	preauth: Option<super::register::Preauth>,
 	/// How the stream was closed, for `run`'s answer.
 	closed_as: End,
 	/// Bytes to write at the next flush.

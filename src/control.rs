@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use futures_lite::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::admin::Command;
+use crate::admin::{Actor, Command, Engine};
 use crate::server::App;
 
 /// Longest request line accepted.
@@ -62,7 +62,7 @@ async fn answer(app: Rc<App>, conn: UnixStream) {
 		Some(cmd) => {
 			let server = app.server.borrow().clone();
 			let config = server.as_ref().map_or_else(|| app.config(), |s| s.config.clone());
-			cmd.execute(&app.store, &config, server.as_deref()).await
+			Engine { store: &app.store, config: &config, server: server.as_deref() }.run_text(&Actor::Root, cmd).await
 		}
 		None => Err("malformed control request".into()),
 	};

@@ -511,7 +511,10 @@ fn admin(data_dir: &std::path::Path, cmd: Command) -> Result<(), String> {
 			let store = open_store(data_dir, DEFAULT_CACHE)?;
 			let config = load_config(data_dir.to_owned(), &store, &[]);
 			let result = match config {
-				Ok(config) => futures_lite::future::block_on(cmd.execute(&store, &config, None)),
+				Ok(config) => {
+					let engine = crate::admin::Engine { store: &store, config: &config, server: None };
+					futures_lite::future::block_on(engine.run_text(&crate::admin::Actor::Root, cmd))
+				}
 				Err(e) => Err(e),
 			};
 			store.shutdown();

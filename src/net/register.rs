@@ -208,7 +208,7 @@ async fn account_answer(server: &Server, jid: &FullJid, iq: &Stanza) -> Result<E
 		log::info!("{jid}: removes its account");
 		crate::admin::delete_user(&server.store, &server.config, Some(server), &user)
 			.await
-			.map_err(|e| StanzaError::with_text(Condition::InternalServerError, e))?;
+			.map_err(|e| StanzaError::with_text(e.condition(), e.to_string()))?;
 		return Ok(iq.iq_result());
 	}
 	let text = |name: &str| q.child(name, ns::REGISTER).map(Element::text);

@@ -1,0 +1,333 @@
+//! The admin engine: one set of commands (users, departments, rooms,
+//! invitations, settings, status) behind every face — the command line and
+//! its control socket, the web console, XEP-0133 from an XMPP client — with
+//! the same checks and the same errors. A face builds an [`Engine`] (with the
+//! running server when there is one), says who acts ([`Actor`]) and gets a
+//! typed [`Reply`] or [`AdminError`]; `text` renders both for the CLI.
+//! Passwords travel only inside a [`Command`] and are never logged.
+
+mod components;
+mod error;
+mod groups;
+mod invites;
+mod reply;
+mod rooms;
+mod settings;
+pub mod text;
+mod users;
+
+pub use error::AdminError;
+pub use reply::*;
+pub use users::{delete_user, import_users, new_account, upgrade_account_roles};
+
+use crate::config::Config;
+use crate::features::Cx;
+use crate::server::Server;
+use crate::store::Store;
+use crate::xmpp::jid::prep_localpart;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+	UserAdd {
+		name: String,
+		password: String,
+		/// With the admin role.
+		admin: bool,
+	},
+	/// Gives (`admin`) or takes the admin role.
+	UserAdmin {
+		name: String,
+		admin: bool,
+	},
+	UserPasswd {
+		name: String,
+		password: String,
+	},
+	UserDel {
+		name: String,
+	},
+	UserList,
+	ConfigSet {
+		name: String,
+		value: String,
+	},
+	ConfigUnset {
+		name: String,
+	},
+	ConfigList,
+	Status,
+	GroupAdd {
+		group: String,
+	},
+	GroupAddMember {
+		group: String,
+		user: String,
+	},
+	GroupDelMember {
+		group: String,
+		user: String,
+	},
+	GroupList,
+	/// A one-time invitation (XEP-0401): to register, or from `contact` (a
+	/// user) to register and become their contact.
+	InviteAdd {
+		contact: Option<String>,
+	},
+	/// An external component (XEP-0114) for `domain`, with a new secret.
+	ComponentAdd {
+		domain: String,
+	},
+	ComponentDel {
+		domain: String,
+	},
+	ComponentList,
+	/// The rooms of `rooms.<domain>` (XEP-0045).
+	RoomList,
+	/// Destroys a room, telling its occupants `reason`; its history and
+	/// archive go too.
+	RoomDestroy {
+		name: String,
+		reason: Option<String>,
+	},
+	/// First-boot setup from the console (the web page has its own route).
+	SetupApply(crate::setup::Answers),
+	/// The first-boot banner, empty when the box is set up.
+	SetupStatus,
+}
+
+/// Who runs a command: every face says, and the engine checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+	/// The box's own command line (root, or whoever may open the data
+	/// directory and its 0600 control socket): may do everything.
+	Root,
+	/// An account with the admin role (its localpart), from the web console
+	/// or an XMPP client; checked against the stored role at every command.
+	Admin(String),
+}
+
+/// What a command runs against: the database, the settings, and the running
+/// server when there is one (so that deleting a user also ends its
+/// sessions, and roster changes reach online members).
+#[derive(Clone, Copy)]
+pub struct Engine<'a> {
+	pub store: &'a Store,
+	pub config: &'a Config,
+	pub server: Option<&'a Server>,
+}
+
+impl<'a> Engine<'a> {
+	/// The engine of a running server (what the web console and XEP-0133 use).
+	pub fn running(server: &'a Server) -> Engine<'a> {
+		Engine { store: &server.store, config: &server.config, server: Some(server) }
+	}
+
+	/// Runs `cmd` for `actor`.
+	pub async fn run(&self, actor: &Actor, cmd: Command) -> Result<Reply, AdminError> {
+		self.check(actor, &cmd)?;
+		let Engine { store, config, server } = *self;
+		match cmd {
+			Command::UserAdd { name, password, admin } => self.user_add(&name, &password, admin).await,
+			Command::UserAdmin { name, admin } => self.user_admin(&name, admin).await,
+			Command::UserPasswd { name, password } => self.user_passwd(&name, &password).await,
+			Command::UserDel { name } => {
+				let name = user_name(&name)?;
+				delete_user(store, config, server, &name).await.map(Reply::Done)
+			}
+			Command::UserList => self.user_list(),
+			Command::ConfigSet { name, value } => self.config_set(&name, &value).await,
+			Command::ConfigUnset { name } => self.config_unset(&name).await,
+			Command::ConfigList => self.config_list(),
+			Command::Status => self.status(),
+			Command::GroupAdd { group } => self.group_add(&group).await,
+			Command::GroupAddMember { group, user } => self.group_change(&group, &user, true).await,
+			Command::GroupDelMember { group, user } => self.group_change(&group, &user, false).await,
+			Command::GroupList => self.group_list(),
+			Command::InviteAdd { contact } => self.invite_add(contact).await,
+			Command::ComponentAdd { domain } => self.component_add(&domain).await,
+			Command::ComponentDel { domain } => self.component_del(&domain).await,
+			Command::ComponentList => self.component_list(),
+			Command::RoomList => self.room_list(),
+			Command::RoomDestroy { name, reason } => self.room_destroy(&name, reason.as_deref()).await,
+			Command::SetupApply(answers) => {
+				// No server runs: the console applies the setup to the database itself.
+				let plan = crate::setup::apply(store, config, &answers).await.map_err(|e| AdminError::Failed(e.to_string()))?;
+				let ca = crate::net::ca::Ca::ensure(&config.data_dir.join("tls")).map_err(|e| AdminError::Failed(e.to_string()))?;
+				Ok(Reply::Text(crate::setup::summary(&plan, &ca.fingerprint())))
+			}
+			Command::SetupStatus => Ok(Reply::Text(String::new())),
+		}
+	}
+
+	/// Runs `cmd` and renders the outcome as the command line shows it.
+	pub async fn run_text(&self, actor: &Actor, cmd: Command) -> Result<String, String> {
+		match self.run(actor, cmd).await {
+			Ok(r) => Ok(text::reply(&r, self.config)),
+			Err(e) => Err(e.to_string()),
+		}
+	}
+
+	/// The same checks for every face: an admin account must still be one,
+	/// may not do what only the box's console does, and may not lock itself out.
+	fn check(&self, actor: &Actor, cmd: &Command) -> Result<(), AdminError> {
+		let Actor::Admin(me) = actor else { return Ok(()) };
+		if !self.store.snapshot()?.is_admin(me)? {
+			return Err(AdminError::Forbidden("only admins may do this".into()));
+		}
+		let own = |name: &str| prep_localpart(name).is_ok_and(|n| n == *me);
+		match cmd {
+			Command::SetupApply(_) | Command::SetupStatus => Err(AdminError::Forbidden("only the box's console may do this".into())),
+			Command::UserDel { name } | Command::UserAdmin { name, admin: false } if own(name) => {
+				Err(AdminError::Forbidden("an admin may not remove their own account or role".into()))
+			}
+			_ => Ok(()),
+		}
+	}
+
+	/// `user@domain`.
+	pub fn jid(&self, user: &str) -> String {
+		format!("{user}@{}", self.config.domain)
+	}
+
+	fn require_setup(&self) -> Result<(), AdminError> {
+		if self.config.configured() { Ok(()) } else { Err(AdminError::NotSetUp) }
+	}
+
+	/// Delivers what a storage job produced, in the name of `user` (roster
+	/// pushes and presence do not depend on whose context delivers them).
+	fn deliver_as(&self, user: &str, outs: Vec<crate::features::Out>) {
+		deliver_as(self.server, self.config, user, outs);
+	}
+}
+
+/// A user name as typed (`Alice`) made a localpart (`alice`).
+pub fn user_name(name: &str) -> Result<String, AdminError> {
+	prep_localpart(name).map_err(|e| AdminError::Invalid(format!("invalid user name: {e}")))
+}
+
+pub(crate) fn deliver_as(server: Option<&Server>, config: &Config, user: &str, outs: Vec<crate::features::Out>) {
+	let Some(server) = server else { return };
+	if let Ok(jid) = crate::xmpp::jid::FullJid::parse(&format!("{user}@{}/admin", config.domain)) {
+		let mut cx = Cx::new(server, &jid, 0);
+		for o in outs {
+			crate::router::deliver(o, &mut cx);
+		}
+	}
+}
+
+/// A random token (invitations, component secrets, reset links).
+pub(crate) fn random_token() -> String {
+	let rng = ring::rand::SystemRandom::new();
+	crate::features::invites::new_token(|b| ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed"))
+}
+
+impl Command {
+	/// Fields for the control socket: the verb, then its arguments.
+	pub fn to_fields(&self) -> Vec<&str> {
+		match self {
+			Command::UserAdd { name, password, admin: false } => vec!["user-add", name, password],
+			Command::UserAdd { name, password, admin: true } => vec!["user-add", name, password, "admin"],
+			Command::UserAdmin { name, admin } => vec!["user-admin", name, if *admin { "on" } else { "off" }],
+			Command::UserPasswd { name, password } => vec!["user-passwd", name, password],
+			Command::UserDel { name } => vec!["user-del", name],
+			Command::UserList => vec!["user-list"],
+			Command::ConfigSet { name, value } => vec!["config-set", name, value],
+			Command::ConfigUnset { name } => vec!["config-unset", name],
+			Command::ConfigList => vec!["config-list"],
+			Command::Status => vec!["status"],
+			Command::SetupApply(a) => vec!["setup-apply", &a.domain, &a.admin, &a.password, &a.password2, &a.people],
+			Command::SetupStatus => vec!["setup-status"],
+			Command::GroupAdd { group } => vec!["group-add", group],
+			Command::GroupAddMember { group, user } => vec!["group-add-member", group, user],
+			Command::GroupDelMember { group, user } => vec!["group-del-member", group, user],
+			Command::GroupList => vec!["group-list"],
+			Command::ComponentAdd { domain } => vec!["component-add", domain],
+			Command::ComponentDel { domain } => vec!["component-del", domain],
+			Command::ComponentList => vec!["component-list"],
+			Command::RoomList => vec!["room-list"],
+			Command::RoomDestroy { name, reason } => match reason {
+				Some(r) => vec!["room-destroy", name, r],
+				None => vec!["room-destroy", name],
+			},
+			Command::InviteAdd { contact } => match contact {
+				Some(c) => vec!["invite-add", c],
+				None => vec!["invite-add"],
+			},
+		}
+	}
+
+	pub fn from_fields(f: &[String]) -> Option<Command> {
+		let s = |i: usize| f.get(i).cloned();
+		Some(match (f.first()?.as_str(), f.len()) {
+			("user-add", 3) => Command::UserAdd { name: s(1)?, password: s(2)?, admin: false },
+			("user-add", 4) if f[3] == "admin" => Command::UserAdd { name: s(1)?, password: s(2)?, admin: true },
+			("user-admin", 3) => Command::UserAdmin { name: s(1)?, admin: f[2] == "on" },
+			("user-passwd", 3) => Command::UserPasswd { name: s(1)?, password: s(2)? },
+			("user-del", 2) => Command::UserDel { name: s(1)? },
+			("user-list", 1) => Command::UserList,
+			("config-set", 3) => Command::ConfigSet { name: s(1)?, value: s(2)? },
+			("config-unset", 2) => Command::ConfigUnset { name: s(1)? },
+			("config-list", 1) => Command::ConfigList,
+			("status", 1) => Command::Status,
+			("setup-apply", 6) => {
+				Command::SetupApply(crate::setup::Answers { domain: s(1)?, admin: s(2)?, password: s(3)?, password2: s(4)?, people: s(5)? })
+			}
+			("setup-status", 1) => Command::SetupStatus,
+			("group-add", 2) => Command::GroupAdd { group: s(1)? },
+			("invite-add", 1) => Command::InviteAdd { contact: None },
+			("invite-add", 2) => Command::InviteAdd { contact: Some(s(1)?) },
+			("group-add-member", 3) => Command::GroupAddMember { group: s(1)?, user: s(2)? },
+			("group-del-member", 3) => Command::GroupDelMember { group: s(1)?, user: s(2)? },
+			("group-list", 1) => Command::GroupList,
+			("component-add", 2) => Command::ComponentAdd { domain: s(1)? },
+			("component-del", 2) => Command::ComponentDel { domain: s(1)? },
+			("component-list", 1) => Command::ComponentList,
+			("room-list", 1) => Command::RoomList,
+			("room-destroy", 2) => Command::RoomDestroy { name: s(1)?, reason: None },
+			("room-destroy", 3) => Command::RoomDestroy { name: s(1)?, reason: Some(s(2)?) },
+			_ => return None,
+		})
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::store::test_support::{temp_store, test_account};
+	use futures_lite::future::block_on;
+
+	fn engine_config() -> Config {
+		let mut c = Config::new(Default::default());
+		c.set("domain", "office.lan").unwrap();
+		c.set("scram_iterations", "4096").unwrap();
+		c
+	}
+
+	#[test]
+	fn every_face_gets_the_same_checks() {
+		let t = temp_store();
+		let config = engine_config();
+		let e = Engine { store: &t.store, config: &config, server: None };
+		t.store.write_blocking(|tx| Ok(tx.create_account("boss", &test_account())? && tx.set_admin("boss", true)?)).unwrap();
+		t.store.write_blocking(|tx| tx.create_account("bob", &test_account())).unwrap();
+		let boss = Actor::Admin("boss".into());
+		// An account without the role may do nothing.
+		let r = block_on(e.run(&Actor::Admin("bob".into()), Command::UserList));
+		assert!(matches!(r, Err(AdminError::Forbidden(_))), "{r:?}");
+		// An admin may, but not lock themself out, nor run the wizard.
+		let Ok(Reply::Users(rows)) = block_on(e.run(&boss, Command::UserList)) else { panic!() };
+		assert_eq!(rows.iter().map(|r| (r.name.as_str(), r.admin)).collect::<Vec<_>>(), [("bob", false), ("boss", true)]);
+		let r = block_on(e.run(&boss, Command::UserDel { name: "Boss".into() }));
+		assert!(matches!(r, Err(AdminError::Forbidden(_))), "{r:?}");
+		let r = block_on(e.run(&boss, Command::UserAdmin { name: "boss".into(), admin: false }));
+		assert!(matches!(r, Err(AdminError::Forbidden(_))), "{r:?}");
+		assert!(matches!(block_on(e.run(&boss, Command::SetupStatus)), Err(AdminError::Forbidden(_))));
+		// Typed errors.
+		let r = block_on(e.run(&boss, Command::UserAdd { name: "bob".into(), password: "pw".into(), admin: false }));
+		assert!(matches!(&r, Err(AdminError::Exists(j)) if j == "bob@office.lan"), "{r:?}");
+		let r = block_on(e.run(&Actor::Root, Command::UserPasswd { name: "carol".into(), password: "pw".into() }));
+		assert!(matches!(&r, Err(AdminError::NoSuchUser(j)) if j == "carol@office.lan"), "{r:?}");
+		let r = block_on(e.run(&Actor::Root, Command::UserAdd { name: "a b".into(), password: "pw".into(), admin: false }));
+		assert!(matches!(r, Err(AdminError::Invalid(_))), "{r:?}");
+	}
+}

@@ -1,0 +1,104 @@
+//! What admin commands answer: data for a face to show its own way (the
+//! command line as text in `text`, the web console as HTML, XEP-0133 as forms).
+
+use crate::features::muc::RoomInfo;
+use crate::store::DiskStatus;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+	/// Done; a sentence saying what changed.
+	Done(String),
+	/// An account was made.
+	Created {
+		jid: String,
+		admin: bool,
+	},
+	Users(Vec<UserRow>),
+	Groups(Vec<GroupRow>),
+	Rooms {
+		service: String,
+		live: bool,
+		rooms: Vec<RoomInfo>,
+	},
+	Settings(Vec<SettingRow>),
+	Status(Status),
+	Invite(InviteMade),
+	Components(Vec<ComponentRow>),
+	ComponentAdded {
+		domain: String,
+		secret: String,
+		port: Option<u16>,
+	},
+	/// Text made elsewhere (the setup summary, the first-boot banner).
+	Text(String),
+}
+
+/// One account in the people list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserRow {
+	/// The localpart.
+	pub name: String,
+	pub admin: bool,
+}
+
+/// A department (shared roster group) and its members' localparts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRow {
+	pub name: String,
+	pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingRow {
+	pub name: &'static str,
+	/// The stored value, or the default.
+	pub value: String,
+	pub default: &'static str,
+	/// One line saying what it does.
+	pub doc: &'static str,
+	/// Whether a value is stored (else the default applies).
+	pub stored: bool,
+	/// A change takes effect only at the next start.
+	pub restart: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+	/// `None` before setup.
+	pub domain: Option<String>,
+	pub accounts: u64,
+	pub data_dir: String,
+	pub database_bytes: u64,
+	pub disk: DiskStatus,
+	pub disk_warning_bytes: u64,
+	/// While the server runs.
+	pub running: Option<Running>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Running {
+	pub pid: u32,
+	pub uptime_secs: u64,
+	pub connections: usize,
+	pub sessions: usize,
+	pub users_online: usize,
+}
+
+/// A new invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteMade {
+	pub token: String,
+	/// The `xmpp:` URI (XEP-0401) to hand over.
+	pub uri: String,
+	/// Unix seconds.
+	pub expires: u64,
+	pub days: u64,
+	/// Registration is off, so the link makes no account until it is on.
+	pub registration_off: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentRow {
+	pub domain: String,
+	pub connected: bool,
+}

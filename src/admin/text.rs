@@ -1,0 +1,97 @@
+//! Replies as the command line prints them.
+
+use super::reply::*;
+use crate::config::Config;
+
+pub fn reply(r: &Reply, config: &Config) -> String {
+	let domain = &config.domain;
+	match r {
+		Reply::Done(t) | Reply::Text(t) => t.clone(),
+		Reply::Created { jid, admin: true } => format!("created {jid}, an admin"),
+		Reply::Created { jid, admin: false } => format!("created {jid}"),
+		Reply::Users(rows) => rows.iter().map(|u| format!("{}@{domain}{}\n", u.name, if u.admin { " (admin)" } else { "" })).collect(),
+		Reply::Groups(groups) => groups
+			.iter()
+			.map(|g| {
+				let m: Vec<String> = g.members.iter().map(|m| format!("{m}@{domain}")).collect();
+				format!("{}: {}\n", g.name, m.join(", "))
+			})
+			.collect(),
+		Reply::Rooms { service, live, rooms } => {
+			let mut out = String::new();
+			for r in rooms {
+				let title = if r.title.is_empty() { String::new() } else { format!(" \"{}\"", r.title) };
+				let kind = if r.persistent { "persistent" } else { "temporary" };
+				out.push_str(&format!("{}@{service}{title}: {kind}, {} occupants", r.name, r.occupants));
+				if *live {
+					out.push_str(&format!(", history {} messages ({} bytes)", r.history.0, r.history.1));
+				}
+				out.push('\n');
+			}
+			out
+		}
+		Reply::Settings(rows) => {
+			rows.iter().map(|s| format!("{} = {}\n    {} (default: {})\n", s.name, s.value, s.doc, s.default)).collect()
+		}
+		Reply::Status(s) => status(s),
+		Reply::Invite(i) => {
+			let mode =
+				if i.registration_off { " (registration is off: `xerra config set registration invite` to let it register)" } else { "" };
+			format!("{}\nvalid for {} days, once{mode}\n", i.uri, i.days)
+		}
+		Reply::Components(rows) => {
+			rows.iter().map(|c| format!("{}{}\n", c.domain, if c.connected { " (connected)" } else { "" })).collect()
+		}
+		Reply::ComponentAdded { domain, secret, port } => format!(
+			"component {domain} added\nsecret: {secret}\nit connects to port {} on this box (127.0.0.1 or ::1)\n",
+			port.map_or("(off: set component_port)".to_owned(), |p| p.to_string())
+		),
+	}
+}
+
+fn status(s: &Status) -> String {
+	let domain = s.domain.as_deref().unwrap_or("(not set up yet: open the web page or run `xerra setup`)");
+	let mut out = format!("domain: {domain}\naccounts: {}\ndata: {}\n", s.accounts, s.data_dir);
+	out.push_str(&format!("database: {} bytes\n", s.database_bytes));
+	out.push_str(&disk_lines(&s.disk, s.disk_warning_bytes));
+	match &s.running {
+		Some(r) => out.push_str(&format!(
+			"running: yes (pid {}, up {} s)\nconnections: {}\nsessions: {} ({} users online)\n",
+			r.pid, r.uptime_secs, r.connections, r.sessions, r.users_online
+		)),
+		None => out.push_str("running: no\n"),
+	}
+	out
+}
+
+/// `xerra status` on the data directory's disk: free space (flagged low
+/// below `disk_free_warning_bytes`), and whether writes are being refused.
+fn disk_lines(d: &crate::store::DiskStatus, warn_below: u64) -> String {
+	use crate::store::mib;
+	let mut out = match (d.free, d.total) {
+		(Some(free), Some(total)) => {
+			let low = if free < warn_below { format!(" (low: below disk_free_warning_bytes, {})", mib(warn_below)) } else { String::new() };
+			format!("disk: {} free of {}{low}\n", mib(free), mib(total))
+		}
+		_ => "disk: free space unknown\n".to_owned(),
+	};
+	if let Some(why) = &d.failing {
+		out.push_str(&format!("storage: writes refused ({why}); tried again by themselves\n"));
+	}
+	out
+}
+
+#[cfg(test)]
+mod tests {
+	use crate::store::DiskStatus;
+
+	#[test]
+	fn disk_lines_say_low_and_failing() {
+		let d = DiskStatus { free: Some(3 << 20), total: Some(1 << 30), low: false, failing: None };
+		assert_eq!(super::disk_lines(&d, 1 << 20), "disk: 3.0 MiB free of 1024.0 MiB\n");
+		assert!(super::disk_lines(&d, 100 << 20).contains("(low: below disk_free_warning_bytes, 100.0 MiB)"));
+		let d = DiskStatus { failing: Some("No space left on device".into()), ..d };
+		assert!(super::disk_lines(&d, 0).contains("storage: writes refused (No space left on device)"));
+		assert_eq!(super::disk_lines(&DiskStatus { free: None, total: None, low: false, failing: None }, 0), "disk: free space unknown\n");
+	}
+}

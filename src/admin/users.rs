@@ -1,0 +1,217 @@
+//! Accounts: add, admin role, password, delete, list, import.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::{AdminError, Engine, Reply, UserRow, deliver_as, user_name};
+use crate::config::Config;
+use crate::proto::sasl::derive_account;
+use crate::server::Server;
+use crate::store::{RosterEntry, Store};
+use crate::xmpp::error::{StreamCondition, StreamError};
+use crate::xmpp::jid::prep_localpart;
+
+impl Engine<'_> {
+	pub(super) async fn user_add(&self, name: &str, password: &str, admin: bool) -> Result<Reply, AdminError> {
+		self.require_setup()?;
+		let name = user_name(name)?;
+		let account = new_account(password, self.config).map_err(AdminError::Invalid)?;
+		let n = name.clone();
+		let created = self.store.write(move |tx| Ok(tx.create_account(&n, &account)? && (!admin || tx.set_admin(&n, true)?))).await?;
+		match created {
+			true => Ok(Reply::Created { jid: self.jid(&name), admin }),
+			false => Err(AdminError::Exists(self.jid(&name))),
+		}
+	}
+
+	pub(super) async fn user_admin(&self, name: &str, admin: bool) -> Result<Reply, AdminError> {
+		let name = user_name(name)?;
+		let n = name.clone();
+		match self.store.write(move |tx| tx.set_admin(&n, admin)).await? {
+			true if admin => Ok(Reply::Done(format!("{} is an admin", self.jid(&name)))),
+			true => Ok(Reply::Done(format!("{} is no admin", self.jid(&name)))),
+			false => Err(AdminError::NoSuchUser(self.jid(&name))),
+		}
+	}
+
+	pub(super) async fn user_passwd(&self, name: &str, password: &str) -> Result<Reply, AdminError> {
+		let name = user_name(name)?;
+		let account = new_account(password, self.config).map_err(AdminError::Invalid)?;
+		let n = name.clone();
+		match self.store.write(move |tx| tx.set_credentials(&n, &account)).await? {
+			true => Ok(Reply::Done(format!("password changed for {}", self.jid(&name)))),
+			false => Err(AdminError::NoSuchUser(self.jid(&name))),
+		}
+	}
+
+	pub(super) fn user_list(&self) -> Result<Reply, AdminError> {
+		let snap = self.store.snapshot()?;
+		let (names, admins) = (snap.account_names()?, snap.admin_names()?);
+		Ok(Reply::Users(names.into_iter().map(|name| UserRow { admin: admins.contains(&name), name }).collect()))
+	}
+}
+
+/// Accounts stored before roles existed get one, once, at the first start:
+/// the local accounts that `contact_addresses` names as `admin` become
+/// admins (the first-boot wizard put its admin there), every other account
+/// none. On a box whose admin changed that setting, `xerra user admin NAME
+/// on` gives the role.
+pub fn upgrade_account_roles(store: &Store, config: &Config) -> Result<(), String> {
+	let named = admins_in_contacts(config);
+	let made = store.write_blocking(move |tx| tx.upgrade_account_roles(&named)).map_err(|e| e.to_string())?;
+	for name in made {
+		log::info!("{name}@{} is an admin (named in contact_addresses)", config.domain);
+	}
+	Ok(())
+}
+
+/// The local accounts `contact_addresses` names as `admin` (`xmpp:` URIs).
+fn admins_in_contacts(config: &Config) -> Vec<String> {
+	config
+		.contact_addresses
+		.iter()
+		.filter(|(kind, _)| *kind == "admin-addresses")
+		.filter_map(|(_, uri)| {
+			let jid = crate::xmpp::jid::Jid::parse(uri.strip_prefix("xmpp:")?.split('?').next()?).ok()?;
+			let local = jid.domain() == config.domain && jid.resource().is_none();
+			jid.node().filter(|_| local).map(str::to_owned)
+		})
+		.collect()
+}
+
+pub fn new_account(password: &str, config: &Config) -> Result<crate::store::Account, String> {
+	if password.is_empty() {
+		return Err("the password must not be empty".into());
+	}
+	let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+	let rng = ring::rand::SystemRandom::new();
+	let mut random = |b: &mut [u8]| {
+		// The OS random source failing is not something to work around.
+		ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed");
+	};
+	derive_account(password, config.scram_iterations, created, &mut random)
+		.ok_or_else(|| "the password has characters that are not allowed".to_string())
+}
+
+/// Creates many accounts from `name:password` lines (empty lines and lines
+/// starting with `#` are skipped). Keys are derived on every core first, then
+/// all accounts are written in one transaction. Existing names are kept and
+/// reported; any bad line stops the import before anything is written.
+pub fn import_users(store: &Store, config: &Config, text: &str) -> Result<String, String> {
+	let mut entries = Vec::new();
+	for (n, line) in text.lines().enumerate() {
+		let line = line.trim_end_matches('\r');
+		if line.trim().is_empty() || line.starts_with('#') {
+			continue;
+		}
+		let (name, password) = line.split_once(':').ok_or_else(|| format!("line {}: expected name:password", n + 1))?;
+		let name = prep_localpart(name.trim()).map_err(|e| format!("line {}: invalid user name: {e}", n + 1))?;
+		entries.push((n + 1, name, password.to_owned()));
+	}
+	let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+	let chunk = entries.len().div_ceil(workers).max(1);
+	let derived: Vec<Result<(String, crate::store::Account), String>> = std::thread::scope(|scope| {
+		let handles: Vec<_> = entries
+			.chunks(chunk)
+			.map(|part| {
+				scope.spawn(move || {
+					part.iter()
+						.map(|(line, name, pw)| new_account(pw, config).map(|a| (name.clone(), a)).map_err(|e| format!("line {line}: {e}")))
+						.collect::<Vec<_>>()
+				})
+			})
+			.collect();
+		handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+	});
+	let accounts = derived.into_iter().collect::<Result<Vec<_>, _>>()?;
+	let total = accounts.len();
+	let existing = store
+		.write_blocking(move |tx| {
+			let mut existing = Vec::new();
+			for (name, account) in &accounts {
+				if !tx.create_account(name, account)? {
+					existing.push(name.clone());
+				}
+			}
+			Ok(existing)
+		})
+		.map_err(|e| e.to_string())?;
+	let mut out = format!("created {} accounts on {}\n", total - existing.len(), config.domain);
+	if !existing.is_empty() {
+		out.push_str(&format!("already there, unchanged: {}\n", existing.join(", ")));
+	}
+	Ok(out)
+}
+
+/// Deletes an account with everything it had; its sessions end with
+/// `not-authorized` and its contacts see it go.
+pub async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, name: &str) -> Result<String, AdminError> {
+	if let Some(server) = server {
+		// End the sessions first, while the roster still says who must hear
+		// that they are gone.
+		let ids: Vec<u64> = server.sessions.borrow().of(name).iter().map(|s| s.id).collect();
+		for id in ids {
+			let removed = server.sessions.borrow_mut().remove(name, id);
+			if let Some(session) = removed {
+				session.close(StreamError::with_text(StreamCondition::NotAuthorized, "account deleted"));
+				crate::features::presence::session_ended(server, session);
+			}
+		}
+	}
+	let user = name.to_owned();
+	let domain = config.domain.clone();
+	let deleted = store
+		.write(move |tx| {
+			if !tx.delete_account(&user)? {
+				return Ok(None);
+			}
+			for (group, member) in tx.group_members()? {
+				if member == user {
+					tx.remove_group_member(&group, &member)?;
+				}
+			}
+			let files = tx.delete_uploads_of(&user)?;
+			let own_jid = format!("{user}@{domain}");
+			let mut outs = Vec::new();
+			for (contact, _) in tx.clear_roster(&user)? {
+				let Some(contact_user) = contact.strip_suffix(&format!("@{domain}")) else { continue };
+				if let Some(old) = tx.roster_entry(contact_user, &own_jid)? {
+					crate::features::presence::save(tx, contact_user, &own_jid, &old, &RosterEntry::default(), &mut outs)?;
+				}
+			}
+			Ok(Some((outs, files)))
+		})
+		.await?;
+	let Some((pushes, files)) = deleted else {
+		return Err(AdminError::NoSuchUser(format!("{name}@{}", config.domain)));
+	};
+	// Its files go with it: their links stop working at once.
+	let uploads = crate::http::upload::files_dir(config);
+	crate::http::upload::remove_files(files.iter().map(|id| uploads.join(id)).collect()).await;
+	if let Some(s) = server {
+		// The in-memory copies follow the stored data, so an account made
+		// later with the same name starts clean.
+		s.blocklists.borrow_mut().forget(name);
+		s.mam_prefs.borrow_mut().forget(name);
+		s.push.borrow_mut().forget(name);
+		s.upload_slots.borrow_mut().forget(name);
+	}
+	deliver_as(server, config, name, pushes);
+	Ok(format!("deleted {name}@{}", config.domain))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn admins_named_in_contact_addresses() {
+		let mut c = Config::new(Default::default());
+		c.set("domain", "office.lan").unwrap();
+		c.set(
+			"contact_addresses",
+			"admin=xmpp:Boss@office.lan,support=xmpp:help@office.lan,admin=xmpp:it@elsewhere.org,admin=mailto:x@office.lan,admin=xmpp:office.lan,admin=xmpp:deputy@office.lan?message",
+		)
+		.unwrap();
+		assert_eq!(admins_in_contacts(&c), ["boss", "deputy"]);
+	}
+}

@@ -17,8 +17,9 @@ pub mod text;
 mod users;
 
 pub use error::AdminError;
+pub use invites::{InviteSpec, welcome};
 pub use reply::*;
-pub use users::{delete_user, import_users, new_account, upgrade_account_roles};
+pub use users::{delete_user, derive_off_thread, import_users, new_account, upgrade_account_roles};
 
 use crate::config::Config;
 use crate::features::Cx;
@@ -77,10 +78,12 @@ pub enum Command {
 		user: String,
 	},
 	GroupList,
-	/// A one-time invitation (XEP-0401): to register, or from `contact` (a
-	/// user) to register and become their contact.
-	InviteAdd {
-		contact: Option<String>,
+	/// An invitation (XEP-0401) that makes accounts: see [`InviteSpec`].
+	InviteAdd(InviteSpec),
+	InviteList,
+	/// Withdraws an invitation by its token.
+	InviteRevoke {
+		token: String,
 	},
 	/// An external component (XEP-0114) for `domain`, with a new secret.
 	ComponentAdd {
@@ -154,7 +157,9 @@ impl<'a> Engine<'a> {
 			Command::GroupAddMember { group, user } => self.group_change(&group, &user, true).await,
 			Command::GroupDelMember { group, user } => self.group_change(&group, &user, false).await,
 			Command::GroupList => self.group_list(),
-			Command::InviteAdd { contact } => self.invite_add(contact).await,
+			Command::InviteAdd(spec) => self.invite_add(spec).await,
+			Command::InviteList => self.invite_list(),
+			Command::InviteRevoke { token } => self.invite_revoke(&token).await,
 			Command::ComponentAdd { domain } => self.component_add(&domain).await,
 			Command::ComponentDel { domain } => self.component_del(&domain).await,
 			Command::ComponentList => self.component_list(),
@@ -242,8 +247,8 @@ pub(crate) fn random_token() -> String {
 
 impl Command {
 	/// Fields for the control socket: the verb, then its arguments.
-	pub fn to_fields(&self) -> Vec<&str> {
-		match self {
+	pub fn to_fields(&self) -> Vec<String> {
+		let fields: Vec<&str> = match self {
 			Command::UserAdd { name, password, admin: false } => vec!["user-add", name, password],
 			Command::UserAdd { name, password, admin: true } => vec!["user-add", name, password, "admin"],
 			Command::UserAdmin { name, admin } => vec!["user-admin", name, if *admin { "on" } else { "off" }],
@@ -270,11 +275,16 @@ impl Command {
 				Some(r) => vec!["room-destroy", name, r],
 				None => vec!["room-destroy", name],
 			},
-			Command::InviteAdd { contact } => match contact {
-				Some(c) => vec!["invite-add", c],
-				None => vec!["invite-add"],
-			},
-		}
+			Command::InviteAdd(i) => {
+				let (uses, days) = (i.uses.to_string(), i.days.map(|d| d.to_string()).unwrap_or_default());
+				let admin = if i.admin { "admin" } else { "" };
+				let fields = ["invite-add", i.contact.as_deref().unwrap_or(""), &uses, &days, i.group.as_deref().unwrap_or(""), admin];
+				return fields.iter().map(|f| (*f).to_owned()).collect();
+			}
+			Command::InviteList => vec!["invite-list"],
+			Command::InviteRevoke { token } => vec!["invite-revoke", token],
+		};
+		fields.into_iter().map(str::to_owned).collect()
 	}
 
 	pub fn from_fields(f: &[String]) -> Option<Command> {
@@ -298,8 +308,18 @@ impl Command {
 			}
 			("setup-status", 1) => Command::SetupStatus,
 			("group-add", 2) => Command::GroupAdd { group: s(1)? },
-			("invite-add", 1) => Command::InviteAdd { contact: None },
-			("invite-add", 2) => Command::InviteAdd { contact: Some(s(1)?) },
+			("invite-add", 6) => {
+				let opt = |i: usize| Some(f[i].clone()).filter(|v| !v.is_empty());
+				Command::InviteAdd(InviteSpec {
+					contact: opt(1),
+					uses: f[2].parse().ok()?,
+					days: opt(3).map(|d| d.parse()).transpose().ok()?,
+					group: opt(4),
+					admin: f[5] == "admin",
+				})
+			}
+			("invite-list", 1) => Command::InviteList,
+			("invite-revoke", 2) => Command::InviteRevoke { token: s(1)? },
 			("group-add-member", 3) => Command::GroupAddMember { group: s(1)?, user: s(2)? },
 			("group-del-member", 3) => Command::GroupDelMember { group: s(1)?, user: s(2)? },
 			("group-list", 1) => Command::GroupList,
@@ -388,5 +408,28 @@ mod tests {
 		assert!(matches!(&r, Err(e @ AdminError::Limit(_)) if e.condition() == crate::xmpp::error::Condition::ResourceConstraint), "{r:?}");
 		// Alice's new link replaces her old one.
 		block_on(e.reset_token_create("alice")).unwrap();
+	}
+
+	#[test]
+	fn an_invitation_redeemed_on_the_web_makes_an_account_in_its_department() {
+		let t = temp_store();
+		let config = engine_config();
+		let e = Engine { store: &t.store, config: &config, server: None };
+		t.store.write_blocking(|tx| tx.create_account("bob", &test_account())).unwrap();
+		block_on(e.run(&Actor::Root, Command::GroupAddMember { group: "Sales".into(), user: "bob".into() })).unwrap();
+		let spec = InviteSpec { uses: 1, group: Some("Sales".into()), admin: true, ..InviteSpec::default() };
+		let Ok(Reply::Invite(made)) = block_on(e.run(&Actor::Root, Command::InviteAdd(spec))) else { panic!() };
+		assert_eq!(e.invite_check(&made.token).unwrap().group.as_deref(), Some("Sales"));
+		// A taken name keeps the invitation good.
+		let r = block_on(e.invite_redeem(&made.token, "bob", "pw"));
+		assert!(matches!(&r, Err(AdminError::Exists(j)) if j == "bob@office.lan"), "{r:?}");
+		assert_eq!(block_on(e.invite_redeem(&made.token, "Carol", "carol's words")).unwrap(), "carol@office.lan");
+		let s = t.store.snapshot().unwrap();
+		assert!(s.is_admin("carol").unwrap());
+		assert!(s.account("carol").unwrap().unwrap().sha256.verify_password(crate::proto::sasl::scram::ScramHash::Sha256, "carol's words"));
+		assert_eq!(crate::groups::list(&s).unwrap()["Sales"], ["bob", "carol"]);
+		assert!(s.roster_entry("bob", "carol@office.lan").unwrap().is_some(), "colleagues are contacts");
+		assert!(matches!(block_on(e.invite_redeem(&made.token, "dave", "pw")), Err(AdminError::NotFound(_))));
+		assert!(matches!(e.invite_check(&made.token), Err(AdminError::NotFound(_))));
 	}
 }

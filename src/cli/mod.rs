@@ -31,7 +31,9 @@ Commands:
   group add-member G NAME  put an account into group G: its members become
                            mutual contacts, in that roster group
   group del-member G NAME  take an account out of group G
-  invite add [--contact N] print a one-time invitation link (XEP-0401)
+  invite add [--contact N] print an invitation link (XEP-0401); --uses N,
+                           --days N, --group DEPT, --admin
+  invite list|revoke TOKEN the open invitations; withdraw one
   component add|del|list   external components (XEP-0114): gateways, bots,
                            push app servers on this box
   room list                the chat rooms (XEP-0045) with their occupants
@@ -139,16 +141,23 @@ first-boot wizard makes one group per department.
 ";
 
 const INVITE_HELP: &str = "\
-Usage: xerra invite add
-       xerra invite add --contact NAME
+Usage: xerra invite add [--contact NAME] [--uses N] [--days N] [--group DEPT] [--admin]
+       xerra invite list
+       xerra invite revoke TOKEN
 
-Makes a one-time invitation link (XEP-0401) and prints it. Open it on a
-phone with an XMPP app (Conversations, Monal, Siskin, Dino...): without
---contact the app makes a new account on this server; with --contact NAME
-it also makes the newcomer and NAME each other's contacts (or, for someone
-who already has an account, a contact request NAME approves in advance).
-Links last `invite_expiry_days`. Users make contact invitations from their
-apps too (the \"Invite someone\" command).
+Makes an invitation link (XEP-0401) and prints it. Open it on a phone with an
+XMPP app (Conversations, Monal, Siskin, Dino...): without --contact the app
+makes a new account on this server; with --contact NAME it also makes the
+newcomer and NAME each other's contacts (or, for someone who already has an
+account, a contact request NAME approves in advance).
+
+  --uses N        it makes up to N accounts (default 1; at most max_invite_uses)
+  --days N        it is good for N days (default invite_expiry_days)
+  --group DEPT    each newcomer joins department DEPT (see `xerra group`)
+  --admin         each newcomer gets the admin role
+
+`list` shows the open invitations (also those users made from their apps,
+the \"Invite someone\" command); `revoke` withdraws one by its token.
 ";
 
 const COMPONENT_HELP: &str = "\
@@ -465,11 +474,28 @@ fn component_command(args: &[String]) -> Result<Command, String> {
 }
 
 fn invite_command(args: &[String]) -> Result<Command, String> {
-	match (args[0].as_str(), args.get(1).map(String::as_str), args.get(2)) {
-		("add", None, _) => Ok(Command::InviteAdd { contact: None }),
-		("add", Some("--contact"), Some(name)) => Ok(Command::InviteAdd { contact: Some(name.clone()) }),
-		_ => Err("usage: xerra invite add [--contact NAME]; see `xerra invite --help`".into()),
+	const USAGE: &str = "usage: xerra invite add [--contact NAME] [--uses N] [--days N] [--group G] [--admin], xerra invite list, \
+	                     or xerra invite revoke TOKEN; see `xerra invite --help`";
+	match (args[0].as_str(), args.get(1)) {
+		("list", None) => return Ok(Command::InviteList),
+		("revoke", Some(token)) if args.len() == 2 => return Ok(Command::InviteRevoke { token: token.clone() }),
+		("add", _) => {}
+		_ => return Err(USAGE.into()),
 	}
+	let mut spec = crate::admin::InviteSpec::default();
+	let mut it = args[1..].iter();
+	while let Some(a) = it.next() {
+		let mut value = || it.next().cloned().ok_or_else(|| format!("{a} needs a value"));
+		match a.as_str() {
+			"--contact" => spec.contact = Some(value()?),
+			"--uses" => spec.uses = value()?.parse().map_err(|_| "--uses needs a number")?,
+			"--days" => spec.days = Some(value()?.parse().map_err(|_| "--days needs a number")?),
+			"--group" => spec.group = Some(value()?),
+			"--admin" => spec.admin = true,
+			_ => return Err(USAGE.into()),
+		}
+	}
+	Ok(Command::InviteAdd(spec))
 }
 
 fn config_command(args: &[String]) -> Result<Command, String> {

@@ -101,6 +101,11 @@ pub enum Command {
 		name: String,
 		reason: Option<String>,
 	},
+	/// Makes a room persistent (`true`) or temporary.
+	RoomPersist {
+		name: String,
+		persistent: bool,
+	},
 	/// First-boot setup from the console (the web page has its own route).
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
@@ -165,6 +170,7 @@ impl<'a> Engine<'a> {
 			Command::ComponentList => self.component_list(),
 			Command::RoomList => self.room_list(),
 			Command::RoomDestroy { name, reason } => self.room_destroy(&name, reason.as_deref()).await,
+			Command::RoomPersist { name, persistent } => self.room_persist(&name, persistent).await,
 			Command::SetupApply(answers) => {
 				// No server runs: the console applies the setup to the database itself.
 				let plan = crate::setup::apply(store, config, &answers).await.map_err(|e| AdminError::Failed(e.to_string()))?;
@@ -271,6 +277,7 @@ impl Command {
 			Command::ComponentDel { domain } => vec!["component-del", domain],
 			Command::ComponentList => vec!["component-list"],
 			Command::RoomList => vec!["room-list"],
+			Command::RoomPersist { name, persistent } => vec!["room-persist", name, if *persistent { "on" } else { "off" }],
 			Command::RoomDestroy { name, reason } => match reason {
 				Some(r) => vec!["room-destroy", name, r],
 				None => vec!["room-destroy", name],
@@ -327,6 +334,7 @@ impl Command {
 			("component-del", 2) => Command::ComponentDel { domain: s(1)? },
 			("component-list", 1) => Command::ComponentList,
 			("room-list", 1) => Command::RoomList,
+			("room-persist", 3) => Command::RoomPersist { name: s(1)?, persistent: f[2] == "on" },
 			("room-destroy", 2) => Command::RoomDestroy { name: s(1)?, reason: None },
 			("room-destroy", 3) => Command::RoomDestroy { name: s(1)?, reason: Some(s(2)?) },
 			_ => return None,

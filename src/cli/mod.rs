@@ -38,6 +38,7 @@ Commands:
                            push app servers on this box
   room list                the chat rooms (XEP-0045) with their occupants
   room destroy NAME        destroy a room with its history and archive
+  room persist NAME on|off keep a room when empty, or let it go
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
@@ -58,13 +59,15 @@ in the data directory; otherwise they open the database themselves.
 const ROOM_HELP: &str = "\
 Usage: xerra room list
        xerra room destroy NAME [--reason TEXT]
+       xerra room persist NAME on|off
 
 The chat rooms on rooms.<domain> (XEP-0045). `list` shows each room with its
 title, whether it is persistent, its occupants and the history kept in
 memory (while the server runs; stopped, it lists the persistent rooms).
 `destroy` ends a room: its occupants are told (with TEXT), and its
 configuration, history and archive are deleted. NAME is the room's name or
-its address (name@rooms.<domain>).
+its address (name@rooms.<domain>). `persist NAME on` keeps a room (stored,
+and kept when empty); `off` makes it temporary (gone once empty).
 ";
 
 const RUN_HELP: &str = "\
@@ -452,6 +455,11 @@ fn group_command(args: &[String]) -> Result<Command, String> {
 fn room_command(args: &[String]) -> Result<Command, String> {
 	match (args.first().map(String::as_str), args.get(1)) {
 		(Some("list"), None) => Ok(Command::RoomList),
+		(Some("persist"), Some(name)) => match args.get(2).map(String::as_str) {
+			Some("on") if args.len() == 3 => Ok(Command::RoomPersist { name: name.clone(), persistent: true }),
+			Some("off") if args.len() == 3 => Ok(Command::RoomPersist { name: name.clone(), persistent: false }),
+			_ => Err("usage: xerra room persist NAME on|off".into()),
+		},
 		(Some("destroy"), Some(name)) => {
 			let reason = match (args.get(2).map(String::as_str), args.get(3)) {
 				(None, _) => None,

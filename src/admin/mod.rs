@@ -78,6 +78,15 @@ pub enum Command {
 		user: String,
 	},
 	GroupList,
+	/// Renames a department (in its members' rosters too).
+	GroupRename {
+		group: String,
+		to: String,
+	},
+	/// Deletes a department; its members stay, without it.
+	GroupDel {
+		group: String,
+	},
 	/// An invitation (XEP-0401) that makes accounts: see [`InviteSpec`].
 	InviteAdd(InviteSpec),
 	InviteList,
@@ -162,6 +171,8 @@ impl<'a> Engine<'a> {
 			Command::GroupAddMember { group, user } => self.group_change(&group, &user, true).await,
 			Command::GroupDelMember { group, user } => self.group_change(&group, &user, false).await,
 			Command::GroupList => self.group_list(),
+			Command::GroupRename { group, to } => self.group_rename(&group, &to).await,
+			Command::GroupDel { group } => self.group_del(&group).await,
 			Command::InviteAdd(spec) => self.invite_add(spec).await,
 			Command::InviteList => self.invite_list(),
 			Command::InviteRevoke { token } => self.invite_revoke(&token).await,
@@ -235,9 +246,11 @@ pub fn user_name(name: &str) -> Result<String, AdminError> {
 	prep_localpart(name).map_err(|e| AdminError::Invalid(format!("invalid user name: {e}")))
 }
 
+/// (`user` empty: the server's own address.)
 pub(crate) fn deliver_as(server: Option<&Server>, config: &Config, user: &str, outs: Vec<crate::features::Out>) {
 	let Some(server) = server else { return };
-	if let Ok(jid) = crate::xmpp::jid::FullJid::parse(&format!("{user}@{}/admin", config.domain)) {
+	let at = if user.is_empty() { String::new() } else { format!("{user}@") };
+	if let Ok(jid) = crate::xmpp::jid::FullJid::parse(&format!("{at}{}/admin", config.domain)) {
 		let mut cx = Cx::new(server, &jid, 0);
 		for o in outs {
 			crate::router::deliver(o, &mut cx);
@@ -273,6 +286,8 @@ impl Command {
 			Command::GroupAddMember { group, user } => vec!["group-add-member", group, user],
 			Command::GroupDelMember { group, user } => vec!["group-del-member", group, user],
 			Command::GroupList => vec!["group-list"],
+			Command::GroupRename { group, to } => vec!["group-rename", group, to],
+			Command::GroupDel { group } => vec!["group-del", group],
 			Command::ComponentAdd { domain } => vec!["component-add", domain],
 			Command::ComponentDel { domain } => vec!["component-del", domain],
 			Command::ComponentList => vec!["component-list"],
@@ -330,6 +345,8 @@ impl Command {
 			("group-add-member", 3) => Command::GroupAddMember { group: s(1)?, user: s(2)? },
 			("group-del-member", 3) => Command::GroupDelMember { group: s(1)?, user: s(2)? },
 			("group-list", 1) => Command::GroupList,
+			("group-rename", 3) => Command::GroupRename { group: s(1)?, to: s(2)? },
+			("group-del", 2) => Command::GroupDel { group: s(1)? },
 			("component-add", 2) => Command::ComponentAdd { domain: s(1)? },
 			("component-del", 2) => Command::ComponentDel { domain: s(1)? },
 			("component-list", 1) => Command::ComponentList,

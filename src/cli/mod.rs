@@ -28,6 +28,8 @@ Commands:
   user import FILE         create accounts from name:password lines (- = stdin)
   group list               department groups and their members
   group add NAME           create a group
+  group rename G NEW       rename a group (members' rosters follow)
+  group del G              delete a group
   group add-member G NAME  put an account into group G: its members become
                            mutual contacts, in that roster group
   group del-member G NAME  take an account out of group G
@@ -134,13 +136,17 @@ once. It needs the server to be stopped, so that it can use every core.
 const GROUP_HELP: &str = "\
 Usage: xerra group list
        xerra group add GROUP
+       xerra group rename GROUP NEW-NAME
+       xerra group del GROUP
        xerra group add-member GROUP NAME
        xerra group del-member GROUP NAME
 
 Department groups (shared roster groups): every two members of a group are
 each other's contacts with subscription both and the group as roster group,
 with no subscription requests. Online members see the change at once. The
-first-boot wizard makes one group per department.
+first-boot wizard makes one group per department. `rename` changes the roster
+group of every member at once; `del` takes everyone out of the group (contacts
+who share no other group leave each other's rosters).
 ";
 
 const INVITE_HELP: &str = "\
@@ -446,6 +452,8 @@ fn group_command(args: &[String]) -> Result<Command, String> {
 	Ok(match args[0].as_str() {
 		"list" => Command::GroupList,
 		"add" => Command::GroupAdd { group: arg(1, "GROUP")? },
+		"rename" => Command::GroupRename { group: arg(1, "GROUP")?, to: arg(2, "NEW-NAME")? },
+		"del" | "delete" => Command::GroupDel { group: arg(1, "GROUP")? },
 		"add-member" => Command::GroupAddMember { group: arg(1, "GROUP")?, user: arg(2, "NAME")? },
 		"del-member" => Command::GroupDelMember { group: arg(1, "GROUP")?, user: arg(2, "NAME")? },
 		other => return Err(format!("unknown group command {other:?}; see `xerra group --help`")),

@@ -119,3 +119,51 @@ fn a_multi_use_invitation_puts_newcomers_in_their_department_as_admins() {
 	let (ok, out) = s.cli(&["invite", "add", "--uses", "1000"], None);
 	assert!(!ok && out.contains("max_invite_uses"), "{out}");
 }
+
+fn is_server_message(text: &'static str) -> impl Fn(&xerra::xmpp::element::Element) -> bool {
+	move |e| {
+		e.name() == "message"
+			&& e.attr("from") == Some(common::DOMAIN)
+			&& e.child("body", "jabber:client").is_some_and(|b| b.text() == text)
+	}
+}
+
+#[test]
+fn a_broadcast_reaches_everyone_online_or_everyone() {
+	let s = Server::start(&[]);
+	s.add_user("alice");
+	s.add_user("bob");
+	let mut a = s.online("alice");
+	let (ok, out) = s.cli(&["broadcast", "The coffee machine is fixed"], None);
+	assert!(ok && out.contains("sent to 1 sessions"), "{out}");
+	a.wait_for(is_server_message("The coffee machine is fixed"));
+	let (ok, out) = s.cli(&["broadcast", "--all", "Office closed on Friday"], None);
+	assert!(ok && out.contains("sent to 1 sessions, stored for 1 people offline"), "{out}");
+	a.wait_for(is_server_message("Office closed on Friday"));
+	// Bob was offline: he finds only the one for everyone, when he comes.
+	let mut b = s.login("bob");
+	b.send("<presence/>");
+	let m = b.wait_for(|e| e.name() == "message");
+	assert!(is_server_message("Office closed on Friday")(&m), "{m:?}");
+	assert!(m.child("delay", "urn:xmpp:delay").is_some());
+	b.expect_none(Duration::from_millis(300), is_server_message("The coffee machine is fixed"));
+	let (ok, out) = s.cli(&["broadcast", "  "], None);
+	assert!(!ok && out.contains("1 to"), "{out}");
+}
+
+#[test]
+fn the_message_of_the_day_greets_each_new_session_until_deleted() {
+	let s = Server::start(&[]);
+	s.add_user("alice");
+	let (ok, out) = s.cli(&["motd", "set", "Backups run tonight"], None);
+	assert!(ok && out.contains("set"), "{out}");
+	assert_eq!(s.cli(&["motd", "show"], None).1.trim(), "Backups run tonight");
+	let mut a = s.login("alice");
+	a.send("<presence/>");
+	a.wait_for(is_server_message("Backups run tonight"));
+	let (ok, _) = s.cli(&["motd", "del"], None);
+	assert!(ok);
+	let mut a2 = s.login("alice");
+	a2.send("<presence/>");
+	a2.expect_none(Duration::from_millis(300), |e| e.name() == "message");
+}

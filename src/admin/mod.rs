@@ -10,6 +10,7 @@ mod components;
 mod error;
 mod groups;
 mod invites;
+pub mod notices;
 mod reply;
 mod rooms;
 mod settings;
@@ -115,6 +116,18 @@ pub enum Command {
 		name: String,
 		persistent: bool,
 	},
+	/// A message from the server to everyone online, or (`everyone`) to
+	/// every account, stored for those offline.
+	Broadcast {
+		text: String,
+		everyone: bool,
+	},
+	/// Sets (`Some`) or deletes the message of the day, shown to each new session.
+	MotdSet {
+		text: Option<String>,
+	},
+	/// The message of the day (`Reply::Text`, empty if none).
+	MotdGet,
 	/// First-boot setup from the console (the web page has its own route).
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
@@ -182,6 +195,9 @@ impl<'a> Engine<'a> {
 			Command::RoomList => self.room_list(),
 			Command::RoomDestroy { name, reason } => self.room_destroy(&name, reason.as_deref()).await,
 			Command::RoomPersist { name, persistent } => self.room_persist(&name, persistent).await,
+			Command::Broadcast { text, everyone } => self.broadcast(&text, everyone).await,
+			Command::MotdSet { text } => self.motd_set(text.as_deref()).await,
+			Command::MotdGet => self.motd_get(),
 			Command::SetupApply(answers) => {
 				// No server runs: the console applies the setup to the database itself.
 				let plan = crate::setup::apply(store, config, &answers).await.map_err(|e| AdminError::Failed(e.to_string()))?;
@@ -292,6 +308,10 @@ impl Command {
 			Command::ComponentDel { domain } => vec!["component-del", domain],
 			Command::ComponentList => vec!["component-list"],
 			Command::RoomList => vec!["room-list"],
+			Command::Broadcast { text, everyone } => vec!["broadcast", text, if *everyone { "all" } else { "online" }],
+			Command::MotdSet { text: Some(t) } => vec!["motd-set", t],
+			Command::MotdSet { text: None } => vec!["motd-del"],
+			Command::MotdGet => vec!["motd-get"],
 			Command::RoomPersist { name, persistent } => vec!["room-persist", name, if *persistent { "on" } else { "off" }],
 			Command::RoomDestroy { name, reason } => match reason {
 				Some(r) => vec!["room-destroy", name, r],
@@ -351,6 +371,10 @@ impl Command {
 			("component-del", 2) => Command::ComponentDel { domain: s(1)? },
 			("component-list", 1) => Command::ComponentList,
 			("room-list", 1) => Command::RoomList,
+			("broadcast", 3) => Command::Broadcast { text: s(1)?, everyone: f[2] == "all" },
+			("motd-set", 2) => Command::MotdSet { text: s(1) },
+			("motd-del", 1) => Command::MotdSet { text: None },
+			("motd-get", 1) => Command::MotdGet,
 			("room-persist", 3) => Command::RoomPersist { name: s(1)?, persistent: f[2] == "on" },
 			("room-destroy", 2) => Command::RoomDestroy { name: s(1)?, reason: None },
 			("room-destroy", 3) => Command::RoomDestroy { name: s(1)?, reason: Some(s(2)?) },

@@ -41,6 +41,8 @@ Commands:
   room list                the chat rooms (XEP-0045) with their occupants
   room destroy NAME        destroy a room with its history and archive
   room persist NAME on|off keep a room when empty, or let it go
+  broadcast [--all] TEXT   a message to everyone online (--all: to everyone)
+  motd set TEXT|del|show   the message of the day, sent at each login
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
@@ -190,6 +192,18 @@ Settings are stored in the database and used at the next start of the server.
 `xerra config list` shows every setting, its value, default and meaning.
 ";
 
+const BROADCAST_HELP: &str = "\
+Usage: xerra broadcast [--all] TEXT
+       xerra motd set TEXT
+       xerra motd del
+       xerra motd show
+
+`broadcast` sends TEXT as a message from the server to everyone online now;
+with --all also to everyone else, who finds it when they next log in (within
+their offline storage). The message of the day (`motd`) is sent to each
+session as it logs in, until it is deleted.
+";
+
 const STATUS_HELP: &str = "\
 Usage: xerra status
 
@@ -254,6 +268,10 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"invite" => return admin(&data_dir, invite_command(&args)?),
 		"config" if wants_help || args.is_empty() => print!("{CONFIG_HELP}"),
 		"config" => return admin(&data_dir, config_command(&args)?),
+		"broadcast" if wants_help || args.is_empty() => print!("{BROADCAST_HELP}"),
+		"broadcast" => return admin(&data_dir, broadcast_command(&args)?),
+		"motd" if wants_help || args.is_empty() => print!("{BROADCAST_HELP}"),
+		"motd" => return admin(&data_dir, motd_command(&args)?),
 		"status" if wants_help => print!("{STATUS_HELP}"),
 		"status" => return admin(&data_dir, Command::Status),
 		"setup" if wants_help => print!("{SETUP_HELP}"),
@@ -512,6 +530,23 @@ fn invite_command(args: &[String]) -> Result<Command, String> {
 		}
 	}
 	Ok(Command::InviteAdd(spec))
+}
+
+fn broadcast_command(args: &[String]) -> Result<Command, String> {
+	match args {
+		[flag, text] if flag == "--all" => Ok(Command::Broadcast { text: text.clone(), everyone: true }),
+		[text] if !text.starts_with('-') => Ok(Command::Broadcast { text: text.clone(), everyone: false }),
+		_ => Err("usage: xerra broadcast [--all] TEXT".into()),
+	}
+}
+
+fn motd_command(args: &[String]) -> Result<Command, String> {
+	match args {
+		[verb, text] if verb == "set" => Ok(Command::MotdSet { text: Some(text.clone()) }),
+		[verb] if verb == "del" || verb == "delete" => Ok(Command::MotdSet { text: None }),
+		[verb] if verb == "show" => Ok(Command::MotdGet),
+		_ => Err("usage: xerra motd set TEXT, xerra motd del, or xerra motd show".into()),
+	}
 }
 
 fn config_command(args: &[String]) -> Result<Command, String> {

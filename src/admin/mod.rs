@@ -524,4 +524,21 @@ mod tests {
 		assert!(row.stored && row.value == "5" && row.default == "100" && row.restart && !row.doc.is_empty(), "{row:?}");
 		assert!(rows.iter().filter(|r| r.name != "max_invite_uses").all(|r| !r.stored));
 	}
+
+	#[test]
+	fn the_console_login_is_for_admins_with_their_password() {
+		let t = temp_store();
+		let config = engine_config();
+		let e = Engine { store: &t.store, config: &config, server: None };
+		block_on(e.run(&Actor::Root, Command::UserAdd { name: "boss".into(), password: "boss pw".into(), admin: true })).unwrap();
+		block_on(e.run(&Actor::Root, Command::UserAdd { name: "bob".into(), password: "bob pw".into(), admin: false })).unwrap();
+		assert_eq!(block_on(e.admin_login("Boss@office.lan", "boss pw")).unwrap(), "boss");
+		assert_eq!(block_on(e.admin_login("boss", "boss pw")).unwrap(), "boss");
+		for (who, pw) in [("boss", "wrong"), ("bob", "bob pw"), ("nobody", "x"), ("boss@elsewhere.org", "boss pw"), ("", "")] {
+			assert!(matches!(block_on(e.admin_login(who, pw)), Err(AdminError::Forbidden(_))), "{who}");
+		}
+		t.store.write_blocking(|tx| tx.set_locked("boss", true)).unwrap();
+		let r = block_on(e.admin_login("boss", "boss pw"));
+		assert!(matches!(&r, Err(AdminError::Forbidden(w)) if w.contains("locked")), "{r:?}");
+	}
 }

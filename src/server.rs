@@ -525,6 +525,7 @@ fn release_memory() {
 /// Ends every session with `system-shutdown` and waits (briefly) for them
 /// to flush and go.
 async fn shutdown(server: &Server) {
+	crate::stats::sampler::flush(server).await;
 	for s in server.sessions.borrow().all() {
 		s.close(StreamError::new(StreamCondition::SystemShutdown));
 	}

@@ -191,6 +191,11 @@ impl Rings {
 		}
 	}
 
+	/// The stored point of `slot` at `level`, if the ring still has it.
+	pub fn point(&self, level: usize, slot: u64) -> Option<Point> {
+		self.get(level, slot).copied()
+	}
+
 	fn get(&self, level: usize, slot: u64) -> Option<&Point> {
 		let len = LEVELS[level].len as u64;
 		self.levels[level][(slot % len) as usize].as_ref().filter(|p| p.slot == slot)

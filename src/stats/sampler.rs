@@ -101,6 +101,17 @@ impl Acc {
 		})
 	}
 
+	/// Starts from a point stored for the same slot (before a restart), as
+	/// one sample: its samples are not lost when the slot is recorded again.
+	fn seed(&mut self, p: &super::rings::Point) {
+		for ((x, sum), n) in p.v.iter().zip(&mut self.sum).zip(&mut self.n) {
+			if x.is_finite() {
+				*sum = f64::from(*x);
+				*n = 1;
+			}
+		}
+	}
+
 	fn is_empty(&self) -> bool {
 		self.n.iter().all(|n| *n == 0)
 	}
@@ -129,9 +140,14 @@ impl Stats {
 			}
 			Err(e) => log::error!("statistics: {e}"),
 		}
+		let slot = unix_now() / LEVELS[0].res;
+		let mut acc = Acc::new(slot);
+		if let Some(p) = rings.point(0, slot) {
+			acc.seed(&p);
+		}
 		Stats {
 			rings: RefCell::new(rings),
-			acc: RefCell::new(Acc::new(unix_now() / LEVELS[0].res)),
+			acc: RefCell::new(acc),
 			process: Cell::new(None),
 			storage: Cell::new(None),
 			active: Cell::new(None),
@@ -152,6 +168,30 @@ impl Stats {
 	/// The SVG plot of `series` over `range` (see `svg::svg`).
 	pub fn plot(&self, series: Series, range: Range, size: super::svg::Size) -> String {
 		super::svg::svg(series, &self.points(series, range, unix_now()), range, size)
+	}
+}
+
+/// Stores the 5-minute point being made (at shutdown, so a clean restart
+/// loses no samples: it goes on from that point).
+pub async fn flush(server: &Server) {
+	let Some(stats) = server.stats.as_ref() else { return };
+	let acc = stats.acc.borrow().clone();
+	if acc.is_empty() {
+		return;
+	}
+	let changed = stats.rings.borrow_mut().record(acc.slot, acc.value());
+	let records: Vec<crate::store::StatRecord> = changed.iter().map(|(l, i, p)| (*l, *i, p.slot, p.v.to_vec())).collect();
+	let logins = super::take_logins();
+	let day = u32::try_from(unix_now() / 86_400).unwrap_or(u32::MAX);
+	if let Err(e) = server
+		.store
+		.write(move |tx| {
+			tx.put_stat_points(&records)?;
+			tx.mark_active(&logins, day)
+		})
+		.await
+	{
+		log::warn!("statistics not stored: {e}");
 	}
 }
 
@@ -243,6 +283,33 @@ mod tests {
 		let spin = std::time::Instant::now();
 		while spin.elapsed() < Duration::from_millis(50) {}
 		assert!(read_process().cpu_seconds > 0.0);
+	}
+
+	#[test]
+	fn stored_points_come_back_after_a_restart_and_the_current_one_goes_on() {
+		let t = crate::store::test_support::temp_store();
+		let slot = unix_now() / LEVELS[0].res;
+		let mut rings = Rings::default();
+		let mut v = [f32::NAN; N];
+		v[Series::Sessions as usize] = 4.0;
+		v[Series::Messages as usize] = 10.0;
+		let mut records = Vec::new();
+		for s in [slot - 1, slot] {
+			records.extend(rings.record(s, v).into_iter().map(|(l, i, p)| (l, i, p.slot, p.v.to_vec())));
+		}
+		t.store.write_blocking(move |tx| tx.put_stat_points(&records)).unwrap();
+		let stats = Stats::load(&t.store);
+		let now = unix_now();
+		let day = stats.points(Series::Sessions, Range::Day, now);
+		assert_eq!(day[day.len() - 2].1, 4.0, "the point before the restart");
+		assert_eq!(day.last().unwrap().1, 4.0, "the current slot's point, as a sample");
+		// A sample after the restart joins the stored one: 2 + 10 messages.
+		let mut w = [f32::NAN; N];
+		w[Series::Messages as usize] = 2.0;
+		stats.acc.borrow_mut().add(&w);
+		assert_eq!(stats.points(Series::Messages, Range::Day, now).last().unwrap().1, 12.0);
+		let svg = stats.plot(Series::Sessions, Range::Week, super::super::svg::DEFAULT_SIZE);
+		assert!(svg.contains("now 4"), "{svg}");
 	}
 
 	#[test]

@@ -29,9 +29,14 @@ const LINE: &str = "#1565c0";
 /// A plot of `points` ((unix seconds, value), oldest first, NaN = unknown)
 /// of `series` over `range`.
 pub fn svg(series: Series, points: &[(u64, f32)], range: Range, size: Size) -> String {
+	svg_titled(series.title(), series.unit(), series.is_count(), points, range, size)
+}
+
+/// The same for any title (escaped here) and unit; `count`: values are
+/// events per point (the title says per how long).
+pub fn svg_titled(name: &str, unit: Unit, count: bool, points: &[(u64, f32)], range: Range, size: Size) -> String {
 	let (w, h) = (f64::from(size.width.max(200)), f64::from(size.height.max(120)));
 	let (x0, x1, y0, y1) = (LEFT, w - RIGHT, h - BOTTOM, TOP);
-	let unit = series.unit();
 	let known = || points.iter().map(|p| f64::from(p.1)).filter(|v| v.is_finite());
 	let max = known().fold(0.0f64, f64::max);
 	let top = nice_ceiling(max, unit);
@@ -43,11 +48,11 @@ pub fn svg(series: Series, points: &[(u64, f32)], range: Range, size: Size) -> S
 	let x = |t: u64| x0 + (t.saturating_sub(t0)) as f64 / (t1 - t0) as f64 * (x1 - x0);
 	let y = |v: f64| y0 - v / top * (y0 - y1);
 
-	let mut title = format!("{} · {}", series.title(), range_label(range));
+	let mut title = format!("{name} · {}", range_label(range));
 	if let Some(v) = latest {
 		let _ = write!(title, " · now {}", value_label(f64::from(v), unit));
 	}
-	if series.is_count() {
+	if count {
 		let _ = write!(title, " (per {})", per_label(range));
 	}
 	let mut out = String::with_capacity(4096);
@@ -241,9 +246,9 @@ mod tests {
 
 	#[test]
 	fn text_is_escaped() {
-		// Titles are ours, but the label function escapes whatever it gets.
-		let s = svg(Series::Logins, &[], Range::Month, DEFAULT_SIZE);
-		assert!(s.contains("Logins · 30 days"));
-		assert!(escape("<b>&").contains("&lt;b&gt;&amp;"));
+		let s = svg_titled("<script>alert(1)</script> & \"q\"", Unit::Count, false, &[], Range::Month, DEFAULT_SIZE);
+		assert!(!s.contains("<script") && !s.contains("\"q\""), "{s}");
+		assert!(s.contains(">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot; · 30 days<"), "{s}");
+		assert!(s.contains("aria-label=\"&lt;script&gt;"), "{s}");
 	}
 }

@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, server_with_users};
+use common::client::tls_config;
+use common::{Client, DOMAIN, Server, server_with_users};
+use futures_rustls::rustls::pki_types::ServerName;
+use futures_rustls::rustls::{self, ClientConnection, StreamOwned};
 
 /// A plain HTTP/1.1 GET; returns (status, headers and body as text).
 fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> (u16, String) {
@@ -169,6 +172,44 @@ fn counters_follow_traffic_and_both_formats_are_served() {
 	assert!(value(&text, "xerra_database_bytes").unwrap() > 0.0, "{text}");
 	assert_eq!(value(&text, "xerra_active_accounts{window=\"30d\"}"), Some(0.0), "logins are counted at the next 5-minute point");
 	drop((alice, bob, wrong));
+}
+
+/// A WebSocket (RFC 7395) on the HTTPS port over TLS 1.2, upgraded and not logged in.
+fn websocket(server: &Server) -> StreamOwned<ClientConnection, TcpStream> {
+	let port = server.listeners.iter().find(|(k, _)| k == "upload").map(|(_, a)| a.port()).expect("an HTTPS listener");
+	let config = tls_config(&[&rustls::version::TLS12], Some(b"http/1.1"));
+	let conn = ClientConnection::new(config, ServerName::try_from(DOMAIN.to_owned()).unwrap()).unwrap();
+	let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+	let mut tls = StreamOwned::new(conn, tcp);
+	let req = "GET /xmpp-websocket HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+		Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n";
+	tls.write_all(req.as_bytes()).unwrap();
+	let mut head = Vec::new();
+	let mut byte = [0u8; 1];
+	while !head.ends_with(b"\r\n\r\n") {
+		assert_eq!(tls.read(&mut byte).unwrap(), 1, "upgrade answered");
+		head.push(byte[0]);
+	}
+	assert!(String::from_utf8_lossy(&head).starts_with("HTTP/1.1 101"));
+	tls
+}
+
+#[test]
+fn websocket_connections_are_counted_with_their_tls_version() {
+	let server = Server::start(&[]);
+	let ws = websocket(&server);
+	let sample = "xerra_connections{kind=\"websocket\",tls=\"1.2\"}";
+	let deadline = Instant::now() + Duration::from_secs(10);
+	while value(&get(http(&server), "/metrics", None).1, sample) != Some(1.0) {
+		assert!(Instant::now() < deadline, "{}", get(http(&server), "/metrics", None).1);
+		std::thread::sleep(Duration::from_millis(100));
+	}
+	drop(ws);
+	while value(&get(http(&server), "/metrics", None).1, sample) != Some(0.0) {
+		assert!(Instant::now() < deadline, "the closed WebSocket is still counted");
+		std::thread::sleep(Duration::from_millis(100));
+	}
 }
 
 #[test]

@@ -273,3 +273,39 @@ fn other_addresses_get_403_unless_metrics_allow_lists_them() {
 	assert!(stdout.contains("127.0.0.1 -> 127.0.0.1 HTTP/1.1 200 OK sessions"), "{said}");
 	let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn federation_links_and_connections_are_counted() {
+	let free = || TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+	let (pa, pb) = (free(), free());
+	let a = Server::start(&[&format!("s2s_port={pa}"), &format!("s2s_hosts=other.test=127.0.0.1:{pb}")]);
+	let b = Server::start(&["domain=other.test", &format!("s2s_port={pb}"), &format!("s2s_hosts={DOMAIN}=127.0.0.1:{pa}")]);
+	a.add_user("alice");
+	b.add_user("romeo");
+	let mut alice = a.online("alice");
+	let mut romeo = Client::login_at(b.port, "other.test", "romeo", common::PASSWORD);
+	romeo.send("<presence/>");
+	let me = romeo.jid.clone();
+	romeo.wait_for(|s| s.name() == "presence" && s.attr("from") == Some(me.as_str()));
+	alice.send("<message to='romeo@other.test' type='chat'><body>hi</body></message>");
+	romeo.wait_for(|e| e.name() == "message");
+	romeo.send(&format!("<message to='{}' type='chat'><body>hi back</body></message>", alice.jid));
+	alice.wait_for(|e| e.name() == "message");
+	// Each server has its link out (dialled for its own message) and the
+	// other's link in, both authenticated by dialback, over TLS 1.3.
+	let deadline = Instant::now() + Duration::from_secs(10);
+	for s in [&a, &b] {
+		loop {
+			let t = get(http(s), "/metrics", None).1;
+			let ok = value(&t, "xerra_s2s_links") == Some(2.0)
+				&& value(&t, "xerra_connections{kind=\"s2s_out\",tls=\"1.3\"}") >= Some(1.0)
+				&& value(&t, "xerra_connections{kind=\"s2s_in\",tls=\"1.3\"}") >= Some(1.0)
+				&& value(&t, "xerra_stanzas_out_total{kind=\"message\"}") >= Some(1.0);
+			if ok {
+				break;
+			}
+			assert!(Instant::now() < deadline, "{t}");
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+}

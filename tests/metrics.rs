@@ -155,9 +155,10 @@ fn counters_follow_traffic_and_both_formats_are_served() {
 	assert!(value(&om, "xerra_stanzas_out_total{kind=\"message\"}").unwrap() >= 3.0, "{om}");
 	// Alice, Bob, and the connection that failed to log in (still open).
 	assert_eq!(value(&om, "xerra_connections{kind=\"c2s\",tls=\"1.3\"}"), Some(3.0), "{om}");
+	// Both sides archive the three messages (mam_default always).
+	assert_eq!(value(&om, "xerra_archive_messages"), Some(6.0), "{om}");
 	assert!(value(&om, "process_resident_memory_bytes").unwrap() > 1e6);
 	assert!(value(&om, "process_open_fds").unwrap() >= 5.0);
-	// Archived: three messages for each side (mam_default always).
 	let deadline = Instant::now() + Duration::from_secs(10);
 	let mut text = String::new();
 	while Instant::now() < deadline {
@@ -308,4 +309,26 @@ fn federation_links_and_connections_are_counted() {
 			std::thread::sleep(Duration::from_millis(100));
 		}
 	}
+}
+
+#[test]
+fn stream_management_resumptions_are_counted() {
+	const SM: &str = "urn:xmpp:sm:3";
+	let server = server_with_users(&["alice"], &[]);
+	let mut old = server.online("alice");
+	old.send(&format!("<enable xmlns='{SM}' resume='true'/>"));
+	let token = old.wait_for(|e| e.is("enabled", SM)).attr("id").unwrap().to_owned();
+	let mut new = Client::connect(server.port);
+	new.open();
+	new.starttls();
+	new.open();
+	new.scram("alice", common::PASSWORD, "SCRAM-SHA-256").expect("authentication");
+	new.open();
+	let before = value(&get(http(&server), "/metrics", None).1, "xerra_sm_resumptions_total");
+	assert_eq!(before, Some(0.0));
+	new.send(&format!("<resume xmlns='{SM}' previd='{token}' h='0'/>"));
+	new.wait_for(|e| e.is("resumed", SM));
+	let t = get(http(&server), "/metrics", None).1;
+	assert_eq!(value(&t, "xerra_sm_resumptions_total"), Some(1.0), "{t}");
+	assert_eq!(value(&t, "xerra_sessions"), Some(1.0), "the same session");
 }

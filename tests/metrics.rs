@@ -332,3 +332,22 @@ fn stream_management_resumptions_are_counted() {
 	assert_eq!(value(&t, "xerra_sm_resumptions_total"), Some(1.0), "{t}");
 	assert_eq!(value(&t, "xerra_sessions"), Some(1.0), "the same session");
 }
+
+#[test]
+fn component_connections_are_counted() {
+	let server = Server::start(&[]);
+	let (ok, out) = server.cli(&["component", "add", "bot.example.test"], None);
+	assert!(ok, "{out}");
+	let secret = out.lines().find_map(|l| l.strip_prefix("secret: ")).expect("secret printed").trim().to_owned();
+	let addr = server.listeners.iter().find(|(k, a)| k == "component" && a.is_ipv4()).map(|(_, a)| *a).expect("a component listener");
+	let sample = "xerra_connections{kind=\"component\",tls=\"none\"}";
+	assert_eq!(value(&get(http(&server), "/metrics", None).1, sample), Some(0.0));
+	let bot = Client::component(addr, "bot.example.test", &secret).expect("handshake");
+	assert_eq!(value(&get(http(&server), "/metrics", None).1, sample), Some(1.0));
+	drop(bot);
+	let deadline = Instant::now() + Duration::from_secs(10);
+	while value(&get(http(&server), "/metrics", None).1, sample) != Some(0.0) {
+		assert!(Instant::now() < deadline, "the closed component is still counted");
+		std::thread::sleep(Duration::from_millis(100));
+	}
+}

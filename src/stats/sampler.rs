@@ -133,6 +133,7 @@ impl Stats {
 		let mut rings = Rings::default();
 		match store.snapshot().and_then(|s| s.stat_points()) {
 			Ok(records) => {
+				log::debug!("statistics: {} ring records loaded", records.len());
 				for (level, index, slot, values) in records {
 					let v = std::array::from_fn(|i| values.get(i).copied().unwrap_or(f32::NAN));
 					rings.load(level, index, super::rings::Point { slot, v });
@@ -250,7 +251,12 @@ pub async fn run(server: Rc<Server>) {
 		};
 		if done.is_some() || first {
 			first = false;
-			let changed = done.map(|acc| stats.rings.borrow_mut().record(acc.slot, acc.value())).unwrap_or_default();
+			let changed = done
+				.map(|acc| {
+					log::debug!("statistics: storing the point of {}", acc.slot * LEVELS[0].res);
+					stats.rings.borrow_mut().record(acc.slot, acc.value())
+				})
+				.unwrap_or_default();
 			let records: Vec<crate::store::StatRecord> = changed.iter().map(|(l, i, p)| (*l, *i, p.slot, p.v.to_vec())).collect();
 			let logins = super::take_logins();
 			let day = u32::try_from(unix / 86_400).unwrap_or(u32::MAX);

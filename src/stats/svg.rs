@@ -16,8 +16,8 @@ pub struct Size {
 	pub height: u32,
 }
 
-/// What the console uses: readable at 360 px wide, sharp on a desktop.
-pub const DEFAULT_SIZE: Size = Size { width: 480, height: 220 };
+/// What the console uses: text about 12 px high on a phone 360 px wide.
+pub const DEFAULT_SIZE: Size = Size { width: 400, height: 220 };
 
 const FONT: u32 = 13;
 const LEFT: f64 = 58.0;
@@ -63,7 +63,7 @@ pub fn svg_titled(name: &str, unit: Unit, count: bool, points: &[(u64, f32)], ra
 		escape_attr(&title)
 	);
 	let _ = write!(out, "<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>");
-	let _ = write!(out, "<text x=\"{x0}\" y=\"{}\" font-weight=\"bold\">{}</text>", FONT + 4, escape(&title));
+	let _ = write!(out, "<text x=\"4\" y=\"{}\" font-weight=\"bold\">{}</text>", FONT + 4, escape(&title));
 	// Grid and value labels.
 	for i in 0..=4 {
 		let v = top * f64::from(i) / 4.0;
@@ -205,7 +205,7 @@ mod tests {
 		let s = svg(Series::Sessions, &pts, Range::Day, DEFAULT_SIZE);
 		assert!(s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{s}");
 		assert!(s.ends_with("</svg>"));
-		assert!(s.contains("viewBox=\"0 0 480 220\""));
+		assert!(s.contains("viewBox=\"0 0 400 220\""));
 		assert!(s.contains(">Sessions · 24 hours · now 0<"), "{s}");
 		for label in ["06:00", "12:00", "18:00"] {
 			assert!(s.contains(&format!(">{label}</text>")), "time label {label}: {s}");

@@ -23,5 +23,6 @@ pub mod selftest;
 pub mod server;
 pub mod sessions;
 pub mod setup;
+pub mod stats;
 pub mod store;
 pub mod xmpp;

@@ -148,5 +148,5 @@ fn logs_hold_no_passwords_or_message_bodies() {
 	for secret in ["SECRET-BODY-42", "WRONG-PASSWORD-42", PASSWORD] {
 		assert!(!log.contains(secret), "{secret} in the log");
 	}
-	assert!(log.contains("authentication failed for alice"), "{log}");
+	assert!(log.contains("login failed for alice"), "{log}");
 }

@@ -205,8 +205,7 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 			_ => break,
 		}
 	}
-	// Timestamps come from journald; local ones would need a single-threaded process.
-	let _ = simple_logger::SimpleLogger::new().with_level(level).init();
+	init_log(level);
 	let command = if args.is_empty() { "run".to_string() } else { args.remove(0) };
 	let wants_help = args.iter().any(|a| a == "-h" || a == "--help");
 	match command.as_str() {
@@ -233,6 +232,29 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		other => return Err(format!("unknown command {other:?}; see `xerra --help`")),
 	}
 	Ok(())
+}
+
+/// Log lines on stderr, with UTC timestamps (local ones would need a
+/// single-threaded process) unless journald, which stamps lines itself,
+/// reads them. `--log debug` is for Xerra's own lines: the libraries'
+/// debug output (TLS handshakes...) would drown them.
+fn init_log(level: log::LevelFilter) {
+	let logger = simple_logger::SimpleLogger::new().with_level(level.min(log::LevelFilter::Info)).with_module_level("xerra", level);
+	let logger = if under_journald() { logger.without_timestamps() } else { logger.with_utc_timestamps() };
+	let _ = logger.init();
+}
+
+/// systemd sets `JOURNAL_STREAM` to the device and inode of the stream it
+/// connected to journald (systemd.exec(5)); a child whose stderr was
+/// redirected elsewhere inherits the variable, hence the comparison.
+fn under_journald() -> bool {
+	let Some(value) = std::env::var_os("JOURNAL_STREAM") else { return false };
+	let Some((dev, ino)) = value.to_str().and_then(|v| v.split_once(':')) else { return false };
+	let Ok(stat) = nix::sys::stat::fstat(std::io::stderr()) else { return false };
+	// Narrower than u64 on some 32-bit targets.
+	#[allow(clippy::unnecessary_cast)]
+	let (st_dev, st_ino) = (stat.st_dev as u64, stat.st_ino as u64);
+	dev.parse::<u64>().ok() == Some(st_dev) && ino.parse::<u64>().ok() == Some(st_ino)
 }
 
 /// Stored settings, then command-line overrides, on top of the defaults.
@@ -290,9 +312,8 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 	}
 	let accounts = store.snapshot().and_then(|s| s.account_count()).unwrap_or(0);
 	if accounts == 0 && config.configured() {
-		eprintln!(
-			"xerra: no accounts yet. In another terminal: `xerra --data-dir {} user add alice`,\n       \
-			 then connect a client to alice@{} (the certificate is self-signed; accept it).",
+		log::warn!(
+			"no accounts yet: in another terminal, `xerra --data-dir {} user add alice`, then connect a client to alice@{}",
 			config.data_dir.display(),
 			config.domain
 		);

@@ -196,6 +196,9 @@ impl Stanza {
 /// to parse. Keeps the original payload (RFC 6120 §8.3.1 allows it) except
 /// for messages' bodies, which need not travel back.
 pub fn error_reply(orig: &Element, err: &StanzaError) -> Element {
+	// Every stanza error the server sends is made here: the one place to
+	// tell the admin what was refused and why (never a body: see Summary).
+	log::info!("refused {}: {err}", Summary(orig));
 	let mut el = orig.shallow_clone();
 	el.remove_attr("to");
 	el.remove_attr("from");
@@ -210,6 +213,35 @@ pub fn error_reply(orig: &Element, err: &StanzaError) -> Element {
 	}
 	el.push(err.to_element());
 	el
+}
+
+/// A stanza for a log line: kind, type, payload namespace and addresses,
+/// e.g. `iq get (urn:xmpp:mam:2) from a@b/c to b`. Nothing of its content
+/// (bodies, passwords in registrations) is shown. Formatted only when the
+/// line is logged.
+pub struct Summary<'a>(pub &'a Element);
+
+impl std::fmt::Display for Summary<'_> {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		let el = self.0;
+		f.write_str(el.name())?;
+		if let Some(t) = el.attr("type") {
+			write!(f, " {t}")?;
+		}
+		// An iq's payload is its child; a message's or presence's, the first
+		// extension (chat state, MUC, carbons...), if any.
+		let payload = if el.name() == "iq" { el.children().next() } else { el.children().find(|c| c.ns() != ns::CLIENT) };
+		if let Some(p) = payload {
+			write!(f, " ({})", p.ns())?;
+		}
+		if let Some(from) = el.attr("from") {
+			write!(f, " from {from}")?;
+		}
+		if let Some(to) = el.attr("to") {
+			write!(f, " to {to}")?;
+		}
+		Ok(())
+	}
 }
 
 fn swap_addresses(orig: &Element, reply: &mut Element) {

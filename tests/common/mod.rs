@@ -57,6 +57,17 @@ impl Server {
 	/// Like `start_in`, with the server run by `wrapper` (a command that
 	/// ends by executing its arguments, e.g. `unshare -m ... sh -c '...; exec "$@"'`).
 	pub fn start_wrapped(dir: PathBuf, settings: Vec<String>, wrapper: &[&str]) -> Server {
+		Server::spawn(dir, settings, wrapper, false)
+	}
+
+	/// Like `start`, as systemd runs it with its output going to journald:
+	/// `JOURNAL_STREAM` names the device and inode of the server's stderr.
+	pub fn start_under_journald(settings: &[&str]) -> Server {
+		let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+		Server::spawn(fresh_dir(), settings, &[], true)
+	}
+
+	fn spawn(dir: PathBuf, settings: Vec<String>, wrapper: &[&str], journald: bool) -> Server {
 		// Federation is off unless a test turns it on (with `s2s_hosts` for
 		// every domain it uses): a server must never ask the machine's DNS
 		// about test domains.
@@ -85,9 +96,20 @@ impl Server {
 		for s in &settings {
 			cmd.arg("--set").arg(s);
 		}
-		let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start xerra");
+		// The test runner may itself run under journald: only `journald` says so.
+		cmd.env_remove("JOURNAL_STREAM");
+		let (reader, writer) = std::io::pipe().expect("pipe");
+		if journald {
+			use std::os::unix::fs::MetadataExt as _;
+			let fd: std::os::fd::OwnedFd = writer.try_clone().unwrap().into();
+			let meta = std::fs::File::from(fd).metadata().unwrap();
+			cmd.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()));
+		}
+		let mut child = cmd.stdout(Stdio::piped()).stderr(writer).spawn().expect("start xerra");
+		// Our copy of the write end must go, or the reader never sees the end.
+		drop(cmd);
 		let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-		let stderr = child.stderr.take().unwrap();
+		let stderr = reader;
 		let sink = log.clone();
 		std::thread::spawn(move || {
 			for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -265,3 +287,4 @@ pub fn push_item(c: &mut Client) -> xerra::xmpp::element::Element {
 	c.send(&format!("<iq type='result' id='{id}'/>"));
 	push.child("query", ROSTER).unwrap().children().next().unwrap().clone()
 }
+

@@ -70,7 +70,7 @@ fn xmpp_js_chats_over_websocket() {
 	let from = hello.attr("from").unwrap().to_owned();
 	assert_eq!(from, format!("{}/web", Server::jid("alice")));
 	bob.send(&format!("<message to='{from}' type='chat'><body>hello web</body></message>"));
-	let out = node.wait_with_output().unwrap();
+	let out = common::output_within(node, common::CHILD_DEADLINE, "node ws_client.js");
 	let text = String::from_utf8_lossy(&out.stdout);
 	assert!(
 		out.status.success() && text.contains("PASSED"),
@@ -106,7 +106,7 @@ fn converse_js_in_chromium_chats_over_websocket() {
 		e.name() == "message" && e.child("body", "jabber:client").is_some_and(|b| b.text() == "hello from converse")
 	});
 	let Some(hello) = hello else {
-		let out = driver.wait_with_output().unwrap();
+		let out = common::output_within(driver, common::CHILD_DEADLINE, "converse_chat.py");
 		panic!(
 			"Converse's message never came\n{}\n{}\n--- server\n{}",
 			String::from_utf8_lossy(&out.stdout),
@@ -117,7 +117,7 @@ fn converse_js_in_chromium_chats_over_websocket() {
 	let from = hello.attr("from").unwrap().to_owned();
 	assert!(from.starts_with(&format!("{}/", Server::jid("alice"))), "{from}");
 	bob.send(&format!("<message to='{from}' type='chat'><body>hello converse</body></message>"));
-	let out = driver.wait_with_output().unwrap();
+	let out = common::output_within(driver, common::CHILD_DEADLINE, "converse_chat.py");
 	let text = String::from_utf8_lossy(&out.stdout);
 	assert!(
 		out.status.success() && text.contains("PASSED"),

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Client, DOMAIN, bin, cli};
+use common::{CHILD_DEADLINE, Client, DOMAIN, bin, cli, run_within, wait_within};
 
 const ADMIN_PASSWORD: &str = "a long admin password";
 
@@ -169,7 +169,8 @@ fn form(code: &str, people: &str) -> String {
 
 fn python(script: &str, args: &[&str]) -> (bool, String, String) {
 	let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
-	let out = Command::new("/usr/bin/python3").arg(path).args(args).output().expect("run /usr/bin/python3 (tests/setup installs it)");
+	let out = run_within(Command::new("/usr/bin/python3").arg(&path).args(args), CHILD_DEADLINE, &path)
+		.expect("run /usr/bin/python3 (tests/setup installs it)");
 	(out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -484,16 +485,37 @@ impl Pty {
 }
 
 fn serial_setup(dir: &Path, pty: &Pty) -> Child {
-	Command::new(bin())
-		.arg("--data-dir")
-		.arg(dir)
-		.args(["setup", "--serial"])
-		.arg(&pty.path)
-		.stdin(Stdio::null())
-		.stdout(Stdio::null())
-		.stderr(Stdio::null())
-		.spawn()
-		.unwrap()
+	serial_command(dir, pty).spawn().unwrap()
+}
+
+fn serial_command(dir: &Path, pty: &Pty) -> Command {
+	let mut cmd = Command::new(bin());
+	cmd.arg("--data-dir").arg(dir).args(["setup", "--serial"]).arg(&pty.path);
+	cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+	cmd
+}
+
+/// The console wizard as a shell's background job starts it (and as
+/// `nohup` would): with SIGINT and SIGHUP ignored.
+fn serial_setup_ignoring_signals(dir: &Path, pty: &Pty) -> Child {
+	use std::os::unix::process::CommandExt as _;
+	let mut cmd = serial_command(dir, pty);
+	// SAFETY: only sigaction, which is async-signal-safe, between fork and exec.
+	unsafe {
+		cmd.pre_exec(|| {
+			use nix::sys::signal::{SigHandler, Signal, signal};
+			for s in [Signal::SIGINT, Signal::SIGHUP] {
+				signal(s, SigHandler::SigIgn).map_err(std::io::Error::from)?;
+			}
+			Ok(())
+		});
+	}
+	cmd.spawn().unwrap()
+}
+
+/// The wizard's exit status, within a minute.
+fn wizard_status(child: &mut Child) -> std::process::ExitStatus {
+	wait_within(child, Duration::from_secs(60), "the console wizard")
 }
 
 #[test]
@@ -528,7 +550,7 @@ fn serial_wizard_over_a_pty_sets_up_the_running_server() {
 	pty.expect(&format!("Xerra is set up for {DOMAIN}."));
 	let line = pty.expect(" [Sales]");
 	let anna_pw = line.rsplit("password ").next().unwrap().trim().to_owned();
-	assert!(child.wait().unwrap().success());
+	assert!(wizard_status(&mut child).success());
 	assert!(!pty.transcript().contains(ADMIN_PASSWORD), "the password was echoed: {}", pty.transcript());
 	// The running server started XMPP with the new accounts.
 	app.wait_line("ready domain=");
@@ -539,7 +561,7 @@ fn serial_wizard_over_a_pty_sets_up_the_running_server() {
 	let mut pty2 = Pty::open();
 	let mut again = serial_setup(&dir, &pty2);
 	pty2.expect("already set up");
-	assert!(again.wait().unwrap().success());
+	assert!(wizard_status(&mut again).success());
 }
 
 #[test]
@@ -547,14 +569,15 @@ fn ctrl_c_in_the_serial_wizard_writes_nothing() {
 	let dir = temp_dir("ctrlc");
 	let mut pty = Pty::open();
 	// No server running: the wizard would write to the database itself.
-	let mut child = serial_setup(&dir, &pty);
+	// Started as a background job is (SIGINT ignored), Ctrl-C must still quit.
+	let mut child = serial_setup_ignoring_signals(&dir, &pty);
 	pty.expect("Press Enter");
 	pty.send("\r");
 	pty.expect("Chat domain [xerra.local]: ");
 	pty.send(&format!("{DOMAIN}\r"));
 	pty.expect("Admin user name [admin]: ");
 	pty.send("\x03");
-	let status = child.wait().unwrap();
+	let status = wizard_status(&mut child);
 	assert!(!status.success());
 	let (ok, out) = cli(&dir, &["config", "list"], None);
 	assert!(ok && out.contains("domain = \n"), "{out}");
@@ -563,6 +586,26 @@ fn ctrl_c_in_the_serial_wizard_writes_nothing() {
 	// The box still starts in setup mode.
 	let app = Appliance::start(&dir, &[]);
 	app.code();
+}
+
+#[test]
+fn a_hangup_in_the_serial_wizard_writes_nothing() {
+	let dir = temp_dir("hangup");
+	let mut pty = Pty::open();
+	let mut child = serial_setup_ignoring_signals(&dir, &pty);
+	pty.expect("Press Enter");
+	pty.send("\r");
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send(&format!("{DOMAIN}\r"));
+	pty.expect("Admin user name [admin]: ");
+	// What the kernel sends the line's session leader when the line drops.
+	nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGHUP).unwrap();
+	assert!(!wizard_status(&mut child).success());
+	let (ok, out) = cli(&dir, &["config", "list"], None);
+	assert!(ok && out.contains("domain = \n"), "{out}");
+	let (ok, out) = cli(&dir, &["user", "list"], None);
+	assert!(ok && out.trim().is_empty(), "{out}");
+	let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -613,7 +656,8 @@ fn mdns_announces_the_box_inside_a_private_network_namespace() {
 		bin = bin(),
 		d = dir.display(),
 	);
-	let out = Command::new("unshare").args(["--net", "--", "sh", "-c", &script]).output().expect("unshare (util-linux)");
+	let out = run_within(Command::new("unshare").args(["--net", "--", "sh", "-c", &script]), CHILD_DEADLINE, "unshare: the mDNS browse")
+		.expect("unshare (util-linux)");
 	let stdout = String::from_utf8_lossy(&out.stdout);
 	let log = std::fs::read_to_string(dir.join("err")).unwrap_or_default();
 	assert!(out.status.success(), "{stdout}\n{}\n{log}", String::from_utf8_lossy(&out.stderr));
@@ -679,5 +723,5 @@ fn the_console_wizard_steps_aside_when_the_web_page_sets_the_box_up() {
 	pty.expect("Press Enter");
 	assert_eq!(http(addr, "POST", "/setup", &form(&code, "")).0, 200);
 	pty.expect("set up from the web page");
-	assert!(child.wait().unwrap().success());
+	assert!(wizard_status(&mut child).success());
 }

@@ -352,6 +352,9 @@ fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 		}
 		crate::setup::serial::attach(device)?;
 	}
+	// Nothing is written before the last answer, so Ctrl-C or a hangup
+	// until then simply ends the process.
+	crate::setup::serial::quit_on_interrupt()?;
 	let banner = match crate::control::request(data_dir, &Command::SetupStatus) {
 		Some(Ok(b)) if b.is_empty() => {
 			println!("Xerra is already set up. `xerra status` shows what it serves.");
@@ -398,6 +401,9 @@ fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 	let Some(answers) = answers else {
 		return Err("setup cancelled; nothing was changed".into());
 	};
+	// Confirmed: the answers are applied whole, and said so, even if the
+	// line drops meanwhile.
+	crate::setup::serial::finish_uninterrupted();
 	admin(data_dir, Command::SetupApply(answers))
 }
 

@@ -32,6 +32,85 @@ fn https(port: u16, request: &str) -> String {
 	String::from_utf8_lossy(&raw).into_owned()
 }
 
+/// One plain HTTP request to the box's web page; the whole answer.
+fn http(port: u16, request: &str) -> String {
+	let mut tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+	tcp.write_all(request.as_bytes()).unwrap();
+	let mut raw = Vec::new();
+	let _ = tcp.read_to_end(&mut raw);
+	String::from_utf8_lossy(&raw).into_owned()
+}
+
+/// XEP-0156 on the box's web page too (`http://DOMAIN/`, where the box's
+/// name leads a browser), pointing at the WebSocket endpoint, readable
+/// from any web app's origin.
+#[test]
+fn the_web_page_answers_host_meta_too() {
+	let s = Server::start(&[]);
+	let web = s.listeners.iter().find(|(k, _)| k == "http").map(|(_, a)| a.port()).expect("the web page's listener");
+	let endpoint = format!("wss://{DOMAIN}:{}/xmpp-websocket", https_port(&s));
+	let xrd = http(web, "GET /.well-known/host-meta HTTP/1.1\r\n\r\n");
+	assert!(xrd.starts_with("HTTP/1.1 200"), "{xrd}");
+	assert!(xrd.contains("Content-Type: application/xrd+xml"), "{xrd}");
+	assert!(xrd.contains(&format!("<Link rel='urn:xmpp:alt-connections:websocket' href='{endpoint}'/>")), "{xrd}");
+	assert!(xrd.contains("Access-Control-Allow-Origin: *"), "{xrd}");
+	let json = http(web, "GET /.well-known/host-meta.json HTTP/1.1\r\n\r\n");
+	assert!(json.starts_with("HTTP/1.1 200") && json.contains("Content-Type: application/json"), "{json}");
+	assert!(json.contains(&format!("{{\"rel\":\"urn:xmpp:alt-connections:websocket\",\"href\":\"{endpoint}\"}}")), "{json}");
+	// The HTTPS port says the same.
+	let same = https(https_port(&s), "GET /.well-known/host-meta.json HTTP/1.1\r\n\r\n");
+	assert!(same.contains(&endpoint), "{same}");
+}
+
+/// Browsers (Converse.js) ask `https://DOMAIN/.well-known/host-meta`: the
+/// appliance serves HTTPS (uploads, WebSocket, host-meta) on port 443, and
+/// the endpoint it names needs no port.
+#[test]
+fn the_appliance_answers_host_meta_at_https_domain() {
+	let dir = std::env::temp_dir().join(format!("xerra-it-443-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	let mut cmd = Command::new(common::bin());
+	cmd.arg("--data-dir").arg(&dir).args(["run", "--appliance"]);
+	for set in [
+		"listen=127.0.0.1",
+		"http_port=0",
+		"mdns=off",
+		"c2s_port=0",
+		"c2s_tls_port=0",
+		"component_port=0",
+		"proxy_port=0",
+		"s2s_port=off",
+		&format!("domain={DOMAIN}"),
+	] {
+		cmd.arg("--set").arg(set);
+	}
+	let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+	let (lines, next) = std::sync::mpsc::channel();
+	let stdout = child.stdout.take().unwrap();
+	std::thread::spawn(move || {
+		use std::io::BufRead as _;
+		for l in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+			let _ = lines.send(l);
+		}
+	});
+	let mut listeners = Vec::new();
+	while let Ok(line) = next.recv_timeout(Duration::from_secs(20)) {
+		if line.starts_with("ready ") {
+			break;
+		}
+		listeners.push(line);
+	}
+	let on_443 = listeners.iter().any(|l| l == "listening upload 127.0.0.1:443");
+	let meta = on_443.then(|| https(443, "GET /.well-known/host-meta HTTP/1.1\r\n\r\n"));
+	let _ = child.kill();
+	let _ = child.wait();
+	let _ = std::fs::remove_dir_all(&dir);
+	assert!(on_443, "no HTTPS listener on 443: {listeners:?}");
+	let meta = meta.unwrap();
+	assert!(meta.contains(&format!("href='wss://{DOMAIN}/xmpp-websocket'")), "{meta}");
+}
+
 #[test]
 fn xmpp_js_chats_over_websocket() {
 	let clients = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients");

@@ -76,7 +76,8 @@ at start-up, the chat domain, the admin account and the people who will chat.
 CA (download it from the web page so clients can trust it).
 
   --appliance         defaults for the appliance under systemd: web page on
-                      port 80 and mDNS on (stored settings still win)
+                      port 80, HTTPS (uploads, WebSocket) on 443 and mDNS on
+                      (stored settings still win)
   --set NAME=VALUE    override a stored setting for this run (see `xerra config list`)
   --domain DOMAIN     short for --set domain=DOMAIN (skips the wizard)
 ";
@@ -278,7 +279,8 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 	let mut it = args.iter();
 	while let Some(a) = it.next() {
 		if a == "--appliance" {
-			base = vec![("http_port".to_owned(), "80".to_owned()), ("mdns".to_owned(), "on".to_owned())];
+			// HTTPS on 443 too: browsers look for https://DOMAIN/.well-known/host-meta.
+			base = [("http_port", "80"), ("upload_port", "443"), ("mdns", "on")].map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec();
 			continue;
 		}
 		let kv = match a.as_str() {

@@ -35,8 +35,26 @@ pub async fn route(app: &App, req: Request) -> Response {
 			r
 		}
 		("GET" | "HEAD", "/health") => Response::text(200, if setup_open { "setup\n" } else { "ok\n" }),
+		("GET" | "HEAD", "/.well-known/host-meta") => host_meta(app, false),
+		("GET" | "HEAD", "/.well-known/host-meta.json") => host_meta(app, true),
 		(_, "/" | "/ca.pem" | "/ca.crt" | "/health") => Response::text(405, "method not allowed\n"),
 		_ => page(404, "Not found", "<p>Nothing here. <a href=\"/\">Home</a></p>"),
+	}
+}
+
+/// XEP-0156 where a browser given the box's name looks, as on the HTTPS
+/// port; nothing while the box is not serving (no WebSocket yet).
+fn host_meta(app: &App, json: bool) -> Response {
+	let server = app.server.borrow().clone();
+	match server.filter(|s| s.upload_port.get().is_some()) {
+		Some(server) => {
+			let (body, ty) = crate::http::upload::host_meta_document(&server, json);
+			let mut r = Response::new(200, ty, body);
+			// Web clients on any origin read it (XEP-0156 §3.2.1).
+			r.headers.push(("Access-Control-Allow-Origin", "*".into()));
+			r
+		}
+		None => page(404, "Not found", "<p>No WebSocket endpoint here. <a href=\"/\">Home</a></p>"),
 	}
 }
 

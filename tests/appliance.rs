@@ -291,6 +291,58 @@ fn chromium_completes_the_web_wizard_and_clients_trust_the_box_ca() {
 	assert_eq!(sha256_colons(&http(app.http(), "GET", "/ca.crt", "").1), banner_fp);
 }
 
+fn hex(digest: &[u8], upper: bool, sep: &str) -> String {
+	digest.iter().map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") }).collect::<Vec<_>>().join(sep)
+}
+
+/// The text of the element with `id` on `page` (markup such as `<br>` removed).
+fn by_id(page: &str, id: &str) -> String {
+	let start = page.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} on the page:\n{page}"));
+	let inner = &page[start..];
+	let inner = &inner[inner.find('>').unwrap() + 1..];
+	let end = inner.find("</code>").unwrap();
+	inner[..end].replace("<br>", "\n")
+}
+
+/// The page a configured box shows: the fingerprints each app displays when
+/// it asks about the certificate, computed here from the certificates the
+/// server really sends, written as each app writes them; and the ports the
+/// server really listens on.
+#[test]
+fn the_page_shows_each_apps_fingerprint_and_the_real_ports() {
+	use ring::digest::{SHA1_FOR_LEGACY_USE_ONLY as SHA1, SHA256, digest};
+	let dir = temp_dir("page");
+	let app = Appliance::start(&dir, &[&format!("domain={DOMAIN}"), "c2s_tls_port=0"]);
+	app.wait_line("ready domain=");
+	let (c2s, tls) = (app.c2s_port(), app.wait_line("listening c2s_tls ").rsplit(':').next().unwrap().parse::<u16>().unwrap());
+	let (status, page) = http(app.http(), "GET", "/", "");
+	assert_eq!(status, 200);
+	let page = String::from_utf8(page).unwrap();
+	// The server certificate as a client gets it, and the CA's.
+	let mut c = Client::connect(c2s);
+	c.open();
+	c.starttls();
+	let leaf = c.peer_cert();
+	let ca = http(app.http(), "GET", "/ca.crt", "").1;
+	let (leaf256, ca1, ca256) = (digest(&SHA256, &leaf), digest(&SHA1, &ca), digest(&SHA256, &ca));
+	// Gajim 1.7: the server certificate's SHA-256, upper case with colons, 8 bytes a line.
+	let gajim = leaf256.as_ref().chunks(8).map(|l| hex(l, true, ":")).collect::<Vec<_>>().join("\n");
+	assert_eq!(by_id(&page, "fp-gajim"), gajim);
+	// Conversations: the server certificate's SHA-256, lower case with colons.
+	assert_eq!(by_id(&page, "fp-conversations"), hex(leaf256.as_ref(), false, ":"));
+	// Profanity 0.13: the SHA-1 of the certificate that failed, the CA (it is in the chain), plain lower-case hex.
+	assert_eq!(by_id(&page, "fp-profanity"), hex(ca1.as_ref(), false, ""));
+	// The console banner's CA SHA-256 stays.
+	assert_eq!(by_id(&page, "ca-fingerprint"), hex(ca256.as_ref(), true, ":"));
+	for name in ["Server certificate SHA-256 (Gajim)", "Server certificate SHA-256 (Conversations)", "CA SHA-1 (Profanity)"] {
+		assert!(page.contains(name), "{name:?} is not on the page:\n{page}");
+	}
+	// The ports it listens on, not the defaults.
+	assert_eq!(by_id(&page, "port-c2s"), c2s.to_string());
+	assert_eq!(by_id(&page, "port-c2s-tls"), tls.to_string());
+	assert!(!page.contains("port 5222"), "{page}");
+}
+
 #[test]
 fn setup_code_attempts_are_limited_and_only_one_submission_wins() {
 	let dir = temp_dir("limits");

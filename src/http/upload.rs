@@ -301,14 +301,19 @@ async fn host_meta(server: &Server, tls: &mut Tls, json: bool) -> std::io::Resul
 	timed(server, tls.flush()).await
 }
 
-/// The XEP-0156 document (XRD, or JRD when `json`) naming the WebSocket
-/// endpoint, and its media type; the box's web page serves it too.
-pub fn host_meta_document(server: &Server, json: bool) -> (String, &'static str) {
-	let url = match server.upload_port.get() {
+/// The WebSocket endpoint (RFC 7395) on the HTTPS port.
+pub fn websocket_url(server: &Server) -> String {
+	match server.upload_port.get() {
 		// The default port of https, as browsers write it.
 		Some(443) | None => format!("wss://{}/xmpp-websocket", server.config.domain),
 		Some(port) => format!("wss://{}:{port}/xmpp-websocket", server.config.domain),
-	};
+	}
+}
+
+/// The XEP-0156 document (XRD, or JRD when `json`) naming the WebSocket
+/// endpoint, and its media type; the box's web page serves it too.
+pub fn host_meta_document(server: &Server, json: bool) -> (String, &'static str) {
+	let url = websocket_url(server);
 	if json {
 		(format!("{{\"links\":[{{\"rel\":\"urn:xmpp:alt-connections:websocket\",\"href\":\"{url}\"}}]}}"), "application/json")
 	} else {

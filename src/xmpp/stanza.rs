@@ -226,22 +226,43 @@ impl std::fmt::Display for Summary<'_> {
 		let el = self.0;
 		f.write_str(el.name())?;
 		if let Some(t) = el.attr("type") {
-			write!(f, " {t}")?;
+			f.write_str(" ")?;
+			loggable(f, t)?;
 		}
 		// An iq's payload is its child; a message's or presence's, the first
 		// extension (chat state, MUC, carbons...), if any.
 		let payload = if el.name() == "iq" { el.children().next() } else { el.children().find(|c| c.ns() != ns::CLIENT) };
 		if let Some(p) = payload {
-			write!(f, " ({})", p.ns())?;
+			f.write_str(" (")?;
+			loggable(f, p.ns())?;
+			f.write_str(")")?;
 		}
-		if let Some(from) = el.attr("from") {
-			write!(f, " from {from}")?;
-		}
-		if let Some(to) = el.attr("to") {
-			write!(f, " to {to}")?;
+		for (word, attr) in [(" from ", "from"), (" to ", "to")] {
+			if let Some(v) = el.attr(attr) {
+				f.write_str(word)?;
+				loggable(f, v)?;
+			}
 		}
 		Ok(())
 	}
+}
+
+/// A peer's text in a log line: unparsed stanzas are refused too, so it may
+/// be anything. Control characters (a newline would forge a line) are
+/// escaped, and it is cut after 128 characters.
+fn loggable(f: &mut std::fmt::Formatter<'_>, text: &str) -> std::fmt::Result {
+	const MAX: usize = 128;
+	for (i, c) in text.chars().enumerate() {
+		if i == MAX {
+			return f.write_str("...");
+		}
+		if c.is_control() {
+			write!(f, "{}", c.escape_default())?;
+		} else {
+			write!(f, "{c}")?;
+		}
+	}
+	Ok(())
 }
 
 fn swap_addresses(orig: &Element, reply: &mut Element) {
@@ -316,6 +337,19 @@ mod tests {
 		assert_eq!(e.condition, Condition::BadRequest);
 		assert_eq!(Stanza::parse(el("foo")).unwrap_err().unwrap_err(), NotAStanza::UnknownName);
 		assert_eq!(Stanza::parse(Element::new("iq", "urn:x")).unwrap_err().unwrap_err(), NotAStanza::WrongNamespace);
+	}
+
+	#[test]
+	fn summaries_show_kind_payload_and_addresses_and_nothing_forged() {
+		let el = Element::new("iq", ns::CLIENT)
+			.with_attr("type", "get")
+			.with_attr("from", "a@b/c")
+			.with_attr("to", "b\n2026-12-07T00:00:00.000Z INFO  [xerra] forged")
+			.with_child(Element::new("query", "urn:xmpp:mam:2"));
+		let line = Summary(&el).to_string();
+		assert_eq!(line, "iq get (urn:xmpp:mam:2) from a@b/c to b\\n2026-12-07T00:00:00.000Z INFO  [xerra] forged");
+		let long = Element::new("message", ns::CLIENT).with_attr("to", "x".repeat(1000)).with_child(Element::new("body", ns::CLIENT));
+		assert_eq!(Summary(&long).to_string(), format!("message to {}...", "x".repeat(128)));
 	}
 
 	#[test]

@@ -86,9 +86,15 @@ fn refusals_and_failed_logins_are_logged_with_reasons_timestamps_and_no_secrets(
 	assert_eq!(c.scram_with("bob", PASSWORD, "SCRAM-SHA-256", "y,,", None), Err("not-authorized".into()));
 	logged(&s, &["login failed", "not-authorized", "GS2 flag \"y\"", "-PLUS was offered"]);
 
+	// A stream error: a stanza before authentication.
+	let mut c = secure(s.port);
+	c.send("<message to='bob@example.test'><body>too early</body></message>");
+	c.expect_stream_error("not-authorized");
+	logged(&s, &["127.0.0.1:", "stream error not-authorized (authenticate first)"]);
+
 	let log = s.log_text();
 	let plain_payload = base64::engine::general_purpose::STANDARD.encode("\0alice\0hunter2 wrong");
-	for secret in [PASSWORD, "hunter2", plain_payload.as_str(), "the secret plan", "n=bob,r="] {
+	for secret in [PASSWORD, "hunter2", plain_payload.as_str(), "the secret plan", "too early", "n=bob,r="] {
 		assert!(!log.contains(secret), "{secret:?} is in the log:\n{log}");
 	}
 	for line in log.lines() {

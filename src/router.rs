@@ -12,7 +12,13 @@ use crate::xmpp::error::{Condition, StanzaError};
 use crate::xmpp::jid::{FullJid, Jid};
 use crate::xmpp::ns;
 use crate::xmpp::packed::Packed;
-use crate::xmpp::stanza::{IqType, MessageType, Stanza, StanzaType};
+use crate::xmpp::stanza::{IqType, MessageType, PresenceType, Stanza, StanzaType, Summary};
+
+/// `--log debug`: what became of a stanza (refusals are logged, at info,
+/// where the error reply is made). Costs nothing when debug is off.
+fn trace(el: &Element, outcome: impl std::fmt::Display) {
+	log::debug!("{}: {outcome}", Summary(el));
+}
 
 fn stat_kind(s: &Stanza) -> crate::stats::StanzaKind {
 	match s.kind() {
@@ -138,15 +144,29 @@ pub fn dispatch(stanza: &Stanza, cx: &mut Cx) {
 		return bounce(stanza, Condition::PolicyViolation, cx);
 	}
 	if stanza.to.as_ref().is_some_and(|to| features::muc::is_ours(to, cx)) {
+		trace(&stanza.el, "to the rooms service");
 		return features::muc::handle(stanza, cx);
 	}
 	if stanza.to.as_ref().is_some_and(|to| features::proxy::is_ours(to, cx)) {
+		trace(&stanza.el, "to the proxy service");
 		return features::proxy::handle(stanza, cx);
 	}
 	match stanza.ty {
 		StanzaType::Iq(t) => iq(stanza, t, cx),
 		StanzaType::Message(t) => message(stanza, t, cx),
-		StanzaType::Presence(t) => presence::handle(stanza, t, cx),
+		StanzaType::Presence(t) => {
+			trace(&stanza.el, presence_outcome(t, stanza.to.is_some()));
+			presence::handle(stanza, t, cx)
+		}
+	}
+}
+
+fn presence_outcome(t: PresenceType, directed: bool) -> &'static str {
+	match t {
+		PresenceType::Available | PresenceType::Unavailable if directed => "directed presence",
+		PresenceType::Available | PresenceType::Unavailable => "broadcast to contacts",
+		PresenceType::Probe => "probe",
+		_ => "subscription handling",
 	}
 }
 
@@ -183,14 +203,15 @@ fn iq(stanza: &Stanza, t: IqType, cx: &mut Cx) {
 		} else if cx.is_remote() {
 			features::push::answer(stanza, cx);
 		}
-		return;
+		return trace(&stanza.el, "taken by the server");
 	}
-	let Some(payload) = stanza.payload() else { return };
+	let Some(payload) = stanza.payload() else { return trace(&stanza.el, "dropped (no payload)") };
 	let Some(route) = features::iq_route(t, payload, to_server) else {
 		return bounce(stanza, Condition::ServiceUnavailable, cx);
 	};
-	if let Err(e) = (route.handler)(stanza, cx) {
-		cx.reply(stanza.error_reply(&e));
+	match (route.handler)(stanza, cx) {
+		Ok(()) => trace(&stanza.el, "answered"),
+		Err(e) => cx.reply(stanza.error_reply(&e)),
 	}
 }
 
@@ -254,11 +275,14 @@ fn send_remote(el: Element, to: &Jid, bounce: bool, cx: &mut Cx) {
 		Some(f) if hosted(server, f.domain()) => f.domain().to_owned(),
 		_ => server.config.domain.clone(),
 	};
+	// Summarised before it goes: the queue takes the element.
+	let summary = log::log_enabled!(log::Level::Debug).then(|| Summary(&el).to_string());
 	let sent = server.remotes.borrow().send(&local, to.domain(), el, limit, bounce);
 	let el = match sent {
-		Ok(()) => return,
+		Ok(()) => return log::debug!("{}: sent to {}", summary.unwrap_or_default(), to.domain()),
 		// No link yet to another server: one is made, this is its first stanza.
 		Err((Condition::RemoteServerNotFound, el)) if !component && server.config.s2s_port.is_some() => {
+			trace(&el, format_args!("queued while a link to {} is made", to.domain()));
 			return server.remotes.borrow_mut().dial((local, to.domain().to_owned()), el, bounce);
 		}
 		Err(failed) => failed,
@@ -266,6 +290,8 @@ fn send_remote(el: Element, to: &Jid, bounce: bool, cx: &mut Cx) {
 	let (condition, el) = el;
 	if bounce {
 		bounce_el(&el, condition, cx);
+	} else {
+		trace(&el, format_args!("dropped ({}: {})", to.domain(), condition.as_str()));
 	}
 }
 
@@ -337,6 +363,9 @@ pub async fn from_remote(server: &Server, el: Element) {
 		}
 		Ok(stanza) => {
 			let to = stanza.to.clone();
+			if matches!(stanza.ty, StanzaType::Presence(_)) || to.as_ref().is_some_and(|to| features::muc::is_ours(to, &cx)) {
+				trace(&stanza.el, "from another domain");
+			}
 			match to {
 				// Occupants from other domains take part in our rooms.
 				Some(to) if features::muc::is_ours(&to, &cx) => features::muc::handle(&stanza, &mut cx),
@@ -399,7 +428,9 @@ fn forward_to_full(stanza: &Stanza, to: &Jid, cx: &mut Cx) {
 		let sessions = cx.server.sessions.borrow();
 		sessions.by_jid(&full).is_some_and(|s| s.send(stanza.el.clone()))
 	});
-	if !delivered {
+	if delivered {
+		trace(&stanza.el, "delivered");
+	} else {
 		bounce(stanza, Condition::ServiceUnavailable, cx);
 	}
 }
@@ -435,6 +466,7 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 		drop(sessions);
 		match sent {
 			Some((id, Ok(()))) => {
+				trace(&el, "delivered");
 				// The recipient's other devices see it too (XEP-0280 §6).
 				if features::carbons::eligible(&el) {
 					features::carbons::copy(&el, &user, &[id], false, cx);
@@ -447,7 +479,7 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 		// No such resource: chat/normal/headline fall back to the bare JID.
 		match t {
 			MessageType::Groupchat => return bounce_el(&el, Condition::ServiceUnavailable, cx),
-			MessageType::Error => return,
+			MessageType::Error => return trace(&el, "dropped (no such resource)"),
 			_ => {}
 		}
 	}
@@ -459,6 +491,8 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 	if let Some(error) = error {
 		if !matches!(t, MessageType::Headline | MessageType::Error) {
 			bounce_el(&el, error, cx);
+		} else {
+			trace(&el, format_args!("dropped ({})", error.condition.as_str()));
 		}
 		return;
 	}
@@ -483,6 +517,7 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 		(got, no_memory)
 	};
 	if !delivered.is_empty() {
+		trace(&el, format_args!("delivered to {} session(s)", delivered.len()));
 		if features::carbons::eligible(&el) {
 			features::carbons::copy(&el, &user, &delivered, false, cx);
 		}
@@ -496,11 +531,12 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 	}
 	match t {
 		MessageType::Chat | MessageType::Normal => {
+			trace(&el, "stored offline");
 			features::push::offline(&user, &el, cx);
 			features::offline::store(el, &user, cx);
 		}
 		MessageType::Groupchat => bounce_el(&el, Condition::ServiceUnavailable, cx),
-		MessageType::Headline | MessageType::Error => {}
+		MessageType::Headline | MessageType::Error => trace(&el, "dropped (nobody online)"),
 	}
 }
 
@@ -582,6 +618,7 @@ fn route_from_server(el: Element, cx: &mut Cx) {
 			if let Ok(full) = to.try_into_full()
 				&& let Some(s) = cx.server.sessions.borrow().by_jid(&full)
 			{
+				trace(&el, "delivered");
 				s.send(el);
 			}
 		}

@@ -26,6 +26,8 @@ pub struct Server {
 	pub sessions: RefCell<Sessions>,
 	pub guard: RefCell<Guard>,
 	pub tls: RefCell<Arc<ServerConfig>>,
+	/// The certificate `tls` presents (DER), for the web page's fingerprints.
+	pub tls_leaf: RefCell<Vec<u8>>,
 	pub started: Instant,
 	/// Client feature sets learnt from XEP-0115 caps.
 	pub caps: RefCell<crate::features::caps::Caps>,
@@ -47,6 +49,8 @@ pub struct Server {
 	pub remotes: RefCell<crate::remote::Remotes>,
 	/// The HTTPS port uploads go to, once it listens.
 	pub upload_port: std::cell::Cell<Option<u16>>,
+	/// The client ports (STARTTLS, direct TLS) as bound, for the web page.
+	pub c2s_ports: std::cell::Cell<(Option<u16>, Option<u16>)>,
 	/// The SOCKS5 proxy's port (XEP-0065), once it listens.
 	pub proxy_port: std::cell::Cell<Option<u16>>,
 	/// Streams waiting at the proxy.
@@ -99,6 +103,7 @@ impl Server {
 			sessions: RefCell::default(),
 			guard: RefCell::default(),
 			tls: RefCell::new(tls),
+			tls_leaf: RefCell::default(),
 			started: Instant::now(),
 			caps: RefCell::default(),
 			resumable: RefCell::default(),
@@ -108,6 +113,7 @@ impl Server {
 			upload_slots: RefCell::default(),
 			avatar_hashes: RefCell::default(),
 			upload_port: std::cell::Cell::new(None),
+			c2s_ports: std::cell::Cell::default(),
 			proxy_port: std::cell::Cell::new(None),
 			proxy: RefCell::default(),
 			remotes: RefCell::new(remotes),
@@ -304,9 +310,10 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 				Event::Signal(Some(Ok(Signal::Hup))) => {
 					let server = app.server.borrow().clone();
 					let Some(server) = server else { continue };
-					match crate::net::tls::load(&server.config) {
-						Ok(cfg) => {
+					match crate::net::tls::load_with_leaf(&server.config) {
+						Ok((cfg, leaf)) => {
 							*server.tls.borrow_mut() = cfg;
+							*server.tls_leaf.borrow_mut() = leaf;
 							log::info!("TLS certificate reloaded");
 						}
 						Err(e) => log::error!("TLS reload failed, keeping the old certificate: {e}"),
@@ -361,15 +368,21 @@ fn start_xmpp(
 	mdns: Option<&crate::mdns::Announcer>,
 ) -> Result<(), RunError> {
 	let config = app.config();
-	let tls = crate::net::tls::load(&config).map_err(RunError::Tls)?;
+	let (tls, leaf) = crate::net::tls::load_with_leaf(&config).map_err(RunError::Tls)?;
 	let listeners = crate::net::listen(&config).map_err(RunError::Listen)?;
 	if let Some(path) = &config.banner_file {
 		// The code in it is dead now; say so instead of leaving it around.
 		let _ = std::fs::write(path, format!("Xerra is set up for {}.\nCA SHA-256: {}\n", config.domain, app.ca.fingerprint()));
 	}
 	let server = Rc::new(Server::new(config, app.store.clone(), tls));
+	*server.tls_leaf.borrow_mut() = leaf;
 	for l in &listeners {
 		println!("listening {} {}", l.kind.name(), l.addr);
+		let (c2s, direct) = server.c2s_ports.get();
+		server.c2s_ports.set(match l.kind {
+			crate::net::Kind::C2s => (c2s.or(Some(l.addr.port())), direct),
+			crate::net::Kind::C2sTls => (c2s, direct.or(Some(l.addr.port()))),
+		});
 		if let (Some(m), crate::net::Kind::C2s) = (mdns, l.kind) {
 			m.announce("_xmpp-client._tcp.local.", &server.config.domain, l.addr.port(), &[]);
 		}
@@ -459,8 +472,11 @@ fn renew_certificate(app: &App) {
 	}
 	let path = config.data_dir.join("tls").join(format!("{}.crt", config.domain));
 	if crate::net::ca::is_due(&path) {
-		match crate::net::tls::load(config) {
-			Ok(cfg) => *server.tls.borrow_mut() = cfg,
+		match crate::net::tls::load_with_leaf(config) {
+			Ok((cfg, leaf)) => {
+				*server.tls.borrow_mut() = cfg;
+				*server.tls_leaf.borrow_mut() = leaf;
+			}
 			Err(e) => log::error!("certificate renewal failed, keeping the old one: {e}"),
 		}
 	}

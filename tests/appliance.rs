@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Client, DOMAIN, bin, cli};
+use common::{CHILD_DEADLINE, Client, DOMAIN, bin, cli, run_within, wait_within};
 
 const ADMIN_PASSWORD: &str = "a long admin password";
 
@@ -169,7 +169,8 @@ fn form(code: &str, people: &str) -> String {
 
 fn python(script: &str, args: &[&str]) -> (bool, String, String) {
 	let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
-	let out = Command::new("/usr/bin/python3").arg(path).args(args).output().expect("run /usr/bin/python3 (tests/setup installs it)");
+	let out = run_within(Command::new("/usr/bin/python3").arg(&path).args(args), CHILD_DEADLINE, &path)
+		.expect("run /usr/bin/python3 (tests/setup installs it)");
 	(out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
@@ -288,6 +289,58 @@ fn chromium_completes_the_web_wizard_and_clients_trust_the_box_ca() {
 	assert_eq!(anna.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>").attr("type"), Some("result"));
 	assert!(contact(&mut anna).contains("support-addresses"));
 	assert_eq!(sha256_colons(&http(app.http(), "GET", "/ca.crt", "").1), banner_fp);
+}
+
+fn hex(digest: &[u8], upper: bool, sep: &str) -> String {
+	digest.iter().map(|b| if upper { format!("{b:02X}") } else { format!("{b:02x}") }).collect::<Vec<_>>().join(sep)
+}
+
+/// The text of the element with `id` on `page` (markup such as `<br>` removed).
+fn by_id(page: &str, id: &str) -> String {
+	let start = page.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no #{id} on the page:\n{page}"));
+	let inner = &page[start..];
+	let inner = &inner[inner.find('>').unwrap() + 1..];
+	let end = inner.find("</code>").unwrap();
+	inner[..end].replace("<br>", "\n")
+}
+
+/// The page a configured box shows: the fingerprints each app displays when
+/// it asks about the certificate, computed here from the certificates the
+/// server really sends, written as each app writes them; and the ports the
+/// server really listens on.
+#[test]
+fn the_page_shows_each_apps_fingerprint_and_the_real_ports() {
+	use ring::digest::{SHA1_FOR_LEGACY_USE_ONLY as SHA1, SHA256, digest};
+	let dir = temp_dir("page");
+	let app = Appliance::start(&dir, &[&format!("domain={DOMAIN}"), "c2s_tls_port=0"]);
+	app.wait_line("ready domain=");
+	let (c2s, tls) = (app.c2s_port(), app.wait_line("listening c2s_tls ").rsplit(':').next().unwrap().parse::<u16>().unwrap());
+	let (status, page) = http(app.http(), "GET", "/", "");
+	assert_eq!(status, 200);
+	let page = String::from_utf8(page).unwrap();
+	// The server certificate as a client gets it, and the CA's.
+	let mut c = Client::connect(c2s);
+	c.open();
+	c.starttls();
+	let leaf = c.peer_cert();
+	let ca = http(app.http(), "GET", "/ca.crt", "").1;
+	let (leaf256, ca1, ca256) = (digest(&SHA256, &leaf), digest(&SHA1, &ca), digest(&SHA256, &ca));
+	// Gajim 1.7: the server certificate's SHA-256, upper case with colons, 8 bytes a line.
+	let gajim = leaf256.as_ref().chunks(8).map(|l| hex(l, true, ":")).collect::<Vec<_>>().join("\n");
+	assert_eq!(by_id(&page, "fp-gajim"), gajim);
+	// Conversations: the server certificate's SHA-256, lower case with colons.
+	assert_eq!(by_id(&page, "fp-conversations"), hex(leaf256.as_ref(), false, ":"));
+	// Profanity 0.13: the SHA-1 of the certificate that failed, the CA (it is in the chain), plain lower-case hex.
+	assert_eq!(by_id(&page, "fp-profanity"), hex(ca1.as_ref(), false, ""));
+	// The console banner's CA SHA-256 stays.
+	assert_eq!(by_id(&page, "ca-fingerprint"), hex(ca256.as_ref(), true, ":"));
+	for name in ["Server certificate SHA-256 (Gajim)", "Server certificate SHA-256 (Conversations)", "CA SHA-1 (Profanity)"] {
+		assert!(page.contains(name), "{name:?} is not on the page:\n{page}");
+	}
+	// The ports it listens on, not the defaults.
+	assert_eq!(by_id(&page, "port-c2s"), c2s.to_string());
+	assert_eq!(by_id(&page, "port-c2s-tls"), tls.to_string());
+	assert!(!page.contains("port 5222"), "{page}");
 }
 
 #[test]
@@ -511,16 +564,37 @@ impl Pty {
 }
 
 fn serial_setup(dir: &Path, pty: &Pty) -> Child {
-	Command::new(bin())
-		.arg("--data-dir")
-		.arg(dir)
-		.args(["setup", "--serial"])
-		.arg(&pty.path)
-		.stdin(Stdio::null())
-		.stdout(Stdio::null())
-		.stderr(Stdio::null())
-		.spawn()
-		.unwrap()
+	serial_command(dir, pty).spawn().unwrap()
+}
+
+fn serial_command(dir: &Path, pty: &Pty) -> Command {
+	let mut cmd = Command::new(bin());
+	cmd.arg("--data-dir").arg(dir).args(["setup", "--serial"]).arg(&pty.path);
+	cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+	cmd
+}
+
+/// The console wizard as a shell's background job starts it (and as
+/// `nohup` would): with SIGINT and SIGHUP ignored.
+fn serial_setup_ignoring_signals(dir: &Path, pty: &Pty) -> Child {
+	use std::os::unix::process::CommandExt as _;
+	let mut cmd = serial_command(dir, pty);
+	// SAFETY: only sigaction, which is async-signal-safe, between fork and exec.
+	unsafe {
+		cmd.pre_exec(|| {
+			use nix::sys::signal::{SigHandler, Signal, signal};
+			for s in [Signal::SIGINT, Signal::SIGHUP] {
+				signal(s, SigHandler::SigIgn).map_err(std::io::Error::from)?;
+			}
+			Ok(())
+		});
+	}
+	cmd.spawn().unwrap()
+}
+
+/// The wizard's exit status, within a minute.
+fn wizard_status(child: &mut Child) -> std::process::ExitStatus {
+	wait_within(child, Duration::from_secs(60), "the console wizard")
 }
 
 #[test]
@@ -555,7 +629,7 @@ fn serial_wizard_over_a_pty_sets_up_the_running_server() {
 	pty.expect(&format!("Xerra is set up for {DOMAIN}."));
 	let line = pty.expect(" [Sales]");
 	let anna_pw = line.rsplit("password ").next().unwrap().trim().to_owned();
-	assert!(child.wait().unwrap().success());
+	assert!(wizard_status(&mut child).success());
 	assert!(!pty.transcript().contains(ADMIN_PASSWORD), "the password was echoed: {}", pty.transcript());
 	// The running server started XMPP with the new accounts.
 	app.wait_line("ready domain=");
@@ -566,7 +640,7 @@ fn serial_wizard_over_a_pty_sets_up_the_running_server() {
 	let mut pty2 = Pty::open();
 	let mut again = serial_setup(&dir, &pty2);
 	pty2.expect("already set up");
-	assert!(again.wait().unwrap().success());
+	assert!(wizard_status(&mut again).success());
 }
 
 #[test]
@@ -574,14 +648,15 @@ fn ctrl_c_in_the_serial_wizard_writes_nothing() {
 	let dir = temp_dir("ctrlc");
 	let mut pty = Pty::open();
 	// No server running: the wizard would write to the database itself.
-	let mut child = serial_setup(&dir, &pty);
+	// Started as a background job is (SIGINT ignored), Ctrl-C must still quit.
+	let mut child = serial_setup_ignoring_signals(&dir, &pty);
 	pty.expect("Press Enter");
 	pty.send("\r");
 	pty.expect("Chat domain [xerra.local]: ");
 	pty.send(&format!("{DOMAIN}\r"));
 	pty.expect("Admin user name [admin]: ");
 	pty.send("\x03");
-	let status = child.wait().unwrap();
+	let status = wizard_status(&mut child);
 	assert!(!status.success());
 	let (ok, out) = cli(&dir, &["config", "list"], None);
 	assert!(ok && out.contains("domain = \n"), "{out}");
@@ -590,6 +665,26 @@ fn ctrl_c_in_the_serial_wizard_writes_nothing() {
 	// The box still starts in setup mode.
 	let app = Appliance::start(&dir, &[]);
 	app.code();
+}
+
+#[test]
+fn a_hangup_in_the_serial_wizard_writes_nothing() {
+	let dir = temp_dir("hangup");
+	let mut pty = Pty::open();
+	let mut child = serial_setup_ignoring_signals(&dir, &pty);
+	pty.expect("Press Enter");
+	pty.send("\r");
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send(&format!("{DOMAIN}\r"));
+	pty.expect("Admin user name [admin]: ");
+	// What the kernel sends the line's session leader when the line drops.
+	nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGHUP).unwrap();
+	assert!(!wizard_status(&mut child).success());
+	let (ok, out) = cli(&dir, &["config", "list"], None);
+	assert!(ok && out.contains("domain = \n"), "{out}");
+	let (ok, out) = cli(&dir, &["user", "list"], None);
+	assert!(ok && out.trim().is_empty(), "{out}");
+	let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -640,7 +735,8 @@ fn mdns_announces_the_box_inside_a_private_network_namespace() {
 		bin = bin(),
 		d = dir.display(),
 	);
-	let out = Command::new("unshare").args(["--net", "--", "sh", "-c", &script]).output().expect("unshare (util-linux)");
+	let out = run_within(Command::new("unshare").args(["--net", "--", "sh", "-c", &script]), CHILD_DEADLINE, "unshare: the mDNS browse")
+		.expect("unshare (util-linux)");
 	let stdout = String::from_utf8_lossy(&out.stdout);
 	let log = std::fs::read_to_string(dir.join("err")).unwrap_or_default();
 	assert!(out.status.success(), "{stdout}\n{}\n{log}", String::from_utf8_lossy(&out.stderr));
@@ -706,5 +802,5 @@ fn the_console_wizard_steps_aside_when_the_web_page_sets_the_box_up() {
 	pty.expect("Press Enter");
 	assert_eq!(http(addr, "POST", "/setup", &form(&code, "")).0, 200);
 	pty.expect("set up from the web page");
-	assert!(child.wait().unwrap().success());
+	assert!(wizard_status(&mut child).success());
 }

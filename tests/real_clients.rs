@@ -27,7 +27,11 @@ fn script(name: &str) -> PathBuf {
 /// A missing client is a failure, never a skip: these tests are the only
 /// real-client coverage.
 fn require_slixmpp() {
-	match Command::new(PYTHON).args(["-c", "import slixmpp; print(slixmpp.__version__)"]).output() {
+	match common::run_within(
+		Command::new(PYTHON).args(["-c", "import slixmpp; print(slixmpp.__version__)"]),
+		HARD_LIMIT,
+		"python3 -c 'import slixmpp'",
+	) {
 		Ok(out) if out.status.success() => {}
 		Ok(out) => panic!(
 			"{PYTHON} cannot import slixmpp ({}); run tests/run, which installs python3-slixmpp",
@@ -321,12 +325,12 @@ impl Prosody {
 		let dir = std::env::temp_dir().join(format!("xerra-prosody-{}", std::process::id()));
 		let _ = std::fs::remove_dir_all(&dir);
 		let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/prosody_peer.sh");
-		let out = Command::new("sh")
-			.arg(&script)
+		let mut cmd = Command::new("sh");
+		cmd.arg(&script)
 			.args(["start", dir.to_str().unwrap(), "127.0.0.2", DOMAIN, "127.0.0.1"])
 			// Prosody's own default: no federation without TLS.
-			.envs([("PROSODY_OUR_PORT", our_port.to_string()), ("PROSODY_S2S_REQUIRE_ENCRYPTION", "true".to_owned())])
-			.output()
+			.envs([("PROSODY_OUR_PORT", our_port.to_string()), ("PROSODY_S2S_REQUIRE_ENCRYPTION", "true".to_owned())]);
+		let out = common::run_within(&mut cmd, HARD_LIMIT, "prosody_peer.sh start")
 			.unwrap_or_else(|e| panic!("cannot run {} ({e}); run tests/run, which installs prosody", script.display()));
 		assert!(
 			out.status.success(),
@@ -345,7 +349,9 @@ impl Prosody {
 impl Drop for Prosody {
 	fn drop(&mut self) {
 		let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/prosody_peer.sh");
-		let _ = Command::new("sh").arg(script).args(["stop", self.dir.to_str().unwrap()]).status();
+		if let Ok(mut stop) = Command::new("sh").arg(script).args(["stop", self.dir.to_str().unwrap()]).spawn() {
+			common::wait_within(&mut stop, HARD_LIMIT, "prosody_peer.sh stop");
+		}
 		let _ = std::fs::remove_dir_all(&self.dir);
 	}
 }

@@ -89,7 +89,7 @@ fn in_server_ns(s: &Server, cmd: &[&str], stdin: Option<&str>) -> (bool, String)
 		child.stdin.take().unwrap().write_all(format!("{input}\n").as_bytes()).unwrap();
 	}
 	drop(child.stdin.take());
-	let out = child.wait_with_output().unwrap();
+	let out = common::output_within(child, common::CHILD_DEADLINE, &format!("nsenter {}", cmd.join(" ")));
 	(out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 

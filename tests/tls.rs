@@ -77,38 +77,37 @@ fn unusable_certificate_stops_start_up_with_a_clear_error() {
 	std::fs::create_dir_all(&dir).unwrap();
 	std::fs::write(dir.join("bad.crt"), "garbage").unwrap();
 	std::fs::write(dir.join("bad.key"), "garbage").unwrap();
-	let out = std::process::Command::new(common::bin())
-		.args([
-			"--data-dir",
-			dir.join("data").to_str().unwrap(),
-			"run",
-			"--set",
-			"listen=127.0.0.1",
-			"--set",
-			"c2s_port=0",
-			"--set",
-			"c2s_tls_port=0",
-			"--set",
-			"http_port=off",
-			"--set",
-			"upload_port=off",
-			"--set",
-			"s2s_port=off",
-			"--set",
-			"component_port=off",
-			"--set",
-			"proxy_port=off",
-			"--domain",
-			"example.test",
-		])
-		.args([
-			"--set",
-			&format!("tls_cert={}", dir.join("bad.crt").display()),
-			"--set",
-			&format!("tls_key={}", dir.join("bad.key").display()),
-		])
-		.output()
-		.unwrap();
+	let mut cmd = std::process::Command::new(common::bin());
+	cmd.args([
+		"--data-dir",
+		dir.join("data").to_str().unwrap(),
+		"run",
+		"--set",
+		"listen=127.0.0.1",
+		"--set",
+		"c2s_port=0",
+		"--set",
+		"c2s_tls_port=0",
+		"--set",
+		"http_port=off",
+		"--set",
+		"upload_port=off",
+		"--set",
+		"s2s_port=off",
+		"--set",
+		"component_port=off",
+		"--set",
+		"proxy_port=off",
+		"--domain",
+		"example.test",
+	])
+	.args([
+		"--set",
+		&format!("tls_cert={}", dir.join("bad.crt").display()),
+		"--set",
+		&format!("tls_key={}", dir.join("bad.key").display()),
+	]);
+	let out = common::run_within(&mut cmd, common::CHILD_DEADLINE, "xerra run with a bad certificate").unwrap();
 	assert!(!out.status.success());
 	let err = String::from_utf8_lossy(&out.stderr);
 	assert!(err.contains("bad.crt"), "{err}");
@@ -148,5 +147,5 @@ fn logs_hold_no_passwords_or_message_bodies() {
 	for secret in ["SECRET-BODY-42", "WRONG-PASSWORD-42", PASSWORD] {
 		assert!(!log.contains(secret), "{secret} in the log");
 	}
-	assert!(log.contains("authentication failed for alice"), "{log}");
+	assert!(log.contains("login failed for alice"), "{log}");
 }

@@ -258,7 +258,7 @@ fn file_io_stays_off_the_executor_thread() {
 	let (status, _, got) = https(port, format!("GET {get_path} HTTP/1.1\r\n\r\n").as_bytes());
 	assert_eq!((status, got.len()), (200, size));
 	let _ = std::process::Command::new("kill").arg("-INT").arg(strace.id().to_string()).status();
-	let _ = strace.wait();
+	common::wait_within(&mut strace, common::CHILD_DEADLINE, "strace");
 	let text = std::fs::read_to_string(&trace).unwrap();
 	let on_files: Vec<&str> = text.lines().filter(|l| l.contains("/uploads")).collect();
 	let (main, workers): (Vec<&str>, Vec<&str>) = on_files.iter().partition(|l| l.starts_with(&format!("{} ", s.pid())));

@@ -61,6 +61,7 @@ impl StreamEnv for Env {
 	fn auth_failed(&mut self, _: Option<&str>) {
 		self.failures += 1;
 	}
+	fn login_failed(&mut self, _: Option<&str>, _: &str, _: &str) {}
 	fn auth_retries(&self) -> u32 {
 		3
 	}

@@ -88,7 +88,8 @@ at start-up, the chat domain, the admin account and the people who will chat.
 CA (download it from the web page so clients can trust it).
 
   --appliance         defaults for the appliance under systemd: web page on
-                      port 80 and mDNS on (stored settings still win)
+                      port 80, HTTPS (uploads, WebSocket) on 443 and mDNS on
+                      (stored settings still win)
   --set NAME=VALUE    override a stored setting for this run (see `xerra config list`)
   --domain DOMAIN     short for --set domain=DOMAIN (skips the wizard)
 ";
@@ -248,8 +249,7 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 			_ => break,
 		}
 	}
-	// Timestamps come from journald; local ones would need a single-threaded process.
-	let _ = simple_logger::SimpleLogger::new().with_level(level).init();
+	init_log(level);
 	let command = if args.is_empty() { "run".to_string() } else { args.remove(0) };
 	let wants_help = args.iter().any(|a| a == "-h" || a == "--help");
 	match command.as_str() {
@@ -282,6 +282,29 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 	Ok(())
 }
 
+/// Log lines on stderr, with UTC timestamps (local ones would need a
+/// single-threaded process) unless journald, which stamps lines itself,
+/// reads them. `--log debug` is for Xerra's own lines: the libraries'
+/// debug output (TLS handshakes...) would drown them.
+fn init_log(level: log::LevelFilter) {
+	let logger = simple_logger::SimpleLogger::new().with_level(level.min(log::LevelFilter::Info)).with_module_level("xerra", level);
+	let logger = if under_journald() { logger.without_timestamps() } else { logger.with_utc_timestamps() };
+	let _ = logger.init();
+}
+
+/// systemd sets `JOURNAL_STREAM` to the device and inode of the stream it
+/// connected to journald (systemd.exec(5)); a child whose stderr was
+/// redirected elsewhere inherits the variable, hence the comparison.
+fn under_journald() -> bool {
+	let Some(value) = std::env::var_os("JOURNAL_STREAM") else { return false };
+	let Some((dev, ino)) = value.to_str().and_then(|v| v.split_once(':')) else { return false };
+	let Ok(stat) = nix::sys::stat::fstat(std::io::stderr()) else { return false };
+	// Narrower than u64 on some 32-bit targets.
+	#[allow(clippy::unnecessary_cast)]
+	let (st_dev, st_ino) = (stat.st_dev as u64, stat.st_ino as u64);
+	dev.parse::<u64>().ok() == Some(st_dev) && ino.parse::<u64>().ok() == Some(st_ino)
+}
+
 /// Stored settings, then command-line overrides, on top of the defaults.
 fn load_config(data_dir: PathBuf, store: &Store, overrides: &[(String, String)]) -> Result<Config, String> {
 	load_config_over(data_dir, store, &[], overrides)
@@ -303,7 +326,8 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 	let mut it = args.iter();
 	while let Some(a) = it.next() {
 		if a == "--appliance" {
-			base = vec![("http_port".to_owned(), "80".to_owned()), ("mdns".to_owned(), "on".to_owned())];
+			// HTTPS on 443 too: browsers look for https://DOMAIN/.well-known/host-meta.
+			base = [("http_port", "80"), ("upload_port", "443"), ("mdns", "on")].map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec();
 			continue;
 		}
 		let kv = match a.as_str() {
@@ -337,9 +361,8 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 	}
 	let accounts = store.snapshot().and_then(|s| s.account_count()).unwrap_or(0);
 	if accounts == 0 && config.configured() {
-		eprintln!(
-			"xerra: no accounts yet. In another terminal: `xerra --data-dir {} user add alice`,\n       \
-			 then connect a client to alice@{} (the certificate is self-signed; accept it).",
+		log::warn!(
+			"no accounts yet: in another terminal, `xerra --data-dir {} user add alice`, then connect a client to alice@{}",
 			config.data_dir.display(),
 			config.domain
 		);
@@ -378,6 +401,9 @@ fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 		}
 		crate::setup::serial::attach(device)?;
 	}
+	// Nothing is written before the last answer, so Ctrl-C or a hangup
+	// until then simply ends the process.
+	crate::setup::serial::quit_on_interrupt()?;
 	let banner = match crate::control::request(data_dir, &Command::SetupStatus) {
 		Some(Ok(b)) if b.is_empty() => {
 			println!("Xerra is already set up. `xerra status` shows what it serves.");
@@ -424,6 +450,9 @@ fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 	let Some(answers) = answers else {
 		return Err("setup cancelled; nothing was changed".into());
 	};
+	// Confirmed: the answers are applied whole, and said so, even if the
+	// line drops meanwhile.
+	crate::setup::serial::finish_uninterrupted();
 	admin(data_dir, Command::SetupApply(answers))
 }
 

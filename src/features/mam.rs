@@ -222,9 +222,13 @@ pub fn run_query(iq: &Stanza, cx: &mut Cx, key: String, from: String) -> Result<
 	let to = cx.jid.as_str().to_owned();
 	let l = &cx.server.config.limits;
 	let limits = XmlLimits { max_stanza_bytes: usize::MAX, max_depth: l.max_depth, max_attrs: l.max_attrs, max_elements: usize::MAX };
-	let (ok, unknown) = (iq.iq_result(), iq.error_reply(&StanzaError::with_text(Condition::ItemNotFound, "no such archive id")));
+	// The error reply is made (and logged) only if it is sent.
+	let (ok, request) = (iq.iq_result(), iq.el.clone());
 	cx.write(move |tx| {
-		let Ok(page) = tx.mam_page(&key, &mq)? else { return Ok(vec![Out::Reply(unknown)]) };
+		let Ok(page) = tx.mam_page(&key, &mq)? else {
+			let unknown = StanzaError::with_text(Condition::ItemNotFound, "no such archive id");
+			return Ok(vec![Out::Reply(crate::xmpp::stanza::error_reply(&request, &unknown))]);
+		};
 		let mut outs = Vec::with_capacity(page.items.len() + 1);
 		for item in &page.items {
 			let Some(original) = parse_stored(&item.xml, ns::CLIENT, limits) else { continue };

@@ -36,8 +36,26 @@ pub async fn route(app: &App, req: Request) -> Response {
 		}
 		("GET" | "HEAD", "/metrics") => crate::stats::openmetrics::answer(app, &req).await,
 		("GET" | "HEAD", "/health") => Response::text(200, if setup_open { "setup\n" } else { "ok\n" }),
+		("GET" | "HEAD", "/.well-known/host-meta") => host_meta(app, false),
+		("GET" | "HEAD", "/.well-known/host-meta.json") => host_meta(app, true),
 		(_, "/" | "/ca.pem" | "/ca.crt" | "/health" | "/metrics") => Response::text(405, "method not allowed\n"),
 		_ => page(404, "Not found", "<p>Nothing here. <a href=\"/\">Home</a></p>"),
+	}
+}
+
+/// XEP-0156 where a browser given the box's name looks, as on the HTTPS
+/// port; nothing while the box is not serving (no WebSocket yet).
+fn host_meta(app: &App, json: bool) -> Response {
+	let server = app.server.borrow().clone();
+	match server.filter(|s| s.upload_port.get().is_some()) {
+		Some(server) => {
+			let (body, ty) = crate::http::upload::host_meta_document(&server, json);
+			let mut r = Response::new(200, ty, body);
+			// Web clients on any origin read it (XEP-0156 §3.2.1).
+			r.headers.push(("Access-Control-Allow-Origin", "*".into()));
+			r
+		}
+		None => page(404, "Not found", "<p>No WebSocket endpoint here. <a href=\"/\">Home</a></p>"),
 	}
 }
 
@@ -51,24 +69,83 @@ fn page(status: u16, title: &str, body: &str) -> Response {
 	Response::new(status, "text/html; charset=utf-8", html)
 }
 
+/// Installing the CA is what makes every app trust the box (Dino 0.4 takes
+/// nothing else). An app that asks instead shows a fingerprint of its own
+/// choosing: each is listed as that app writes it, so it can be compared
+/// character by character. Gajim 1.7 shows the server certificate's SHA-256
+/// (upper case, colons, 8 bytes a line); Conversations each certificate of
+/// the chain's SHA-256 (lower case, colons); Profanity 0.13 the SHA-1 of the
+/// certificate that failed, which is the CA, sent in the chain (lower case,
+/// no separators).
 fn trust_section(app: &App) -> String {
+	let ca = &app.ca.cert_der;
+	let leaf = app.server.borrow().as_ref().map(|s| s.tls_leaf.borrow().clone()).filter(|l| !l.is_empty());
+	let row = |name: &str, id: &str, value: String| format!("<tr><th>{name}</th><td><code id=\"{id}\">{value}</code></td></tr>");
+	let mut rows = String::new();
+	if let Some(leaf) = &leaf {
+		let sha256 = digest(&ring::digest::SHA256, leaf);
+		let gajim = sha256.chunks(8).map(|line| hex(line, true, ":")).collect::<Vec<_>>().join("<br>");
+		rows.push_str(&row("Server certificate SHA-256 (Gajim)", "fp-gajim", gajim));
+		rows.push_str(&row("Server certificate SHA-256 (Conversations)", "fp-conversations", hex(&sha256, false, ":")));
+	}
+	rows.push_str(&row("CA SHA-1 (Profanity)", "fp-profanity", hex(&digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, ca), false, "")));
+	rows.push_str(&row("CA SHA-256 (the box's console)", "ca-fingerprint", app.ca.fingerprint()));
+	let renewal = if leaf.is_some() {
+		"The server certificate is renewed every few months, and its fingerprints with it; the CA's stay."
+	} else {
+		"The server certificate's fingerprints (Gajim, Conversations) are on the home page once the box serves."
+	};
 	format!(
 		"<h2>Trust this box</h2><p>Chat apps check the server's certificate. This box signs its own: install its \
-		 certificate authority on your devices (or compare the fingerprint when your app asks).</p>\
+		 certificate authority on your devices, and every app trusts the box (Dino accepts nothing else).</p>\
 		 <p><a id=\"ca-pem\" href=\"/ca.pem\">Download the CA certificate (PEM, Linux)</a> · \
 		 <a id=\"ca-crt\" href=\"/ca.crt\">(DER: Android, Windows, iPhone, Mac)</a></p>\
-		 <p>SHA-256 fingerprint:<br><code id=\"ca-fingerprint\">{}</code></p>",
-		app.ca.fingerprint()
+		 <p>An app that asks whether to trust the certificate shows a fingerprint: it must be the one listed here \
+		 for that app, written the same way.</p><table id=\"fingerprints\">{rows}</table><p><small>{renewal}</small></p>"
 	)
+}
+
+fn digest(algorithm: &'static ring::digest::Algorithm, der: &[u8]) -> Vec<u8> {
+	ring::digest::digest(algorithm, der).as_ref().to_vec()
+}
+
+fn hex(bytes: &[u8], upper: bool, separator: &str) -> String {
+	let byte = |b: &u8| if upper { format!("{b:02X}") } else { format!("{b:02x}") };
+	bytes.iter().map(byte).collect::<Vec<_>>().join(separator)
+}
+
+/// Where apps connect: the client ports as bound (or, before the server
+/// runs, as configured), and the WebSocket endpoint for web apps.
+fn ports(app: &App) -> String {
+	let server = app.server.borrow().clone();
+	let config = app.config();
+	let (c2s, direct) = match &server {
+		Some(s) => s.c2s_ports.get(),
+		None => (config.c2s_port, config.c2s_tls_port),
+	};
+	let mut ways = Vec::new();
+	if let Some(p) = c2s.filter(|p| *p != 0) {
+		ways.push(format!("port <code id=\"port-c2s\">{p}</code> (STARTTLS)"));
+	}
+	if let Some(p) = direct.filter(|p| *p != 0) {
+		ways.push(format!("port <code id=\"port-c2s-tls\">{p}</code> (direct TLS)"));
+	}
+	let mut text =
+		if ways.is_empty() { String::from("the server is this box.") } else { format!("the server is this box, {}.", ways.join(" or ")) };
+	if let Some(url) = server.filter(|s| s.upload_port.get().is_some()).map(|s| crate::http::upload::websocket_url(&s)) {
+		text.push_str(&format!(" Web apps connect to <code id=\"websocket\">{}</code>.", escape(&url)));
+	}
+	text
 }
 
 fn index(app: &App) -> Response {
 	let domain = app.domain();
 	let body = format!(
 		"<p>Xerra serves chat addresses <b>name@{d}</b>. In your chat app (Conversations, Gajim, Dino, Monal, …) \
-		 log in with your address and password; the server is this box, port 5222.</p>{}",
+		 log in with your address and password; {ports}</p>{}",
 		trust_section(app),
-		d = escape(&domain)
+		d = escape(&domain),
+		ports = ports(app),
 	);
 	page(200, &format!("Chat at {domain}"), &body)
 }
@@ -164,9 +241,10 @@ fn done(app: &App, plan: &Plan) -> Response {
 	let body = format!(
 		"<p id=\"done\">Done. The chat server now serves <b>{d}</b>; setup is closed.</p>\
 		 <p>Admin: <span class=\"jid\" id=\"admin-jid\">{}@{d}</span></p>{people}{}\
-		 <p>Connect a chat app to this box (port 5222) with one of these addresses.</p>",
+		 <p>Connect a chat app with one of these addresses: {}</p>",
 		escape(&plan.admin),
-		trust_section(app)
+		trust_section(app),
+		ports(app),
 	);
 	page(200, "Xerra is set up", &body)
 }

@@ -296,9 +296,25 @@ async fn websocket(server: Rc<Server>, mut tls: Tls, head: &Head, peer: SocketAd
 
 /// XEP-0156: where the WebSocket endpoint is, for web clients.
 async fn host_meta(server: &Server, tls: &mut Tls, json: bool) -> std::io::Result<()> {
-	let port = server.upload_port.get().unwrap_or(443);
-	let url = format!("wss://{}:{port}/xmpp-websocket", server.config.domain);
-	let (body, ty) = if json {
+	let (body, ty) = host_meta_document(server, json);
+	timed(server, tls.write_all(format!("{}{body}", head(200, body.len() as u64, ty, "")).as_bytes())).await?;
+	timed(server, tls.flush()).await
+}
+
+/// The WebSocket endpoint (RFC 7395) on the HTTPS port.
+pub fn websocket_url(server: &Server) -> String {
+	match server.upload_port.get() {
+		// The default port of https, as browsers write it.
+		Some(443) | None => format!("wss://{}/xmpp-websocket", server.config.domain),
+		Some(port) => format!("wss://{}:{port}/xmpp-websocket", server.config.domain),
+	}
+}
+
+/// The XEP-0156 document (XRD, or JRD when `json`) naming the WebSocket
+/// endpoint, and its media type; the box's web page serves it too.
+pub fn host_meta_document(server: &Server, json: bool) -> (String, &'static str) {
+	let url = websocket_url(server);
+	if json {
 		(format!("{{\"links\":[{{\"rel\":\"urn:xmpp:alt-connections:websocket\",\"href\":\"{url}\"}}]}}"), "application/json")
 	} else {
 		(
@@ -307,9 +323,7 @@ async fn host_meta(server: &Server, tls: &mut Tls, json: bool) -> std::io::Resul
 			),
 			"application/xrd+xml",
 		)
-	};
-	timed(server, tls.write_all(format!("{}{body}", head(200, body.len() as u64, ty, "")).as_bytes())).await?;
-	timed(server, tls.flush()).await
+	}
 }
 
 fn head_cors() -> String {

@@ -40,6 +40,7 @@ pub struct Preauth {
 /// accepted invitation, if any.
 pub async fn handle(server: &Server, ip: IpAddr, token: &mut Option<Preauth>, el: Element) -> Element {
 	let Ok(iq) = Stanza::parse(el) else {
+		log::info!("{ip}: refused a malformed iq before authentication: bad-request");
 		return Element::new("iq", ns::CLIENT).with_attr("type", "error").with_child(StanzaError::new(Condition::BadRequest).to_element());
 	};
 	let mut reply = match answer(server, ip, token, &iq).await {

@@ -58,6 +58,12 @@ pub fn cert_paths(config: &Config) -> Result<(PathBuf, PathBuf), TlsError> {
 
 /// Loads the certificate and key and builds the server configuration.
 pub fn load(config: &Config) -> Result<Arc<ServerConfig>, TlsError> {
+	load_with_leaf(config).map(|(server, _)| server)
+}
+
+/// [`load`], with the server certificate itself (DER, the first of its
+/// chain): the web page shows its fingerprints.
+pub fn load_with_leaf(config: &Config) -> Result<(Arc<ServerConfig>, Vec<u8>), TlsError> {
 	let (cert_path, key_path) = cert_paths(config)?;
 	let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
 		.map_err(|e| TlsError::Pem(cert_path.clone(), e.to_string()))?
@@ -66,6 +72,7 @@ pub fn load(config: &Config) -> Result<Arc<ServerConfig>, TlsError> {
 	if certs.is_empty() {
 		return Err(TlsError::Pem(cert_path, "no certificate in file".into()));
 	}
+	let leaf = certs[0].to_vec();
 	let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| TlsError::Pem(key_path.clone(), e.to_string()))?;
 	// Only ring: building from an explicit provider cannot panic if another
 	// provider is ever compiled in.
@@ -78,7 +85,7 @@ pub fn load(config: &Config) -> Result<Arc<ServerConfig>, TlsError> {
 		.map_err(TlsError::Rustls)?;
 	// XEP-0368 clients may offer the "xmpp-client" ALPN; plain clients offer none.
 	server.alpn_protocols = vec![b"xmpp-client".to_vec()];
-	Ok(Arc::new(server))
+	Ok((Arc::new(server), leaf))
 }
 
 /// RFC 9266 tls-exporter channel binding, only for TLS 1.3 (for TLS 1.2 it

@@ -43,6 +43,9 @@ pub trait StreamEnv: SaslEnv {
 	fn bind(&mut self, auth: &Authenticated, resource: Option<&str>) -> Result<FullJid, BindError>;
 	/// A failed SASL attempt, for the per-IP and per-account throttles.
 	fn auth_failed(&mut self, user: Option<&str>);
+	/// Any failed SASL attempt, counted or not, for the admin's log: the
+	/// user if known, the condition sent and why (never a secret).
+	fn login_failed(&mut self, user: Option<&str>, condition: &str, why: &str);
 	/// Failed SASL attempts allowed on one connection.
 	fn auth_retries(&self) -> u32;
 	/// In-band registration (XEP-0077) is offered before authentication.
@@ -297,6 +300,7 @@ impl C2sStream {
 				} else if el.is("auth", ns::SASL) {
 					// RFC 6120 §6.4.5: SASL needs TLS here first.
 					self.state = State::StartTls;
+					env.login_failed(None, sasl::Failure::EncryptionRequired.as_str(), "authentication before STARTTLS");
 					out.push(Action::Write(sasl_failure(sasl::Failure::EncryptionRequired, Some("use STARTTLS first"))));
 				} else {
 					self.before_auth(&el, env, out);
@@ -354,11 +358,13 @@ impl C2sStream {
 	fn auth(&mut self, el: Element, exchange: Option<Exchange>, failures: u32, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
 		let step = if el.is("auth", ns::SASL) {
 			let Some(mech) = el.attr("mechanism").and_then(Mechanism::parse) else {
-				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other), failures, env, out);
+				let why = "a mechanism this server does not offer";
+				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other, why), failures, env, out);
 			};
 			if matches!(mech, Mechanism::Scram { plus: true, .. }) && self.channel_binding.is_none() {
 				// We never offered it here: a client that saw our offer would not ask.
-				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other), failures, env, out);
+				let why = "-PLUS, which is not offered on this connection";
+				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other, why), failures, env, out);
 			}
 			let text = el.text();
 			let initial = match text.trim() {
@@ -367,7 +373,8 @@ impl C2sStream {
 				t => match B64.decode(t) {
 					Ok(d) => Some(d),
 					Err(_) => {
-						return self.sasl_step(None, Step::Failure(sasl::Failure::IncorrectEncoding, Attempt::Other), failures, env, out);
+						let step = Step::Failure(sasl::Failure::IncorrectEncoding, Attempt::Other, "initial response not base64");
+						return self.sasl_step(None, step, failures, env, out);
 					}
 				},
 			};
@@ -375,16 +382,20 @@ impl C2sStream {
 			return self.sasl_step(Some(ex), step, failures, env, out);
 		} else if el.is("response", ns::SASL) {
 			let Some(mut ex) = exchange else {
-				return self.sasl_step(None, Step::Failure(sasl::Failure::MalformedRequest, Attempt::Other), failures, env, out);
+				let why = "a response without an exchange";
+				return self.sasl_step(None, Step::Failure(sasl::Failure::MalformedRequest, Attempt::Other, why), failures, env, out);
 			};
 			let data = match B64.decode(el.text().trim()) {
 				Ok(d) => d,
-				Err(_) => return self.sasl_step(None, Step::Failure(sasl::Failure::IncorrectEncoding, Attempt::Other), failures, env, out),
+				Err(_) => {
+					let step = Step::Failure(sasl::Failure::IncorrectEncoding, Attempt::Other, "response not base64");
+					return self.sasl_step(None, step, failures, env, out);
+				}
 			};
 			let step = ex.respond(&data, env);
 			return self.sasl_step(Some(ex), step, failures, env, out);
 		} else if el.is("abort", ns::SASL) {
-			Step::Failure(sasl::Failure::Aborted, Attempt::Other)
+			Step::Failure(sasl::Failure::Aborted, Attempt::Other, "the client aborted")
 		} else {
 			return self.before_auth(&el, env, out);
 		};
@@ -407,7 +418,12 @@ impl C2sStream {
 				self.header_sent = false;
 				self.state = State::Header(Phase::Authenticated(auth));
 			}
-			Step::Failure(failure, attempt) => {
+			Step::Failure(failure, attempt, why) => {
+				let user = match &attempt {
+					Attempt::Guess(user) => Some(user.as_str()),
+					_ => None,
+				};
+				env.login_failed(user, failure.as_str(), why);
 				let text = match (&attempt, failure) {
 					(Attempt::ServerFault, _) => Some("the server cannot check passwords right now; try again later"),
 					(_, sasl::Failure::TemporaryAuthFailure) => Some("too many failed attempts; try again later"),

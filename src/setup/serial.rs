@@ -132,6 +132,49 @@ pub fn attach(device: &Path) -> Result<(), String> {
 	Ok(())
 }
 
+/// Standard input's terminal settings when the wizard began, for [`quit`].
+static SAVED_TERMIOS: std::sync::OnceLock<libc::termios> = std::sync::OnceLock::new();
+
+/// Ctrl-C (SIGINT) and a hangup (SIGHUP) end the wizard at once, before
+/// anything is written, whatever disposition it inherited: a shell starts a
+/// background job with SIGINT ignored, `nohup` ignores SIGHUP.
+pub fn quit_on_interrupt() -> Result<(), String> {
+	use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+	let mut t = std::mem::MaybeUninit::<libc::termios>::uninit();
+	// SAFETY: tcgetattr fills `t` when it returns 0.
+	if unsafe { libc::tcgetattr(0, t.as_mut_ptr()) } == 0 {
+		// SAFETY: initialised by the successful call above.
+		let _ = SAVED_TERMIOS.set(unsafe { t.assume_init() });
+	}
+	let action = SigAction::new(SigHandler::Handler(quit), SaFlags::empty(), SigSet::empty());
+	for signal in [Signal::SIGINT, Signal::SIGHUP] {
+		// SAFETY: `quit` calls only async-signal-safe functions.
+		unsafe { sigaction(signal, &action) }.map_err(|e| format!("{signal}: {e}"))?;
+	}
+	Ok(())
+}
+
+/// After the last answer: Ctrl-C and hangups no longer stop the wizard.
+pub fn finish_uninterrupted() {
+	use nix::sys::signal::{SigHandler, Signal, signal};
+	for s in [Signal::SIGINT, Signal::SIGHUP] {
+		// SAFETY: ignoring a signal installs no handler.
+		let _ = unsafe { signal(s, SigHandler::SigIgn) };
+	}
+}
+
+/// The handler: the terminal as it was (echo back on if a password was
+/// being typed), then exit 128 + the signal, as a shell reports it.
+extern "C" fn quit(signal: libc::c_int) {
+	if let Some(t) = SAVED_TERMIOS.get() {
+		// SAFETY: tcsetattr and _exit are async-signal-safe (POSIX); the
+		// saved settings are never written after they were set.
+		unsafe { libc::tcsetattr(0, libc::TCSANOW, t) };
+	}
+	// SAFETY: see above; nothing is flushed or written on the way out.
+	unsafe { libc::_exit(128 + signal) }
+}
+
 /// Terminal echo off on stdin while alive (a no-op when stdin is no terminal).
 pub struct EchoOff(Option<nix::sys::termios::Termios>);
 

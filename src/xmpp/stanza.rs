@@ -196,6 +196,9 @@ impl Stanza {
 /// to parse. Keeps the original payload (RFC 6120 §8.3.1 allows it) except
 /// for messages' bodies, which need not travel back.
 pub fn error_reply(orig: &Element, err: &StanzaError) -> Element {
+	// Every stanza error the server sends is made here: the one place to
+	// tell the admin what was refused and why (never a body: see Summary).
+	log::info!("refused {}: {err}", Summary(orig));
 	let mut el = orig.shallow_clone();
 	el.remove_attr("to");
 	el.remove_attr("from");
@@ -210,6 +213,56 @@ pub fn error_reply(orig: &Element, err: &StanzaError) -> Element {
 	}
 	el.push(err.to_element());
 	el
+}
+
+/// A stanza for a log line: kind, type, payload namespace and addresses,
+/// e.g. `iq get (urn:xmpp:mam:2) from a@b/c to b`. Nothing of its content
+/// (bodies, passwords in registrations) is shown. Formatted only when the
+/// line is logged.
+pub struct Summary<'a>(pub &'a Element);
+
+impl std::fmt::Display for Summary<'_> {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		let el = self.0;
+		f.write_str(el.name())?;
+		if let Some(t) = el.attr("type") {
+			f.write_str(" ")?;
+			loggable(f, t)?;
+		}
+		// An iq's payload is its child; a message's or presence's, the first
+		// extension (chat state, MUC, carbons...), if any.
+		let payload = if el.name() == "iq" { el.children().next() } else { el.children().find(|c| c.ns() != ns::CLIENT) };
+		if let Some(p) = payload {
+			f.write_str(" (")?;
+			loggable(f, p.ns())?;
+			f.write_str(")")?;
+		}
+		for (word, attr) in [(" from ", "from"), (" to ", "to")] {
+			if let Some(v) = el.attr(attr) {
+				f.write_str(word)?;
+				loggable(f, v)?;
+			}
+		}
+		Ok(())
+	}
+}
+
+/// A peer's text in a log line: unparsed stanzas are refused too, so it may
+/// be anything. Control characters (a newline would forge a line) are
+/// escaped, and it is cut after 128 characters.
+fn loggable(f: &mut std::fmt::Formatter<'_>, text: &str) -> std::fmt::Result {
+	const MAX: usize = 128;
+	for (i, c) in text.chars().enumerate() {
+		if i == MAX {
+			return f.write_str("...");
+		}
+		if c.is_control() {
+			write!(f, "{}", c.escape_default())?;
+		} else {
+			write!(f, "{c}")?;
+		}
+	}
+	Ok(())
 }
 
 fn swap_addresses(orig: &Element, reply: &mut Element) {
@@ -284,6 +337,19 @@ mod tests {
 		assert_eq!(e.condition, Condition::BadRequest);
 		assert_eq!(Stanza::parse(el("foo")).unwrap_err().unwrap_err(), NotAStanza::UnknownName);
 		assert_eq!(Stanza::parse(Element::new("iq", "urn:x")).unwrap_err().unwrap_err(), NotAStanza::WrongNamespace);
+	}
+
+	#[test]
+	fn summaries_show_kind_payload_and_addresses_and_nothing_forged() {
+		let el = Element::new("iq", ns::CLIENT)
+			.with_attr("type", "get")
+			.with_attr("from", "a@b/c")
+			.with_attr("to", "b\n2026-12-07T00:00:00.000Z INFO  [xerra] forged")
+			.with_child(Element::new("query", "urn:xmpp:mam:2"));
+		let line = Summary(&el).to_string();
+		assert_eq!(line, "iq get (urn:xmpp:mam:2) from a@b/c to b\\n2026-12-07T00:00:00.000Z INFO  [xerra] forged");
+		let long = Element::new("message", ns::CLIENT).with_attr("to", "x".repeat(1000)).with_child(Element::new("body", ns::CLIENT));
+		assert_eq!(Summary(&long).to_string(), format!("message to {}...", "x".repeat(128)));
 	}
 
 	#[test]

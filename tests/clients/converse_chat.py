@@ -3,12 +3,13 @@
 
     /usr/bin/python3 converse_chat.py --ws wss://example.test:PORT/xmpp-websocket \
         --jid alice@example.test --password PW --peer bob@example.test \
-        --say 'hello from converse' --expect 'hello converse' [--timeout 60]
+        --say 'hello from converse' --expect 'hello converse' [--timeout 60] [--discover]
 
 Serves this folder on an http://127.0.0.1 port of its own (Converse's ESM
 build does not load from file://), starts Debian's chromium headless the
 way web_wizard.py does and opens converse.html there, which logs in with
---jid/--password over --ws. Then it waits until Converse is connected and
+--jid/--password over --ws (with --discover, over the endpoint Converse
+finds through XEP-0156 host-meta, which must be --ws). Then it waits until Converse is connected and
 has sent its presence, sends --say to --peer as a type='chat' message
 through Converse's API, and waits until a chat message from --peer with
 the body --expect reaches Converse.
@@ -142,8 +143,10 @@ def run(args, cdp_box):
 	httpd = proc = cdp = None
 	try:
 		httpd = serve_here()
+		# --discover: Converse gets no endpoint and must find --ws itself (XEP-0156).
+		where = {"discover": "1"} if args.discover else {"ws": args.ws}
 		page = f"http://127.0.0.1:{httpd.server_address[1]}/converse.html?" + urllib.parse.urlencode(
-			{"ws": args.ws, "jid": args.jid, "password": args.password})
+			{**where, "jid": args.jid, "password": args.password})
 		proc = start_chromium(tmp, CHROMIUM_FLAGS)
 		cdp = Cdp(page_ws_url(proc, tmp))
 		cdp_box.append(cdp)
@@ -216,6 +219,8 @@ def run(args, cdp_box):
 def main():
 	p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 	p.add_argument("--ws", required=True, help="the WebSocket endpoint, wss://DOMAIN:PORT/xmpp-websocket")
+	p.add_argument("--discover", action="store_true",
+		help="do not give Converse --ws: it must find it at https://DOMAIN/.well-known/host-meta (XEP-0156)")
 	p.add_argument("--jid", required=True, help="the account Converse logs in with (bare JID)")
 	p.add_argument("--password", required=True)
 	p.add_argument("--peer", required=True, help="bare JID to chat with")

@@ -57,6 +57,17 @@ impl Server {
 	/// Like `start_in`, with the server run by `wrapper` (a command that
 	/// ends by executing its arguments, e.g. `unshare -m ... sh -c '...; exec "$@"'`).
 	pub fn start_wrapped(dir: PathBuf, settings: Vec<String>, wrapper: &[&str]) -> Server {
+		Server::spawn(dir, settings, wrapper, false)
+	}
+
+	/// Like `start`, as systemd runs it with its output going to journald:
+	/// `JOURNAL_STREAM` names the device and inode of the server's stderr.
+	pub fn start_under_journald(settings: &[&str]) -> Server {
+		let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
+		Server::spawn(fresh_dir(), settings, &[], true)
+	}
+
+	fn spawn(dir: PathBuf, settings: Vec<String>, wrapper: &[&str], journald: bool) -> Server {
 		// Federation is off unless a test turns it on (with `s2s_hosts` for
 		// every domain it uses): a server must never ask the machine's DNS
 		// about test domains.
@@ -85,25 +96,51 @@ impl Server {
 		for s in &settings {
 			cmd.arg("--set").arg(s);
 		}
-		let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start xerra");
+		// The test runner may itself run under journald: only `journald` says so.
+		cmd.env_remove("JOURNAL_STREAM");
+		let (reader, writer) = std::io::pipe().expect("pipe");
+		if journald {
+			use std::os::unix::fs::MetadataExt as _;
+			let fd: std::os::fd::OwnedFd = writer.try_clone().unwrap().into();
+			let meta = std::fs::File::from(fd).metadata().unwrap();
+			cmd.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()));
+		}
+		let mut child = cmd.stdout(Stdio::piped()).stderr(writer).spawn().expect("start xerra");
+		// Our copy of the write end must go, or the reader never sees the end.
+		drop(cmd);
 		let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-		let stderr = child.stderr.take().unwrap();
+		let stderr = reader;
 		let sink = log.clone();
 		std::thread::spawn(move || {
 			for line in BufReader::new(stderr).lines().map_while(Result::ok) {
 				sink.lock().unwrap().push(line);
 			}
 		});
-		let mut stdout = BufReader::new(child.stdout.take().unwrap());
+		// Read on a thread of its own (which keeps draining stdout so the
+		// server never blocks on a full pipe): a server that hangs before
+		// printing `ready` fails at the deadline instead of blocking here.
+		let stdout = BufReader::new(child.stdout.take().unwrap());
+		let (lines, next_line) = std::sync::mpsc::channel();
+		std::thread::spawn(move || {
+			for line in stdout.lines().map_while(Result::ok) {
+				let _ = lines.send(line);
+			}
+		});
 		let (mut port, mut tls_port) = (0, 0);
 		let mut listeners = Vec::new();
 		let deadline = Instant::now() + Duration::from_secs(20);
 		loop {
-			assert!(Instant::now() < deadline, "server did not start");
-			let mut line = String::new();
-			if stdout.read_line(&mut line).unwrap() == 0 {
-				panic!("server exited during start-up: {:?}", log.lock().unwrap());
-			}
+			let line = match next_line.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+				Ok(line) => line,
+				Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+					let _ = child.kill();
+					let _ = child.wait();
+					panic!("server did not start within 20 s: {:?}", log.lock().unwrap());
+				}
+				Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+					panic!("server exited during start-up: {:?}", log.lock().unwrap())
+				}
+			};
 			let addr_port = |l: &str| l.rsplit(':').next().unwrap().trim().parse::<u16>().unwrap();
 			if let Some(rest) = line.strip_prefix("listening ") {
 				let (kind, addr) = rest.trim().split_once(' ').unwrap();
@@ -117,8 +154,6 @@ impl Server {
 				break;
 			}
 		}
-		// Keep draining stdout so the server never blocks on a full pipe.
-		std::thread::spawn(move || for _ in stdout.lines() {});
 		Server { child: Some(child), dir, port, tls_port, listeners, settings, log }
 	}
 
@@ -237,7 +272,7 @@ pub fn cli(dir: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String) {
 		child.stdin.take().unwrap().write_all(format!("{input}\n").as_bytes()).unwrap();
 	}
 	drop(child.stdin.take());
-	let out = child.wait_with_output().unwrap();
+	let out = output_within(child, CHILD_DEADLINE, &format!("xerra {}", args.join(" ")));
 	let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 	(out.status.success(), text)
 }
@@ -264,4 +299,56 @@ pub fn push_item(c: &mut Client) -> xerra::xmpp::element::Element {
 	let id = push.attr("id").unwrap().to_string();
 	c.send(&format!("<iq type='result' id='{id}'/>"));
 	push.child("query", ROSTER).unwrap().children().next().unwrap().clone()
+}
+
+/// How long a child process of a test may take unless the test says otherwise.
+pub const CHILD_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Waits for `child` until `deadline` has passed; past it, kills it and
+/// panics naming `what`, so a hang fails the test instead of the CI run.
+pub fn wait_within(child: &mut Child, deadline: Duration, what: &str) -> std::process::ExitStatus {
+	let end = Instant::now() + deadline;
+	loop {
+		if let Some(status) = child.try_wait().expect("try_wait") {
+			return status;
+		}
+		if Instant::now() >= end {
+			let _ = child.kill();
+			let _ = child.wait();
+			panic!("{what} (pid {}) did not finish within {deadline:?}; killed", child.id());
+		}
+		std::thread::sleep(Duration::from_millis(20));
+	}
+}
+
+/// `wait_with_output` with a deadline (see [`wait_within`]): stdout and
+/// stderr, if piped, are read as they come so the child never blocks on them.
+pub fn output_within(mut child: Child, deadline: Duration, what: &str) -> std::process::Output {
+	fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+		std::thread::spawn(move || {
+			let mut buf = Vec::new();
+			if let Some(mut p) = pipe {
+				let _ = p.read_to_end(&mut buf);
+			}
+			buf
+		})
+	}
+	let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+	let status = wait_within(&mut child, deadline, what);
+	// A grandchild that kept the pipes open must not hang us either.
+	let join = |h: std::thread::JoinHandle<Vec<u8>>| {
+		let end = Instant::now() + Duration::from_secs(10);
+		while !h.is_finished() {
+			assert!(Instant::now() < end, "{what}: its output pipes stayed open after it exited");
+			std::thread::sleep(Duration::from_millis(20));
+		}
+		h.join().unwrap()
+	};
+	std::process::Output { status, stdout: join(out), stderr: join(err) }
+}
+
+/// `Command::output()` with a deadline (see [`wait_within`]).
+pub fn run_within(cmd: &mut Command, deadline: Duration, what: &str) -> std::io::Result<std::process::Output> {
+	let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+	Ok(output_within(child, deadline, what))
 }

@@ -93,8 +93,12 @@ impl StreamEnv for Env<'_> {
 
 	fn auth_failed(&mut self, user: Option<&str>) {
 		crate::stats::login_failed();
-		log::info!("{}: authentication failed{}", self.ip, user.map(|u| format!(" for {u}")).unwrap_or_default());
 		self.server.guard.borrow_mut().login_failed(self.ip, user, Instant::now(), &self.server.config.limits);
+	}
+
+	fn login_failed(&mut self, user: Option<&str>, condition: &str, why: &str) {
+		let user = user.map(|u| format!(" for {u}")).unwrap_or_default();
+		log::info!("{}: login failed{user}: {condition}: {why}", self.ip);
 	}
 
 	fn auth_retries(&self) -> u32 {

@@ -86,13 +86,31 @@ pub enum Attempt {
 fn scram_failure(e: ScramError, user: Option<String>) -> Step {
 	let attempt = |user: Option<String>| user.map_or(Attempt::Other, Attempt::Guess);
 	match e {
-		ScramError::Malformed => Step::Failure(Failure::MalformedRequest, Attempt::Other),
-		ScramError::UnsupportedBinding => Step::Failure(Failure::NotAuthorized, Attempt::UnsupportedBinding),
-		ScramError::ChannelBinding | ScramError::OutOfOrder => Step::Failure(Failure::NotAuthorized, Attempt::Other),
-		ScramError::NotAuthorized => Step::Failure(Failure::NotAuthorized, attempt(user)),
-		ScramError::InvalidAuthzid => Step::Failure(Failure::InvalidAuthzid, Attempt::Other),
+		ScramError::Malformed => Step::Failure(Failure::MalformedRequest, Attempt::Other, "malformed SCRAM message"),
+		ScramError::UnsupportedBinding => Step::Failure(
+			Failure::NotAuthorized,
+			Attempt::UnsupportedBinding,
+			"the client asked for a channel binding type other than tls-exporter (it may retry without)",
+		),
+		ScramError::ChannelBinding => Step::Failure(
+			Failure::NotAuthorized,
+			Attempt::Other,
+			"channel binding does not match this TLS session (or is missing from a -PLUS mechanism)",
+		),
+		ScramError::Downgrade => Step::Failure(
+			Failure::NotAuthorized,
+			Attempt::Other,
+			"GS2 flag \"y\" (the client can bind, but believes the server cannot) although -PLUS was offered: \
+			 a downgrade, or a client that ignored the offer",
+		),
+		ScramError::OutOfOrder => Step::Failure(Failure::NotAuthorized, Attempt::Other, "SCRAM message out of order"),
+		ScramError::NotAuthorized => Step::Failure(Failure::NotAuthorized, attempt(user), WRONG_PASSWORD),
+		ScramError::InvalidAuthzid => Step::Failure(Failure::InvalidAuthzid, Attempt::Other, "authorization identity is someone else"),
 	}
 }
+
+/// Unknown accounts and wrong passwords look alike to clients; the log says so too.
+const WRONG_PASSWORD: &str = "wrong password or unknown account";
 
 /// The mechanisms Xerra implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +166,7 @@ pub trait SaslEnv {
 /// the password, so the answer tells nothing to someone who guesses.
 fn unless_locked(step: Step, env: &mut dyn SaslEnv) -> Step {
 	match step {
-		Step::Success(auth, _) if env.locked(&auth.user) => Step::Failure(Failure::AccountDisabled, Attempt::Disabled),
+		Step::Success(auth, _) if env.locked(&auth.user) => Step::Failure(Failure::AccountDisabled, Attempt::Disabled, "the account is locked by the admin"),
 		step => step,
 	}
 }
@@ -159,7 +177,9 @@ pub enum Step {
 	Challenge(Vec<u8>),
 	/// Additional data with success (SCRAM's server-final-message).
 	Success(Authenticated, Option<Vec<u8>>),
-	Failure(Failure, Attempt),
+	/// The condition, what it says about the client, and why, for the log
+	/// (never a secret).
+	Failure(Failure, Attempt, &'static str),
 }
 
 /// One running SASL exchange.
@@ -217,26 +237,26 @@ impl Exchange {
 				Ok(fin) => unless_locked(Step::Success(Authenticated { user }, Some(fin)), env),
 				Err(e) => scram_failure(e, Some(user)),
 			},
-			Exchange::Done => Step::Failure(Failure::MalformedRequest, Attempt::Other),
+			Exchange::Done => Step::Failure(Failure::MalformedRequest, Attempt::Other, "a response after the exchange ended"),
 		}
 	}
 
 	fn scram_first(&mut self, data: &[u8], env: &mut dyn SaslEnv) -> Step {
 		let Exchange::Scram { server, hash, user } = self else {
-			return Step::Failure(Failure::MalformedRequest, Attempt::Other);
+			return Step::Failure(Failure::MalformedRequest, Attempt::Other, "not a SCRAM exchange");
 		};
 		let first = match server.client_first(data) {
 			Ok(f) => f,
 			Err(e) => return scram_failure(e, None),
 		};
 		let Ok(name) = prep_localpart(&first.username) else {
-			return Step::Failure(Failure::NotAuthorized, Attempt::Other);
+			return Step::Failure(Failure::NotAuthorized, Attempt::Other, NOT_A_USER_NAME);
 		};
 		if !env.attempt_allowed(&name) {
-			return Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other);
+			return Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other, THROTTLED);
 		}
 		let Ok(account) = env.account(&name) else {
-			return Step::Failure(Failure::TemporaryAuthFailure, Attempt::ServerFault);
+			return Step::Failure(Failure::TemporaryAuthFailure, Attempt::ServerFault, UNREADABLE);
 		};
 		let creds = account.map(|a| match *hash {
 			ScramHash::Sha1 => a.sha1,
@@ -262,26 +282,26 @@ impl Exchange {
 /// SCRAM-SHA-256 keys (the password itself is never stored).
 fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	let Ok(text) = std::str::from_utf8(data) else {
-		return Step::Failure(Failure::MalformedRequest, Attempt::Other);
+		return Step::Failure(Failure::MalformedRequest, Attempt::Other, "PLAIN message not UTF-8");
 	};
 	let mut parts = text.split('\0');
 	let (Some(authzid), Some(authcid), Some(password), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-		return Step::Failure(Failure::MalformedRequest, Attempt::Other);
+		return Step::Failure(Failure::MalformedRequest, Attempt::Other, "malformed PLAIN message");
 	};
 	let Ok(user) = prep_localpart(authcid) else {
-		return Step::Failure(Failure::NotAuthorized, Attempt::Other);
+		return Step::Failure(Failure::NotAuthorized, Attempt::Other, NOT_A_USER_NAME);
 	};
 	if !authzid.is_empty() && prep_localpart(authzid.split('@').next().unwrap_or("")).ok().as_deref() != Some(user.as_str()) {
-		return Step::Failure(Failure::InvalidAuthzid, Attempt::Other);
+		return Step::Failure(Failure::InvalidAuthzid, Attempt::Other, "authorization identity is someone else");
 	}
 	if !env.attempt_allowed(&user) {
-		return Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other);
+		return Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other, THROTTLED);
 	}
 	let Some(password) = prep_password(password) else {
-		return Step::Failure(Failure::NotAuthorized, Attempt::Guess(user));
+		return Step::Failure(Failure::NotAuthorized, Attempt::Guess(user), "password not valid (PRECIS)");
 	};
 	let (stored, known) = match env.account(&user) {
-		Err(Unreadable) => return Step::Failure(Failure::TemporaryAuthFailure, Attempt::ServerFault),
+		Err(Unreadable) => return Step::Failure(Failure::TemporaryAuthFailure, Attempt::ServerFault, UNREADABLE),
 		Ok(Some(account)) => (account.sha256, true),
 		// Issue 11: without an account there was nothing to derive, and the
 		// speed of the answer told which accounts exist. Stand-in keys of
@@ -291,8 +311,12 @@ fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	if std::hint::black_box(stored.verify_password(ScramHash::Sha256, &password)) && known {
 		return Step::Success(Authenticated { user }, None);
 	}
-	Step::Failure(Failure::NotAuthorized, Attempt::Guess(user))
+	Step::Failure(Failure::NotAuthorized, Attempt::Guess(user), WRONG_PASSWORD)
 }
+
+const NOT_A_USER_NAME: &str = "the user name is not a valid address part";
+const THROTTLED: &str = "too many failures for this account or address: throttled";
+const UNREADABLE: &str = "the account could not be read from storage";
 
 /// The secret behind an unknown user's stand-in credentials: specific to
 /// the prepared name, so every spelling of it, and every retry, sees the same.
@@ -359,14 +383,14 @@ mod tests {
 		let Step::Success(auth, None) = step else { panic!("{step:?}") };
 		assert_eq!(auth.user(), "alice");
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);
-		assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_))));
+		assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_), _)));
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"garbage"), None, true, &mut e);
-		assert!(matches!(step, Step::Failure(Failure::MalformedRequest, Attempt::Other)));
+		assert!(matches!(step, Step::Failure(Failure::MalformedRequest, Attempt::Other, _)));
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"bob\0alice\0pencil"), None, true, &mut e);
-		assert!(matches!(step, Step::Failure(Failure::InvalidAuthzid, _)));
+		assert!(matches!(step, Step::Failure(Failure::InvalidAuthzid, _, _)));
 		e.allowed = false;
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
-		assert!(matches!(step, Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other)));
+		assert!(matches!(step, Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other, _)));
 	}
 
 	#[test]
@@ -374,11 +398,11 @@ mod tests {
 		let mut e = env();
 		e.locked = true;
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
-		assert!(matches!(step, Step::Failure(Failure::AccountDisabled, Attempt::Disabled)), "{step:?}");
+		assert!(matches!(step, Step::Failure(Failure::AccountDisabled, Attempt::Disabled, _)), "{step:?}");
 		assert_eq!(Failure::AccountDisabled.as_str(), "account-disabled");
 		// A guess learns nothing about the lock.
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);
-		assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_))), "{step:?}");
+		assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_), _)), "{step:?}");
 	}
 
 	/// PBKDF2 iterations `f` runs on this thread.
@@ -395,11 +419,11 @@ mod tests {
 		let mut e = env();
 		let known = work(|| {
 			let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);
-			assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_))));
+			assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_), _)));
 		});
 		let unknown = work(|| {
 			let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0mallory\0wrong"), None, true, &mut e);
-			assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_))));
+			assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_), _)));
 		});
 		assert_eq!(known, 4096);
 		assert_eq!(unknown, known);

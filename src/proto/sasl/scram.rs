@@ -113,9 +113,10 @@ pub struct ChannelBinding {
 pub enum ScramError {
 	/// Syntax error in a client message, or a wrong nonce → `<malformed-request/>`.
 	Malformed,
-	/// Mismatched channel binding, or a gs2 downgrade ("y" flag while we offered
-	/// -PLUS) → `<not-authorized/>`.
+	/// Mismatched channel binding (or none with a -PLUS mechanism) → `<not-authorized/>`.
 	ChannelBinding,
+	/// A gs2 downgrade: the "y" flag while we offered -PLUS → `<not-authorized/>`.
+	Downgrade,
 	/// A -PLUS attempt with a binding type other than ours (e.g. tls-unique on
 	/// TLS 1.3) → `<not-authorized/>`; the client cannot bind here at all.
 	UnsupportedBinding,
@@ -208,6 +209,7 @@ impl ScramServer {
 			// "y": the client can bind but believes we cannot. If we did offer -PLUS,
 			// someone stripped it from the mechanism list (RFC 5802 §6).
 			("y", _) if !self.plus && !self.offered_plus => &[],
+			("y", _) if !self.plus => return Err(ScramError::Downgrade),
 			("n" | "y", _) => return Err(CbError),
 			(_, Some(name)) if is_cb_name(name) => match &self.cb {
 				Some(cb) if self.plus && cb.name == name => &cb.data,
@@ -491,7 +493,7 @@ mod tests {
 			(true, true, N, Err(CbError)),
 			(false, true, (p, ex), Err(CbError)),
 			(false, true, N, Ok(())),
-			(false, true, ("y,,", b""), Err(CbError)),
+			(false, true, ("y,,", b""), Err(ScramError::Downgrade)),
 			(false, false, ("y,,", b""), Ok(())),
 			(true, true, ("p=tls-exporter,a=user,", ex), Ok(())),
 			(false, false, ("n,a=user@example.org,", b""), Ok(())),

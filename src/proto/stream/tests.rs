@@ -56,6 +56,7 @@ impl StreamEnv for Env {
 	fn auth_failed(&mut self, user: Option<&str>) {
 		self.failures.push(user.map(str::to_owned));
 	}
+	fn login_failed(&mut self, _: Option<&str>, _: &str, _: &str) {}
 	fn auth_retries(&self) -> u32 {
 		3
 	}

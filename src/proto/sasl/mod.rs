@@ -166,7 +166,9 @@ pub trait SaslEnv {
 /// the password, so the answer tells nothing to someone who guesses.
 fn unless_locked(step: Step, env: &mut dyn SaslEnv) -> Step {
 	match step {
-		Step::Success(auth, _) if env.locked(&auth.user) => Step::Failure(Failure::AccountDisabled, Attempt::Disabled, "the account is locked by the admin"),
+		Step::Success(auth, _) if env.locked(&auth.user) => {
+			Step::Failure(Failure::AccountDisabled, Attempt::Disabled, "the account is locked by the admin")
+		}
 		step => step,
 	}
 }

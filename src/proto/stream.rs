@@ -423,7 +423,11 @@ impl C2sStream {
 					Attempt::Guess(user) => Some(user.as_str()),
 					_ => None,
 				};
-				env.login_failed(user, failure.as_str(), why);
+				// A -PLUS try with a binding we lack is a step of the client's
+				// negotiation (it retries at once), not a failed login to log.
+				if !matches!(attempt, Attempt::UnsupportedBinding) {
+					env.login_failed(user, failure.as_str(), why);
+				}
 				let text = match (&attempt, failure) {
 					(Attempt::ServerFault, _) => Some("the server cannot check passwords right now; try again later"),
 					(_, sasl::Failure::TemporaryAuthFailure) => Some("too many failed attempts; try again later"),

@@ -9,6 +9,8 @@ struct Env {
 	account: Option<Account>,
 	failures: Vec<Option<String>>,
 	bound: Vec<String>,
+	/// Reasons of the failed logins the stream had logged.
+	logged: Vec<String>,
 }
 
 impl SaslEnv for Env {
@@ -56,14 +58,21 @@ impl StreamEnv for Env {
 	fn auth_failed(&mut self, user: Option<&str>) {
 		self.failures.push(user.map(str::to_owned));
 	}
-	fn login_failed(&mut self, _: Option<&str>, _: &str, _: &str) {}
+	fn login_failed(&mut self, _: Option<&str>, _: &str, why: &str) {
+		self.logged.push(why.to_owned());
+	}
 	fn auth_retries(&self) -> u32 {
 		3
 	}
 }
 
 fn env() -> Env {
-	Env { account: derive_account("pencil", 4096, 0, &mut |b: &mut [u8]| b.fill(1)), failures: Vec::new(), bound: Vec::new() }
+	Env {
+		account: derive_account("pencil", 4096, 0, &mut |b: &mut [u8]| b.fill(1)),
+		failures: Vec::new(),
+		bound: Vec::new(),
+		logged: Vec::new(),
+	}
 }
 
 /// Feeds XML text through a reader into the stream; returns the actions.
@@ -160,6 +169,28 @@ fn failed_logins_are_counted_and_limited() {
 		assert_eq!(matches!(a.last(), Some(Action::Close(_))), i == 2, "attempt {i}");
 	}
 	assert_eq!(env.failures, vec![Some("alice".to_string()); 3]);
+}
+
+#[test]
+fn a_plus_try_with_a_binding_we_lack_is_neither_counted_nor_logged() {
+	// slixmpp 1.8 tries tls-unique first, then falls back: a step of its
+	// negotiation, which must not read as a failed login in the admin's log.
+	let mut env = env();
+	let mut s = C2sStream::new_tls("id".into(), Some(vec![9; 32]));
+	let mut r = reader();
+	feed(&mut s, &mut env, &mut r, OPEN);
+	let first = B64.encode("p=tls-unique,,n=alice,r=abcdef");
+	let a = feed(
+		&mut s,
+		&mut env,
+		&mut r,
+		&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256-PLUS'>{first}</auth>"),
+	);
+	assert!(written(&a).contains("<not-authorized/>"), "{a:?}");
+	assert!(env.failures.is_empty() && env.logged.is_empty(), "{:?} {:?}", env.failures, env.logged);
+	let a = feed(&mut s, &mut env, &mut r, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHdyb25n</auth>");
+	assert!(written(&a).contains("<not-authorized/>"));
+	assert_eq!(env.logged.len(), 1, "{:?}", env.logged);
 }
 
 #[test]

@@ -51,6 +51,8 @@ pub struct Server {
 	pub proxy_port: std::cell::Cell<Option<u16>>,
 	/// Streams waiting at the proxy.
 	pub proxy: RefCell<crate::net::proxy::Registry>,
+	/// The web console's logins (on the HTTPS port).
+	pub console: RefCell<crate::console::State>,
 	fake_secret: [u8; 32],
 	/// Makes our dialback keys (XEP-0185); new at every start.
 	pub dialback_secret: [u8; 32],
@@ -109,6 +111,7 @@ impl Server {
 			proxy: RefCell::default(),
 			remotes: RefCell::new(remotes),
 			push: RefCell::new(push),
+			console: RefCell::new(crate::console::State::new(&mut |b| fill(&rng, b))),
 			fake_secret,
 			dialback_secret,
 			rng,

@@ -1,0 +1,84 @@
+//! Overview: is the box healthy, who is using it.
+
+use super::super::html::{self, e};
+use super::super::session::Session;
+use crate::http::Response;
+use crate::server::Server;
+
+pub async fn page(server: &Server, session: &Session) -> Response {
+	let config = &server.config;
+	// File system calls (stat) off the executor.
+	let (cert, db_bytes) = {
+		let (c, dir) = (config.clone(), config.data_dir.clone());
+		blocking::unblock(move || (cert_expiry(&c), crate::store::Store::file_bytes(&dir))).await
+	};
+	let disk = server.store.disk();
+	let mut warnings = Vec::new();
+	let writable = disk.failing.is_none();
+	if let Some(why) = &disk.failing {
+		warnings.push(format!("Storage refuses writes: {why}. It is tried again by itself; free some space."));
+	}
+	if disk.free.is_some_and(|f| f < config.limits.disk_free_warning_bytes) {
+		warnings.push(format!("Free disk space is low (below {}).", html::bytes(config.limits.disk_free_warning_bytes)));
+	}
+	if let Some(days) = cert.as_ref().and_then(|(_, d)| *d)
+		&& days < 30
+	{
+		warnings.push(format!("The TLS certificate expires in {days} days."));
+	}
+	let (online, sessions) = {
+		let s = server.sessions.borrow();
+		(s.users_online(), s.count())
+	};
+	let accounts = server.store.snapshot().and_then(|s| s.account_count()).unwrap_or(0);
+	let card = |id: &str, label: &str, value: String| {
+		format!("<div class=\"card\"><div class=\"num\" id=\"{id}\">{}</div><div class=\"label\">{label}</div></div>", e(&value))
+	};
+	let mut body = String::new();
+	for w in &warnings {
+		body.push_str(&html::notice("warn", w));
+	}
+	if warnings.is_empty() {
+		body.push_str("<div class=\"card ok\" id=\"healthy\">Everything looks fine.</div>");
+	}
+	body.push_str("<div class=\"grid\">");
+	body.push_str(&card("online", "people online now", online.to_string()));
+	body.push_str(&card("sessions", "connected devices", sessions.to_string()));
+	body.push_str(&card("accounts", "accounts", accounts.to_string()));
+	body.push_str(&card("uptime", "running for", html::duration(server.started.elapsed().as_secs())));
+	body.push_str("</div><h2>Health</h2><div class=\"scroll\"><table id=\"health\">");
+	let row = |k: &str, v: String| format!("<tr><th>{k}</th><td>{}</td></tr>", e(&v));
+	body.push_str(&row("Storage", if writable { "writable".into() } else { "writes refused".into() }));
+	body.push_str(&row(
+		"Free disk",
+		match (disk.free, disk.total) {
+			(Some(f), Some(t)) => format!("{} of {}", html::bytes(f), html::bytes(t)),
+			_ => "unknown".into(),
+		},
+	));
+	body.push_str(&row("Database", html::bytes(db_bytes)));
+	body.push_str(&row(
+		"Certificate",
+		match cert {
+			Some((what, Some(days))) => format!("{what}, expires in {days} days"),
+			Some((what, None)) => what,
+			None => "unknown".into(),
+		},
+	));
+	body.push_str(&row("Version", format!("Xerra {}", env!("CARGO_PKG_VERSION"))));
+	body.push_str(&row("Domain", config.domain.clone()));
+	body.push_str("</table></div>");
+	html::page(200, "Overview", "", &session.csrf, &body)
+}
+
+/// Which certificate the box serves and the days it has left, when known:
+/// the box's own is issued for `LEAF_DAYS` when its file is written.
+fn cert_expiry(config: &crate::config::Config) -> Option<(String, Option<i64>)> {
+	if config.tls_cert.is_some() {
+		return Some(("the admin's certificate (renewed by its owner)".into(), None));
+	}
+	let path = config.data_dir.join("tls").join(format!("{}.crt", config.domain));
+	let made = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+	let age = std::time::SystemTime::now().duration_since(made).ok()?.as_secs() as i64 / 86_400;
+	Some(("signed by the box's own CA, renewed by itself".into(), Some(crate::net::ca::LEAF_DAYS - age)))
+}

@@ -1,0 +1,53 @@
+//! Settings: every setting with its meaning and value, changed as `xerra
+//! config set` changes it (the same validation, by the same engine).
+
+use super::super::html::{self, button, e};
+use super::{Cx, Outcome};
+use crate::admin::{Command, Reply};
+use crate::http::Response;
+
+pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
+	let status = outcome.as_ref().map_or(200, |o| o.status);
+	let mut body = outcome.map(|o| o.notice).unwrap_or_default();
+	let rows = match cx.run(Command::ConfigList).await {
+		Ok(Reply::Settings(rows)) => rows,
+		Ok(_) => Vec::new(),
+		Err(err) => return cx.page(super::status_of(&err), "Settings", "settings", &html::notice("error", &err.to_string())),
+	};
+	let csrf = &cx.session.csrf;
+	body.push_str(
+		"<p>Each value is checked before it is kept. Settings marked <span class=\"tag\">at restart</span> take effect \
+		 the next time the server starts (restart the box).</p><div id=\"settings\">",
+	);
+	for r in &rows {
+		let changed = if r.stored { "<span class=\"tag on\">changed</span>" } else { "" };
+		let restart = if r.restart { "<span class=\"tag\">at restart</span>" } else { "" };
+		let reset = if r.stored {
+			button("/console/settings", csrf, &[("name", r.name), ("default", "1")], "Back to default", "plain")
+		} else {
+			String::new()
+		};
+		body.push_str(&format!(
+			"<div class=\"card setting\" id=\"setting-{n}\"><b><code>{n}</code></b> {changed}{restart}<br><small>{doc} (default: <code>{def}</code>)</small>\
+			 <form method=\"post\" action=\"/console/settings\">{}<input type=\"hidden\" name=\"name\" value=\"{n}\">\
+			 <input name=\"value\" aria-label=\"{n}\" value=\"{v}\"> <button>Save</button></form>{reset}</div>",
+			html::hidden_csrf(csrf),
+			n = e(r.name),
+			doc = e(r.doc),
+			def = e(r.default),
+			v = e(&r.value),
+		));
+	}
+	body.push_str("</div>");
+	cx.page(status, "Settings", "settings", &body)
+}
+
+pub async fn action(cx: &Cx<'_>) -> Response {
+	let name = cx.field("name").to_owned();
+	let cmd = if cx.form.checked("default") {
+		Command::ConfigUnset { name }
+	} else {
+		Command::ConfigSet { name, value: cx.field("value").to_owned() }
+	};
+	page(cx, Some(Outcome::of(cx.run(cmd).await, "Saved."))).await
+}

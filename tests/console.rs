@@ -1,0 +1,515 @@
+//! The web console (issue 13) on the HTTPS port: its security over raw
+//! HTTPS (no page without a session, admins only, CSRF tokens, escaping,
+//! cookie flags, throttling, nothing loaded from elsewhere), and Debian's
+//! headless Chromium driving every page as an admin would
+//! (tests/clients/console_browser.py over DevTools), with XMPP clients
+//! checking that what the pages did happened. Screenshots of every page go
+//! to target/console-screenshots/ (the test prints where).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use common::client::tls_config;
+use common::{Client, DOMAIN, PASSWORD, Server};
+use futures_rustls::rustls::pki_types::ServerName;
+use futures_rustls::rustls::{self, ClientConnection, StreamOwned};
+
+const ADMIN_PASSWORD: &str = "admin secret 1";
+
+fn https_port(s: &Server) -> u16 {
+	s.listeners.iter().find(|(k, _)| k == "upload").map(|(_, a)| a.port()).expect("an HTTPS listener")
+}
+
+/// A server with an admin `boss` (ADMIN_PASSWORD) and `names` (PASSWORD).
+fn office(names: &[&str], settings: &[&str]) -> Server {
+	let s = Server::start(settings);
+	let (ok, out) = s.cli(&["user", "add", "--admin", "boss", "--password-stdin"], Some(ADMIN_PASSWORD));
+	assert!(ok, "{out}");
+	for n in names {
+		s.add_user(n);
+	}
+	s
+}
+
+#[derive(Debug)]
+struct Resp {
+	status: u16,
+	head: String,
+	body: String,
+}
+
+impl Resp {
+	fn header(&self, name: &str) -> Option<&str> {
+		self.head.lines().find_map(|l| {
+			let (k, v) = l.split_once(':')?;
+			k.eq_ignore_ascii_case(name).then(|| v.trim())
+		})
+	}
+
+	/// The first form token in the page.
+	fn csrf(&self) -> String {
+		let at = self.body.find("name=\"csrf\" value=\"").unwrap_or_else(|| panic!("no csrf field in {}", self.body));
+		self.body[at + 19..].split('"').next().unwrap().to_owned()
+	}
+}
+
+/// A browser-less client of the console: one cookie, one request per connection.
+struct Web {
+	port: u16,
+	cookie: Option<String>,
+	ip: &'static str,
+}
+
+impl Web {
+	fn new(s: &Server) -> Web {
+		Web { port: https_port(s), cookie: None, ip: "127.0.0.1" }
+	}
+
+	fn request(&mut self, method: &str, path: &str, body: &str, extra: &str) -> Resp {
+		let config = tls_config(&[&rustls::version::TLS13], Some(b"http/1.1"));
+		let conn = ClientConnection::new(config, ServerName::try_from(DOMAIN.to_owned()).unwrap()).unwrap();
+		let tcp = connect_from(self.ip, self.port);
+		tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+		let mut tls = StreamOwned::new(conn, tcp);
+		let cookie = self.cookie.as_ref().map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+		let ty = if method == "POST" { "Content-Type: application/x-www-form-urlencoded\r\n" } else { "" };
+		let req = format!(
+			"{method} {path} HTTP/1.1\r\nHost: {DOMAIN}:{}\r\n{cookie}{ty}{extra}Content-Length: {}\r\n\r\n{body}",
+			self.port,
+			body.len()
+		);
+		tls.write_all(req.as_bytes()).unwrap();
+		let mut raw = Vec::new();
+		let _ = tls.read_to_end(&mut raw);
+		let text = String::from_utf8_lossy(&raw).into_owned();
+		let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+		let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+		let r = Resp { status, head: head.to_owned(), body: body.to_owned() };
+		if let Some(c) = r.header("set-cookie") {
+			let pair = c.split(';').next().unwrap().to_owned();
+			self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
+		}
+		r
+	}
+
+	fn get(&mut self, path: &str) -> Resp {
+		self.request("GET", path, "", "")
+	}
+
+	fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+		self.request("POST", path, &encode(fields), "")
+	}
+
+	/// Logs in through the form; the answer to the form.
+	fn login(&mut self, jid: &str, password: &str) -> Resp {
+		let token = self.get("/console/login").csrf();
+		self.post("/console/login", &[("csrf", &token), ("jid", jid), ("password", password)])
+	}
+
+	fn login_admin(&mut self) {
+		let r = self.login(&format!("boss@{DOMAIN}"), ADMIN_PASSWORD);
+		assert_eq!((r.status, r.header("location")), (303, Some("/console/")), "{r:?}");
+	}
+}
+
+/// A connection to 127.0.0.1:`port` from loopback address `src` (another
+/// host, as per-address limits see it).
+fn connect_from(src: &str, port: u16) -> TcpStream {
+	use nix::sys::socket::{self, AddressFamily, SockFlag, SockType, SockaddrIn};
+	let fd = socket::socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).expect("socket");
+	let v4: std::net::Ipv4Addr = src.parse().unwrap();
+	socket::bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrIn::from(std::net::SocketAddrV4::new(v4, 0))).expect("bind");
+	let to = SockaddrIn::from(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, port));
+	socket::connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &to).expect("connect");
+	TcpStream::from(fd)
+}
+
+fn encode(fields: &[(&str, &str)]) -> String {
+	let mut s = form_urlencoded::Serializer::new(String::new());
+	for (k, v) in fields {
+		s.append_pair(k, v);
+	}
+	s.finish()
+}
+
+/// Every page of the console's menu.
+const PAGES: &[&str] = &[
+	"/console/",
+	"/console/people",
+	"/console/departments",
+	"/console/invitations",
+	"/console/rooms",
+	"/console/settings",
+	"/console/statistics",
+	"/console/broadcast",
+];
+
+#[test]
+fn no_page_without_a_session() {
+	let s = office(&[], &[]);
+	let mut web = Web::new(&s);
+	for page in PAGES {
+		let r = web.get(page);
+		assert_eq!((r.status, r.header("location")), (303, Some("/console/login")), "{page}: {r:?}");
+		assert!(!r.body.contains("<table") && !r.body.contains("boss"), "{page}: {}", r.body);
+		let r = web.post(page, &[("csrf", "x")]);
+		assert_eq!(r.status, 403, "{page}");
+	}
+	// A made-up or expired session is none.
+	web.cookie = Some("xerra_console=00112233".into());
+	assert_eq!(web.get("/console/people").status, 303);
+	assert_eq!(web.get("/").header("location"), Some("/console/"));
+	assert_eq!(web.get("/console/login").status, 200);
+}
+
+#[test]
+fn only_admins_log_in_and_the_cookie_is_locked_down() {
+	let s = office(&["anna"], &[]);
+	let mut web = Web::new(&s);
+	let r = web.login(&format!("anna@{DOMAIN}"), PASSWORD);
+	assert_eq!(r.status, 403, "{r:?}");
+	assert!(r.body.contains("not an admin") && r.header("set-cookie").is_none(), "{r:?}");
+	let r = web.login(&format!("boss@{DOMAIN}"), "wrong");
+	assert!(r.status == 403 && r.body.contains("Wrong address or password") && r.header("set-cookie").is_none(), "{r:?}");
+	// Another domain's address is nobody here.
+	let r = web.login("boss@elsewhere.test", ADMIN_PASSWORD);
+	assert_eq!(r.status, 403);
+	let r = web.login(&format!("boss@{DOMAIN}"), ADMIN_PASSWORD);
+	assert_eq!(r.status, 303);
+	let cookie = r.header("set-cookie").unwrap();
+	for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console", "Max-Age=3600"] {
+		assert!(cookie.contains(flag), "{cookie}");
+	}
+	let id = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
+	assert!(id.len() >= 32 && id.chars().all(|c| c.is_ascii_hexdigit()), "a long random id: {id}");
+	let r = web.get("/console/");
+	assert_eq!(r.status, 200, "{r:?}");
+	let csp = r.header("content-security-policy").unwrap();
+	assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && csp.contains("form-action 'self'"), "{csp}");
+	assert_eq!(r.header("cache-control"), Some("no-store"));
+	// Logging out ends the session on the server, whatever the browser keeps.
+	let kept = web.cookie.clone();
+	let token = r.csrf();
+	let r = web.post("/console/logout", &[("csrf", &token)]);
+	assert_eq!(r.status, 303);
+	web.cookie = kept;
+	assert_eq!(web.get("/console/").status, 303);
+}
+
+#[test]
+fn forms_without_their_token_get_403() {
+	let s = office(&[], &[]);
+	let mut web = Web::new(&s);
+	// The login form too.
+	let r = web.post("/console/login", &[("jid", "boss"), ("password", ADMIN_PASSWORD)]);
+	assert_eq!(r.status, 403);
+	let r = web.post("/console/login", &[("csrf", "1.00"), ("jid", "boss"), ("password", ADMIN_PASSWORD)]);
+	assert_eq!(r.status, 403);
+	web.login_admin();
+	let token = web.get("/console/people").csrf();
+	for fields in [vec![], vec![("csrf", "nope")], vec![("csrf", "")]] {
+		let mut f = fields.clone();
+		f.extend([("name", "mallory"), ("password", "x1234567")]);
+		let r = web.post("/console/people/add", &f);
+		assert_eq!(r.status, 403, "{fields:?}: {r:?}");
+	}
+	// A right token from another site's page is still refused.
+	let body = encode(&[("csrf", &token), ("name", "mallory")]);
+	let r = web.request("POST", "/console/people/add", &body, "Origin: https://evil.example\r\n");
+	assert_eq!(r.status, 403);
+	let r = web.request("POST", "/console/people/add", &body, "Origin: null\r\nSec-Fetch-Site: cross-site\r\n");
+	assert_eq!(r.status, 403);
+	let (_, list) = s.cli(&["user", "list"], None);
+	assert!(!list.contains("mallory"), "{list}");
+	// The logout form needs it too.
+	assert_eq!(web.post("/console/logout", &[]).status, 403);
+	assert_eq!(web.get("/console/").status, 200, "still logged in");
+}
+
+#[test]
+fn console_logins_are_throttled_like_xmpp_logins() {
+	let s = office(&[], &["auth_failures_per_account=2", "auth_backoff=30"]);
+	let mut web = Web::new(&s);
+	for _ in 0..2 {
+		assert_eq!(web.login("boss", "wrong").status, 403);
+	}
+	// The next attempt from here waits, the right password included...
+	let r = web.login("boss", ADMIN_PASSWORD);
+	assert_eq!(r.status, 429, "{r:?}");
+	assert!(r.body.contains("Too many failed logins"));
+	// ... and so does an XMPP login for that account from here: one throttle.
+	let mut c = Client::connect(s.port);
+	c.open();
+	c.starttls();
+	c.open();
+	assert!(c.plain("boss", ADMIN_PASSWORD).unwrap_err().contains("temporary-auth-failure"));
+	// The owner elsewhere is not held back.
+	let mut other = Web::new(&s);
+	other.ip = "127.0.0.2";
+	other.login_admin();
+}
+
+/// Every src, href and action in `html`: (attribute, value).
+fn links(html: &str) -> Vec<(String, String)> {
+	let mut out = Vec::new();
+	for attr in ["src", "href", "action", "srcset", "poster", "data", "xlink:href"] {
+		let needle = format!(" {attr}=\"");
+		let mut rest = html;
+		while let Some(at) = rest.find(&needle) {
+			rest = &rest[at + needle.len()..];
+			out.push((attr.to_owned(), rest.split('"').next().unwrap().to_owned()));
+		}
+	}
+	out
+}
+
+/// Whether a link stays on the box (or is an xmpp: link for the chat app).
+fn local(value: &str) -> bool {
+	(value.starts_with('/') && !value.starts_with("//")) || value.starts_with('#') || value.starts_with("xmpp:")
+}
+
+#[test]
+fn no_page_loads_anything_from_elsewhere_and_markup_is_shown_escaped() {
+	let s = office(&["anna"], &[]);
+	let mut web = Web::new(&s);
+	web.login_admin();
+	let (ok, out) = s.cli(&["group", "add", "<b>Sales</b>"], None);
+	assert!(ok, "{out}");
+	for page in PAGES.iter().filter(|p| !["/console/invitations", "/console/statistics", "/console/broadcast"].contains(p)) {
+		let r = web.get(page);
+		assert_eq!(r.status, 200, "{page}: {r:?}");
+		assert!(r.body.contains("<meta name=\"viewport\""), "{page}");
+		for (attr, value) in links(&r.body) {
+			assert!(local(&value), "{page}: {attr}={value}");
+		}
+		assert!(!r.body.contains("<script") && !r.body.contains("<img") && !r.body.contains("<link"), "{page}");
+		assert!(!r.body.contains("<b>Sales"), "{page}");
+	}
+	let departments = web.get("/console/departments").body;
+	assert!(departments.contains("&lt;b&gt;Sales&lt;/b&gt;"), "{departments}");
+}
+
+/// Debian's chromium, one step at a time (tests/clients/console_browser.py).
+struct Browser {
+	child: Child,
+	stdin: ChildStdin,
+	stdout: BufReader<ChildStdout>,
+	base: String,
+	shots: PathBuf,
+}
+
+impl Browser {
+	fn start(s: &Server) -> Browser {
+		let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/console_browser.py");
+		let mut child = Command::new("/usr/bin/python3")
+			.arg(script)
+			.args(["--timeout", "600"])
+			.stdin(Stdio::piped())
+			.stdout(Stdio::piped())
+			.stderr(Stdio::inherit())
+			.spawn()
+			.expect("python3 and chromium (tests/setup installs them)");
+		let stdin = child.stdin.take().unwrap();
+		let stdout = BufReader::new(child.stdout.take().unwrap());
+		let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
+		std::fs::create_dir_all(&shots).unwrap();
+		let mut b = Browser { child, stdin, stdout, base: format!("https://{DOMAIN}:{}", https_port(s)), shots };
+		let ready = b.read();
+		assert!(ready.contains("\"ready\": true"), "{ready}");
+		b
+	}
+
+	fn read(&mut self) -> String {
+		let mut line = String::new();
+		self.stdout.read_line(&mut line).unwrap();
+		line
+	}
+
+	/// Sends one command; its answer (a JSON line), which must say ok.
+	fn call(&mut self, cmd: &str) -> String {
+		writeln!(self.stdin, "{cmd}").unwrap();
+		let out = self.read();
+		assert!(out.starts_with("{\"ok\": true"), "{cmd}: {out}");
+		out
+	}
+
+	fn open(&mut self, path: &str) -> String {
+		let url = format!("{}{path}", self.base);
+		self.call(&format!("{{\"cmd\": \"open\", \"url\": {}}}", quote(&url)))
+	}
+
+	fn fill(&mut self, selector: &str, text: &str) {
+		self.call(&format!("{{\"cmd\": \"fill\", \"selector\": {}, \"text\": {}}}", quote(selector), quote(text)));
+	}
+
+	fn click(&mut self, selector: &str) -> String {
+		self.call(&format!("{{\"cmd\": \"click\", \"selector\": {}}}", quote(selector)))
+	}
+
+	fn js(&mut self, expr: &str) -> String {
+		let out = self.call(&format!("{{\"cmd\": \"js\", \"expr\": {}}}", quote(expr)));
+		json_str(&out, "value").unwrap_or_default()
+	}
+
+	/// Screenshots of the page as it is, on a desktop and on a phone.
+	fn shots(&mut self, name: &str) {
+		for (suffix, w, h, mobile) in [("", 1100, 800, false), ("-phone", 390, 844, true)] {
+			let path = self.shots.join(format!("{name}{suffix}.png"));
+			let out = self.call(&format!(
+				"{{\"cmd\": \"shot\", \"path\": {}, \"width\": {w}, \"height\": {h}, \"mobile\": {mobile}}}",
+				quote(&path.display().to_string())
+			));
+			let width: u32 = json_raw(&out, "scroll_width").and_then(|v| v.parse().ok()).unwrap_or(0);
+			assert!(width <= w, "{name}{suffix}: the page is {width} px wide on a {w} px screen");
+		}
+	}
+}
+
+impl Drop for Browser {
+	fn drop(&mut self) {
+		let _ = writeln!(self.stdin, "{{\"cmd\": \"quit\"}}");
+		let deadline = std::time::Instant::now() + Duration::from_secs(10);
+		while std::time::Instant::now() < deadline {
+			if let Ok(Some(_)) = self.child.try_wait() {
+				return;
+			}
+			std::thread::sleep(Duration::from_millis(50));
+		}
+		let _ = self.child.kill();
+	}
+}
+
+/// `s` as a JSON string.
+fn quote(s: &str) -> String {
+	let mut out = String::from("\"");
+	for c in s.chars() {
+		match c {
+			'"' => out.push_str("\\\""),
+			'\\' => out.push_str("\\\\"),
+			'\n' => out.push_str("\\n"),
+			c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+			c => out.push(c),
+		}
+	}
+	out.push('"');
+	out
+}
+
+/// The string value of `"key": "..."` in a JSON line (Python's json.dumps layout).
+fn json_str(json: &str, key: &str) -> Option<String> {
+	let at = json.find(&format!("\"{key}\": \""))? + key.len() + 5;
+	let mut out = String::new();
+	let mut chars = json[at..].chars();
+	while let Some(c) = chars.next() {
+		match c {
+			'"' => return Some(out),
+			'\\' => match chars.next()? {
+				'n' => out.push('\n'),
+				't' => out.push('\t'),
+				'r' => out.push('\r'),
+				'u' => {
+					let hex: String = chars.by_ref().take(4).collect();
+					let mut code = u32::from_str_radix(&hex, 16).ok()?;
+					if (0xD800..0xDC00).contains(&code) {
+						let low: String = chars.by_ref().skip(2).take(4).collect();
+						code = 0x10000 + ((code - 0xD800) << 10) + (u32::from_str_radix(&low, 16).ok()? - 0xDC00);
+					}
+					out.push(char::from_u32(code)?);
+				}
+				c => out.push(c),
+			},
+			c => out.push(c),
+		}
+	}
+	None
+}
+
+/// A number or literal value of `"key": ...`.
+fn json_raw(json: &str, key: &str) -> Option<String> {
+	let at = json.find(&format!("\"{key}\": "))? + key.len() + 4;
+	Some(json[at..].split([',', '}']).next()?.trim().to_owned())
+}
+
+/// The office run from a browser: Chromium types and clicks through the
+/// console while XMPP clients check that what the pages say happened.
+#[test]
+fn chromium_runs_the_office_from_the_console() {
+	let s = office(&["anna", "joan"], &[]);
+	let mut joan = s.online("joan");
+	// Roster pushes go to sessions that asked for the roster (RFC 6121 §2.1.6).
+	joan.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>");
+	let mut b = Browser::start(&s);
+
+	// Wrong, then right login.
+	let page = b.open("/console/");
+	assert!(json_str(&page, "url").unwrap().ends_with("/console/login"), "{page}");
+	b.shots("login");
+	b.fill("#jid", &format!("boss@{DOMAIN}"));
+	b.fill("#password", "not it");
+	let page = b.click("#submit");
+	assert!(json_str(&page, "text").unwrap().contains("Wrong address or password"), "{page}");
+	b.fill("#jid", &format!("boss@{DOMAIN}"));
+	b.fill("#password", ADMIN_PASSWORD);
+	let page = b.click("#submit");
+	assert_eq!(json_str(&page, "title").as_deref(), Some("Overview - Xerra"), "{page}");
+	assert_eq!(b.js("document.querySelector('#online').textContent"), "1");
+	b.shots("overview");
+
+	// A new person, with a password shown once, who then logs in.
+	b.open("/console/people");
+	b.fill("#name", "maria");
+	let page = b.click("#add-person");
+	assert!(json_str(&page, "text").unwrap().contains(&format!("maria@{DOMAIN}")), "{page}");
+	let password = b.js("document.querySelector('#new-password').textContent");
+	assert!(password.len() >= 12, "{password}");
+	b.shots("people-added");
+	let mut maria = Client::login(s.port, "maria", &password);
+	maria.send("<presence/>");
+
+	// A department: its members become each other's contacts at once.
+	b.open("/console/departments");
+	b.fill("#group", "Sales");
+	b.click("#create");
+	b.js("document.querySelector('#user-Sales').value = 'joan'");
+	b.click("#add-Sales");
+	b.js("document.querySelector('#user-Sales').value = 'maria'");
+	let page = b.click("#add-Sales");
+	assert!(json_str(&page, "text").unwrap().contains(&format!("maria@{DOMAIN} joined Sales")), "{page}");
+	let push = joan.wait_for(|e| common::is_push(e) && e.to_xml("jabber:client").contains(&format!("maria@{DOMAIN}")));
+	assert!(push.to_xml("jabber:client").contains("Sales"), "{}", push.to_xml("jabber:client"));
+	b.shots("departments");
+
+	// A setting changed, checked as `xerra config set` checks it.
+	b.open("/console/settings");
+	b.fill("#setting-max_offline_messages input[name=value]", "lots");
+	let page = b.click("#setting-max_offline_messages button");
+	assert!(json_str(&page, "text").unwrap().contains("not a number"), "{page}");
+	b.fill("#setting-max_offline_messages input[name=value]", "500");
+	let page = b.click("#setting-max_offline_messages button");
+	assert!(json_str(&page, "text").unwrap().contains("max_offline_messages = 500"), "{page}");
+	let (_, list) = s.cli(&["config", "list"], None);
+	assert!(list.contains("max_offline_messages = 500"), "{list}");
+	b.shots("settings");
+
+	// Rooms: one made by joining, shown with its occupant, then destroyed.
+	joan.send(&format!("<presence to='lunch@rooms.{DOMAIN}/joan'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
+	joan.wait_for(|e| e.name() == "presence" && e.attr("from").is_some_and(|f| f.starts_with("lunch@")));
+	let page = b.open("/console/rooms");
+	assert!(json_str(&page, "text").unwrap().contains(&format!("lunch@rooms.{DOMAIN}")), "{page}");
+	b.shots("rooms");
+	b.click("#room-lunch button");
+	joan.wait_for(|e| e.name() == "presence" && e.to_xml("jabber:client").contains("destroy"));
+
+	// Deleting asks first; the person's session ends.
+	b.open("/console/people");
+	b.click("#user-maria a[href^='/console/people/delete']");
+	b.shots("people-delete");
+	b.click("button.danger");
+	maria.expect_stream_error("not-authorized");
+	println!("screenshots in {}", b.shots.display());
+}

@@ -513,3 +513,20 @@ fn chromium_runs_the_office_from_the_console() {
 	maria.expect_stream_error("not-authorized");
 	println!("screenshots in {}", b.shots.display());
 }
+
+/// The box's plain web page tells admins where the console is.
+#[test]
+fn the_box_page_links_to_the_console() {
+	let s = office(&[], &[]);
+	let addr = s.listeners.iter().find(|(k, _)| k == "http").map(|(_, a)| *a).expect("the web page");
+	let mut tcp = TcpStream::connect(addr).unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	write!(tcp, "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", addr.port()).unwrap();
+	let mut page = String::new();
+	let _ = tcp.read_to_string(&mut page);
+	let url = format!("https://127.0.0.1:{}/console/", https_port(&s));
+	assert!(page.contains(&format!("id=\"console\" href=\"{url}\"")), "{page}");
+	// And it is there.
+	let mut web = Web::new(&s);
+	assert_eq!(web.get("/console/").header("location"), Some("/console/login"));
+}

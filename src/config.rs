@@ -35,6 +35,8 @@ pub struct Limits {
 	pub max_pep_subscriptions: usize,
 	pub caps_cache_entries: usize,
 	pub invite_expiry_days: u32,
+	pub reset_expiry_hours: u32,
+	pub max_reset_tokens: usize,
 	pub max_invites_per_account: usize,
 	pub max_blocklist_items: usize,
 	pub max_push_registrations: usize,
@@ -195,6 +197,8 @@ impl Config {
 				max_pep_subscriptions: 0,
 				caps_cache_entries: 0,
 				invite_expiry_days: 0,
+				reset_expiry_hours: 0,
+				max_reset_tokens: 0,
 				max_invites_per_account: 0,
 				max_blocklist_items: 0,
 				max_push_registrations: 0,
@@ -1100,6 +1104,24 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "reset_expiry_hours",
+		default: "24",
+		doc: "hours a password reset link (`xerra user reset`, the console) stays good; each is used once",
+		apply: |c, v| {
+			c.limits.reset_expiry_hours = num(v, 1, 720)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_reset_tokens",
+		default: "100",
+		doc: "open password reset links on the box (one per account; a new one replaces the older); one more is refused",
+		apply: |c, v| {
+			c.limits.max_reset_tokens = num(v, 1, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "max_invites_per_account",
 		default: "10",
 		doc: "open invitations one account may have made from its app (XEP-0401 \"Invite someone\"); one more gets resource-constraint",
@@ -1246,6 +1268,7 @@ mod tests {
 		assert_eq!(c.http_port, Some(5280));
 		assert!(!c.mdns);
 		assert_eq!(c.limits.max_stanza_bytes, 262_144);
+		assert_eq!((c.limits.reset_expiry_hours, c.limits.max_reset_tokens), (24, 100));
 		assert_eq!(c.c2s_port, Some(5222));
 		c.set("c2s_tls_port", "off").unwrap();
 		assert_eq!(c.c2s_tls_port, None);
@@ -1259,6 +1282,8 @@ mod tests {
 		assert!(c.set("domain", "bad domain").is_err());
 		assert!(c.set("nope", "1").unwrap_err().contains("unknown setting"));
 		assert!(c.set("auth_retries_per_connection", "9").is_err());
+		assert!(c.set("reset_expiry_hours", "0").unwrap_err().contains("between"));
+		assert!(c.set("max_reset_tokens", "0").unwrap_err().contains("between"));
 		c.set("domain", "Example.ORG").unwrap();
 		assert_eq!(c.domain, "example.org");
 	}

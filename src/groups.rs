@@ -116,16 +116,21 @@ pub fn list(snapshot: &Snapshot) -> Result<BTreeMap<String, Vec<String>>, StoreE
 
 /// The name an account goes by: its vCard's FN, else its NICKNAME (XEP-0054).
 pub fn display_name(tx: &Tx<'_>, user: &str) -> Result<Option<String>, StoreError> {
-	let Some(card) = tx.vcard(user)?.and_then(|xml| parse_stored(&xml, ns::VCARD, XmlLimits::unlimited())) else { return Ok(None) };
+	Ok(display_name_in(tx.vcard(user)?.as_deref()))
+}
+
+/// The name a stored vCard gives (FN, else NICKNAME), cut to a roster name's length.
+pub fn display_name_in(vcard: Option<&str>) -> Option<String> {
+	let card = vcard.and_then(|xml| parse_stored(xml, ns::VCARD, XmlLimits::unlimited()))?;
 	let name = ["FN", "NICKNAME"].into_iter().find_map(|n| card.child(n, ns::VCARD).map(Element::text).filter(|t| !t.trim().is_empty()));
-	Ok(name.map(|n| {
+	name.map(|n| {
 		let n = n.trim();
 		let mut end = n.len().min(MAX_NAME_BYTES);
 		while !n.is_char_boundary(end) {
 			end -= 1;
 		}
 		n[..end].to_owned()
-	}))
+	})
 }
 
 /// The vCard the wizard gives an account: the full name it was told.

@@ -16,6 +16,8 @@ pub enum AdminError {
 	Exists(String),
 	/// A value the command cannot take (a bad name, an empty password...): the text says which.
 	Invalid(String),
+	/// A named limit is reached: the text says which.
+	Limit(String),
 	/// The actor may not do this (not an admin, or not on the box's own console).
 	Forbidden(String),
 	Storage(StoreError),
@@ -38,7 +40,7 @@ impl std::fmt::Display for AdminError {
 			Self::NoSuchUser(jid) => write!(f, "no user {jid}"),
 			Self::NotFound(what) => write!(f, "no {what}"),
 			Self::Exists(what) => write!(f, "{what} already exists"),
-			Self::Invalid(why) | Self::Failed(why) => f.write_str(why),
+			Self::Invalid(why) | Self::Limit(why) | Self::Failed(why) => f.write_str(why),
 			Self::Forbidden(why) => write!(f, "forbidden: {why}"),
 			Self::Storage(e) => e.fmt(f),
 		}
@@ -56,7 +58,7 @@ impl AdminError {
 			Self::Exists(_) => Condition::Conflict,
 			Self::Invalid(_) => Condition::BadRequest,
 			Self::Forbidden(_) => Condition::Forbidden,
-			Self::Storage(StoreError::Unavailable(_)) => Condition::ResourceConstraint,
+			Self::Storage(StoreError::Unavailable(_)) | Self::Limit(_) => Condition::ResourceConstraint,
 			Self::Storage(_) | Self::Failed(_) => Condition::InternalServerError,
 		}
 	}

@@ -47,6 +47,15 @@ pub enum Command {
 		name: String,
 	},
 	UserList,
+	/// Locks (`locked`) or unlocks an account.
+	UserLock {
+		name: String,
+		locked: bool,
+	},
+	/// A one-time password reset link for an account.
+	UserReset {
+		name: String,
+	},
 	ConfigSet {
 		name: String,
 		value: String,
@@ -135,6 +144,8 @@ impl<'a> Engine<'a> {
 				delete_user(store, config, server, &name).await.map(Reply::Done)
 			}
 			Command::UserList => self.user_list(),
+			Command::UserLock { name, locked } => self.user_lock(&name, locked).await,
+			Command::UserReset { name } => self.user_reset(&name).await,
 			Command::ConfigSet { name, value } => self.config_set(&name, &value).await,
 			Command::ConfigUnset { name } => self.config_unset(&name).await,
 			Command::ConfigList => self.config_list(),
@@ -177,7 +188,9 @@ impl<'a> Engine<'a> {
 		let own = |name: &str| prep_localpart(name).is_ok_and(|n| n == *me);
 		match cmd {
 			Command::SetupApply(_) | Command::SetupStatus => Err(AdminError::Forbidden("only the box's console may do this".into())),
-			Command::UserDel { name } | Command::UserAdmin { name, admin: false } if own(name) => {
+			Command::UserDel { name } | Command::UserAdmin { name, admin: false } | Command::UserLock { name, locked: true }
+				if own(name) =>
+			{
 				Err(AdminError::Forbidden("an admin may not remove their own account or role".into()))
 			}
 			_ => Ok(()),
@@ -187,6 +200,12 @@ impl<'a> Engine<'a> {
 	/// `user@domain`.
 	pub fn jid(&self, user: &str) -> String {
 		format!("{user}@{}", self.config.domain)
+	}
+
+	/// A page of the box's HTTPS port (the console's), for links to hand over.
+	pub fn console_url(&self, path: &str) -> String {
+		let port = self.server.and_then(|s| s.upload_port.get()).or(self.config.upload_port).filter(|p| *p != 443);
+		format!("https://{}{}/{path}", self.config.domain, port.map(|p| format!(":{p}")).unwrap_or_default())
 	}
 
 	fn require_setup(&self) -> Result<(), AdminError> {
@@ -231,6 +250,8 @@ impl Command {
 			Command::UserPasswd { name, password } => vec!["user-passwd", name, password],
 			Command::UserDel { name } => vec!["user-del", name],
 			Command::UserList => vec!["user-list"],
+			Command::UserLock { name, locked } => vec![if *locked { "user-lock" } else { "user-unlock" }, name],
+			Command::UserReset { name } => vec!["user-reset", name],
 			Command::ConfigSet { name, value } => vec!["config-set", name, value],
 			Command::ConfigUnset { name } => vec!["config-unset", name],
 			Command::ConfigList => vec!["config-list"],
@@ -265,6 +286,9 @@ impl Command {
 			("user-passwd", 3) => Command::UserPasswd { name: s(1)?, password: s(2)? },
 			("user-del", 2) => Command::UserDel { name: s(1)? },
 			("user-list", 1) => Command::UserList,
+			("user-lock", 2) => Command::UserLock { name: s(1)?, locked: true },
+			("user-unlock", 2) => Command::UserLock { name: s(1)?, locked: false },
+			("user-reset", 2) => Command::UserReset { name: s(1)? },
 			("config-set", 3) => Command::ConfigSet { name: s(1)?, value: s(2)? },
 			("config-unset", 2) => Command::ConfigUnset { name: s(1)? },
 			("config-list", 1) => Command::ConfigList,
@@ -329,5 +353,40 @@ mod tests {
 		assert!(matches!(&r, Err(AdminError::NoSuchUser(j)) if j == "carol@office.lan"), "{r:?}");
 		let r = block_on(e.run(&Actor::Root, Command::UserAdd { name: "a b".into(), password: "pw".into(), admin: false }));
 		assert!(matches!(r, Err(AdminError::Invalid(_))), "{r:?}");
+	}
+
+	#[test]
+	fn a_reset_token_sets_a_new_password_once() {
+		let t = temp_store();
+		let config = engine_config();
+		let e = Engine { store: &t.store, config: &config, server: None };
+		t.store.write_blocking(|tx| tx.create_account("alice", &test_account())).unwrap();
+		let (token, expires) = block_on(e.reset_token_create("Alice")).unwrap();
+		assert!(expires > crate::features::invites::now_secs() + 23 * 3600);
+		assert_eq!(e.reset_token_check(&token).unwrap(), "alice@office.lan");
+		// A bad password leaves the token good.
+		assert!(matches!(block_on(e.reset_token_redeem(&token, "")), Err(AdminError::Invalid(_))));
+		assert_eq!(block_on(e.reset_token_redeem(&token, "new secret")).unwrap(), "alice@office.lan");
+		let keys = t.store.snapshot().unwrap().account("alice").unwrap().unwrap().sha256;
+		assert!(keys.verify_password(crate::proto::sasl::scram::ScramHash::Sha256, "new secret"));
+		assert!(matches!(block_on(e.reset_token_redeem(&token, "again")), Err(AdminError::NotFound(_))));
+		assert!(matches!(e.reset_token_check(&token), Err(AdminError::NotFound(_))));
+		assert!(matches!(block_on(e.reset_token_create("nobody")), Err(AdminError::NoSuchUser(_))));
+	}
+
+	#[test]
+	fn reset_tokens_are_bounded_by_max_reset_tokens() {
+		let t = temp_store();
+		let mut config = engine_config();
+		config.set("max_reset_tokens", "1").unwrap();
+		let e = Engine { store: &t.store, config: &config, server: None };
+		t.store
+			.write_blocking(|tx| Ok(tx.create_account("alice", &test_account())? && tx.create_account("bob", &test_account())?))
+			.unwrap();
+		block_on(e.reset_token_create("alice")).unwrap();
+		let r = block_on(e.reset_token_create("bob"));
+		assert!(matches!(&r, Err(e @ AdminError::Limit(_)) if e.condition() == crate::xmpp::error::Condition::ResourceConstraint), "{r:?}");
+		// Alice's new link replaces her old one.
+		block_on(e.reset_token_create("alice")).unwrap();
 	}
 }

@@ -29,6 +29,8 @@ pub enum Reply {
 		secret: String,
 		port: Option<u16>,
 	},
+	/// A password reset link was made.
+	Reset(ResetMade),
 	/// Text made elsewhere (the setup summary, the first-boot banner).
 	Text(String),
 }
@@ -38,7 +40,27 @@ pub enum Reply {
 pub struct UserRow {
 	/// The localpart.
 	pub name: String,
+	/// From the vCard: FN, else NICKNAME.
+	pub display_name: Option<String>,
 	pub admin: bool,
+	pub locked: bool,
+	/// Sessions online now (0 when the server is stopped).
+	pub online: usize,
+	/// Unix seconds of the last logout (XEP-0012), if any.
+	pub last_seen: Option<u64>,
+	/// Bytes of archive, offline messages and uploads.
+	pub storage_bytes: u64,
+}
+
+/// A one-time password reset link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResetMade {
+	pub jid: String,
+	pub token: String,
+	/// `https://DOMAIN[:upload_port]/reset/TOKEN`.
+	pub url: String,
+	/// Unix seconds.
+	pub expires: u64,
 }
 
 /// A department (shared roster group) and its members' localparts.

@@ -9,7 +9,10 @@ pub fn reply(r: &Reply, config: &Config) -> String {
 		Reply::Done(t) | Reply::Text(t) => t.clone(),
 		Reply::Created { jid, admin: true } => format!("created {jid}, an admin"),
 		Reply::Created { jid, admin: false } => format!("created {jid}"),
-		Reply::Users(rows) => rows.iter().map(|u| format!("{}@{domain}{}\n", u.name, if u.admin { " (admin)" } else { "" })).collect(),
+		Reply::Users(rows) => rows
+			.iter()
+			.map(|u| format!("{}@{domain}{}{}\n", u.name, if u.admin { " (admin)" } else { "" }, if u.locked { " (locked)" } else { "" }))
+			.collect(),
 		Reply::Groups(groups) => groups
 			.iter()
 			.map(|g| {
@@ -34,6 +37,10 @@ pub fn reply(r: &Reply, config: &Config) -> String {
 			rows.iter().map(|s| format!("{} = {}\n    {} (default: {})\n", s.name, s.value, s.doc, s.default)).collect()
 		}
 		Reply::Status(s) => status(s),
+		Reply::Reset(r) => {
+			let hours = r.expires.saturating_sub(crate::features::invites::now_secs()).div_ceil(3600);
+			format!("{}\nopen it to set a new password for {}; good once, for {hours} hours\n", r.url, r.jid)
+		}
 		Reply::Invite(i) => {
 			let mode =
 				if i.registration_off { " (registration is off: `xerra config set registration invite` to let it register)" } else { "" };

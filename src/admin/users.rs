@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{AdminError, Engine, Reply, UserRow, deliver_as, user_name};
+use super::{AdminError, Engine, Reply, ResetMade, UserRow, deliver_as, user_name};
 use crate::config::Config;
 use crate::proto::sasl::derive_account;
 use crate::server::Server;
@@ -43,10 +43,93 @@ impl Engine<'_> {
 		}
 	}
 
+	/// Every account, with what the console's people list shows.
 	pub(super) fn user_list(&self) -> Result<Reply, AdminError> {
 		let snap = self.store.snapshot()?;
-		let (names, admins) = (snap.account_names()?, snap.admin_names()?);
-		Ok(Reply::Users(names.into_iter().map(|name| UserRow { admin: admins.contains(&name), name }).collect()))
+		let mut rows = Vec::new();
+		for (name, admin, locked) in snap.account_flags()? {
+			let online = self.server.map_or(0, |s| s.sessions.borrow().of(&name).len());
+			rows.push(UserRow {
+				display_name: crate::groups::display_name_in(snap.vcard(&name)?.as_deref()),
+				last_seen: snap.last_activity(&name)?.map(|(secs, _)| secs),
+				storage_bytes: snap.storage_bytes(&name)?,
+				admin,
+				locked,
+				online,
+				name,
+			});
+		}
+		Ok(Reply::Users(rows))
+	}
+
+	/// Locks (its sessions end at once; logins get `account-disabled`; its
+	/// data stays) or unlocks an account.
+	pub(super) async fn user_lock(&self, name: &str, locked: bool) -> Result<Reply, AdminError> {
+		let name = user_name(name)?;
+		let n = name.clone();
+		if !self.store.write(move |tx| tx.set_locked(&n, locked)).await? {
+			return Err(AdminError::NoSuchUser(self.jid(&name)));
+		}
+		let jid = self.jid(&name);
+		if !locked {
+			return Ok(Reply::Done(format!("{jid} is unlocked")));
+		}
+		if let Some(server) = self.server {
+			end_sessions(server, &name, "account locked by the admin");
+		}
+		log::info!("{jid} locked by the admin");
+		Ok(Reply::Done(format!("{jid} is locked")))
+	}
+
+	/// A one-time link that lets `user` set a new password without the old
+	/// one: the token and when it expires (unix seconds). A newer link
+	/// replaces the older; at most `max_reset_tokens` are open.
+	pub async fn reset_token_create(&self, user: &str) -> Result<(String, u64), AdminError> {
+		self.require_setup()?;
+		let name = user_name(user)?;
+		let token = super::random_token();
+		let now = crate::features::invites::now_secs();
+		let expires = now + u64::from(self.config.limits.reset_expiry_hours) * 3600;
+		let max = self.config.limits.max_reset_tokens;
+		let (n, t) = (name.clone(), token.clone());
+		let stored = self
+			.store
+			.write(move |tx| if tx.account_exists(&n)? { tx.create_reset(&t, &n, expires, now, max).map(Some) } else { Ok(None) })
+			.await?;
+		match stored {
+			None => Err(AdminError::NoSuchUser(self.jid(&name))),
+			Some(false) => Err(AdminError::Limit(format!("{max} reset links are open already (max_reset_tokens)"))),
+			Some(true) => Ok((token, expires)),
+		}
+	}
+
+	/// The address a reset token is for, while it is good (not used up).
+	pub fn reset_token_check(&self, token: &str) -> Result<String, AdminError> {
+		let user = self.store.snapshot()?.reset(token, crate::features::invites::now_secs())?;
+		user.map(|u| self.jid(&u)).ok_or_else(|| AdminError::NotFound("reset link (it was used, or it expired)".into()))
+	}
+
+	/// Sets the new password of a reset token's account and uses the token
+	/// up. Returns the account's address.
+	pub async fn reset_token_redeem(&self, token: &str, new_password: &str) -> Result<String, AdminError> {
+		let account = new_account(new_password, self.config).map_err(AdminError::Invalid)?;
+		let (t, now) = (token.to_owned(), crate::features::invites::now_secs());
+		let user = self
+			.store
+			.write(move |tx| {
+				let Some(user) = tx.take_reset(&t, now)? else { return Ok(None) };
+				Ok(tx.set_credentials(&user, &account)?.then_some(user))
+			})
+			.await?;
+		let user = user.ok_or_else(|| AdminError::NotFound("reset link (it was used, or it expired)".into()))?;
+		log::info!("{}: password set with a reset link", self.jid(&user));
+		Ok(self.jid(&user))
+	}
+
+	pub(super) async fn user_reset(&self, name: &str) -> Result<Reply, AdminError> {
+		let (token, expires) = self.reset_token_create(name).await?;
+		let name = user_name(name)?;
+		Ok(Reply::Reset(ResetMade { jid: self.jid(&name), url: self.console_url(&format!("reset/{token}")), token, expires }))
 	}
 }
 
@@ -142,20 +225,26 @@ pub fn import_users(store: &Store, config: &Config, text: &str) -> Result<String
 	Ok(out)
 }
 
+/// Ends every session of `name` at once with `not-authorized` and `why`;
+/// its contacts see it go offline.
+fn end_sessions(server: &Server, name: &str, why: &str) {
+	let ids: Vec<u64> = server.sessions.borrow().of(name).iter().map(|s| s.id).collect();
+	for id in ids {
+		let removed = server.sessions.borrow_mut().remove(name, id);
+		if let Some(session) = removed {
+			session.close(StreamError::with_text(StreamCondition::NotAuthorized, why));
+			crate::features::presence::session_ended(server, session);
+		}
+	}
+}
+
 /// Deletes an account with everything it had; its sessions end with
 /// `not-authorized` and its contacts see it go.
 pub async fn delete_user(store: &Store, config: &Config, server: Option<&Server>, name: &str) -> Result<String, AdminError> {
 	if let Some(server) = server {
 		// End the sessions first, while the roster still says who must hear
 		// that they are gone.
-		let ids: Vec<u64> = server.sessions.borrow().of(name).iter().map(|s| s.id).collect();
-		for id in ids {
-			let removed = server.sessions.borrow_mut().remove(name, id);
-			if let Some(session) = removed {
-				session.close(StreamError::with_text(StreamCondition::NotAuthorized, "account deleted"));
-				crate::features::presence::session_ended(server, session);
-			}
-		}
+		end_sessions(server, name, "account deleted");
 	}
 	let user = name.to_owned();
 	let domain = config.domain.clone();

@@ -21,6 +21,9 @@ Commands:
   user admin NAME on|off   give or take the admin role
   user passwd NAME         change a password
   user del NAME            delete an account with its roster and messages
+  user lock|unlock NAME    lock an account (its sessions end, logins are
+                           refused, its data stays) or unlock it
+  user reset NAME          print a one-time link to set a new password
   user list                list accounts
   user import FILE         create accounts from name:password lines (- = stdin)
   group list               department groups and their members
@@ -98,6 +101,8 @@ Usage: xerra user add [--admin] NAME [--password-stdin]
        xerra user admin NAME on|off
        xerra user passwd NAME [--password-stdin]
        xerra user del NAME
+       xerra user lock|unlock NAME
+       xerra user reset NAME
        xerra user list
        xerra user import FILE
 
@@ -109,6 +114,12 @@ stored, never the password.
 Admins (`--admin`, `user admin`; the first-boot wizard's admin is one) may
 also make invitations that create accounts from their apps; other users'
 invitations only make contacts. `user list` marks them.
+
+`user lock` ends the account's sessions at once and refuses its logins
+(clients are told `account-disabled`); its messages, contacts and files stay.
+`user unlock` lets it in again. `user reset` prints a link
+(https://DOMAIN/reset/TOKEN) where the person sets a new password without the
+old one; it works once, for `reset_expiry_hours`.
 
 `user import` reads lines `name:password` from FILE (`-` for standard input;
 empty lines and lines starting with # are skipped) and creates all accounts at
@@ -410,6 +421,9 @@ fn user_command(args: &[String]) -> Result<Command, String> {
 		}
 		"passwd" => Command::UserPasswd { password: password(&name()?, stdin, true)?, name: name()? },
 		"del" | "delete" => Command::UserDel { name: name()? },
+		"lock" => Command::UserLock { name: name()?, locked: true },
+		"unlock" => Command::UserLock { name: name()?, locked: false },
+		"reset" => Command::UserReset { name: name()? },
 		"list" => Command::UserList,
 		other => return Err(format!("unknown user command {other:?}; see `xerra user --help`")),
 	})

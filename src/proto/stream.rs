@@ -411,6 +411,7 @@ impl C2sStream {
 				let text = match (&attempt, failure) {
 					(Attempt::ServerFault, _) => Some("the server cannot check passwords right now; try again later"),
 					(_, sasl::Failure::TemporaryAuthFailure) => Some("too many failed attempts; try again later"),
+					(_, sasl::Failure::AccountDisabled) => Some("this account is locked; ask the admin of this server"),
 					_ => None,
 				};
 				let failures = match attempt {

@@ -5,7 +5,8 @@
 //!
 //! Record versions: 1 has no role (written before roles existed: such an
 //! account is no admin until [`Tx::upgrade_account_roles`] gives it one,
-//! once); 2 ends with the admin flag.
+//! once); 2 ends with the admin flag; 3 then has the locked flag (a locked
+//! account keeps its data but may not log in).
 
 use redb::ReadableTable;
 
@@ -24,12 +25,16 @@ pub struct Account {
 
 impl Account {
 	pub(super) fn encode(&self, admin: bool) -> Vec<u8> {
-		let mut w = Writer::new(2);
+		self.encode_flags(admin, false)
+	}
+
+	pub(super) fn encode_flags(&self, admin: bool, locked: bool) -> Vec<u8> {
+		let mut w = Writer::new(3);
 		w.u64(self.created);
 		for c in [&self.sha1, &self.sha256] {
 			w.bytes(&c.salt).u64(u64::from(c.iterations)).bytes(&c.stored_key).bytes(&c.server_key);
 		}
-		w.bool(admin).finish()
+		w.bool(admin).bool(locked).finish()
 	}
 
 	fn decode(buf: &[u8]) -> Result<Account, StoreError> {
@@ -38,6 +43,11 @@ impl Account {
 
 	/// The account and its role; `None`: a record from before roles.
 	pub(super) fn decode_with_role(buf: &[u8]) -> Result<(Account, Option<bool>), StoreError> {
+		Self::decode_flags(buf).map(|(a, admin, _)| (a, admin))
+	}
+
+	/// The role (`None` before roles) and whether the account is locked.
+	pub(super) fn decode_flags(buf: &[u8]) -> Result<(Account, Option<bool>, bool), StoreError> {
 		let (mut r, version) = Reader::new(buf)?;
 		let created = r.u64()?;
 		let mut creds = || -> Result<ScramCredentials, StoreError> {
@@ -51,7 +61,8 @@ impl Account {
 		let sha1 = creds()?;
 		let sha256 = creds()?;
 		let admin = if version >= 2 { Some(r.bool()?) } else { None };
-		Ok((Account { created, sha1, sha256 }, admin))
+		let locked = version >= 3 && r.bool()?;
+		Ok((Account { created, sha1, sha256 }, admin, locked))
 	}
 }
 
@@ -91,6 +102,24 @@ impl Snapshot {
 		Ok(out)
 	}
 
+	/// Whether `user` is locked (false for no such account).
+	pub fn is_locked(&self, user: &str) -> Result<bool, StoreError> {
+		let t = self.tx.open_table(ACCOUNTS)?;
+		Ok(t.get(user)?.map(|g| Account::decode_flags(g.value())).transpose()?.is_some_and(|(_, _, l)| l))
+	}
+
+	/// Every account with (admin, locked), sorted by name.
+	pub fn account_flags(&self) -> Result<Vec<(String, bool, bool)>, StoreError> {
+		let t = self.tx.open_table(ACCOUNTS)?;
+		let mut out = Vec::new();
+		for row in t.iter()? {
+			let (name, record) = row?;
+			let (_, admin, locked) = Account::decode_flags(record.value())?;
+			out.push((name.value().to_owned(), admin == Some(true), locked));
+		}
+		Ok(out)
+	}
+
 	pub fn account_count(&self) -> Result<u64, StoreError> {
 		use redb::ReadableTableMetadata;
 		Ok(self.tx.open_table(ACCOUNTS)?.len()?)
@@ -122,17 +151,28 @@ impl Tx<'_> {
 		let Some(admin) = t.get(user)?.map(|g| Account::decode_with_role(g.value())).transpose()?.map(|(_, admin)| admin) else {
 			return Ok(false);
 		};
-		t.insert(user, account.encode(admin.unwrap_or(false)).as_slice())?;
+		let locked = t.get(user)?.map(|g| Account::decode_flags(g.value())).transpose()?.is_some_and(|(_, _, l)| l);
+		t.insert(user, account.encode_flags(admin.unwrap_or(false), locked).as_slice())?;
 		Ok(true)
 	}
 
 	/// Gives or takes the admin role; false if there is no such account.
 	pub fn set_admin(&self, user: &str, admin: bool) -> Result<bool, StoreError> {
 		let mut t = self.tx.open_table(ACCOUNTS)?;
-		let Some(account) = t.get(user)?.map(|g| Account::decode(g.value())).transpose()? else {
+		let Some((account, _, locked)) = t.get(user)?.map(|g| Account::decode_flags(g.value())).transpose()? else {
 			return Ok(false);
 		};
-		t.insert(user, account.encode(admin).as_slice())?;
+		t.insert(user, account.encode_flags(admin, locked).as_slice())?;
+		Ok(true)
+	}
+
+	/// Locks or unlocks an account (its data stays); false if there is none.
+	pub fn set_locked(&self, user: &str, locked: bool) -> Result<bool, StoreError> {
+		let mut t = self.tx.open_table(ACCOUNTS)?;
+		let Some((account, admin, _)) = t.get(user)?.map(|g| Account::decode_flags(g.value())).transpose()? else {
+			return Ok(false);
+		};
+		t.insert(user, account.encode_flags(admin.unwrap_or(false), locked).as_slice())?;
 		Ok(true)
 	}
 
@@ -176,6 +216,7 @@ impl Tx<'_> {
 		self.unblock(user, None)?;
 		self.clear_mam(user)?;
 		self.del_all_push(user)?;
+		self.clear_resets_of(user)?;
 		Ok(existed)
 	}
 }
@@ -184,6 +225,24 @@ impl Tx<'_> {
 mod tests {
 	use super::*;
 	use crate::store::test_support::{temp_store, test_account};
+
+	#[test]
+	fn locks_are_kept_with_the_account() {
+		let t = temp_store();
+		t.store.write_blocking(|tx| tx.create_account("alice", &test_account())).unwrap();
+		assert!(!t.store.snapshot().unwrap().is_locked("alice").unwrap());
+		assert!(t.store.write_blocking(|tx| tx.set_locked("alice", true)).unwrap());
+		assert!(!t.store.write_blocking(|tx| tx.set_locked("nobody", true)).unwrap());
+		// A new password or role keeps the lock, and the lock keeps the role.
+		t.store.write_blocking(|tx| Ok(tx.set_admin("alice", true)? && tx.set_credentials("alice", &test_account())?)).unwrap();
+		let s = t.store.snapshot().unwrap();
+		assert!(s.is_locked("alice").unwrap() && s.is_admin("alice").unwrap());
+		assert_eq!(s.account_flags().unwrap(), [("alice".to_owned(), true, true)]);
+		t.store.write_blocking(|tx| tx.set_locked("alice", false)).unwrap();
+		let s = t.store.snapshot().unwrap();
+		assert!(!s.is_locked("alice").unwrap() && s.is_admin("alice").unwrap());
+		assert!(s.account("alice").unwrap().is_some());
+	}
 
 	#[test]
 	fn roles_are_kept_with_the_account() {

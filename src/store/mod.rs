@@ -14,6 +14,7 @@
 //!   rolled back and every job in it fails.
 
 mod accounts;
+mod admin;
 mod blocking;
 mod codec;
 mod components;

@@ -121,5 +121,14 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(INVITES)?;
 	wtx.open_table(COMPONENTS)?;
 	wtx.open_table(PUSH)?;
+	wtx.open_table(RESETS)?;
+	wtx.open_table(NOTICES)?;
 	Ok(())
 }
+
+/// One-time password reset token -> (account localpart, expiry): links an
+/// admin hands over (`admin::Engine::reset_token_create`).
+pub const RESETS: TableDefinition<&str, &[u8]> = TableDefinition::new("resets");
+
+/// Texts the admin sets for everyone: "motd" (the message of the day).
+pub const NOTICES: TableDefinition<&str, &str> = TableDefinition::new("notices");

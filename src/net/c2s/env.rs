@@ -56,6 +56,11 @@ impl SaslEnv for Env<'_> {
 	fn scram_iterations(&self) -> u32 {
 		self.server.config.scram_iterations
 	}
+
+	fn locked(&mut self, user: &str) -> bool {
+		// Unreadable storage: the password was right, so let them in.
+		self.server.store.snapshot().and_then(|s| s.is_locked(user)).unwrap_or(false)
+	}
 }
 
 impl StreamEnv for Env<'_> {

@@ -35,6 +35,8 @@ impl Authenticated {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
 	Aborted,
+	/// §6.5.1: the account is locked by the admin (told only to whoever proved its password).
+	AccountDisabled,
 	EncryptionRequired,
 	IncorrectEncoding,
 	InvalidAuthzid,
@@ -48,6 +50,7 @@ impl Failure {
 	pub fn as_str(self) -> &'static str {
 		match self {
 			Self::Aborted => "aborted",
+			Self::AccountDisabled => "account-disabled",
 			Self::EncryptionRequired => "encryption-required",
 			Self::IncorrectEncoding => "incorrect-encoding",
 			Self::InvalidAuthzid => "invalid-authzid",
@@ -132,6 +135,18 @@ pub trait SaslEnv {
 	/// Server secret for the fake SCRAM challenge of unknown users.
 	fn fake_secret(&self) -> &[u8];
 	fn scram_iterations(&self) -> u32;
+	/// Whether the admin locked this account: its right password then
+	/// answers `account-disabled`.
+	fn locked(&mut self, user: &str) -> bool;
+}
+
+/// A success for a locked account becomes `account-disabled`: checked after
+/// the password, so the answer tells nothing to someone who guesses.
+fn unless_locked(step: Step, env: &mut dyn SaslEnv) -> Step {
+	match step {
+		Step::Success(auth, _) if env.locked(&auth.user) => Step::Failure(Failure::AccountDisabled, Attempt::Other),
+		step => step,
+	}
 }
 
 /// The server's next move.
@@ -171,7 +186,7 @@ impl Exchange {
 			Mechanism::Plain => match initial {
 				// RFC 4616 has no server challenge: ask for the response.
 				None => (Exchange::Plain, Step::Challenge(Vec::new())),
-				Some(data) => (Exchange::Done, plain(data, env)),
+				Some(data) => (Exchange::Done, unless_locked(plain(data, env), env)),
 			},
 			Mechanism::Scram { hash, plus } => {
 				let binding = cb.map(|data| ChannelBinding { name: "tls-exporter", data: data.to_vec() });
@@ -189,13 +204,13 @@ impl Exchange {
 	/// Continues with a client `<response/>`.
 	pub fn respond(&mut self, data: &[u8], env: &mut dyn SaslEnv) -> Step {
 		match std::mem::replace(self, Exchange::Done) {
-			Exchange::Plain => plain(data, env),
+			Exchange::Plain => unless_locked(plain(data, env), env),
 			Exchange::Scram { server, hash, user: None } => {
 				*self = Exchange::Scram { server, hash, user: None };
 				self.scram_first(data, env)
 			}
 			Exchange::Scram { mut server, user: Some(user), .. } => match server.client_final(data) {
-				Ok(fin) => Step::Success(Authenticated { user }, Some(fin)),
+				Ok(fin) => unless_locked(Step::Success(Authenticated { user }, Some(fin)), env),
 				Err(e) => scram_failure(e, Some(user)),
 			},
 			Exchange::Done => Step::Failure(Failure::MalformedRequest, Attempt::Other),
@@ -301,6 +316,7 @@ mod tests {
 	struct Env {
 		account: Option<Account>,
 		allowed: bool,
+		locked: bool,
 	}
 
 	impl SaslEnv for Env {
@@ -322,11 +338,14 @@ mod tests {
 		fn scram_iterations(&self) -> u32 {
 			4096
 		}
+		fn locked(&mut self, user: &str) -> bool {
+			user == "alice" && self.locked
+		}
 	}
 
 	fn env() -> Env {
 		let account = derive_account("pencil", 4096, 0, &mut |b: &mut [u8]| b.fill(1));
-		Env { account, allowed: true }
+		Env { account, allowed: true, locked: false }
 	}
 
 	#[test]
@@ -344,6 +363,18 @@ mod tests {
 		e.allowed = false;
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
 		assert!(matches!(step, Step::Failure(Failure::TemporaryAuthFailure, Attempt::Other)));
+	}
+
+	#[test]
+	fn a_locked_account_is_disabled_only_for_the_right_password() {
+		let mut e = env();
+		e.locked = true;
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::AccountDisabled, Attempt::Other)), "{step:?}");
+		assert_eq!(Failure::AccountDisabled.as_str(), "account-disabled");
+		// A guess learns nothing about the lock.
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_))), "{step:?}");
 	}
 
 	/// PBKDF2 iterations `f` runs on this thread.

@@ -30,6 +30,9 @@ impl SaslEnv for Env {
 	fn scram_iterations(&self) -> u32 {
 		4096
 	}
+	fn locked(&mut self, _: &str) -> bool {
+		false
+	}
 }
 
 impl StreamEnv for Env {

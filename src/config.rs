@@ -142,6 +142,10 @@ pub struct Config {
 	pub banner_file: Option<PathBuf>,
 	/// XEP-0157 contact addresses: (field such as `admin-addresses`, URI).
 	pub contact_addresses: Vec<(&'static str, String)>,
+	/// Statistics: the time series, its plots and `/metrics`.
+	pub statistics: bool,
+	/// Addresses besides loopback that may read `/metrics`.
+	pub metrics_allow: Vec<crate::stats::cidr::Cidr>,
 	pub limits: Limits,
 }
 
@@ -171,6 +175,8 @@ impl Config {
 			hostname: String::new(),
 			banner_file: None,
 			contact_addresses: Vec::new(),
+			statistics: true,
+			metrics_allow: Vec::new(),
 			limits: Limits {
 				max_stanza_bytes: 0,
 				max_depth: 0,
@@ -1171,6 +1177,24 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "statistics",
+		default: "on",
+		doc: "keep statistics: a point every 5 minutes (24 h at 5 min, 7 days hourly, 30 days at 6 h; one database write each) for the console's plots, and /metrics; off = neither (404)",
+		apply: |c, v| {
+			c.statistics = switch(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "metrics_allow",
+		default: "",
+		doc: "addresses besides loopback that may read OpenMetrics at /metrics on http_port: comma-separated CIDR blocks or addresses (10.0.0.0/8, fd00::/8, 192.168.1.5); others get 403",
+		apply: |c, v| {
+			c.metrics_allow = crate::stats::cidr::parse_list(v)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "setup_code_failures",
 		default: "5",
 		doc: "wrong setup codes from one address on the web wizard before it refuses that address for setup_lockout (other addresses go on; wrong codes overall are answered one per second)",
@@ -1305,5 +1329,19 @@ mod tests {
 		assert!(c.set("contact_addresses", "admin").unwrap_err().contains("kind=URI"));
 		c.set("contact_addresses", "").unwrap();
 		assert!(c.contact_addresses.is_empty());
+	}
+
+	#[test]
+	fn statistics_and_metrics_allow() {
+		let mut c = Config::new(PathBuf::from("/tmp"));
+		assert!(c.statistics);
+		assert!(c.metrics_allow.is_empty(), "loopback only by default");
+		c.set("statistics", "off").unwrap();
+		assert!(!c.statistics);
+		c.set("metrics_allow", "10.0.0.0/8, fd00::/8").unwrap();
+		assert_eq!(c.metrics_allow.len(), 2);
+		assert!(c.metrics_allow[0].contains("10.9.8.7".parse().unwrap()));
+		assert!(c.set("metrics_allow", "10.0.0.0/40").unwrap_err().contains("metrics_allow"));
+		assert!(c.set("statistics", "maybe").is_err());
 	}
 }

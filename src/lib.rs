@@ -24,5 +24,6 @@ pub mod selftest;
 pub mod server;
 pub mod sessions;
 pub mod setup;
+pub mod stats;
 pub mod store;
 pub mod xmpp;

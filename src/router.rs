@@ -14,6 +14,14 @@ use crate::xmpp::ns;
 use crate::xmpp::packed::Packed;
 use crate::xmpp::stanza::{IqType, MessageType, Stanza, StanzaType};
 
+fn stat_kind(s: &Stanza) -> crate::stats::StanzaKind {
+	match s.kind() {
+		crate::xmpp::stanza::Kind::Message => crate::stats::StanzaKind::Message,
+		crate::xmpp::stanza::Kind::Presence => crate::stats::StanzaKind::Presence,
+		crate::xmpp::stanza::Kind::Iq => crate::stats::StanzaKind::Iq,
+	}
+}
+
 /// Processes one stanza, or several consecutive messages, from one session,
 /// with one commit for all their storage: a burst of offline messages costs
 /// one fsync, not one each. Only messages may share a batch: their handling
@@ -23,6 +31,7 @@ pub async fn handle_batch(server: &Server, session_id: u64, jid: &FullJid, stanz
 	let mut cx = Cx::new(server, jid, session_id);
 	let mut waiting = Vec::new();
 	for stanza in stanzas {
+		crate::stats::stanza_in(stat_kind(stanza));
 		let (decisive, queued) = (cx.decisive, cx.outs.len());
 		dispatch(stanza, &mut cx);
 		if cx.decisive > decisive {
@@ -316,7 +325,11 @@ pub async fn from_remote(server: &Server, el: Element) {
 		},
 	};
 	let mut cx = Cx::new(server, &jid, 0);
-	match Stanza::parse(el) {
+	let stanza = Stanza::parse(el);
+	if let Ok(s) = &stanza {
+		crate::stats::stanza_in(stat_kind(s));
+	}
+	match stanza {
 		Ok(stanza) if presence_too_big(&stanza, &cx) => {
 			if !stanza.is_error_or_result() {
 				cx.send(Out::Route(stanza.error_reply(&StanzaError::new(Condition::PolicyViolation))));

@@ -53,6 +53,8 @@ pub struct Server {
 	pub proxy: RefCell<crate::net::proxy::Registry>,
 	/// The web console's logins (on the HTTPS port).
 	pub console: RefCell<crate::console::State>,
+	/// The statistics' time series and last measurements; `None` when off.
+	pub stats: Option<crate::stats::sampler::Stats>,
 	fake_secret: [u8; 32],
 	/// Makes our dialback keys (XEP-0185); new at every start.
 	pub dialback_secret: [u8; 32],
@@ -87,6 +89,7 @@ impl Server {
 		let service = crate::features::muc::service_domain(&config.domain);
 		let muc =
 			crate::features::muc::Service::load(&store, &service, (config.limits.muc_history_messages, config.limits.muc_history_bytes));
+		let stats = config.statistics.then(|| crate::stats::sampler::Stats::load(&store));
 		let rng = SystemRandom::new();
 		let mut fake_secret = [0u8; 32];
 		fill(&rng, &mut fake_secret);
@@ -112,6 +115,7 @@ impl Server {
 			remotes: RefCell::new(remotes),
 			push: RefCell::new(push),
 			console: RefCell::new(crate::console::State::new(&mut |b| fill(&rng, b))),
+			stats,
 			fake_secret,
 			dialback_secret,
 			rng,
@@ -417,6 +421,7 @@ fn start_xmpp(
 	for l in listeners {
 		ex.spawn(crate::net::accept_loop(server.clone(), ex.clone(), l)).detach();
 	}
+	ex.spawn(crate::stats::sampler::run(server.clone())).detach();
 	*app.server.borrow_mut() = Some(server);
 	crate::notify::ready(&format!("serving {}", app.domain()));
 	Ok(())
@@ -523,6 +528,7 @@ fn release_memory() {
 /// Ends every session with `system-shutdown` and waits (briefly) for them
 /// to flush and go.
 async fn shutdown(server: &Server) {
+	crate::stats::sampler::flush(server).await;
 	for s in server.sessions.borrow().all() {
 		s.close(StreamError::new(StreamCondition::SystemShutdown));
 	}

@@ -34,8 +34,9 @@ pub async fn route(app: &App, req: Request) -> Response {
 			r.headers.push(("Content-Disposition", "attachment; filename=\"xerra-ca.crt\"".into()));
 			r
 		}
+		("GET" | "HEAD", "/metrics") => crate::stats::openmetrics::answer(app, &req).await,
 		("GET" | "HEAD", "/health") => Response::text(200, if setup_open { "setup\n" } else { "ok\n" }),
-		(_, "/" | "/ca.pem" | "/ca.crt" | "/health") => Response::text(405, "method not allowed\n"),
+		(_, "/" | "/ca.pem" | "/ca.crt" | "/health" | "/metrics") => Response::text(405, "method not allowed\n"),
 		_ => page(404, "Not found", "<p>Nothing here. <a href=\"/\">Home</a></p>"),
 	}
 }

@@ -40,6 +40,7 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
 			.await;
 		return;
 	}
+	let _stat = crate::stats::Open::new(crate::stats::ConnKind::Component);
 	let mut link = Link { server: server.clone(), tcp, out: Vec::new(), outbox: Outbox::new(), domain: None, opened: false };
 	let result = link.run().await;
 	if let Err(e) = &result {
@@ -134,7 +135,10 @@ impl Link {
 						match item {
 							// Packed without a namespace of its own: it reads as
 							// jabber:component:accept here.
-							Outgoing::Stanza(p) => self.out.extend_from_slice(p.xml().as_bytes()),
+							Outgoing::Stanza(p) => {
+								crate::stats::stanza_out_xml(p.xml().as_bytes());
+								self.out.extend_from_slice(p.xml().as_bytes())
+							}
 							Outgoing::Close(e) => return self.close(Some(e)).await,
 							Outgoing::FlushOffline => {}
 						}

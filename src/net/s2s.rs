@@ -53,11 +53,14 @@ struct Wire {
 	out: Vec<u8>,
 	buf: Vec<u8>,
 	tls: bool,
+	/// Counted in the connection statistics while it lives.
+	stat: crate::stats::Open,
 }
 
 impl Wire {
-	fn new(tcp: TcpStream, server: &Server) -> Wire {
+	fn new(tcp: TcpStream, server: &Server, kind: crate::stats::ConnKind) -> Wire {
 		Wire {
+			stat: crate::stats::Open::new(kind),
 			io: Transport::Plain(Box::new(tcp)),
 			// Small stanzas only until the peer has proved who it is.
 			reader: StreamReader::new(super::c2s::pre_auth_limits(server)),
@@ -149,6 +152,12 @@ impl Wire {
 	}
 
 	fn restart(&mut self, io: Transport, server: &Server) {
+		let version = match &io {
+			Transport::ServerTls(s) => s.get_ref().1.protocol_version(),
+			Transport::ClientTls(s) => s.get_ref().1.protocol_version(),
+			_ => None,
+		};
+		self.stat.tls(crate::stats::Tls::of(version));
 		self.io = io;
 		self.reader = StreamReader::new(super::c2s::pre_auth_limits(server));
 		self.events.clear();
@@ -189,8 +198,8 @@ pub async fn serve(server: Rc<Server>, tcp: TcpStream, peer: SocketAddr) {
 		log::info!("{peer}: s2s connection refused ({refusal:?})");
 		return refuse(&server, tcp).await;
 	}
-	let mut wire = Wire::new(tcp, &server);
-	let mut link = Inbound { server: server.clone(), authed: HashSet::new(), local: String::new(), stream_id: String::new() };
+	let mut wire = Wire::new(tcp, &server, crate::stats::ConnKind::S2sIn);
+	let mut link = Inbound { server: server.clone(), authed: HashSet::new(), local: String::new(), stream_id: String::new(), up: None };
 	let result = link.run(&mut wire).await;
 	match result {
 		Ok(()) => {}
@@ -226,6 +235,8 @@ struct Inbound {
 	server: Rc<Server>,
 	/// Domains that proved themselves on this stream (dialback).
 	authed: HashSet<String>,
+	/// Counted as an s2s link once a domain is authenticated.
+	up: Option<crate::stats::Link>,
 	/// Our domain the peer addressed.
 	local: String,
 	stream_id: String,
@@ -404,6 +415,7 @@ impl Inbound {
 				}
 				log::info!("s2s: {from} authenticated by dialback");
 				self.authed.insert(from);
+				self.up.get_or_insert_with(crate::stats::Link::up);
 				wire.reader.set_limits(super::c2s::full_limits(&self.server));
 				Ok(())
 			}
@@ -464,6 +476,7 @@ async fn outbound(server: Rc<Server>, link: ServerLink, outbox: Rc<Outbox>) {
 		}
 	};
 	log::info!("s2s: link {local} -> {domain} up");
+	let _up = crate::stats::Link::up();
 	let idle = server.config.limits.idle_timeout;
 	let mut last = Instant::now();
 	loop {
@@ -481,6 +494,7 @@ async fn outbound(server: Rc<Server>, link: ServerLink, outbox: Rc<Outbox>) {
 					// Packed without a namespace of its own: it reads as
 					// jabber:server here.
 					if let Outgoing::Stanza(p) = item {
+						crate::stats::stanza_out_xml(p.xml().as_bytes());
 						wire.out.extend_from_slice(p.xml().as_bytes());
 					}
 					next = outbox.try_recv();
@@ -535,7 +549,7 @@ async fn give_up(server: &Server, link: &ServerLink, outbox: &Rc<Outbox>, condit
 /// for stanzas (or, without `authenticate`, for a `<db:verify/>`).
 async fn connect(server: &Server, ours: &str, domain: &str, authenticate: bool) -> Result<Wire, Failure> {
 	let tcp = tcp_to(server, domain).await?;
-	let mut wire = Wire::new(tcp, server);
+	let mut wire = Wire::new(tcp, server, crate::stats::ConnKind::S2sOut);
 	let mut header = open(&mut wire, ours, domain).await?;
 	let mut features = wire.element().await?;
 	if features.child("starttls", ns::TLS).is_some() {

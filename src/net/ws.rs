@@ -40,6 +40,11 @@ pub struct Ws {
 }
 
 impl Ws {
+	/// The TLS version under the WebSocket.
+	pub fn tls_version(&self) -> Option<futures_rustls::rustls::ProtocolVersion> {
+		self.stream.as_ref()?.get_ref().get_ref().1.protocol_version()
+	}
+
 	/// Takes over a TLS connection that has answered the upgrade with 101;
 	/// `limits` are those before login: a message is one stanza (RFC 7395
 	/// §3.3.3), and the library holds a message until it is whole, so before

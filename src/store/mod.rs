@@ -33,6 +33,7 @@ mod private;
 mod push;
 mod roster;
 mod settings;
+mod stats;
 mod tables;
 mod upload;
 mod writer;
@@ -54,6 +55,7 @@ pub use pep::{AccessModel, NodeConfig, PepItem, PepLimits, PepNode, Published};
 pub use pep_subs::{PepSubscriber, Subscribed};
 pub use push::PushRegistration;
 pub use roster::RosterEntry;
+pub use stats::StatRecord;
 pub use upload::Upload;
 
 /// Current schema; `migrate` upgrades older files to it.

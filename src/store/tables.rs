@@ -91,6 +91,14 @@ pub const PEP_SUBS: TableDefinition<(&str, &str, &str, &str), ()> = TableDefinit
 /// subscriber localpart -> how many PEP subscriptions it holds.
 pub const PEP_SUB_COUNT: TableDefinition<&str, u64> = TableDefinition::new("pep_sub_count");
 
+/// (level, index in its ring) -> slot (u64 LE) and one f32 LE per series:
+/// the statistics time series (`stats::rings`), a fixed number of rows.
+pub const STATS_POINTS: TableDefinition<(u8, u16), &[u8]> = TableDefinition::new("stats_points");
+
+/// account localpart -> the day (since 1970) it last logged in, for the
+/// count of active people.
+pub const ACTIVE_DAY: TableDefinition<&str, u32> = TableDefinition::new("active_day");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -123,6 +131,8 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(PUSH)?;
 	wtx.open_table(RESETS)?;
 	wtx.open_table(NOTICES)?;
+	wtx.open_table(STATS_POINTS)?;
+	wtx.open_table(ACTIVE_DAY)?;
 	Ok(())
 }
 

@@ -108,6 +108,7 @@ pub fn status_of(e: &AdminError) -> u16 {
 		AdminError::Exists(_) => 409,
 		AdminError::Invalid(_) => 400,
 		AdminError::Forbidden(_) => 403,
+		AdminError::Limit(_) => 429,
 		AdminError::Storage(_) | AdminError::Failed(_) => 500,
 	}
 }

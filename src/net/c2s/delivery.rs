@@ -17,12 +17,16 @@ impl Conn {
 		if self.sm.is_some() {
 			return self.send_packed(Packed::forced(&el));
 		}
+		if let Some(k) = crate::stats::StanzaKind::of_name(el.name()) {
+			crate::stats::stanza_out(k);
+		}
 		el.write_to(&mut self.out, ns::CLIENT);
 	}
 
 	/// Writes a stanza for the client; with stream management it is kept
 	/// until the client acknowledges it.
 	pub(super) fn send_packed(&mut self, p: Packed) {
+		crate::stats::stanza_out_xml(p.xml().as_bytes());
 		self.out.extend_from_slice(p.xml().as_bytes());
 		if let Some(st) = &self.sm {
 			st.borrow_mut().sent_one(p);

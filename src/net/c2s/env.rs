@@ -87,10 +87,12 @@ impl StreamEnv for Env<'_> {
 			presence::session_ended(server, old);
 		}
 		self.bound = Some((id, jid.clone()));
+		crate::stats::login(auth.user());
 		Ok(jid)
 	}
 
 	fn auth_failed(&mut self, user: Option<&str>) {
+		crate::stats::login_failed();
 		log::info!("{}: authentication failed{}", self.ip, user.map(|u| format!(" for {u}")).unwrap_or_default());
 		self.server.guard.borrow_mut().login_failed(self.ip, user, Instant::now(), &self.server.config.limits);
 	}

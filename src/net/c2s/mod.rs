@@ -179,6 +179,8 @@ struct Conn {
 	opened: Instant,
 	last_read: Instant,
 	last_write: Instant,
+	/// Counted in the connection statistics while it lives.
+	stat: crate::stats::Open,
 }
 
 /// How the main loop woke up.
@@ -193,7 +195,16 @@ impl Conn {
 	fn new(server: Rc<Server>, io: Transport, peer: SocketAddr) -> Conn {
 		let id = server.new_id();
 		let now = Instant::now();
+		let stat = match &io {
+			Transport::Ws(ws) => {
+				let open = crate::stats::Open::new(crate::stats::ConnKind::Ws);
+				open.tls(crate::stats::Tls::of(ws.tls_version()));
+				open
+			}
+			_ => crate::stats::Open::new(crate::stats::ConnKind::C2s),
+		};
 		Conn {
+			stat,
 			reader: StreamReader::new(pre_auth_limits(&server)),
 			server,
 			peer,
@@ -516,6 +527,7 @@ impl Conn {
 			})
 			.await?;
 		let cb = tls::channel_binding(tls.get_ref().1);
+		self.stat.tls(crate::stats::Tls::of(tls.get_ref().1.protocol_version()));
 		self.io = Transport::ServerTls(Box::new(tls));
 		Ok(cb)
 	}

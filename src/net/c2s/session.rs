@@ -73,6 +73,7 @@ impl Conn {
 		self.stream.resumed(s.jid.clone(), s.inbound);
 		let answer = format!("<resumed xmlns='urn:xmpp:sm:3' h='{}' previd='{previd}'/>", s.inbound);
 		self.out.extend_from_slice(answer.as_bytes());
+		crate::stats::sm_resumed();
 		// What the client never acknowledged, again, then what waited for it.
 		for p in s.unacked() {
 			self.out.extend_from_slice(p.xml().as_bytes());

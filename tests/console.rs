@@ -505,6 +505,40 @@ fn chromium_runs_the_office_from_the_console() {
 	b.click("#room-lunch button");
 	joan.wait_for(|e| e.name() == "presence" && e.to_xml("jabber:client").contains("destroy"));
 
+	// Locked: her session ends and her password no longer logs in; unlocked, it does.
+	b.open("/console/people");
+	let page = b.click("#user-maria form[action='/console/people/lock'] button");
+	assert!(json_str(&page, "text").unwrap().contains(&format!("maria@{DOMAIN} is locked")), "{page}");
+	assert_eq!(b.js("document.querySelector('#user-maria .tag.locked').textContent"), "locked");
+	b.shots("people-locked");
+	maria.expect_stream_error("not-authorized");
+	let mut again = Client::connect(s.port);
+	again.open();
+	again.starttls();
+	again.open();
+	assert_eq!(again.scram("maria", &password, "SCRAM-SHA-256").unwrap_err(), "account-disabled");
+	b.click("#user-maria form[action='/console/people/lock'] button");
+	let mut maria = Client::login(s.port, "maria", &password);
+
+	// A reset link, used in the browser: the new password works over XMPP.
+	let page = b.click("#user-maria form[action='/console/people/reset'] button");
+	assert!(json_str(&page, "html").unwrap().contains("<svg"), "a QR code: {page}");
+	let link = b.js("document.querySelector('#reset-link').getAttribute('href')");
+	assert!(link.starts_with(&format!("{}/reset/", b.base)), "{link}");
+	b.shots("people-reset-link");
+	let page = b.open(&link[b.base.len()..]);
+	assert!(json_str(&page, "text").unwrap().contains(&format!("maria@{DOMAIN}")), "{page}");
+	b.fill("#password", "new maria pw 1");
+	b.fill("#password2", "new maria pw 1");
+	b.shots("reset");
+	let page = b.click("#submit");
+	assert!(json_str(&page, "text").unwrap().contains("password of maria"), "{page}");
+	Client::login(s.port, "maria", "new maria pw 1");
+	// Once only.
+	let page = b.open(&link[b.base.len()..]);
+	assert_eq!(json_raw(&page, "status").as_deref(), Some("404"), "{page}");
+	maria.send("<presence/>");
+
 	// Deleting asks first; the person's session ends.
 	b.open("/console/people");
 	b.click("#user-maria a[href^='/console/people/delete']");

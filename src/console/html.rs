@@ -27,11 +27,14 @@ form.row{display:inline}td form.row button{padding:.2em .6em;margin:.1em .2em .1
 .ok{background:#e6f4ea;border-color:#8fd19e}.error{background:#fdecea;border-color:#f1a9a0;color:#8a1c12}.warn{background:#fff8e1;border-color:#f0c36d}\
 .tag{display:inline-block;font-size:.8em;padding:0 .45em;border-radius:3px;background:#e1e4e8;margin-right:.2em}\
 .tag.admin{background:#dbeafe}.tag.locked{background:#fde2e1}.tag.on{background:#d1f0d9}\
-code{background:#eef1f4;padding:0 .25em;border-radius:3px;word-break:break-all}small,.muted{color:#57606a}\
+code{background:#eef1f4;padding:0 .25em;border-radius:3px;word-break:break-all}small,.muted{color:#57606a}form small{display:block}main a,main b{overflow-wrap:anywhere}\
 .qr svg{width:12em;height:12em;background:#fff}.plot svg{width:100%;height:auto;background:#fff}\
 .secret{font-size:1.3em;font-family:monospace;background:#fff;padding:.2em .5em;border:1px dashed #888}\
 .setting{padding:.5em .8em;margin:.4em 0}.setting form{margin-top:.2em}.setting input{max-width:20em}\
-@media (max-width:40em){header nav{order:3;flex-basis:100%}header form{margin-left:auto}main{padding:.6em}th,td{padding:.35em .3em}.num{font-size:1.3em}}";
+button{white-space:nowrap}\
+@media (max-width:40em){table.list,table.list tbody,table.list tr,table.list td{display:block}table.list tr:first-child{display:none}\
+table.list tr{border-bottom:1px solid #d8dee4;padding:.3em 0}table.list td{border:none;padding:.1em .4em}\
+header nav{order:3;flex-basis:100%}header form{margin-left:auto}main{padding:.6em}th,td{padding:.35em .3em}.num{font-size:1.3em}}";
 
 /// A page of the console, with its menu; `here` is the menu entry to mark,
 /// `csrf` the session's token for the logout form.

@@ -20,6 +20,8 @@ pub enum LoginError {
 	Wrong,
 	/// The password is right, but the account has no admin role.
 	NotAdmin,
+	/// The account is locked.
+	Locked,
 	/// Too many failures from this address (for this account): wait.
 	Throttled,
 	/// Storage could not be read.
@@ -39,6 +41,7 @@ impl LoginError {
 		match self {
 			LoginError::Wrong => "Wrong address or password.",
 			LoginError::NotAdmin => "This account is not an admin of this box. Ask an admin to give it the admin role.",
+			LoginError::Locked => "This account is locked.",
 			LoginError::Throttled => "Too many failed logins from here. Wait a while, then try again.",
 			LoginError::Unavailable => "The box cannot read its database just now. Try again in a moment.",
 		}
@@ -124,6 +127,9 @@ pub async fn check(server: &Server, ip: std::net::IpAddr, jid: &str, password: &
 	if !right {
 		server.guard.borrow_mut().login_failed(ip, Some(&user), Instant::now(), limits);
 		return Err(LoginError::Wrong);
+	}
+	if snap.is_locked(&user).map_err(|_| LoginError::Unavailable)? {
+		return Err(LoginError::Locked);
 	}
 	if !snap.is_admin(&user).map_err(|_| LoginError::Unavailable)? {
 		return Err(LoginError::NotAdmin);

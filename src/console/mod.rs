@@ -6,6 +6,9 @@
 //!   `session`); every form carries a token (`csrf`) and a POST without the
 //!   right one gets 403.
 //!
+//! - `/invite/TOKEN` and `/reset/TOKEN`: the pages a newcomer or a person
+//!   who forgot a password opens (`pages::landing`), no login.
+//!
 //! This file is the thin shell: it finishes reading the request the HTTPS
 //! listener started (the same framing checks, size limit and deadline as
 //! every request there), decides who asks, and writes the answer.
@@ -44,7 +47,7 @@ impl State {
 /// The paths the console answers on the HTTPS port.
 pub fn owns(path: &str) -> bool {
 	let path = path.split('?').next().unwrap_or(path);
-	path == "/" || path == "/console" || path.starts_with("/console/")
+	path == "/" || path == "/console" || ["/console/", "/invite/", "/reset/"].iter().any(|p| path.starts_with(p))
 }
 
 /// A submitted form's fields.
@@ -131,6 +134,7 @@ pub async fn route(server: &Server, req: Request) -> Response {
 	let form = if method == "POST" { Form::parse(&req.body) } else { Form::default() };
 	match (method, path.as_str()) {
 		("GET", "/" | "/console") => return Response::redirect("/console/"),
+		(_, p) if p.starts_with("/invite/") || p.starts_with("/reset/") => return pages::landing::route(server, &req, &form).await,
 		("GET", "/console/login") => {
 			return match current(server, &req) {
 				Some(_) => Response::redirect("/console/"),
@@ -175,7 +179,8 @@ fn current(server: &Server, req: &Request) -> Option<(String, Session)> {
 	let id = req.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("cookie")).find_map(|(_, v)| session::id_from_cookies(v))?;
 	let limits = &server.config.limits;
 	let session = server.console.borrow_mut().sessions.touch(id, Instant::now(), limits.console_session_timeout)?;
-	let admin = server.store.snapshot().and_then(|s| s.is_admin(&session.user)).unwrap_or(false);
+	let snap = server.store.snapshot().ok()?;
+	let admin = snap.is_admin(&session.user).unwrap_or(false) && !snap.is_locked(&session.user).unwrap_or(true);
 	if !admin {
 		server.console.borrow_mut().sessions.close_user(&session.user);
 		return None;
@@ -207,7 +212,7 @@ mod tests {
 
 	#[test]
 	fn the_console_owns_its_paths_only() {
-		for p in ["/", "/console", "/console/", "/console/people"] {
+		for p in ["/", "/console", "/console/", "/console/people", "/invite/abc", "/reset/x?y"] {
 			assert!(owns(p), "{p}");
 		}
 		for p in ["/upload/a/b", "/xmpp-websocket", "/.well-known/host-meta", "/consoles", "/favicon.ico"] {

@@ -4,6 +4,7 @@
 //! An action's answer is the page again with a notice saying what happened.
 
 pub mod departments;
+pub mod landing;
 pub mod overview;
 pub mod people;
 pub mod rooms;

@@ -3,7 +3,7 @@
 
 use super::super::html::{self, button, e};
 use super::{Cx, Outcome};
-use crate::admin::{Command, Reply, UserRow};
+use crate::admin::{Command, Reply, ResetMade, UserRow};
 use crate::http::Response;
 
 pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
@@ -16,7 +16,7 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 	};
 	body.push_str(&add_form(cx));
 	body.push_str(&format!(
-		"<h2>{} accounts</h2><div class=\"scroll\"><table id=\"people\"><tr><th>Name</th><th>Address</th><th>State</th><th>Actions</th></tr>",
+		"<h2>{} accounts</h2><div class=\"scroll\"><table class=\"list\" id=\"people\"><tr><th>Person</th><th>State</th><th>Storage</th><th>Actions</th></tr>",
 		users.len()
 	));
 	for u in &users {
@@ -42,29 +42,55 @@ fn add_form(cx: &Cx<'_>) -> String {
 fn row(cx: &Cx<'_>, u: &UserRow) -> String {
 	let csrf = &cx.session.csrf;
 	let n = u.name.as_str();
-	let mut tags = String::new();
+	let mut state = String::new();
 	if u.admin {
-		tags.push_str("<span class=\"tag admin\">admin</span>");
+		state.push_str("<span class=\"tag admin\">admin</span>");
+	}
+	if u.locked {
+		state.push_str("<span class=\"tag locked\">locked</span>");
+	}
+	if u.online > 0 {
+		state.push_str(&format!("<span class=\"tag on\">online ({})</span>", u.online));
+	} else if let Some(t) = u.last_seen {
+		state.push_str(&format!("<small>last seen {}</small>", e(&html::date(t))));
 	}
 	let mut actions = String::new();
-	actions.push_str(&button(
-		"/console/people/admin",
-		csrf,
-		&[("name", n), ("on", if u.admin { "off" } else { "on" })],
-		if u.admin { "Not admin" } else { "Make admin" },
-		"plain",
-	));
+	actions.push_str(&button("/console/people/reset", csrf, &[("name", n)], "Reset link", "plain"));
+	let (lock, lock_label) = if u.locked { ("off", "Unlock") } else { ("on", "Lock") };
+	actions.push_str(&button("/console/people/lock", csrf, &[("name", n), ("on", lock)], lock_label, "plain"));
+	let (admin, admin_label) = if u.admin { ("off", "Not admin") } else { ("on", "Make admin") };
+	actions.push_str(&button("/console/people/admin", csrf, &[("name", n), ("on", admin)], admin_label, "plain"));
 	actions.push_str(&format!("<a href=\"/console/people/delete?name={}\">Delete…</a>", e(&urlencode(n))));
+	let shown = u
+		.display_name
+		.as_deref()
+		.filter(|d| !d.is_empty())
+		.map(|d| format!("<b class=\"display-name\">{}</b><br>", e(d)))
+		.unwrap_or_default();
 	format!(
-		"<tr id=\"user-{id}\"><td>{n}</td><td>{n}@{d}</td><td>{tags}</td><td>{actions}</td></tr>",
+		"<tr id=\"user-{id}\"><td>{shown}{id}@{d}</td><td>{state}</td><td><small>{} stored</small></td><td>{actions}</td></tr>",
+		html::bytes(u.storage_bytes),
 		id = e(n),
-		n = e(n),
 		d = e(cx.domain())
 	)
 }
 
 fn urlencode(s: &str) -> String {
 	form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A new reset link, as a link and a QR code to hand over.
+fn reset_made(cx: &Cx<'_>, r: &ResetMade) -> Outcome {
+	// The address the admin reached the box by works for the person too (same LAN).
+	let url = format!("{}/reset/{}", cx.base_url(), r.token);
+	Outcome::ok_html(format!(
+		"<p>A password reset link for <b>{jid}</b>, good once until {until}. Give it to them (or let them scan it); \
+		 they choose a new password there.</p><p><a id=\"reset-link\" href=\"{u}\">{u}</a></p><div class=\"qr\">{qr}</div>",
+		jid = e(&r.jid),
+		until = e(&html::date(r.expires)),
+		u = e(&url),
+		qr = super::super::qr::svg(&url).unwrap_or_default(),
+	))
 }
 
 /// The page asking whether to really delete an account.
@@ -98,6 +124,11 @@ pub async fn action(cx: &Cx<'_>, what: &str) -> Response {
 			}
 		}
 		"admin" => Outcome::of(cx.run(Command::UserAdmin { name, admin: cx.field("on") == "on" }).await, "Done."),
+		"lock" => Outcome::of(cx.run(Command::UserLock { name, locked: cx.field("on") == "on" }).await, "Done."),
+		"reset" => match cx.run(Command::UserReset { name }).await {
+			Ok(Reply::Reset(r)) => reset_made(cx, &r),
+			other => Outcome::of(other, "Made."),
+		},
 		"delete" => Outcome::of(cx.run(Command::UserDel { name }).await, "Deleted."),
 		_ => return super::not_found(cx.session),
 	};

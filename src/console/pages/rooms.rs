@@ -19,7 +19,7 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 		return cx.page(status, "Rooms", "rooms", &body);
 	}
 	body.push_str(
-		"<div class=\"scroll\"><table id=\"rooms\"><tr><th>Room</th><th>Kind</th><th>People in it</th><th>Recent history</th><th></th></tr>",
+		"<div class=\"scroll\"><table class=\"list\" id=\"rooms\"><tr><th>Room</th><th>Kind</th><th>People in it</th><th>Recent history</th><th></th></tr>",
 	);
 	for r in &rooms {
 		let title = if r.title.is_empty() { String::new() } else { format!("<br><small>{}</small>", e(&r.title)) };

@@ -36,6 +36,7 @@ pub struct Limits {
 	pub caps_cache_entries: usize,
 	pub invite_expiry_days: u32,
 	pub reset_expiry_hours: u32,
+	pub max_invite_uses: u32,
 	pub max_reset_tokens: usize,
 	pub max_invites_per_account: usize,
 	pub max_blocklist_items: usize,
@@ -204,6 +205,7 @@ impl Config {
 				caps_cache_entries: 0,
 				invite_expiry_days: 0,
 				reset_expiry_hours: 0,
+				max_invite_uses: 0,
 				max_reset_tokens: 0,
 				max_invites_per_account: 0,
 				max_blocklist_items: 0,
@@ -1110,6 +1112,15 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "max_invite_uses",
+		default: "100",
+		doc: "accounts one admin invitation may make (`xerra invite add --uses N`, the console); more is refused",
+		apply: |c, v| {
+			c.limits.max_invite_uses = num(v, 1, 100_000)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "reset_expiry_hours",
 		default: "24",
 		doc: "hours a password reset link (`xerra user reset`, the console) stays good; each is used once",
@@ -1292,7 +1303,7 @@ mod tests {
 		assert_eq!(c.http_port, Some(5280));
 		assert!(!c.mdns);
 		assert_eq!(c.limits.max_stanza_bytes, 262_144);
-		assert_eq!((c.limits.reset_expiry_hours, c.limits.max_reset_tokens), (24, 100));
+		assert_eq!((c.limits.reset_expiry_hours, c.limits.max_reset_tokens, c.limits.max_invite_uses), (24, 100, 100));
 		assert_eq!(c.c2s_port, Some(5222));
 		c.set("c2s_tls_port", "off").unwrap();
 		assert_eq!(c.c2s_tls_port, None);

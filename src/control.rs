@@ -91,7 +91,7 @@ fn encode_reply(r: &Result<String, String>) -> String {
 /// is listening there.
 pub fn request(data_dir: &Path, cmd: &Command) -> Option<Result<String, String>> {
 	let mut conn = std::os::unix::net::UnixStream::connect(path(data_dir)).ok()?;
-	if conn.write_all(encode(&cmd.to_fields()).as_bytes()).is_err() {
+	if conn.write_all(encode(&cmd.to_fields().iter().map(String::as_str).collect::<Vec<_>>()).as_bytes()).is_err() {
 		return Some(Err("the server closed the control connection".into()));
 	}
 	let mut line = String::new();

@@ -105,6 +105,47 @@ pub fn leave(tx: &Tx<'_>, domain: &str, group: &str, member: &str, outs: &mut Ve
 	Ok(true)
 }
 
+/// Deletes `group`: every member leaves it (as with [`leave`]). False if
+/// there was no such group.
+pub fn delete(tx: &Tx<'_>, domain: &str, group: &str, outs: &mut Vec<Out>) -> Result<bool, StoreError> {
+	let marker = tx.remove_group_member(group, "")?;
+	let members = tx.members(group)?;
+	for m in &members {
+		leave(tx, domain, group, m, outs)?;
+	}
+	Ok(marker || !members.is_empty())
+}
+
+/// Renames `group` to `to`, with the roster group label in every member's
+/// items of the others (pushed to them). False if there was no such group;
+/// `to` must not exist.
+pub fn rename(tx: &Tx<'_>, domain: &str, group: &str, to: &str, outs: &mut Vec<Out>) -> Result<bool, StoreError> {
+	let marker = tx.remove_group_member(group, "")?;
+	let members = tx.members(group)?;
+	if !marker && members.is_empty() {
+		return Ok(false);
+	}
+	tx.add_group_member(to, "")?;
+	for m in &members {
+		tx.remove_group_member(group, m)?;
+		tx.add_group_member(to, m)?;
+	}
+	for user in &members {
+		for contact in members.iter().filter(|c| *c != user) {
+			let contact_jid = jid(contact, domain);
+			let Some(old) = tx.roster_entry(user, contact_jid.as_str())? else { continue };
+			let mut entry = old.clone();
+			for g in entry.groups.iter_mut().filter(|g| *g == group) {
+				to.clone_into(g);
+			}
+			if entry != old {
+				crate::features::presence::save(tx, user, contact_jid.as_str(), &old, &entry, outs)?;
+			}
+		}
+	}
+	Ok(true)
+}
+
 /// Groups with their members, sorted.
 pub fn list(snapshot: &Snapshot) -> Result<BTreeMap<String, Vec<String>>, StoreError> {
 	let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();

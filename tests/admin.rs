@@ -67,3 +67,103 @@ fn a_reset_link_is_printed_for_an_account() {
 	let (ok, out) = s.cli(&["user", "reset", "nobody"], None);
 	assert!(!ok && out.contains("no user"), "{out}");
 }
+
+/// A TLS stream, not logged in, that showed an invitation token (XEP-0445).
+fn with_token(s: &Server, token: &str) -> (Client, xerra::xmpp::element::Element) {
+	let mut c = sasl_ready(s);
+	let r = c.iq(&format!("<iq type='set'><preauth xmlns='urn:xmpp:pars:0' token='{token}'/></iq>"));
+	(c, r)
+}
+
+fn register(c: &mut Client, user: &str) -> xerra::xmpp::element::Element {
+	c.iq(&format!(
+		"<iq type='set'><query xmlns='jabber:iq:register'><username>{user}</username><password>pw {user}</password></query></iq>"
+	))
+}
+
+#[test]
+fn a_multi_use_invitation_puts_newcomers_in_their_department_as_admins() {
+	let s = Server::start(&[]);
+	s.add_user("bob");
+	assert!(s.cli(&["group", "add-member", "Sales", "bob"], None).0);
+	let mut b = s.online("bob");
+	b.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>");
+	let (ok, out) = s.cli(&["invite", "add", "--uses", "2", "--group", "Sales", "--admin", "--days", "3"], None);
+	assert!(ok && out.contains("valid for 3 days, 2 times"), "{out}");
+	let token = out.split("preauth=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+	for name in ["carol", "dave"] {
+		let (mut c, r) = with_token(&s, &token);
+		assert_eq!(r.attr("type"), Some("result"));
+		assert_eq!(register(&mut c, name).attr("type"), Some("result"));
+		// Bob's roster hears of the colleague at once, in the department's group.
+		let push = b.wait_for(|e| e.name() == "iq" && e.attr("type") == Some("set"));
+		let item = push.child("query", "jabber:iq:roster").unwrap().children().next().unwrap();
+		assert_eq!(item.attr("jid"), Some(Server::jid(name).as_str()));
+		assert_eq!(item.children().next().map(|g| g.text()), Some("Sales".into()));
+	}
+	// Used up after two.
+	let (_, r) = with_token(&s, &token);
+	assert_eq!(r.attr("type"), Some("error"));
+	let (_, out) = s.cli(&["user", "list"], None);
+	assert!(out.contains("carol@example.test (admin)") && out.contains("dave@example.test (admin)"), "{out}");
+	assert!(s.cli(&["group", "list"], None).1.contains("carol@example.test"));
+	// Listed and revoked.
+	let (_, out) = s.cli(&["invite", "add"], None);
+	let token = out.split("preauth=").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+	let (ok, list) = s.cli(&["invite", "list"], None);
+	assert!(ok && list.contains(&token) && list.contains("1 left"), "{list}");
+	assert!(s.cli(&["invite", "revoke", &token], None).0);
+	assert!(!s.cli(&["invite", "list"], None).1.contains(&token));
+	let (_, r) = with_token(&s, &token);
+	assert_eq!(r.attr("type"), Some("error"));
+	let (ok, out) = s.cli(&["invite", "add", "--uses", "1000"], None);
+	assert!(!ok && out.contains("max_invite_uses"), "{out}");
+}
+
+fn is_server_message(text: &'static str) -> impl Fn(&xerra::xmpp::element::Element) -> bool {
+	move |e| {
+		e.name() == "message"
+			&& e.attr("from") == Some(common::DOMAIN)
+			&& e.child("body", "jabber:client").is_some_and(|b| b.text() == text)
+	}
+}
+
+#[test]
+fn a_broadcast_reaches_everyone_online_or_everyone() {
+	let s = Server::start(&[]);
+	s.add_user("alice");
+	s.add_user("bob");
+	let mut a = s.online("alice");
+	let (ok, out) = s.cli(&["broadcast", "The coffee machine is fixed"], None);
+	assert!(ok && out.contains("sent to 1 sessions"), "{out}");
+	a.wait_for(is_server_message("The coffee machine is fixed"));
+	let (ok, out) = s.cli(&["broadcast", "--all", "Office closed on Friday"], None);
+	assert!(ok && out.contains("sent to 1 sessions, stored for 1 people offline"), "{out}");
+	a.wait_for(is_server_message("Office closed on Friday"));
+	// Bob was offline: he finds only the one for everyone, when he comes.
+	let mut b = s.login("bob");
+	b.send("<presence/>");
+	let m = b.wait_for(|e| e.name() == "message");
+	assert!(is_server_message("Office closed on Friday")(&m), "{m:?}");
+	assert!(m.child("delay", "urn:xmpp:delay").is_some());
+	b.expect_none(Duration::from_millis(300), is_server_message("The coffee machine is fixed"));
+	let (ok, out) = s.cli(&["broadcast", "  "], None);
+	assert!(!ok && out.contains("1 to"), "{out}");
+}
+
+#[test]
+fn the_message_of_the_day_greets_each_new_session_until_deleted() {
+	let s = Server::start(&[]);
+	s.add_user("alice");
+	let (ok, out) = s.cli(&["motd", "set", "Backups run tonight"], None);
+	assert!(ok && out.contains("set"), "{out}");
+	assert_eq!(s.cli(&["motd", "show"], None).1.trim(), "Backups run tonight");
+	let mut a = s.login("alice");
+	a.send("<presence/>");
+	a.wait_for(is_server_message("Backups run tonight"));
+	let (ok, _) = s.cli(&["motd", "del"], None);
+	assert!(ok);
+	let mut a2 = s.login("alice");
+	a2.send("<presence/>");
+	a2.expect_none(Duration::from_millis(300), |e| e.name() == "message");
+}

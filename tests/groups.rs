@@ -119,3 +119,36 @@ fn department_contacts_are_named_from_their_vcards() {
 	);
 	assert_eq!(names(&mut dave)[0], ("alice".into(), name("Al")), "the user's own name stays");
 }
+
+/// Issue 13: a department is renamed (every member's roster group follows,
+/// pushed at once) and deleted (colleagues leave each other's rosters).
+#[test]
+fn departments_are_renamed_and_deleted_with_rosters_following() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	for u in ["alice", "bob"] {
+		assert!(s.cli(&["group", "add-member", "Sales", u], None).0);
+	}
+	let mut alice = s.online("alice");
+	assert_eq!(roster(&mut alice).len(), 1);
+	let (ok, out) = s.cli(&["group", "rename", "Sales", "Revenue"], None);
+	assert!(ok && out.contains("renamed group Sales to Revenue"), "{out}");
+	let item = push_item(&mut alice);
+	assert_eq!(item.attr("jid"), Some(Server::jid("bob").as_str()));
+	assert_eq!(item.children().map(Element::text).collect::<Vec<_>>(), ["Revenue"]);
+	let (_, out) = s.cli(&["group", "list"], None);
+	assert!(out.contains(&format!("Revenue: alice@{DOMAIN}, bob@{DOMAIN}")) && !out.contains("Sales"), "{out}");
+	assert!(s.cli(&["group", "add", "Other"], None).0);
+	let (ok, out) = s.cli(&["group", "rename", "Revenue", "Other"], None);
+	assert!(!ok && out.contains("exists"), "{out}");
+	let (ok, out) = s.cli(&["group", "rename", "Nope", "X"], None);
+	assert!(!ok && out.contains("no group"), "{out}");
+	let (ok, out) = s.cli(&["group", "del", "Revenue"], None);
+	assert!(ok && out.contains("deleted group Revenue"), "{out}");
+	let item = push_item(&mut alice);
+	assert_eq!((item.attr("jid"), item.attr("subscription")), (Some(Server::jid("bob").as_str()), Some("remove")));
+	assert!(roster(&mut alice).is_empty());
+	let (_, out) = s.cli(&["group", "list"], None);
+	assert!(!out.contains("Revenue"), "{out}");
+	assert!(s.cli(&["group", "del", "Other"], None).0, "an empty group is deleted too");
+	assert!(!s.cli(&["group", "del", "Other"], None).0);
+}

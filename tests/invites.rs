@@ -206,8 +206,10 @@ fn a_token_shown_in_time_still_registers_after_it_expires() {
 	// An invitation that ends 10 s from now (the CLI counts in days).
 	let store = xerra::store::Store::open(&s.dir, 1 << 20).unwrap();
 	let expires = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 10;
-	let invite = xerra::store::Invite { inviter: None, expires, registers: true };
+	let invite = xerra::store::Invite { inviter: None, expires, registers: true, ..Default::default() };
 	store.write_blocking(move |tx| tx.create_invite("soon-gone", &invite)).unwrap();
+	// Closed before the server opens it: a dropped store lets go of the file lock only later.
+	store.shutdown();
 	drop(store);
 	let s = s.restart();
 	let (mut c, _) = fresh(&s);

@@ -854,3 +854,28 @@ fn a_vanished_session_does_not_keep_its_account_out_of_its_rooms() {
 	let gone = bob.wait_for(|e| e.attr("type") == Some("unavailable") && from_nick(e, "team", "Alice"));
 	assert!(!codes(&gone).contains(&"110".to_owned()));
 }
+
+/// Issue 13: `xerra room persist NAME on|off` keeps a room the admin wants
+/// (stored, kept empty and over a restart) or lets it go.
+#[test]
+fn the_admin_makes_a_room_persistent_or_temporary() {
+	let s = server_with_users(&["alice"], &[]);
+	let mut alice = s.online("alice");
+	join(&mut alice, "team", "a", "");
+	let (ok, out) = s.cli(&["room", "persist", "team", "on"], None);
+	assert!(ok && out.contains("is persistent"), "{out}");
+	alice.send(&format!("<presence to='{}/a' type='unavailable'/>", room("team")));
+	alice.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("unavailable"));
+	drop(alice);
+	let s = s.restart();
+	let (_, out) = s.cli(&["room", "list"], None);
+	assert!(out.contains(&format!("{}: persistent, 0 occupants", room("team"))), "{out}");
+	// Temporary and empty: gone, also from storage.
+	let (ok, out) = s.cli(&["room", "persist", &room("team"), "off"], None);
+	assert!(ok && out.contains("is temporary"), "{out}");
+	assert!(!s.cli(&["room", "list"], None).1.contains("team"));
+	let s = s.restart();
+	assert!(!s.cli(&["room", "list"], None).1.contains("team"));
+	let (ok, out) = s.cli(&["room", "persist", "nothere", "on"], None);
+	assert!(!ok && out.contains("no room"), "{out}");
+}

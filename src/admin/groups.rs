@@ -58,4 +58,39 @@ impl Engine<'_> {
 			(false, false) => format!("{jid} was not in {group}"),
 		}))
 	}
+
+	/// Deletes a department: its members leave it, and their rosters follow at once.
+	pub(super) async fn group_del(&self, group: &str) -> Result<Reply, AdminError> {
+		let group = group_name(group)?;
+		let (g, domain) = (group.clone(), self.config.domain.clone());
+		let result = self
+			.store
+			.write(move |tx| {
+				let mut outs = Vec::new();
+				Ok(crate::groups::delete(tx, &domain, &g, &mut outs)?.then_some(outs))
+			})
+			.await?;
+		let outs = result.ok_or_else(|| AdminError::NotFound(format!("group {group}")))?;
+		self.deliver_as("", outs);
+		Ok(Reply::Done(format!("deleted group {group}")))
+	}
+
+	/// Renames a department, in its members' rosters too.
+	pub(super) async fn group_rename(&self, group: &str, to: &str) -> Result<Reply, AdminError> {
+		let (group, to) = (group_name(group)?, group_name(to)?);
+		let (g, t, domain) = (group.clone(), to.clone(), self.config.domain.clone());
+		let result = self
+			.store
+			.write(move |tx| {
+				if tx.group_members()?.iter().any(|(name, _)| *name == t) {
+					return Ok(Err(AdminError::Exists(format!("group {t}"))));
+				}
+				let mut outs = Vec::new();
+				Ok(Ok(crate::groups::rename(tx, &domain, &g, &t, &mut outs)?.then_some(outs)))
+			})
+			.await?;
+		let outs = result?.ok_or_else(|| AdminError::NotFound(format!("group {group}")))?;
+		self.deliver_as("", outs);
+		Ok(Reply::Done(format!("renamed group {group} to {to}")))
+	}
 }

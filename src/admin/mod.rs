@@ -10,6 +10,7 @@ mod components;
 mod error;
 mod groups;
 mod invites;
+pub mod notices;
 mod reply;
 mod rooms;
 mod settings;
@@ -17,8 +18,9 @@ pub mod text;
 mod users;
 
 pub use error::AdminError;
+pub use invites::{InviteSpec, welcome};
 pub use reply::*;
-pub use users::{delete_user, import_users, new_account, upgrade_account_roles};
+pub use users::{delete_user, derive_off_thread, import_users, new_account, upgrade_account_roles};
 
 use crate::config::Config;
 use crate::features::Cx;
@@ -77,10 +79,21 @@ pub enum Command {
 		user: String,
 	},
 	GroupList,
-	/// A one-time invitation (XEP-0401): to register, or from `contact` (a
-	/// user) to register and become their contact.
-	InviteAdd {
-		contact: Option<String>,
+	/// Renames a department (in its members' rosters too).
+	GroupRename {
+		group: String,
+		to: String,
+	},
+	/// Deletes a department; its members stay, without it.
+	GroupDel {
+		group: String,
+	},
+	/// An invitation (XEP-0401) that makes accounts: see [`InviteSpec`].
+	InviteAdd(InviteSpec),
+	InviteList,
+	/// Withdraws an invitation by its token.
+	InviteRevoke {
+		token: String,
 	},
 	/// An external component (XEP-0114) for `domain`, with a new secret.
 	ComponentAdd {
@@ -98,6 +111,23 @@ pub enum Command {
 		name: String,
 		reason: Option<String>,
 	},
+	/// Makes a room persistent (`true`) or temporary.
+	RoomPersist {
+		name: String,
+		persistent: bool,
+	},
+	/// A message from the server to everyone online, or (`everyone`) to
+	/// every account, stored for those offline.
+	Broadcast {
+		text: String,
+		everyone: bool,
+	},
+	/// Sets (`Some`) or deletes the message of the day, shown to each new session.
+	MotdSet {
+		text: Option<String>,
+	},
+	/// The message of the day (`Reply::Text`, empty if none).
+	MotdGet,
 	/// First-boot setup from the console (the web page has its own route).
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
@@ -154,12 +184,20 @@ impl<'a> Engine<'a> {
 			Command::GroupAddMember { group, user } => self.group_change(&group, &user, true).await,
 			Command::GroupDelMember { group, user } => self.group_change(&group, &user, false).await,
 			Command::GroupList => self.group_list(),
-			Command::InviteAdd { contact } => self.invite_add(contact).await,
+			Command::GroupRename { group, to } => self.group_rename(&group, &to).await,
+			Command::GroupDel { group } => self.group_del(&group).await,
+			Command::InviteAdd(spec) => self.invite_add(spec).await,
+			Command::InviteList => self.invite_list(),
+			Command::InviteRevoke { token } => self.invite_revoke(&token).await,
 			Command::ComponentAdd { domain } => self.component_add(&domain).await,
 			Command::ComponentDel { domain } => self.component_del(&domain).await,
 			Command::ComponentList => self.component_list(),
 			Command::RoomList => self.room_list(),
 			Command::RoomDestroy { name, reason } => self.room_destroy(&name, reason.as_deref()).await,
+			Command::RoomPersist { name, persistent } => self.room_persist(&name, persistent).await,
+			Command::Broadcast { text, everyone } => self.broadcast(&text, everyone).await,
+			Command::MotdSet { text } => self.motd_set(text.as_deref()).await,
+			Command::MotdGet => self.motd_get(),
 			Command::SetupApply(answers) => {
 				// No server runs: the console applies the setup to the database itself.
 				let plan = crate::setup::apply(store, config, &answers).await.map_err(|e| AdminError::Failed(e.to_string()))?;
@@ -224,9 +262,11 @@ pub fn user_name(name: &str) -> Result<String, AdminError> {
 	prep_localpart(name).map_err(|e| AdminError::Invalid(format!("invalid user name: {e}")))
 }
 
+/// (`user` empty: the server's own address.)
 pub(crate) fn deliver_as(server: Option<&Server>, config: &Config, user: &str, outs: Vec<crate::features::Out>) {
 	let Some(server) = server else { return };
-	if let Ok(jid) = crate::xmpp::jid::FullJid::parse(&format!("{user}@{}/admin", config.domain)) {
+	let at = if user.is_empty() { String::new() } else { format!("{user}@") };
+	if let Ok(jid) = crate::xmpp::jid::FullJid::parse(&format!("{at}{}/admin", config.domain)) {
 		let mut cx = Cx::new(server, &jid, 0);
 		for o in outs {
 			crate::router::deliver(o, &mut cx);
@@ -242,8 +282,8 @@ pub(crate) fn random_token() -> String {
 
 impl Command {
 	/// Fields for the control socket: the verb, then its arguments.
-	pub fn to_fields(&self) -> Vec<&str> {
-		match self {
+	pub fn to_fields(&self) -> Vec<String> {
+		let fields: Vec<&str> = match self {
 			Command::UserAdd { name, password, admin: false } => vec!["user-add", name, password],
 			Command::UserAdd { name, password, admin: true } => vec!["user-add", name, password, "admin"],
 			Command::UserAdmin { name, admin } => vec!["user-admin", name, if *admin { "on" } else { "off" }],
@@ -262,19 +302,31 @@ impl Command {
 			Command::GroupAddMember { group, user } => vec!["group-add-member", group, user],
 			Command::GroupDelMember { group, user } => vec!["group-del-member", group, user],
 			Command::GroupList => vec!["group-list"],
+			Command::GroupRename { group, to } => vec!["group-rename", group, to],
+			Command::GroupDel { group } => vec!["group-del", group],
 			Command::ComponentAdd { domain } => vec!["component-add", domain],
 			Command::ComponentDel { domain } => vec!["component-del", domain],
 			Command::ComponentList => vec!["component-list"],
 			Command::RoomList => vec!["room-list"],
+			Command::Broadcast { text, everyone } => vec!["broadcast", text, if *everyone { "all" } else { "online" }],
+			Command::MotdSet { text: Some(t) } => vec!["motd-set", t],
+			Command::MotdSet { text: None } => vec!["motd-del"],
+			Command::MotdGet => vec!["motd-get"],
+			Command::RoomPersist { name, persistent } => vec!["room-persist", name, if *persistent { "on" } else { "off" }],
 			Command::RoomDestroy { name, reason } => match reason {
 				Some(r) => vec!["room-destroy", name, r],
 				None => vec!["room-destroy", name],
 			},
-			Command::InviteAdd { contact } => match contact {
-				Some(c) => vec!["invite-add", c],
-				None => vec!["invite-add"],
-			},
-		}
+			Command::InviteAdd(i) => {
+				let (uses, days) = (i.uses.to_string(), i.days.map(|d| d.to_string()).unwrap_or_default());
+				let admin = if i.admin { "admin" } else { "" };
+				let fields = ["invite-add", i.contact.as_deref().unwrap_or(""), &uses, &days, i.group.as_deref().unwrap_or(""), admin];
+				return fields.iter().map(|f| (*f).to_owned()).collect();
+			}
+			Command::InviteList => vec!["invite-list"],
+			Command::InviteRevoke { token } => vec!["invite-revoke", token],
+		};
+		fields.into_iter().map(str::to_owned).collect()
 	}
 
 	pub fn from_fields(f: &[String]) -> Option<Command> {
@@ -298,15 +350,32 @@ impl Command {
 			}
 			("setup-status", 1) => Command::SetupStatus,
 			("group-add", 2) => Command::GroupAdd { group: s(1)? },
-			("invite-add", 1) => Command::InviteAdd { contact: None },
-			("invite-add", 2) => Command::InviteAdd { contact: Some(s(1)?) },
+			("invite-add", 6) => {
+				let opt = |i: usize| Some(f[i].clone()).filter(|v| !v.is_empty());
+				Command::InviteAdd(InviteSpec {
+					contact: opt(1),
+					uses: f[2].parse().ok()?,
+					days: opt(3).map(|d| d.parse()).transpose().ok()?,
+					group: opt(4),
+					admin: f[5] == "admin",
+				})
+			}
+			("invite-list", 1) => Command::InviteList,
+			("invite-revoke", 2) => Command::InviteRevoke { token: s(1)? },
 			("group-add-member", 3) => Command::GroupAddMember { group: s(1)?, user: s(2)? },
 			("group-del-member", 3) => Command::GroupDelMember { group: s(1)?, user: s(2)? },
 			("group-list", 1) => Command::GroupList,
+			("group-rename", 3) => Command::GroupRename { group: s(1)?, to: s(2)? },
+			("group-del", 2) => Command::GroupDel { group: s(1)? },
 			("component-add", 2) => Command::ComponentAdd { domain: s(1)? },
 			("component-del", 2) => Command::ComponentDel { domain: s(1)? },
 			("component-list", 1) => Command::ComponentList,
 			("room-list", 1) => Command::RoomList,
+			("broadcast", 3) => Command::Broadcast { text: s(1)?, everyone: f[2] == "all" },
+			("motd-set", 2) => Command::MotdSet { text: s(1) },
+			("motd-del", 1) => Command::MotdSet { text: None },
+			("motd-get", 1) => Command::MotdGet,
+			("room-persist", 3) => Command::RoomPersist { name: s(1)?, persistent: f[2] == "on" },
 			("room-destroy", 2) => Command::RoomDestroy { name: s(1)?, reason: None },
 			("room-destroy", 3) => Command::RoomDestroy { name: s(1)?, reason: Some(s(2)?) },
 			_ => return None,
@@ -388,5 +457,28 @@ mod tests {
 		assert!(matches!(&r, Err(e @ AdminError::Limit(_)) if e.condition() == crate::xmpp::error::Condition::ResourceConstraint), "{r:?}");
 		// Alice's new link replaces her old one.
 		block_on(e.reset_token_create("alice")).unwrap();
+	}
+
+	#[test]
+	fn an_invitation_redeemed_on_the_web_makes_an_account_in_its_department() {
+		let t = temp_store();
+		let config = engine_config();
+		let e = Engine { store: &t.store, config: &config, server: None };
+		t.store.write_blocking(|tx| tx.create_account("bob", &test_account())).unwrap();
+		block_on(e.run(&Actor::Root, Command::GroupAddMember { group: "Sales".into(), user: "bob".into() })).unwrap();
+		let spec = InviteSpec { uses: 1, group: Some("Sales".into()), admin: true, ..InviteSpec::default() };
+		let Ok(Reply::Invite(made)) = block_on(e.run(&Actor::Root, Command::InviteAdd(spec))) else { panic!() };
+		assert_eq!(e.invite_check(&made.token).unwrap().group.as_deref(), Some("Sales"));
+		// A taken name keeps the invitation good.
+		let r = block_on(e.invite_redeem(&made.token, "bob", "pw"));
+		assert!(matches!(&r, Err(AdminError::Exists(j)) if j == "bob@office.lan"), "{r:?}");
+		assert_eq!(block_on(e.invite_redeem(&made.token, "Carol", "carol's words")).unwrap(), "carol@office.lan");
+		let s = t.store.snapshot().unwrap();
+		assert!(s.is_admin("carol").unwrap());
+		assert!(s.account("carol").unwrap().unwrap().sha256.verify_password(crate::proto::sasl::scram::ScramHash::Sha256, "carol's words"));
+		assert_eq!(crate::groups::list(&s).unwrap()["Sales"], ["bob", "carol"]);
+		assert!(s.roster_entry("bob", "carol@office.lan").unwrap().is_some(), "colleagues are contacts");
+		assert!(matches!(block_on(e.invite_redeem(&made.token, "dave", "pw")), Err(AdminError::NotFound(_))));
+		assert!(matches!(e.invite_check(&made.token), Err(AdminError::NotFound(_))));
 	}
 }

@@ -23,6 +23,7 @@ pub enum Reply {
 	Settings(Vec<SettingRow>),
 	Status(Status),
 	Invite(InviteMade),
+	Invites(Vec<InviteRow>),
 	Components(Vec<ComponentRow>),
 	ComponentAdded {
 		domain: String,
@@ -115,6 +116,8 @@ pub struct InviteMade {
 	/// Unix seconds.
 	pub expires: u64,
 	pub days: u64,
+	/// Accounts it may make.
+	pub uses: u32,
 	/// Registration is off, so the link makes no account until it is on.
 	pub registration_off: bool,
 }
@@ -123,4 +126,23 @@ pub struct InviteMade {
 pub struct ComponentRow {
 	pub domain: String,
 	pub connected: bool,
+}
+
+/// An open invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteRow {
+	pub token: String,
+	pub uri: String,
+	/// Accounts it may still make.
+	pub uses_left: u32,
+	/// Unix seconds.
+	pub expires: u64,
+	/// The department newcomers join.
+	pub group: Option<String>,
+	/// Newcomers become admins.
+	pub admin: bool,
+	/// A contact invitation from this user (made in their app, or `--contact`).
+	pub contact: Option<String>,
+	/// It can make accounts (an admin's); else it only makes contacts.
+	pub registers: bool,
 }

@@ -50,4 +50,19 @@ impl Engine<'_> {
 			false => Err(AdminError::NotFound(format!("room {name}@{service}"))),
 		}
 	}
+
+	/// Makes a room persistent or temporary (while the server runs: rooms
+	/// are live there).
+	pub(super) async fn room_persist(&self, name: &str, persistent: bool) -> Result<Reply, AdminError> {
+		let service = muc::service_domain(&self.config.domain);
+		let name = self.room_name(name)?;
+		let Some(server) = self.server else {
+			return Err(AdminError::Invalid("rooms change while the server runs: start it first".into()));
+		};
+		if !muc::set_persistent(server, &name, persistent).await? {
+			return Err(AdminError::NotFound(format!("room {name}@{service}")));
+		}
+		let kind = if persistent { "persistent" } else { "temporary" };
+		Ok(Reply::Done(format!("room {name}@{service} is {kind}")))
+	}
 }

@@ -44,8 +44,21 @@ pub fn reply(r: &Reply, config: &Config) -> String {
 		Reply::Invite(i) => {
 			let mode =
 				if i.registration_off { " (registration is off: `xerra config set registration invite` to let it register)" } else { "" };
-			format!("{}\nvalid for {} days, once{mode}\n", i.uri, i.days)
+			let times = if i.uses == 1 { "once".to_owned() } else { format!("{} times", i.uses) };
+			format!("{}\nvalid for {} days, {times}{mode}\n", i.uri, i.days)
 		}
+		Reply::Invites(rows) => rows
+			.iter()
+			.map(|i| {
+				let days = i.expires.saturating_sub(crate::features::invites::now_secs()).div_ceil(86_400);
+				let mut what = vec![format!("{} left", i.uses_left), format!("expires in {days} days")];
+				what.extend(i.group.as_ref().map(|g| format!("joins {g}")));
+				what.extend(i.admin.then(|| "makes admins".to_owned()));
+				what.extend(i.contact.as_ref().map(|c| format!("from {c}@{domain}")));
+				what.extend((!i.registers).then(|| "contact only".to_owned()));
+				format!("{} ({})\n  {}\n", i.token, what.join(", "), i.uri)
+			})
+			.collect(),
 		Reply::Components(rows) => {
 			rows.iter().map(|c| format!("{}{}\n", c.domain, if c.connected { " (connected)" } else { "" })).collect()
 		}

@@ -14,7 +14,7 @@ impl Engine<'_> {
 	pub(super) async fn user_add(&self, name: &str, password: &str, admin: bool) -> Result<Reply, AdminError> {
 		self.require_setup()?;
 		let name = user_name(name)?;
-		let account = new_account(password, self.config).map_err(AdminError::Invalid)?;
+		let account = derive_off_thread(password, self.config).await?;
 		let n = name.clone();
 		let created = self.store.write(move |tx| Ok(tx.create_account(&n, &account)? && (!admin || tx.set_admin(&n, true)?))).await?;
 		match created {
@@ -35,7 +35,7 @@ impl Engine<'_> {
 
 	pub(super) async fn user_passwd(&self, name: &str, password: &str) -> Result<Reply, AdminError> {
 		let name = user_name(name)?;
-		let account = new_account(password, self.config).map_err(AdminError::Invalid)?;
+		let account = derive_off_thread(password, self.config).await?;
 		let n = name.clone();
 		match self.store.write(move |tx| tx.set_credentials(&n, &account)).await? {
 			true => Ok(Reply::Done(format!("password changed for {}", self.jid(&name)))),
@@ -112,7 +112,7 @@ impl Engine<'_> {
 	/// Sets the new password of a reset token's account and uses the token
 	/// up. Returns the account's address.
 	pub async fn reset_token_redeem(&self, token: &str, new_password: &str) -> Result<String, AdminError> {
-		let account = new_account(new_password, self.config).map_err(AdminError::Invalid)?;
+		let account = derive_off_thread(new_password, self.config).await?;
 		let (t, now) = (token.to_owned(), crate::features::invites::now_secs());
 		let user = self
 			.store
@@ -159,6 +159,18 @@ fn admins_in_contacts(config: &Config) -> Vec<String> {
 			jid.node().filter(|_| local).map(str::to_owned)
 		})
 		.collect()
+}
+
+/// SCRAM keys for a password, made on a thread of their own: PBKDF2 takes
+/// milliseconds, too long for the executor.
+pub async fn derive_off_thread(password: &str, config: &Config) -> Result<crate::store::Account, AdminError> {
+	let (password, config) = (password.to_owned(), config.clone());
+	let (tx, rx) = async_channel::bounded(1);
+	std::thread::spawn(move || {
+		let _ = tx.send_blocking(new_account(&password, &config));
+	});
+	let made = rx.recv().await.map_err(|_| AdminError::Failed("could not derive the keys".into()))?;
+	made.map_err(AdminError::Invalid)
 }
 
 pub fn new_account(password: &str, config: &Config) -> Result<crate::store::Account, String> {

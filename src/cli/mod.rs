@@ -28,14 +28,21 @@ Commands:
   user import FILE         create accounts from name:password lines (- = stdin)
   group list               department groups and their members
   group add NAME           create a group
+  group rename G NEW       rename a group (members' rosters follow)
+  group del G              delete a group
   group add-member G NAME  put an account into group G: its members become
                            mutual contacts, in that roster group
   group del-member G NAME  take an account out of group G
-  invite add [--contact N] print a one-time invitation link (XEP-0401)
+  invite add [--contact N] print an invitation link (XEP-0401); --uses N,
+                           --days N, --group DEPT, --admin
+  invite list|revoke TOKEN the open invitations; withdraw one
   component add|del|list   external components (XEP-0114): gateways, bots,
                            push app servers on this box
   room list                the chat rooms (XEP-0045) with their occupants
   room destroy NAME        destroy a room with its history and archive
+  room persist NAME on|off keep a room when empty, or let it go
+  broadcast [--all] TEXT   a message to everyone online (--all: to everyone)
+  motd set TEXT|del|show   the message of the day, sent at each login
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
@@ -56,13 +63,15 @@ in the data directory; otherwise they open the database themselves.
 const ROOM_HELP: &str = "\
 Usage: xerra room list
        xerra room destroy NAME [--reason TEXT]
+       xerra room persist NAME on|off
 
 The chat rooms on rooms.<domain> (XEP-0045). `list` shows each room with its
 title, whether it is persistent, its occupants and the history kept in
 memory (while the server runs; stopped, it lists the persistent rooms).
 `destroy` ends a room: its occupants are told (with TEXT), and its
 configuration, history and archive are deleted. NAME is the room's name or
-its address (name@rooms.<domain>).
+its address (name@rooms.<domain>). `persist NAME on` keeps a room (stored,
+and kept when empty); `off` makes it temporary (gone once empty).
 ";
 
 const RUN_HELP: &str = "\
@@ -129,26 +138,37 @@ once. It needs the server to be stopped, so that it can use every core.
 const GROUP_HELP: &str = "\
 Usage: xerra group list
        xerra group add GROUP
+       xerra group rename GROUP NEW-NAME
+       xerra group del GROUP
        xerra group add-member GROUP NAME
        xerra group del-member GROUP NAME
 
 Department groups (shared roster groups): every two members of a group are
 each other's contacts with subscription both and the group as roster group,
 with no subscription requests. Online members see the change at once. The
-first-boot wizard makes one group per department.
+first-boot wizard makes one group per department. `rename` changes the roster
+group of every member at once; `del` takes everyone out of the group (contacts
+who share no other group leave each other's rosters).
 ";
 
 const INVITE_HELP: &str = "\
-Usage: xerra invite add
-       xerra invite add --contact NAME
+Usage: xerra invite add [--contact NAME] [--uses N] [--days N] [--group DEPT] [--admin]
+       xerra invite list
+       xerra invite revoke TOKEN
 
-Makes a one-time invitation link (XEP-0401) and prints it. Open it on a
-phone with an XMPP app (Conversations, Monal, Siskin, Dino...): without
---contact the app makes a new account on this server; with --contact NAME
-it also makes the newcomer and NAME each other's contacts (or, for someone
-who already has an account, a contact request NAME approves in advance).
-Links last `invite_expiry_days`. Users make contact invitations from their
-apps too (the \"Invite someone\" command).
+Makes an invitation link (XEP-0401) and prints it. Open it on a phone with an
+XMPP app (Conversations, Monal, Siskin, Dino...): without --contact the app
+makes a new account on this server; with --contact NAME it also makes the
+newcomer and NAME each other's contacts (or, for someone who already has an
+account, a contact request NAME approves in advance).
+
+  --uses N        it makes up to N accounts (default 1; at most max_invite_uses)
+  --days N        it is good for N days (default invite_expiry_days)
+  --group DEPT    each newcomer joins department DEPT (see `xerra group`)
+  --admin         each newcomer gets the admin role
+
+`list` shows the open invitations (also those users made from their apps,
+the \"Invite someone\" command); `revoke` withdraws one by its token.
 ";
 
 const COMPONENT_HELP: &str = "\
@@ -170,6 +190,18 @@ Usage: xerra config list
 
 Settings are stored in the database and used at the next start of the server.
 `xerra config list` shows every setting, its value, default and meaning.
+";
+
+const BROADCAST_HELP: &str = "\
+Usage: xerra broadcast [--all] TEXT
+       xerra motd set TEXT
+       xerra motd del
+       xerra motd show
+
+`broadcast` sends TEXT as a message from the server to everyone online now;
+with --all also to everyone else, who finds it when they next log in (within
+their offline storage). The message of the day (`motd`) is sent to each
+session as it logs in, until it is deleted.
 ";
 
 const STATUS_HELP: &str = "\
@@ -236,6 +268,10 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"invite" => return admin(&data_dir, invite_command(&args)?),
 		"config" if wants_help || args.is_empty() => print!("{CONFIG_HELP}"),
 		"config" => return admin(&data_dir, config_command(&args)?),
+		"broadcast" if wants_help || args.is_empty() => print!("{BROADCAST_HELP}"),
+		"broadcast" => return admin(&data_dir, broadcast_command(&args)?),
+		"motd" if wants_help || args.is_empty() => print!("{BROADCAST_HELP}"),
+		"motd" => return admin(&data_dir, motd_command(&args)?),
 		"status" if wants_help => print!("{STATUS_HELP}"),
 		"status" => return admin(&data_dir, Command::Status),
 		"setup" if wants_help => print!("{SETUP_HELP}"),
@@ -434,6 +470,8 @@ fn group_command(args: &[String]) -> Result<Command, String> {
 	Ok(match args[0].as_str() {
 		"list" => Command::GroupList,
 		"add" => Command::GroupAdd { group: arg(1, "GROUP")? },
+		"rename" => Command::GroupRename { group: arg(1, "GROUP")?, to: arg(2, "NEW-NAME")? },
+		"del" | "delete" => Command::GroupDel { group: arg(1, "GROUP")? },
 		"add-member" => Command::GroupAddMember { group: arg(1, "GROUP")?, user: arg(2, "NAME")? },
 		"del-member" => Command::GroupDelMember { group: arg(1, "GROUP")?, user: arg(2, "NAME")? },
 		other => return Err(format!("unknown group command {other:?}; see `xerra group --help`")),
@@ -443,6 +481,11 @@ fn group_command(args: &[String]) -> Result<Command, String> {
 fn room_command(args: &[String]) -> Result<Command, String> {
 	match (args.first().map(String::as_str), args.get(1)) {
 		(Some("list"), None) => Ok(Command::RoomList),
+		(Some("persist"), Some(name)) => match args.get(2).map(String::as_str) {
+			Some("on") if args.len() == 3 => Ok(Command::RoomPersist { name: name.clone(), persistent: true }),
+			Some("off") if args.len() == 3 => Ok(Command::RoomPersist { name: name.clone(), persistent: false }),
+			_ => Err("usage: xerra room persist NAME on|off".into()),
+		},
 		(Some("destroy"), Some(name)) => {
 			let reason = match (args.get(2).map(String::as_str), args.get(3)) {
 				(None, _) => None,
@@ -465,10 +508,44 @@ fn component_command(args: &[String]) -> Result<Command, String> {
 }
 
 fn invite_command(args: &[String]) -> Result<Command, String> {
-	match (args[0].as_str(), args.get(1).map(String::as_str), args.get(2)) {
-		("add", None, _) => Ok(Command::InviteAdd { contact: None }),
-		("add", Some("--contact"), Some(name)) => Ok(Command::InviteAdd { contact: Some(name.clone()) }),
-		_ => Err("usage: xerra invite add [--contact NAME]; see `xerra invite --help`".into()),
+	const USAGE: &str = "usage: xerra invite add [--contact NAME] [--uses N] [--days N] [--group G] [--admin], xerra invite list, \
+	                     or xerra invite revoke TOKEN; see `xerra invite --help`";
+	match (args[0].as_str(), args.get(1)) {
+		("list", None) => return Ok(Command::InviteList),
+		("revoke", Some(token)) if args.len() == 2 => return Ok(Command::InviteRevoke { token: token.clone() }),
+		("add", _) => {}
+		_ => return Err(USAGE.into()),
+	}
+	let mut spec = crate::admin::InviteSpec::default();
+	let mut it = args[1..].iter();
+	while let Some(a) = it.next() {
+		let mut value = || it.next().cloned().ok_or_else(|| format!("{a} needs a value"));
+		match a.as_str() {
+			"--contact" => spec.contact = Some(value()?),
+			"--uses" => spec.uses = value()?.parse().map_err(|_| "--uses needs a number")?,
+			"--days" => spec.days = Some(value()?.parse().map_err(|_| "--days needs a number")?),
+			"--group" => spec.group = Some(value()?),
+			"--admin" => spec.admin = true,
+			_ => return Err(USAGE.into()),
+		}
+	}
+	Ok(Command::InviteAdd(spec))
+}
+
+fn broadcast_command(args: &[String]) -> Result<Command, String> {
+	match args {
+		[flag, text] if flag == "--all" => Ok(Command::Broadcast { text: text.clone(), everyone: true }),
+		[text] if !text.starts_with('-') => Ok(Command::Broadcast { text: text.clone(), everyone: false }),
+		_ => Err("usage: xerra broadcast [--all] TEXT".into()),
+	}
+}
+
+fn motd_command(args: &[String]) -> Result<Command, String> {
+	match args {
+		[verb, text] if verb == "set" => Ok(Command::MotdSet { text: Some(text.clone()) }),
+		[verb] if verb == "del" || verb == "delete" => Ok(Command::MotdSet { text: None }),
+		[verb] if verb == "show" => Ok(Command::MotdGet),
+		_ => Err("usage: xerra motd set TEXT, xerra motd del, or xerra motd show".into()),
 	}
 }
 

@@ -80,7 +80,7 @@ fn command(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let limits = &cx.server.config.limits;
 	let (days, max) = (u64::from(limits.invite_expiry_days), limits.max_invites_per_account);
 	let now = now_secs();
-	let invite = Invite { inviter: Some(user.clone()), expires: now + days * 86_400, registers: admin };
+	let invite = Invite { inviter: Some(user.clone()), expires: now + days * 86_400, registers: admin, ..Invite::default() };
 	let link = uri(cx.domain(), &token, Some(&user), admin);
 	let form = Builder::new("result", "urn:xmpp:invite").field("uri", "text-single", Some("Invitation"), &[&link]).build();
 	let mut sid = [0u8; 6];

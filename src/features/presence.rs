@@ -144,6 +144,13 @@ fn broadcast(stanza: &Stanza, t: PresenceType, cx: &mut Cx) {
 		}
 	}
 	answer_probe(&user, cx);
+	// The message of the day (`xerra motd`, XEP-0133), to each new session.
+	if let Some(motd) = cx.server.store.snapshot().and_then(|s| s.motd()).unwrap_or_else(|e| {
+		log::error!("message of the day: {e}");
+		None
+	}) {
+		cx.reply(crate::admin::notices::server_message(cx.domain(), cx.jid.as_str(), &motd));
+	}
 	// Subscription requests that arrived while offline (RFC 6121 §3.1.3).
 	for (contact, entry) in &roster {
 		if entry.state.pending_in {

@@ -142,8 +142,8 @@ async fn register(server: &Server, ip: IpAddr, token: &mut Option<Preauth>, iq: 
 				return Ok(Err(StanzaError::with_text(Condition::Conflict, "that user name is taken")));
 			}
 			let mut outs = Vec::new();
-			if let Some(inviter) = invite.and_then(|i| i.inviter).filter(|i| tx.account_exists(i).unwrap_or(false)) {
-				crate::groups::befriend(tx, &domain, &name, &inviter, &mut outs)?;
+			if let Some(invite) = &invite {
+				crate::admin::welcome(tx, &domain, &name, invite, &mut outs)?;
 			}
 			Ok(Ok(outs))
 		})

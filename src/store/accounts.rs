@@ -130,6 +130,16 @@ impl Snapshot {
 pub(super) const ROLES_DONE: &str = "account_roles";
 
 impl Tx<'_> {
+	/// All account localparts, sorted.
+	pub fn account_names(&self) -> Result<Vec<String>, StoreError> {
+		let t = self.tx.open_table(ACCOUNTS)?;
+		let mut out = Vec::new();
+		for row in t.iter()? {
+			out.push(row?.0.value().to_owned());
+		}
+		Ok(out)
+	}
+
 	pub fn account_exists(&self, user: &str) -> Result<bool, StoreError> {
 		Ok(self.tx.open_table(ACCOUNTS)?.get(user)?.is_some())
 	}

@@ -69,7 +69,7 @@ pub fn sample_rows() -> Vec<Vec<u8>> {
 	};
 	vec![
 		accounts::Account { created: 1_700_000_000, sha1: creds(1), sha256: creds(3) }.encode(true),
-		invites::Invite { inviter: Some("alice".into()), expires: 1_700_086_400, registers: false }.encode(),
+		invites::Invite { inviter: Some("alice".into()), expires: 1_700_086_400, registers: false, ..Default::default() }.encode(),
 		mam::MamPrefs { default: MamDefault::Roster, always: vec!["bob@example.org".into()], never: vec!["spam@example.net".into()] }
 			.encode(),
 		roster.encode(),

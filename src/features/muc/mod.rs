@@ -135,6 +135,29 @@ pub async fn destroy(server: &Server, name: &str, reason: Option<&str>) -> Resul
 	Ok(true)
 }
 
+/// The admin makes a room persistent (stored, kept when empty) or
+/// temporary (no longer stored; gone once empty). False if there is no such
+/// room live.
+pub async fn set_persistent(server: &Server, name: &str, persistent: bool) -> Result<bool, crate::store::StoreError> {
+	let stored = {
+		let mut svc = server.muc.borrow_mut();
+		let Some(room) = svc.rooms.get_mut(name) else { return Ok(false) };
+		room.config.persistent = persistent;
+		let stored = persistent.then(|| room.to_stored());
+		if !persistent && room.occupants.is_empty() {
+			svc.rooms.remove(name);
+		}
+		stored
+	};
+	let n = name.to_owned();
+	match stored {
+		Some(room) => server.store.write(move |tx| tx.put_muc_room(&n, &room)).await?,
+		None => server.store.write(move |tx| tx.delete_muc_room(&n)).await?,
+	}
+	log::info!("room {name} made {} by the admin", if persistent { "persistent" } else { "temporary" });
+	Ok(true)
+}
+
 /// `rooms.<domain>`.
 pub fn service_domain(domain: &str) -> String {
 	format!("rooms.{domain}")

@@ -268,28 +268,50 @@ fn links(html: &str) -> Vec<(String, String)> {
 	out
 }
 
-/// Whether a link stays on the box (or is an xmpp: link for the chat app).
-fn local(value: &str) -> bool {
-	(value.starts_with('/') && !value.starts_with("//")) || value.starts_with('#') || value.starts_with("xmpp:")
+/// Whether a link stays on the box (`own` is its origin, as the admin
+/// reached it), or is an xmpp: link for the chat app.
+fn local(value: &str, own: &str) -> bool {
+	let path = value.strip_prefix(own).unwrap_or(value);
+	(path.starts_with('/') && !path.starts_with("//")) || path.starts_with('#') || path.starts_with("xmpp:")
 }
 
 #[test]
 fn no_page_loads_anything_from_elsewhere_and_markup_is_shown_escaped() {
 	let s = office(&["anna"], &[]);
+	let mut anna = s.online("anna");
+	let evil = "<script>alert(1)</script><img src=https://evil.example/x.png>";
+	anna.iq(&format!("<iq type='set'><vCard xmlns='vcard-temp'><FN>{}</FN></vCard></iq>", xerra::xmpp::element::escape(evil)));
 	let mut web = Web::new(&s);
 	web.login_admin();
 	let (ok, out) = s.cli(&["group", "add", "<b>Sales</b>"], None);
 	assert!(ok, "{out}");
-	for page in PAGES.iter().filter(|p| !["/console/invitations", "/console/statistics", "/console/broadcast"].contains(p)) {
-		let r = web.get(page);
+	let invite = {
+		let token = web.get("/console/invitations").csrf();
+		let r = web.post("/console/invitations/add", &[("csrf", &token), ("uses", "1"), ("days", "2"), ("group", "")]);
+		let at = r.body.find("/invite/").expect("an invitation link");
+		r.body[at..].split('"').next().unwrap().to_owned()
+	};
+	let reset = {
+		let token = web.get("/console/people").csrf();
+		let r = web.post("/console/people/reset", &[("csrf", &token), ("name", "anna")]);
+		let at = r.body.find("/reset/").expect("a reset link");
+		r.body[at..].split('"').next().unwrap().to_owned()
+	};
+	let mut outside = Web::new(&s);
+	for page in PAGES.iter().copied().chain([invite.as_str(), reset.as_str()]) {
+		let r = if page.starts_with("/console") { web.get(page) } else { outside.get(page) };
 		assert_eq!(r.status, 200, "{page}: {r:?}");
 		assert!(r.body.contains("<meta name=\"viewport\""), "{page}");
+		let csp = r.header("content-security-policy").unwrap_or("");
+		assert!(csp.starts_with("default-src 'none';") && !csp.contains("http"), "{page}: {csp}");
 		for (attr, value) in links(&r.body) {
-			assert!(local(&value), "{page}: {attr}={value}");
+			assert!(local(&value, &format!("https://{DOMAIN}:{}", https_port(&s))), "{page}: {attr}={value}");
 		}
 		assert!(!r.body.contains("<script") && !r.body.contains("<img") && !r.body.contains("<link"), "{page}");
 		assert!(!r.body.contains("<b>Sales"), "{page}");
 	}
+	let people = web.get("/console/people").body;
+	assert!(people.contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=https://evil.example/x.png&gt;"), "{people}");
 	let departments = web.get("/console/departments").body;
 	assert!(departments.contains("&lt;b&gt;Sales&lt;/b&gt;"), "{departments}");
 }
@@ -484,6 +506,36 @@ fn chromium_runs_the_office_from_the_console() {
 	assert!(push.to_xml("jabber:client").contains("Sales"), "{}", push.to_xml("jabber:client"));
 	b.shots("departments");
 
+	// An invitation into Sales, opened as its landing page and redeemed
+	// through the web form: the newcomer is in Sales, in Joan's roster at once.
+	let page = b.open("/console/invitations");
+	assert!(json_str(&page, "text").unwrap().contains("Open invitations (0)"), "{page}");
+	b.js("document.querySelector('#group').value = 'Sales'");
+	let page = b.click("#invite");
+	assert!(json_str(&page, "html").unwrap().contains("<svg"), "a QR code: {page}");
+	let link = b.js("document.querySelector('#invite-link').getAttribute('href')");
+	assert!(link.starts_with(&format!("{}/invite/", b.base)), "{link}");
+	b.shots("invitations");
+	let page = b.open(&link[b.base.len()..]);
+	let text = json_str(&page, "text").unwrap();
+	assert!(text.contains(&format!("invited to chat at {DOMAIN} in Sales")) && text.contains("Install a chat app"), "{text}");
+	let uri = b.js("document.querySelector('#open-app').getAttribute('href')");
+	assert!(uri.starts_with(&format!("xmpp:{DOMAIN}?register;preauth=")), "{uri}");
+	b.shots("invite-landing");
+	b.fill("#name", "sofia");
+	b.fill("#password", "sofia's password");
+	b.fill("#password2", "sofia's password");
+	let page = b.click("#submit");
+	assert!(json_str(&page, "text").unwrap().contains(&format!("sofia@{DOMAIN}")), "{page}");
+	b.shots("invite-done");
+	joan.wait_for(|e| common::is_push(e) && e.to_xml("jabber:client").contains(&format!("sofia@{DOMAIN}")));
+	let (_, groups) = s.cli(&["group", "list"], None);
+	assert!(groups.contains(&format!("sofia@{DOMAIN}")), "{groups}");
+	Client::login(s.port, "sofia", "sofia's password");
+	// Used up.
+	let page = b.open(&link[b.base.len()..]);
+	assert_eq!(json_raw(&page, "status").as_deref(), Some("404"), "{page}");
+
 	// A setting changed, checked as `xerra config set` checks it.
 	b.open("/console/settings");
 	b.fill("#setting-max_offline_messages input[name=value]", "lots");
@@ -501,8 +553,10 @@ fn chromium_runs_the_office_from_the_console() {
 	joan.wait_for(|e| e.name() == "presence" && e.attr("from").is_some_and(|f| f.starts_with("lunch@")));
 	let page = b.open("/console/rooms");
 	assert!(json_str(&page, "text").unwrap().contains(&format!("lunch@rooms.{DOMAIN}")), "{page}");
+	let page = b.click("#room-lunch form[action='/console/rooms/persist'] button");
+	assert!(json_str(&page, "text").unwrap().contains("persistent"), "{page}");
 	b.shots("rooms");
-	b.click("#room-lunch button");
+	b.click("#room-lunch form[action='/console/rooms/destroy'] button");
 	joan.wait_for(|e| e.name() == "presence" && e.to_xml("jabber:client").contains("destroy"));
 
 	// Locked: her session ends and her password no longer logs in; unlocked, it does.
@@ -539,12 +593,43 @@ fn chromium_runs_the_office_from_the_console() {
 	assert_eq!(json_raw(&page, "status").as_deref(), Some("404"), "{page}");
 	maria.send("<presence/>");
 
+	// A broadcast reaches a connected client.
+	b.open("/console/broadcast");
+	b.fill("#text", "The office is closed on Friday.");
+	let page = b.click("#send");
+	assert!(json_str(&page, "text").unwrap().contains("sent to"), "{page}");
+	b.shots("broadcast");
+	joan.wait_for(|e| {
+		e.name() == "message" && e.child("body", "jabber:client").is_some_and(|b| b.text() == "The office is closed on Friday.")
+	});
+
 	// Deleting asks first; the person's session ends.
 	b.open("/console/people");
 	b.click("#user-maria a[href^='/console/people/delete']");
 	b.shots("people-delete");
 	b.click("button.danger");
 	maria.expect_stream_error("not-authorized");
+
+	// The statistics page shows the traffic once it is sampled (every minute).
+	for i in 0..10 {
+		joan.send(&format!("<message to='sofia@{DOMAIN}' type='chat'><body>hi {i}</body></message>"));
+	}
+	let deadline = std::time::Instant::now() + Duration::from_secs(150);
+	loop {
+		b.open("/console/statistics");
+		let label = b.js("document.querySelector('#plot-messages svg').getAttribute('aria-label')");
+		let now: f64 = label.split(" · now ").nth(1).and_then(|v| v.split(' ').next()).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+		if now > 0.0 {
+			break;
+		}
+		assert!(std::time::Instant::now() < deadline, "no messages plotted: {label}");
+		std::thread::sleep(Duration::from_secs(5));
+	}
+	let svgs = b.js("String(document.querySelectorAll('.plot svg').length)");
+	assert_eq!(svgs, "14");
+	b.shots("statistics");
+	b.open("/console/");
+	b.shots("overview-later");
 	println!("screenshots in {}", b.shots.display());
 }
 

@@ -28,7 +28,8 @@ form.row{display:inline}td form.row button{padding:.2em .6em;margin:.1em .2em .1
 .tag{display:inline-block;font-size:.8em;padding:0 .45em;border-radius:3px;background:#e1e4e8;margin-right:.2em}\
 .tag.admin{background:#dbeafe}.tag.locked{background:#fde2e1}.tag.on{background:#d1f0d9}\
 code{background:#eef1f4;padding:0 .25em;border-radius:3px;word-break:break-all}small,.muted{color:#57606a}form small{display:block}main a,main b{overflow-wrap:anywhere}\
-.qr svg{width:12em;height:12em;background:#fff}.plot svg{width:100%;height:auto;background:#fff}\
+.qr svg{width:12em;height:12em;background:#fff}.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(22em,1fr));gap:.6em}\
+.plot{margin:0;padding:.4em}.plot svg{width:100%;height:auto;background:#fff}\
 .secret{font-size:1.3em;font-family:monospace;background:#fff;padding:.2em .5em;border:1px dashed #888}\
 .setting{padding:.5em .8em;margin:.4em 0}.setting form{margin-top:.2em}.setting input{max-width:20em}\
 button{white-space:nowrap}\

@@ -52,9 +52,14 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 		}
 		body.push_str(&format!(
 			"</ul><form id=\"member-{id}\" method=\"post\" action=\"/console/departments/member\">{}<input type=\"hidden\" name=\"group\" value=\"{}\">\
-			 <label for=\"user-{id}\">Add someone</label><select id=\"user-{id}\" name=\"user\">{options}</select> <button id=\"add-{id}\">Add</button></form></div>",
+			 <label for=\"user-{id}\">Add someone</label><select id=\"user-{id}\" name=\"user\">{options}</select> <button id=\"add-{id}\">Add</button></form>\
+			 <form method=\"post\" action=\"/console/departments/rename\">{}<input type=\"hidden\" name=\"group\" value=\"{}\">\
+			 <label for=\"to-{id}\">New name</label><input id=\"to-{id}\" name=\"to\" required> <button class=\"plain\">Rename</button></form>{}</div>",
 			html::hidden_csrf(csrf),
 			e(&g.name),
+			html::hidden_csrf(csrf),
+			e(&g.name),
+			button("/console/departments/delete", csrf, &[("group", &g.name)], "Delete the department", "danger"),
 			id = e(&g.name)
 		));
 	}
@@ -67,6 +72,8 @@ pub async fn action(cx: &Cx<'_>, what: &str) -> Response {
 		"add" => Outcome::of(cx.run(Command::GroupAdd { group }).await, "Created."),
 		"member" => Outcome::of(cx.run(Command::GroupAddMember { group, user }).await, "Added."),
 		"remove" => Outcome::of(cx.run(Command::GroupDelMember { group, user }).await, "Removed."),
+		"rename" => Outcome::of(cx.run(Command::GroupRename { group, to: cx.field("to").to_owned() }).await, "Renamed."),
+		"delete" => Outcome::of(cx.run(Command::GroupDel { group }).await, "Deleted."),
 		_ => return super::not_found(cx.session),
 	};
 	page(cx, Some(outcome)).await

@@ -3,12 +3,15 @@
 //! exactly what `xerra` and XEP-0133 can, with the same checks and errors.
 //! An action's answer is the page again with a notice saying what happened.
 
+pub mod broadcast;
 pub mod departments;
+pub mod invitations;
 pub mod landing;
 pub mod overview;
 pub mod people;
 pub mod rooms;
 pub mod settings;
+pub mod statistics;
 
 use super::Form;
 use super::html;
@@ -29,10 +32,15 @@ pub async fn route(server: &Server, session: &Session, req: &Request, form: &For
 		(p, true) if p.starts_with("people/") => people::action(&cx, &p[7..]).await,
 		("departments", false) => departments::page(&cx, None).await,
 		(p, true) if p.starts_with("departments/") => departments::action(&cx, &p[12..]).await,
+		("invitations", false) => invitations::page(&cx, None).await,
+		(p, true) if p.starts_with("invitations/") => invitations::action(&cx, &p[12..]).await,
+		("broadcast", false) => broadcast::page(&cx, None).await,
+		("broadcast", true) => broadcast::action(&cx).await,
 		("rooms", false) => rooms::page(&cx, None).await,
 		(p, true) if p.starts_with("rooms/") => rooms::action(&cx, &p[6..]).await,
 		("settings", false) => settings::page(&cx, None).await,
 		("settings", true) => settings::action(&cx).await,
+		("statistics", false) => statistics::page(&cx),
 		_ => not_found(session),
 	}
 }

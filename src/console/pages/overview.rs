@@ -26,10 +26,7 @@ pub async fn page(server: &Server, session: &Session) -> Response {
 	{
 		warnings.push(format!("The TLS certificate expires in {days} days."));
 	}
-	let (online, sessions) = {
-		let s = server.sessions.borrow();
-		(s.users_online(), s.count())
-	};
+	let o = crate::stats::overview(server);
 	let accounts = server.store.snapshot().and_then(|s| s.account_count()).unwrap_or(0);
 	let card = |id: &str, label: &str, value: String| {
 		format!("<div class=\"card\"><div class=\"num\" id=\"{id}\">{}</div><div class=\"label\">{label}</div></div>", e(&value))
@@ -42,11 +39,16 @@ pub async fn page(server: &Server, session: &Session) -> Response {
 		body.push_str("<div class=\"card ok\" id=\"healthy\">Everything looks fine.</div>");
 	}
 	body.push_str("<div class=\"grid\">");
-	body.push_str(&card("online", "people online now", online.to_string()));
-	body.push_str(&card("sessions", "connected devices", sessions.to_string()));
+	body.push_str(&card("online", "people online now", o.people_online.to_string()));
+	body.push_str(&card("sessions", "connected devices", o.sessions.to_string()));
 	body.push_str(&card("accounts", "accounts", accounts.to_string()));
-	body.push_str(&card("uptime", "running for", html::duration(server.started.elapsed().as_secs())));
-	body.push_str("</div><h2>Health</h2><div class=\"scroll\"><table id=\"health\">");
+	body.push_str(&card("uptime", "running for", html::duration(o.uptime.as_secs())));
+	body.push_str("</div><h2>Active people</h2><div class=\"grid\">");
+	let active = |i: usize| o.active.map_or("–".to_owned(), |a| a[i].to_string());
+	body.push_str(&card("active-1d", "today (24 hours)", active(0)));
+	body.push_str(&card("active-7d", "this week (7 days)", active(1)));
+	body.push_str(&card("active-30d", "this month (30 days)", active(2)));
+	body.push_str("</div><p><a href=\"/console/statistics\">Plots of the last 24 hours, 7 and 30 days</a></p><h2>Health</h2><div class=\"scroll\"><table id=\"health\">");
 	let row = |k: &str, v: String| format!("<tr><th>{k}</th><td>{}</td></tr>", e(&v));
 	body.push_str(&row("Storage", if writable { "writable".into() } else { "writes refused".into() }));
 	body.push_str(&row(
@@ -65,6 +67,12 @@ pub async fn page(server: &Server, session: &Session) -> Response {
 			None => "unknown".into(),
 		},
 	));
+	if let Some(rss) = o.rss_bytes {
+		body.push_str(&row("Memory", format!("{} (resident)", html::bytes(rss))));
+	}
+	if let Some(up) = o.upload_bytes {
+		body.push_str(&row("Shared files", html::bytes(up)));
+	}
 	body.push_str(&row("Version", format!("Xerra {}", env!("CARGO_PKG_VERSION"))));
 	body.push_str(&row("Domain", config.domain.clone()));
 	body.push_str("</table></div>");

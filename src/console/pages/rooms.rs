@@ -29,7 +29,13 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 			r.occupants,
 			r.history.0,
 			html::bytes(r.history.1 as u64),
-			button("/console/rooms/destroy", &cx.session.csrf, &[("name", &r.name)], "Destroy", "danger"),
+			button(
+				"/console/rooms/persist",
+				&cx.session.csrf,
+				&[("name", &r.name), ("on", if r.persistent { "off" } else { "on" })],
+				if r.persistent { "Make temporary" } else { "Make persistent" },
+				"plain"
+			) + &button("/console/rooms/destroy", &cx.session.csrf, &[("name", &r.name)], "Destroy", "danger"),
 			id = e(&r.name),
 			svc = e(&service),
 		));
@@ -41,6 +47,7 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 pub async fn action(cx: &Cx<'_>, what: &str) -> Response {
 	let name = cx.field("name").to_owned();
 	let outcome = match what {
+		"persist" => Outcome::of(cx.run(Command::RoomPersist { name, persistent: cx.field("on") == "on" }).await, "Done."),
 		"destroy" => {
 			let reason = Some("Closed by the admin".to_owned());
 			Outcome::of(cx.run(Command::RoomDestroy { name, reason }).await, "Destroyed.")

@@ -538,15 +538,18 @@ fn chromium_runs_the_office_from_the_console() {
 
 	// A setting changed, checked as `xerra config set` checks it.
 	b.open("/console/settings");
+	b.shots("settings");
+	b.click("#limits summary");
 	b.fill("#setting-max_offline_messages input[name=value]", "lots");
 	let page = b.click("#setting-max_offline_messages button");
 	assert!(json_str(&page, "text").unwrap().contains("not a number"), "{page}");
+	b.click("#limits summary");
 	b.fill("#setting-max_offline_messages input[name=value]", "500");
 	let page = b.click("#setting-max_offline_messages button");
 	assert!(json_str(&page, "text").unwrap().contains("max_offline_messages = 500"), "{page}");
 	let (_, list) = s.cli(&["config", "list"], None);
 	assert!(list.contains("max_offline_messages = 500"), "{list}");
-	b.shots("settings");
+	assert!(b.js("document.querySelector('#setting-max_offline_messages').textContent").contains("changed"));
 
 	// Rooms: one made by joining, shown with its occupant, then destroyed.
 	joan.send(&format!("<presence to='lunch@rooms.{DOMAIN}/joan'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
@@ -648,4 +651,42 @@ fn the_box_page_links_to_the_console() {
 	// And it is there.
 	let mut web = Web::new(&s);
 	assert_eq!(web.get("/console/").header("location"), Some("/console/login"));
+}
+
+/// `console_max_sessions`: one login more logs out the one unused the longest.
+#[test]
+fn console_max_sessions_logs_out_the_longest_unused() {
+	let s = office(&[], &["console_max_sessions=2"]);
+	let (mut a, mut b, mut c) = (Web::new(&s), Web::new(&s), Web::new(&s));
+	a.login_admin();
+	b.login_admin();
+	// `a` was used last, so `b` is the one to go.
+	assert_eq!(a.get("/console/").status, 200);
+	c.login_admin();
+	assert_eq!(b.get("/console/").header("location"), Some("/console/login"));
+	assert_eq!(a.get("/console/").status, 200);
+	assert_eq!(c.get("/console/").status, 200);
+}
+
+/// A console request is read under the HTTPS port's rules: its body by the
+/// same deadline as its head, within `http_max_request_bytes`.
+#[test]
+fn console_requests_have_the_https_ports_limits() {
+	let s = office(&[], &["http_timeout=2", "http_max_request_bytes=2048"]);
+	let mut web = Web::new(&s);
+	let r = web.request("POST", "/console/login", &"a".repeat(3000), "");
+	assert_eq!(r.status, 413, "{r:?}");
+	// A body that never comes: 408 at the deadline.
+	let config = tls_config(&[&rustls::version::TLS13], Some(b"http/1.1"));
+	let conn = ClientConnection::new(config, ServerName::try_from(DOMAIN.to_owned()).unwrap()).unwrap();
+	let tcp = TcpStream::connect(("127.0.0.1", https_port(&s))).unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+	let mut tls = StreamOwned::new(conn, tcp);
+	let started = std::time::Instant::now();
+	tls.write_all(b"POST /console/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\njid=boss").unwrap();
+	let mut raw = Vec::new();
+	let _ = tls.read_to_end(&mut raw);
+	let text = String::from_utf8_lossy(&raw);
+	assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+	assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
 }

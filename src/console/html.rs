@@ -16,11 +16,11 @@ header form{margin:0}header button{background:none;border:1px solid #fff;color:#
 main{max-width:62em;margin:0 auto;padding:1em}h1{font-size:1.5em;margin:.3em 0 .6em}h2{font-size:1.15em;margin:1.4em 0 .5em}\
 .card{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:.8em 1em;margin:.8em 0}\
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(10em,1fr));gap:.6em}\
-.num{font-size:1.6em;font-weight:bold}.label{color:#57606a;font-size:.9em}\
+.grid .card{margin:0}.num{font-size:1.6em;font-weight:bold}.label{color:#57606a;font-size:.9em}\
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;background:#fff}\
 th,td{text-align:left;padding:.4em .5em;border-bottom:1px solid #e1e4e8;vertical-align:top}th{background:#eef1f4;font-size:.9em}\
 label{display:block;margin:.6em 0 .2em;font-weight:600}input,select,textarea{font:inherit;padding:.45em;width:100%;max-width:28em;\
-border:1px solid #aab3bd;border-radius:4px}input[type=checkbox]{width:auto}label.inline{display:inline;font-weight:normal}\
+border:1px solid #aab3bd;border-radius:4px}input[type=checkbox],input[type=radio]{width:auto}label.inline{display:inline;font-weight:normal}\
 button{font:inherit;padding:.45em 1.1em;margin:.5em .3em .2em 0;border:1px solid #1f4e79;background:#1f4e79;color:#fff;border-radius:4px;cursor:pointer}\
 button.plain{background:#fff;color:#1f4e79}button.danger{background:#b42318;border-color:#b42318}\
 form.row{display:inline}td form.row button{padding:.2em .6em;margin:.1em .2em .1em 0;font-size:.9em}\
@@ -31,7 +31,7 @@ code{background:#eef1f4;padding:0 .25em;border-radius:3px;word-break:break-all}s
 .qr svg{width:12em;height:12em;background:#fff}.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(22em,1fr));gap:.6em}\
 .plot{margin:0;padding:.4em}.plot svg{width:100%;height:auto;background:#fff}\
 .secret{font-size:1.3em;font-family:monospace;background:#fff;padding:.2em .5em;border:1px dashed #888}\
-.setting{padding:.5em .8em;margin:.4em 0}.setting form{margin-top:.2em}.setting input{max-width:20em}\
+details summary{cursor:pointer;font-weight:600;padding:.7em 0;color:#1f4e79}.setting{padding:.5em .8em;margin:.4em 0}.setting form{margin-top:.2em}.setting input{max-width:20em}\
 button{white-space:nowrap}\
 @media (max-width:40em){table.list,table.list tbody,table.list tr,table.list td{display:block}table.list tr:first-child{display:none}\
 table.list tr{border-bottom:1px solid #d8dee4;padding:.3em 0}table.list td{border:none;padding:.1em .4em}\

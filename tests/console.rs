@@ -490,6 +490,16 @@ fn chromium_runs_the_office_from_the_console() {
 	let password = b.js("document.querySelector('#new-password').textContent");
 	assert!(password.len() >= 12, "{password}");
 	b.shots("people-added");
+	// slixmpp logs in with it, trusting only the box's CA.
+	let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ca_login.py");
+	let ca = s.dir.join("tls/ca.crt");
+	let out = Command::new("/usr/bin/python3")
+		.arg(script)
+		.args(["--host", "127.0.0.1", "--port", &s.port.to_string(), "--ca", ca.to_str().unwrap()])
+		.args(["--jid", &format!("maria@{DOMAIN}"), "--password", &password])
+		.output()
+		.expect("python3-slixmpp (tests/setup installs it)");
+	assert!(out.status.success(), "slixmpp: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 	let mut maria = Client::login(s.port, "maria", &password);
 	maria.send("<presence/>");
 
@@ -689,4 +699,28 @@ fn console_requests_have_the_https_ports_limits() {
 	let text = String::from_utf8_lossy(&raw);
 	assert!(text.starts_with("HTTP/1.1 408"), "{text}");
 	assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+}
+
+/// An admin who is locked or loses the role is logged out of the console at
+/// their next request, and cannot log in again.
+#[test]
+fn a_locked_or_demoted_admin_is_logged_out() {
+	let s = office(&[], &[]);
+	let (ok, out) = s.cli(&["user", "add", "--admin", "deputy", "--password-stdin"], Some(PASSWORD));
+	assert!(ok, "{out}");
+	let mut deputy = Web::new(&s);
+	assert_eq!(deputy.login(&format!("deputy@{DOMAIN}"), PASSWORD).status, 303);
+	assert_eq!(deputy.get("/console/people").status, 200);
+	let (ok, out) = s.cli(&["user", "admin", "deputy", "off"], None);
+	assert!(ok, "{out}");
+	assert_eq!(deputy.get("/console/people").header("location"), Some("/console/login"));
+	assert!(deputy.login(&format!("deputy@{DOMAIN}"), PASSWORD).body.contains("not an admin"));
+	let (ok, out) = s.cli(&["user", "admin", "deputy", "on"], None);
+	assert!(ok, "{out}");
+	assert_eq!(deputy.login(&format!("deputy@{DOMAIN}"), PASSWORD).status, 303);
+	let (ok, out) = s.cli(&["user", "lock", "deputy"], None);
+	assert!(ok, "{out}");
+	assert_eq!(deputy.get("/console/").header("location"), Some("/console/login"));
+	let r = deputy.login(&format!("deputy@{DOMAIN}"), PASSWORD);
+	assert!(r.status == 403 && r.body.contains("locked"), "{r:?}");
 }

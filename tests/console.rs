@@ -20,6 +20,8 @@ use futures_rustls::rustls::pki_types::ServerName;
 use futures_rustls::rustls::{self, ClientConnection, StreamOwned};
 
 const ADMIN_PASSWORD: &str = "admin secret 1";
+const ANDROID: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36";
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
 fn https_port(s: &Server) -> u16 {
 	s.listeners.iter().find(|(k, _)| k == "upload").map(|(_, a)| a.port()).expect("an HTTPS listener")
@@ -465,6 +467,8 @@ fn chromium_runs_the_office_from_the_console() {
 	let mut joan = s.online("joan");
 	// Roster pushes go to sessions that asked for the roster (RFC 6121 §2.1.6).
 	joan.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>");
+	joan.iq("<iq type='set'><vCard xmlns='vcard-temp'><FN>Joan Puig</FN></vCard></iq>");
+	s.online("anna").iq("<iq type='set'><vCard xmlns='vcard-temp'><FN>Anna Berg</FN></vCard></iq>");
 	let mut b = Browser::start(&s);
 
 	// Wrong, then right login.
@@ -532,6 +536,14 @@ fn chromium_runs_the_office_from_the_console() {
 	let uri = b.js("document.querySelector('#open-app').getAttribute('href')");
 	assert!(uri.starts_with(&format!("xmpp:{DOMAIN}?register;preauth=")), "{uri}");
 	b.shots("invite-landing");
+	// Opened on a phone, it names that phone's apps.
+	b.call(&format!("{{\"cmd\": \"agent\", \"ua\": {}}}", quote(ANDROID)));
+	let page = b.open(&link[b.base.len()..]);
+	assert!(json_str(&page, "text").unwrap().contains("On this device: Conversations"), "{page}");
+	b.shots("invite-landing-android");
+	b.call(&format!("{{\"cmd\": \"agent\", \"ua\": {}}}", quote(IPHONE)));
+	let page = b.open(&link[b.base.len()..]);
+	assert!(json_str(&page, "text").unwrap().contains("On this device: Monal"), "{page}");
 	b.fill("#name", "sofia");
 	b.fill("#password", "sofia's password");
 	b.fill("#password2", "sofia's password");

@@ -13,7 +13,8 @@ header{background:#1f4e79;color:#fff;padding:.5em 1em;display:flex;flex-wrap:wra
 header b{font-size:1.1em;margin-right:.5em}header nav{display:flex;flex-wrap:wrap;gap:.2em .9em;flex:1}\
 header a{color:#fff;text-decoration:none;padding:.15em 0}header a.here{border-bottom:2px solid #fff}\
 header form{margin:0}header button{background:none;border:1px solid #fff;color:#fff;padding:.2em .7em;margin:0;font-size:.9em}\
-main{max-width:62em;margin:0 auto;padding:1em}h1{font-size:1.5em;margin:.3em 0 .6em}h2{font-size:1.15em;margin:1.4em 0 .5em}\
+main{max-width:62em;margin:0 auto;padding:1em}h1{font-size:1.5em;margin:.3em 0 .6em}h2{font-size:1.15em;margin:1.4em 0 .5em}.card h2:first-of-type{margin-top:.2em}.card>p:first-child{margin-top:0}.card>:last-child{margin-bottom:0}\
+a.btn{display:inline-block;padding:.5em 1.1em;background:#1f4e79;color:#fff;border-radius:4px;text-decoration:none;font-weight:600}\
 .card{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:.8em 1em;margin:.8em 0}\
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(10em,1fr));gap:.6em}\
 .grid .card{margin:0}.num{font-size:1.6em;font-weight:bold}.label{color:#57606a;font-size:.9em}\

@@ -13,6 +13,7 @@ Rust test can do XMPP things between the browser's steps. Commands:
                                               waits for the page it loads, if any
     {"cmd": "page"}                           url, title, HTTP status, html, text
     {"cmd": "js", "expr": E}                  the value of E in the page
+    {"cmd": "agent", "ua": UA}                what the browser says it is, from now on
     {"cmd": "shot", "path": P, "width": W, "height": H, "mobile": bool}
                                               a PNG of the whole page at that size
     {"cmd": "quit"}
@@ -138,6 +139,9 @@ def step(cdp, c):
 		return cdp.js(READ_PAGE)
 	if cmd == "js":
 		return {"value": cdp.js(c["expr"])}
+	if cmd == "agent":
+		cdp.call("Emulation.setUserAgentOverride", userAgent=c["ua"])
+		return {}
 	if cmd == "shot":
 		return shot(cdp, c["path"], c.get("width", 1100), c.get("height", 900), c.get("mobile", False))
 	raise Failure(f"unknown command {cmd!r}")

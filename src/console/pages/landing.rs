@@ -143,7 +143,7 @@ async fn invite(server: &Server, req: &Request, form: &Form, token: &str, post: 
 		"<p>You are invited to chat at <b>{d}</b>{dept}.</p>{error}\
 		 <div class=\"card\" id=\"app\" data-device=\"{device}\"><h2>1. Install a chat app</h2><p>On this device: {apps}.</p>\
 		 <p><small>Any XMPP app works: Conversations (Android), Monal (iPhone, Mac), Gajim (Windows, Linux), Dino (Linux).</small></p></div>\
-		 <div class=\"card\"><h2>2. Open the invitation in it</h2><p><a id=\"open-app\" href=\"{uri}\">Open in my chat app</a></p>\
+		 <div class=\"card\"><h2>2. Open the invitation in it</h2><p><a class=\"btn\" id=\"open-app\" href=\"{uri}\">Open in my chat app</a></p>\
 		 <p><small>On a computer? Scan this with the app on your phone:</small></p><div class=\"qr\">{qr}</div></div>\
 		 <form class=\"card\" id=\"register\" method=\"post\" action=\"{path}\">{csrf}\
 		 <h2>Or pick your name and password here</h2><p><small>For apps that cannot use the invitation. Then log in with them in the app.</small></p>\

@@ -29,7 +29,7 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 fn add_form(cx: &Cx<'_>) -> String {
 	format!(
 		"<form class=\"card\" id=\"add\" method=\"post\" action=\"/console/people/add\">{}\
-		 <h2 style=\"margin-top:0\">Add a person</h2>\
+		 <h2>Add a person</h2>\
 		 <label for=\"name\">User name</label><input id=\"name\" name=\"name\" autocapitalize=\"none\" required placeholder=\"anna.berg\">\
 		 <small>The address will be <i>name</i>@{}. A password is made for them and shown once.</small>\
 		 <div><input type=\"checkbox\" id=\"admin\" name=\"admin\"> <label class=\"inline\" for=\"admin\">Admin (may use this console)</label></div>\

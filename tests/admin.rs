@@ -43,9 +43,22 @@ fn a_locked_account_loses_its_sessions_and_may_not_log_in_until_unlocked() {
 	assert_eq!(sasl_ready(&s).plain("alice", PASSWORD), Ok(()));
 	let (ok, out) = s.cli(&["user", "lock", "nobody"], None);
 	assert!(!ok && out.contains("no user"), "{out}");
-	// Bob never noticed anything but alice's presence.
-	let mut b = s.online("bob");
-	b.expect_none(Duration::from_millis(100), |e| e.name() == "message");
+}
+
+/// A locked person's app that keeps logging in with the right password
+/// must not get the office's address (or the account) throttled.
+#[test]
+fn a_locked_account_retrying_does_not_throttle_its_address() {
+	let s = Server::start(&["auth_failures_per_ip=2", "auth_failures_per_account=2"]);
+	s.add_user("alice");
+	s.add_user("bob");
+	assert!(s.cli(&["user", "lock", "alice"], None).0);
+	for _ in 0..4 {
+		assert_eq!(sasl_ready(&s).plain("alice", PASSWORD), Err("account-disabled".into()));
+	}
+	assert_eq!(sasl_ready(&s).plain("bob", PASSWORD), Ok(()));
+	assert!(s.cli(&["user", "unlock", "alice"], None).0);
+	assert_eq!(sasl_ready(&s).plain("alice", PASSWORD), Ok(()));
 }
 
 fn b64(s: &str) -> String {
@@ -166,4 +179,117 @@ fn the_message_of_the_day_greets_each_new_session_until_deleted() {
 	let mut a2 = s.login("alice");
 	a2.send("<presence/>");
 	a2.expect_none(Duration::from_millis(300), |e| e.name() == "message");
+}
+
+const COMMANDS: &str = "http://jabber.org/protocol/commands";
+const ADMIN: &str = "http://jabber.org/protocol/admin";
+
+fn command(c: &mut Client, node: &str, inner: &str) -> xerra::xmpp::element::Element {
+	c.iq(&format!(
+		"<iq type='set' to='{}'><command xmlns='{COMMANDS}' node='{ADMIN}#{node}' action='execute'>{inner}</command></iq>",
+		common::DOMAIN
+	))
+}
+
+fn submit(fields: &[(&str, &str)]) -> String {
+	let mut x = format!("<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>{ADMIN}</value></field>");
+	for (var, value) in fields {
+		x.push_str(&format!("<field var='{var}'><value>{value}</value></field>"));
+	}
+	x + "</x>"
+}
+
+fn field_value(r: &xerra::xmpp::element::Element, var: &str) -> Option<String> {
+	let x = r.child("command", COMMANDS)?.child("x", "jabber:x:data")?;
+	x.children().find(|f| f.attr("var") == Some(var))?.children().next().map(|v| v.text())
+}
+
+#[test]
+fn xep_0133_commands_are_for_admins_and_run_the_engine() {
+	let s = Server::start(&[]);
+	assert!(s.cli(&["user", "add", "--admin", "boss", "--password-stdin"], Some(PASSWORD)).0);
+	s.add_user("bob");
+	let mut boss = s.login("boss");
+	let mut bob = s.login("bob");
+	// Listed for admins only (XEP-0050 §2.2).
+	let items = |c: &mut Client| {
+		let r = c.iq(&format!(
+			"<iq type='get' to='{}'><query xmlns='http://jabber.org/protocol/disco#items' node='{COMMANDS}'/></iq>",
+			common::DOMAIN
+		));
+		r.child("query", "http://jabber.org/protocol/disco#items")
+			.unwrap()
+			.children()
+			.filter_map(|i| i.attr("node").map(str::to_owned))
+			.collect::<Vec<_>>()
+	};
+	let listed = items(&mut boss);
+	for node in [
+		"add-user",
+		"delete-user",
+		"disable-user",
+		"reenable-user",
+		"change-user-password",
+		"get-registered-users-num",
+		"get-online-users-num",
+		"get-online-users-list",
+		"announce",
+		"set-motd",
+		"edit-motd",
+		"delete-motd",
+	] {
+		assert!(listed.contains(&format!("{ADMIN}#{node}")), "{node} missing: {listed:?}");
+	}
+	assert!(!items(&mut bob).iter().any(|n| n.starts_with(ADMIN)));
+	// A non-admin gets forbidden, even for the form.
+	let r = command(&mut bob, "add-user", "");
+	assert_eq!(common::client::error_condition(&r), "forbidden");
+	// add-user: the form, then the submitted form.
+	let r = command(&mut boss, "add-user", "");
+	let c = r.child("command", COMMANDS).unwrap();
+	assert_eq!(c.attr("status"), Some("executing"));
+	assert!(field_value(&r, "FORM_TYPE").as_deref() == Some(ADMIN));
+	let sid = c.attr("sessionid").unwrap().to_owned();
+	let r = boss.iq(&format!(
+		"<iq type='set' to='{}'><command xmlns='{COMMANDS}' node='{ADMIN}#add-user' sessionid='{sid}' action='complete'>{}</command></iq>",
+		common::DOMAIN,
+		submit(&[("accountjid", "carol@example.test"), ("password", "carol pw"), ("password-verify", "carol pw")])
+	));
+	assert_eq!(r.child("command", COMMANDS).and_then(|c| c.attr("status")), Some("completed"), "{r:?}");
+	let _ = Client::login(s.port, "carol", "carol pw");
+	// The engine's errors, as XMPP conditions.
+	let r = command(&mut boss, "add-user", &submit(&[("accountjid", "carol@example.test"), ("password", "x")]));
+	assert_eq!(common::client::error_condition(&r), "conflict");
+	let r = command(&mut boss, "delete-user", &submit(&[("accountjids", "boss@example.test")]));
+	assert_eq!(common::client::error_condition(&r), "forbidden", "an admin may not delete itself");
+	let r = command(&mut boss, "get-registered-users-num", "");
+	assert_eq!(field_value(&r, "registeredusersnum").as_deref(), Some("3"));
+	let r = command(&mut boss, "get-online-users-num", "");
+	assert_eq!(field_value(&r, "onlineusersnum").as_deref(), Some("2"));
+	let r = command(&mut boss, "get-online-users-list", &submit(&[("max_items", "100")]));
+	let x = r.child("command", COMMANDS).unwrap().child("x", "jabber:x:data").unwrap();
+	let f = x.children().find(|f| f.attr("var") == Some("onlineuserjids")).unwrap();
+	let jids: Vec<String> = f.children().map(|v| v.text()).collect();
+	assert_eq!(jids, ["bob@example.test", "boss@example.test"]);
+	// disable-user locks, reenable-user unlocks.
+	let r = command(&mut boss, "disable-user", &submit(&[("accountjids", "carol@example.test")]));
+	assert_eq!(r.child("command", COMMANDS).and_then(|c| c.attr("status")), Some("completed"));
+	assert_eq!(sasl_ready(&s).plain("carol", "carol pw"), Err("account-disabled".into()));
+	command(&mut boss, "reenable-user", &submit(&[("accountjids", "carol@example.test")]));
+	assert_eq!(sasl_ready(&s).plain("carol", "carol pw"), Ok(()));
+	command(&mut boss, "change-user-password", &submit(&[("accountjid", "carol@example.test"), ("password", "new pw")]));
+	assert_eq!(sasl_ready(&s).plain("carol", "new pw"), Ok(()));
+	// announce reaches sessions online; the motd is set, edited (its form shows it) and deleted.
+	command(&mut boss, "announce", &submit(&[("announcement", "Fire drill at 3")]));
+	bob.wait_for(is_server_message("Fire drill at 3"));
+	command(&mut boss, "set-motd", &submit(&[("motd", "Welcome back")]));
+	assert_eq!(s.cli(&["motd", "show"], None).1.trim(), "Welcome back");
+	let r = command(&mut boss, "edit-motd", "");
+	assert_eq!(field_value(&r, "motd").as_deref(), Some("Welcome back"));
+	let r = command(&mut boss, "delete-motd", "");
+	assert_eq!(r.child("command", COMMANDS).and_then(|c| c.attr("status")), Some("completed"));
+	assert_eq!(s.cli(&["motd", "show"], None).1.trim(), "");
+	let r = command(&mut boss, "delete-user", &submit(&[("accountjids", "carol@example.test")]));
+	assert_eq!(r.child("command", COMMANDS).and_then(|c| c.attr("status")), Some("completed"));
+	assert!(!s.cli(&["user", "list"], None).1.contains("carol"));
 }

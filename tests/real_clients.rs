@@ -368,3 +368,14 @@ fn slixmpp_federation_with_a_real_prosody() {
 	let log = prosody.log();
 	assert!(log.contains("verified dialback key") || log.contains("dialback"), "Prosody verified our key");
 }
+
+/// Issue 13: XEP-0133 service administration with slixmpp's xep_0050 and
+/// xep_0133 plugins: an admin adds, disables and re-enables an account,
+/// counts users, announces and sets the message of the day; a user without
+/// the role is refused.
+#[test]
+fn slixmpp_administers_the_server_with_xep_0133() {
+	let s = server_with_users(&["bob"], &[]);
+	assert!(s.cli(&["user", "add", "--admin", "boss", "--password-stdin"], Some(PASSWORD)).0);
+	run_script("slix_admin.py", &s, "admin", &["boss", "bob"], &[]);
+}

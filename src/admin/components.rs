@@ -11,7 +11,8 @@ impl Engine<'_> {
 		let (d, sec) = (domain.clone(), secret.clone());
 		let added = self.store.write(move |tx| tx.add_component(&d, &sec)).await?;
 		if !added {
-			return Err(AdminError::Exists(format!("component {domain} (delete it first for a new secret)")));
+			// A new secret needs `component del` first (the help says so).
+			return Err(AdminError::Exists(format!("component {domain}")));
 		}
 		if let Some(s) = self.server {
 			s.remotes.borrow_mut().set_component(&domain, true);

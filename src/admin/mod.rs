@@ -481,4 +481,64 @@ mod tests {
 		assert!(matches!(block_on(e.invite_redeem(&made.token, "dave", "pw")), Err(AdminError::NotFound(_))));
 		assert!(matches!(e.invite_check(&made.token), Err(AdminError::NotFound(_))));
 	}
+
+	#[test]
+	fn the_people_list_has_what_the_console_shows() {
+		let t = temp_store();
+		let config = engine_config();
+		let e = Engine { store: &t.store, config: &config, server: None };
+		t.store
+			.write_blocking(|tx| {
+				tx.create_account("alice", &test_account())?;
+				tx.create_account("bob", &test_account())?;
+				tx.put_vcard("alice", &crate::groups::named_vcard("Alice <b>Liddell</b>"))?;
+				tx.set_last_activity("alice", 1_700_000_000, None)?;
+				tx.set_locked("bob", true)?;
+				let quota = crate::store::OfflineQuota { messages: 10, bytes: 1000 };
+				tx.push_offline("bob", b"<message/>", quota).map(|_| ())
+			})
+			.unwrap();
+		let Ok(Reply::Users(rows)) = block_on(e.run(&Actor::Root, Command::UserList)) else { panic!() };
+		let alice = UserRow {
+			name: "alice".into(),
+			display_name: Some("Alice <b>Liddell</b>".into()),
+			last_seen: Some(1_700_000_000),
+			..UserRow::default()
+		};
+		assert_eq!(rows[0], alice);
+		assert!(rows[1].locked && rows[1].storage_bytes >= 10 && rows[1].display_name.is_none(), "{:?}", rows[1]);
+		assert_eq!(text::reply(&Reply::Users(rows), &config), "alice@office.lan\nbob@office.lan (locked)\n");
+	}
+
+	#[test]
+	fn settings_come_with_their_meaning_and_whether_a_restart_is_needed() {
+		let t = temp_store();
+		let config = engine_config();
+		let e = Engine { store: &t.store, config: &config, server: None };
+		block_on(e.run(&Actor::Root, Command::ConfigSet { name: "max_invite_uses".into(), value: "5".into() })).unwrap();
+		let r = block_on(e.run(&Actor::Root, Command::ConfigSet { name: "max_invite_uses".into(), value: "0".into() }));
+		assert!(matches!(r, Err(AdminError::Invalid(_))), "validated as xerra config set does");
+		let Ok(Reply::Settings(rows)) = block_on(e.run(&Actor::Root, Command::ConfigList)) else { panic!() };
+		assert_eq!(rows.len(), crate::config::SETTINGS.len());
+		let row = rows.iter().find(|r| r.name == "max_invite_uses").unwrap();
+		assert!(row.stored && row.value == "5" && row.default == "100" && row.restart && !row.doc.is_empty(), "{row:?}");
+		assert!(rows.iter().filter(|r| r.name != "max_invite_uses").all(|r| !r.stored));
+	}
+
+	#[test]
+	fn the_console_login_is_for_admins_with_their_password() {
+		let t = temp_store();
+		let config = engine_config();
+		let e = Engine { store: &t.store, config: &config, server: None };
+		block_on(e.run(&Actor::Root, Command::UserAdd { name: "boss".into(), password: "boss pw".into(), admin: true })).unwrap();
+		block_on(e.run(&Actor::Root, Command::UserAdd { name: "bob".into(), password: "bob pw".into(), admin: false })).unwrap();
+		assert_eq!(block_on(e.admin_login("Boss@office.lan", "boss pw")).unwrap(), "boss");
+		assert_eq!(block_on(e.admin_login("boss", "boss pw")).unwrap(), "boss");
+		for (who, pw) in [("boss", "wrong"), ("bob", "bob pw"), ("nobody", "x"), ("boss@elsewhere.org", "boss pw"), ("", "")] {
+			assert!(matches!(block_on(e.admin_login(who, pw)), Err(AdminError::Forbidden(_))), "{who}");
+		}
+		t.store.write_blocking(|tx| tx.set_locked("boss", true)).unwrap();
+		let r = block_on(e.admin_login("boss", "boss pw"));
+		assert!(matches!(&r, Err(AdminError::Forbidden(w)) if w.contains("locked")), "{r:?}");
+	}
 }

@@ -12,6 +12,7 @@
 //! copies of what was done anyway are records ([`Cx::record`]): they run
 //! with the jobs but hold nothing up.
 
+pub mod adhoc;
 pub mod avatar;
 pub mod blocking;
 pub mod bookmarks;
@@ -99,6 +100,7 @@ pub static ALL: &[&Feature] = &[
 	&upload::FEATURE,
 	&proxy::FEATURE,
 	&invites::FEATURE,
+	&adhoc::FEATURE,
 	&register::FEATURE,
 	&caps::FEATURE,
 	&session::FEATURE,

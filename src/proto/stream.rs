@@ -435,6 +435,7 @@ impl C2sStream {
 						failures + 1
 					}
 					Attempt::ServerFault => failures,
+					Attempt::Disabled => failures + 1,
 				};
 				out.push(Action::Write(sasl_failure(failure, text)));
 				if failures >= env.auth_retries() {

@@ -456,6 +456,12 @@ impl Conn {
 						self.send_stanza(reply);
 						continue;
 					}
+					// XEP-0133 admin commands wait on storage and key derivation too.
+					if crate::features::adhoc::is_admin_command(&stanza, &jid) {
+						let reply = Box::pin(crate::features::adhoc::execute(&server, &jid, &stanza)).await;
+						self.send_stanza(reply);
+						continue;
+					}
 					// Consecutive messages share one commit (see router::handle_batch).
 					let mut batch = vec![stanza];
 					if batch[0].kind() == Kind::Message {

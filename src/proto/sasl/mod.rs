@@ -74,6 +74,10 @@ pub enum Attempt {
 	/// Not a credential guess (syntax, abort, throttling), but still a
 	/// failure: it counts against the retries and the address.
 	Other,
+	/// The right password for a locked account: counts against the
+	/// connection's retries, not the throttles (a locked person's app
+	/// retrying must not lock the office's address out).
+	Disabled,
 	/// A -PLUS attempt with a binding type we do not have. The client saw
 	/// our -PLUS offer, so a later "y" flag from it is no downgrade.
 	UnsupportedBinding,
@@ -144,7 +148,7 @@ pub trait SaslEnv {
 /// the password, so the answer tells nothing to someone who guesses.
 fn unless_locked(step: Step, env: &mut dyn SaslEnv) -> Step {
 	match step {
-		Step::Success(auth, _) if env.locked(&auth.user) => Step::Failure(Failure::AccountDisabled, Attempt::Other),
+		Step::Success(auth, _) if env.locked(&auth.user) => Step::Failure(Failure::AccountDisabled, Attempt::Disabled),
 		step => step,
 	}
 }
@@ -370,7 +374,7 @@ mod tests {
 		let mut e = env();
 		e.locked = true;
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
-		assert!(matches!(step, Step::Failure(Failure::AccountDisabled, Attempt::Other)), "{step:?}");
+		assert!(matches!(step, Step::Failure(Failure::AccountDisabled, Attempt::Disabled)), "{step:?}");
 		assert_eq!(Failure::AccountDisabled.as_str(), "account-disabled");
 		// A guess learns nothing about the lock.
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);

@@ -11,7 +11,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, server_with_users};
+use common::client::tls_config;
+use common::{Client, DOMAIN, Server, server_with_users};
+use futures_rustls::rustls::pki_types::ServerName;
+use futures_rustls::rustls::{self, ClientConnection, StreamOwned};
 
 /// A plain HTTP/1.1 GET; returns (status, headers and body as text).
 fn get(addr: SocketAddr, path: &str, accept: Option<&str>) -> (u16, String) {
@@ -152,9 +155,10 @@ fn counters_follow_traffic_and_both_formats_are_served() {
 	assert!(value(&om, "xerra_stanzas_out_total{kind=\"message\"}").unwrap() >= 3.0, "{om}");
 	// Alice, Bob, and the connection that failed to log in (still open).
 	assert_eq!(value(&om, "xerra_connections{kind=\"c2s\",tls=\"1.3\"}"), Some(3.0), "{om}");
+	// Both sides archive the three messages (mam_default always).
+	assert_eq!(value(&om, "xerra_archive_messages"), Some(6.0), "{om}");
 	assert!(value(&om, "process_resident_memory_bytes").unwrap() > 1e6);
 	assert!(value(&om, "process_open_fds").unwrap() >= 5.0);
-	// Archived: three messages for each side (mam_default always).
 	let deadline = Instant::now() + Duration::from_secs(10);
 	let mut text = String::new();
 	while Instant::now() < deadline {
@@ -169,6 +173,44 @@ fn counters_follow_traffic_and_both_formats_are_served() {
 	assert!(value(&text, "xerra_database_bytes").unwrap() > 0.0, "{text}");
 	assert_eq!(value(&text, "xerra_active_accounts{window=\"30d\"}"), Some(0.0), "logins are counted at the next 5-minute point");
 	drop((alice, bob, wrong));
+}
+
+/// A WebSocket (RFC 7395) on the HTTPS port over TLS 1.2, upgraded and not logged in.
+fn websocket(server: &Server) -> StreamOwned<ClientConnection, TcpStream> {
+	let port = server.listeners.iter().find(|(k, _)| k == "upload").map(|(_, a)| a.port()).expect("an HTTPS listener");
+	let config = tls_config(&[&rustls::version::TLS12], Some(b"http/1.1"));
+	let conn = ClientConnection::new(config, ServerName::try_from(DOMAIN.to_owned()).unwrap()).unwrap();
+	let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+	let mut tls = StreamOwned::new(conn, tcp);
+	let req = "GET /xmpp-websocket HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+		Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n";
+	tls.write_all(req.as_bytes()).unwrap();
+	let mut head = Vec::new();
+	let mut byte = [0u8; 1];
+	while !head.ends_with(b"\r\n\r\n") {
+		assert_eq!(tls.read(&mut byte).unwrap(), 1, "upgrade answered");
+		head.push(byte[0]);
+	}
+	assert!(String::from_utf8_lossy(&head).starts_with("HTTP/1.1 101"));
+	tls
+}
+
+#[test]
+fn websocket_connections_are_counted_with_their_tls_version() {
+	let server = Server::start(&[]);
+	let ws = websocket(&server);
+	let sample = "xerra_connections{kind=\"websocket\",tls=\"1.2\"}";
+	let deadline = Instant::now() + Duration::from_secs(10);
+	while value(&get(http(&server), "/metrics", None).1, sample) != Some(1.0) {
+		assert!(Instant::now() < deadline, "{}", get(http(&server), "/metrics", None).1);
+		std::thread::sleep(Duration::from_millis(100));
+	}
+	drop(ws);
+	while value(&get(http(&server), "/metrics", None).1, sample) != Some(0.0) {
+		assert!(Instant::now() < deadline, "the closed WebSocket is still counted");
+		std::thread::sleep(Duration::from_millis(100));
+	}
 }
 
 #[test]
@@ -231,4 +273,81 @@ fn other_addresses_get_403_unless_metrics_allow_lists_them() {
 	assert!(stdout.contains("10.78.0.200 -> 10.78.0.1 HTTP/1.1 200 OK sessions"), "{said}");
 	assert!(stdout.contains("127.0.0.1 -> 127.0.0.1 HTTP/1.1 200 OK sessions"), "{said}");
 	let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn federation_links_and_connections_are_counted() {
+	let free = || TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+	let (pa, pb) = (free(), free());
+	let a = Server::start(&[&format!("s2s_port={pa}"), &format!("s2s_hosts=other.test=127.0.0.1:{pb}")]);
+	let b = Server::start(&["domain=other.test", &format!("s2s_port={pb}"), &format!("s2s_hosts={DOMAIN}=127.0.0.1:{pa}")]);
+	a.add_user("alice");
+	b.add_user("romeo");
+	let mut alice = a.online("alice");
+	let mut romeo = Client::login_at(b.port, "other.test", "romeo", common::PASSWORD);
+	romeo.send("<presence/>");
+	let me = romeo.jid.clone();
+	romeo.wait_for(|s| s.name() == "presence" && s.attr("from") == Some(me.as_str()));
+	alice.send("<message to='romeo@other.test' type='chat'><body>hi</body></message>");
+	romeo.wait_for(|e| e.name() == "message");
+	romeo.send(&format!("<message to='{}' type='chat'><body>hi back</body></message>", alice.jid));
+	alice.wait_for(|e| e.name() == "message");
+	// Each server has its link out (dialled for its own message) and the
+	// other's link in, both authenticated by dialback, over TLS 1.3.
+	let deadline = Instant::now() + Duration::from_secs(10);
+	for s in [&a, &b] {
+		loop {
+			let t = get(http(s), "/metrics", None).1;
+			let ok = value(&t, "xerra_s2s_links") == Some(2.0)
+				&& value(&t, "xerra_connections{kind=\"s2s_out\",tls=\"1.3\"}") >= Some(1.0)
+				&& value(&t, "xerra_connections{kind=\"s2s_in\",tls=\"1.3\"}") >= Some(1.0)
+				&& value(&t, "xerra_stanzas_out_total{kind=\"message\"}") >= Some(1.0);
+			if ok {
+				break;
+			}
+			assert!(Instant::now() < deadline, "{t}");
+			std::thread::sleep(Duration::from_millis(100));
+		}
+	}
+}
+
+#[test]
+fn stream_management_resumptions_are_counted() {
+	const SM: &str = "urn:xmpp:sm:3";
+	let server = server_with_users(&["alice"], &[]);
+	let mut old = server.online("alice");
+	old.send(&format!("<enable xmlns='{SM}' resume='true'/>"));
+	let token = old.wait_for(|e| e.is("enabled", SM)).attr("id").unwrap().to_owned();
+	let mut new = Client::connect(server.port);
+	new.open();
+	new.starttls();
+	new.open();
+	new.scram("alice", common::PASSWORD, "SCRAM-SHA-256").expect("authentication");
+	new.open();
+	let before = value(&get(http(&server), "/metrics", None).1, "xerra_sm_resumptions_total");
+	assert_eq!(before, Some(0.0));
+	new.send(&format!("<resume xmlns='{SM}' previd='{token}' h='0'/>"));
+	new.wait_for(|e| e.is("resumed", SM));
+	let t = get(http(&server), "/metrics", None).1;
+	assert_eq!(value(&t, "xerra_sm_resumptions_total"), Some(1.0), "{t}");
+	assert_eq!(value(&t, "xerra_sessions"), Some(1.0), "the same session");
+}
+
+#[test]
+fn component_connections_are_counted() {
+	let server = Server::start(&[]);
+	let (ok, out) = server.cli(&["component", "add", "bot.example.test"], None);
+	assert!(ok, "{out}");
+	let secret = out.lines().find_map(|l| l.strip_prefix("secret: ")).expect("secret printed").trim().to_owned();
+	let addr = server.listeners.iter().find(|(k, a)| k == "component" && a.is_ipv4()).map(|(_, a)| *a).expect("a component listener");
+	let sample = "xerra_connections{kind=\"component\",tls=\"none\"}";
+	assert_eq!(value(&get(http(&server), "/metrics", None).1, sample), Some(0.0));
+	let bot = Client::component(addr, "bot.example.test", &secret).expect("handshake");
+	assert_eq!(value(&get(http(&server), "/metrics", None).1, sample), Some(1.0));
+	drop(bot);
+	let deadline = Instant::now() + Duration::from_secs(10);
+	while value(&get(http(&server), "/metrics", None).1, sample) != Some(0.0) {
+		assert!(Instant::now() < deadline, "the closed component is still counted");
+		std::thread::sleep(Duration::from_millis(100));
+	}
 }

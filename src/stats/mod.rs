@@ -105,8 +105,14 @@ impl StanzaKind {
 		}
 	}
 
+	/// The kind of an element named `name`.
 	pub fn of_name(name: &str) -> Option<StanzaKind> {
-		Self::of_xml(format!("<{name}").as_bytes())
+		match name {
+			"message" => Some(StanzaKind::Message),
+			"presence" => Some(StanzaKind::Presence),
+			"iq" => Some(StanzaKind::Iq),
+			_ => None,
+		}
 	}
 }
 
@@ -324,6 +330,8 @@ mod tests {
 		assert_eq!(StanzaKind::of_xml(b"<messages/>"), None);
 		assert_eq!(StanzaKind::of_xml(b"<stream:features/>"), None);
 		assert_eq!(StanzaKind::of_xml(b"message"), None);
+		assert_eq!(StanzaKind::of_name("iq"), Some(StanzaKind::Iq));
+		assert_eq!(StanzaKind::of_name("enabled"), None);
 	}
 
 	#[test]

@@ -145,7 +145,10 @@ pub async fn answer(app: &App, req: &Request) -> Response {
 	}
 	let server = app.server.borrow().clone();
 	let Some(server) = server else { return Response::text(503, "not set up yet\n") };
-	let process = blocking::unblock(super::sampler::read_process).await;
+	// Fresh for each scrape, off the executor: /proc and the storage sums
+	// (O(accounts) reads of two small tables).
+	let (store, dir) = (server.store.clone(), server.config.data_dir.clone());
+	let (process, storage) = blocking::unblock(move || (super::sampler::read_process(), super::sampler::read_storage(&store, &dir))).await;
 	let stats = server.stats.as_ref();
 	let uptime = server.started.elapsed().as_secs_f64();
 	let m = Metrics {
@@ -153,7 +156,7 @@ pub async fn answer(app: &App, req: &Request) -> Response {
 		start_time: (super::sampler::unix_now() as f64 - uptime).round(),
 		counters: super::now(),
 		sessions: server.sessions.borrow().count() as u64,
-		storage: stats.and_then(|s| s.storage.get()),
+		storage: Some(storage),
 		active: stats.and_then(|s| s.active.get()),
 	};
 	let om = wants_openmetrics(req.header("accept"));

@@ -83,9 +83,9 @@ impl Series {
 	/// A plot's title.
 	pub fn title(self) -> &'static str {
 		match self {
-			Series::ConnC2s => "Client connections (TCP)",
-			Series::ConnWs => "Client connections (WebSocket)",
-			Series::ConnS2s => "Server-to-server connections",
+			Series::ConnC2s => "Client connections",
+			Series::ConnWs => "WebSocket connections",
+			Series::ConnS2s => "Server connections",
 			Series::Sessions => "Sessions",
 			Series::Messages => "Messages",
 			Series::Logins => "Logins",
@@ -94,9 +94,9 @@ impl Series {
 			Series::CpuPercent => "CPU",
 			Series::DbBytes => "Database size",
 			Series::UploadBytes => "Uploaded files",
-			Series::Active1d => "People active in a day",
-			Series::Active7d => "People active in 7 days",
-			Series::Active30d => "People active in 30 days",
+			Series::Active1d => "Active people (1 day)",
+			Series::Active7d => "Active people (7 days)",
+			Series::Active30d => "Active people (30 days)",
 		}
 	}
 

@@ -133,6 +133,7 @@ impl Stats {
 		let mut rings = Rings::default();
 		match store.snapshot().and_then(|s| s.stat_points()) {
 			Ok(records) => {
+				log::debug!("statistics: {} ring records loaded", records.len());
 				for (level, index, slot, values) in records {
 					let v = std::array::from_fn(|i| values.get(i).copied().unwrap_or(f32::NAN));
 					rings.load(level, index, super::rings::Point { slot, v });
@@ -204,6 +205,7 @@ pub async fn run(server: Rc<Server>) {
 	let mut prev_cpu: Option<(f64, std::time::Instant)> = None;
 	// Active people are known soon after a start, then with every point.
 	let mut first = true;
+	let mut day_marked = 0u64;
 	loop {
 		let (s, d) = (store.clone(), dir.clone());
 		let (process, storage) = blocking::unblock(move || (read_process(), read_storage(&s, &d))).await;
@@ -250,9 +252,24 @@ pub async fn run(server: Rc<Server>) {
 		};
 		if done.is_some() || first {
 			first = false;
-			let changed = done.map(|acc| stats.rings.borrow_mut().record(acc.slot, acc.value())).unwrap_or_default();
+			let changed = done
+				.map(|acc| {
+					log::debug!("statistics: storing the point of {}", acc.slot * LEVELS[0].res);
+					stats.rings.borrow_mut().record(acc.slot, acc.value())
+				})
+				.unwrap_or_default();
 			let records: Vec<crate::store::StatRecord> = changed.iter().map(|(l, i, p)| (*l, *i, p.slot, p.v.to_vec())).collect();
-			let logins = super::take_logins();
+			let mut logins = super::take_logins();
+			// Someone connected for days (or resuming, XEP-0198) logs in
+			// seldom: whoever is online counts as active, once a day.
+			if unix / 86_400 != day_marked {
+				day_marked = unix / 86_400;
+				let sessions = server.sessions.borrow();
+				let mut online: Vec<Box<str>> = sessions.all().filter_map(|s| s.jid.node()).map(Box::from).collect();
+				online.sort_unstable();
+				online.dedup();
+				logins.extend(online);
+			}
 			let day = u32::try_from(unix / 86_400).unwrap_or(u32::MAX);
 			// One write for everything: the points, the logins, the count.
 			let counted = store

@@ -16,8 +16,8 @@ pub struct Size {
 	pub height: u32,
 }
 
-/// What the console uses: readable at 360 px wide, sharp on a desktop.
-pub const DEFAULT_SIZE: Size = Size { width: 480, height: 220 };
+/// What the console uses: text about 12 px high on a phone 360 px wide.
+pub const DEFAULT_SIZE: Size = Size { width: 400, height: 220 };
 
 const FONT: u32 = 13;
 const LEFT: f64 = 58.0;
@@ -29,9 +29,14 @@ const LINE: &str = "#1565c0";
 /// A plot of `points` ((unix seconds, value), oldest first, NaN = unknown)
 /// of `series` over `range`.
 pub fn svg(series: Series, points: &[(u64, f32)], range: Range, size: Size) -> String {
+	svg_titled(series.title(), series.unit(), series.is_count(), points, range, size)
+}
+
+/// The same for any title (escaped here) and unit; `count`: values are
+/// events per point (the title says per how long).
+pub fn svg_titled(name: &str, unit: Unit, count: bool, points: &[(u64, f32)], range: Range, size: Size) -> String {
 	let (w, h) = (f64::from(size.width.max(200)), f64::from(size.height.max(120)));
 	let (x0, x1, y0, y1) = (LEFT, w - RIGHT, h - BOTTOM, TOP);
-	let unit = series.unit();
 	let known = || points.iter().map(|p| f64::from(p.1)).filter(|v| v.is_finite());
 	let max = known().fold(0.0f64, f64::max);
 	let top = nice_ceiling(max, unit);
@@ -43,11 +48,11 @@ pub fn svg(series: Series, points: &[(u64, f32)], range: Range, size: Size) -> S
 	let x = |t: u64| x0 + (t.saturating_sub(t0)) as f64 / (t1 - t0) as f64 * (x1 - x0);
 	let y = |v: f64| y0 - v / top * (y0 - y1);
 
-	let mut title = format!("{} · {}", series.title(), range_label(range));
+	let mut title = format!("{name} · {}", range_label(range));
 	if let Some(v) = latest {
 		let _ = write!(title, " · now {}", value_label(f64::from(v), unit));
 	}
-	if series.is_count() {
+	if count {
 		let _ = write!(title, " (per {})", per_label(range));
 	}
 	let mut out = String::with_capacity(4096);
@@ -58,7 +63,7 @@ pub fn svg(series: Series, points: &[(u64, f32)], range: Range, size: Size) -> S
 		escape_attr(&title)
 	);
 	let _ = write!(out, "<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>");
-	let _ = write!(out, "<text x=\"{x0}\" y=\"{}\" font-weight=\"bold\">{}</text>", FONT + 4, escape(&title));
+	let _ = write!(out, "<text x=\"4\" y=\"{}\" font-weight=\"bold\">{}</text>", FONT + 4, escape(&title));
 	// Grid and value labels.
 	for i in 0..=4 {
 		let v = top * f64::from(i) / 4.0;
@@ -200,7 +205,7 @@ mod tests {
 		let s = svg(Series::Sessions, &pts, Range::Day, DEFAULT_SIZE);
 		assert!(s.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{s}");
 		assert!(s.ends_with("</svg>"));
-		assert!(s.contains("viewBox=\"0 0 480 220\""));
+		assert!(s.contains("viewBox=\"0 0 400 220\""));
 		assert!(s.contains(">Sessions · 24 hours · now 0<"), "{s}");
 		for label in ["06:00", "12:00", "18:00"] {
 			assert!(s.contains(&format!(">{label}</text>")), "time label {label}: {s}");
@@ -241,9 +246,9 @@ mod tests {
 
 	#[test]
 	fn text_is_escaped() {
-		// Titles are ours, but the label function escapes whatever it gets.
-		let s = svg(Series::Logins, &[], Range::Month, DEFAULT_SIZE);
-		assert!(s.contains("Logins · 30 days"));
-		assert!(escape("<b>&").contains("&lt;b&gt;&amp;"));
+		let s = svg_titled("<script>alert(1)</script> & \"q\"", Unit::Count, false, &[], Range::Month, DEFAULT_SIZE);
+		assert!(!s.contains("<script") && !s.contains("\"q\""), "{s}");
+		assert!(s.contains(">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;q&quot; · 30 days<"), "{s}");
+		assert!(s.contains("aria-label=\"&lt;script&gt;"), "{s}");
 	}
 }

@@ -1,27 +1,25 @@
 //! Logging in to the console: an admin account's address and password,
-//! checked against its stored SCRAM-SHA-256 keys (the key derivation runs on
-//! a thread of `blocking`'s pool, never on the executor), throttled exactly
-//! as XMPP logins are (`net::guard`: per address, and per account and
-//! address with a growing wait), so the console is no faster way to guess.
+//! checked by the admin engine (`admin_login`: the stored SCRAM-SHA-256
+//! keys, derived off the executor; one answer for an unknown account, a
+//! wrong password and a non-admin), throttled exactly as XMPP logins are
+//! (`net::guard`: per address, and per account and address with a growing
+//! wait), so the console is no faster way to guess.
 
 use std::time::Instant;
 
 use super::html::{bare, e};
 use super::{Form, csrf, now_secs};
+use crate::admin::{AdminError, Engine};
 use crate::http::{Request, Response};
-use crate::proto::sasl::scram::{ScramCredentials, ScramHash};
 use crate::server::Server;
-use crate::xmpp::jid::{prep_localpart, prep_password};
+use crate::xmpp::jid::prep_localpart;
 
 /// Why a login failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginError {
-	/// Wrong address or password (one answer for both: which accounts exist is not told).
-	Wrong,
-	/// The password is right, but the account has no admin role.
-	NotAdmin,
-	/// The account is locked.
-	Locked,
+	/// Refused by the engine: the text says why, as it tells everyone
+	/// (wrong address or password, or not an admin; a locked account).
+	Refused(String),
 	/// Too many failures from this address (for this account): wait.
 	Throttled,
 	/// Storage could not be read.
@@ -33,17 +31,18 @@ impl LoginError {
 		match self {
 			LoginError::Throttled => 429,
 			LoginError::Unavailable => 503,
-			_ => 403,
+			LoginError::Refused(_) => 403,
 		}
 	}
 
-	fn text(&self) -> &'static str {
+	fn text(&self) -> String {
 		match self {
-			LoginError::Wrong => "Wrong address or password.",
-			LoginError::NotAdmin => "This account is not an admin of this box. Ask an admin to give it the admin role.",
-			LoginError::Locked => "This account is locked.",
-			LoginError::Throttled => "Too many failed logins from here. Wait a while, then try again.",
-			LoginError::Unavailable => "The box cannot read its database just now. Try again in a moment.",
+			LoginError::Refused(why) => {
+				let mut chars = why.chars();
+				chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>() + ".").unwrap_or_default()
+			}
+			LoginError::Throttled => "Too many failed logins from here. Wait a while, then try again.".into(),
+			LoginError::Unavailable => "The box cannot read its database just now. Try again in a moment.".into(),
 		}
 	}
 }
@@ -51,7 +50,7 @@ impl LoginError {
 /// The login page, with `error` when the last try failed.
 pub fn form(server: &Server, error: Option<&LoginError>, jid: &str) -> Response {
 	let token = csrf::sign(&server.console.borrow().key, "/console/login", now_secs() + csrf::FORM_SECS);
-	let err = error.map(|x| super::html::notice("error", x.text())).unwrap_or_default();
+	let err = error.map(|x| super::html::notice("error", &x.text())).unwrap_or_default();
 	let body = format!(
 		"<p>The admin console of <b>{d}</b>. Log in with an admin account.</p>{err}\
 		 <form class=\"card\" id=\"login\" method=\"post\" action=\"/console/login\">{}\
@@ -97,42 +96,21 @@ fn server_random(server: &Server) -> String {
 }
 
 /// Checks an admin's address (`name@domain`, or the name alone) and
-/// password; the account's localpart.
+/// password with the engine, under the login throttle; the account's localpart.
 pub async fn check(server: &Server, ip: std::net::IpAddr, jid: &str, password: &str) -> Result<String, LoginError> {
-	let domain = &server.config.domain;
-	let local = match jid.rsplit_once('@') {
-		Some((local, d)) if d.eq_ignore_ascii_case(domain) => local,
-		Some(_) => return Err(LoginError::Wrong),
-		None => jid,
-	};
-	let Ok(user) = prep_localpart(local) else { return Err(LoginError::Wrong) };
+	let local = jid.trim().rsplit_once('@').map_or(jid.trim(), |(l, _)| l);
+	// The throttle's key: the name as an XMPP login would name it.
+	let key = prep_localpart(local).unwrap_or_else(|_| local.to_owned());
 	let limits = &server.config.limits;
-	if !server.guard.borrow_mut().login_allowed(ip, Some(&user), Instant::now(), limits) {
+	if !server.guard.borrow_mut().login_allowed(ip, Some(&key), Instant::now(), limits) {
 		return Err(LoginError::Throttled);
 	}
-	let snap = server.store.snapshot().map_err(|_| LoginError::Unavailable)?;
-	let account = snap.account(&user).map_err(|_| LoginError::Unavailable)?;
-	// Unknown users cost the same derivation as known ones (as SASL PLAIN).
-	let (creds, known) = match account {
-		Some(a) => (a.sha256, true),
-		None => {
-			let secret = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, server.fake_secret()), user.as_bytes());
-			(ScramCredentials::fake(ScramHash::Sha256, secret.as_ref(), server.config.scram_iterations), false)
+	match Engine::running(server).admin_login(jid, password).await {
+		Ok(user) => Ok(user),
+		Err(AdminError::Forbidden(why)) => {
+			server.guard.borrow_mut().login_failed(ip, Some(&key), Instant::now(), limits);
+			Err(LoginError::Refused(why))
 		}
-	};
-	let right = match prep_password(password) {
-		Some(pw) => blocking::unblock(move || creds.verify_password(ScramHash::Sha256, &pw)).await && known,
-		None => false,
-	};
-	if !right {
-		server.guard.borrow_mut().login_failed(ip, Some(&user), Instant::now(), limits);
-		return Err(LoginError::Wrong);
+		Err(_) => Err(LoginError::Unavailable),
 	}
-	if snap.is_locked(&user).map_err(|_| LoginError::Unavailable)? {
-		return Err(LoginError::Locked);
-	}
-	if !snap.is_admin(&user).map_err(|_| LoginError::Unavailable)? {
-		return Err(LoginError::NotAdmin);
-	}
-	Ok(user)
 }

@@ -581,7 +581,8 @@ fn chromium_runs_the_office_from_the_console() {
 	let page = b.click("#room-lunch form[action='/console/rooms/persist'] button");
 	assert!(json_str(&page, "text").unwrap().contains("persistent"), "{page}");
 	b.shots("rooms");
-	b.click("#room-lunch form[action='/console/rooms/destroy'] button");
+	b.click("#room-lunch a.destroy");
+	b.click("button.danger");
 	joan.wait_for(|e| e.name() == "presence" && e.to_xml("jabber:client").contains("destroy"));
 
 	// Locked: her session ends and her password no longer logs in; unlocked, it does.

@@ -37,6 +37,7 @@ pub async fn route(server: &Server, session: &Session, req: &Request, form: &For
 		("broadcast", false) => broadcast::page(&cx, None).await,
 		("broadcast", true) => broadcast::action(&cx).await,
 		("rooms", false) => rooms::page(&cx, None).await,
+		("rooms/destroy", false) => rooms::confirm_destroy(&cx),
 		(p, true) if p.starts_with("rooms/") => rooms::action(&cx, &p[6..]).await,
 		("settings", false) => settings::page(&cx, None).await,
 		("settings", true) => settings::action(&cx).await,

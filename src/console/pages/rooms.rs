@@ -35,13 +35,29 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 				&[("name", &r.name), ("on", if r.persistent { "off" } else { "on" })],
 				if r.persistent { "Make temporary" } else { "Make persistent" },
 				"plain"
-			) + &button("/console/rooms/destroy", &cx.session.csrf, &[("name", &r.name)], "Destroy", "danger"),
+			) + &format!("<a class=\"destroy\" href=\"/console/rooms/destroy?name={}\">Destroy…</a>", e(&urlencode(&r.name))),
 			id = e(&r.name),
 			svc = e(&service),
 		));
 	}
 	body.push_str("</table></div>");
 	cx.page(status, "Rooms", "rooms", &body)
+}
+
+fn urlencode(s: &str) -> String {
+	form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The page asking whether to really destroy a room.
+pub fn confirm_destroy(cx: &Cx<'_>) -> Response {
+	let name = form_urlencoded::parse(cx.req.query.as_bytes()).find(|(k, _)| k == "name").map(|(_, v)| v.into_owned()).unwrap_or_default();
+	let body = format!(
+		"<div class=\"card warn\"><p>Destroy the room <b>{n}</b>? The people in it are told and leave; its settings, history and archive are deleted. This cannot be undone.</p>{}\
+		 <a href=\"/console/rooms\">No, keep it</a></div>",
+		button("/console/rooms/destroy", &cx.session.csrf, &[("name", &name)], "Yes, destroy it", "danger"),
+		n = e(&name),
+	);
+	cx.page(200, "Destroy a room", "rooms", &body)
 }
 
 pub async fn action(cx: &Cx<'_>, what: &str) -> Response {

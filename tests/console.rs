@@ -737,3 +737,22 @@ fn a_locked_or_demoted_admin_is_logged_out() {
 	let r = deputy.login(&format!("deputy@{DOMAIN}"), PASSWORD);
 	assert!(r.status == 403 && r.body.contains("locked"), "{r:?}");
 }
+
+/// `console_session_timeout`: a login unused that long is over; each use
+/// renews it (and the cookie's Max-Age).
+#[test]
+fn console_sessions_end_unused_after_console_session_timeout() {
+	let s = office(&[], &["console_session_timeout=60"]);
+	let (mut kept, mut idle) = (Web::new(&s), Web::new(&s));
+	kept.login_admin();
+	idle.login_admin();
+	let r = kept.get("/console/");
+	assert!(r.header("set-cookie").is_some_and(|c| c.contains("Max-Age=60")), "{r:?}");
+	for _ in 0..4 {
+		std::thread::sleep(Duration::from_secs(16));
+		assert_eq!(kept.get("/console/").status, 200);
+	}
+	// 64 s unused: gone; the other, used every 16 s, is not.
+	assert_eq!(idle.get("/console/").header("location"), Some("/console/login"));
+	assert_eq!(kept.get("/console/").status, 200);
+}

@@ -79,13 +79,9 @@ pub async fn submit(server: &Server, req: &Request, form: &Form) -> Response {
 		}
 		Err(err) => {
 			log::info!("console: login failed from {}: {err:?}", req.peer.ip());
-			form_again(server, &err, &jid)
+			self::form(server, Some(&err), &jid)
 		}
 	}
-}
-
-fn form_again(server: &Server, err: &LoginError, jid: &str) -> Response {
-	form(server, Some(err), jid)
 }
 
 /// 32 random bytes as hex.

@@ -535,6 +535,10 @@ fn chromium_runs_the_office_from_the_console() {
 	assert!(text.contains(&format!("invited to chat at {DOMAIN} in Sales")) && text.contains("Install a chat app"), "{text}");
 	let uri = b.js("document.querySelector('#open-app').getAttribute('href')");
 	assert!(uri.starts_with(&format!("xmpp:{DOMAIN}?register;preauth=")), "{uri}");
+	// The fingerprint the newcomer's app will show is the box CA's.
+	let pem = std::fs::read_to_string(s.dir.join("tls/ca.crt")).unwrap();
+	let fp = xerra::net::ca::fingerprint(&xerra::net::ca::pem_to_der(&pem).unwrap());
+	assert_eq!(b.js("document.querySelector('#ca-fingerprint').textContent"), fp);
 	b.shots("invite-landing");
 	// Opened on a phone, it names that phone's apps.
 	b.call(&format!("{{\"cmd\": \"agent\", \"ua\": {}}}", quote(ANDROID)));

@@ -106,6 +106,30 @@ fn password_pair(form: &Form) -> Result<&str, String> {
 	}
 }
 
+/// The SHA-256 fingerprint of the box's own CA (apps show it when they ask
+/// whether to trust the box), or `None` with the admin's own certificate.
+async fn ca_fingerprint(server: &Server) -> Option<String> {
+	if server.config.tls_cert.is_some() {
+		return None;
+	}
+	let path = crate::net::ca::Ca::cert_path(&server.config.data_dir.join("tls"));
+	// A file read: off the executor.
+	let pem = blocking::unblock(move || std::fs::read_to_string(path)).await.ok()?;
+	crate::net::ca::pem_to_der(&pem).map(|der| crate::net::ca::fingerprint(&der))
+}
+
+/// What to say about the box's certificate to someone setting up an app.
+async fn trust_note(server: &Server) -> String {
+	match ca_fingerprint(server).await {
+		Some(fp) => format!(
+			"<p><small>Your app may ask whether to trust this box's certificate: it is the office's own. \
+			 Accept it if the app shows this fingerprint (SHA-256): <code id=\"ca-fingerprint\">{}</code></small></p>",
+			e(&fp)
+		),
+		None => String::new(),
+	}
+}
+
 /// `/invite/TOKEN`: what a newcomer installs and how they join, or a web
 /// form to pick a name and password for apps that cannot register.
 async fn invite(server: &Server, req: &Request, form: &Form, token: &str, post: bool) -> Response {
@@ -124,11 +148,12 @@ async fn invite(server: &Server, req: &Request, form: &Form, token: &str, post: 
 				Ok(jid) => {
 					let body = format!(
 						"<div class=\"card ok\" id=\"done\">Welcome! Your chat address is <b id=\"jid\">{j}</b>.</div>\
-						 <p>In your chat app, add an account with this address and the password you chose.{}</p>",
+						 <p>In your chat app, add an account with this address and the password you chose.{}</p>{}",
 						row.group
 							.as_deref()
 							.map(|g| format!(" Your colleagues in {} are already your contacts.", e(g)))
 							.unwrap_or_default(),
+						trust_note(server).await,
 						j = e(&jid)
 					);
 					return html::bare(200, "Account made", &body);
@@ -144,7 +169,7 @@ async fn invite(server: &Server, req: &Request, form: &Form, token: &str, post: 
 		 <div class=\"card\" id=\"app\" data-device=\"{device}\"><h2>1. Install a chat app</h2><p>On this device: {apps}.</p>\
 		 <p><small>Any XMPP app works: Conversations (Android), Monal (iPhone, Mac), Gajim (Windows, Linux), Dino (Linux).</small></p></div>\
 		 <div class=\"card\"><h2>2. Open the invitation in it</h2><p><a class=\"btn\" id=\"open-app\" href=\"{uri}\">Open in my chat app</a></p>\
-		 <p><small>On a computer? Scan this with the app on your phone:</small></p><div class=\"qr\">{qr}</div></div>\
+		 <p><small>On a computer? Scan this with the app on your phone:</small></p><div class=\"qr\">{qr}</div>{trust}</div>\
 		 <form class=\"card\" id=\"register\" method=\"post\" action=\"{path}\">{csrf}\
 		 <h2>Or pick your name and password here</h2><p><small>For apps that cannot use the invitation. Then log in with them in the app.</small></p>\
 		 <label for=\"name\">User name</label><input id=\"name\" name=\"name\" value=\"{name}\" autocapitalize=\"none\" required placeholder=\"anna.berg\">\
@@ -159,6 +184,7 @@ async fn invite(server: &Server, req: &Request, form: &Form, token: &str, post: 
 		qr = crate::console::qr::svg(&row.uri).unwrap_or_default(),
 		path = e(&req.path),
 		csrf = signed(server, &req.path),
+		trust = trust_note(server).await,
 		name = e(name),
 		min = crate::setup::MIN_PASSWORD_CHARS,
 	);

@@ -26,7 +26,7 @@ pub async fn route(server: &Server, session: &Session, req: &Request, form: &For
 	let page = req.path.strip_prefix("/console/").unwrap_or("");
 	let cx = Cx { server, session, req, form };
 	match (page, post) {
-		("", false) => overview::page(server, session).await,
+		("", false) => overview::page(&cx).await,
 		("people", false) => people::page(&cx, None).await,
 		("people/delete", false) => people::confirm_delete(&cx),
 		(p, true) if p.starts_with("people/") => people::action(&cx, &p[7..]).await,

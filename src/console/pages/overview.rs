@@ -1,25 +1,32 @@
 //! Overview: is the box healthy, who is using it.
 
 use super::super::html::{self, e};
-use super::super::session::Session;
+use super::Cx;
+use crate::admin::{Command, Reply};
 use crate::http::Response;
-use crate::server::Server;
 
-pub async fn page(server: &Server, session: &Session) -> Response {
-	let config = &server.config;
-	// File system calls (stat) off the executor.
-	let (cert, db_bytes) = {
-		let (c, dir) = (config.clone(), config.data_dir.clone());
-		blocking::unblock(move || (cert_expiry(&c), crate::store::Store::file_bytes(&dir))).await
+/// The box's state from the engine (`xerra status`), the numbers of the
+/// statistics, and the certificate's age.
+pub async fn page(cx: &Cx<'_>) -> Response {
+	let server = cx.server;
+	let status = match cx.run(Command::Status).await {
+		Ok(Reply::Status(s)) => s,
+		Ok(_) => return cx.page(500, "Overview", "", ""),
+		Err(err) => return cx.page(super::status_of(&err), "Overview", "", &html::notice("error", &err.to_string())),
 	};
-	let disk = server.store.disk();
+	// A file system call (stat) off the executor.
+	let cert = {
+		let c = server.config.clone();
+		blocking::unblock(move || cert_expiry(&c)).await
+	};
+	let disk = &status.disk;
 	let mut warnings = Vec::new();
 	let writable = disk.failing.is_none();
 	if let Some(why) = &disk.failing {
 		warnings.push(format!("Storage refuses writes: {why}. It is tried again by itself; free some space."));
 	}
-	if disk.free.is_some_and(|f| f < config.limits.disk_free_warning_bytes) {
-		warnings.push(format!("Free disk space is low (below {}).", html::bytes(config.limits.disk_free_warning_bytes)));
+	if disk.free.is_some_and(|f| f < status.disk_warning_bytes) {
+		warnings.push(format!("Free disk space is low (below {}).", html::bytes(status.disk_warning_bytes)));
 	}
 	if let Some(days) = cert.as_ref().and_then(|(_, d)| *d)
 		&& days < 30
@@ -27,7 +34,8 @@ pub async fn page(server: &Server, session: &Session) -> Response {
 		warnings.push(format!("The TLS certificate expires in {days} days."));
 	}
 	let o = crate::stats::overview(server);
-	let accounts = server.store.snapshot().and_then(|s| s.account_count()).unwrap_or(0);
+	let accounts = status.accounts;
+	let db_bytes = status.database_bytes;
 	let card = |id: &str, label: &str, value: String| {
 		format!("<div class=\"card\"><div class=\"num\" id=\"{id}\">{}</div><div class=\"label\">{label}</div></div>", e(&value))
 	};
@@ -74,9 +82,9 @@ pub async fn page(server: &Server, session: &Session) -> Response {
 		body.push_str(&row("Shared files", html::bytes(up)));
 	}
 	body.push_str(&row("Version", format!("Xerra {}", env!("CARGO_PKG_VERSION"))));
-	body.push_str(&row("Domain", config.domain.clone()));
+	body.push_str(&row("Domain", status.domain.clone().unwrap_or_default()));
 	body.push_str("</table></div>");
-	html::page(200, "Overview", "", &session.csrf, &body)
+	cx.page(200, "Overview", "", &body)
 }
 
 /// Which certificate the box serves and the days it has left, when known:

@@ -107,6 +107,18 @@ impl Web {
 		self.request("POST", path, &encode(fields), "")
 	}
 
+	/// Sends a form and follows its answer's redirect (POST, 303, GET), as a browser does.
+	fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+		let r = self.post(path, fields);
+		match (r.status, r.header("location")) {
+			(303, Some(to)) => {
+				let to = to.to_owned();
+				self.get(&to)
+			}
+			_ => r,
+		}
+	}
+
 	/// Logs in through the form; the answer to the form.
 	fn login(&mut self, jid: &str, password: &str) -> Resp {
 		let token = self.get("/console/login").csrf();
@@ -289,13 +301,13 @@ fn no_page_loads_anything_from_elsewhere_and_markup_is_shown_escaped() {
 	assert!(ok, "{out}");
 	let invite = {
 		let token = web.get("/console/invitations").csrf();
-		let r = web.post("/console/invitations/add", &[("csrf", &token), ("uses", "1"), ("days", "2"), ("group", "")]);
+		let r = web.submit("/console/invitations/add", &[("csrf", &token), ("uses", "1"), ("days", "2"), ("group", "")]);
 		let at = r.body.find("/invite/").expect("an invitation link");
 		r.body[at..].split('"').next().unwrap().to_owned()
 	};
 	let reset = {
 		let token = web.get("/console/people").csrf();
-		let r = web.post("/console/people/reset", &[("csrf", &token), ("name", "anna")]);
+		let r = web.submit("/console/people/reset", &[("csrf", &token), ("name", "anna")]);
 		let at = r.body.find("/reset/").expect("a reset link");
 		r.body[at..].split('"').next().unwrap().to_owned()
 	};
@@ -494,6 +506,9 @@ fn chromium_runs_the_office_from_the_console() {
 	let password = b.js("document.querySelector('#new-password').textContent");
 	assert!(password.len() >= 12, "{password}");
 	b.shots("people-added");
+	// Shown once: the page loaded again has no password on it.
+	let page = b.open("/console/people");
+	assert!(!json_str(&page, "html").unwrap().contains(&password), "{page}");
 	// slixmpp logs in with it, trusting only the box's CA.
 	let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ca_login.py");
 	let ca = s.dir.join("tls/ca.crt");
@@ -632,6 +647,10 @@ fn chromium_runs_the_office_from_the_console() {
 	joan.wait_for(|e| {
 		e.name() == "message" && e.child("body", "jabber:client").is_some_and(|b| b.text() == "The office is closed on Friday.")
 	});
+	// The answer was a redirect: reloading the page sends nothing again.
+	let page = b.call("{\"cmd\": \"reload\"}");
+	assert!(!json_str(&page, "text").unwrap().contains("sent to"), "{page}");
+	joan.expect_none(Duration::from_secs(2), |e| e.name() == "message" && e.child("body", "jabber:client").is_some());
 
 	// Deleting asks first; the person's session ends.
 	b.open("/console/people");

@@ -16,6 +16,9 @@ pub struct Session {
 	/// Sent back with every form of this session (see `csrf`).
 	pub csrf: String,
 	last_used: Instant,
+	/// What the last form did (status, notice), shown once by the page the
+	/// form's answer redirects to (so reloading it sends nothing again).
+	flash: Option<(u16, String)>,
 }
 
 #[derive(Default)]
@@ -32,7 +35,7 @@ impl Sessions {
 			let Some(oldest) = self.by_id.iter().enumerate().min_by_key(|(_, (_, s))| s.last_used).map(|(i, _)| i) else { break };
 			self.by_id.swap_remove(oldest);
 		}
-		self.by_id.push((id, Session { user: user.to_owned(), csrf, last_used: now }));
+		self.by_id.push((id, Session { user: user.to_owned(), csrf, last_used: now, flash: None }));
 	}
 
 	/// The session with `id` if it is still good at `now` (and marks it used);
@@ -45,6 +48,18 @@ impl Sessions {
 		}
 		self.by_id[i].1.last_used = now;
 		Some(self.by_id[i].1.clone())
+	}
+
+	/// Keeps what a form did for the next page of session `id`.
+	pub fn set_flash(&mut self, id: &str, status: u16, notice: String) {
+		if let Some((_, s)) = self.by_id.iter_mut().find(|(k, _)| k == id) {
+			s.flash = Some((status, notice));
+		}
+	}
+
+	/// What the last form of session `id` did, once.
+	pub fn take_flash(&mut self, id: &str) -> Option<(u16, String)> {
+		self.by_id.iter_mut().find(|(k, _)| k == id).and_then(|(_, s)| s.flash.take())
 	}
 
 	/// Logs out `id`.
@@ -102,6 +117,9 @@ mod tests {
 		// Unused for the timeout: gone.
 		assert!(table.touch("c", t + 63 * s, 60 * s).is_none());
 		assert!(table.touch("c", t + 4 * s, 60 * s).is_none(), "and stays gone");
+		table.set_flash("a", 409, "exists".into());
+		assert_eq!(table.take_flash("a"), Some((409, "exists".into())));
+		assert_eq!(table.take_flash("a"), None, "once");
 		table.close_user("anna");
 		assert!(table.is_empty());
 	}

@@ -8,6 +8,7 @@ line on stdout ({"ok": true, ...} or {"ok": false, "error": "..."}), so the
 Rust test can do XMPP things between the browser's steps. Commands:
 
     {"cmd": "open", "url": U}                 navigate and wait for the load
+    {"cmd": "reload"}                         the browser's reload button
     {"cmd": "fill", "selector": S, "text": T} focus, clear with Backspace, type T
     {"cmd": "click", "selector": S}           a mouse click at the element's centre;
                                               waits for the page it loads, if any
@@ -127,6 +128,11 @@ def step(cdp, c):
 		nav = cdp.call("Page.navigate", url=c["url"])
 		if nav.get("errorText"):
 			raise Failure(f"cannot open {c['url']}: {nav['errorText']}")
+		wait_load(cdp)
+		return cdp.js(READ_PAGE)
+	if cmd == "reload":
+		cdp.events.clear()
+		cdp.call("Page.reload", ignoreCache=True)
 		wait_load(cdp)
 		return cdp.js(READ_PAGE)
 	if cmd == "fill":

@@ -36,5 +36,5 @@ pub async fn action(cx: &Cx<'_>) -> Response {
 	} else {
 		Command::Broadcast { text, everyone: cx.field("to") == "everyone" }
 	};
-	page(cx, Some(Outcome::of(cx.run(cmd).await, "Saved."))).await
+	cx.done(Outcome::of(cx.run(cmd).await, "Saved."), "/console/broadcast")
 }

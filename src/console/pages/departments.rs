@@ -76,5 +76,5 @@ pub async fn action(cx: &Cx<'_>, what: &str) -> Response {
 		"delete" => Outcome::of(cx.run(Command::GroupDel { group }).await, "Deleted."),
 		_ => return super::not_found(cx.session),
 	};
-	page(cx, Some(outcome)).await
+	cx.done(outcome, "/console/departments")
 }

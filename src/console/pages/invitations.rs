@@ -85,7 +85,10 @@ pub async fn action(cx: &Cx<'_>, what: &str) -> Response {
 		"add" => {
 			let number = |name: &str| cx.field(name).parse::<u32>();
 			let (Ok(uses), Ok(days)) = (number("uses"), number("days")) else {
-				return page(cx, Some(Outcome { status: 400, notice: html::notice("error", "Uses and days are whole numbers.") })).await;
+				return cx.done(
+					Outcome { status: 400, notice: html::notice("error", "Uses and days are whole numbers.") },
+					"/console/invitations",
+				);
 			};
 			let group = Some(cx.field("group").to_owned()).filter(|g| !g.is_empty());
 			let spec = InviteSpec { contact: None, uses, days: Some(days), group, admin: cx.form.checked("admin") };
@@ -97,5 +100,5 @@ pub async fn action(cx: &Cx<'_>, what: &str) -> Response {
 		"revoke" => Outcome::of(cx.run(Command::InviteRevoke { token: cx.field("token").to_owned() }).await, "Revoked."),
 		_ => return super::not_found(cx.session),
 	};
-	page(cx, Some(outcome)).await
+	cx.done(outcome, "/console/invitations")
 }

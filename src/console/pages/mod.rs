@@ -21,25 +21,25 @@ use crate::http::{Request, Response};
 use crate::server::Server;
 
 /// A logged-in admin's request: the page for it.
-pub async fn route(server: &Server, session: &Session, req: &Request, form: &Form) -> Response {
+pub async fn route(server: &Server, id: &str, session: &Session, req: &Request, form: &Form) -> Response {
 	let post = req.method == "POST";
 	let page = req.path.strip_prefix("/console/").unwrap_or("");
-	let cx = Cx { server, session, req, form };
+	let cx = Cx { server, id, session, req, form };
 	match (page, post) {
 		("", false) => overview::page(&cx).await,
-		("people", false) => people::page(&cx, None).await,
+		("people", false) => people::page(&cx, cx.flash()).await,
 		("people/delete", false) => people::confirm_delete(&cx),
 		(p, true) if p.starts_with("people/") => people::action(&cx, &p[7..]).await,
-		("departments", false) => departments::page(&cx, None).await,
+		("departments", false) => departments::page(&cx, cx.flash()).await,
 		(p, true) if p.starts_with("departments/") => departments::action(&cx, &p[12..]).await,
-		("invitations", false) => invitations::page(&cx, None).await,
+		("invitations", false) => invitations::page(&cx, cx.flash()).await,
 		(p, true) if p.starts_with("invitations/") => invitations::action(&cx, &p[12..]).await,
-		("broadcast", false) => broadcast::page(&cx, None).await,
+		("broadcast", false) => broadcast::page(&cx, cx.flash()).await,
 		("broadcast", true) => broadcast::action(&cx).await,
-		("rooms", false) => rooms::page(&cx, None).await,
+		("rooms", false) => rooms::page(&cx, cx.flash()).await,
 		("rooms/destroy", false) => rooms::confirm_destroy(&cx),
 		(p, true) if p.starts_with("rooms/") => rooms::action(&cx, &p[6..]).await,
-		("settings", false) => settings::page(&cx, None).await,
+		("settings", false) => settings::page(&cx, cx.flash()).await,
 		("settings", true) => settings::action(&cx).await,
 		("statistics", false) => statistics::page(&cx),
 		_ => not_found(session),
@@ -49,6 +49,8 @@ pub async fn route(server: &Server, session: &Session, req: &Request, form: &For
 /// What a page handler gets.
 pub struct Cx<'a> {
 	pub server: &'a Server,
+	/// The session's id.
+	pub id: &'a str,
 	pub session: &'a Session,
 	pub req: &'a Request,
 	pub form: &'a Form,
@@ -58,6 +60,18 @@ impl Cx<'_> {
 	/// Runs an admin command as this session's admin.
 	pub async fn run(&self, cmd: Command) -> Result<Reply, AdminError> {
 		Engine::running(self.server).run(&Actor::Admin(self.session.user.clone()), cmd).await
+	}
+
+	/// A form's answer: what it did is kept for the page at `to`, and the
+	/// browser is sent there (POST, redirect, GET: a reload sends nothing again).
+	pub fn done(&self, outcome: Outcome, to: &str) -> Response {
+		self.server.console.borrow_mut().sessions.set_flash(self.id, outcome.status, outcome.notice);
+		Response::redirect(to)
+	}
+
+	/// What the last form did, once.
+	pub fn flash(&self) -> Option<Outcome> {
+		self.server.console.borrow_mut().sessions.take_flash(self.id).map(|(status, notice)| Outcome { status, notice })
 	}
 
 	/// A form field, trimmed ("" when absent).

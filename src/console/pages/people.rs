@@ -132,5 +132,5 @@ pub async fn action(cx: &Cx<'_>, what: &str) -> Response {
 		"delete" => Outcome::of(cx.run(Command::UserDel { name }).await, "Deleted."),
 		_ => return super::not_found(cx.session),
 	};
-	page(cx, Some(outcome)).await
+	cx.done(outcome, "/console/people")
 }

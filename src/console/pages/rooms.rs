@@ -70,5 +70,5 @@ pub async fn action(cx: &Cx<'_>, what: &str) -> Response {
 		}
 		_ => return super::not_found(cx.session),
 	};
-	page(cx, Some(outcome)).await
+	cx.done(outcome, "/console/rooms")
 }

@@ -95,5 +95,5 @@ pub async fn action(cx: &Cx<'_>) -> Response {
 	} else {
 		Command::ConfigSet { name, value: cx.field("value").to_owned() }
 	};
-	page(cx, Some(Outcome::of(cx.run(cmd).await, "Saved."))).await
+	cx.done(Outcome::of(cx.run(cmd).await, "Saved."), "/console/settings")
 }

@@ -86,6 +86,8 @@ pub struct Limits {
 	pub http_max_request_bytes: usize,
 	pub http_timeout: Duration,
 	pub http_min_bytes_per_second: u64,
+	pub console_max_sessions: usize,
+	pub console_session_timeout: Duration,
 }
 
 /// Who may create an account in-band (XEP-0077).
@@ -253,6 +255,8 @@ impl Config {
 				http_max_request_bytes: 0,
 				http_timeout: Duration::ZERO,
 				http_min_bytes_per_second: 0,
+				console_max_sessions: 0,
+				console_session_timeout: Duration::ZERO,
 			},
 		};
 		for s in SETTINGS {
@@ -1261,6 +1265,24 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "slowest upload or download body on the HTTPS port: one that moves less in any period of http_timeout is cut (an upload gets 408, its slot stays open)",
 		apply: |c, v| {
 			c.limits.http_min_bytes_per_second = num(v, 1, 1 << 30)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "console_max_sessions",
+		default: "16",
+		doc: "web console logins kept at once (all admins together); one more logs out the one unused the longest",
+		apply: |c, v| {
+			c.limits.console_max_sessions = num(v, 1, 10_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "console_session_timeout",
+		default: "3600",
+		doc: "seconds a web console login lasts without being used; then the admin logs in again",
+		apply: |c, v| {
+			c.limits.console_session_timeout = secs(v, 60, 30 * 86_400)?;
 			Ok(())
 		},
 	},

@@ -55,6 +55,8 @@ pub struct Server {
 	pub proxy_port: std::cell::Cell<Option<u16>>,
 	/// Streams waiting at the proxy.
 	pub proxy: RefCell<crate::net::proxy::Registry>,
+	/// The web console's logins (on the HTTPS port).
+	pub console: RefCell<crate::console::State>,
 	/// The statistics' time series and last measurements; `None` when off.
 	pub stats: Option<crate::stats::sampler::Stats>,
 	fake_secret: [u8; 32],
@@ -118,6 +120,7 @@ impl Server {
 			proxy: RefCell::default(),
 			remotes: RefCell::new(remotes),
 			push: RefCell::new(push),
+			console: RefCell::new(crate::console::State::new(&mut |b| fill(&rng, b))),
 			stats,
 			fake_secret,
 			dialback_secret,

@@ -16,7 +16,7 @@ pub async fn route(app: &App, req: Request) -> Response {
 	let setup_open = app.setup_open();
 	match (req.method.as_str(), req.path.as_str()) {
 		("GET" | "HEAD", "/") if setup_open => Response::redirect("/setup"),
-		("GET" | "HEAD", "/") => index(app),
+		("GET" | "HEAD", "/") => index(app, &req),
 		("GET" | "HEAD", "/setup") if setup_open => form(app, &Answers::default(), None, 200),
 		("POST", "/setup") if setup_open => submit(app, &req).await,
 		(_, "/setup") => page(
@@ -138,16 +138,38 @@ fn ports(app: &App) -> String {
 	text
 }
 
-fn index(app: &App) -> Response {
+fn index(app: &App, req: &Request) -> Response {
 	let domain = app.domain();
 	let body = format!(
 		"<p>Xerra serves chat addresses <b>name@{d}</b>. In your chat app (Conversations, Gajim, Dino, Monal, …) \
-		 log in with your address and password; {ports}</p>{}",
+		 log in with your address and password; {ports}</p>{}{}",
+		console_link(app, req),
 		trust_section(app),
 		d = escape(&domain),
 		ports = ports(app),
 	);
 	page(200, &format!("Chat at {domain}"), &body)
+}
+
+/// Where the admin console is: the HTTPS port, on the host this page was
+/// reached by (an address or a name that already works from here).
+fn console_link(app: &App, req: &Request) -> String {
+	let Some(port) = app.server.borrow().as_ref().and_then(|s| s.upload_port.get()) else { return String::new() };
+	let host = req.header("host").unwrap_or("");
+	// The host without its port ([v6]:port, name:port); our domain if it is not plain.
+	let host = match host.rsplit_once(':') {
+		Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+		_ => host,
+	};
+	let plain = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+	let host = if plain { host.to_owned() } else { app.domain() };
+	let url = format!("https://{host}:{port}/console/");
+	format!(
+		"<h2>Admins</h2><p>Run the box from the <a id=\"console\" href=\"{u}\">admin console</a> (<code>{u}</code>): people, \
+		 departments, invitations, settings, statistics. Your browser will ask you to trust the box's certificate \
+		 (below).</p>",
+		u = escape(&url)
+	)
 }
 
 fn form(app: &App, a: &Answers, error: Option<&SetupError>, status: u16) -> Response {

@@ -122,15 +122,15 @@ pub struct Head {
 	ws_protocols: String,
 }
 
-/// Reads and parses the request head by `deadline`; returns it with the
-/// body bytes that came along.
-async fn read_head(server: &Server, tls: &mut Tls, deadline: Instant) -> Result<(Head, Vec<u8>), u16> {
+/// Reads and parses the request head by `deadline`; returns it with every
+/// byte read (the head and the body bytes that came along) and the head's length.
+async fn read_head(server: &Server, tls: &mut Tls, deadline: Instant) -> Result<(Head, Vec<u8>, usize), u16> {
 	let max = server.config.limits.http_max_request_bytes;
 	let mut buf = Vec::with_capacity(1024);
 	let mut chunk = [0u8; 2048];
 	loop {
 		if let Some((head, n)) = parse_head(&buf, max)? {
-			return Ok((head, buf[n..].to_vec()));
+			return Ok((head, buf, n));
 		}
 		match until(deadline, tls.read(&mut chunk)).await {
 			Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Err(408),
@@ -219,7 +219,7 @@ async fn connection(rc: Rc<Server>, tcp: TcpStream, peer: SocketAddr, held: Held
 	let server = &*rc;
 	let deadline = Instant::now() + server.config.limits.http_timeout;
 	let mut tls = until(deadline, TlsAcceptor::from(https_config(server)).accept(tcp)).await?;
-	let (head, early) = match read_head(server, &mut tls, deadline).await {
+	let (head, buf, head_len) = match read_head(server, &mut tls, deadline).await {
 		Ok(h) => h,
 		Err(status) => return answer(server, &mut tls, status).await,
 	};
@@ -227,8 +227,11 @@ async fn connection(rc: Rc<Server>, tcp: TcpStream, peer: SocketAddr, held: Held
 		("GET", "/xmpp-websocket") => return websocket(rc.clone(), tls, &head, peer, held).await,
 		("GET", "/.well-known/host-meta") => return host_meta(server, &mut tls, false).await,
 		("GET", "/.well-known/host-meta.json") => return host_meta(server, &mut tls, true).await,
+		// The web console (its body, if any, by the same deadline).
+		(_, path) if crate::console::owns(path) => return crate::console::serve(server, &mut tls, buf, peer, deadline).await,
 		_ => {}
 	}
+	let early = buf[head_len..].to_vec();
 	let mut parts = head.path.trim_start_matches('/').splitn(3, '/');
 	let (Some("upload"), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
 		return answer(server, &mut tls, 404).await;

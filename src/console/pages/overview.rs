@@ -1,0 +1,100 @@
+//! Overview: is the box healthy, who is using it.
+
+use super::super::html::{self, e};
+use super::Cx;
+use crate::admin::{Command, Reply};
+use crate::http::Response;
+
+/// The box's state from the engine (`xerra status`), the numbers of the
+/// statistics, and the certificate's age.
+pub async fn page(cx: &Cx<'_>) -> Response {
+	let server = cx.server;
+	let status = match cx.run(Command::Status).await {
+		Ok(Reply::Status(s)) => s,
+		Ok(_) => return cx.page(500, "Overview", "", ""),
+		Err(err) => return cx.page(super::status_of(&err), "Overview", "", &html::notice("error", &err.to_string())),
+	};
+	// A file system call (stat) off the executor.
+	let cert = {
+		let c = server.config.clone();
+		blocking::unblock(move || cert_expiry(&c)).await
+	};
+	let disk = &status.disk;
+	let mut warnings = Vec::new();
+	let writable = disk.failing.is_none();
+	if let Some(why) = &disk.failing {
+		warnings.push(format!("Storage refuses writes: {why}. It is tried again by itself; free some space."));
+	}
+	if disk.free.is_some_and(|f| f < status.disk_warning_bytes) {
+		warnings.push(format!("Free disk space is low (below {}).", html::bytes(status.disk_warning_bytes)));
+	}
+	if let Some(days) = cert.as_ref().and_then(|(_, d)| *d)
+		&& days < 30
+	{
+		warnings.push(format!("The TLS certificate expires in {days} days."));
+	}
+	let o = crate::stats::overview(server);
+	let accounts = status.accounts;
+	let db_bytes = status.database_bytes;
+	let card = |id: &str, label: &str, value: String| {
+		format!("<div class=\"card\"><div class=\"num\" id=\"{id}\">{}</div><div class=\"label\">{label}</div></div>", e(&value))
+	};
+	let mut body = String::new();
+	for w in &warnings {
+		body.push_str(&html::notice("warn", w));
+	}
+	if warnings.is_empty() {
+		body.push_str("<div class=\"card ok\" id=\"healthy\">Everything looks fine.</div>");
+	}
+	body.push_str("<div class=\"grid\">");
+	body.push_str(&card("online", "people online now", o.people_online.to_string()));
+	body.push_str(&card("sessions", "connected devices", o.sessions.to_string()));
+	body.push_str(&card("accounts", "accounts", accounts.to_string()));
+	body.push_str(&card("uptime", "running for", html::duration(o.uptime.as_secs())));
+	body.push_str("</div><h2>Active people</h2><div class=\"grid\">");
+	let active = |i: usize| o.active.map_or("–".to_owned(), |a| a[i].to_string());
+	body.push_str(&card("active-1d", "today (24 hours)", active(0)));
+	body.push_str(&card("active-7d", "this week (7 days)", active(1)));
+	body.push_str(&card("active-30d", "this month (30 days)", active(2)));
+	body.push_str("</div><p><a href=\"/console/statistics\">Plots of the last 24 hours, 7 and 30 days</a></p><h2>Health</h2><div class=\"scroll\"><table id=\"health\">");
+	let row = |k: &str, v: String| format!("<tr><th>{k}</th><td>{}</td></tr>", e(&v));
+	body.push_str(&row("Storage", if writable { "writable".into() } else { "writes refused".into() }));
+	body.push_str(&row(
+		"Free disk",
+		match (disk.free, disk.total) {
+			(Some(f), Some(t)) => format!("{} of {}", html::bytes(f), html::bytes(t)),
+			_ => "unknown".into(),
+		},
+	));
+	body.push_str(&row("Database", html::bytes(db_bytes)));
+	body.push_str(&row(
+		"Certificate",
+		match cert {
+			Some((what, Some(days))) => format!("{what}, expires in {days} days"),
+			Some((what, None)) => what,
+			None => "unknown".into(),
+		},
+	));
+	if let Some(rss) = o.rss_bytes {
+		body.push_str(&row("Memory", format!("{} (resident)", html::bytes(rss))));
+	}
+	if let Some(up) = o.upload_bytes {
+		body.push_str(&row("Shared files", html::bytes(up)));
+	}
+	body.push_str(&row("Version", format!("Xerra {}", env!("CARGO_PKG_VERSION"))));
+	body.push_str(&row("Domain", status.domain.clone().unwrap_or_default()));
+	body.push_str("</table></div>");
+	cx.page(200, "Overview", "", &body)
+}
+
+/// Which certificate the box serves and the days it has left, when known:
+/// the box's own is issued for `LEAF_DAYS` when its file is written.
+fn cert_expiry(config: &crate::config::Config) -> Option<(String, Option<i64>)> {
+	if config.tls_cert.is_some() {
+		return Some(("the admin's certificate (renewed by its owner)".into(), None));
+	}
+	let path = config.data_dir.join("tls").join(format!("{}.crt", config.domain));
+	let made = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+	let age = std::time::SystemTime::now().duration_since(made).ok()?.as_secs() as i64 / 86_400;
+	Some(("signed by the box's own CA, renewed by itself".into(), Some(crate::net::ca::LEAF_DAYS - age)))
+}

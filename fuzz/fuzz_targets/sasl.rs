@@ -12,6 +12,8 @@ use xerra::store::Account;
 
 struct Env {
 	account: Option<Account>,
+	/// alice's account is locked: her right password answers account-disabled.
+	locked: bool,
 }
 
 impl SaslEnv for Env {
@@ -34,6 +36,9 @@ impl SaslEnv for Env {
 	fn scram_iterations(&self) -> u32 {
 		2
 	}
+	fn locked(&mut self, _: &str) -> bool {
+		self.locked
+	}
 }
 
 const MECHANISMS: [&str; 6] = ["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS", "DIGEST-MD5"];
@@ -42,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
 	let Some((&ctl, rest)) = data.split_first() else { return };
 	let Some(mech) = Mechanism::parse(MECHANISMS[usize::from(ctl % 6)]) else { return };
 	let cb = (ctl & 0x10 != 0).then_some([7u8; 32]);
-	let mut env = Env { account: derive_account("pencil", 2, 0, &mut |b: &mut [u8]| b.fill(1)) };
+	let mut env = Env { account: derive_account("pencil", 2, 0, &mut |b: &mut [u8]| b.fill(1)), locked: ctl & 0x40 != 0 };
 	let mut messages = rest.split(|b| *b == 0xff);
 	// An empty first part: no initial response.
 	let initial = messages.next().filter(|m| !m.is_empty());

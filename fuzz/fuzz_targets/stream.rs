@@ -46,6 +46,10 @@ impl SaslEnv for Env {
 		// Few, so that the fuzzer spends its time on parsing, not PBKDF2.
 		2
 	}
+	fn locked(&mut self, user: &str) -> bool {
+		// One locked account, so the account-disabled path is reached too.
+		user == "locked"
+	}
 }
 
 impl StreamEnv for Env {

@@ -779,3 +779,55 @@ fn console_sessions_end_unused_after_console_session_timeout() {
 	assert_eq!(idle.get("/console/").header("location"), Some("/console/login"));
 	assert_eq!(kept.get("/console/").status, 200);
 }
+
+/// Joins `room` as `nick` (markup allowed) and waits for the subject, the end of the join.
+fn join_room(c: &mut Client, room: &str, nick: &str) {
+	let nick = xerra::xmpp::element::escape(nick);
+	c.send(&format!("<presence to='{room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>"));
+	let e = c.wait_for(|e| (e.name() == "message" && e.child("subject", "jabber:client").is_some()) || e.attr("type") == Some("error"));
+	assert_ne!(e.attr("type"), Some("error"), "{}", e.to_xml("jabber:client"));
+}
+
+/// Rooms: each with its occupants (the first few by nick, escaped, then how many
+/// more) and its settings, on the console's Rooms page and in `xerra room list`.
+#[test]
+fn rooms_show_their_occupants_and_settings() {
+	let names: Vec<String> = (0..10).map(|i| format!("p{i}")).collect();
+	let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+	let s = office(&refs, &[]);
+	let room = format!("team@rooms.{DOMAIN}");
+	let mut first = s.online("p0");
+	join_room(&mut first, &room, "<i>Ann</i>");
+	let x = "<x xmlns='jabber:x:data' type='submit'>\
+		<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+		<field var='muc#roomconfig_publicroom'><value>0</value></field>\
+		<field var='muc#roomconfig_moderatedroom'><value>1</value></field>\
+		<field var='muc#roomconfig_whois'><value>anyone</value></field>\
+		<field var='muc#roomconfig_maxusers'><value>12</value></field>\
+		<field var='muc#roomconfig_roomsecret'><value>sesame</value></field></x>";
+	let r = first.iq(&format!("<iq type='set' to='{room}'><query xmlns='http://jabber.org/protocol/muc#owner'>{x}</query></iq>"));
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
+	let mut others = Vec::new();
+	for n in &names[1..] {
+		let mut c = s.online(n);
+		c.send(&format!(
+			"<presence to='{room}/{n}-nick'><x xmlns='http://jabber.org/protocol/muc'><password>sesame</password></x></presence>"
+		));
+		c.wait_for(|e| (e.name() == "message" && e.child("subject", "jabber:client").is_some()) || e.attr("type") == Some("error"));
+		others.push(c);
+	}
+	let mut web = Web::new(&s);
+	web.login_admin();
+	let page = web.get("/console/rooms").body;
+	assert!(page.contains("&lt;i&gt;Ann&lt;/i&gt;") && !page.contains("<i>Ann"), "{page}");
+	assert!(page.contains("p7-nick") && !page.contains("p8-nick") && page.contains("and 2 more"), "{page}");
+	for setting in ["hidden", "open to all", "moderated", "password", "at most 12 people", "real addresses seen by everyone"] {
+		assert!(page.contains(setting), "{setting}: {page}");
+	}
+	assert!(!page.contains("sesame"), "{page}");
+	let (ok, out) = s.cli(&["room", "list"], None);
+	assert!(ok, "{out}");
+	assert!(out.contains(&format!("{room}: temporary, 10 occupants")), "{out}");
+	assert!(out.contains("<i>Ann</i>, p1-nick") && out.contains("p7-nick and 2 more"), "{out}");
+	assert!(out.contains("hidden, open to all, moderated, password, at most 12 people, real addresses seen by everyone"), "{out}");
+}

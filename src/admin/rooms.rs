@@ -14,7 +14,15 @@ impl Engine<'_> {
 				.snapshot()?
 				.muc_rooms()?
 				.into_iter()
-				.map(|(name, r)| RoomInfo { name, title: r.config.title, persistent: true, occupants: 0, history: (0, 0) })
+				.map(|(name, r)| RoomInfo {
+					name,
+					settings: muc::RoomSettings::of(&r.config),
+					title: r.config.title,
+					persistent: true,
+					occupants: 0,
+					history: (0, 0),
+					nicks: Vec::new(),
+				})
 				.collect(),
 		};
 		Ok(Reply::Rooms { service, live: self.server.is_some(), rooms })

@@ -29,7 +29,10 @@ pub fn reply(r: &Reply, config: &Config) -> String {
 				if *live {
 					out.push_str(&format!(", history {} messages ({} bytes)", r.history.0, r.history.1));
 				}
-				out.push('\n');
+				out.push_str(&format!("\n    {}\n", r.settings.describe()));
+				if !r.nicks.is_empty() {
+					out.push_str(&format!("    in it: {}\n", r.nicks_text()));
+				}
 			}
 			out
 		}

@@ -19,14 +19,16 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 		return cx.page(status, "Rooms", "rooms", &body);
 	}
 	body.push_str(
-		"<div class=\"scroll\"><table class=\"list\" id=\"rooms\"><tr><th>Room</th><th>Kind</th><th>People in it</th><th>Recent history</th><th></th></tr>",
+		"<div class=\"scroll\"><table class=\"list\" id=\"rooms\"><tr><th>Room</th><th>Kind</th><th>People in it</th><th>Settings</th><th>Recent history</th><th></th></tr>",
 	);
 	for r in &rooms {
 		let title = if r.title.is_empty() { String::new() } else { format!("<br><small>{}</small>", e(&r.title)) };
 		body.push_str(&format!(
-			"<tr id=\"room-{id}\"><td>{id}@{svc}{title}</td><td>{}</td><td>{}</td><td>{} messages ({})</td><td>{}</td></tr>",
+			"<tr id=\"room-{id}\"><td>{id}@{svc}{title}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{} messages ({})</td><td>{}</td></tr>",
 			if r.persistent { "<span class=\"tag on\">persistent</span>" } else { "<span class=\"tag\">temporary</span>" },
 			r.occupants,
+			if r.nicks.is_empty() { String::new() } else { format!("<br><small>{}</small>", e(&r.nicks_text())) },
+			e(&r.settings.describe()),
 			r.history.0,
 			html::bytes(r.history.1 as u64),
 			button(

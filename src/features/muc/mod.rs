@@ -93,6 +93,62 @@ pub struct RoomInfo {
 	pub occupants: usize,
 	/// Messages and bytes of history kept in memory.
 	pub history: (usize, usize),
+	/// The first `LIST_NICKS` occupants' nicks, in the order they came in.
+	pub nicks: Vec<String>,
+	pub settings: RoomSettings,
+}
+
+/// How many nicks a room's line in the list names; the rest are counted.
+pub const LIST_NICKS: usize = 8;
+
+impl RoomInfo {
+	/// "a, b and 3 more" (nothing if the room is empty).
+	pub fn nicks_text(&self) -> String {
+		let mut out = self.nicks.join(", ");
+		let more = self.occupants.saturating_sub(self.nicks.len());
+		if more > 0 {
+			out.push_str(&format!(" and {more} more"));
+		}
+		out
+	}
+}
+
+/// A room's settings as the admin sees them (never its password).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomSettings {
+	pub public: bool,
+	pub members_only: bool,
+	pub moderated: bool,
+	pub password: bool,
+	pub max_users: u32,
+	/// Real JIDs shown to everyone, not only to moderators.
+	pub whois_anyone: bool,
+}
+
+impl RoomSettings {
+	pub fn of(c: &room::Config) -> RoomSettings {
+		RoomSettings {
+			public: !c.hidden,
+			members_only: c.members_only,
+			moderated: c.moderated,
+			password: c.password.is_some(),
+			max_users: c.max_users,
+			whois_anyone: c.whois_anyone,
+		}
+	}
+
+	/// One line for people: "public, open to all, unmoderated, no password, at most 20 people, real addresses seen by moderators".
+	pub fn describe(&self) -> String {
+		format!(
+			"{}, {}, {}, {}, at most {} people, real addresses seen by {}",
+			if self.public { "public" } else { "hidden" },
+			if self.members_only { "members only" } else { "open to all" },
+			if self.moderated { "moderated" } else { "unmoderated" },
+			if self.password { "password" } else { "no password" },
+			self.max_users,
+			if self.whois_anyone { "everyone" } else { "moderators" },
+		)
+	}
 }
 
 /// Every room of a running service.
@@ -107,6 +163,8 @@ pub fn rooms(server: &Server) -> Vec<RoomInfo> {
 			persistent: r.config.persistent,
 			occupants: r.occupants.len(),
 			history: (r.history.len(), r.history.bytes()),
+			nicks: r.occupants.iter().take(LIST_NICKS).map(|o| o.nick.clone()).collect(),
+			settings: RoomSettings::of(&r.config),
 		})
 		.collect();
 	out.sort_by(|a, b| a.name.cmp(&b.name));

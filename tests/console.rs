@@ -831,3 +831,40 @@ fn rooms_show_their_occupants_and_settings() {
 	assert!(out.contains("<i>Ann</i>, p1-nick") && out.contains("p7-nick and 2 more"), "{out}");
 	assert!(out.contains("hidden, open to all, moderated, password, at most 12 people, real addresses seen by everyone"), "{out}");
 }
+
+/// The Overview reads the expiry (notAfter) of the certificate the server
+/// serves: the admin's own (`tls_cert`) as well as the box's; a warning
+/// when fewer than 30 days are left.
+#[test]
+fn the_overview_shows_when_the_certificate_expires() {
+	let dir = std::env::temp_dir().join(format!("xerra-console-cert-{}", std::process::id()));
+	std::fs::create_dir_all(&dir).unwrap();
+	let key = rcgen::KeyPair::generate().unwrap();
+	let mut params = rcgen::CertificateParams::new(vec![DOMAIN.to_owned()]).unwrap();
+	let not_after = time::OffsetDateTime::now_utc() + time::Duration::hours(20 * 24 + 12);
+	params.not_after = not_after;
+	let cert = params.self_signed(&key).unwrap();
+	std::fs::write(dir.join("admin.crt"), cert.pem()).unwrap();
+	std::fs::write(dir.join("admin.key"), key.serialize_pem()).unwrap();
+	let s =
+		office(&[], &[&format!("tls_cert={}", dir.join("admin.crt").display()), &format!("tls_key={}", dir.join("admin.key").display())]);
+	let mut web = Web::new(&s);
+	web.login_admin();
+	let page = web.get("/console/").body;
+	let date = format!("{}-{:02}-{:02}", not_after.year(), not_after.month() as u8, not_after.day());
+	assert!(page.contains(&format!("expires on {date} (20 days left)")), "{page}");
+	assert!(page.contains("The TLS certificate expires in 20 days"), "{page}");
+	drop(s);
+	let _ = std::fs::remove_dir_all(&dir);
+
+	// The box's own: issued for 397 days, no warning.
+	let s = office(&[], &[]);
+	let mut web = Web::new(&s);
+	web.login_admin();
+	let page = web.get("/console/").body;
+	let soon = time::OffsetDateTime::now_utc() + time::Duration::days(397);
+	let date = format!("{}-{:02}-{:02}", soon.year(), soon.month() as u8, soon.day());
+	let shown = |days: i64| page.contains(&format!("expires on {date} ({days} days left)"));
+	assert!(shown(396) || shown(397), "{page}");
+	assert!(page.contains("id=\"healthy\""), "{page}");
+}

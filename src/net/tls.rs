@@ -88,6 +88,12 @@ pub fn load_with_leaf(config: &Config) -> Result<(Arc<ServerConfig>, Vec<u8>), T
 	Ok((Arc::new(server), leaf))
 }
 
+/// A certificate's notAfter (unix seconds), from its DER; None if it does not parse.
+pub fn not_after(der: &[u8]) -> Option<i64> {
+	let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+	Some(cert.validity().not_after.timestamp())
+}
+
 /// RFC 9266 tls-exporter channel binding, only for TLS 1.3 (for TLS 1.2 it
 /// is safe only with extended master secret, which we cannot see here).
 pub fn channel_binding(conn: &rustls::ServerConnection) -> Option<Vec<u8>> {
@@ -100,6 +106,16 @@ pub fn channel_binding(conn: &rustls::ServerConnection) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn not_after_is_read_from_the_certificate() {
+		let key = rcgen::KeyPair::generate().unwrap();
+		let mut params = rcgen::CertificateParams::new(vec!["expiry.test".to_owned()]).unwrap();
+		params.not_after = time::OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap();
+		let cert = params.self_signed(&key).unwrap();
+		assert_eq!(not_after(cert.der()), Some(1_900_000_000));
+		assert_eq!(not_after(b"not a certificate"), None);
+	}
 
 	#[test]
 	fn certificate_is_kept_until_due_then_reissued() {

@@ -6,7 +6,7 @@ use crate::admin::{Command, Reply};
 use crate::http::Response;
 
 /// The box's state from the engine (`xerra status`), the numbers of the
-/// statistics, and the certificate's age.
+/// statistics, and when the served certificate expires.
 pub async fn page(cx: &Cx<'_>) -> Response {
 	let server = cx.server;
 	let status = match cx.run(Command::Status).await {
@@ -14,11 +14,7 @@ pub async fn page(cx: &Cx<'_>) -> Response {
 		Ok(_) => return cx.page(500, "Overview", "", ""),
 		Err(err) => return cx.page(super::status_of(&err), "Overview", "", &html::notice("error", &err.to_string())),
 	};
-	// A file system call (stat) off the executor.
-	let cert = {
-		let c = server.config.clone();
-		blocking::unblock(move || cert_expiry(&c)).await
-	};
+	let cert = cert_expiry(&server.config, &server.tls_leaf.borrow());
 	let disk = &status.disk;
 	let mut warnings = Vec::new();
 	let writable = disk.failing.is_none();
@@ -28,10 +24,10 @@ pub async fn page(cx: &Cx<'_>) -> Response {
 	if disk.free.is_some_and(|f| f < status.disk_warning_bytes) {
 		warnings.push(format!("Free disk space is low (below {}).", html::bytes(status.disk_warning_bytes)));
 	}
-	if let Some(days) = cert.as_ref().and_then(|(_, d)| *d)
-		&& days < 30
+	if let Some((date, days)) = &cert.expiry
+		&& *days < 30
 	{
-		warnings.push(format!("The TLS certificate expires in {days} days."));
+		warnings.push(format!("The TLS certificate expires in {days} days ({date}): renew it."));
 	}
 	let o = crate::stats::overview(server);
 	let accounts = status.accounts;
@@ -69,10 +65,9 @@ pub async fn page(cx: &Cx<'_>) -> Response {
 	body.push_str(&row("Database", html::bytes(db_bytes)));
 	body.push_str(&row(
 		"Certificate",
-		match cert {
-			Some((what, Some(days))) => format!("{what}, expires in {days} days"),
-			Some((what, None)) => what,
-			None => "unknown".into(),
+		match &cert.expiry {
+			Some((date, days)) => format!("{}, expires on {date} ({days} days left)", cert.what),
+			None => format!("{}, expiry unknown", cert.what),
 		},
 	));
 	if let Some(rss) = o.rss_bytes {
@@ -87,14 +82,22 @@ pub async fn page(cx: &Cx<'_>) -> Response {
 	cx.page(200, "Overview", "", &body)
 }
 
-/// Which certificate the box serves and the days it has left, when known:
-/// the box's own is issued for `LEAF_DAYS` when its file is written.
-fn cert_expiry(config: &crate::config::Config) -> Option<(String, Option<i64>)> {
-	if config.tls_cert.is_some() {
-		return Some(("the admin's certificate (renewed by its owner)".into(), None));
-	}
-	let path = config.data_dir.join("tls").join(format!("{}.crt", config.domain));
-	let made = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
-	let age = std::time::SystemTime::now().duration_since(made).ok()?.as_secs() as i64 / 86_400;
-	Some(("signed by the box's own CA, renewed by itself".into(), Some(crate::net::ca::LEAF_DAYS - age)))
+struct Cert {
+	what: &'static str,
+	/// notAfter as YYYY-MM-DD (UTC), and the whole days left.
+	expiry: Option<(String, i64)>,
+}
+
+/// Which certificate the box serves (`leaf`, DER, as served now) and when it expires.
+fn cert_expiry(config: &crate::config::Config, leaf: &[u8]) -> Cert {
+	let what = match config.tls_cert {
+		Some(_) => "the admin's certificate (renewed by its owner)",
+		None => "signed by the box's own CA, renewed by itself",
+	};
+	let expiry = crate::net::tls::not_after(leaf).map(|at| {
+		let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+		let date = time::OffsetDateTime::from_unix_timestamp(at).map_or_else(|_| at.to_string(), |d| d.date().to_string());
+		(date, (at - now).div_euclid(86_400))
+	});
+	Cert { what, expiry }
 }

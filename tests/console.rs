@@ -868,3 +868,55 @@ fn the_overview_shows_when_the_certificate_expires() {
 	assert!(shown(396) || shown(397), "{page}");
 	assert!(page.contains("id=\"healthy\""), "{page}");
 }
+
+/// The reset and invitation pages answer their form with a redirect (303) to
+/// a page with the result, so a reload does not send the form again; the
+/// result's address carries no password; the link then is used up.
+#[test]
+fn landing_forms_redirect_to_their_result() {
+	let s = office(&["anna"], &[]);
+	let mut web = Web::new(&s);
+	web.login_admin();
+	let token = web.get("/console/people").csrf();
+	let r = web.submit("/console/people/reset", &[("csrf", &token), ("name", "anna")]);
+	let at = r.body.find("/reset/").expect("a reset link");
+	let reset = r.body[at..].split('"').next().unwrap().to_owned();
+	let token = web.get("/console/invitations").csrf();
+	let r = web.submit("/console/invitations/add", &[("csrf", &token), ("uses", "1"), ("days", "2"), ("group", "")]);
+	let at = r.body.find("/invite/").expect("an invitation link");
+	let invite = r.body[at..].split('"').next().unwrap().to_owned();
+
+	let mut person = Web::new(&s);
+	let new_password = "a brand new password";
+	let form = person.get(&reset).csrf();
+	let fields = [("csrf", form.as_str()), ("password", new_password), ("password2", new_password)];
+	let r = person.post(&reset, &fields);
+	assert_eq!(r.status, 303, "{r:?}");
+	let to = r.header("location").expect("where to").to_owned();
+	assert!(!to.contains("brand") && !r.head.contains("brand"), "{to}");
+	let done = person.get(&to);
+	assert_eq!(done.status, 200, "{done:?}");
+	assert!(done.body.contains("id=\"done\"") && done.body.contains(&format!("anna@{DOMAIN}")), "{}", done.body);
+	assert_eq!(person.get(&to).status, 200, "a reload shows it again");
+	let again = person.post(&reset, &fields);
+	assert_eq!(again.status, 404, "{again:?}");
+	assert!(!again.body.contains("id=\"done\""), "{}", again.body);
+	let mut anna = Client::connect_tls(s.tls_port);
+	anna.open();
+	anna.scram("anna", new_password, "SCRAM-SHA-256").expect("the new password works");
+
+	let form = person.get(&invite).csrf();
+	let fields = [("csrf", form.as_str()), ("name", "bert"), ("password", new_password), ("password2", new_password)];
+	let r = person.post(&invite, &fields);
+	assert_eq!(r.status, 303, "{r:?}");
+	let to = r.header("location").expect("where to").to_owned();
+	assert!(!to.contains("brand"), "{to}");
+	let done = person.get(&to);
+	assert_eq!(done.status, 200, "{done:?}");
+	assert!(done.body.contains(&format!("<b id=\"jid\">bert@{DOMAIN}</b>")), "{}", done.body);
+	let again = person.post(&invite, &[("csrf", form.as_str()), ("name", "carl"), ("password", new_password), ("password2", new_password)]);
+	assert_eq!(again.status, 404, "{again:?}");
+	// A result page whose address was changed is not shown.
+	let forged = to.replace("bert", "boss");
+	assert!(!person.get(&forged).body.contains("id=\"done\""));
+}

@@ -15,10 +15,17 @@ pub async fn route(server: &Server, req: &Request, form: &Form) -> Response {
 	if post && !csrf::verify(&server.console.borrow().key, &req.path, form.get("csrf").unwrap_or(""), now_secs()) {
 		return super::super::forbidden("This form was too old or not ours: open the link again.");
 	}
+	let done = if post { None } else { result_of(server, req) };
 	if let Some(token) = req.path.strip_prefix("/reset/") {
+		if let Some(facts) = done {
+			return reset_done(&facts);
+		}
 		return reset(server, req, form, token, post).await;
 	}
 	if let Some(token) = req.path.strip_prefix("/invite/") {
+		if let Some(facts) = done {
+			return invite_done(server, &facts).await;
+		}
 		return invite(server, req, form, token, post).await;
 	}
 	not_valid("This link is not valid.")
@@ -30,6 +37,47 @@ fn not_valid(why: &str) -> Response {
 
 fn signed(server: &Server, path: &str) -> String {
 	html::hidden_csrf(&csrf::sign(&server.console.borrow().key, path, now_secs() + csrf::FORM_SECS))
+}
+
+/// A form's answer: a redirect (303) to the same page with what it did
+/// (`facts`, never a password) in the query, signed, so a reload shows the
+/// result and does not send the form again; there is no session to keep it in.
+fn redirect_to_result(server: &Server, path: &str, facts: &[(&str, &str)]) -> Response {
+	let mut q = form_urlencoded::Serializer::new(String::new());
+	for (k, v) in facts {
+		q.append_pair(k, v);
+	}
+	let facts = q.finish();
+	let sig = csrf::sign(&server.console.borrow().key, &format!("{path}?{facts}"), now_secs() + csrf::FORM_SECS);
+	Response::redirect(&format!("{path}?{facts}&done={sig}"))
+}
+
+/// The facts of a result page made by `redirect_to_result`, if its signature holds.
+fn result_of(server: &Server, req: &Request) -> Option<Form> {
+	let (facts, sig) = req.query.rsplit_once("&done=")?;
+	if !csrf::verify(&server.console.borrow().key, &format!("{}?{facts}", req.path), sig, now_secs()) {
+		return None;
+	}
+	Some(Form::parse(facts.as_bytes()))
+}
+
+fn reset_done(facts: &Form) -> Response {
+	let body = format!(
+		"<div class=\"card ok\" id=\"done\">The password of <b>{}</b> is changed. Log in with it in your chat app.</div>",
+		e(facts.get("jid").unwrap_or(""))
+	);
+	html::bare(200, "Password changed", &body)
+}
+
+async fn invite_done(server: &Server, facts: &Form) -> Response {
+	let body = format!(
+		"<div class=\"card ok\" id=\"done\">Welcome! Your chat address is <b id=\"jid\">{j}</b>.</div>\
+		 <p>In your chat app, add an account with this address and the password you chose.{}</p>{}",
+		facts.get("group").map(|g| format!(" Your colleagues in {} are already your contacts.", e(g))).unwrap_or_default(),
+		trust_note(server).await,
+		j = e(facts.get("jid").unwrap_or(""))
+	);
+	html::bare(200, "Account made", &body)
 }
 
 /// `/reset/TOKEN`: a new password for the account the link is for.
@@ -48,13 +96,7 @@ async fn reset(server: &Server, req: &Request, form: &Form, token: &str, post: b
 				error = html::notice("error", &why);
 			}
 			Ok(pw) => match engine.reset_token_redeem(token, pw).await {
-				Ok(jid) => {
-					let body = format!(
-						"<div class=\"card ok\" id=\"done\">The password of <b>{}</b> is changed. Log in with it in your chat app.</div>",
-						e(&jid)
-					);
-					return html::bare(200, "Password changed", &body);
-				}
+				Ok(jid) => return redirect_to_result(server, &req.path, &[("jid", &jid)]),
 				Err(err) => {
 					status = status_of(&err);
 					error = html::notice("error", &err.to_string());
@@ -146,17 +188,9 @@ async fn invite(server: &Server, req: &Request, form: &Form, token: &str, post: 
 			Err(why) => (status, error) = (400, html::notice("error", &why)),
 			Ok(pw) => match engine.invite_redeem(token, name, pw).await {
 				Ok(jid) => {
-					let body = format!(
-						"<div class=\"card ok\" id=\"done\">Welcome! Your chat address is <b id=\"jid\">{j}</b>.</div>\
-						 <p>In your chat app, add an account with this address and the password you chose.{}</p>{}",
-						row.group
-							.as_deref()
-							.map(|g| format!(" Your colleagues in {} are already your contacts.", e(g)))
-							.unwrap_or_default(),
-						trust_note(server).await,
-						j = e(&jid)
-					);
-					return html::bare(200, "Account made", &body);
+					let group = row.group.as_deref().map(|g| ("group", g));
+					let facts: Vec<(&str, &str)> = [("jid", jid.as_str())].into_iter().chain(group).collect();
+					return redirect_to_result(server, &req.path, &facts);
 				}
 				Err(err) => (status, error) = (status_of(&err), html::notice("error", &err.to_string())),
 			},

@@ -74,12 +74,7 @@ impl Snapshot {
 
 	/// All account localparts, sorted.
 	pub fn account_names(&self) -> Result<Vec<String>, StoreError> {
-		let t = self.tx.open_table(ACCOUNTS)?;
-		let mut out = Vec::new();
-		for row in t.iter()? {
-			out.push(row?.0.value().to_owned());
-		}
-		Ok(out)
+		names(&self.tx.open_table(ACCOUNTS)?)
 	}
 
 	/// Whether `user` has the admin role (false for no such account).
@@ -126,18 +121,22 @@ impl Snapshot {
 	}
 }
 
+/// The keys of the accounts table, read or being written.
+fn names(t: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<String>, StoreError> {
+	let mut out = Vec::new();
+	for row in t.iter()? {
+		out.push(row?.0.value().to_owned());
+	}
+	Ok(out)
+}
+
 /// Set once every account has a role (see [`Tx::upgrade_account_roles`]).
 pub(super) const ROLES_DONE: &str = "account_roles";
 
 impl Tx<'_> {
 	/// All account localparts, sorted.
 	pub fn account_names(&self) -> Result<Vec<String>, StoreError> {
-		let t = self.tx.open_table(ACCOUNTS)?;
-		let mut out = Vec::new();
-		for row in t.iter()? {
-			out.push(row?.0.value().to_owned());
-		}
-		Ok(out)
+		names(&self.tx.open_table(ACCOUNTS)?)
 	}
 
 	pub fn account_exists(&self, user: &str) -> Result<bool, StoreError> {

@@ -15,6 +15,7 @@ pub mod groups;
 pub mod http;
 pub mod mdns;
 pub mod mem;
+pub mod migrate;
 pub mod net;
 pub mod notify;
 pub mod proto;

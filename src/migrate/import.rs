@@ -1,0 +1,246 @@
+//! Writes [`AccountData`] into the store: one write transaction per
+//! account, so an account is imported whole or not at all.
+
+use super::model::{AccountData, HostData, ImportReport, Skipped};
+use crate::config::Config;
+use crate::proto::sasl::scram::ScramCredentials;
+use crate::proto::subscription::SubState;
+use crate::store::{Account, ArchiveQuota, OfflineQuota, PepLimits, Published, Pushed, RosterEntry, Store, StoreError, Tx};
+
+/// The account limits an import is checked against (the server's own:
+/// an account past one is refused whole, naming the setting).
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+	pub offline: OfflineQuota,
+	pub archive: ArchiveQuota,
+	pub pep: PepLimits,
+	pub max_private_bytes: usize,
+	pub max_vcard_bytes: usize,
+	pub max_roster_items: usize,
+	pub scram_iterations: u32,
+}
+
+impl ImportLimits {
+	pub fn from_config(c: &Config) -> ImportLimits {
+		let l = &c.limits;
+		ImportLimits {
+			offline: OfflineQuota { messages: l.max_offline_messages, bytes: l.max_offline_bytes },
+			archive: ArchiveQuota { messages: l.max_archive_messages, bytes: l.max_archive_bytes },
+			pep: PepLimits { max_nodes: l.max_pep_nodes, max_items: l.max_pep_items, max_bytes: l.max_pep_bytes },
+			max_private_bytes: l.max_private_bytes,
+			max_vcard_bytes: l.max_vcard_bytes,
+			max_roster_items: l.max_roster_items,
+			scram_iterations: c.scram_iterations,
+		}
+	}
+}
+
+/// Imports each account in its own write transaction. An account that
+/// exists already is skipped (never merged); one past a limit or that fails
+/// to store is not written at all; `Err` items (accounts the reader could
+/// not read) are reported as skipped. Blocking: run it off the executor.
+pub fn import_accounts<I>(store: &Store, limits: &ImportLimits, accounts: I) -> ImportReport
+where
+	I: IntoIterator<Item = Result<AccountData, Skipped>>,
+{
+	let mut report = ImportReport::default();
+	for item in accounts {
+		match item {
+			Ok(a) => import_one(store, limits, a, &mut report),
+			Err(s) => report.skipped.push(s),
+		}
+	}
+	report
+}
+
+fn import_one(store: &Store, limits: &ImportLimits, mut a: AccountData, report: &mut ImportReport) {
+	let name = match crate::xmpp::jid::prep_localpart(&a.name) {
+		Ok(n) => n,
+		Err(e) => return report.skipped.push(Skipped { name: a.name.clone(), why: format!("invalid user name: {e}") }),
+	};
+	a.name = name.clone();
+	if let Err(why) = check_limits(&a, limits) {
+		return report.skipped.push(Skipped { name, why });
+	}
+	let account = match credentials(&a, limits) {
+		Ok((account, note)) => {
+			report.notes.extend(note);
+			account
+		}
+		Err(why) => return report.skipped.push(Skipped { name, why }),
+	};
+	let limits = *limits;
+	// An error returned from the job rolls its transaction back: nothing of the account stays.
+	match store.write_blocking(move |tx| write_account(tx, &a, &account, &limits)) {
+		Ok(true) => report.imported.push(name),
+		Ok(false) => report.skipped.push(Skipped { name, why: "an account with this name exists already (not merged)".into() }),
+		Err(e) => report.skipped.push(Skipped { name, why: format!("not stored: {e}") }),
+	}
+}
+
+/// The server's account limits, checked before anything is written.
+pub fn check_limits(a: &AccountData, l: &ImportLimits) -> Result<(), String> {
+	let items = a.roster.iter().filter(|r| r.in_roster).count();
+	if items > l.max_roster_items {
+		return Err(format!("{items} roster items, more than max_roster_items ({})", l.max_roster_items));
+	}
+	if let Some(v) = a.vcard.as_ref().filter(|v| v.len() > l.max_vcard_bytes) {
+		return Err(format!("a vCard of {} bytes, more than max_vcard_bytes ({})", v.len(), l.max_vcard_bytes));
+	}
+	let private: usize = a.private.iter().map(|p| p.xml.len()).sum();
+	if private > l.max_private_bytes {
+		return Err(format!("{private} bytes of private XML, more than max_private_bytes ({})", l.max_private_bytes));
+	}
+	let offline: u64 = a.offline.iter().map(|m| m.len() as u64).sum();
+	if a.offline.len() > l.offline.messages || offline > l.offline.bytes {
+		return Err(format!(
+			"{} offline messages ({offline} bytes), more than max_offline_messages ({}) or max_offline_bytes ({})",
+			a.offline.len(),
+			l.offline.messages,
+			l.offline.bytes
+		));
+	}
+	if a.pep.len() > l.pep.max_nodes {
+		return Err(format!("{} PEP nodes, more than max_pep_nodes ({})", a.pep.len(), l.pep.max_nodes));
+	}
+	let (count, bytes) = (a.archive.len() as u64, a.archive.iter().map(|m| m.xml.len() as u64).sum::<u64>());
+	if count > l.archive.messages || bytes > l.archive.bytes {
+		return Err(format!(
+			"an archive of {count} messages ({bytes} bytes), more than max_archive_messages ({}) or max_archive_bytes ({})",
+			l.archive.messages, l.archive.bytes
+		));
+	}
+	Ok(())
+}
+
+/// The stored key sets: both from the file, or derived from a plaintext
+/// password. One missing set is stored empty (no login with that mechanism
+/// until a new password is set), and said in the report.
+fn credentials(a: &AccountData, limits: &ImportLimits) -> Result<(Account, Option<String>), String> {
+	let created = if a.created == 0 {
+		std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+	} else {
+		a.created
+	};
+	match (&a.sha1, &a.sha256, &a.password) {
+		(Some(s1), Some(s256), _) => Ok((Account { created, sha1: s1.clone(), sha256: s256.clone() }, None)),
+		(_, _, Some(pw)) => {
+			let rng = ring::rand::SystemRandom::new();
+			let mut random = |b: &mut [u8]| ring::rand::SecureRandom::fill(&rng, b).expect("system random number generator failed");
+			let mut account = crate::proto::sasl::derive_account(pw, limits.scram_iterations, created, &mut random)
+				.ok_or("the password has characters that are not allowed")?;
+			account.created = created;
+			Ok((account, None))
+		}
+		(Some(s1), None, None) => Ok((
+			Account { created, sha1: s1.clone(), sha256: no_keys() },
+			Some(format!("{}: only SCRAM-SHA-1 keys: clients that choose SCRAM-SHA-256 cannot log in until a new password is set", a.name)),
+		)),
+		(None, Some(s256), None) => Ok((
+			Account { created, sha1: no_keys(), sha256: s256.clone() },
+			Some(format!("{}: only SCRAM-SHA-256 keys: clients limited to SCRAM-SHA-1 cannot log in until a new password is set", a.name)),
+		)),
+		(None, None, None) => Err("no credentials (no SCRAM keys, no password)".into()),
+	}
+}
+
+/// Writes one account; false (nothing written) if it exists already.
+/// A key set nobody can log in with (the source had none for this hash):
+/// the exchange runs and fails at the proof; export leaves it out.
+pub fn no_keys() -> ScramCredentials {
+	let mut salt = vec![0u8; 16];
+	ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt).expect("system random number generator failed");
+	ScramCredentials { salt, iterations: 4096, stored_key: Vec::new(), server_key: Vec::new() }
+}
+
+fn write_account(tx: &Tx<'_>, a: &AccountData, account: &Account, l: &ImportLimits) -> Result<bool, StoreError> {
+	let user = a.name.as_str();
+	if !tx.create_account(user, account)? {
+		return Ok(false);
+	}
+	if a.admin {
+		tx.set_admin(user, true)?;
+	}
+	if a.locked {
+		tx.set_locked(user, true)?;
+	}
+	for r in &a.roster {
+		let entry = RosterEntry {
+			in_roster: r.in_roster,
+			name: r.name.clone(),
+			groups: r.groups.clone(),
+			state: SubState { sub: r.subscription, pending_out: r.ask, pending_in: r.pending_in.is_some(), approved: r.approved },
+			request_status: r.pending_in.clone().flatten(),
+		};
+		tx.put_roster_entry(user, &r.jid, &entry)?;
+	}
+	if let Some(v) = &a.vcard {
+		tx.put_vcard(user, v)?;
+	}
+	// Past a limit here (checked before, so only a file that lies): the whole account is rolled back.
+	let over = |what: &str| StoreError::Db(format!("{what} over this server's limit").into());
+	for p in &a.private {
+		if !tx.put_private(user, &format!("{} {}", p.ns, p.name), &p.xml, l.max_private_bytes)? {
+			return Err(over("private XML"));
+		}
+	}
+	for m in &a.offline {
+		if tx.push_offline(user, m.as_bytes(), l.offline)? != Pushed::Stored {
+			return Err(over("offline messages"));
+		}
+	}
+	for n in &a.pep {
+		if !tx.pep_create(user, &n.node, n.config, l.pep.max_nodes)? {
+			return Err(over("PEP nodes"));
+		}
+		for item in &n.items {
+			if !matches!(tx.pep_publish(user, &n.node, n.config, &item.id, &item.xml, l.pep)?, Published::Ok(_)) {
+				return Err(over("PEP items"));
+			}
+		}
+	}
+	for m in &a.archive {
+		tx.archive(user, &m.id, m.micros, &m.with, &m.xml, l.archive)?;
+	}
+	Ok(true)
+}
+
+/// Imports rooms and departments (each room in its own transaction; a room
+/// or department that exists already is skipped, never merged).
+pub fn import_host(store: &Store, host: HostData, report: &mut ImportReport) {
+	for (name, room) in host.rooms {
+		let n = name.clone();
+		let r = store.write_blocking(move |tx| {
+			if tx.muc_room_exists(&n)? {
+				return Ok(false);
+			}
+			tx.put_muc_room(&n, &room)?;
+			Ok(true)
+		});
+		match r {
+			Ok(true) => report.rooms.push(name),
+			Ok(false) => report.skipped.push(Skipped { name: format!("room {name}"), why: "a room with this name exists already".into() }),
+			Err(e) => report.skipped.push(Skipped { name: format!("room {name}"), why: format!("not stored: {e}") }),
+		}
+	}
+	for d in host.departments {
+		let dept = d.clone();
+		let r = store.write_blocking(move |tx| {
+			if tx.group_members()?.iter().any(|(g, _)| *g == dept.name) {
+				return Ok(false);
+			}
+			tx.add_group_member(&dept.name, "")?;
+			for m in &dept.members {
+				tx.add_group_member(&dept.name, m)?;
+			}
+			Ok(true)
+		});
+		match r {
+			Ok(true) => report.departments.push(d.name),
+			Ok(false) => report
+				.skipped
+				.push(Skipped { name: format!("department {}", d.name), why: "a department with this name exists already".into() }),
+			Err(e) => report.skipped.push(Skipped { name: format!("department {}", d.name), why: format!("not stored: {e}") }),
+		}
+	}
+}

@@ -1,0 +1,127 @@
+//! What one account carries from server to server, as plain data (no XML
+//! parsing needed to build it): the XEP-0227 reader, the Prosody reader and
+//! the exporter all meet here. See /work/wt/notes/MIGRATE.md.
+
+use crate::proto::sasl::scram::ScramCredentials;
+use crate::proto::subscription::Sub;
+use crate::store::{NodeConfig, StoredRoom};
+
+/// One account and everything it owns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccountData {
+	/// The localpart (already nodeprep'd / lowercased as it will be stored).
+	pub name: String,
+	/// SCRAM-SHA-1 keys, if the source had them.
+	pub sha1: Option<ScramCredentials>,
+	/// SCRAM-SHA-256 keys, if the source had them.
+	pub sha256: Option<ScramCredentials>,
+	/// A plaintext password (ejabberd's export when it stores plain ones);
+	/// both key sets are derived from it on import. Never exported.
+	pub password: Option<String>,
+	/// Unix seconds; 0 when unknown (import then uses the current time).
+	pub created: u64,
+	pub admin: bool,
+	pub locked: bool,
+	pub roster: Vec<RosterItem>,
+	/// The `<vCard xmlns="vcard-temp">` element as XML text.
+	pub vcard: Option<String>,
+	/// Private XML storage (XEP-0049): one element per (namespace, name).
+	pub private: Vec<PrivateXml>,
+	/// Offline messages, oldest first, each a `<message/>` in jabber:client as XML text.
+	pub offline: Vec<String>,
+	pub pep: Vec<PepNodeData>,
+	/// The message archive, oldest first.
+	pub archive: Vec<ArchivedMessage>,
+}
+
+/// One roster row: a contact in the roster, or only a pending incoming
+/// subscription request from someone not (yet) in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RosterItem {
+	/// The contact's bare JID.
+	pub jid: String,
+	/// False: not a roster item, only a pending request (`pending_in`).
+	pub in_roster: bool,
+	pub name: Option<String>,
+	pub groups: Vec<String>,
+	pub subscription: Sub,
+	/// ask="subscribe": the user asked for the contact's presence.
+	pub ask: bool,
+	/// The contact asked for the user's presence and awaits an answer;
+	/// `Some(status)` carries the request's `<status/>` text if it had one.
+	pub pending_in: Option<Option<String>>,
+	/// The user pre-approved the contact's request (RFC 6121 §3.4).
+	pub approved: bool,
+}
+
+/// One private XML fragment: the stored element (with its xmlns) as XML text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateXml {
+	pub ns: String,
+	pub name: String,
+	pub xml: String,
+}
+
+/// A PEP node with its configuration and items (oldest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PepNodeData {
+	pub node: String,
+	pub config: NodeConfig,
+	pub items: Vec<PepItemData>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PepItemData {
+	pub id: String,
+	/// The payload element as XML text.
+	pub xml: String,
+}
+
+/// One archived message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedMessage {
+	/// The archive id (XEP-0359 stanza-id by the account's server).
+	pub id: String,
+	/// Microseconds since the Unix epoch.
+	pub micros: u64,
+	/// The other party (full JID when known).
+	pub with: String,
+	/// The `<message/>` in jabber:client as XML text, with from and to.
+	pub xml: String,
+}
+
+/// Data of the host rather than of one account (a Xerra extension to XEP-0227).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HostData {
+	/// Persistent MUC rooms by their localpart on the conference service.
+	pub rooms: Vec<(String, StoredRoom)>,
+	pub departments: Vec<Department>,
+}
+
+/// A department group with its members' localparts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Department {
+	pub name: String,
+	pub members: Vec<String>,
+}
+
+/// Why an account (or a room, a department) was not imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+	/// The account's name (or "room NAME", "department NAME"); empty if the
+	/// input was so broken that no name was read.
+	pub name: String,
+	pub why: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportReport {
+	/// Accounts imported, each whole (one write transaction each).
+	pub imported: Vec<String>,
+	pub rooms: Vec<String>,
+	pub departments: Vec<String>,
+	pub skipped: Vec<Skipped>,
+	/// Things imported with a loss worth telling (e.g. "alice: no SCRAM-SHA-256 keys").
+	pub notes: Vec<String>,
+}

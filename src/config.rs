@@ -29,6 +29,7 @@ pub struct Limits {
 	pub max_roster_items: usize,
 	pub max_private_bytes: usize,
 	pub max_vcard_bytes: usize,
+	pub import_max_account_bytes: usize,
 	pub max_pep_nodes: usize,
 	pub max_pep_items: u32,
 	pub max_pep_bytes: u64,
@@ -198,6 +199,7 @@ impl Config {
 				max_roster_items: 0,
 				max_private_bytes: 0,
 				max_vcard_bytes: 0,
+				import_max_account_bytes: 0,
 				max_pep_nodes: 0,
 				max_pep_items: 0,
 				max_pep_bytes: 0,
@@ -604,6 +606,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "largest vCard (XEP-0054, photo included) an account may store; larger gets not-acceptable",
 		apply: |c, v| {
 			c.limits.max_vcard_bytes = num(v, 1024, 1 << 30)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "import_max_account_bytes",
+		default: "67108864",
+		doc: "bytes of one account (or of the rooms) in a file given to `xerra import`; a larger one is skipped and reported",
+		apply: |c, v| {
+			c.limits.import_max_account_bytes = num(v, 1 << 16, 1 << 30)?;
 			Ok(())
 		},
 	},

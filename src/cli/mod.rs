@@ -7,6 +7,8 @@ use crate::admin::Command;
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 
+mod migrate;
+
 const HELP: &str = "\
 xerra - a lean XMPP server for small offices
 
@@ -46,6 +48,10 @@ Commands:
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
+  export [--user N] FILE   every account (or one) with rooms and departments
+                           as a XEP-0227 file (server stopped)
+  import FILE              accounts, rooms and departments from a XEP-0227
+                           file (server stopped); existing ones are skipped
   status                   show whether the server runs, and what it serves
   self-test                check that this binary works on this machine
 
@@ -272,6 +278,8 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"broadcast" => return admin(&data_dir, broadcast_command(&args)?),
 		"motd" if wants_help || args.is_empty() => print!("{BROADCAST_HELP}"),
 		"motd" => return admin(&data_dir, motd_command(&args)?),
+		"export" => return migrate::export(&data_dir, &args),
+		"import" => return migrate::import(&data_dir, &args),
 		"status" if wants_help => print!("{STATUS_HELP}"),
 		"status" => return admin(&data_dir, Command::Status),
 		"setup" if wants_help => print!("{SETUP_HELP}"),

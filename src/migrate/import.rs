@@ -59,7 +59,7 @@ fn import_one(store: &Store, limits: &ImportLimits, mut a: AccountData, report: 
 		Err(e) => return report.skipped.push(Skipped { name: a.name.clone(), why: format!("invalid user name: {e}") }),
 	};
 	a.name = name.clone();
-	if let Err(why) = check_limits(&a, limits) {
+	if let Err(why) = check_limits(&a, limits).and_then(|()| check_xml(&a)) {
 		return report.skipped.push(Skipped { name, why });
 	}
 	let account = match credentials(&a, limits) {
@@ -109,6 +109,34 @@ pub fn check_limits(a: &AccountData, l: &ImportLimits) -> Result<(), String> {
 			"an archive of {count} messages ({bytes} bytes), more than max_archive_messages ({}) or max_archive_bytes ({})",
 			l.archive.messages, l.archive.bytes
 		));
+	}
+	Ok(())
+}
+
+/// Every XML text parses (in the namespace its field implies when it has no xmlns).
+pub fn check_xml(a: &AccountData) -> Result<(), String> {
+	use crate::xmpp::ns;
+	let ok = |xml: &str, default_ns: &str, what: &str| {
+		crate::xmpp::reader::parse_stored(xml, default_ns, crate::xmpp::reader::XmlLimits::unlimited())
+			.map(|_| ())
+			.ok_or_else(|| format!("{what} is not well-formed XML"))
+	};
+	if let Some(v) = &a.vcard {
+		ok(v, ns::VCARD, "the vCard")?;
+	}
+	for p in &a.private {
+		ok(&p.xml, ns::PRIVATE, "private XML")?;
+	}
+	for (i, m) in a.offline.iter().enumerate() {
+		ok(m, ns::CLIENT, &format!("offline message {}", i + 1))?;
+	}
+	for n in &a.pep {
+		for i in &n.items {
+			ok(&i.xml, ns::PUBSUB, &format!("PEP item {} of {}", i.id, n.node))?;
+		}
+	}
+	for m in &a.archive {
+		ok(&m.xml, ns::CLIENT, &format!("archived message {}", m.id))?;
 	}
 	Ok(())
 }
@@ -205,16 +233,22 @@ fn write_account(tx: &Tx<'_>, a: &AccountData, account: &Account, l: &ImportLimi
 	Ok(true)
 }
 
-/// Imports rooms and departments (each room in its own transaction; a room
-/// or department that exists already is skipped, never merged).
-pub fn import_host(store: &Store, host: HostData, report: &mut ImportReport) {
-	for (name, room) in host.rooms {
-		let n = name.clone();
+/// Imports rooms with their archives and departments (each in its own
+/// transaction; one that exists already is skipped, never merged). A room's
+/// archive keeps this server's quota: past it, its oldest messages go.
+pub fn import_host(store: &Store, limits: &ImportLimits, host: HostData, report: &mut ImportReport) {
+	let quota = limits.archive;
+	for data in host.rooms {
+		let name = data.name.clone();
 		let r = store.write_blocking(move |tx| {
-			if tx.muc_room_exists(&n)? {
+			if tx.muc_room_exists(&data.name)? {
 				return Ok(false);
 			}
-			tx.put_muc_room(&n, &room)?;
+			tx.put_muc_room(&data.name, &data.room)?;
+			let key = format!("muc:{}", data.name);
+			for m in &data.archive {
+				tx.archive(&key, &m.id, m.micros, &m.with, &m.xml, quota)?;
+			}
 			Ok(true)
 		});
 		match r {

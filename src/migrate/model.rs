@@ -6,6 +6,9 @@ use crate::proto::sasl::scram::ScramCredentials;
 use crate::proto::subscription::Sub;
 use crate::store::{NodeConfig, StoredRoom};
 
+// Every XML text field may carry its own xmlns; without one it is in the
+// namespace its field names (what the store keeps).
+
 /// One account and everything it owns.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AccountData {
@@ -23,11 +26,12 @@ pub struct AccountData {
 	pub admin: bool,
 	pub locked: bool,
 	pub roster: Vec<RosterItem>,
-	/// The `<vCard xmlns="vcard-temp">` element as XML text.
+	/// The vCard element as XML text (no xmlns: vcard-temp).
 	pub vcard: Option<String>,
-	/// Private XML storage (XEP-0049): one element per (namespace, name).
+	/// Private XML storage (XEP-0049): one element per (namespace, name),
+	/// each with its xmlns.
 	pub private: Vec<PrivateXml>,
-	/// Offline messages, oldest first, each a `<message/>` in jabber:client as XML text.
+	/// Offline messages, oldest first, each a `<message/>` as XML text (no xmlns: jabber:client).
 	pub offline: Vec<String>,
 	pub pep: Vec<PepNodeData>,
 	/// The message archive, oldest first.
@@ -73,7 +77,7 @@ pub struct PepNodeData {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PepItemData {
 	pub id: String,
-	/// The payload element as XML text.
+	/// The payload element as XML text (no xmlns: http://jabber.org/protocol/pubsub).
 	pub xml: String,
 }
 
@@ -86,16 +90,27 @@ pub struct ArchivedMessage {
 	pub micros: u64,
 	/// The other party (full JID when known).
 	pub with: String,
-	/// The `<message/>` in jabber:client as XML text, with from and to.
+	/// The `<message/>` as XML text (no xmlns: jabber:client), with from and to.
 	pub xml: String,
 }
 
 /// Data of the host rather than of one account (a Xerra extension to XEP-0227).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HostData {
-	/// Persistent MUC rooms by their localpart on the conference service.
-	pub rooms: Vec<(String, StoredRoom)>,
+	/// Persistent MUC rooms.
+	pub rooms: Vec<RoomData>,
 	pub departments: Vec<Department>,
+}
+
+/// One persistent MUC room with its archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomData {
+	/// The room's localpart on the conference service.
+	pub name: String,
+	/// As stored; an empty `salt` makes the room a new one.
+	pub room: StoredRoom,
+	/// The room's message archive (XEP-0313), oldest first; `with` is the occupant JID.
+	pub archive: Vec<ArchivedMessage>,
 }
 
 /// A department group with its members' localparts.

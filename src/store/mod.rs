@@ -19,6 +19,7 @@ mod blocking;
 mod codec;
 mod components;
 mod disk;
+mod export;
 #[doc(hidden)]
 pub mod fuzzing;
 mod groups;

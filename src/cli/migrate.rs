@@ -1,0 +1,88 @@
+//! `xerra export` and `xerra import`: XEP-0227 files (see `crate::migrate`).
+//! Both need the server stopped: the database admits one process, and an
+//! import must not race live sessions on the accounts it writes.
+
+use std::path::Path;
+
+use super::{DEFAULT_CACHE, load_config, open_store};
+use crate::admin::Command;
+
+fn refuse_if_running(data_dir: &Path, what: &str) -> Result<(), String> {
+	if crate::control::request(data_dir, &Command::Status).is_some() {
+		return Err(format!("the server is running; stop it for {what} (`systemctl stop xerra`), then start it again"));
+	}
+	Ok(())
+}
+
+/// `xerra export [--user NAME] FILE` (`-` = standard output).
+pub fn export(data_dir: &Path, args: &[String]) -> Result<(), String> {
+	let (user, file) = match args {
+		[flag, name, file] if flag == "--user" => (Some(crate::xmpp::jid::prep_localpart(name).map_err(|e| format!("{name}: {e}"))?), file),
+		[file] if !file.starts_with("--") => (None, file),
+		_ => return Err("usage: xerra export [--user NAME] FILE".into()),
+	};
+	refuse_if_running(data_dir, "an export")?;
+	let store = open_store(data_dir, DEFAULT_CACHE)?;
+	let result = load_config(data_dir.to_owned(), &store, &[]).and_then(|config| {
+		if file == "-" {
+			let stdout = std::io::stdout();
+			let mut out = std::io::BufWriter::new(stdout.lock());
+			crate::migrate::export(&store, &config.domain, user.as_deref(), &mut out)
+		} else {
+			write_private(Path::new(file), |out| crate::migrate::export(&store, &config.domain, user.as_deref(), out))
+		}
+	});
+	store.shutdown();
+	let sum = result?;
+	if file != "-" {
+		println!("exported {} accounts, {} rooms, {} departments to {file}", sum.accounts, sum.rooms, sum.departments);
+	}
+	Ok(())
+}
+
+/// Writes `path` readable by its owner only (it holds every account's keys),
+/// through a temporary file: a failed export leaves no half file.
+fn write_private<T>(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> Result<T, String>) -> Result<T, String> {
+	use std::io::Write as _;
+	use std::os::unix::fs::OpenOptionsExt as _;
+	let tmp = path.with_extension("part");
+	let file = std::fs::OpenOptions::new()
+		.write(true)
+		.create(true)
+		.truncate(true)
+		.mode(0o600)
+		.open(&tmp)
+		.map_err(|e| format!("{}: {e}", tmp.display()))?;
+	let mut out = std::io::BufWriter::new(file);
+	let result = f(&mut out).and_then(|v| {
+		let file = out.into_inner().map_err(|e| e.to_string())?;
+		file.sync_all().map_err(|e| e.to_string())?;
+		Ok(v)
+	});
+	match result {
+		Ok(v) => {
+			std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+			Ok(v)
+		}
+		Err(e) => {
+			let _ = std::fs::remove_file(&tmp);
+			let _ = std::io::stderr().flush();
+			Err(e)
+		}
+	}
+}
+
+/// `xerra import FILE`: prints the report; fails if anything was skipped.
+pub fn import(data_dir: &Path, args: &[String]) -> Result<(), String> {
+	let [file] = args else { return Err("usage: xerra import FILE".into()) };
+	refuse_if_running(data_dir, "an import")?;
+	if !Path::new(file).is_file() {
+		return Err(format!("{file}: no such file"));
+	}
+	let store = open_store(data_dir, DEFAULT_CACHE)?;
+	let result = load_config(data_dir.to_owned(), &store, &[]).map(|config| crate::migrate::import_file(&store, &config, Path::new(file)));
+	store.shutdown();
+	let report = result?;
+	print!("{}", report.text());
+	if report.skipped.is_empty() { Ok(()) } else { Err(format!("{} skipped (see above)", report.skipped.len())) }
+}

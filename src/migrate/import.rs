@@ -278,3 +278,52 @@ pub fn import_host(store: &Store, limits: &ImportLimits, host: HostData, report:
 		}
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::migrate::model::{AccountData, RosterItem};
+	use crate::store::test_support::{temp_store, test_account};
+
+	fn limits() -> ImportLimits {
+		ImportLimits::from_config(&Config::new(std::env::temp_dir()))
+	}
+
+	/// An account whose transaction fails after some of it was written
+	/// leaves nothing behind (the store rolls the whole job back).
+	#[test]
+	fn an_account_failing_midway_leaves_nothing() {
+		let t = temp_store();
+		let a = AccountData {
+			name: "alice".into(),
+			roster: vec![RosterItem { jid: "bob@x".into(), in_roster: true, ..RosterItem::default() }],
+			vcard: Some("<vCard/>".into()),
+			offline: vec!["<message/>".into()],
+			..AccountData::default()
+		};
+		let l = limits();
+		let r = t.store.write_blocking(move |tx| {
+			assert!(write_account(tx, &a, &test_account(), &l)?);
+			Err::<(), _>(StoreError::Db("the disk went away".into()))
+		});
+		assert!(r.is_err());
+		let s = t.store.snapshot().unwrap();
+		assert!(s.account("alice").unwrap().is_none() && s.roster("alice").unwrap().is_empty() && s.vcard("alice").unwrap().is_none());
+		assert!(s.offline_all("alice").unwrap().is_empty());
+	}
+
+	#[test]
+	fn one_key_set_is_enough_and_none_is_refused() {
+		let t = temp_store();
+		let sha1 = test_account().sha1;
+		let one = AccountData { name: "Alice".into(), sha1: Some(sha1.clone()), ..AccountData::default() };
+		let none = AccountData { name: "bob".into(), ..AccountData::default() };
+		let bad = AccountData { name: "a@b".into(), sha1: Some(sha1), ..AccountData::default() };
+		let r = import_accounts(&t.store, &limits(), [Ok(one), Ok(none), Ok(bad)]);
+		assert_eq!(r.imported, ["alice"]);
+		assert!(r.notes[0].contains("only SCRAM-SHA-1 keys"), "{:?}", r.notes);
+		assert_eq!(r.skipped.len(), 2, "{:?}", r.skipped);
+		let stored = t.store.snapshot().unwrap().account("alice").unwrap().unwrap();
+		assert!(stored.sha256.stored_key.is_empty(), "no SHA-256 login until a new password");
+	}
+}

@@ -35,6 +35,9 @@ pub struct ExportSummary {
 /// (or only `user`), then, for a whole export, the rooms and departments in
 /// Xerra's extension. Blocking: call it off the executor.
 pub fn export(store: &Store, domain: &str, user: Option<&str>, out: &mut dyn Write) -> Result<ExportSummary, String> {
+	if domain.is_empty() {
+		return Err("this server has no domain yet (set it up first)".into());
+	}
 	let snap = store.snapshot().map_err(|e| e.to_string())?;
 	let io = |e: std::io::Error| format!("writing: {e}");
 	let names = match user {

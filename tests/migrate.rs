@@ -1,0 +1,267 @@
+//! XEP-0227 export and import (`xerra export`, `xerra import`): a round trip
+//! through a fresh server keeps everything and the old passwords; a broken
+//! file or account imports nothing of that account and the rest; and moving
+//! to and from real ejabberd 23.01 (when it is installed: tests/setup).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Client, DOMAIN, PASSWORD, Server, cli, server_with_users};
+use xerra::xmpp::element::Element;
+
+const MUC: &str = "http://jabber.org/protocol/muc";
+const MAM: &str = "urn:xmpp:mam:2";
+
+fn temp_dir(name: &str) -> PathBuf {
+	let d = std::env::temp_dir().join(format!("xerra-migrate-{}-{name}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&d);
+	std::fs::create_dir_all(&d).unwrap();
+	d
+}
+
+fn jid(n: &str) -> String {
+	Server::jid(n)
+}
+
+fn room(name: &str) -> String {
+	format!("{name}@rooms.{DOMAIN}")
+}
+
+fn body(e: &Element) -> Option<String> {
+	e.child("body", "jabber:client").map(Element::text)
+}
+
+/// Bodies of `c`'s archive (or a room's, with `to`), oldest first.
+fn archive(c: &mut Client, to: Option<&str>) -> Vec<String> {
+	let id = c.id();
+	let to = to.map(|t| format!(" to='{t}'")).unwrap_or_default();
+	c.send(&format!("<iq type='set' id='{id}'{to}><query xmlns='{MAM}' queryid='q'/></iq>"));
+	let mut out = Vec::new();
+	loop {
+		let e = c.wait_for(|e| e.attr("id") == Some(id.as_str()) || e.child("result", MAM).is_some());
+		if e.name() == "iq" {
+			assert_eq!(e.attr("type"), Some("result"), "{}", e.to_xml("jabber:client"));
+			return out;
+		}
+		let m = e
+			.child("result", MAM)
+			.and_then(|r| r.child("forwarded", "urn:xmpp:forward:0"))
+			.and_then(|f| f.child("message", "jabber:client"));
+		out.extend(m.and_then(body));
+	}
+}
+
+/// A fresh data directory for `DOMAIN`, not running.
+fn empty_box(name: &str) -> PathBuf {
+	let d = temp_dir(name);
+	let (ok, out) = cli(&d, &["config", "set", "domain", DOMAIN], None);
+	assert!(ok, "{out}");
+	d
+}
+
+fn export(dir: &Path, file: &Path) -> String {
+	let (ok, out) = cli(dir, &["export", file.to_str().unwrap()], None);
+	assert!(ok, "export: {out}");
+	std::fs::read_to_string(file).unwrap()
+}
+
+/// A server with every kind of data: rosters with a pending request each
+/// way, a vCard, private XML, a PEP item, one-to-one and offline messages,
+/// a persistent room with its history, a department.
+fn populated() -> Server {
+	let s = server_with_users(&["alice", "bob", "carol"], &[]);
+	let mut alice = s.online("alice");
+	let r = alice.iq(&format!(
+		"<iq type='set'><query xmlns='jabber:iq:roster'><item jid='{}' name='Bob B.'><group>Team</group></item></query></iq>",
+		jid("bob")
+	));
+	assert_eq!(r.attr("type"), Some("result"));
+	alice.send(&format!("<presence to='{}' type='subscribe'/>", jid("bob")));
+	let mut bob = s.online("bob");
+	bob.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribe"));
+	bob.send(&format!("<presence to='{}' type='subscribed'/>", jid("alice")));
+	alice.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribed"));
+	// carol asks alice, who does not answer; alice asks carol, who does not either.
+	let mut carol = s.online("carol");
+	carol.send(&format!("<presence to='{}' type='subscribe'><status>It is Carol</status></presence>", jid("alice")));
+	alice.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribe"));
+	alice.send(&format!("<presence to='{}' type='subscribe'/>", jid("carol")));
+	carol.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribe"));
+	let card = "<vCard xmlns='vcard-temp'><FN>Alice &amp; Co</FN><NICKNAME>al</NICKNAME></vCard>";
+	assert_eq!(alice.iq(&format!("<iq type='set'>{card}</iq>")).attr("type"), Some("result"));
+	let private = "<iq type='set'><query xmlns='jabber:iq:private'><prefs xmlns='x:prefs'><color>blue</color></prefs></query></iq>";
+	assert_eq!(alice.iq(private).attr("type"), Some("result"));
+	let publish = "<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:x:status'>\
+		<item id='now'><status xmlns='urn:x:status'>At the desk</status></item></publish></pubsub></iq>";
+	assert_eq!(alice.iq(publish).attr("type"), Some("result"));
+	alice.send(&format!("<message to='{}' type='chat'><body>hello bob</body></message>", jid("bob")));
+	bob.wait_for(|e| body(e).as_deref() == Some("hello bob"));
+	// A persistent room with something said in it.
+	alice.send(&format!("<presence to='{}/al'><x xmlns='{MUC}'/></presence>", room("lobby")));
+	alice.wait_for(|e| e.name() == "message" && e.child("subject", "jabber:client").is_some());
+	let form = "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>\
+		<field var='muc#roomconfig_persistentroom'><value>1</value></field><field var='muc#roomconfig_roomname'><value>The Lobby</value></field></x>";
+	let r =
+		alice.iq(&format!("<iq type='set' to='{}'><query xmlns='http://jabber.org/protocol/muc#owner'>{form}</query></iq>", room("lobby")));
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
+	alice.send(&format!("<message to='{}' type='groupchat'><body>hi room</body></message>", room("lobby")));
+	alice.wait_for(|e| body(e).as_deref() == Some("hi room"));
+	drop(alice);
+	// alice is away: this waits for her.
+	bob.send(&format!("<message to='{}' type='chat'><body>while you were away</body></message>", jid("alice")));
+	let mut carol2 = s.login("carol");
+	let _ = carol2.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
+	for args in [&["group", "add", "Sales"][..], &["group", "add-member", "Sales", "bob"], &["group", "add", "Empty"]] {
+		let (ok, out) = s.cli(args, None);
+		assert!(ok, "{out}");
+	}
+	// The offline message is stored before the export (bob's stream is in order).
+	let _ = bob.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
+	s
+}
+
+#[test]
+fn round_trip_keeps_everything_and_the_old_passwords() {
+	let mut a = populated();
+	let running = temp_dir("running").join("x.xml");
+	let (ok, out) = a.cli(&["export", running.to_str().unwrap()], None);
+	assert!(!ok && out.contains("the server is running"), "{out}");
+	assert!(a.stop());
+	// The test server had its domain on the command line; a box has it stored.
+	let (ok, out) = a.cli(&["config", "set", "domain", DOMAIN], None);
+	assert!(ok, "{out}");
+	let dir = temp_dir("files");
+	let first = export(&a.dir, &dir.join("first.xml"));
+	for part in [
+		"<scram-credentials xmlns='urn:xmpp:pie:0#scram' mechanism='SCRAM-SHA-1'><iter-count>",
+		"mechanism='SCRAM-SHA-256'",
+		"<item jid='bob@example.test' subscription='to' name='Bob B.'><group>Team</group></item>",
+		"<item jid='carol@example.test' subscription='none' ask='subscribe'/>",
+		"<presence xmlns='jabber:client' from='carol@example.test' to='alice@example.test' type='subscribe'><status>It is Carol</status>",
+		"<vCard xmlns='vcard-temp'><FN>Alice &amp; Co</FN>",
+		"<query xmlns='jabber:iq:private'><prefs xmlns='x:prefs'><color>blue</color>",
+		"<offline-messages><message xmlns='jabber:client'",
+		"<configure node='urn:x:status'><x xmlns='jabber:x:data' type='submit'>",
+		"<items node='urn:x:status'><item id='now'><status xmlns='urn:x:status'>At the desk</status>",
+		"<archive xmlns='urn:xmpp:pie:0#mam'><result xmlns='urn:xmpp:mam:2' id=",
+		"<room name='lobby' title='The Lobby'",
+		"<department name='Empty'/><department name='Sales'><member name='bob'/></department>",
+	] {
+		assert!(first.contains(part), "{part} missing from {first}");
+	}
+	let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(dir.join("first.xml")).unwrap().permissions());
+	assert_eq!(mode & 0o077, 0, "an export holds keys: the owner's only");
+
+	let b = empty_box("fresh");
+	let (ok, out) = cli(&b, &["import", dir.join("first.xml").to_str().unwrap()], None);
+	assert!(ok && out.contains("imported 3 accounts, 1 rooms, 2 departments"), "{out}");
+	let second = export(&b, &dir.join("second.xml"));
+	assert_eq!(first, second, "export, import, export again: the same file");
+	// Importing again merges nothing.
+	let (ok, out) = cli(&b, &["import", dir.join("first.xml").to_str().unwrap()], None);
+	assert!(!ok && out.contains("imported 0 accounts") && out.contains("skipped alice: an account with this name exists already"), "{out}");
+	assert_eq!(export(&b, &dir.join("third.xml")), first);
+
+	// On the new server, with the old password, by either SCRAM.
+	let s = Server::start_in(b, Vec::new());
+	let mut c = Client::connect(s.port);
+	c.open();
+	c.starttls();
+	c.open();
+	c.scram("bob", PASSWORD, "SCRAM-SHA-1").expect("SCRAM-SHA-1 with the old password");
+	let mut alice = s.login("alice");
+	let roster = alice.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>").to_xml("jabber:client");
+	assert!(roster.contains("name='Bob B.'") && roster.contains("<group>Team</group>") && roster.contains("subscription='to'"), "{roster}");
+	alice.send("<presence/>");
+	let got = alice.drain(std::time::Duration::from_secs(2));
+	assert!(got.iter().any(|e| body(e).as_deref() == Some("while you were away")), "the offline message");
+	assert!(got.iter().any(|e| e.attr("type") == Some("subscribe") && e.attr("from") == Some(jid("carol").as_str())), "carol's request");
+	let card = alice.iq("<iq type='get'><vCard xmlns='vcard-temp'/></iq>").to_xml("jabber:client");
+	assert!(card.contains("<FN>Alice &amp; Co</FN>"), "{card}");
+	let p = alice.iq("<iq type='get'><query xmlns='jabber:iq:private'><prefs xmlns='x:prefs'/></query></iq>").to_xml("jabber:client");
+	assert!(p.contains("<color>blue</color>"), "{p}");
+	let items = alice.iq("<iq type='get'><pubsub xmlns='http://jabber.org/protocol/pubsub'><items node='urn:x:status'/></pubsub></iq>");
+	assert!(items.to_xml("jabber:client").contains("At the desk"), "{}", items.to_xml("jabber:client"));
+	let history = archive(&mut alice, None);
+	assert!(history.contains(&"hello bob".to_owned()) && history.contains(&"while you were away".to_owned()), "{history:?}");
+	assert_eq!(archive(&mut alice, Some(&room("lobby"))), ["hi room"]);
+	alice.send(&format!("<presence to='{}/al'><x xmlns='{MUC}'/></presence>", room("lobby")));
+	alice.wait_for(|e| body(e).as_deref() == Some("hi room"));
+	let (ok, out) = s.cli(&["group", "list"], None);
+	assert!(ok && out.contains("Sales") && out.contains("bob") && out.contains("Empty"), "{out}");
+	let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `file` with `from` replaced by `to` (once; it must be there).
+fn edited(file: &str, from: &str, to: &str) -> String {
+	assert!(file.contains(from), "{from} not in the file");
+	file.replacen(from, to, 1)
+}
+
+fn import(dir: &Path, text: &str, name: &str) -> (bool, String) {
+	let f = dir.join(name);
+	std::fs::write(&f, text).unwrap();
+	cli(dir, &["import", f.to_str().unwrap()], None)
+}
+
+fn users(dir: &Path) -> String {
+	let (ok, out) = cli(dir, &["user", "list"], None);
+	assert!(ok, "{out}");
+	out
+}
+
+#[test]
+fn a_broken_account_or_file_imports_nothing_of_that_account_and_the_rest() {
+	let mut s = server_with_users(&["alice", "bob", "carol", "dave"], &[]);
+	let mut alice = s.login("alice");
+	let photo = "A".repeat(70_000);
+	let r = alice.iq(&format!("<iq type='set'><vCard xmlns='vcard-temp'><PHOTO><BINVAL>{photo}</BINVAL></PHOTO></vCard></iq>"));
+	assert_eq!(r.attr("type"), Some("result"));
+	alice.send(&format!("<message to='{}' type='chat'><body>for bob</body></message>", jid("bob")));
+	let _ = alice.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
+	assert!(s.stop());
+	assert!(s.cli(&["config", "set", "domain", DOMAIN], None).0);
+	let work = temp_dir("broken");
+	let file = export(&s.dir, &work.join("all.xml"));
+
+	// Past import_max_account_bytes: that account is skipped, the others come.
+	let b = empty_box("too-big");
+	assert!(cli(&b, &["config", "set", "import_max_account_bytes", "65536"], None).0);
+	let (ok, out) = import(&b, &file, "f.xml");
+	assert!(
+		!ok && out.contains("imported 3 accounts") && out.contains("skipped alice: larger than import_max_account_bytes (65536)"),
+		"{out}"
+	);
+	assert_eq!(users(&b).lines().collect::<Vec<_>>(), [jid("bob"), jid("carol"), jid("dave")]);
+
+	// A key that is not base64, and an account past a limit of this server.
+	let b = empty_box("bad-account");
+	assert!(cli(&b, &["config", "set", "max_offline_messages", "0"], None).0);
+	let carol = file.find("<user name='carol'>").unwrap();
+	let key = file[carol..].find("<stored-key>").unwrap() + carol + "<stored-key>".len();
+	let broken = format!("{}!!{}", &file[..key], &file[key..]);
+	let (ok, out) = import(&b, &broken, "f.xml");
+	assert!(!ok && out.contains("imported 2 accounts"), "{out}");
+	assert!(out.contains("skipped carol: scram-credentials: <stored-key/> is not base64"), "{out}");
+	assert!(out.contains("skipped bob: 1 offline messages") && out.contains("max_offline_messages (0)"), "{out}");
+	assert_eq!(users(&b).lines().collect::<Vec<_>>(), [jid("alice"), jid("dave")]);
+	// Nothing of bob was written: imported later (limit raised), he is whole.
+	assert!(cli(&b, &["config", "unset", "max_offline_messages"], None).0);
+	let (_, out) = import(&b, &file, "f.xml");
+	assert!(out.contains("imported 2 accounts") && out.contains("skipped alice: an account with this name exists"), "{out}");
+	let again = export(&b, &work.join("again.xml"));
+	assert_eq!(again, file, "bob and carol whole after all");
+
+	// A file cut off inside carol: alice and bob are in, carol and dave are not.
+	let b = empty_box("cut");
+	let cut = &file[..file.find("<user name='carol'>").unwrap() + 200];
+	let (ok, out) = import(&b, cut, "f.xml");
+	assert!(!ok && out.contains("imported 2 accounts") && out.contains("nothing after this point was imported"), "{out}");
+	assert_eq!(users(&b).lines().collect::<Vec<_>>(), [jid("alice"), jid("bob")]);
+	// Not XML at all after bob.
+	let b = empty_box("garbage");
+	let (ok, out) = import(&b, &edited(&file, "<user name='carol'>", "<user name='carol'><<<"), "f.xml");
+	assert!(!ok && out.contains("not well-formed") && out.contains("imported 2 accounts"), "{out}");
+	let _ = std::fs::remove_dir_all(&work);
+}

@@ -265,3 +265,198 @@ fn a_broken_account_or_file_imports_nothing_of_that_account_and_the_rest() {
 	assert!(!ok && out.contains("not well-formed") && out.contains("imported 2 accounts"), "{out}");
 	let _ = std::fs::remove_dir_all(&work);
 }
+
+/// A private ejabberd 23.01 (tests/clients/ejabberd_peer.sh), stopped and
+/// removed when dropped.
+struct Ejabberd {
+	work: PathBuf,
+	port: u16,
+}
+
+const EJABBERD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/ejabberd_peer.sh");
+
+impl Ejabberd {
+	fn start(name: &str, format: &str) -> Ejabberd {
+		assert!(Path::new("/usr/sbin/ejabberdctl").exists(), "ejabberd is not installed: run tests/setup");
+		let work = temp_dir(&format!("ejabberd-{name}"));
+		// Its c2s port and the Erlang distribution port after it, both free.
+		let port = loop {
+			let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+			if p < 65000 && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+				break p;
+			}
+		};
+		let out = std::process::Command::new(EJABBERD)
+			.args(["start", work.to_str().unwrap(), &port.to_string(), DOMAIN, format])
+			.output()
+			.unwrap();
+		let e = Ejabberd { work, port };
+		assert!(out.status.success(), "ejabberd did not start: {}{}", String::from_utf8_lossy(&out.stderr), e.logs());
+		e
+	}
+
+	fn ctl(&self, args: &[&str]) -> (bool, String) {
+		let out = std::process::Command::new(EJABBERD).arg("ctl").arg(&self.work).args(args).output().unwrap();
+		(out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+	}
+
+	fn logs(&self) -> String {
+		std::fs::read_to_string(self.work.join("logs/ejabberd.log")).unwrap_or_default()
+	}
+
+	/// STARTTLS and SCRAM-SHA-1 (all it offers with SCRAM storage), bound.
+	fn login(&self, user: &str, password: &str) -> Result<Client, String> {
+		let mut c = Client::connect(self.port);
+		c.open();
+		c.starttls();
+		c.open();
+		c.scram(user, password, "SCRAM-SHA-1")?;
+		c.open();
+		c.bind(None)?;
+		Ok(c)
+	}
+
+	/// A directory ejabberd (running as its own user) may read and write.
+	fn io(&self) -> PathBuf {
+		self.work.join("io")
+	}
+}
+
+impl Drop for Ejabberd {
+	fn drop(&mut self) {
+		let _ = std::process::Command::new(EJABBERD).arg("stop").arg(&self.work).status();
+		if std::thread::panicking() {
+			eprintln!("--- ejabberd log ---\n{}", self.logs());
+		}
+		let _ = std::fs::remove_dir_all(&self.work);
+	}
+}
+
+/// The main file of an `export_piefxis DIR` (it includes the host file).
+fn piefxis_main(dir: &Path) -> PathBuf {
+	let mut found = Vec::new();
+	for e in std::fs::read_dir(dir).unwrap() {
+		let p = e.unwrap().path();
+		let text = std::fs::read_to_string(&p).unwrap_or_default();
+		if text.contains("<server-data") {
+			found.push(p);
+		}
+	}
+	assert_eq!(found.len(), 1, "one main file in {dir:?}: {found:?}");
+	found.pop().unwrap()
+}
+
+#[test]
+fn ejabberd_export_piefxis_moves_in_with_the_old_passwords() {
+	let ej = Ejabberd::start("out", "scram");
+	for u in ["alice", "bob"] {
+		let (ok, out) = ej.ctl(&["register", u, DOMAIN, PASSWORD]);
+		assert!(ok, "{out}");
+	}
+	let mut alice = ej.login("alice", PASSWORD).unwrap();
+	let r = alice.iq(&format!(
+		"<iq type='set'><query xmlns='jabber:iq:roster'><item jid='{}' name='Bob B.'><group>Team</group></item></query></iq>",
+		jid("bob")
+	));
+	assert_eq!(r.attr("type"), Some("result"));
+	alice.send(&format!("<presence to='{}' type='subscribe'/>", jid("bob")));
+	assert_eq!(alice.iq("<iq type='set'><vCard xmlns='vcard-temp'><FN>Alice from ejabberd</FN></vCard></iq>").attr("type"), Some("result"));
+	let private = "<iq type='set'><query xmlns='jabber:iq:private'><prefs xmlns='x:prefs'><color>green</color></prefs></query></iq>";
+	assert_eq!(alice.iq(private).attr("type"), Some("result"));
+	drop(alice);
+	let mut bob = ej.login("bob", PASSWORD).unwrap();
+	bob.send(&format!("<message to='{}' type='chat'><body>waiting at ejabberd</body></message>", jid("alice")));
+	let _ = bob.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
+	drop(bob);
+	let (ok, out) = ej.ctl(&["export_piefxis", ej.io().to_str().unwrap()]);
+	assert!(ok, "{out}");
+	let main = piefxis_main(&ej.io());
+
+	let b = empty_box("from-ejabberd");
+	let (ok, out) = cli(&b, &["import", main.to_str().unwrap()], None);
+	assert!(ok && out.contains("imported 2 accounts"), "{out}");
+	// ejabberd keeps one SCRAM hash (SHA-1 here): said, not hidden.
+	assert!(out.contains("alice: only SCRAM-SHA-1 keys"), "{out}");
+	let s = Server::start_in(b, Vec::new());
+	let mut c = Client::connect(s.port);
+	c.open();
+	c.starttls();
+	c.open();
+	c.scram("alice", PASSWORD, "SCRAM-SHA-1").expect("the old password");
+	c.open();
+	c.bind(None).unwrap();
+	let roster = c.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>").to_xml("jabber:client");
+	assert!(roster.contains("name='Bob B.'") && roster.contains("<group>Team</group>") && roster.contains("ask='subscribe'"), "{roster}");
+	let card = c.iq("<iq type='get'><vCard xmlns='vcard-temp'/></iq>").to_xml("jabber:client");
+	assert!(card.contains("Alice from ejabberd"), "{card}");
+	let p = c.iq("<iq type='get'><query xmlns='jabber:iq:private'><prefs xmlns='x:prefs'/></query></iq>").to_xml("jabber:client");
+	assert!(p.contains("<color>green</color>"), "{p}");
+	c.send("<presence/>");
+	c.wait_for(|e| body(e).as_deref() == Some("waiting at ejabberd"));
+	// bob has alice's request waiting.
+	let mut bob = Client::connect(s.port);
+	bob.open();
+	bob.starttls();
+	bob.open();
+	bob.scram("bob", PASSWORD, "SCRAM-SHA-1").expect("the old password");
+	bob.open();
+	bob.bind(None).unwrap();
+	bob.send("<presence/>");
+	bob.wait_for(|e| e.name() == "presence" && e.attr("type") == Some("subscribe") && e.attr("from") == Some(jid("alice").as_str()));
+}
+
+#[test]
+fn xerra_export_moves_into_ejabberd_with_the_old_passwords() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut alice = s.login("alice");
+	let r = alice.iq(&format!(
+		"<iq type='set'><query xmlns='jabber:iq:roster'><item jid='{}' name='Bob B.'><group>Team</group></item></query></iq>",
+		jid("bob")
+	));
+	assert_eq!(r.attr("type"), Some("result"));
+	assert_eq!(alice.iq("<iq type='set'><vCard xmlns='vcard-temp'><FN>Alice from Xerra</FN></vCard></iq>").attr("type"), Some("result"));
+	drop(alice);
+	let mut s = s;
+	assert!(s.stop());
+	assert!(s.cli(&["config", "set", "domain", DOMAIN], None).0);
+	let ej = Ejabberd::start("in", "scram");
+	let file = ej.io().join("xerra.xml");
+	let (ok, out) = s.cli(&["export", "--ejabberd", file.to_str().unwrap()], None);
+	assert!(ok, "{out}");
+	// ejabberd runs as its own user: it must read the file.
+	let _ = std::process::Command::new("chmod").arg("644").arg(&file).status();
+	let (ok, out) = ej.ctl(&["import_piefxis", file.to_str().unwrap()]);
+	assert!(ok, "import_piefxis: {out}");
+	let (_, users) = ej.ctl(&["registered_users", DOMAIN]);
+	assert_eq!(users.split_whitespace().collect::<Vec<_>>(), ["alice", "bob"], "{users}");
+	for u in ["alice", "bob"] {
+		ej.login(u, PASSWORD).unwrap_or_else(|e| panic!("{u} cannot log in to ejabberd with the old password: {e}"));
+	}
+	assert!(ej.login("alice", "wrong").is_err(), "a wrong password is refused");
+	let mut alice = ej.login("alice", PASSWORD).unwrap();
+	let roster = alice.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>").to_xml("jabber:client");
+	assert!(roster.contains("Bob B.") && roster.contains("Team"), "{roster}");
+	let card = alice.iq("<iq type='get'><vCard xmlns='vcard-temp'/></iq>").to_xml("jabber:client");
+	assert!(card.contains("Alice from Xerra"), "{card}");
+}
+
+/// ejabberd's default password storage is plain: both SCRAM key sets are
+/// made from the password, so any client's mechanism works.
+#[test]
+fn ejabberd_plain_passwords_give_both_key_sets() {
+	let ej = Ejabberd::start("plain", "plain");
+	let (ok, out) = ej.ctl(&["register", "alice", DOMAIN, PASSWORD]);
+	assert!(ok, "{out}");
+	let (ok, out) = ej.ctl(&["export_piefxis", ej.io().to_str().unwrap()]);
+	assert!(ok, "{out}");
+	let b = empty_box("from-ejabberd-plain");
+	let (ok, out) = cli(&b, &["import", piefxis_main(&ej.io()).to_str().unwrap()], None);
+	assert!(ok && out.contains("imported 1 accounts") && !out.contains("only SCRAM"), "{out}");
+	let s = Server::start_in(b, Vec::new());
+	drop(s.login("alice"));
+	let mut c = Client::connect(s.port);
+	c.open();
+	c.starttls();
+	c.open();
+	c.scram("alice", PASSWORD, "SCRAM-SHA-1").expect("SCRAM-SHA-1 too");
+}

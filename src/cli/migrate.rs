@@ -14,22 +14,37 @@ fn refuse_if_running(data_dir: &Path, what: &str) -> Result<(), String> {
 	Ok(())
 }
 
-/// `xerra export [--user NAME] FILE` (`-` = standard output).
+/// `xerra export [--user NAME] [--accounts-only] [--ejabberd] FILE` (`-` = standard output).
 pub fn export(data_dir: &Path, args: &[String]) -> Result<(), String> {
-	let (user, file) = match args {
-		[flag, name, file] if flag == "--user" => (Some(crate::xmpp::jid::prep_localpart(name).map_err(|e| format!("{name}: {e}"))?), file),
-		[file] if !file.starts_with("--") => (None, file),
-		_ => return Err("usage: xerra export [--user NAME] FILE".into()),
-	};
+	const USAGE: &str = "usage: xerra export [--user NAME] [--accounts-only] [--ejabberd] FILE";
+	let (mut user, mut accounts_only, mut ejabberd, mut file) = (None, false, false, None);
+	let mut it = args.iter();
+	while let Some(a) = it.next() {
+		match a.as_str() {
+			"--user" => {
+				let name = it.next().ok_or(USAGE)?;
+				user = Some(crate::xmpp::jid::prep_localpart(name).map_err(|e| format!("{name}: {e}"))?);
+			}
+			"--accounts-only" => accounts_only = true,
+			// What ejabberd 23.01's import_piefxis takes: accounts only, its SCRAM encoding.
+			"--ejabberd" => (accounts_only, ejabberd) = (true, true),
+			f if file.is_none() && (f == "-" || !f.starts_with('-')) => file = Some(f.to_owned()),
+			_ => return Err(USAGE.into()),
+		}
+	}
+	let file = file.ok_or(USAGE)?;
+	let file = file.as_str();
+	let user = user.as_deref();
+	let what = crate::migrate::Export { user, host_data: user.is_none() && !accounts_only, ejabberd };
 	refuse_if_running(data_dir, "an export")?;
 	let store = open_store(data_dir, DEFAULT_CACHE)?;
 	let result = load_config(data_dir.to_owned(), &store, &[]).and_then(|config| {
 		if file == "-" {
 			let stdout = std::io::stdout();
 			let mut out = std::io::BufWriter::new(stdout.lock());
-			crate::migrate::export(&store, &config.domain, user.as_deref(), &mut out)
+			crate::migrate::export(&store, &config.domain, what, &mut out)
 		} else {
-			write_private(Path::new(file), |out| crate::migrate::export(&store, &config.domain, user.as_deref(), out))
+			write_private(Path::new(file), |out| crate::migrate::export(&store, &config.domain, what, out))
 		}
 	});
 	store.shutdown();

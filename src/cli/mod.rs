@@ -49,7 +49,9 @@ Commands:
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
   export [--user N] FILE   every account (or one) with rooms and departments
-                           as a XEP-0227 file (server stopped)
+                           as a XEP-0227 file (server stopped);
+                           --accounts-only: without rooms and departments;
+                           --ejabberd: for ejabberd's import_piefxis
   import FILE              accounts, rooms and departments from a XEP-0227
                            file (server stopped); existing ones are skipped
   status                   show whether the server runs, and what it serves

@@ -31,10 +31,24 @@ pub struct ExportSummary {
 	pub departments: usize,
 }
 
+/// What an export holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Export<'a> {
+	/// One account, or all.
+	pub user: Option<&'a str>,
+	/// The rooms and departments (Xerra's extension, at host level, which
+	/// some importers refuse: ejabberd 23.01 stops at any element there
+	/// that is not a `<user/>`).
+	pub host_data: bool,
+	/// SCRAM values as ejabberd 23.01's `import_piefxis` reads them (see `pie::user_xml`).
+	pub ejabberd: bool,
+}
+
 /// Writes a XEP-0227 document of one consistent snapshot: every account
-/// (or only `user`), then, for a whole export, the rooms and departments in
-/// Xerra's extension. Blocking: call it off the executor.
-pub fn export(store: &Store, domain: &str, user: Option<&str>, out: &mut dyn Write) -> Result<ExportSummary, String> {
+/// (or only one), then the rooms and departments in Xerra's extension if
+/// asked. Blocking: call it off the executor.
+pub fn export(store: &Store, domain: &str, what: Export<'_>, out: &mut dyn Write) -> Result<ExportSummary, String> {
+	let user = what.user;
 	if domain.is_empty() {
 		return Err("this server has no domain yet (set it up first)".into());
 	}
@@ -52,11 +66,11 @@ pub fn export(store: &Store, domain: &str, user: Option<&str>, out: &mut dyn Wri
 		let Some(a) = account_data(&snap, &name).map_err(|e| e.to_string())? else {
 			return Err(format!("there is no account {name}"));
 		};
-		let xml = pie::user_xml(&a, domain).map_err(|e| format!("account {name}: {e}"))?;
+		let xml = pie::user_xml(&a, domain, what.ejabberd).map_err(|e| format!("account {name}: {e}"))?;
 		out.write_all(xml.as_bytes()).and_then(|()| out.write_all(b"\n")).map_err(io)?;
 		sum.accounts += 1;
 	}
-	if user.is_none() {
+	if what.host_data {
 		let host = host_data(&snap).map_err(|e| e.to_string())?;
 		let rooms = pie::rooms_xml(&host.rooms)?;
 		out.write_all(rooms.as_bytes()).and_then(|()| out.write_all(b"\n")).map_err(io)?;
@@ -76,7 +90,7 @@ pub fn export_account(store: &Store, domain: &str, user: &str) -> Result<Option<
 	}
 	drop(snap);
 	let mut out = Vec::new();
-	export(store, domain, Some(user), &mut out)?;
+	export(store, domain, Export { user: Some(user), host_data: false, ejabberd: false }, &mut out)?;
 	Ok(Some(out))
 }
 

@@ -47,7 +47,11 @@ fn micros_stamp(micros: u64) -> String {
 
 /// The `<user/>` element of one account, as XML inside a `<host/>` in
 /// [`PIE`]. Fails only on stored XML that does not parse (corrupt data).
-pub fn user_xml(a: &AccountData, domain: &str) -> Result<String, String> {
+/// `ejabberd`: the SCRAM values base64-encoded twice, as ejabberd 23.01's
+/// `import_piefxis` reads them (it keeps them base64-encoded and decodes the
+/// file's text once).
+pub fn user_xml(a: &AccountData, domain: &str, ejabberd: bool) -> Result<String, String> {
+	let b64 = |v: &[u8]| if ejabberd { B64.encode(B64.encode(v)) } else { B64.encode(v) };
 	let mut out = String::new();
 	out.push_str("<user name='");
 	crate::xmpp::element::escape_attr_into(&mut out, &a.name);
@@ -66,9 +70,9 @@ pub fn user_xml(a: &AccountData, domain: &str) -> Result<String, String> {
 			Element::new("scram-credentials", SCRAM)
 				.with_attr("mechanism", mech)
 				.with_child(Element::new("iter-count", SCRAM).with_text(c.iterations.to_string()))
-				.with_child(Element::new("salt", SCRAM).with_text(B64.encode(&c.salt)))
-				.with_child(Element::new("server-key", SCRAM).with_text(B64.encode(&c.server_key)))
-				.with_child(Element::new("stored-key", SCRAM).with_text(B64.encode(&c.stored_key))),
+				.with_child(Element::new("salt", SCRAM).with_text(b64(&c.salt)))
+				.with_child(Element::new("server-key", SCRAM).with_text(b64(&c.server_key)))
+				.with_child(Element::new("stored-key", SCRAM).with_text(b64(&c.stored_key))),
 		);
 	}
 	let me = format!("{}@{domain}", a.name);
@@ -287,21 +291,13 @@ pub fn user_from(el: &Element, domain: &str) -> Result<AccountData, String> {
 	for c in el.children() {
 		match (c.name(), c.ns()) {
 			("scram-credentials", SCRAM) => {
-				let text =
-					|n: &str| c.child(n, SCRAM).map(|e| e.text().trim().to_owned()).ok_or(format!("scram-credentials without <{n}/>"));
-				let key = |n: &str| B64.decode(text(n)?).map_err(|_| format!("scram-credentials: <{n}/> is not base64"));
-				let creds = ScramCredentials {
-					iterations: text("iter-count")?.parse().map_err(|_| "scram-credentials: iter-count is not a number")?,
-					salt: key("salt")?,
-					server_key: key("server-key")?,
-					stored_key: key("stored-key")?,
-				};
-				match c.attr("mechanism") {
-					Some("SCRAM-SHA-1") => a.sha1 = Some(creds),
-					Some("SCRAM-SHA-256") => a.sha256 = Some(creds),
+				let (len, slot) = match c.attr("mechanism") {
+					Some("SCRAM-SHA-1") => (20, &mut a.sha1),
+					Some("SCRAM-SHA-256") => (32, &mut a.sha256),
 					// SHA-512 and others: this server has no use for them.
-					_ => {}
-				}
+					_ => continue,
+				};
+				*slot = Some(scram_from(c, len)?);
 			}
 			("account", XERRA) => {
 				a.created = c.attr("created").and_then(|v| v.parse().ok()).unwrap_or(0);
@@ -371,6 +367,30 @@ pub fn user_from(el: &Element, domain: &str) -> Result<AccountData, String> {
 		}
 	}
 	Ok(a)
+}
+
+/// A `<scram-credentials/>` whose keys are `len` bytes. ejabberd (23.01 and
+/// later) writes each value base64-encoded twice (it keeps them encoded and
+/// encodes again): told apart by the stored key's length.
+fn scram_from(c: &Element, len: usize) -> Result<ScramCredentials, String> {
+	let text = |n: &str| c.child(n, SCRAM).map(|e| e.text().trim().to_owned()).ok_or(format!("scram-credentials without <{n}/>"));
+	let once = |n: &str| B64.decode(text(n)?).map_err(|_| format!("scram-credentials: <{n}/> is not base64"));
+	let stored = once("stored-key")?;
+	let twice = stored.len() != len && B64.decode(&stored).is_ok_and(|k| k.len() == len);
+	let key = |n: &str| -> Result<Vec<u8>, String> {
+		let v = once(n)?;
+		if twice { B64.decode(&v).map_err(|_| format!("scram-credentials: <{n}/> is not base64 twice as its stored key")) } else { Ok(v) }
+	};
+	let creds = ScramCredentials {
+		iterations: text("iter-count")?.parse().map_err(|_| "scram-credentials: iter-count is not a number")?,
+		salt: key("salt")?,
+		server_key: key("server-key")?,
+		stored_key: key("stored-key")?,
+	};
+	if creds.stored_key.len() != len || creds.server_key.len() != len {
+		return Err(format!("scram-credentials: keys of {} bytes where the mechanism has {len}", creds.stored_key.len()));
+	}
+	Ok(creds)
 }
 
 /// ejabberd's `password='scram:…'` (before XEP-0227 1.1).

@@ -161,6 +161,7 @@ const PAGES: &[&str] = &[
 	"/console/settings",
 	"/console/statistics",
 	"/console/broadcast",
+	"/console/me",
 ];
 
 #[test]
@@ -182,12 +183,18 @@ fn no_page_without_a_session() {
 }
 
 #[test]
-fn only_admins_log_in_and_the_cookie_is_locked_down() {
+fn only_admins_get_the_console_and_the_cookie_is_locked_down() {
 	let s = office(&["anna"], &[]);
 	let mut web = Web::new(&s);
+	// Anyone else logs in to their own page only.
 	let r = web.login(&format!("anna@{DOMAIN}"), PASSWORD);
+	assert_eq!((r.status, r.header("location")), (303, Some("/console/me")), "{r:?}");
+	let r = web.get("/console/people");
+	assert_eq!((r.status, r.header("location")), (303, Some("/console/me")), "{r:?}");
+	let token = web.get("/console/me").csrf();
+	let r = web.post("/console/people/delete", &[("csrf", &token), ("name", "boss")]);
 	assert_eq!(r.status, 403, "{r:?}");
-	assert!(r.body.contains("not an admin") && r.header("set-cookie").is_none(), "{r:?}");
+	web.cookie = None;
 	let r = web.login(&format!("boss@{DOMAIN}"), "wrong");
 	assert!(r.status == 403 && r.body.contains("Wrong address or password") && r.header("set-cookie").is_none(), "{r:?}");
 	// Another domain's address is nobody here.
@@ -750,7 +757,12 @@ fn a_locked_or_demoted_admin_is_logged_out() {
 	let (ok, out) = s.cli(&["user", "admin", "deputy", "off"], None);
 	assert!(ok, "{out}");
 	assert_eq!(deputy.get("/console/people").header("location"), Some("/console/login"));
-	assert!(deputy.login(&format!("deputy@{DOMAIN}"), PASSWORD).body.contains("not an admin"));
+	// Logged in again, no longer an admin: their own page only.
+	assert_eq!(deputy.login(&format!("deputy@{DOMAIN}"), PASSWORD).header("location"), Some("/console/me"));
+	assert_eq!(deputy.get("/console/people").header("location"), Some("/console/me"));
+	// Made an admin again, they get the console at their next login.
+	let token = deputy.get("/console/me").csrf();
+	assert_eq!(deputy.post("/console/logout", &[("csrf", &token)]).status, 303);
 	let (ok, out) = s.cli(&["user", "admin", "deputy", "on"], None);
 	assert!(ok, "{out}");
 	assert_eq!(deputy.login(&format!("deputy@{DOMAIN}"), PASSWORD).status, 303);
@@ -919,4 +931,32 @@ fn landing_forms_redirect_to_their_result() {
 	// A result page whose address was changed is not shown.
 	let forged = to.replace("bert", "boss");
 	assert!(!person.get(&forged).body.contains("id=\"done\""));
+}
+
+/// "My account": a person who is not an admin downloads their own data (a
+/// XEP-0227 file of their account, nobody else's), with the session's token;
+/// admins have the page too.
+#[test]
+fn people_download_their_own_data() {
+	let s = office(&["anna", "ben"], &[]);
+	let mut anna = s.login("anna");
+	assert_eq!(anna.iq("<iq type='set'><vCard xmlns='vcard-temp'><FN>Anna A.</FN></vCard></iq>").attr("type"), Some("result"));
+	let mut web = Web::new(&s);
+	assert_eq!(web.login(&format!("anna@{DOMAIN}"), PASSWORD).header("location"), Some("/console/me"));
+	let page = web.get("/console/me");
+	assert!(page.status == 200 && page.body.contains("Download my data") && !page.body.contains("/console/people"), "{page:?}");
+	assert_eq!(web.post("/console/me/export", &[("csrf", "wrong")]).status, 403);
+	let r = web.post("/console/me/export", &[("csrf", &page.csrf())]);
+	assert_eq!(r.status, 200, "{r:?}");
+	assert_eq!(r.header("content-disposition"), Some(format!("attachment; filename=\"anna@{DOMAIN}.xml\"").as_str()));
+	for part in ["<server-data xmlns='urn:xmpp:pie:0'>", "<user name='anna'>", "mechanism='SCRAM-SHA-256'", "<FN>Anna A.</FN>"] {
+		assert!(r.body.contains(part), "{part}: {}", r.body);
+	}
+	assert!(!r.body.contains("name='ben'") && !r.body.contains("name='boss'") && !r.body.contains("<rooms"), "{}", r.body);
+	let mut boss = Web::new(&s);
+	boss.login_admin();
+	let page = boss.get("/console/me");
+	assert!(page.body.contains("Download my data") && page.body.contains("/console/people"), "the admin's menu too");
+	let r = boss.post("/console/me/export", &[("csrf", &page.csrf())]);
+	assert!(r.body.contains("<user name='boss'>") && !r.body.contains("name='anna'"), "{}", r.body);
 }

@@ -133,8 +133,22 @@ impl Engine<'_> {
 	/// stand-in keys of the same cost, on a thread of its own like the
 	/// others, so the time tells nothing either. Throttling is the caller's.
 	pub async fn admin_login(&self, who: &str, password: &str) -> Result<String, AdminError> {
+		match self.account_login(who, password).await {
+			Ok((name, true)) => Ok(name),
+			Ok((_, false)) => Err(AdminError::Forbidden("wrong address or password, or not an admin".into())),
+			Err(AdminError::Forbidden(why)) if why.starts_with("wrong") => {
+				Err(AdminError::Forbidden("wrong address or password, or not an admin".into()))
+			}
+			Err(e) => Err(e),
+		}
+	}
+
+	/// Checks any account's address and password (the stored SCRAM-SHA-256
+	/// keys, derived off the executor; an unknown account takes as long as
+	/// a wrong password); the localpart and whether it is an admin.
+	pub async fn account_login(&self, who: &str, password: &str) -> Result<(String, bool), AdminError> {
 		use crate::proto::sasl::scram::{ScramCredentials, ScramHash};
-		let refused = || AdminError::Forbidden("wrong address or password, or not an admin".into());
+		let refused = || AdminError::Forbidden("wrong address or password".into());
 		let who = who.trim();
 		let local = match who.rsplit_once('@') {
 			Some((node, domain)) if domain.eq_ignore_ascii_case(&self.config.domain) => node,
@@ -158,13 +172,14 @@ impl Engine<'_> {
 			let _ = tx.send_blocking(keys.verify_password(ScramHash::Sha256, &password));
 		});
 		let right = rx.recv().await.unwrap_or(false) && account.is_some();
-		if !right || !snap.is_admin(&name)? {
+		if !right {
 			return Err(refused());
 		}
+		let admin = snap.is_admin(&name)?;
 		if snap.is_locked(&name)? {
 			return Err(AdminError::Forbidden("this account is locked".into()));
 		}
-		Ok(name)
+		Ok((name, admin))
 	}
 
 	pub(super) async fn user_reset(&self, name: &str) -> Result<Reply, AdminError> {

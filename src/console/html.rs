@@ -53,6 +53,15 @@ pub fn page(status: u16, title: &str, here: &str, csrf: &str, body: &str) -> Res
 	frame(status, title, &head, body)
 }
 
+/// A person's own page (not an admin): no menu, a way out.
+pub fn personal(status: u16, title: &str, csrf: &str, body: &str) -> Response {
+	let head = format!(
+		"<header><b>Xerra</b><nav></nav><form method=\"post\" action=\"/console/logout\">{}<button id=\"logout\">Log out</button></form></header>",
+		hidden_csrf(csrf)
+	);
+	frame(status, title, &head, body)
+}
+
 /// A page outside the menu (login, invitation, password reset).
 pub fn bare(status: u16, title: &str, body: &str) -> Response {
 	frame(status, title, "<header><b>Xerra</b></header>", body)
@@ -77,6 +86,7 @@ pub const MENU: &[(&str, &str)] = &[
 	("settings", "Settings"),
 	("statistics", "Statistics"),
 	("broadcast", "Broadcast"),
+	("me", "My account"),
 ];
 
 pub fn hidden_csrf(token: &str) -> String {

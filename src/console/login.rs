@@ -1,7 +1,8 @@
-//! Logging in to the console: an admin account's address and password,
-//! checked by the admin engine (`admin_login`: the stored SCRAM-SHA-256
-//! keys, derived off the executor; one answer for an unknown account, a
-//! wrong password and a non-admin), throttled exactly as XMPP logins are
+//! Logging in to the console: an account's address and password, checked
+//! by the admin engine (`account_login`: the stored SCRAM-SHA-256 keys,
+//! derived off the executor; one answer for an unknown account and a wrong
+//! password). Admins get the console; anyone else only "My account" (their
+//! own data to download). Throttled exactly as XMPP logins are
 //! (`net::guard`: per address, and per account and address with a growing
 //! wait), so the console is no faster way to guess.
 
@@ -52,7 +53,7 @@ pub fn form(server: &Server, error: Option<&LoginError>, jid: &str) -> Response 
 	let token = csrf::sign(&server.console.borrow().key, "/console/login", now_secs() + csrf::FORM_SECS);
 	let err = error.map(|x| super::html::notice("error", &x.text())).unwrap_or_default();
 	let body = format!(
-		"<p>The admin console of <b>{d}</b>. Log in with an admin account.</p>{err}\
+		"<p>The console of <b>{d}</b>. Log in with your account: admins manage the box, everyone downloads their own data.</p>{err}\
 		 <form class=\"card\" id=\"login\" method=\"post\" action=\"/console/login\">{}\
 		 <label for=\"jid\">Address</label><input id=\"jid\" name=\"jid\" value=\"{}\" placeholder=\"admin@{d}\" autocomplete=\"username\" autocapitalize=\"none\" required>\
 		 <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
@@ -68,12 +69,12 @@ pub fn form(server: &Server, error: Option<&LoginError>, jid: &str) -> Response 
 pub async fn submit(server: &Server, req: &Request, form: &Form) -> Response {
 	let jid = form.get("jid").unwrap_or("").trim().to_owned();
 	match check(server, req.peer.ip(), &jid, form.get("password").unwrap_or("")).await {
-		Ok(user) => {
-			log::info!("console: {user} logged in from {}", req.peer.ip());
+		Ok((user, admin)) => {
+			log::info!("console: {user} logged in from {}{}", req.peer.ip(), if admin { " (admin)" } else { "" });
 			let (id, token) = (server_random(server), server_random(server));
 			let l = &server.config.limits;
-			server.console.borrow_mut().sessions.open(id.clone(), &user, token, Instant::now(), l.console_max_sessions);
-			let mut r = Response::redirect("/console/");
+			server.console.borrow_mut().sessions.open(id.clone(), &user, admin, token, Instant::now(), l.console_max_sessions);
+			let mut r = Response::redirect(if admin { "/console/" } else { "/console/me" });
 			r.headers.push(("Set-Cookie", super::session::set_cookie(&id, l.console_session_timeout)));
 			r
 		}
@@ -91,9 +92,10 @@ fn server_random(server: &Server) -> String {
 	csrf::hex(&b)
 }
 
-/// Checks an admin's address (`name@domain`, or the name alone) and
-/// password with the engine, under the login throttle; the account's localpart.
-pub async fn check(server: &Server, ip: std::net::IpAddr, jid: &str, password: &str) -> Result<String, LoginError> {
+/// Checks an account's address (`name@domain`, or the name alone) and
+/// password with the engine, under the login throttle; the account's
+/// localpart and whether it is an admin.
+pub async fn check(server: &Server, ip: std::net::IpAddr, jid: &str, password: &str) -> Result<(String, bool), LoginError> {
 	let local = jid.trim().rsplit_once('@').map_or(jid.trim(), |(l, _)| l);
 	// The throttle's key: the name as an XMPP login would name it.
 	let key = prep_localpart(local).unwrap_or_else(|_| local.to_owned());
@@ -101,8 +103,8 @@ pub async fn check(server: &Server, ip: std::net::IpAddr, jid: &str, password: &
 	if !server.guard.borrow_mut().login_allowed(ip, Some(&key), Instant::now(), limits) {
 		return Err(LoginError::Throttled);
 	}
-	match Engine::running(server).admin_login(jid, password).await {
-		Ok(user) => Ok(user),
+	match Engine::running(server).account_login(jid, password).await {
+		Ok(found) => Ok(found),
 		Err(AdminError::Forbidden(why)) => {
 			server.guard.borrow_mut().login_failed(ip, Some(&key), Instant::now(), limits);
 			Err(LoginError::Refused(why))

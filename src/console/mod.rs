@@ -149,7 +149,8 @@ pub async fn route(server: &Server, req: Request) -> Response {
 		}
 		_ => {}
 	}
-	// Everything else is for a logged-in admin only.
+	// Everything else is for a logged-in account: admins, or a person on
+	// their own page.
 	let Some((id, session)) = current(server, &req) else {
 		return match method {
 			"GET" => Response::redirect("/console/login"),
@@ -166,22 +167,25 @@ pub async fn route(server: &Server, req: Request) -> Response {
 		r.headers.push(("Set-Cookie", session::clear_cookie()));
 		return r;
 	}
-	let mut r = pages::route(server, &id, &session, &req, &form).await;
+	let mut r =
+		if session.admin { pages::route(server, &id, &session, &req, &form).await } else { pages::me::route(server, &session, &req).await };
 	// Each use renews the session, and so the cookie's life.
 	r.headers.push(("Set-Cookie", session::set_cookie(&id, server.config.limits.console_session_timeout)));
 	r
 }
 
 /// The logged-in session of this request, if its cookie names one that is
-/// still good and its admin still is one (a deleted, locked or demoted
-/// admin's sessions end at their next request).
+/// still good, its account is still there and not locked, and an admin's
+/// still is one (a deleted, locked or demoted admin's sessions end at their
+/// next request).
 fn current(server: &Server, req: &Request) -> Option<(String, Session)> {
 	let id = req.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("cookie")).find_map(|(_, v)| session::id_from_cookies(v))?;
 	let limits = &server.config.limits;
 	let session = server.console.borrow_mut().sessions.touch(id, Instant::now(), limits.console_session_timeout)?;
 	let snap = server.store.snapshot().ok()?;
-	let admin = snap.is_admin(&session.user).unwrap_or(false) && !snap.is_locked(&session.user).unwrap_or(true);
-	if !admin {
+	let there = snap.account(&session.user).ok().flatten().is_some() && !snap.is_locked(&session.user).unwrap_or(true);
+	let still = there && (!session.admin || snap.is_admin(&session.user).unwrap_or(false));
+	if !still {
 		server.console.borrow_mut().sessions.close_user(&session.user);
 		return None;
 	}

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 /// The cookie that carries a session id.
 pub const COOKIE: &str = "xerra_console";
 
-/// One admin's login.
+/// One login: an admin's, or a person's own (only "My account").
 #[derive(Debug, Clone)]
 pub struct Session {
-	/// The admin's localpart.
+	/// The account's localpart.
 	pub user: String,
+	/// Whether it logged in as an admin (the admin pages are for those only).
+	pub admin: bool,
 	/// Sent back with every form of this session (see `csrf`).
 	pub csrf: String,
 	last_used: Instant,
@@ -30,12 +32,12 @@ pub struct Sessions {
 impl Sessions {
 	/// A new login for `user` under `id`, with `csrf` as its form token. When
 	/// `max` are open, the one unused the longest goes.
-	pub fn open(&mut self, id: String, user: &str, csrf: String, now: Instant, max: usize) {
+	pub fn open(&mut self, id: String, user: &str, admin: bool, csrf: String, now: Instant, max: usize) {
 		while self.by_id.len() >= max.max(1) {
 			let Some(oldest) = self.by_id.iter().enumerate().min_by_key(|(_, (_, s))| s.last_used).map(|(i, _)| i) else { break };
 			self.by_id.swap_remove(oldest);
 		}
-		self.by_id.push((id, Session { user: user.to_owned(), csrf, last_used: now, flash: None }));
+		self.by_id.push((id, Session { user: user.to_owned(), admin, csrf, last_used: now, flash: None }));
 	}
 
 	/// The session with `id` if it is still good at `now` (and marks it used);
@@ -106,11 +108,11 @@ mod tests {
 		let t = Instant::now();
 		let s = Duration::from_secs(1);
 		let mut table = Sessions::default();
-		table.open("a".into(), "anna", "ca".into(), t, 2);
-		table.open("b".into(), "boss", "cb".into(), t + s, 2);
+		table.open("a".into(), "anna", true, "ca".into(), t, 2);
+		table.open("b".into(), "boss", true, "cb".into(), t + s, 2);
 		// Using "a" makes "b" the one unused the longest.
 		assert_eq!(table.touch("a", t + 2 * s, 60 * s).map(|x| x.user), Some("anna".into()));
-		table.open("c".into(), "carl", "cc".into(), t + 3 * s, 2);
+		table.open("c".into(), "carl", true, "cc".into(), t + 3 * s, 2);
 		assert_eq!(table.len(), 2);
 		assert!(table.touch("b", t + 3 * s, 60 * s).is_none(), "evicted");
 		assert!(table.touch("a", t + 3 * s, 60 * s).is_some());

@@ -7,6 +7,7 @@ pub mod broadcast;
 pub mod departments;
 pub mod invitations;
 pub mod landing;
+pub mod me;
 pub mod overview;
 pub mod people;
 pub mod rooms;
@@ -42,6 +43,7 @@ pub async fn route(server: &Server, id: &str, session: &Session, req: &Request, 
 		("settings", false) => settings::page(&cx, cx.flash()).await,
 		("settings", true) => settings::action(&cx).await,
 		("statistics", false) => statistics::page(&cx),
+		("me" | "me/export", _) => me::route(server, session, req).await,
 		_ => not_found(session),
 	}
 }

@@ -159,17 +159,19 @@ impl Engine<'_> {
 		let password = crate::xmpp::jid::prep_password(password).ok_or_else(refused)?;
 		let snap = self.store.snapshot()?;
 		let account = snap.account(&name)?;
-		let keys = match &account {
-			Some(a) => a.sha256.clone(),
+		let (keys, hash) = match &account {
+			// An account moved in with SCRAM-SHA-1 keys only (`migrate::no_keys`).
+			Some(a) if a.sha256.stored_key.is_empty() => (a.sha1.clone(), ScramHash::Sha1),
+			Some(a) => (a.sha256.clone(), ScramHash::Sha256),
 			None => {
 				let mut secret = self.server.map_or_else(|| b"xerra".to_vec(), |s| s.fake_secret().to_vec());
 				secret.extend_from_slice(name.as_bytes());
-				ScramCredentials::fake(ScramHash::Sha256, &secret, self.config.scram_iterations)
+				(ScramCredentials::fake(ScramHash::Sha256, &secret, self.config.scram_iterations), ScramHash::Sha256)
 			}
 		};
 		let (tx, rx) = async_channel::bounded(1);
 		std::thread::spawn(move || {
-			let _ = tx.send_blocking(keys.verify_password(ScramHash::Sha256, &password));
+			let _ = tx.send_blocking(keys.verify_password(hash, &password));
 		});
 		let right = rx.recv().await.unwrap_or(false) && account.is_some();
 		if !right {

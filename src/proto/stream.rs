@@ -50,6 +50,10 @@ pub trait StreamEnv: SaslEnv {
 	fn auth_retries(&self) -> u32;
 	/// In-band registration (XEP-0077) is offered before authentication.
 	fn registration(&self) -> bool;
+	/// Whether SCRAM-SHA-256 (and its -PLUS) is offered.
+	fn scram_sha256(&self) -> bool {
+		true
+	}
 	/// The server's own `<c/>` (XEP-0115 §6.3) for the stream features.
 	fn server_caps(&self) -> Option<String>;
 }
@@ -249,7 +253,8 @@ impl C2sStream {
 			}
 			Phase::Secure => {
 				features.push_str("<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>");
-				for m in Mechanism::offered(self.channel_binding.is_some()) {
+				let sha256 = env.scram_sha256();
+				for m in Mechanism::offered(self.channel_binding.is_some()).iter().filter(|m| sha256 || !m.starts_with("SCRAM-SHA-256")) {
 					features.push_str("<mechanism>");
 					features.push_str(m);
 					features.push_str("</mechanism>");

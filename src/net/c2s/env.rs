@@ -109,6 +109,10 @@ impl StreamEnv for Env<'_> {
 		self.server.config.registration != crate::config::Registration::Off
 	}
 
+	fn scram_sha256(&self) -> bool {
+		self.server.scram_sha256
+	}
+
 	fn server_caps(&self) -> Option<String> {
 		crate::features::disco::server_caps(self.server)
 	}

@@ -281,7 +281,8 @@ impl Exchange {
 }
 
 /// RFC 4616: `[authzid] NUL authcid NUL passwd`, checked against the stored
-/// SCRAM-SHA-256 keys (the password itself is never stored).
+/// SCRAM-SHA-256 keys, or the SHA-1 ones of an account that has only those
+/// (the password itself is never stored).
 fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	let Ok(text) = std::str::from_utf8(data) else {
 		return Step::Failure(Failure::MalformedRequest, Attempt::Other, "PLAIN message not UTF-8");
@@ -302,15 +303,19 @@ fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	let Some(password) = prep_password(password) else {
 		return Step::Failure(Failure::NotAuthorized, Attempt::Guess(user), "password not valid (PRECIS)");
 	};
-	let (stored, known) = match env.account(&user) {
+	let (stored, hash, known) = match env.account(&user) {
 		Err(Unreadable) => return Step::Failure(Failure::TemporaryAuthFailure, Attempt::ServerFault, UNREADABLE),
-		Ok(Some(account)) => (account.sha256, true),
+		// An account moved in with SCRAM-SHA-1 keys only (`migrate::no_keys`).
+		Ok(Some(account)) if account.sha256.stored_key.is_empty() => (account.sha1, ScramHash::Sha1, true),
+		Ok(Some(account)) => (account.sha256, ScramHash::Sha256, true),
 		// Issue 11: without an account there was nothing to derive, and the
 		// speed of the answer told which accounts exist. Stand-in keys of
 		// the same cost make an unknown user take as long as a wrong password.
-		Ok(None) => (ScramCredentials::fake(ScramHash::Sha256, fake_secret(env, &user).as_ref(), env.scram_iterations()), false),
+		Ok(None) => {
+			(ScramCredentials::fake(ScramHash::Sha256, fake_secret(env, &user).as_ref(), env.scram_iterations()), ScramHash::Sha256, false)
+		}
 	};
-	if std::hint::black_box(stored.verify_password(ScramHash::Sha256, &password)) && known {
+	if std::hint::black_box(stored.verify_password(hash, &password)) && known {
 		return Step::Success(Authenticated { user }, None);
 	}
 	Step::Failure(Failure::NotAuthorized, Attempt::Guess(user), WRONG_PASSWORD)

@@ -18,7 +18,7 @@ fn help_and_version() {
 	let d = temp_dir("help");
 	let (ok, out) = cli(&d, &["--help"], None);
 	assert!(ok && out.contains("user add NAME") && out.contains("config list"), "{out}");
-	for cmd in ["run", "user", "config", "status"] {
+	for cmd in ["run", "user", "config", "status", "export", "import"] {
 		let (ok, out) = cli(&d, &[cmd, "--help"], None);
 		assert!(ok && out.starts_with("Usage: xerra"), "{cmd}: {out}");
 	}

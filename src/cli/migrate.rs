@@ -7,6 +7,24 @@ use std::path::Path;
 use super::{DEFAULT_CACHE, load_config, open_store};
 use crate::admin::Command;
 
+pub const HELP: &str = "\
+Usage: xerra export [--user NAME] [--accounts-only] [--ejabberd] FILE
+       xerra import FILE
+
+XEP-0227 files (Portable Import/Export): accounts with their SCRAM keys,
+rosters and pending requests, vCards, private XML, offline messages, PEP,
+archives; then the rooms and departments (Xerra's extension). The server
+must be stopped. FILE `-` exports to standard output.
+
+  --user NAME      one account only
+  --accounts-only  no rooms and departments
+  --ejabberd       for `ejabberdctl import_piefxis` (ejabberd 23.01)
+
+import reads a file from Xerra, Prosody or ejabberd (`export_piefxis`; give
+the main file), one account at a time; accounts that exist are skipped, never
+merged. It prints what it imported and skipped, and fails if it skipped any.
+";
+
 fn refuse_if_running(data_dir: &Path, what: &str) -> Result<(), String> {
 	if crate::control::request(data_dir, &Command::Status).is_some() {
 		return Err(format!("the server is running; stop it for {what} (`systemctl stop xerra`), then start it again"));

@@ -280,6 +280,7 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"broadcast" => return admin(&data_dir, broadcast_command(&args)?),
 		"motd" if wants_help || args.is_empty() => print!("{BROADCAST_HELP}"),
 		"motd" => return admin(&data_dir, motd_command(&args)?),
+		"export" | "import" if wants_help => print!("{}", migrate::HELP),
 		"export" => return migrate::export(&data_dir, &args),
 		"import" => return migrate::import(&data_dir, &args),
 		"status" if wants_help => print!("{STATUS_HELP}"),

@@ -127,6 +127,7 @@ fn round_trip_keeps_everything_and_the_old_passwords() {
 	let running = temp_dir("running").join("x.xml");
 	let (ok, out) = a.cli(&["export", running.to_str().unwrap()], None);
 	assert!(!ok && out.contains("the server is running"), "{out}");
+	let _ = std::fs::remove_dir_all(running.parent().unwrap());
 	assert!(a.stop());
 	// The test server had its domain on the command line; a box has it stored.
 	let (ok, out) = a.cli(&["config", "set", "domain", DOMAIN], None);
@@ -235,6 +236,7 @@ fn a_broken_account_or_file_imports_nothing_of_that_account_and_the_rest() {
 	);
 	assert_eq!(users(&b).lines().collect::<Vec<_>>(), [jid("bob"), jid("carol"), jid("dave")]);
 
+	let _ = std::fs::remove_dir_all(&b);
 	// A key that is not base64, and an account past a limit of this server.
 	let b = empty_box("bad-account");
 	assert!(cli(&b, &["config", "set", "max_offline_messages", "0"], None).0);
@@ -253,16 +255,19 @@ fn a_broken_account_or_file_imports_nothing_of_that_account_and_the_rest() {
 	let again = export(&b, &work.join("again.xml"));
 	assert_eq!(again, file, "bob and carol whole after all");
 
+	let _ = std::fs::remove_dir_all(&b);
 	// A file cut off inside carol: alice and bob are in, carol and dave are not.
 	let b = empty_box("cut");
 	let cut = &file[..file.find("<user name='carol'>").unwrap() + 200];
 	let (ok, out) = import(&b, cut, "f.xml");
 	assert!(!ok && out.contains("imported 2 accounts") && out.contains("nothing after this point was imported"), "{out}");
 	assert_eq!(users(&b).lines().collect::<Vec<_>>(), [jid("alice"), jid("bob")]);
+	let _ = std::fs::remove_dir_all(&b);
 	// Not XML at all after bob.
 	let b = empty_box("garbage");
 	let (ok, out) = import(&b, &edited(&file, "<user name='carol'>", "<user name='carol'><<<"), "f.xml");
 	assert!(!ok && out.contains("not well-formed") && out.contains("imported 2 accounts"), "{out}");
+	let _ = std::fs::remove_dir_all(&b);
 	let _ = std::fs::remove_dir_all(&work);
 }
 

@@ -4,6 +4,7 @@
 mod export;
 mod file;
 mod import;
+pub mod lua;
 pub mod model;
 mod pie;
 

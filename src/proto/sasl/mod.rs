@@ -264,6 +264,12 @@ impl Exchange {
 			ScramHash::Sha1 => a.sha1,
 			ScramHash::Sha256 => a.sha256,
 		});
+		// An account imported with keys for one hash only (Prosody keeps
+		// SCRAM-SHA-1 alone): no proof could ever match, and a wrong
+		// password it is not; the client may retry with another mechanism.
+		if creds.as_ref().is_some_and(|c| c.stored_key.is_empty()) {
+			return Step::Failure(Failure::InvalidMechanism, Attempt::Other, NO_KEYS_FOR_HASH);
+		}
 		let mut nonce = [0u8; 24];
 		env.random(&mut nonce);
 		let iterations = env.scram_iterations();
@@ -281,7 +287,8 @@ impl Exchange {
 }
 
 /// RFC 4616: `[authzid] NUL authcid NUL passwd`, checked against the stored
-/// SCRAM-SHA-256 keys (the password itself is never stored).
+/// SCRAM-SHA-256 keys, or the SCRAM-SHA-1 ones of an account imported with
+/// only those (the password itself is never stored).
 fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	let Ok(text) = std::str::from_utf8(data) else {
 		return Step::Failure(Failure::MalformedRequest, Attempt::Other, "PLAIN message not UTF-8");
@@ -304,18 +311,26 @@ fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	};
 	let (stored, known) = match env.account(&user) {
 		Err(Unreadable) => return Step::Failure(Failure::TemporaryAuthFailure, Attempt::ServerFault, UNREADABLE),
-		Ok(Some(account)) => (account.sha256, true),
+		// Imported with SCRAM-SHA-1 keys only: those are what the password is checked against.
+		Ok(Some(account)) if account.sha256.stored_key.is_empty() => ((account.sha1, ScramHash::Sha1), true),
+		Ok(Some(account)) => ((account.sha256, ScramHash::Sha256), true),
 		// Issue 11: without an account there was nothing to derive, and the
 		// speed of the answer told which accounts exist. Stand-in keys of
 		// the same cost make an unknown user take as long as a wrong password.
-		Ok(None) => (ScramCredentials::fake(ScramHash::Sha256, fake_secret(env, &user).as_ref(), env.scram_iterations()), false),
+		Ok(None) => (
+			(ScramCredentials::fake(ScramHash::Sha256, fake_secret(env, &user).as_ref(), env.scram_iterations()), ScramHash::Sha256),
+			false,
+		),
 	};
-	if std::hint::black_box(stored.verify_password(ScramHash::Sha256, &password)) && known {
+	let (stored, hash) = stored;
+	if std::hint::black_box(!stored.stored_key.is_empty() && stored.verify_password(hash, &password)) && known {
 		return Step::Success(Authenticated { user }, None);
 	}
 	Step::Failure(Failure::NotAuthorized, Attempt::Guess(user), WRONG_PASSWORD)
 }
 
+const NO_KEYS_FOR_HASH: &str =
+	"the account has no keys for this SCRAM hash (imported with SCRAM-SHA-1 keys only): the client may retry with SCRAM-SHA-1 or PLAIN";
 const NOT_A_USER_NAME: &str = "the user name is not a valid address part";
 const THROTTLED: &str = "too many failures for this account or address: throttled";
 const UNREADABLE: &str = "the account could not be read from storage";
@@ -429,6 +444,37 @@ mod tests {
 		});
 		assert_eq!(known, 4096);
 		assert_eq!(unknown, known);
+	}
+
+	/// An account imported with only SCRAM-SHA-1 keys (Prosody 0.12 keeps
+	/// no others): PLAIN checks those, SCRAM-SHA-256 is refused as a
+	/// mechanism this account lacks (not a wrong password, so the client
+	/// may retry with SCRAM-SHA-1), and SCRAM-SHA-1 works.
+	fn sha1_only() -> Env {
+		let mut e = env();
+		let a = e.account.as_mut().unwrap();
+		a.sha256 = ScramCredentials { salt: vec![9; 16], iterations: 4096, stored_key: Vec::new(), server_key: Vec::new() };
+		e
+	}
+
+	#[test]
+	fn plain_checks_the_sha1_keys_of_an_account_without_sha256_keys() {
+		let mut e = sha1_only();
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
+		assert!(matches!(step, Step::Success(..)), "{step:?}");
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_), _)), "{step:?}");
+	}
+
+	#[test]
+	fn scram_without_keys_for_its_hash_is_an_invalid_mechanism() {
+		let mut e = sha1_only();
+		let sha256 = Mechanism::Scram { hash: ScramHash::Sha256, plus: false };
+		let (_, step) = Exchange::start(sha256, Some(b"n,,n=alice,r=abcdef"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::InvalidMechanism, Attempt::Other, _)), "{step:?}");
+		let sha1 = Mechanism::Scram { hash: ScramHash::Sha1, plus: false };
+		let (_, step) = Exchange::start(sha1, Some(b"n,,n=alice,r=abcdef"), None, true, &mut e);
+		assert!(matches!(step, Step::Challenge(_)), "{step:?}");
 	}
 
 	#[test]

@@ -92,7 +92,7 @@ fn element_depth(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, St
 			}
 			// Namespaced attributes are kept as "ns\1name" (or "ns|name" once serialised by older versions).
 			match k.split_once(['\u{1}', '|']) {
-				Some((ans, an)) if ans == "http://www.w3.org/XML/1998/namespace" => el.set_attr(&format!("xml:{an}"), v),
+				Some(("http://www.w3.org/XML/1998/namespace", an)) => el.set_attr(&format!("xml:{an}"), v),
 				Some((ans, an)) => el.set_attr(&format!("{{{ans}}}{an}"), v),
 				None => el.set_attr(k, v),
 			}
@@ -519,13 +519,14 @@ impl Dir {
 	}
 }
 
+/// What [`read_dir`] found: the accounts (read one by one as iterated), the
+/// rooms, and the rooms that could not be read.
+pub type Found<A> = (A, HostData, Vec<Skipped>);
+
 /// Every account of `domain` in the directory (each read when the import
 /// reaches it), and the rooms of its MUC hosts (subdomains of `domain`
 /// with a `persistent` list).
-pub fn read_dir<'a>(
-	dir: &'a Dir,
-	domain: &str,
-) -> Result<(impl Iterator<Item = Result<AccountData, Skipped>> + 'a, HostData, Vec<Skipped>), String> {
+pub fn read_dir<'a>(dir: &'a Dir, domain: &str) -> Result<Found<impl Iterator<Item = Result<AccountData, Skipped>> + 'a>, String> {
 	let hosts = dir.hosts()?;
 	if !hosts.iter().any(|h| h == domain) {
 		return Err(format!(

@@ -431,6 +431,13 @@ fn start_xmpp(
 	log::info!("xerra {} serving {}", env!("CARGO_PKG_VERSION"), server.config.domain);
 	let features: Vec<String> = crate::features::ALL.iter().map(|f| format!("{} ({})", f.name, f.spec)).collect();
 	log::info!("features: {}", features.join(", "));
+	match server.store.snapshot().and_then(|s| s.sha1_only_count()) {
+		Ok(0) | Err(_) => {}
+		Ok(n) => log::info!(
+			"SCRAM-SHA-256 is not offered: {n} imported accounts have SCRAM-SHA-1 keys only (clients that pick the strongest \
+			 mechanism would fail); each gets both sets at a PLAIN login or with a new password"
+		),
+	}
 	for l in listeners {
 		ex.spawn(crate::net::accept_loop(server.clone(), ex.clone(), l)).detach();
 	}

@@ -131,13 +131,17 @@ impl Mechanism {
 		})
 	}
 
-	/// Offered mechanisms, strongest first. -PLUS only with channel binding.
-	pub fn offered(with_cb: bool) -> &'static [&'static str] {
-		if with_cb {
+	/// Offered mechanisms, strongest first. -PLUS only with channel binding;
+	/// SCRAM-SHA-256 only with `sha256` (false while some account has
+	/// SCRAM-SHA-1 keys only: clients that pick the strongest offer and do
+	/// not fall back would lock its owner out).
+	pub fn offered(with_cb: bool, sha256: bool) -> impl Iterator<Item = &'static str> {
+		let all: &[&str] = if with_cb {
 			&["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]
 		} else {
 			&["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]
-		}
+		};
+		all.iter().copied().filter(move |m| sha256 || !m.starts_with("SCRAM-SHA-256"))
 	}
 }
 
@@ -160,6 +164,9 @@ pub trait SaslEnv {
 	/// Whether the admin locked this account: its right password then
 	/// answers `account-disabled`.
 	fn locked(&mut self, user: &str) -> bool;
+	/// A PLAIN login succeeded for an account with SCRAM-SHA-1 keys only
+	/// (`sha1`, as checked): the password is in hand to make the full set.
+	fn add_missing_keys(&mut self, _user: &str, _sha1: &ScramCredentials, _password: &str) {}
 }
 
 /// A success for a locked account becomes `account-disabled`: checked after
@@ -324,6 +331,9 @@ fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	};
 	let (stored, hash) = stored;
 	if std::hint::black_box(!stored.stored_key.is_empty() && stored.verify_password(hash, &password)) && known {
+		if hash == ScramHash::Sha1 {
+			env.add_missing_keys(&user, &stored, &password);
+		}
 		return Step::Success(Authenticated { user }, None);
 	}
 	Step::Failure(Failure::NotAuthorized, Attempt::Guess(user), WRONG_PASSWORD)
@@ -362,6 +372,7 @@ mod tests {
 		account: Option<Account>,
 		allowed: bool,
 		locked: bool,
+		upgraded: Vec<String>,
 	}
 
 	impl SaslEnv for Env {
@@ -386,11 +397,14 @@ mod tests {
 		fn locked(&mut self, user: &str) -> bool {
 			user == "alice" && self.locked
 		}
+		fn add_missing_keys(&mut self, user: &str, _: &ScramCredentials, password: &str) {
+			self.upgraded.push(format!("{user}:{password}"));
+		}
 	}
 
 	fn env() -> Env {
 		let account = derive_account("pencil", 4096, 0, &mut |b: &mut [u8]| b.fill(1));
-		Env { account, allowed: true, locked: false }
+		Env { account, allowed: true, locked: false, upgraded: Vec::new() }
 	}
 
 	#[test]
@@ -462,8 +476,13 @@ mod tests {
 		let mut e = sha1_only();
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
 		assert!(matches!(step, Step::Success(..)), "{step:?}");
+		assert_eq!(e.upgraded, ["alice:pencil"], "the password makes the missing keys");
 		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);
 		assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_), _)), "{step:?}");
+		assert_eq!(e.upgraded.len(), 1);
+		let mut full = env();
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut full);
+		assert!(matches!(step, Step::Success(..)) && full.upgraded.is_empty(), "{step:?}");
 	}
 
 	#[test]
@@ -489,6 +508,7 @@ mod tests {
 	fn mechanism_names() {
 		assert_eq!(Mechanism::parse("SCRAM-SHA-256-PLUS"), Some(Mechanism::Scram { hash: ScramHash::Sha256, plus: true }));
 		assert_eq!(Mechanism::parse("DIGEST-MD5"), None);
-		assert!(!Mechanism::offered(false).iter().any(|m| m.ends_with("-PLUS")));
+		assert!(!Mechanism::offered(false, true).any(|m| m.ends_with("-PLUS")));
+		assert_eq!(Mechanism::offered(true, false).collect::<Vec<_>>(), ["SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN"]);
 	}
 }

@@ -12,7 +12,8 @@ Users alice, bob, carol (passwords "alice-old-pw", "bob pw é", "carol pw").
 fill: alice and bob subscribe to each other (both); alice asks carol, who
 never answers (pending); alice sets a vCard, private XML and a PEP nick;
 alice and bob chat (archived); bob goes away and alice writes to him
-(offline); alice makes a persistent room with bob as a member.
+(offline); alice makes a persistent room with bob as a member and says
+something there (the room's archive).
 check: logs each in (slixmpp's choice of SASL mechanism) and finds all of
 that. login: only logs each in, with --mech. Prints one line per step; exits 0 only if all held.
 Needs Debian's python3-slixmpp (1.8.3).
@@ -169,7 +170,9 @@ async def fill(args):
     form.add_field(var="muc#roomconfig_roomname", value="The Office")
     await alice.x["xep_0045"].set_room_config(room, form)
     await alice.x["xep_0045"].set_affiliation(room, "member", jid=bob.bare)
-    say("alice made a persistent room with bob as a member")
+    alice.x.send_message(mto=room, mbody="welcome to the office", mtype="groupchat")
+    await alice.until("the room's echo", lambda: any(m["body"] == "welcome to the office" and m["type"] == "groupchat" for m in alice.messages))
+    say("alice made a persistent room with bob as a member, and said something in it")
 
     await bob.stop()
     await asyncio.sleep(0.5)
@@ -221,6 +224,11 @@ async def login_check(args):
     check(bob.bare in [str(j) for j in members], "bob is still a member of the room", members)
     owners = await alice.x["xep_0045"].get_affiliation_list(room, "owner")
     check(alice.bare in [str(j) for j in owners], "alice still owns the room", owners)
+    said = []
+    async for rsm in alice.x["xep_0313"].retrieve(jid=room, iterator=True, rsm={"max": 50}):
+        for msg in rsm["mam"]["results"]:
+            said.append(msg["mam_result"]["forwarded"]["stanza"]["body"])
+    check("welcome to the office" in said, "the room's history came along", said)
     for c in (alice, bob, carol):
         await c.stop()
     say("checked")

@@ -376,7 +376,10 @@ fn read_file(path: &Path, max: usize) -> Result<Option<Vec<u8>>, String> {
 	let mut buf = Vec::new();
 	f.take(max as u64 + 1).read_to_end(&mut buf).map_err(|e| format!("{}: {e}", path.display()))?;
 	if buf.len() > max {
-		return Err(format!("{}: larger than import_max_account_bytes ({max})", path.display()));
+		return Err(format!(
+			"{}: it and the account's (or room's) files before it are larger than import_max_account_bytes",
+			path.display()
+		));
 	}
 	Ok(Some(buf))
 }
@@ -557,6 +560,57 @@ mod tests {
 
 	fn dat(s: &str) -> Value {
 		lua::parse_dat(s.as_bytes(), 1 << 20).unwrap()
+	}
+
+	/// Files in Prosody's layout, each account bounded in bytes.
+	#[test]
+	fn a_dir_is_read_per_account_within_the_byte_bound() {
+		let root = std::env::temp_dir().join(format!("xerra-prosody-unit-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&root);
+		let host = root.join("old%2etest");
+		for store in ["accounts", "roster", "archive", "pep", "pep_urn%3axmpp%3anick"] {
+			std::fs::create_dir_all(host.join(store)).unwrap();
+		}
+		std::fs::create_dir_all(root.join("rooms%2eold%2etest/config")).unwrap();
+		for u in ["alice", "b%2ed"] {
+			std::fs::write(host.join(format!("accounts/{u}.dat")), "return { password = \"pw\" };\n").unwrap();
+		}
+		std::fs::write(host.join("roster/alice.dat"), "return { [\"b.d@old.test\"] = { subscription = \"both\"; groups = {} } };").unwrap();
+		let msg = "item({ { \"hi\"; name = \"body\"; attr = {} }; name = \"message\"; key = \"k\"; when = 1; with = \"x@y\"; attr = { to = \"x@y\" } });\n";
+		std::fs::write(host.join("archive/alice.list"), msg.repeat(100)).unwrap();
+		std::fs::write(host.join("pep/alice.dat"), "return { [\"urn:xmpp:nick\"] = { config = {} } };").unwrap();
+		std::fs::write(
+			host.join("pep_urn%3axmpp%3anick/alice.list"),
+			"item({ \"Al\"; name = \"nick\"; key = \"current\"; attr = { xmlns = \"urn:xmpp:nick\" } });",
+		)
+		.unwrap();
+		std::fs::write(
+			root.join("rooms%2eold%2etest/persistent.dat"),
+			"return { [\"office@rooms.old.test\"] = true; [\"gone@rooms.old.test\"] = true };",
+		)
+		.unwrap();
+		std::fs::write(
+			root.join("rooms%2eold%2etest/config/office.dat"),
+			"return { [\"alice@old.test\"] = \"owner\"; _data = { persistent = true } };",
+		)
+		.unwrap();
+
+		let dir = Dir::new(&root, 1 << 20);
+		assert_eq!(dir.users("old.test").unwrap(), ["alice", "b.d"]);
+		let a = dir.account("old.test", "alice").unwrap();
+		assert_eq!((a.password.as_deref(), a.roster.len(), a.archive.len()), (Some("pw"), 1, 100));
+		assert_eq!((a.pep.len(), a.pep[0].items[0].id.as_str()), (1, "current"));
+		let (accounts, host_data, skipped) = read_dir(&dir, "old.test").unwrap();
+		assert_eq!(accounts.filter(Result::is_ok).count(), 2);
+		assert_eq!(host_data.rooms.len(), 1);
+		assert_eq!(skipped.len(), 1, "a listed room without its config: {skipped:?}");
+		assert!(read_dir(&dir, "new.test").is_err_and(|e| e.contains("old.test")));
+		// The archive alone is larger than the bound: alice is refused, b.d is not.
+		let small = Dir::new(&root, msg.len() * 50);
+		let e = small.account("old.test", "alice").unwrap_err();
+		assert!(e.contains("alice.list") && e.contains("import_max_account_bytes"), "{e}");
+		assert!(small.account("old.test", "b.d").is_ok());
+		std::fs::remove_dir_all(&root).unwrap();
 	}
 
 	#[test]

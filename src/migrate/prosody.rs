@@ -4,7 +4,7 @@
 //! letter or digit of a host or user name, every one but `_` of a store's).
 //!
 //! Stores read, per account: `accounts` (SCRAM-SHA-1 keys, or a plaintext
-//! password), `roster` (with pending requests), `vcard` (mod_vcard) or the
+//! password), `roles` (the admin role kept in data, as Snikket does), `roster` (with pending requests), `vcard` (mod_vcard) or the
 //! `urn:xmpp:vcard4` PEP node (mod_vcard_legacy, Snikket), `private`,
 //! `offline`, `pep` (node configs) with the items in `pep_<node>`, and
 //! `archive` (mod_mam). On a MUC host: `persistent` and `config` (rooms,
@@ -461,6 +461,11 @@ impl Dir {
 		let p = self.path(host, "accounts", user, "dat");
 		let v = self.dat(&p, &mut budget)?.ok_or_else(|| format!("{}: missing", p.display()))?;
 		account(user, &v, &mut a).map_err(|e| format!("{}: {e}", p.display()))?;
+		// mod_authz_internal's roles (Snikket's admins): `{ ["prosody:admin"] = true }`.
+		let p = self.path(host, "roles", user, "dat");
+		if let Some(v) = self.dat(&p, &mut budget)? {
+			a.admin = v.as_table().and_then(|t| t.get("prosody:admin")).and_then(Value::as_bool) == Some(true);
+		}
 		let p = self.path(host, "roster", user, "dat");
 		if let Some(v) = self.dat(&p, &mut budget)? {
 			a.roster = roster(&v).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -568,13 +573,14 @@ mod tests {
 		let root = std::env::temp_dir().join(format!("xerra-prosody-unit-{}", std::process::id()));
 		let _ = std::fs::remove_dir_all(&root);
 		let host = root.join("old%2etest");
-		for store in ["accounts", "roster", "archive", "pep", "pep_urn%3axmpp%3anick"] {
+		for store in ["accounts", "roles", "roster", "archive", "pep", "pep_urn%3axmpp%3anick"] {
 			std::fs::create_dir_all(host.join(store)).unwrap();
 		}
 		std::fs::create_dir_all(root.join("rooms%2eold%2etest/config")).unwrap();
 		for u in ["alice", "b%2ed"] {
 			std::fs::write(host.join(format!("accounts/{u}.dat")), "return { password = \"pw\" };\n").unwrap();
 		}
+		std::fs::write(host.join("roles/alice.dat"), "return { [\"prosody:admin\"] = true };").unwrap();
 		std::fs::write(host.join("roster/alice.dat"), "return { [\"b.d@old.test\"] = { subscription = \"both\"; groups = {} } };").unwrap();
 		let msg = "item({ { \"hi\"; name = \"body\"; attr = {} }; name = \"message\"; key = \"k\"; when = 1; with = \"x@y\"; attr = { to = \"x@y\" } });\n";
 		std::fs::write(host.join("archive/alice.list"), msg.repeat(100)).unwrap();
@@ -598,7 +604,8 @@ mod tests {
 		let dir = Dir::new(&root, 1 << 20);
 		assert_eq!(dir.users("old.test").unwrap(), ["alice", "b.d"]);
 		let a = dir.account("old.test", "alice").unwrap();
-		assert_eq!((a.password.as_deref(), a.roster.len(), a.archive.len()), (Some("pw"), 1, 100));
+		assert_eq!((a.password.as_deref(), a.roster.len(), a.archive.len(), a.admin), (Some("pw"), 1, 100, true));
+		assert!(!dir.account("old.test", "b.d").unwrap().admin);
 		assert_eq!((a.pep.len(), a.pep[0].items[0].id.as_str()), (1, "current"));
 		let (accounts, host_data, skipped) = read_dir(&dir, "old.test").unwrap();
 		assert_eq!(accounts.filter(Result::is_ok).count(), 2);

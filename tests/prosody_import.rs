@@ -236,6 +236,8 @@ fn a_prosody_office_moves_in_with_its_passwords_contacts_history_and_rooms() {
 	// dave was not imported at all.
 	let (ok, out) = s.cli(&["user", "list"], None);
 	assert!(ok && out.contains("alice") && !out.contains("dave"), "{out}");
+	drop(p);
+	let _ = std::fs::remove_dir_all(&pdir);
 }
 
 #[test]
@@ -250,4 +252,7 @@ fn a_directory_without_this_domain_imports_nothing_and_says_what_it_has() {
 	assert!(!ok && out.contains("has no data for example.test") && out.contains("other.example"), "{out}");
 	let (ok, out) = cli(&xdir, &["user", "list"], None);
 	assert!(ok && !out.contains("zed"), "{out}");
+	for d in [pdir, xdir] {
+		let _ = std::fs::remove_dir_all(d);
+	}
 }

@@ -81,8 +81,10 @@ fn element_depth(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, St
 		return Err("elements nested too deep".into());
 	}
 	let name = t.str("name").ok_or("an element without a name")?;
+	ncname(name)?;
 	let attrs = t.table("attr");
 	let ns = attrs.and_then(|a| a.str("xmlns")).unwrap_or(parent_ns);
+	cdata(ns)?;
 	let mut el = Element::new(name, ns);
 	if let Some(a) = attrs {
 		for (k, v) in a.string_fields() {
@@ -90,22 +92,46 @@ fn element_depth(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, St
 			if k == "xmlns" || (depth == 0 && k == "stamp") {
 				continue;
 			}
+			cdata(v)?;
 			// Namespaced attributes are kept as "ns\1name" (or "ns|name" once serialised by older versions).
 			match k.split_once(['\u{1}', '|']) {
-				Some(("http://www.w3.org/XML/1998/namespace", an)) => el.set_attr(&format!("xml:{an}"), v),
-				Some((ans, an)) => el.set_attr(&format!("{{{ans}}}{an}"), v),
-				None => el.set_attr(k, v),
+				Some((ans, an)) => {
+					ncname(an)?;
+					cdata(ans)?;
+					if ans == "http://www.w3.org/XML/1998/namespace" {
+						el.set_attr(&format!("xml:{an}"), v);
+					} else {
+						el.set_attr(&format!("{{{ans}}}{an}"), v);
+					}
+				}
+				None => {
+					ncname(k.strip_prefix("xml:").unwrap_or(k))?;
+					el.set_attr(k, v);
+				}
 			}
 		}
 	}
 	for child in t.seq() {
 		match child {
-			Value::Str(s) => el.push_text(s),
+			Value::Str(s) => {
+				cdata(s)?;
+				el.push_text(s);
+			}
 			Value::Table(c) => el.push(element_depth(c, ns, depth + 1)?),
 			_ => return Err("an element child that is neither text nor an element".into()),
 		}
 	}
 	Ok(el)
+}
+
+/// An element or attribute name XML allows (no prefix).
+fn ncname(s: &str) -> Result<(), String> {
+	rxml::NcNameStr::from_str(s).map(|_| ()).map_err(|_| format!("{s:?} is not an XML name"))
+}
+
+/// Text XML can carry (no control characters but tab and line breaks).
+fn cdata(s: &str) -> Result<(), String> {
+	rxml::strings::validate_cdata(s).map_err(|_| "text with characters XML cannot carry".to_owned())
 }
 
 /// `accounts/<user>.dat`: SCRAM-SHA-1 keys (hex; the salt is the string's
@@ -684,6 +710,26 @@ mod tests {
 		assert_eq!(el.child("x", "urn:x").unwrap().attr("{urn:y}z"), Some("1"));
 		let off = offline(&v, "old.test").unwrap();
 		assert!(off.contains("<delay xmlns='urn:xmpp:delay' from='old.test' stamp='2026-12-07T03:58:36Z'/>"), "{off}");
+	}
+
+	/// Found by fuzzing: a table that is not a stanza (mod_pep's node list)
+	/// made `<http://jabber.org/protocol/nick/>`. Names, texts and values
+	/// that XML cannot carry are errors.
+	#[test]
+	fn what_xml_cannot_carry_is_an_error() {
+		for bad in [
+			r#"return { name = "http://jabber.org/protocol/nick"; attr = {} }"#,
+			r#"return { name = "a"; attr = {}; "\1" }"#,
+			r#"return { name = "a"; attr = { ["b c"] = "1" } }"#,
+			r#"return { name = "a"; attr = { b = "\1" } }"#,
+			r#"return { name = "a"; attr = { ["urn:x\1b c"] = "1" } }"#,
+			r#"return { name = "a"; attr = { xmlns = "urn:\1" } }"#,
+			r#"return { name = "a"; attr = { ["foo:bar"] = "1" } }"#,
+		] {
+			assert!(element(dat(bad).as_table().unwrap(), CLIENT).is_err(), "{bad}");
+		}
+		let ok = dat(r#"return { name = "a"; attr = { ["xml:lang"] = "en"; ["urn:x\1b"] = "1" }; "t" }"#);
+		assert!(element(ok.as_table().unwrap(), CLIENT).is_ok());
 	}
 
 	#[test]

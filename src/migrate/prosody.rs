@@ -234,6 +234,29 @@ pub fn archived(v: &Value) -> Result<ArchivedMessage, String> {
 	})
 }
 
+/// One entry of a room's archive (mod_muc_mam's `muc_log`): groupchat
+/// messages only (it keeps presences too), from the room's address on this
+/// server's MUC service (`new_host`) rather than the old one, with no `to`.
+pub fn room_archived(v: &Value, old_host: &str, new_host: &str) -> Result<Option<ArchivedMessage>, String> {
+	let t = v.as_table().ok_or("an archive entry is not a table")?;
+	if t.str("name") != Some("message") || t.table("attr").and_then(|a| a.str("type")) != Some("groupchat") {
+		return Ok(None);
+	}
+	let mut m = archived(v)?;
+	let mut el = crate::xmpp::reader::parse_stored(&m.xml, CLIENT, crate::xmpp::reader::XmlLimits::unlimited())
+		.ok_or("an archived message that is not XML")?;
+	el.remove_attr("to");
+	let from = el.attr("from").unwrap_or_default();
+	let from = match from.split_once('/') {
+		Some((bare, nick)) => format!("{}/{nick}", bare.strip_suffix(old_host).map_or(bare.to_owned(), |room| format!("{room}{new_host}"))),
+		None => from.to_owned(),
+	};
+	el.set_attr("from", from.as_str());
+	m.with = from;
+	m.xml = el.to_xml(CLIENT);
+	Ok(Some(m))
+}
+
 /// One offline message, with a XEP-0203 delay that keeps when it was sent.
 pub fn offline(v: &Value, domain: &str) -> Result<String, String> {
 	let t = v.as_table().ok_or("an offline entry is not a table")?;
@@ -527,7 +550,8 @@ impl Dir {
 	}
 
 	/// The persistent rooms of a MUC host, with their archives.
-	pub fn rooms(&self, muc_host: &str) -> Result<Vec<Result<RoomData, Skipped>>, String> {
+	/// `new_host`: this server's MUC service, where the rooms move.
+	pub fn rooms(&self, muc_host: &str, new_host: &str) -> Result<Vec<Result<RoomData, Skipped>>, String> {
 		let mut budget = self.max_bytes;
 		let p = self.root.join(encode(muc_host)).join("persistent.dat");
 		let Some(v) = self.dat(&p, &mut budget)? else { return Ok(Vec::new()) };
@@ -538,17 +562,18 @@ impl Dir {
 				continue;
 			}
 			let Some((name, _)) = jid.split_once('@') else { continue };
-			out.push(self.room(muc_host, name).map_err(|why| Skipped { name: format!("room {name}"), why }));
+			out.push(self.room(muc_host, new_host, name).map_err(|why| Skipped { name: format!("room {name}"), why }));
 		}
 		Ok(out)
 	}
 
-	fn room(&self, muc_host: &str, name: &str) -> Result<RoomData, String> {
+	fn room(&self, muc_host: &str, new_host: &str, name: &str) -> Result<RoomData, String> {
 		let mut budget = self.max_bytes;
 		let p = self.path(muc_host, "config", name, "dat");
 		let v = self.dat(&p, &mut budget)?.ok_or_else(|| format!("{}: missing", p.display()))?;
 		let mut r = room(name, &v).map_err(|e| format!("{}: {e}", p.display()))?;
-		r.archive = self.list(&self.path(muc_host, "muc_log", name, "list"), &mut budget, archived)?;
+		let log = self.path(muc_host, "muc_log", name, "list");
+		r.archive = self.list(&log, &mut budget, |v| room_archived(v, muc_host, new_host))?.into_iter().flatten().collect();
 		Ok(r)
 	}
 }
@@ -575,7 +600,7 @@ pub fn read_dir<'a>(dir: &'a Dir, domain: &str) -> Result<Found<impl Iterator<It
 	let mut data = HostData::default();
 	let mut skipped = Vec::new();
 	for h in hosts.iter().filter(|h| h.ends_with(&format!(".{domain}"))) {
-		for r in dir.rooms(h)? {
+		for r in dir.rooms(h, &format!("rooms.{domain}"))? {
 			match r {
 				Ok(r) => data.rooms.push(r),
 				Err(s) => skipped.push(s),
@@ -730,6 +755,22 @@ mod tests {
 		}
 		let ok = dat(r#"return { name = "a"; attr = { ["xml:lang"] = "en"; ["urn:x\1b"] = "1" }; "t" }"#);
 		assert!(element(ok.as_table().unwrap(), CLIENT).is_ok());
+	}
+
+	/// mod_muc_mam keeps the stanza's kind in `with` and presences too;
+	/// Xerra's room archive has groupchat messages from room/nick, on
+	/// `rooms.<domain>` (Snikket's rooms were on `groups.<domain>`).
+	#[test]
+	fn room_archives_keep_groupchat_from_the_new_room_address() {
+		let msg =
+			dat(r#"return { { "hi all"; name = "body"; attr = {} }; name = "message"; key = "k1"; when = 2; with = "message<groupchat";
+			attr = { type = "groupchat"; from = "office@groups.old.test/alice"; to = "bob@old.test/x"; id = "m1" } }"#);
+		let m = room_archived(&msg, "groups.old.test", "rooms.old.test").unwrap().unwrap();
+		assert_eq!((m.id.as_str(), m.with.as_str()), ("k1", "office@rooms.old.test/alice"));
+		assert!(m.xml.contains("from='office@rooms.old.test/alice'") && !m.xml.contains("to="), "{}", m.xml);
+		let presence =
+			dat(r#"return { name = "presence"; key = "k2"; with = "presence"; attr = { from = "office@groups.old.test/alice" } }"#);
+		assert_eq!(room_archived(&presence, "groups.old.test", "rooms.old.test"), Ok(None));
 	}
 
 	#[test]

@@ -364,6 +364,59 @@ pub fn vcard_temp_from_vcard4(v4: &Element) -> Option<String> {
 	out.children().next().map(|_| out.to_xml(VCARD_TEMP))
 }
 
+/// Bookmarks of rooms that moved (`(old service, new service)`: Snikket's
+/// `groups.<domain>` becomes `rooms.<domain>`) point to the new addresses:
+/// XEP-0402 items (the item id is the room's JID) and XEP-0048 `<storage/>`
+/// in PEP or private XML (each `<conference jid=.../>`), so clients rejoin.
+pub fn move_bookmarks(a: &mut AccountData, moved: &[(String, String)]) {
+	const BOOKMARKS2: &str = "urn:xmpp:bookmarks:1";
+	const BOOKMARKS: &str = "storage:bookmarks";
+	let new_jid = |jid: &str| {
+		let (room, host) = jid.split_once('@')?;
+		moved.iter().find(|(old, _)| old == host).map(|(_, new)| format!("{room}@{new}"))
+	};
+	let storage = |xml: &str, ns: &str| -> Option<String> {
+		let el = crate::xmpp::reader::parse_stored(xml, ns, crate::xmpp::reader::XmlLimits::unlimited())?;
+		if !el.is("storage", BOOKMARKS) {
+			return None;
+		}
+		let mut out = Element::new("storage", BOOKMARKS);
+		for c in el.children() {
+			let mut c = c.clone();
+			if c.is("conference", BOOKMARKS)
+				&& let Some(j) = c.attr("jid").and_then(new_jid)
+			{
+				c.set_attr("jid", j.as_str());
+			}
+			out.push(c);
+		}
+		Some(out.to_xml(ns))
+	};
+	if moved.is_empty() {
+		return;
+	}
+	for node in &mut a.pep {
+		for item in &mut node.items {
+			if node.node == BOOKMARKS2 {
+				if let Some(j) = new_jid(&item.id) {
+					item.id = j;
+				}
+			} else if node.node == BOOKMARKS
+				&& let Some(x) = storage(&item.xml, PUBSUB)
+			{
+				item.xml = x;
+			}
+		}
+	}
+	for p in &mut a.private {
+		if p.ns == BOOKMARKS
+			&& let Some(x) = storage(&p.xml, "")
+		{
+			p.xml = x;
+		}
+	}
+}
+
 /// A room's `config/<room>.dat`: its settings under `_data`, affiliations
 /// as `[jid] = "owner"` fields, reserved nicks in `_affiliation_data`.
 pub fn room(name: &str, v: &Value) -> Result<RoomData, String> {
@@ -595,18 +648,28 @@ pub fn read_dir<'a>(dir: &'a Dir, domain: &str) -> Result<Found<impl Iterator<It
 		));
 	}
 	let users = dir.users(domain)?;
-	let host = domain.to_owned();
-	let accounts = users.into_iter().map(move |u| dir.account(&host, &u).map_err(|why| Skipped { name: u, why }));
 	let mut data = HostData::default();
 	let mut skipped = Vec::new();
+	let new_host = format!("rooms.{domain}");
+	let mut moved = Vec::new();
 	for h in hosts.iter().filter(|h| h.ends_with(&format!(".{domain}"))) {
-		for r in dir.rooms(h, &format!("rooms.{domain}"))? {
+		let rooms = dir.rooms(h, &new_host)?;
+		if !rooms.is_empty() && *h != new_host {
+			moved.push((h.clone(), new_host.clone()));
+		}
+		for r in rooms {
 			match r {
 				Ok(r) => data.rooms.push(r),
 				Err(s) => skipped.push(s),
 			}
 		}
 	}
+	let host = domain.to_owned();
+	let accounts = users.into_iter().map(move |u| {
+		let mut a = dir.account(&host, &u).map_err(|why| Skipped { name: u, why })?;
+		move_bookmarks(&mut a, &moved);
+		Ok(a)
+	});
 	Ok((accounts, data, skipped))
 }
 
@@ -771,6 +834,49 @@ mod tests {
 		let presence =
 			dat(r#"return { name = "presence"; key = "k2"; with = "presence"; attr = { from = "office@groups.old.test/alice" } }"#);
 		assert_eq!(room_archived(&presence, "groups.old.test", "rooms.old.test"), Ok(None));
+	}
+
+	#[test]
+	fn bookmarks_follow_the_rooms_to_their_new_service() {
+		let moved = [("groups.old.test".to_owned(), "rooms.old.test".to_owned())];
+		let mut a = AccountData {
+			pep: vec![
+				PepNodeData {
+					node: "urn:xmpp:bookmarks:1".into(),
+					config: NodeConfig::default(),
+					items: vec![
+						PepItemData {
+							id: "office@groups.old.test".into(),
+							xml: "<conference xmlns='urn:xmpp:bookmarks:1' autojoin='true'/>".into(),
+						},
+						PepItemData { id: "x@elsewhere.example".into(), xml: "<conference xmlns='urn:xmpp:bookmarks:1'/>".into() },
+					],
+				},
+				PepNodeData {
+					node: "storage:bookmarks".into(),
+					config: NodeConfig::default(),
+					items: vec![PepItemData {
+						id: "current".into(),
+						xml: "<storage xmlns='storage:bookmarks'><conference jid='office@groups.old.test' autojoin='1'/><url url='u'/></storage>".into(),
+					}],
+				},
+			],
+			private: vec![PrivateXml {
+				ns: "storage:bookmarks".into(),
+				name: "storage".into(),
+				xml: "<storage xmlns='storage:bookmarks'><conference jid='team@groups.old.test'/></storage>".into(),
+			}],
+			..AccountData::default()
+		};
+		move_bookmarks(&mut a, &moved);
+		assert_eq!(a.pep[0].items[0].id, "office@rooms.old.test");
+		assert_eq!(a.pep[0].items[1].id, "x@elsewhere.example");
+		assert!(
+			a.pep[1].items[0].xml.contains("jid='office@rooms.old.test'") && a.pep[1].items[0].xml.contains("<url"),
+			"{}",
+			a.pep[1].items[0].xml
+		);
+		assert!(a.private[0].xml.contains("jid='team@rooms.old.test'"), "{}", a.private[0].xml);
 	}
 
 	#[test]

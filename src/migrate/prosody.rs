@@ -98,6 +98,9 @@ fn element_depth(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, St
 				Some((ans, an)) => {
 					ncname(an)?;
 					cdata(ans)?;
+					if ans.is_empty() {
+						return Err("an attribute in the empty namespace".into());
+					}
 					if ans == "http://www.w3.org/XML/1998/namespace" {
 						el.set_attr(&format!("xml:{an}"), v);
 					} else {
@@ -813,6 +816,7 @@ mod tests {
 			r#"return { name = "a"; attr = { ["urn:x\1b c"] = "1" } }"#,
 			r#"return { name = "a"; attr = { xmlns = "urn:\1" } }"#,
 			r#"return { name = "a"; attr = { ["foo:bar"] = "1" } }"#,
+			r#"return { name = "a"; attr = { ["|b"] = "1" } }"#,
 		] {
 			assert!(element(dat(bad).as_table().unwrap(), CLIENT).is_err(), "{bad}");
 		}

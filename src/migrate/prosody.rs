@@ -85,6 +85,9 @@ fn element_depth(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, St
 	let attrs = t.table("attr");
 	let ns = attrs.and_then(|a| a.str("xmlns")).unwrap_or(parent_ns);
 	cdata(ns)?;
+	if matches!(ns, "http://www.w3.org/XML/1998/namespace" | "http://www.w3.org/2000/xmlns/") {
+		return Err("an element in a namespace XML reserves".into());
+	}
 	let mut el = Element::new(name, ns);
 	if let Some(a) = attrs {
 		for (k, v) in a.string_fields() {
@@ -98,8 +101,8 @@ fn element_depth(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, St
 				Some((ans, an)) => {
 					ncname(an)?;
 					cdata(ans)?;
-					if ans.is_empty() {
-						return Err("an attribute in the empty namespace".into());
+					if ans.is_empty() || ans == "http://www.w3.org/2000/xmlns/" {
+						return Err("an attribute in the empty or the xmlns namespace".into());
 					}
 					if ans == "http://www.w3.org/XML/1998/namespace" {
 						el.set_attr(&format!("xml:{an}"), v);
@@ -817,6 +820,9 @@ mod tests {
 			r#"return { name = "a"; attr = { xmlns = "urn:\1" } }"#,
 			r#"return { name = "a"; attr = { ["foo:bar"] = "1" } }"#,
 			r#"return { name = "a"; attr = { ["|b"] = "1" } }"#,
+			r#"return { name = "a"; attr = { xmlns = "http://www.w3.org/XML/1998/namespace" } }"#,
+			r#"return { name = "a"; attr = { xmlns = "http://www.w3.org/2000/xmlns/" } }"#,
+			r#"return { name = "a"; attr = { ["http://www.w3.org/2000/xmlns/|b"] = "1" } }"#,
 		] {
 			assert!(element(dat(bad).as_table().unwrap(), CLIENT).is_err(), "{bad}");
 		}

@@ -59,10 +59,6 @@ pub struct Server {
 	pub console: RefCell<crate::console::State>,
 	/// The statistics' time series and last measurements; `None` when off.
 	pub stats: Option<crate::stats::sampler::Stats>,
-	/// Whether SCRAM-SHA-256 is offered: not while some account has only
-	/// SCRAM-SHA-1 keys (moved in from Prosody or ejabberd), whose clients
-	/// would pick it and fail; known at start (imports need the server stopped).
-	pub scram_sha256: bool,
 	fake_secret: [u8; 32],
 	/// Makes our dialback keys (XEP-0185); new at every start.
 	pub dialback_secret: [u8; 32],
@@ -98,16 +94,6 @@ impl Server {
 		let muc =
 			crate::features::muc::Service::load(&store, &service, (config.limits.muc_history_messages, config.limits.muc_history_bytes));
 		let stats = config.statistics.then(|| crate::stats::sampler::Stats::load(&store));
-		let sha1_only = store.snapshot().and_then(|s| s.accounts_without_sha256()).unwrap_or_else(|e| {
-			log::error!("account keys: {e}");
-			Vec::new()
-		});
-		if let Some(first) = sha1_only.first() {
-			log::warn!(
-				"{} accounts ({first}, ...) have SCRAM-SHA-1 keys only (moved in from another server): SCRAM-SHA-256 is not offered until each has set a new password and the server restarted",
-				sha1_only.len()
-			);
-		}
 		let rng = SystemRandom::new();
 		let mut fake_secret = [0u8; 32];
 		fill(&rng, &mut fake_secret);
@@ -136,7 +122,6 @@ impl Server {
 			push: RefCell::new(push),
 			console: RefCell::new(crate::console::State::new(&mut |b| fill(&rng, b))),
 			stats,
-			scram_sha256: sha1_only.is_empty(),
 			fake_secret,
 			dialback_secret,
 			rng,
@@ -446,6 +431,13 @@ fn start_xmpp(
 	log::info!("xerra {} serving {}", env!("CARGO_PKG_VERSION"), server.config.domain);
 	let features: Vec<String> = crate::features::ALL.iter().map(|f| format!("{} ({})", f.name, f.spec)).collect();
 	log::info!("features: {}", features.join(", "));
+	match server.store.snapshot().and_then(|s| s.sha1_only_count()) {
+		Ok(0) | Err(_) => {}
+		Ok(n) => log::info!(
+			"SCRAM-SHA-256 is not offered: {n} imported accounts have SCRAM-SHA-1 keys only (clients that pick the strongest \
+			 mechanism would fail); each gets both sets at a PLAIN login or with a new password"
+		),
+	}
 	for l in listeners {
 		ex.spawn(crate::net::accept_loop(server.clone(), ex.clone(), l)).detach();
 	}

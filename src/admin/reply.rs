@@ -90,6 +90,9 @@ pub struct Status {
 	/// `None` before setup.
 	pub domain: Option<String>,
 	pub accounts: u64,
+	/// Accounts with SCRAM-SHA-1 keys only (imported): SCRAM-SHA-256 is not
+	/// offered while there is one.
+	pub sha1_only: u64,
 	pub data_dir: String,
 	pub database_bytes: u64,
 	pub disk: DiskStatus,

@@ -74,7 +74,14 @@ pub fn reply(r: &Reply, config: &Config) -> String {
 
 fn status(s: &Status) -> String {
 	let domain = s.domain.as_deref().unwrap_or("(not set up yet: open the web page or run `xerra setup`)");
-	let mut out = format!("domain: {domain}\naccounts: {}\ndata: {}\n", s.accounts, s.data_dir);
+	let mut out = format!("domain: {domain}\naccounts: {}\n", s.accounts);
+	if s.sha1_only > 0 {
+		out.push_str(&format!(
+			"SCRAM-SHA-256: not offered: {} imported accounts have SCRAM-SHA-1 keys only (each gets both at a PLAIN login or a new password)\n",
+			s.sha1_only
+		));
+	}
+	out.push_str(&format!("data: {}\n", s.data_dir));
 	out.push_str(&format!("database: {} bytes\n", s.database_bytes));
 	out.push_str(&disk_lines(&s.disk, s.disk_warning_bytes));
 	match &s.running {

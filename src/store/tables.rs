@@ -99,6 +99,11 @@ pub const STATS_POINTS: TableDefinition<(u8, u16), &[u8]> = TableDefinition::new
 /// count of active people.
 pub const ACTIVE_DAY: TableDefinition<&str, u32> = TableDefinition::new("active_day");
 
+/// Accounts that have SCRAM-SHA-1 keys only (imported from a server that
+/// kept no others, such as Prosody 0.12): while there is one, SCRAM-SHA-256
+/// is not offered. Kept with every write of an account's keys.
+pub const SHA1_ONLY: TableDefinition<&str, ()> = TableDefinition::new("scram_sha1_only");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
@@ -133,6 +138,7 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(NOTICES)?;
 	wtx.open_table(STATS_POINTS)?;
 	wtx.open_table(ACTIVE_DAY)?;
+	wtx.open_table(SHA1_ONLY)?;
 	Ok(())
 }
 

@@ -99,10 +99,15 @@ pub const STATS_POINTS: TableDefinition<(u8, u16), &[u8]> = TableDefinition::new
 /// count of active people.
 pub const ACTIVE_DAY: TableDefinition<&str, u32> = TableDefinition::new("active_day");
 
+/// field name -> value as text: the scheduled backups' state
+/// (`store::BackupState`: last success, last failure, since when).
+pub const BACKUP_STATE: TableDefinition<&str, &str> = TableDefinition::new("backup_state");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
 	wtx.open_table(SETTINGS)?;
+	wtx.open_table(BACKUP_STATE)?;
 	wtx.open_table(ACCOUNTS)?;
 	wtx.open_table(ROSTER)?;
 	wtx.open_table(ROSTER_VERSION)?;

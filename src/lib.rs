@@ -6,6 +6,7 @@
 //! touches sockets and TLS; `server` wires them; `cli` is the command line.
 
 pub mod admin;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod autobackup;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod console;

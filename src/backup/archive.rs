@@ -1,0 +1,1 @@
+//! The stream: tar entries, gzip, age.

@@ -15,6 +15,7 @@
 
 mod accounts;
 mod admin;
+mod backup;
 mod blocking;
 mod codec;
 mod components;
@@ -45,6 +46,7 @@ use std::thread::JoinHandle;
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
 pub use accounts::Account;
+pub use backup::{CopyInfo, RowCounts, check_copy, dump_file, schema_version, table_names};
 pub use codec::Corrupt;
 pub use disk::{DiskStatus, mib};
 pub use invites::Invite;

@@ -47,6 +47,7 @@ pub struct Limits {
 	pub mam_max_page: usize,
 	pub mam_max_page_bytes: usize,
 	pub disk_free_warning_bytes: u64,
+	pub backup_reserve_bytes: u64,
 	pub muc_max_rooms: usize,
 	pub muc_max_rooms_per_account: usize,
 	pub muc_max_occupants: u32,
@@ -147,6 +148,8 @@ pub struct Config {
 	pub statistics: bool,
 	/// Addresses besides loopback that may read `/metrics`.
 	pub metrics_allow: Vec<crate::stats::cidr::Cidr>,
+	/// The recovery key's public half (`age1...`) backups are encrypted to; empty = none.
+	pub backup_recipient: String,
 	pub limits: Limits,
 }
 
@@ -178,6 +181,7 @@ impl Config {
 			contact_addresses: Vec::new(),
 			statistics: true,
 			metrics_allow: Vec::new(),
+			backup_recipient: String::new(),
 			limits: Limits {
 				max_stanza_bytes: 0,
 				max_depth: 0,
@@ -216,6 +220,7 @@ impl Config {
 				mam_max_page: 0,
 				mam_max_page_bytes: 0,
 				disk_free_warning_bytes: 0,
+				backup_reserve_bytes: 0,
 				muc_max_rooms: 0,
 				muc_max_rooms_per_account: 0,
 				muc_max_occupants: 0,
@@ -721,6 +726,28 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "free space on the data directory's file system below which the log warns and `xerra status` says low",
 		apply: |c, v| {
 			c.limits.disk_free_warning_bytes = num(v, 0, 1 << 60)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "backup_reserve_bytes",
+		default: "67108864",
+		doc: "free space a backup must leave on its destination's file system (estimated first); less: the backup is refused, nothing written",
+		apply: |c, v| {
+			c.limits.backup_reserve_bytes = num(v, 0, 1 << 60)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "backup_recipient",
+		default: "",
+		doc: "the recovery key's public half (age1...), set by `xerra backup key`; backups are encrypted to it; empty = ask for a passphrase",
+		apply: |c, v| {
+			let v = v.trim();
+			if !v.is_empty() && !crate::backup::valid_recipient(v) {
+				return Err("not a recovery key's public half (age1...); `xerra backup key` makes one".into());
+			}
+			c.backup_recipient = v.to_owned();
 			Ok(())
 		},
 	},

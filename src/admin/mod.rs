@@ -6,6 +6,7 @@
 //! typed [`Reply`] or [`AdminError`]; `text` renders both for the CLI.
 //! Passwords travel only inside a [`Command`] and are never logged.
 
+mod backup;
 mod components;
 mod error;
 mod groups;
@@ -17,6 +18,7 @@ mod settings;
 pub mod text;
 mod users;
 
+pub use backup::describe as describe_backup;
 pub use error::AdminError;
 pub use invites::{InviteSpec, welcome};
 pub use reply::*;
@@ -132,6 +134,13 @@ pub enum Command {
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
 	SetupStatus,
+	/// Writes a backup to `dest` (an absolute file or directory path, written
+	/// by the server process), encrypted with `passphrase` or, without one,
+	/// to the stored recovery key (`backup_recipient`). The box's console only.
+	BackupCreate {
+		dest: String,
+		passphrase: Option<String>,
+	},
 }
 
 /// Who runs a command: every face says, and the engine checks.
@@ -205,6 +214,7 @@ impl<'a> Engine<'a> {
 				Ok(Reply::Text(crate::setup::summary(&plan, &ca.fingerprint())))
 			}
 			Command::SetupStatus => Ok(Reply::Text(String::new())),
+			Command::BackupCreate { dest, passphrase } => self.backup_create(&dest, passphrase).await,
 		}
 	}
 
@@ -225,7 +235,10 @@ impl<'a> Engine<'a> {
 		}
 		let own = |name: &str| prep_localpart(name).is_ok_and(|n| n == *me);
 		match cmd {
-			Command::SetupApply(_) | Command::SetupStatus => Err(AdminError::Forbidden("only the box's console may do this".into())),
+			// A backup names a path on the box: the console's own command line only.
+			Command::SetupApply(_) | Command::SetupStatus | Command::BackupCreate { .. } => {
+				Err(AdminError::Forbidden("only the box's console may do this".into()))
+			}
 			Command::UserDel { name } | Command::UserAdmin { name, admin: false } | Command::UserLock { name, locked: true }
 				if own(name) =>
 			{
@@ -325,6 +338,8 @@ impl Command {
 			}
 			Command::InviteList => vec!["invite-list"],
 			Command::InviteRevoke { token } => vec!["invite-revoke", token],
+			Command::BackupCreate { dest, passphrase: None } => vec!["backup-create", dest],
+			Command::BackupCreate { dest, passphrase: Some(p) } => vec!["backup-create", dest, p],
 		};
 		fields.into_iter().map(str::to_owned).collect()
 	}
@@ -362,6 +377,8 @@ impl Command {
 			}
 			("invite-list", 1) => Command::InviteList,
 			("invite-revoke", 2) => Command::InviteRevoke { token: s(1)? },
+			("backup-create", 2) => Command::BackupCreate { dest: s(1)?, passphrase: None },
+			("backup-create", 3) => Command::BackupCreate { dest: s(1)?, passphrase: s(2) },
 			("group-add-member", 3) => Command::GroupAddMember { group: s(1)?, user: s(2)? },
 			("group-del-member", 3) => Command::GroupDelMember { group: s(1)?, user: s(2)? },
 			("group-list", 1) => Command::GroupList,

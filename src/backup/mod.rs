@@ -51,9 +51,23 @@ pub enum Secret {
 
 impl Secret {
 	/// Text as typed or read from a file: the recovery key if it looks like
-	/// one (surrounding white space and `#` comment lines ignored), else a passphrase.
+	/// one (an age identity file's `#` comment lines and white space
+	/// ignored), else a passphrase (only a final line break dropped).
 	pub fn parse(text: &str) -> Secret {
-		todo!("{text}")
+		let key = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect::<Vec<_>>();
+		match key.as_slice() {
+			[k] if k.starts_with("AGE-SECRET-KEY-1") => Secret::Key((*k).to_owned()),
+			_ => Secret::Passphrase(text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(text).to_owned()),
+		}
+	}
+}
+
+impl std::fmt::Debug for Secret {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str(match self {
+			Secret::Passphrase(_) => "Secret::Passphrase(..)",
+			Secret::Key(_) => "Secret::Key(..)",
+		})
 	}
 }
 
@@ -66,8 +80,19 @@ pub struct RecoveryKey {
 }
 
 /// Makes a new recovery key (an age X25519 identity).
+// X25519 on purpose: `AGE-SECRET-KEY-1...` is short enough to print and type,
+// and every age tool reads it (age 0.13's post-quantum keys need age 1.3+).
+#[allow(deprecated)]
 pub fn generate_key() -> RecoveryKey {
-	todo!()
+	use age::secrecy::ExposeSecret as _;
+	let id = age::x25519::Identity::generate();
+	RecoveryKey { secret: id.to_string().expose_secret().to_owned(), recipient: id.to_public().to_string() }
+}
+
+/// Whether `text` is a recovery key's public half (the setting's check).
+#[allow(deprecated)]
+pub fn valid_recipient(text: &str) -> bool {
+	text.parse::<age::x25519::Recipient>().is_ok()
 }
 
 /// What `create` needs besides the store.
@@ -106,26 +131,65 @@ pub enum BackupError {
 	/// Decrypts but something inside is wrong (a hash, a missing entry...).
 	Corrupt(String),
 	/// Made by a newer Xerra: format, schema and the version that made it.
-	Newer { format: u32, schema: u64, version: String },
+	Newer {
+		format: u32,
+		schema: u64,
+		version: String,
+	},
 	/// The box to restore into has accounts (restore refuses without `force`).
-	NotEmpty { accounts: u64 },
+	NotEmpty {
+		accounts: u64,
+	},
 	/// A server runs on the data directory (restore needs it stopped).
 	ServerRunning,
 	/// Not enough room: about `need` bytes wanted, `free` free in `dir`.
-	DiskFull { dir: PathBuf, need: u64, free: u64 },
+	DiskFull {
+		dir: PathBuf,
+		need: u64,
+		free: u64,
+	},
 	/// No recovery key set and no passphrase given.
 	NoKey,
 	/// A passphrase or recipient that cannot be used (empty, malformed).
 	BadKey(String),
 	/// Reading or writing a file failed.
-	Io { path: PathBuf, error: String },
+	Io {
+		path: PathBuf,
+		error: String,
+	},
 	Store(StoreError),
 }
 
 impl std::fmt::Display for BackupError {
 	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-		let _ = f;
-		todo!()
+		match self {
+			Self::WrongKey => f.write_str("the passphrase or recovery key does not open this backup"),
+			Self::NotABackup => f.write_str("this is not a Xerra backup (not an age-encrypted file)"),
+			Self::Truncated => f.write_str("the backup file is incomplete: it was cut short (or its last part is damaged)"),
+			Self::Corrupt(why) => write!(f, "the backup file is damaged: {why}"),
+			Self::Newer { format, schema, version } => write!(
+				f,
+				"this backup was made by a newer Xerra ({version}: backup format {format}, database schema {schema}; this one reads up to {FORMAT_VERSION} and {}): update Xerra first",
+				crate::store::schema_version()
+			),
+			Self::NotEmpty { accounts } => {
+				write!(f, "this box already has {accounts} account(s): a restore replaces everything on it; add --force to do so")
+			}
+			Self::ServerRunning => f.write_str("the server is running on this data directory: stop it first (systemctl stop xerra)"),
+			Self::DiskFull { dir, need, free } => write!(
+				f,
+				"not enough free space in {}: about {} needed (with backup_reserve_bytes kept free), {} free",
+				dir.display(),
+				crate::store::mib(*need),
+				crate::store::mib(*free)
+			),
+			Self::NoKey => f.write_str(
+				"no recovery key is set and no passphrase was given: run `xerra backup key` once, or give --passphrase-file FILE",
+			),
+			Self::BadKey(why) => f.write_str(why),
+			Self::Io { path, error } => write!(f, "{}: {error}", path.display()),
+			Self::Store(e) => write!(f, "{e}"),
+		}
 	}
 }
 
@@ -144,27 +208,225 @@ impl From<StoreError> for BackupError {
 /// read transaction, the files it names, temp name, fsync, rename. Blocks:
 /// never call it on the executor thread.
 pub fn create(store: &Store, data_dir: &Path, opts: &CreateOptions) -> Result<BackupInfo, BackupError> {
-	let _ = (store, data_dir, opts);
-	todo!()
+	let created = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+	let snap = store.snapshot()?;
+	let domain = snap.setting("domain")?.unwrap_or_default();
+	let (dir, path) = destination(&opts.dest, &domain, created)?;
+	let uploads = snap.uploads()?;
+	let upload_dir = data_dir.join("uploads");
+	let upload_bytes: u64 = uploads.iter().map(|(_, u)| u.size).sum();
+	let tls = tls_files(data_dir)?;
+	// The copy of the database, then the file: each at most that big
+	// (compression only shrinks what is stored here, age adds 16 bytes in 64 KiB).
+	let db_bytes = Store::file_bytes(data_dir);
+	let need = db_bytes.saturating_mul(2).saturating_add(upload_bytes).saturating_add(opts.reserve_bytes).saturating_add(1 << 20);
+	let free = free_bytes(&dir)?;
+	if free < need {
+		return Err(BackupError::DiskFull { dir, need, free });
+	}
+	remove_stale_temps(&dir);
+	let stem = format!(".xerra-backup-tmp-{}-{created}", std::process::id());
+	let db_copy = TempFile(dir.join(format!("{stem}.redb")));
+	let rows = snap.copy_to(&db_copy.0)?;
+	// The rest reads files, not the database: let the writer reuse its pages.
+	drop(snap);
+	let rows_of = |name: &str| rows.iter().find(|(n, _)| n == name).map_or(0, |(_, r)| *r);
+	let counts = Counts {
+		accounts: rows_of("accounts"),
+		rooms: rows_of("muc_rooms"),
+		groups: rows_of("groups"),
+		archived: rows_of("mam"),
+		offline: rows_of("offline"),
+		uploads: rows_of("uploads"),
+	};
+	let header = Header {
+		format: FORMAT_VERSION,
+		schema: crate::store::schema_version(),
+		version: env!("CARGO_PKG_VERSION").to_owned(),
+		domain: domain.clone(),
+		created,
+		counts: counts.clone(),
+	};
+	let part = TempFile(dir.join(format!("{stem}.part")));
+	let io = |p: &Path| {
+		let p = p.to_owned();
+		move |e: std::io::Error| BackupError::Io { path: p.clone(), error: e.to_string() }
+	};
+	let file = {
+		use std::os::unix::fs::OpenOptionsExt as _;
+		std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&part.0).map_err(io(&part.0))?
+	};
+	let mut packer = archive::Packer::new(std::io::BufWriter::with_capacity(64 << 10, file), &opts.to, &header)?;
+	let out = io(&part.0);
+	packer.add_file("xerra.redb", &db_copy.0).map_err(&out)?;
+	drop(db_copy);
+	for (name, p) in &tls {
+		packer.add_file(&format!("tls/{name}"), p).map_err(&out)?;
+	}
+	for (id, _) in &uploads {
+		let name = format!("uploads/{id}");
+		if !manifest::allowed_name(&name) {
+			continue;
+		}
+		match std::fs::File::open(upload_dir.join(id)) {
+			Ok(f) => {
+				let size = f.metadata().map_err(&out)?.len();
+				packer.add(&name, size, std::io::BufReader::with_capacity(64 << 10, f)).map_err(&out)?;
+			}
+			// Expired (deleted) since the snapshot: as if it had gone just before.
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => log::info!("backup: upload {id} was deleted meanwhile; left out"),
+			Err(e) => return Err(out(e)),
+		}
+	}
+	let (writer, _) = packer.finish().map_err(&out)?;
+	let file = writer.into_inner().map_err(|e| out(e.into_error()))?;
+	file.sync_all().map_err(&out)?;
+	let bytes = file.metadata().map_err(&out)?.len();
+	drop(file);
+	std::fs::rename(&part.0, &path).map_err(io(&path))?;
+	std::mem::forget(part);
+	sync_dir(&dir).map_err(io(&dir))?;
+	Ok(BackupInfo { path, bytes, created, domain, counts })
 }
 
 /// [`create`] on a thread of its own, for the running server.
 pub async fn create_off_thread(store: Store, data_dir: PathBuf, opts: CreateOptions) -> Result<BackupInfo, BackupError> {
-	let _ = (store, data_dir, opts);
-	todo!()
+	let (tx, rx) = async_channel::bounded(1);
+	std::thread::Builder::new()
+		.name("xerra-backup".into())
+		.spawn(move || {
+			let _ = tx.send_blocking(create(&store, &data_dir, &opts));
+		})
+		.map_err(|e| BackupError::Io { path: PathBuf::from("(thread)"), error: e.to_string() })?;
+	rx.recv().await.map_err(|_| BackupError::Io { path: PathBuf::from("(thread)"), error: "the backup thread ended early".into() })?
 }
 
 /// Checks a backup without restoring it: decrypts everything, checks every
 /// hash and opens the database snapshot. Blocks.
 pub fn verify(file: &Path, secret: &Secret) -> Result<Manifest, BackupError> {
-	let _ = (file, secret);
-	todo!()
+	let dir = std::env::temp_dir().join(format!(".xerra-verify-{}-{}", std::process::id(), unix_nanos()));
+	let _cleanup = TempDir(dir.clone());
+	std::fs::create_dir(&dir).map_err(|e| BackupError::Io { path: dir.clone(), error: e.to_string() })?;
+	let db = dir.join("xerra.redb");
+	let manifest = archive::read(file, secret, crate::store::schema_version(), |name| (name == "xerra.redb").then(|| db.clone()))?;
+	check_database(&db, &manifest)?;
+	Ok(manifest)
+}
+
+/// The unpacked database opens, every row reads, and it is what the header says.
+fn check_database(db: &Path, manifest: &Manifest) -> Result<(), BackupError> {
+	let info = crate::store::check_copy(db).map_err(|e| match e {
+		StoreError::Corrupt(why) if why.contains("newer") => BackupError::Newer {
+			format: manifest.header.format,
+			schema: manifest.header.schema + 1,
+			version: manifest.header.version.clone(),
+		},
+		e => BackupError::Corrupt(format!("its database does not open: {e}")),
+	})?;
+	let accounts = info.rows.iter().find(|(n, _)| n == "accounts").map_or(0, |(_, r)| *r);
+	if accounts != manifest.header.counts.accounts || info.domain.unwrap_or_default() != manifest.header.domain {
+		return Err(BackupError::Corrupt("its database is not the one its header describes".into()));
+	}
+	Ok(())
 }
 
 /// Restores `file` into `data_dir`, all or nothing (see [`stage`] and
 /// [`Staged::commit`]). No server may run there (`ServerRunning`), and a box
 /// with accounts is refused unless `force`. Blocks.
 pub fn restore(file: &Path, secret: &Secret, data_dir: &Path, force: bool) -> Result<Manifest, BackupError> {
-	let _ = (file, secret, data_dir, force);
-	todo!()
+	recover(data_dir)?;
+	if data_dir.join("xerra.redb").exists() {
+		// Opening takes the database's lock: refused while a server runs.
+		let store = Store::open(data_dir, 1 << 20)?;
+		let accounts = store.snapshot().and_then(|s| s.account_count());
+		store.shutdown();
+		let accounts = accounts?;
+		if accounts > 0 && !force {
+			return Err(BackupError::NotEmpty { accounts });
+		}
+	}
+	stage(file, secret, data_dir)?.commit()
+}
+
+/// Where the file goes: `dest` itself, or a dated name in it if it is a directory.
+fn destination(dest: &Path, domain: &str, created: u64) -> Result<(PathBuf, PathBuf), BackupError> {
+	if dest.is_dir() {
+		let t = time::OffsetDateTime::from_unix_timestamp(i64::try_from(created).unwrap_or(0)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+		let stamp = format!("{:04}{:02}{:02}-{:02}{:02}{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second());
+		let domain = if domain.is_empty() { "box" } else { domain };
+		return Ok((dest.to_owned(), dest.join(format!("xerra-{domain}-{stamp}.{EXTENSION}"))));
+	}
+	let dir = match dest.parent() {
+		Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+		_ => PathBuf::from("."),
+	};
+	if !dir.is_dir() {
+		return Err(BackupError::Io { path: dir, error: "no such directory".into() });
+	}
+	Ok((dir, dest.to_owned()))
+}
+
+/// The box CA, its key and the served certificates: every plain file in `DATA/tls`.
+fn tls_files(data_dir: &Path) -> Result<Vec<(String, PathBuf)>, BackupError> {
+	let dir = data_dir.join("tls");
+	let mut out = Vec::new();
+	let entries = match std::fs::read_dir(&dir) {
+		Ok(e) => e,
+		Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+		Err(e) => return Err(BackupError::Io { path: dir, error: e.to_string() }),
+	};
+	for e in entries.flatten() {
+		let Some(name) = e.file_name().to_str().map(str::to_owned) else { continue };
+		if e.file_type().is_ok_and(|t| t.is_file()) && manifest::allowed_name(&format!("tls/{name}")) {
+			out.push((name, e.path()));
+		}
+	}
+	out.sort();
+	Ok(out)
+}
+
+fn free_bytes(dir: &Path) -> Result<u64, BackupError> {
+	let s = nix::sys::statvfs::statvfs(dir).map_err(|e| BackupError::Io { path: dir.to_owned(), error: e.to_string() })?;
+	// Field types differ by target (32 bits on armv7 glibc).
+	let wide = |v: u64| v;
+	#[allow(clippy::useless_conversion)]
+	Ok(wide(s.blocks_available().into()).saturating_mul(wide(s.fragment_size().into())))
+}
+
+/// Temp files a killed `create` left (their process is gone).
+fn remove_stale_temps(dir: &Path) {
+	let Ok(entries) = std::fs::read_dir(dir) else { return };
+	for e in entries.flatten() {
+		let name = e.file_name();
+		let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(".xerra-backup-tmp-")) else { continue };
+		let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+		if nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH) {
+			let _ = std::fs::remove_file(e.path());
+		}
+	}
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+	std::fs::File::open(dir)?.sync_all()
+}
+
+fn unix_nanos() -> u128 {
+	std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// Removed when dropped (unless forgotten).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+	fn drop(&mut self) {
+		let _ = std::fs::remove_file(&self.0);
+	}
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+	fn drop(&mut self) {
+		let _ = std::fs::remove_dir_all(&self.0);
+	}
 }

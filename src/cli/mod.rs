@@ -1,5 +1,7 @@
 //! The command line: the only code that prints to a terminal or prompts.
 
+mod backup;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -46,6 +48,9 @@ Commands:
   config list              show every setting with its value and meaning
   config set NAME VALUE    store a setting (used at the next start)
   config unset NAME        return a setting to its default
+  backup create [FILE|DIR] a backup (encrypted), while the server runs or not
+  backup key               make the recovery key backups are encrypted to
+  backup verify|restore F  check a backup; restore it into a stopped box
   status                   show whether the server runs, and what it serves
   self-test                check that this binary works on this machine
 
@@ -272,6 +277,8 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"broadcast" => return admin(&data_dir, broadcast_command(&args)?),
 		"motd" if wants_help || args.is_empty() => print!("{BROADCAST_HELP}"),
 		"motd" => return admin(&data_dir, motd_command(&args)?),
+		"backup" if wants_help || args.is_empty() => print!("{}", backup::HELP),
+		"backup" => return backup::command(&data_dir, &args),
 		"status" if wants_help => print!("{STATUS_HELP}"),
 		"status" => return admin(&data_dir, Command::Status),
 		"setup" if wants_help => print!("{SETUP_HELP}"),
@@ -460,6 +467,8 @@ fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 const DEFAULT_CACHE: usize = 4 << 20;
 
 fn open_store(data_dir: &std::path::Path, cache_bytes: usize) -> Result<Store, String> {
+	// A restore a crash interrupted is finished (or undone) before anything reads the data.
+	crate::backup::recover(data_dir).map_err(|e| e.to_string())?;
 	Store::open(data_dir, cache_bytes).map_err(|e| match e {
 		StoreError::Locked => format!("{} is in use by a running xerra that does not answer on its control socket", data_dir.display()),
 		e => format!("{}: {e}", data_dir.display()),
@@ -625,7 +634,17 @@ fn import(data_dir: &std::path::Path, file: Option<&str>) -> Result<(), String> 
 
 /// Runs an admin command on the running server, or on the database directly.
 fn admin(data_dir: &std::path::Path, cmd: Command) -> Result<(), String> {
-	let result = match crate::control::request(data_dir, &cmd) {
+	let text = admin_text(data_dir, cmd)?;
+	print!("{text}");
+	if !text.ends_with('\n') {
+		println!();
+	}
+	Ok(())
+}
+
+/// [`admin`]'s outcome as text, not printed.
+fn admin_text(data_dir: &std::path::Path, cmd: Command) -> Result<String, String> {
+	match crate::control::request(data_dir, &cmd) {
 		Some(r) => r,
 		None => {
 			let store = open_store(data_dir, DEFAULT_CACHE)?;
@@ -640,11 +659,5 @@ fn admin(data_dir: &std::path::Path, cmd: Command) -> Result<(), String> {
 			store.shutdown();
 			result
 		}
-	};
-	let text = result?;
-	print!("{text}");
-	if !text.ends_with('\n') {
-		println!();
 	}
-	Ok(())
 }

@@ -57,6 +57,8 @@ pub struct Server {
 	pub proxy: RefCell<crate::net::proxy::Registry>,
 	/// The web console's logins (on the HTTPS port).
 	pub console: RefCell<crate::console::State>,
+	/// Whether a backup is being made (scheduled or from the console).
+	pub backups: crate::autobackup::Runner,
 	/// The statistics' time series and last measurements; `None` when off.
 	pub stats: Option<crate::stats::sampler::Stats>,
 	fake_secret: [u8; 32],
@@ -121,6 +123,7 @@ impl Server {
 			remotes: RefCell::new(remotes),
 			push: RefCell::new(push),
 			console: RefCell::new(crate::console::State::new(&mut |b| fill(&rng, b))),
+			backups: crate::autobackup::Runner::default(),
 			stats,
 			fake_secret,
 			dialback_secret,
@@ -435,6 +438,7 @@ fn start_xmpp(
 		ex.spawn(crate::net::accept_loop(server.clone(), ex.clone(), l)).detach();
 	}
 	ex.spawn(crate::stats::sampler::run(server.clone())).detach();
+	ex.spawn(crate::autobackup::run(server.clone())).detach();
 	*app.server.borrow_mut() = Some(server);
 	crate::notify::ready(&format!("serving {}", app.domain()));
 	Ok(())

@@ -1,6 +1,6 @@
-//! When scheduled backups are due, when they are overdue, which old ones go,
-//! and whether there is room for the next one: plain functions of times and
-//! sizes (no clock, no files), so they are tested without waiting.
+//! When scheduled backups are due, when they are overdue, and which old ones
+//! go: plain functions of times and names (no clock, no files), so they are
+//! tested without waiting. (Whether a backup fits is `backup::create`'s check.)
 
 /// No successful backup for this long while a schedule is on: overdue (a
 /// day between two due times, and two hours' grace for a slow one).
@@ -53,30 +53,6 @@ pub fn to_delete(names: &[String], ext: &str, keep: usize) -> Vec<String> {
 	ours.sort_unstable();
 	let extra = ours.len().saturating_sub(keep);
 	ours.into_iter().take(extra).cloned().collect()
-}
-
-/// Whether a backup of about `estimate` bytes fits in `free` bytes and
-/// leaves `reserve` free (so a backup never fills the disk the server or
-/// the next backup needs); the refusal says why.
-pub fn room_for(free: u64, estimate: u64, reserve: u64) -> Result<(), String> {
-	if free >= estimate.saturating_add(reserve) {
-		return Ok(());
-	}
-	Err(format!(
-		"not enough free space in the backup folder: {} free, a backup needs about {} and {} must stay free (disk_free_warning_bytes)",
-		crate::store::mib(free),
-		crate::store::mib(estimate),
-		crate::store::mib(reserve)
-	))
-}
-
-/// What the next backup may take: the last one's size with a quarter more,
-/// or before there was one, what it holds uncompressed (database and files).
-pub fn estimate(last_bytes: Option<u64>, db_bytes: u64, upload_bytes: u64) -> u64 {
-	match last_bytes {
-		Some(b) => b.saturating_add(b / 4),
-		None => db_bytes.saturating_add(upload_bytes),
-	}
 }
 
 #[cfg(test)]
@@ -146,14 +122,5 @@ mod tests {
 		assert_eq!(to_delete(&names, "xbk", 2), vec![file_name(MIDNIGHT, "xbk")]);
 		assert_eq!(to_delete(&names, "xbk", 1), vec![file_name(MIDNIGHT, "xbk"), file_name(MIDNIGHT + DAY, "xbk")]);
 		assert!(to_delete(&names, "xbk", 3).is_empty());
-	}
-
-	#[test]
-	fn a_backup_needs_room_and_leaves_the_reserve_free() {
-		assert!(room_for(100 << 20, 40 << 20, 50 << 20).is_ok());
-		let err = room_for(80 << 20, 40 << 20, 50 << 20).unwrap_err();
-		assert!(err.contains("not enough free space") && err.contains("80.0 MiB"), "{err}");
-		assert_eq!(estimate(Some(400), 10_000, 5), 500);
-		assert_eq!(estimate(None, 10_000, 5), 10_005);
 	}
 }

@@ -76,6 +76,7 @@ pub const MENU: &[(&str, &str)] = &[
 	("rooms", "Rooms"),
 	("settings", "Settings"),
 	("statistics", "Statistics"),
+	("backups", "Backups"),
 	("broadcast", "Broadcast"),
 ];
 

@@ -804,3 +804,78 @@ fn the_console_wizard_steps_aside_when_the_web_page_sets_the_box_up() {
 	pty.expect("set up from the web page");
 	assert!(wizard_status(&mut child).success());
 }
+
+/// "Restore from a backup" on the serial wizard (issue 14): a wrong key is
+/// a clear error that leaves the box in the wizard; the right one brings it
+/// back as the old box (domain, accounts, the same CA): slixmpp trusting only
+/// the OLD box's CA logs in with an old password.
+#[test]
+fn serial_wizard_restores_a_backup_and_clients_trust_the_old_ca() {
+	// The old box: set up, running (it makes its CA), a backup to its recovery key.
+	let old = temp_dir("restore-old");
+	assert!(cli(&old, &["config", "set", "domain", DOMAIN], None).0);
+	let (ok, out) = cli(&old, &["user", "add", "anna", "--password-stdin"], Some(ADMIN_PASSWORD));
+	assert!(ok, "{out}");
+	let old_app = Appliance::start(&old, &[]);
+	old_app.wait_line("ready domain=");
+	let (ok, out) = cli(&old, &["backup", "key"], None);
+	assert!(ok, "{out}");
+	let key = out.split_whitespace().find(|w| w.starts_with("AGE-SECRET-KEY-1")).expect("the key is shown").to_owned();
+	let file = std::env::temp_dir().join(format!("xerra-app-restore-{}.xerra-backup", std::process::id()));
+	let (ok, out) = cli(&old, &["backup", "create", file.to_str().unwrap()], None);
+	assert!(ok, "{out}");
+	let old_ca = xerra::net::ca::Ca::ensure(&old.join("tls")).unwrap().cert_pem;
+	// Another recovery key (a real one, not this backup's).
+	let (ok, out) = cli(&old, &["backup", "key"], None);
+	assert!(ok, "{out}");
+	let wrong = out.split_whitespace().find(|w| w.starts_with("AGE-SECRET-KEY-1")).unwrap().to_owned();
+	drop(old_app);
+
+	let dir = temp_dir("restore-new");
+	let app = Appliance::start(&dir, &[]);
+	app.code();
+	// A wrong key: said clearly, nothing changed, still waiting for setup.
+	let mut pty = Pty::open();
+	let mut child = serial_setup(&dir, &pty);
+	pty.expect("Press Enter");
+	pty.send("\r");
+	pty.expect("answer restore.");
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send("restore\r");
+	pty.expect("Backup file");
+	pty.send(&format!("{}\r", file.display()));
+	pty.expect("not shown): ");
+	pty.send(&format!("{wrong}\r"));
+	pty.expect("does not open this backup");
+	pty.expect("Nothing was changed");
+	assert!(!wizard_status(&mut child).success());
+	assert!(!dir.join("xerra.redb").exists() || app.wait_line("Setup code: ").len() > 4);
+	let (ok, banner) = cli(&dir, &["status"], None);
+	assert!(ok && banner.contains("not set up yet"), "still in the wizard: {banner}");
+	let mut pty = Pty::open();
+	let mut child = serial_setup(&dir, &pty);
+	pty.expect("Setup code: ");
+	pty.expect("Press Enter");
+	pty.send("\r");
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send("restore\r");
+	pty.expect("Backup file");
+	pty.send(&format!("{}\r", file.display()));
+	pty.expect("not shown): ");
+	pty.send(&format!("{key}\r"));
+	pty.expect(&format!("Restored the backup of {DOMAIN}"));
+	assert!(wizard_status(&mut child).success());
+	assert!(!pty.transcript().contains(&key), "the key was echoed");
+	// The same process starts again on the restored data and serves XMPP.
+	app.wait_line(&format!("ready domain={DOMAIN}"));
+	assert_eq!(xerra::net::ca::Ca::ensure(&dir.join("tls")).unwrap().cert_pem, old_ca, "the old CA");
+	let ca_file = std::env::temp_dir().join(format!("xerra-app-restore-{}-old-ca.pem", std::process::id()));
+	std::fs::write(&ca_file, &old_ca).unwrap();
+	let port = app.c2s_port().to_string();
+	let jid = format!("anna@{DOMAIN}");
+	let (ok, out, err) =
+		python("ca_login.py", &["--port", &port, "--ca", ca_file.to_str().unwrap(), "--jid", &jid, "--password", ADMIN_PASSWORD]);
+	assert!(ok, "{out}\n{err}");
+	let _ = std::fs::remove_file(&file);
+	let _ = std::fs::remove_file(&ca_file);
+}

@@ -134,6 +134,12 @@ pub enum Command {
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
 	SetupStatus,
+	/// First-boot restore from the console: a backup `file` on the box and
+	/// its key or passphrase (`secret`), instead of the setup questions.
+	SetupRestore {
+		file: String,
+		secret: String,
+	},
 	/// Writes a backup to `dest` (an absolute file or directory path, written
 	/// by the server process), encrypted with `passphrase` or, without one,
 	/// to the stored recovery key (`backup_recipient`). The box's console only.
@@ -214,6 +220,10 @@ impl<'a> Engine<'a> {
 				Ok(Reply::Text(crate::setup::summary(&plan, &ca.fingerprint())))
 			}
 			Command::SetupStatus => Ok(Reply::Text(String::new())),
+			// Only the waiting wizard of a running server restores (`control`); a stopped box: `xerra backup restore`.
+			Command::SetupRestore { .. } => {
+				Err(AdminError::Failed("no server waits for setup here: use `xerra backup restore FILE`".into()))
+			}
 			Command::BackupCreate { dest, passphrase } => self.backup_create(&dest, passphrase).await,
 		}
 	}
@@ -236,7 +246,7 @@ impl<'a> Engine<'a> {
 		let own = |name: &str| prep_localpart(name).is_ok_and(|n| n == *me);
 		match cmd {
 			// A backup names a path on the box: the console's own command line only.
-			Command::SetupApply(_) | Command::SetupStatus | Command::BackupCreate { .. } => {
+			Command::SetupApply(_) | Command::SetupStatus | Command::SetupRestore { .. } | Command::BackupCreate { .. } => {
 				Err(AdminError::Forbidden("only the box's console may do this".into()))
 			}
 			Command::UserDel { name } | Command::UserAdmin { name, admin: false } | Command::UserLock { name, locked: true }
@@ -311,6 +321,7 @@ impl Command {
 			Command::Status => vec!["status"],
 			Command::SetupApply(a) => vec!["setup-apply", &a.domain, &a.admin, &a.password, &a.password2, &a.people],
 			Command::SetupStatus => vec!["setup-status"],
+			Command::SetupRestore { file, secret } => vec!["setup-restore", file, secret],
 			Command::GroupAdd { group } => vec!["group-add", group],
 			Command::GroupAddMember { group, user } => vec!["group-add-member", group, user],
 			Command::GroupDelMember { group, user } => vec!["group-del-member", group, user],
@@ -364,6 +375,7 @@ impl Command {
 				Command::SetupApply(crate::setup::Answers { domain: s(1)?, admin: s(2)?, password: s(3)?, password2: s(4)?, people: s(5)? })
 			}
 			("setup-status", 1) => Command::SetupStatus,
+			("setup-restore", 3) => Command::SetupRestore { file: s(1)?, secret: s(2)? },
 			("group-add", 2) => Command::GroupAdd { group: s(1)? },
 			("invite-add", 6) => {
 				let opt = |i: usize| Some(f[i].clone()).filter(|v| !v.is_empty());

@@ -453,14 +453,34 @@ fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 		let _quiet = crate::setup::serial::EchoOff::stdin();
 		rpassword::prompt_password(prompt)
 	};
-	let answers = crate::setup::serial::ask(&mut input, &mut std::io::stdout(), &mut read_password).map_err(|e| e.to_string())?;
-	let Some(answers) = answers else {
+	let choice = crate::setup::serial::ask(&mut input, &mut std::io::stdout(), &mut read_password).map_err(|e| e.to_string())?;
+	let Some(choice) = choice else {
 		return Err("setup cancelled; nothing was changed".into());
 	};
 	// Confirmed: the answers are applied whole, and said so, even if the
 	// line drops meanwhile.
 	crate::setup::serial::finish_uninterrupted();
-	admin(data_dir, Command::SetupApply(answers))
+	match choice {
+		crate::setup::serial::Choice::Setup(answers) => admin(data_dir, Command::SetupApply(answers)),
+		crate::setup::serial::Choice::Restore { file, secret } => {
+			// A path as typed here names the same file for the server (same box); made absolute for it.
+			let file = std::path::absolute(&file).map_err(|e| format!("{file}: {e}"))?.display().to_string();
+			match crate::control::request(data_dir, &Command::SetupRestore { file: file.clone(), secret: secret.clone() }) {
+				Some(Ok(text)) => {
+					print!("{}", text.replace('\n', "\r\n"));
+					Ok(())
+				}
+				Some(Err(e)) => Err(format!("{e}\r\nNothing was changed; run `xerra setup` again.")),
+				// No server runs: restore into the data directory directly.
+				None => {
+					let m = crate::backup::restore(std::path::Path::new(&file), &crate::backup::Secret::parse(&secret), data_dir, false)
+						.map_err(|e| format!("{e}\r\nNothing was changed; run `xerra setup` again."))?;
+					print!("Restored the backup of {}. Start the server (systemctl start xerra).\r\n", m.header.domain);
+					Ok(())
+				}
+			}
+		}
+	}
 }
 
 /// Page cache used unless `db_cache_bytes` says otherwise (its default).

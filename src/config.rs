@@ -89,6 +89,7 @@ pub struct Limits {
 	pub http_min_bytes_per_second: u64,
 	pub console_max_sessions: usize,
 	pub console_session_timeout: Duration,
+	pub setup_restore_max_bytes: u64,
 }
 
 /// Who may create an account in-band (XEP-0077).
@@ -271,6 +272,7 @@ impl Config {
 				http_min_bytes_per_second: 0,
 				console_max_sessions: 0,
 				console_session_timeout: Duration::ZERO,
+				setup_restore_max_bytes: 0,
 			},
 		};
 		for s in SETTINGS {
@@ -1297,6 +1299,15 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "wrong setup codes from one address on the web wizard before it refuses that address for setup_lockout (other addresses go on; wrong codes overall are answered one per second)",
 		apply: |c, v| {
 			c.limits.setup_code_failures = num(v, 1, 1000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "setup_restore_max_bytes",
+		default: "4294967296",
+		doc: "largest backup file the web wizard's \"Restore from a backup\" takes (streamed to the data directory, never held in memory); larger: 413 before it is read",
+		apply: |c, v| {
+			c.limits.setup_restore_max_bytes = num(v, 1 << 20, 1 << 40)?;
 			Ok(())
 		},
 	},

@@ -17,6 +17,7 @@ Rust test can do XMPP things between the browser's steps. Commands:
     {"cmd": "agent", "ua": UA}                what the browser says it is, from now on
     {"cmd": "shot", "path": P, "width": W, "height": H, "mobile": bool}
                                               a PNG of the whole page at that size
+    {"cmd": "file", "selector": S, "path": P}  chooses file P in the file input S
     {"cmd": "download", "selector": S, "dir": D}
                                               clicks a download link and waits for the
                                               file to be saved in D; its name and size
@@ -170,6 +171,9 @@ def step(cdp, c):
 		return {"value": cdp.js(c["expr"])}
 	if cmd == "agent":
 		cdp.call("Emulation.setUserAgentOverride", userAgent=c["ua"])
+		return {}
+	if cmd == "file":
+		cdp.call("DOM.setFileInputFiles", files=[c["path"]], nodeId=node_of(cdp, c["selector"]))
 		return {}
 	if cmd == "download":
 		return download(cdp, c["selector"], c["dir"])

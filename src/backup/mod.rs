@@ -213,6 +213,8 @@ pub fn create(store: &Store, data_dir: &Path, opts: &CreateOptions) -> Result<Ba
 	let domain = snap.setting("domain")?.unwrap_or_default();
 	let (dir, path) = destination(&opts.dest, &domain, created)?;
 	let uploads = snap.uploads()?;
+	let mut groups: Vec<String> = snap.group_members()?.into_iter().map(|(g, _)| g).collect();
+	groups.dedup();
 	let upload_dir = data_dir.join("uploads");
 	let upload_bytes: u64 = uploads.iter().map(|(_, u)| u.size).sum();
 	let tls = tls_files(data_dir)?;
@@ -234,7 +236,7 @@ pub fn create(store: &Store, data_dir: &Path, opts: &CreateOptions) -> Result<Ba
 	let counts = Counts {
 		accounts: rows_of("accounts"),
 		rooms: rows_of("muc_rooms"),
-		groups: rows_of("groups"),
+		groups: groups.len() as u64,
 		archived: rows_of("mam"),
 		offline: rows_of("offline"),
 		uploads: rows_of("uploads"),

@@ -562,3 +562,29 @@ fn kill_9_during_restore_leaves_the_old_box_or_the_whole_new_one() {
 	let _ = std::fs::remove_dir_all(&work);
 	let _ = std::fs::remove_dir_all(&old);
 }
+
+#[test]
+fn a_backup_that_would_leave_too_little_space_is_refused() {
+	let s = server_with_users(&["alice"], &[]);
+	let work = temp("space");
+	std::fs::create_dir_all(&work).unwrap();
+	let pass = work.join("pass");
+	std::fs::write(&pass, "pw").unwrap();
+	// More than any disk has: refused before anything is written.
+	ok(s.cli(&["config", "set", "backup_reserve_bytes", &(1u64 << 60).to_string()], None));
+	let out = work.join("b.xerra-backup");
+	// (A running server reads its settings at start.)
+	let mut s = s.restart();
+	let (fine, text) = s.cli(&["backup", "create", out.to_str().unwrap(), "--passphrase-file", pass.to_str().unwrap()], None);
+	assert!(!fine && text.contains("not enough free space") && text.contains("backup_reserve_bytes"), "{text}");
+	let left: Vec<_> = std::fs::read_dir(&work).unwrap().flatten().map(|e| e.file_name()).collect();
+	assert_eq!(left.len(), 1, "nothing written: {left:?}");
+	// Stopped, the command checks the same.
+	assert!(s.stop());
+	let (fine, text) = cli(&s.dir, &["backup", "create", out.to_str().unwrap(), "--passphrase-file", pass.to_str().unwrap()], None);
+	assert!(!fine && text.contains("not enough free space"), "{text}");
+	// A recovery key's public half is checked when stored.
+	let (fine, text) = cli(&s.dir, &["config", "set", "backup_recipient", "age1notakey"], None);
+	assert!(!fine && text.contains("xerra backup key"), "{text}");
+	let _ = std::fs::remove_dir_all(&work);
+}

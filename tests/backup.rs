@@ -329,7 +329,10 @@ fn newer_schema(file: &Path, pass: &str, to: &Path) {
 	let id = age::scrypt::Identity::new(SecretString::from(pass.to_owned()));
 	let plain = dec.decrypt(std::iter::once(&id as &dyn age::Identity)).unwrap();
 	let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(plain));
-	let enc = age::Encryptor::with_user_passphrase(SecretString::from(pass.to_owned()));
+	// Xerra's own work factor: age's default (a second here) may exceed what Xerra accepts.
+	let mut r = age::scrypt::Recipient::new(SecretString::from(pass.to_owned()));
+	r.set_work_factor(17);
+	let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
 	let w = enc.wrap_output(std::fs::File::create(to).unwrap()).unwrap();
 	let mut out = tar::Builder::new(flate2::write::GzEncoder::new(w, flate2::Compression::fast()));
 	for e in archive.entries().unwrap() {

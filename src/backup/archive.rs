@@ -173,14 +173,16 @@ fn secret_identity(secret: &Secret) -> Result<Box<dyn age::Identity>, BackupErro
 	})
 }
 
-/// Reads a backup through: `place(name)` says where to write each entry
-/// (a new file, fsynced), or `None` to only check it. Returns the manifest
+/// Reads a backup through: `check` sees the header first, then `place(name)`
+/// says where to write each entry (a new file, fsynced), or `None` to only
+/// check it. Returns the manifest
 /// once everything has checked out; on an error, files already placed stay
 /// for the caller to remove.
 pub(super) fn read(
 	file: &Path,
 	secret: &Secret,
 	max_schema: u64,
+	check: impl FnOnce(&Header) -> Result<(), BackupError>,
 	mut place: impl FnMut(&str) -> Option<PathBuf>,
 ) -> Result<Manifest, BackupError> {
 	let f = File::open(file).map_err(|e| BackupError::Io { path: file.to_owned(), error: e.to_string() })?;
@@ -241,6 +243,7 @@ pub(super) fn read(
 			Bad::Malformed(why) => BackupError::Corrupt(why),
 		})?
 	};
+	check(&header)?;
 	let mut got: Entries = Vec::new();
 	let sums = loop {
 		let Some(mut e) = next()? else {
@@ -321,7 +324,15 @@ mod tests {
 	use crate::backup::manifest::{Counts, FORMAT_VERSION};
 
 	fn header(schema: u64) -> Header {
-		Header { format: FORMAT_VERSION, schema, version: "t".into(), domain: "example.org".into(), created: 1, counts: Counts::default() }
+		Header {
+			format: FORMAT_VERSION,
+			schema,
+			version: "t".into(),
+			domain: "example.org".into(),
+			created: 1,
+			counts: Counts::default(),
+			unpacked: 300_005,
+		}
 	}
 
 	/// An upload of random bytes, so the file spans several age chunks.
@@ -344,7 +355,7 @@ mod tests {
 		static N: AtomicU32 = AtomicU32::new(0);
 		let path = std::env::temp_dir().join(format!("xerra-archive-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
 		std::fs::write(&path, bytes).unwrap();
-		let r = read(&path, secret, 1, |_| None);
+		let r = read(&path, secret, 1, |_| Ok(()), |_| None);
 		let _ = std::fs::remove_file(&path);
 		r
 	}

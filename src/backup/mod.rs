@@ -227,7 +227,7 @@ pub fn create(store: &Store, data_dir: &Path, opts: &CreateOptions) -> Result<Ba
 		return Err(BackupError::DiskFull { dir, need, free });
 	}
 	remove_stale_temps(&dir);
-	let stem = format!(".xerra-backup-tmp-{}-{created}", std::process::id());
+	let stem = format!(".xerra-backup-tmp-{}-{}", std::process::id(), unix_nanos());
 	let db_copy = TempFile(dir.join(format!("{stem}.redb")));
 	let rows = snap.copy_to(&db_copy.0)?;
 	// The rest reads files, not the database: let the writer reuse its pages.

@@ -16,9 +16,14 @@ use super::{BackupError, Recipient, Secret};
 
 /// Longest metadata entry read into memory.
 const MAX_META: u64 = 1 << 20;
-/// scrypt work factor accepted when opening (log2 N): age aims at about a
-/// second where the file was made; a Raspberry Pi is slower, so allow more.
-const MAX_WORK_FACTOR: u8 = 24;
+/// scrypt work factor (log2 N) for a passphrase: 128 MiB of memory and
+/// about half a second on a Raspberry Pi 4. age would aim at a second on the
+/// machine making the file, which on a fast PC means a gigabyte: more than
+/// a 1 GiB box can spare to open it.
+const WORK_FACTOR: u8 = 17;
+/// Largest work factor accepted when opening (256 MiB): files from other
+/// age tools may use more than ours.
+const MAX_WORK_FACTOR: u8 = 18;
 
 /// Entries as (name, bytes, SHA-256).
 pub(super) type Entries = Vec<(String, u64, [u8; 32])>;
@@ -34,7 +39,11 @@ pub(super) struct Packer<W: Write> {
 fn encryptor(to: &Recipient) -> Result<age::Encryptor, BackupError> {
 	match to {
 		Recipient::Passphrase(p) if p.is_empty() => Err(BackupError::BadKey("the passphrase is empty".into())),
-		Recipient::Passphrase(p) => Ok(age::Encryptor::with_user_passphrase(SecretString::from(p.clone()))),
+		Recipient::Passphrase(p) => {
+			let mut r = age::scrypt::Recipient::new(SecretString::from(p.clone()));
+			r.set_work_factor(WORK_FACTOR);
+			age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).map_err(|e| BackupError::BadKey(e.to_string()))
+		}
 		Recipient::Key(r) => {
 			let r: age::x25519::Recipient =
 				r.trim().parse().map_err(|_| BackupError::BadKey(format!("{r:?} is not a recovery key's public half (age1...)")))?;
@@ -164,14 +173,16 @@ fn secret_identity(secret: &Secret) -> Result<Box<dyn age::Identity>, BackupErro
 	})
 }
 
-/// Reads a backup through: `place(name)` says where to write each entry
-/// (a new file, fsynced), or `None` to only check it. Returns the manifest
+/// Reads a backup through: `check` sees the header first, then `place(name)`
+/// says where to write each entry (a new file, fsynced), or `None` to only
+/// check it. Returns the manifest
 /// once everything has checked out; on an error, files already placed stay
 /// for the caller to remove.
 pub(super) fn read(
 	file: &Path,
 	secret: &Secret,
 	max_schema: u64,
+	check: impl FnOnce(&Header) -> Result<(), BackupError>,
 	mut place: impl FnMut(&str) -> Option<PathBuf>,
 ) -> Result<Manifest, BackupError> {
 	let f = File::open(file).map_err(|e| BackupError::Io { path: file.to_owned(), error: e.to_string() })?;
@@ -201,6 +212,11 @@ pub(super) fn read(
 		Err(age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed) => {
 			return Err(BackupError::WrongKey);
 		}
+		Err(age::DecryptError::ExcessiveWork { required, .. }) => {
+			return Err(BackupError::BadKey(format!(
+				"this backup's passphrase takes more memory to check than Xerra allows (scrypt work factor {required}, at most {MAX_WORK_FACTOR})"
+			)));
+		}
 		// The header's MAC covers every stanza: a wrong passphrase fails
 		// earlier (above), so this is damage.
 		Err(age::DecryptError::InvalidMac) => return Err(BackupError::Corrupt("its header is damaged".into())),
@@ -227,6 +243,7 @@ pub(super) fn read(
 			Bad::Malformed(why) => BackupError::Corrupt(why),
 		})?
 	};
+	check(&header)?;
 	let mut got: Entries = Vec::new();
 	let sums = loop {
 		let Some(mut e) = next()? else {
@@ -307,7 +324,15 @@ mod tests {
 	use crate::backup::manifest::{Counts, FORMAT_VERSION};
 
 	fn header(schema: u64) -> Header {
-		Header { format: FORMAT_VERSION, schema, version: "t".into(), domain: "example.org".into(), created: 1, counts: Counts::default() }
+		Header {
+			format: FORMAT_VERSION,
+			schema,
+			version: "t".into(),
+			domain: "example.org".into(),
+			created: 1,
+			counts: Counts::default(),
+			unpacked: 300_005,
+		}
 	}
 
 	/// An upload of random bytes, so the file spans several age chunks.
@@ -330,7 +355,7 @@ mod tests {
 		static N: AtomicU32 = AtomicU32::new(0);
 		let path = std::env::temp_dir().join(format!("xerra-archive-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
 		std::fs::write(&path, bytes).unwrap();
-		let r = read(&path, secret, 1, |_| None);
+		let r = read(&path, secret, 1, |_| Ok(()), |_| None);
 		let _ = std::fs::remove_file(&path);
 		r
 	}

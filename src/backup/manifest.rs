@@ -27,6 +27,8 @@ pub struct Header {
 	/// Unix seconds.
 	pub created: u64,
 	pub counts: Counts,
+	/// Bytes of every entry: what a restore needs free (0: not said).
+	pub unpacked: u64,
 }
 
 /// Everything a backup says about itself.
@@ -55,7 +57,7 @@ impl Header {
 	pub fn encode(&self) -> String {
 		let c = &self.counts;
 		format!(
-			"xerra-backup-format: {}\nschema: {}\nxerra: {}\ndomain: {}\ncreated: {}\naccounts: {}\nrooms: {}\ngroups: {}\narchived: {}\noffline: {}\nuploads: {}\n",
+			"xerra-backup-format: {}\nschema: {}\nxerra: {}\ndomain: {}\ncreated: {}\naccounts: {}\nrooms: {}\ngroups: {}\narchived: {}\noffline: {}\nuploads: {}\nunpacked: {}\n",
 			self.format,
 			self.schema,
 			self.version,
@@ -66,7 +68,8 @@ impl Header {
 			c.groups,
 			c.archived,
 			c.offline,
-			c.uploads
+			c.uploads,
+			self.unpacked
 		)
 	}
 
@@ -100,6 +103,7 @@ impl Header {
 				offline: count("offline"),
 				uploads: count("uploads"),
 			},
+			unpacked: count("unpacked"),
 		})
 	}
 }
@@ -164,6 +168,7 @@ mod tests {
 			domain: "example.org".into(),
 			created: 1_765_000_000,
 			counts: Counts { accounts: 3, rooms: 1, groups: 2, archived: 40, offline: 5, uploads: 1 },
+			unpacked: 12345,
 		}
 	}
 

@@ -178,7 +178,7 @@ impl std::fmt::Display for BackupError {
 			Self::ServerRunning => f.write_str("the server is running on this data directory: stop it first (systemctl stop xerra)"),
 			Self::DiskFull { dir, need, free } => write!(
 				f,
-				"not enough free space in {}: about {} needed (with backup_reserve_bytes kept free), {} free",
+				"not enough free space in {}: about {} needed (for a backup: with backup_reserve_bytes to spare), {} free",
 				dir.display(),
 				crate::store::mib(*need),
 				crate::store::mib(*free)
@@ -213,6 +213,8 @@ pub fn create(store: &Store, data_dir: &Path, opts: &CreateOptions) -> Result<Ba
 	let domain = snap.setting("domain")?.unwrap_or_default();
 	let (dir, path) = destination(&opts.dest, &domain, created)?;
 	let uploads = snap.uploads()?;
+	let mut groups: Vec<String> = snap.group_members()?.into_iter().map(|(g, _)| g).collect();
+	groups.dedup();
 	let upload_dir = data_dir.join("uploads");
 	let upload_bytes: u64 = uploads.iter().map(|(_, u)| u.size).sum();
 	let tls = tls_files(data_dir)?;
@@ -225,7 +227,7 @@ pub fn create(store: &Store, data_dir: &Path, opts: &CreateOptions) -> Result<Ba
 		return Err(BackupError::DiskFull { dir, need, free });
 	}
 	remove_stale_temps(&dir);
-	let stem = format!(".xerra-backup-tmp-{}-{created}", std::process::id());
+	let stem = format!(".xerra-backup-tmp-{}-{}", std::process::id(), unix_nanos());
 	let db_copy = TempFile(dir.join(format!("{stem}.redb")));
 	let rows = snap.copy_to(&db_copy.0)?;
 	// The rest reads files, not the database: let the writer reuse its pages.
@@ -234,7 +236,7 @@ pub fn create(store: &Store, data_dir: &Path, opts: &CreateOptions) -> Result<Ba
 	let counts = Counts {
 		accounts: rows_of("accounts"),
 		rooms: rows_of("muc_rooms"),
-		groups: rows_of("groups"),
+		groups: groups.len() as u64,
 		archived: rows_of("mam"),
 		offline: rows_of("offline"),
 		uploads: rows_of("uploads"),
@@ -246,6 +248,9 @@ pub fn create(store: &Store, data_dir: &Path, opts: &CreateOptions) -> Result<Ba
 		domain: domain.clone(),
 		created,
 		counts: counts.clone(),
+		unpacked: file_len(&db_copy.0)
+			.saturating_add(tls.iter().map(|(_, p)| file_len(p)).sum())
+			.saturating_add(uploads.iter().map(|(id, _)| file_len(&upload_dir.join(id))).sum()),
 	};
 	let part = TempFile(dir.join(format!("{stem}.part")));
 	let io = |p: &Path| {
@@ -301,14 +306,24 @@ pub async fn create_off_thread(store: Store, data_dir: PathBuf, opts: CreateOpti
 	rx.recv().await.map_err(|_| BackupError::Io { path: PathBuf::from("(thread)"), error: "the backup thread ended early".into() })?
 }
 
+fn file_len(p: &Path) -> u64 {
+	std::fs::metadata(p).map_or(0, |m| m.len())
+}
+
 /// Checks a backup without restoring it: decrypts everything, checks every
-/// hash and opens the database snapshot. Blocks.
+/// hash and opens the database snapshot (unpacked beside the file, or in
+/// the temporary directory if that is not writable). Blocks.
 pub fn verify(file: &Path, secret: &Secret) -> Result<Manifest, BackupError> {
-	let dir = std::env::temp_dir().join(format!(".xerra-verify-{}-{}", std::process::id(), unix_nanos()));
+	let name = format!(".xerra-verify-{}-{}", std::process::id(), unix_nanos());
+	let beside = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(&name);
+	let dir = if std::fs::create_dir(&beside).is_ok() { beside } else { std::env::temp_dir().join(&name) };
 	let _cleanup = TempDir(dir.clone());
-	std::fs::create_dir(&dir).map_err(|e| BackupError::Io { path: dir.clone(), error: e.to_string() })?;
+	if !dir.is_dir() {
+		std::fs::create_dir(&dir).map_err(|e| BackupError::Io { path: dir.clone(), error: e.to_string() })?;
+	}
 	let db = dir.join("xerra.redb");
-	let manifest = archive::read(file, secret, crate::store::schema_version(), |name| (name == "xerra.redb").then(|| db.clone()))?;
+	let space = |h: &Header| enough_space(&dir, h.unpacked);
+	let manifest = archive::read(file, secret, crate::store::schema_version(), space, |name| (name == "xerra.redb").then(|| db.clone()))?;
 	check_database(&db, &manifest)?;
 	Ok(manifest)
 }
@@ -385,6 +400,16 @@ fn tls_files(data_dir: &Path) -> Result<Vec<(String, PathBuf)>, BackupError> {
 	Ok(out)
 }
 
+/// Room to unpack `bytes` (and a little more) in `dir`.
+pub(crate) fn enough_space(dir: &Path, bytes: u64) -> Result<(), BackupError> {
+	let need = bytes.saturating_add(16 << 20);
+	let free = free_bytes(dir)?;
+	if free < need {
+		return Err(BackupError::DiskFull { dir: dir.to_owned(), need, free });
+	}
+	Ok(())
+}
+
 fn free_bytes(dir: &Path) -> Result<u64, BackupError> {
 	let s = nix::sys::statvfs::statvfs(dir).map_err(|e| BackupError::Io { path: dir.to_owned(), error: e.to_string() })?;
 	// Field types differ by target (32 bits on armv7 glibc).
@@ -428,5 +453,32 @@ struct TempDir(PathBuf);
 impl Drop for TempDir {
 	fn drop(&mut self) {
 		let _ = std::fs::remove_dir_all(&self.0);
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_secret_is_a_key_only_when_it_looks_like_one() {
+		let key = generate_key();
+		assert!(key.secret.starts_with("AGE-SECRET-KEY-1") && key.recipient.starts_with("age1"));
+		assert!(valid_recipient(&key.recipient) && !valid_recipient("age1nope") && !valid_recipient(&key.secret));
+		let file = format!("# created: now\n# public key: {}\n{}\n", key.recipient, key.secret);
+		assert_eq!(Secret::parse(&file), Secret::Key(key.secret.clone()));
+		assert_eq!(Secret::parse(&format!("  {}\r\n", key.secret)), Secret::Key(key.secret));
+		// A passphrase keeps its spaces; only the line break is dropped.
+		assert_eq!(Secret::parse(" two words \n"), Secret::Passphrase(" two words ".into()));
+		assert_eq!(Secret::parse("pw\r\n"), Secret::Passphrase("pw".into()));
+	}
+
+	#[test]
+	fn unpacking_needs_room() {
+		let dir = std::env::temp_dir();
+		assert!(enough_space(&dir, 0).is_ok());
+		assert!(matches!(enough_space(&dir, 1 << 60), Err(BackupError::DiskFull { .. })));
+		let text = BackupError::DiskFull { dir, need: 3 << 20, free: 1 << 20 }.to_string();
+		assert!(text.contains("3.0 MiB needed") && text.contains("1.0 MiB free"), "{text}");
 	}
 }

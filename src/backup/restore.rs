@@ -58,7 +58,8 @@ pub fn stage(file: &Path, secret: &Secret, data_dir: &Path) -> Result<Staged, Ba
 	for d in [&staging, &staging.join("tls"), &staging.join("uploads")] {
 		make_dir(d)?;
 	}
-	let manifest = archive::read(file, secret, crate::store::schema_version(), |name| Some(staging.join(name)))?;
+	let space = |h: &super::Header| super::enough_space(data_dir, h.unpacked);
+	let manifest = archive::read(file, secret, crate::store::schema_version(), space, |name| Some(staging.join(name)))?;
 	super::check_database(&staging.join("xerra.redb"), &manifest)?;
 	for d in [staging.join("tls"), staging.join("uploads"), staging.clone(), data_dir.to_owned()] {
 		sync_dir(&d).map_err(io(&d))?;
@@ -76,6 +77,7 @@ fn placeholder() -> Manifest {
 			domain: String::new(),
 			created: 0,
 			counts: super::Counts::default(),
+			unpacked: 0,
 		},
 		entries: Vec::new(),
 	}

@@ -112,7 +112,8 @@ fn kit(domain: &str, secret: &str) -> String {
 		 <p>This recovery key opens this box's backups. Print this page or save the key where you keep passwords, away from the box. \
 		 It is shown only now: the box does not keep it. Without it no backup can be restored.</p>\
 		 <pre id=\"recovery-key\" style=\"white-space: pre-wrap; word-break: break-all; font-size: 1.1em\">{k}</pre>\
-		 <p>To restore: on a new box with the server stopped, run <code>xerra backup restore FILE</code> and give this key.</p>\
+		 <p>To restore: on a new box, choose \"Restore from a backup\" in the first-boot wizard (its web page or the console's \
+		 <code>xerra setup</code>), or run <code>xerra backup restore FILE</code> with the server stopped, and give this key.</p>\
 		 <p><a href=\"/console/backups\">Back to Backups</a></p></div>",
 		d = e(domain),
 		k = e(secret)

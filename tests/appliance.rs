@@ -811,26 +811,8 @@ fn the_console_wizard_steps_aside_when_the_web_page_sets_the_box_up() {
 /// the OLD box's CA logs in with an old password.
 #[test]
 fn serial_wizard_restores_a_backup_and_clients_trust_the_old_ca() {
-	// The old box: set up, running (it makes its CA), a backup to its recovery key.
-	let old = temp_dir("restore-old");
-	assert!(cli(&old, &["config", "set", "domain", DOMAIN], None).0);
-	let (ok, out) = cli(&old, &["user", "add", "anna", "--password-stdin"], Some(ADMIN_PASSWORD));
-	assert!(ok, "{out}");
-	let old_app = Appliance::start(&old, &[]);
-	old_app.wait_line("ready domain=");
-	let (ok, out) = cli(&old, &["backup", "key"], None);
-	assert!(ok, "{out}");
-	let key = out.split_whitespace().find(|w| w.starts_with("AGE-SECRET-KEY-1")).expect("the key is shown").to_owned();
 	let file = std::env::temp_dir().join(format!("xerra-app-restore-{}.xerra-backup", std::process::id()));
-	let (ok, out) = cli(&old, &["backup", "create", file.to_str().unwrap()], None);
-	assert!(ok, "{out}");
-	let old_ca = xerra::net::ca::Ca::ensure(&old.join("tls")).unwrap().cert_pem;
-	// Another recovery key (a real one, not this backup's).
-	let (ok, out) = cli(&old, &["backup", "key"], None);
-	assert!(ok, "{out}");
-	let wrong = out.split_whitespace().find(|w| w.starts_with("AGE-SECRET-KEY-1")).unwrap().to_owned();
-	drop(old_app);
-
+	let (key, wrong, old_ca) = old_box_backup("restore-old", &file);
 	let dir = temp_dir("restore-new");
 	let app = Appliance::start(&dir, &[]);
 	app.code();

@@ -97,6 +97,8 @@ pub struct Status {
 	pub database_bytes: u64,
 	pub disk: DiskStatus,
 	pub disk_warning_bytes: u64,
+	/// Scheduled backups: the last one, failures, overdue.
+	pub backups: Box<crate::autobackup::View>,
 	/// While the server runs.
 	pub running: Option<Running>,
 }

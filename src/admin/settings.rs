@@ -64,6 +64,7 @@ impl Engine<'_> {
 			database_bytes: Store::file_bytes(&config.data_dir),
 			disk: self.store.disk(),
 			disk_warning_bytes: config.limits.disk_free_warning_bytes,
+			backups: Box::new(crate::autobackup::View::read(self.store, config, self.server.map(|s| &s.backups))?),
 			running,
 		}))
 	}

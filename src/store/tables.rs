@@ -103,11 +103,15 @@ pub const ACTIVE_DAY: TableDefinition<&str, u32> = TableDefinition::new("active_
 /// kept no others, such as Prosody 0.12): while there is one, SCRAM-SHA-256
 /// is not offered. Kept with every write of an account's keys.
 pub const SHA1_ONLY: TableDefinition<&str, ()> = TableDefinition::new("scram_sha1_only");
+/// field name -> value as text: the scheduled backups' state
+/// (`store::BackupState`: last success, last failure, since when).
+pub const BACKUP_STATE: TableDefinition<&str, &str> = TableDefinition::new("backup_state");
 
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open_table(META)?;
 	wtx.open_table(SETTINGS)?;
+	wtx.open_table(BACKUP_STATE)?;
 	wtx.open_table(ACCOUNTS)?;
 	wtx.open_table(ROSTER)?;
 	wtx.open_table(ROSTER_VERSION)?;

@@ -563,6 +563,17 @@ impl Pty {
 	}
 }
 
+/// Answers the serial wizard's first question with "restore", then names
+/// the backup file and gives `secret` (the key or passphrase).
+fn answer_restore(pty: &mut Pty, file: &Path, secret: &str) {
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send("restore\r");
+	pty.expect("Backup file");
+	pty.send(&format!("{}\r", file.display()));
+	pty.expect("not shown): ");
+	pty.send(&format!("{secret}\r"));
+}
+
 fn serial_setup(dir: &Path, pty: &Pty) -> Child {
 	serial_command(dir, pty).spawn().unwrap()
 }
@@ -822,12 +833,7 @@ fn serial_wizard_restores_a_backup_and_clients_trust_the_old_ca() {
 	pty.expect("Press Enter");
 	pty.send("\r");
 	pty.expect("answer restore.");
-	pty.expect("Chat domain [xerra.local]: ");
-	pty.send("restore\r");
-	pty.expect("Backup file");
-	pty.send(&format!("{}\r", file.display()));
-	pty.expect("not shown): ");
-	pty.send(&format!("{wrong}\r"));
+	answer_restore(&mut pty, &file, &wrong);
 	pty.expect("does not open this backup");
 	pty.expect("Nothing was changed");
 	assert!(!wizard_status(&mut child).success());
@@ -839,12 +845,7 @@ fn serial_wizard_restores_a_backup_and_clients_trust_the_old_ca() {
 	pty.expect("Setup code: ");
 	pty.expect("Press Enter");
 	pty.send("\r");
-	pty.expect("Chat domain [xerra.local]: ");
-	pty.send("restore\r");
-	pty.expect("Backup file");
-	pty.send(&format!("{}\r", file.display()));
-	pty.expect("not shown): ");
-	pty.send(&format!("{key}\r"));
+	answer_restore(&mut pty, &file, &key);
 	pty.expect(&format!("Restored the backup of {DOMAIN}"));
 	assert!(wizard_status(&mut child).success());
 	assert!(!pty.transcript().contains(&key), "the key was echoed");

@@ -1,6 +1,6 @@
 //! XEP-0227 (Portable Import/Export, 1.1) elements to and from the model:
 //! one `<user/>` at a time, plus Xerra's host-level extension (rooms and
-//! departments, namespace [`XERRA`], see docs/export.md).
+//! departments, namespace [`XERRA`], see docs/xep-0227.md).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -33,9 +33,11 @@ mod pep_subs;
 mod private;
 mod push;
 mod roster;
+mod schema1;
 mod settings;
 mod stats;
 mod tables;
+mod typed;
 mod upload;
 mod writer;
 
@@ -43,7 +45,9 @@ use std::path::Path;
 use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+use typed::{OpenWrite as _, Readable as _};
 
 pub use accounts::Account;
 pub use codec::Corrupt;
@@ -59,8 +63,10 @@ pub use roster::RosterEntry;
 pub use stats::StatRecord;
 pub use upload::Upload;
 
-/// Current schema; `migrate` upgrades older files to it.
-const SCHEMA_VERSION: u64 = 1;
+/// Current schema; `migrate` upgrades older files to it. 2: every table
+/// holds bytes (`typed`); 1: each table had its own redb types (`schema1`).
+/// Backups name it too: bump it whenever stored data changes shape.
+pub const SCHEMA_VERSION: u64 = 2;
 /// Most jobs in one transaction; bounds commit latency under load.
 const MAX_BATCH: usize = 256;
 /// Jobs waiting for the writer; senders wait (asynchronously) when it is full.
@@ -275,24 +281,36 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
 
 fn migrate(db: &Database) -> Result<(), StoreError> {
 	let wtx = db.begin_write()?;
+	// Schema 1's meta table has other types; its tables are moved in this
+	// same transaction, so a crash part way leaves schema 1 as it was.
+	let v1 = matches!(wtx.open(tables::META), Err(redb::TableError::TableTypeMismatch { .. }));
+	if v1 {
+		schema1::migrate(&wtx)?;
+	}
 	let version = {
-		let mut meta = wtx.open_table(tables::META)?;
+		let mut meta = wtx.open(tables::META)?;
 		let v = meta.get("schema_version")?.map(|g| g.value());
 		match v {
+			Some(v) if v > SCHEMA_VERSION => return Err(StoreError::Corrupt("meta: database written by a newer xerra")),
 			Some(v) => v,
 			None => {
-				meta.insert("schema_version", SCHEMA_VERSION)?;
 				// A new database has no account from before roles.
 				meta.insert(accounts::ROLES_DONE, 1)?;
-				SCHEMA_VERSION
+				0
 			}
 		}
 	};
-	if version > SCHEMA_VERSION {
-		return Err(StoreError::Corrupt("meta: database written by a newer xerra"));
+	if version == 1 && !v1 {
+		return Err(StoreError::Corrupt("meta: schema 1 with schema 2 tables"));
+	}
+	if version != SCHEMA_VERSION {
+		wtx.open(tables::META)?.insert("schema_version", SCHEMA_VERSION)?;
 	}
 	tables::create_all(&wtx)?;
 	wtx.commit()?;
+	if v1 {
+		log::info!("storage: moved the database from schema 1 to schema {SCHEMA_VERSION}");
+	}
 	Ok(())
 }
 

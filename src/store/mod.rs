@@ -169,8 +169,13 @@ impl Store {
 	fn open_with(dir: &Path, open: writer::Opener) -> Result<Store, StoreError> {
 		use std::os::unix::fs::DirBuilderExt as _;
 		std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-		let db = open()?;
-		migrate(&db)?;
+		let mut db = open()?;
+		if migrate(&db)? {
+			// The moved tables' old pages are free now: give them back.
+			if let Err(e) = db.compact() {
+				log::warn!("storage: compacting after the move to schema {SCHEMA_VERSION} failed: {e}");
+			}
+		}
 		let shared =
 			Arc::new(writer::Shared { db: std::sync::RwLock::new(Some(db)), open, dir: dir.to_owned(), disk: disk::Disk::default() });
 		shared.disk.check(dir);
@@ -279,7 +284,8 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
 	Ok(file)
 }
 
-fn migrate(db: &Database) -> Result<(), StoreError> {
+/// Returns true if it moved the data from an older schema.
+fn migrate(db: &Database) -> Result<bool, StoreError> {
 	let wtx = db.begin_write()?;
 	// Schema 1's meta table has other types; its tables are moved in this
 	// same transaction, so a crash part way leaves schema 1 as it was.
@@ -311,7 +317,7 @@ fn migrate(db: &Database) -> Result<(), StoreError> {
 	if v1 {
 		log::info!("storage: moved the database from schema 1 to schema {SCHEMA_VERSION}");
 	}
-	Ok(())
+	Ok(v1)
 }
 
 /// A read view; typed getters live in the per-area files.

@@ -168,6 +168,11 @@ mod tests {
 		tx.set_last_activity("bob", 1_700_000_000, Some("away"))?;
 		tx.mark_active(&["alice".into(), "bob".into()], 20_000)?;
 		tx.put_stat_points(&[(0, 3, 42, vec![1.5, 2.5]), (1, 513, 43, vec![f32::NAN])])?;
+		// Enough archive that a copy left behind would show in the file's size.
+		let big = ArchiveQuota { messages: 10_000, bytes: 1 << 30 };
+		for i in 0..2000u64 {
+			tx.archive("bulk", &format!("b{i}"), i, "bob@example.org", &"x".repeat(1000), big)?;
+		}
 		Ok(())
 	}
 
@@ -179,7 +184,8 @@ mod tests {
 		let path = t.dir.join(FILE);
 		let before = dump(&path);
 		assert!(before.iter().all(|(n, _)| !n.ends_with(".v1")));
-		assert!(before.iter().find(|(n, _)| n == "mam").unwrap().1.len() == 6);
+		assert_eq!(before.iter().find(|(n, _)| n == "mam").unwrap().1.len(), 2006);
+		let new_bytes = std::fs::metadata(&path).unwrap().len();
 		to_schema1(&path);
 		// A schema 1 table cannot be read as bytes, so the file really is schema 1 now.
 		assert!(redb::Database::open(&path).unwrap().begin_read().unwrap().open_table(Raw::new("roster")).is_err());
@@ -205,6 +211,9 @@ mod tests {
 		let offline = store.write_blocking(|tx| tx.offline_batch("bob", 10, usize::MAX)).unwrap();
 		assert_eq!(offline.iter().map(|(_, m)| m.as_slice()).collect::<Vec<_>>(), [&b"<message>1</message>"[..], b"<message>2</message>"]);
 		store.shutdown();
+		// The old tables' pages are given back (compaction), not left as free space.
+		let bytes = std::fs::metadata(&path).unwrap().len();
+		assert!(bytes < new_bytes * 5 / 4, "{bytes} bytes after the move, {new_bytes} when written as schema 2");
 		// Byte for byte what the same data is in a new file, and a second open changes nothing.
 		let mut after = dump(&path);
 		assert_eq!(after, before);

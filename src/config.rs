@@ -48,6 +48,7 @@ pub struct Limits {
 	pub mam_max_page: usize,
 	pub mam_max_page_bytes: usize,
 	pub disk_free_warning_bytes: u64,
+	pub backup_reserve_bytes: u64,
 	pub muc_max_rooms: usize,
 	pub muc_max_rooms_per_account: usize,
 	pub muc_max_occupants: u32,
@@ -89,6 +90,7 @@ pub struct Limits {
 	pub http_min_bytes_per_second: u64,
 	pub console_max_sessions: usize,
 	pub console_session_timeout: Duration,
+	pub setup_restore_max_bytes: u64,
 }
 
 /// Who may create an account in-band (XEP-0077).
@@ -148,6 +150,14 @@ pub struct Config {
 	pub statistics: bool,
 	/// Addresses besides loopback that may read `/metrics`.
 	pub metrics_allow: Vec<crate::stats::cidr::Cidr>,
+	/// The recovery key's public half (`age1...`) backups are encrypted to; empty = none.
+	pub backup_recipient: String,
+	/// Where scheduled backups go; `None` = `DATA_DIR/backups`.
+	pub backup_dir: Option<PathBuf>,
+	/// The daily backup's local time (hour, minute); `None` = no schedule.
+	pub backup_time: Option<(u8, u8)>,
+	/// How many scheduled backups are kept (older ones go after a success).
+	pub backup_keep: usize,
 	pub limits: Limits,
 }
 
@@ -179,6 +189,10 @@ impl Config {
 			contact_addresses: Vec::new(),
 			statistics: true,
 			metrics_allow: Vec::new(),
+			backup_recipient: String::new(),
+			backup_dir: None,
+			backup_time: None,
+			backup_keep: 0,
 			limits: Limits {
 				max_stanza_bytes: 0,
 				max_depth: 0,
@@ -218,6 +232,7 @@ impl Config {
 				mam_max_page: 0,
 				mam_max_page_bytes: 0,
 				disk_free_warning_bytes: 0,
+				backup_reserve_bytes: 0,
 				muc_max_rooms: 0,
 				muc_max_rooms_per_account: 0,
 				muc_max_occupants: 0,
@@ -259,6 +274,7 @@ impl Config {
 				http_min_bytes_per_second: 0,
 				console_max_sessions: 0,
 				console_session_timeout: Duration::ZERO,
+				setup_restore_max_bytes: 0,
 			},
 		};
 		for s in SETTINGS {
@@ -266,6 +282,11 @@ impl Config {
 			let _ = (s.apply)(&mut c, s.default);
 		}
 		c
+	}
+
+	/// The folder scheduled backups go to.
+	pub fn backups(&self) -> PathBuf {
+		self.backup_dir.clone().unwrap_or_else(|| self.data_dir.join("backups"))
 	}
 
 	/// Whether the first-boot setup has been done (a domain is set).
@@ -358,6 +379,24 @@ fn parse_contacts(v: &str) -> Result<Vec<(&'static str, String)>, String> {
 		out.push((field, uri.to_owned()));
 	}
 	Ok(out)
+}
+
+/// A daily time `HH:MM` (24 hours), or "off".
+fn daily_time(v: &str) -> Result<Option<(u8, u8)>, String> {
+	let v = v.trim();
+	if v == "off" {
+		return Ok(None);
+	}
+	let bad = || format!("{v:?} is not a time like 03:30 (HH:MM, 24 hours) or off");
+	let (h, m) = v.split_once(':').ok_or_else(bad)?;
+	if h.is_empty() || h.len() > 2 || m.len() != 2 || !(h.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+		return Err(bad());
+	}
+	let (h, m): (u8, u8) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+	if h > 23 || m > 59 {
+		return Err(bad());
+	}
+	Ok(Some((h, m)))
 }
 
 fn addrs(v: &str) -> Result<Vec<std::net::IpAddr>, String> {
@@ -732,6 +771,28 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "free space on the data directory's file system below which the log warns and `xerra status` says low",
 		apply: |c, v| {
 			c.limits.disk_free_warning_bytes = num(v, 0, 1 << 60)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "backup_reserve_bytes",
+		default: "67108864",
+		doc: "free space a backup must leave on its destination's file system (estimated first); less: the backup is refused, nothing written",
+		apply: |c, v| {
+			c.limits.backup_reserve_bytes = num(v, 0, 1 << 60)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "backup_recipient",
+		default: "",
+		doc: "the recovery key's public half (age1...), set by `xerra backup key`; backups are encrypted to it; empty = ask for a passphrase",
+		apply: |c, v| {
+			let v = v.trim();
+			if !v.is_empty() && !crate::backup::valid_recipient(v) {
+				return Err("not a recovery key's public half (age1...); `xerra backup key` makes one".into());
+			}
+			c.backup_recipient = v.to_owned();
 			Ok(())
 		},
 	},
@@ -1217,11 +1278,47 @@ pub static SETTINGS: &[Setting] = &[
 		},
 	},
 	Setting {
+		name: "backup_dir",
+		default: "",
+		doc: "folder for scheduled backups (a USB stick's mount point, say); empty = DATA_DIR/backups, on the same card as the data: copy them off the box too",
+		apply: |c, v| {
+			c.backup_dir = path(v);
+			Ok(())
+		},
+	},
+	Setting {
+		name: "backup_time",
+		default: "03:30",
+		doc: "when the daily backup is made, HH:MM local time, or off; it is encrypted to the recovery key and skipped (with a warning) while there is none; missed while the box was off: made at the next start",
+		apply: |c, v| {
+			c.backup_time = daily_time(v)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "backup_keep",
+		default: "7",
+		doc: "scheduled backups kept in backup_dir; after a new one succeeds the oldest beyond this many are deleted (never before, and never other files)",
+		apply: |c, v| {
+			c.backup_keep = num(v, 1, 1000)?;
+			Ok(())
+		},
+	},
+	Setting {
 		name: "setup_code_failures",
 		default: "5",
 		doc: "wrong setup codes from one address on the web wizard before it refuses that address for setup_lockout (other addresses go on; wrong codes overall are answered one per second)",
 		apply: |c, v| {
 			c.limits.setup_code_failures = num(v, 1, 1000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "setup_restore_max_bytes",
+		default: "4294967296",
+		doc: "largest backup file the web wizard's \"Restore from a backup\" takes (streamed to the data directory, never held in memory); larger: 413 before it is read",
+		apply: |c, v| {
+			c.limits.setup_restore_max_bytes = num(v, 1 << 20, 1 << 40)?;
 			Ok(())
 		},
 	},
@@ -1351,6 +1448,28 @@ mod tests {
 		assert!(c.set("contact_addresses", "admin").unwrap_err().contains("kind=URI"));
 		c.set("contact_addresses", "").unwrap();
 		assert!(c.contact_addresses.is_empty());
+	}
+
+	#[test]
+	fn backup_settings() {
+		let mut c = Config::new(PathBuf::from("/var/lib/xerra"));
+		assert_eq!(c.backup_time, Some((3, 30)));
+		assert_eq!(c.backup_keep, 7);
+		assert_eq!(c.backups(), PathBuf::from("/var/lib/xerra/backups"));
+		c.set("backup_dir", "/media/xerra-backup").unwrap();
+		assert_eq!(c.backups(), PathBuf::from("/media/xerra-backup"));
+		c.set("backup_time", "off").unwrap();
+		assert_eq!(c.backup_time, None);
+		c.set("backup_time", "7:05").unwrap();
+		assert_eq!(c.backup_time, Some((7, 5)));
+		c.set("backup_time", "23:59").unwrap();
+		for bad in ["24:00", "12:60", "12", "12:5", "ab:cd", "-1:30", "12:30:00", "", "+1:30"] {
+			assert!(c.set("backup_time", bad).unwrap_err().contains("backup_time"), "{bad}");
+		}
+		assert_eq!(c.backup_time, Some((23, 59)), "a refused value changes nothing");
+		assert!(c.set("backup_keep", "0").is_err());
+		c.set("backup_keep", "2").unwrap();
+		assert_eq!(c.backup_keep, 2);
 	}
 
 	#[test]

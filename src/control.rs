@@ -59,6 +59,15 @@ async fn answer(app: Rc<App>, conn: UnixStream) {
 			Err(e) => Err(e.to_string()),
 		},
 		Some(Command::SetupStatus) => Ok(app.banner()),
+		Some(Command::SetupRestore { file, secret }) => {
+			let reply = app.restore_setup(&file, &secret).await;
+			let mut conn = conn;
+			let _ = conn.write_all(encode_reply(&reply).as_bytes()).await;
+			let _ = conn.close().await;
+			// Answered first: the process stops and starts again with the restored data.
+			app.restart();
+			return;
+		}
 		Some(cmd) => {
 			let server = app.server.borrow().clone();
 			let config = server.as_ref().map_or_else(|| app.config(), |s| s.config.clone());

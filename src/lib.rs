@@ -6,6 +6,8 @@
 //! touches sockets and TLS; `server` wires them; `cli` is the command line.
 
 pub mod admin;
+pub mod autobackup;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod console;

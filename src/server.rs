@@ -57,12 +57,10 @@ pub struct Server {
 	pub proxy: RefCell<crate::net::proxy::Registry>,
 	/// The web console's logins (on the HTTPS port).
 	pub console: RefCell<crate::console::State>,
+	/// Whether a backup is being made (scheduled or from the console).
+	pub backups: crate::autobackup::Runner,
 	/// The statistics' time series and last measurements; `None` when off.
 	pub stats: Option<crate::stats::sampler::Stats>,
-	/// Whether SCRAM-SHA-256 is offered: not while some account has only
-	/// SCRAM-SHA-1 keys (moved in from Prosody or ejabberd), whose clients
-	/// would pick it and fail; known at start (imports need the server stopped).
-	pub scram_sha256: bool,
 	fake_secret: [u8; 32],
 	/// Makes our dialback keys (XEP-0185); new at every start.
 	pub dialback_secret: [u8; 32],
@@ -98,16 +96,6 @@ impl Server {
 		let muc =
 			crate::features::muc::Service::load(&store, &service, (config.limits.muc_history_messages, config.limits.muc_history_bytes));
 		let stats = config.statistics.then(|| crate::stats::sampler::Stats::load(&store));
-		let sha1_only = store.snapshot().and_then(|s| s.accounts_without_sha256()).unwrap_or_else(|e| {
-			log::error!("account keys: {e}");
-			Vec::new()
-		});
-		if let Some(first) = sha1_only.first() {
-			log::warn!(
-				"{} accounts ({first}, ...) have SCRAM-SHA-1 keys only (moved in from another server): SCRAM-SHA-256 is not offered until each has set a new password and the server restarted",
-				sha1_only.len()
-			);
-		}
 		let rng = SystemRandom::new();
 		let mut fake_secret = [0u8; 32];
 		fill(&rng, &mut fake_secret);
@@ -135,8 +123,8 @@ impl Server {
 			remotes: RefCell::new(remotes),
 			push: RefCell::new(push),
 			console: RefCell::new(crate::console::State::new(&mut |b| fill(&rng, b))),
+			backups: crate::autobackup::Runner::default(),
 			stats,
-			scram_sha256: sha1_only.is_empty(),
 			fake_secret,
 			dialback_secret,
 			rng,
@@ -172,6 +160,8 @@ pub enum RunError {
 	Tls(crate::net::tls::TlsError),
 	Listen(String),
 	Signals(std::io::Error),
+	/// Putting the wizard's restore in place, or starting again after it.
+	Restore(String),
 }
 
 impl std::fmt::Display for RunError {
@@ -181,6 +171,7 @@ impl std::fmt::Display for RunError {
 			Self::Tls(e) => write!(f, "{e}"),
 			Self::Listen(e) => write!(f, "{e}"),
 			Self::Signals(e) => write!(f, "cannot handle signals: {e}"),
+			Self::Restore(e) => write!(f, "restore: {e}"),
 		}
 	}
 }
@@ -199,6 +190,11 @@ pub struct App {
 	/// Tells the main loop that setup has just been applied.
 	setup_done: async_channel::Sender<()>,
 	banner: RefCell<String>,
+	/// A backup unpacked and checked by the wizard's restore, put in place
+	/// after the store is shut down; then the process starts again (`run`).
+	restored: RefCell<Option<crate::backup::Staged>>,
+	/// Tells the main loop to stop for that.
+	restart: async_channel::Sender<()>,
 }
 
 impl App {
@@ -239,6 +235,46 @@ impl App {
 		}
 	}
 
+	/// The wizard's "Restore from a backup" (the console's face; one engine):
+	/// unpacks and checks `file` with `secret` beside the live data while the
+	/// wizard goes on waiting, so a wrong key or a bad file changes nothing
+	/// and leaves the box in the wizard. Once it is good the wizard closes;
+	/// [`App::restart`] then puts it in place and starts the box again with
+	/// the backup's domain, accounts and CA.
+	pub async fn restore_setup(&self, file: &str, secret: &str) -> Result<String, String> {
+		if !self.setup_open() {
+			return Err(SetupError::AlreadyConfigured.to_string());
+		}
+		let (file, secret, data_dir) = (std::path::PathBuf::from(file), crate::backup::Secret::parse(secret), self.config().data_dir);
+		let staged = blocking::unblock(move || crate::backup::stage(&file, &secret, &data_dir)).await.map_err(|e| e.to_string())?;
+		// Another face may have finished meanwhile.
+		if !self.setup_open() {
+			return Err(SetupError::AlreadyConfigured.to_string());
+		}
+		let h = &staged.manifest().header;
+		let text = format!(
+			"Restored the backup of {} made {} ({} accounts, {} rooms, {} archived messages). Xerra starts again with it now.\n",
+			h.domain,
+			crate::console::html::date(h.created),
+			h.counts.accounts,
+			h.counts.rooms,
+			h.counts.archived
+		);
+		log::info!("setup: restoring a backup of {} instead of the questions", h.domain);
+		self.gate.borrow_mut().take();
+		self.banner.borrow_mut().clear();
+		*self.restored.borrow_mut() = Some(staged);
+		Ok(text)
+	}
+
+	/// After a restore was answered: the main loop stops, the store shuts
+	/// down, the restore is committed and the process runs again.
+	pub fn restart(&self) {
+		if self.restored.borrow().is_some() {
+			let _ = self.restart.try_send(());
+		}
+	}
+
 	/// Applies the first-boot answers (from the web page or the console) and
 	/// wakes the main loop, which starts the XMPP side.
 	pub async fn finish_setup(&self, answers: &Answers) -> Result<Plan, SetupError> {
@@ -276,6 +312,7 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 	};
 	let control = crate::control::listen(&config.data_dir).map_err(|e| RunError::Listen(e.to_string()))?;
 	let (setup_done, setup_wait) = async_channel::bounded(1);
+	let (restart, restart_wait) = async_channel::bounded(1);
 	let rng = SystemRandom::new();
 	let gate =
 		(!config.configured()).then(|| Gate::new(&mut |b| fill(&rng, b), config.limits.setup_code_failures, config.limits.setup_lockout));
@@ -288,6 +325,8 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 		server: RefCell::default(),
 		setup_done,
 		banner: RefCell::default(),
+		restored: RefCell::default(),
+		restart,
 	});
 	let ex = Rc::new(async_executor::LocalExecutor::new());
 	for (addr, _) in &web {
@@ -313,6 +352,7 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 		enum Event {
 			Signal(Option<std::io::Result<Signal>>),
 			SetupDone,
+			Restart,
 		}
 		loop {
 			let signal = async { Event::Signal(signals.next().await) };
@@ -320,7 +360,15 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 				let _ = setup_wait.recv().await;
 				Event::SetupDone
 			};
-			match futures_lite::FutureExt::or(signal, setup).await {
+			let restart = async {
+				let _ = restart_wait.recv().await;
+				Event::Restart
+			};
+			match futures_lite::FutureExt::or(futures_lite::FutureExt::or(signal, setup), restart).await {
+				Event::Restart => {
+					log::info!("setup: stopping to put the restored backup in place");
+					break;
+				}
 				Event::SetupDone => {
 					log::info!("setup done: starting XMPP for {}", app.domain());
 					start_xmpp(&app, &ex, mdns.as_ref())?;
@@ -356,7 +404,25 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 	// The writer finishes every queued job before it stops.
 	store.shutdown();
 	log::info!("stopped");
+	let restored = app.restored.borrow_mut().take();
+	if let Some(staged) = restored {
+		result?;
+		return start_again(staged);
+	}
 	result
+}
+
+/// Puts a restore from the wizard in place (its one commit rename; a crash
+/// before or after is finished at the next start, `backup::recover`) and
+/// runs this program again in this process (same PID for systemd, same
+/// arguments), which now finds the restored box set up.
+fn start_again(staged: crate::backup::Staged) -> Result<(), RunError> {
+	use std::os::unix::process::CommandExt as _;
+	let m = staged.commit().map_err(|e| RunError::Restore(e.to_string()))?;
+	log::info!("restored the backup of {}: starting again", m.header.domain);
+	let exe = std::env::current_exe().map_err(|e| RunError::Restore(e.to_string()))?;
+	let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).exec();
+	Err(RunError::Restore(format!("cannot start again: {err}")))
 }
 
 /// Prints the first-boot banner, writes it to `banner_file`, tells systemd.
@@ -446,10 +512,18 @@ fn start_xmpp(
 	log::info!("xerra {} serving {}", env!("CARGO_PKG_VERSION"), server.config.domain);
 	let features: Vec<String> = crate::features::ALL.iter().map(|f| format!("{} ({})", f.name, f.spec)).collect();
 	log::info!("features: {}", features.join(", "));
+	match server.store.snapshot().and_then(|s| s.sha1_only_count()) {
+		Ok(0) | Err(_) => {}
+		Ok(n) => log::info!(
+			"SCRAM-SHA-256 is not offered: {n} imported accounts have SCRAM-SHA-1 keys only (clients that pick the strongest \
+			 mechanism would fail); each gets both sets at a PLAIN login or with a new password"
+		),
+	}
 	for l in listeners {
 		ex.spawn(crate::net::accept_loop(server.clone(), ex.clone(), l)).detach();
 	}
 	ex.spawn(crate::stats::sampler::run(server.clone())).detach();
+	ex.spawn(crate::autobackup::run(server.clone())).detach();
 	*app.server.borrow_mut() = Some(server);
 	crate::notify::ready(&format!("serving {}", app.domain()));
 	Ok(())

@@ -804,3 +804,202 @@ fn the_console_wizard_steps_aside_when_the_web_page_sets_the_box_up() {
 	pty.expect("set up from the web page");
 	assert!(wizard_status(&mut child).success());
 }
+
+/// "Restore from a backup" on the serial wizard (issue 14): a wrong key is
+/// a clear error that leaves the box in the wizard; the right one brings it
+/// back as the old box (domain, accounts, the same CA): slixmpp trusting only
+/// the OLD box's CA logs in with an old password.
+#[test]
+fn serial_wizard_restores_a_backup_and_clients_trust_the_old_ca() {
+	let file = std::env::temp_dir().join(format!("xerra-app-restore-{}.xerra-backup", std::process::id()));
+	let (key, wrong, old_ca) = old_box_backup("restore-old", &file);
+	let dir = temp_dir("restore-new");
+	let app = Appliance::start(&dir, &[]);
+	app.code();
+	// A wrong key: said clearly, nothing changed, still waiting for setup.
+	let mut pty = Pty::open();
+	let mut child = serial_setup(&dir, &pty);
+	pty.expect("Press Enter");
+	pty.send("\r");
+	pty.expect("answer restore.");
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send("restore\r");
+	pty.expect("Backup file");
+	pty.send(&format!("{}\r", file.display()));
+	pty.expect("not shown): ");
+	pty.send(&format!("{wrong}\r"));
+	pty.expect("does not open this backup");
+	pty.expect("Nothing was changed");
+	assert!(!wizard_status(&mut child).success());
+	assert!(!dir.join("xerra.redb").exists() || app.wait_line("Setup code: ").len() > 4);
+	let (ok, banner) = cli(&dir, &["status"], None);
+	assert!(ok && banner.contains("not set up yet"), "still in the wizard: {banner}");
+	let mut pty = Pty::open();
+	let mut child = serial_setup(&dir, &pty);
+	pty.expect("Setup code: ");
+	pty.expect("Press Enter");
+	pty.send("\r");
+	pty.expect("Chat domain [xerra.local]: ");
+	pty.send("restore\r");
+	pty.expect("Backup file");
+	pty.send(&format!("{}\r", file.display()));
+	pty.expect("not shown): ");
+	pty.send(&format!("{key}\r"));
+	pty.expect(&format!("Restored the backup of {DOMAIN}"));
+	assert!(wizard_status(&mut child).success());
+	assert!(!pty.transcript().contains(&key), "the key was echoed");
+	// The same process starts again on the restored data and serves XMPP.
+	app.wait_line(&format!("ready domain={DOMAIN}"));
+	assert_eq!(xerra::net::ca::Ca::ensure(&dir.join("tls")).unwrap().cert_pem, old_ca, "the old CA");
+	let ca_file = std::env::temp_dir().join(format!("xerra-app-restore-{}-old-ca.pem", std::process::id()));
+	std::fs::write(&ca_file, &old_ca).unwrap();
+	let port = app.c2s_port().to_string();
+	let jid = format!("anna@{DOMAIN}");
+	let (ok, out, err) =
+		python("ca_login.py", &["--port", &port, "--ca", ca_file.to_str().unwrap(), "--jid", &jid, "--password", ADMIN_PASSWORD]);
+	assert!(ok, "{out}\n{err}");
+	let _ = std::fs::remove_file(&file);
+	let _ = std::fs::remove_file(&ca_file);
+}
+
+/// The old box of a restore test: set up with `anna` (ADMIN_PASSWORD), run
+/// once (it makes its CA), a backup to its recovery key in `file`. Returns
+/// (the key, another box's key, the old CA's PEM).
+fn old_box_backup(tag: &str, file: &Path) -> (String, String, String) {
+	let old = temp_dir(tag);
+	assert!(cli(&old, &["config", "set", "domain", DOMAIN], None).0);
+	let (ok, out) = cli(&old, &["user", "add", "anna", "--password-stdin"], Some(ADMIN_PASSWORD));
+	assert!(ok, "{out}");
+	let old_app = Appliance::start(&old, &[]);
+	old_app.wait_line("ready domain=");
+	let key_of = |out: &str| out.split_whitespace().find(|w| w.starts_with("AGE-SECRET-KEY-1")).expect("the key is shown").to_owned();
+	let (ok, out) = cli(&old, &["backup", "key"], None);
+	assert!(ok, "{out}");
+	let key = key_of(&out);
+	let (ok, out) = cli(&old, &["backup", "create", file.to_str().unwrap()], None);
+	assert!(ok, "{out}");
+	let ca = xerra::net::ca::Ca::ensure(&old.join("tls")).unwrap().cert_pem;
+	let (ok, out) = cli(&old, &["backup", "key"], None);
+	assert!(ok, "{out}");
+	(key, key_of(&out), ca)
+}
+
+/// One step of tests/clients/console_browser.py; its JSON answer, which must say ok.
+fn browser_call(stdin: &mut std::process::ChildStdin, stdout: &mut BufReader<std::process::ChildStdout>, cmd: &str) -> String {
+	writeln!(stdin, "{cmd}").unwrap();
+	let mut line = String::new();
+	stdout.read_line(&mut line).unwrap();
+	assert!(line.starts_with("{\"ok\": true"), "{cmd}: {line}");
+	line
+}
+
+fn jq(s: &str) -> String {
+	format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// "Restore from a backup" on the web wizard in headless Chromium: typing,
+/// choosing the file, clicking; a wrong key is said and changes nothing; the
+/// right one brings the box back as the old one, and slixmpp trusting only
+/// the OLD CA logs in with an old password.
+#[test]
+fn chromium_restores_a_backup_in_the_web_wizard() {
+	let file = std::env::temp_dir().join(format!("xerra-app-webrestore-{}.xerra-backup", std::process::id()));
+	let (key, wrong, old_ca) = old_box_backup("webrestore-old", &file);
+	let dir = temp_dir("webrestore-new");
+	let app = Appliance::start(&dir, &[]);
+	let code = app.code();
+	let addr = app.http();
+	let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/console_browser.py");
+	let mut child = Command::new("/usr/bin/python3")
+		.arg(script)
+		.args(["--timeout", "300"])
+		.stdin(Stdio::piped())
+		.stdout(Stdio::piped())
+		.spawn()
+		.unwrap();
+	let mut stdin = child.stdin.take().unwrap();
+	let mut stdout = BufReader::new(child.stdout.take().unwrap());
+	let mut ready = String::new();
+	stdout.read_line(&mut ready).unwrap();
+	assert!(ready.contains("\"ready\": true"), "{ready}");
+	let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
+	std::fs::create_dir_all(&shots).unwrap();
+	let mut call = |cmd: String| browser_call(&mut stdin, &mut stdout, &cmd);
+	call(format!("{{\"cmd\": \"open\", \"url\": {}}}", jq(&format!("http://{addr}/setup"))));
+	let page = call("{\"cmd\": \"click\", \"selector\": \"#restore\"}".into());
+	assert!(page.contains("Restore Xerra from a backup"), "{page}");
+	for (secret, expect) in [(&wrong, "does not open this backup"), (&key, "Restored the backup of")] {
+		call(format!("{{\"cmd\": \"fill\", \"selector\": \"#code\", \"text\": {}}}", jq(&code)));
+		call(format!("{{\"cmd\": \"fill\", \"selector\": \"#secret\", \"text\": {}}}", jq(secret)));
+		call(format!("{{\"cmd\": \"file\", \"selector\": \"#file\", \"path\": {}}}", jq(file.to_str().unwrap())));
+		let name = if expect.starts_with("Restored") { "wizard-restore" } else { "wizard-restore-wrong-key-before" };
+		call(format!(
+			"{{\"cmd\": \"shot\", \"path\": {}, \"width\": 1100, \"height\": 800, \"mobile\": false}}",
+			jq(&shots.join(format!("{name}.png")).display().to_string())
+		));
+		let page = call("{\"cmd\": \"click\", \"selector\": \"#apply\"}".into());
+		assert!(page.contains(expect), "{page}");
+		if expect.starts_with("does not") {
+			// Nothing changed: still waiting for setup.
+			assert_eq!(http(addr, "GET", "/health", "").1, b"setup\n");
+			call(format!(
+				"{{\"cmd\": \"shot\", \"path\": {}, \"width\": 1100, \"height\": 800, \"mobile\": false}}",
+				jq(&shots.join("wizard-restore-wrong-key.png").display().to_string())
+			));
+		} else {
+			call(format!(
+				"{{\"cmd\": \"shot\", \"path\": {}, \"width\": 1100, \"height\": 800, \"mobile\": false}}",
+				jq(&shots.join("wizard-restored.png").display().to_string())
+			));
+		}
+	}
+	let _ = writeln!(stdin, "{{\"cmd\": \"quit\"}}");
+	wait_within(&mut child, Duration::from_secs(30), "the browser");
+	// The same process starts again on the restored data.
+	app.wait_line(&format!("ready domain={DOMAIN}"));
+	assert!(!dir.join(".restore-upload").exists(), "the upload is removed");
+	let ca_file = std::env::temp_dir().join(format!("xerra-app-webrestore-{}-old-ca.pem", std::process::id()));
+	std::fs::write(&ca_file, &old_ca).unwrap();
+	let port = app.c2s_port().to_string();
+	let jid = format!("anna@{DOMAIN}");
+	let (ok, out, err) =
+		python("ca_login.py", &["--port", &port, "--ca", ca_file.to_str().unwrap(), "--jid", &jid, "--password", ADMIN_PASSWORD]);
+	assert!(ok, "{out}\n{err}");
+	let _ = std::fs::remove_file(&file);
+	let _ = std::fs::remove_file(&ca_file);
+}
+
+/// The web wizard's restore refuses a body over setup_restore_max_bytes before reading it.
+#[test]
+fn the_web_restore_refuses_a_file_over_its_limit() {
+	let dir = temp_dir("webrestore-limit");
+	let app = Appliance::start(&dir, &["setup_restore_max_bytes=1048576"]);
+	let addr = app.http();
+	let mut tcp = TcpStream::connect(addr).unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	write!(
+		tcp,
+		"POST /setup/restore HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 1048577\r\n\r\n--b\r\n"
+	)
+	.unwrap();
+	let mut answer = String::new();
+	let _ = tcp.read_to_string(&mut answer);
+	assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+	assert!(answer.contains("setup_restore_max_bytes"), "{answer}");
+	// A wrong setup code: refused before any of the file is stored.
+	let body = "--b\r\nContent-Disposition: form-data; name=\"code\"\r\n\r\nWRONG-CODE\r\n--b\r\nContent-Disposition: form-data; name=\"secret\"\r\n\r\nx\r\n\
+	            --b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nnot a backup\r\n--b--\r\n";
+	let mut tcp = TcpStream::connect(addr).unwrap();
+	tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	write!(
+		tcp,
+		"POST /setup/restore HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {}\r\n\r\n{body}",
+		body.len()
+	)
+	.unwrap();
+	let mut answer = String::new();
+	let _ = tcp.read_to_string(&mut answer);
+	assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+	assert!(!dir.join(".restore-upload").exists());
+	assert_eq!(http(addr, "GET", "/health", "").1, b"setup\n");
+}

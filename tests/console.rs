@@ -162,6 +162,7 @@ const PAGES: &[&str] = &[
 	"/console/statistics",
 	"/console/broadcast",
 	"/console/me",
+	"/console/backups",
 ];
 
 #[test]
@@ -689,6 +690,58 @@ fn chromium_runs_the_office_from_the_console() {
 	println!("screenshots in {}", b.shots.display());
 }
 
+/// Backups from a browser: the emergency kit shows the recovery key once,
+/// "Make a backup now" makes one, the browser downloads it, and the
+/// downloaded file opens with that key (`xerra backup verify`).
+#[test]
+fn chromium_makes_and_downloads_a_backup() {
+	let out = std::env::temp_dir().join(format!("xerra-console-backups-{}", std::process::id()));
+	let got = out.with_extension("downloads");
+	let _ = std::fs::remove_dir_all(&out);
+	let _ = std::fs::remove_dir_all(&got);
+	std::fs::create_dir_all(&got).unwrap();
+	let s = office(&["anna"], &[&format!("backup_dir={}", out.display())]);
+	let mut b = Browser::start(&s);
+	b.open("/console/login");
+	b.fill("#jid", &format!("boss@{DOMAIN}"));
+	b.fill("#password", ADMIN_PASSWORD);
+	b.click("#submit");
+	let page = b.open("/console/backups");
+	assert!(json_str(&page, "text").unwrap().contains("No recovery key"), "{page}");
+	b.shots("backups-no-key");
+	let kit = b.click("form[action='/console/backups/key'] button");
+	assert_eq!(json_str(&kit, "title").as_deref(), Some("Recovery key - Xerra"), "{kit}");
+	let key = b.js("document.querySelector('#recovery-key').textContent");
+	assert!(key.starts_with("AGE-SECRET-KEY-1"), "{key}");
+	b.shots("backups-emergency-kit");
+	let again = b.open("/console/backups/kit");
+	assert!(!json_str(&again, "text").unwrap().contains(&key), "shown once");
+	b.open("/console/backups");
+	let page = b.click("form[action='/console/backups/now'] button");
+	assert!(json_str(&page, "text").unwrap().contains("Backup made"), "{page}");
+	b.shots("backups");
+	let overview = b.open("/console/");
+	assert!(!json_str(&overview, "text").unwrap().contains("none yet"), "the Overview shows the last backup: {overview}");
+	b.open("/console/backups");
+	let dl = b.call(&format!("{{\"cmd\": \"download\", \"selector\": \"#download\", \"dir\": {}}}", quote(&got.display().to_string())));
+	let name = json_str(&dl, "name").unwrap();
+	let file = got.join(&name);
+	let deadline = std::time::Instant::now() + Duration::from_secs(20);
+	while !file.exists() {
+		assert!(std::time::Instant::now() < deadline, "{dl}");
+		std::thread::sleep(Duration::from_millis(200));
+	}
+	assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(out.join(&name)).unwrap(), "the same bytes as on the box");
+	let key_file = got.join("key.txt");
+	std::fs::write(&key_file, format!("{key}\n")).unwrap();
+	let (ok, text) = s.cli(&["backup", "verify", file.to_str().unwrap(), "--key-file", key_file.to_str().unwrap()], None);
+	assert!(ok, "{text}");
+	println!("screenshots in {}", b.shots.display());
+	drop(b);
+	let _ = std::fs::remove_dir_all(&out);
+	let _ = std::fs::remove_dir_all(&got);
+}
+
 /// The box's plain web page tells admins where the console is.
 #[test]
 fn the_box_page_links_to_the_console() {
@@ -869,8 +922,8 @@ fn the_overview_shows_when_the_certificate_expires() {
 	drop(s);
 	let _ = std::fs::remove_dir_all(&dir);
 
-	// The box's own: issued for 397 days, no warning.
-	let s = office(&[], &[]);
+	// The box's own: issued for 397 days, no warning (and no backup schedule to warn about).
+	let s = office(&[], &["backup_time=off"]);
 	let mut web = Web::new(&s);
 	web.login_admin();
 	let page = web.get("/console/").body;

@@ -6,6 +6,7 @@
 //! typed [`Reply`] or [`AdminError`]; `text` renders both for the CLI.
 //! Passwords travel only inside a [`Command`] and are never logged.
 
+mod backup;
 mod components;
 mod error;
 mod groups;
@@ -17,6 +18,7 @@ mod settings;
 pub mod text;
 mod users;
 
+pub use backup::describe as describe_backup;
 pub use error::AdminError;
 pub use invites::{InviteSpec, welcome};
 pub use reply::*;
@@ -132,6 +134,19 @@ pub enum Command {
 	SetupApply(crate::setup::Answers),
 	/// The first-boot banner, empty when the box is set up.
 	SetupStatus,
+	/// First-boot restore from the console: a backup `file` on the box and
+	/// its key or passphrase (`secret`), instead of the setup questions.
+	SetupRestore {
+		file: String,
+		secret: String,
+	},
+	/// Writes a backup to `dest` (an absolute file or directory path, written
+	/// by the server process), encrypted with `passphrase` or, without one,
+	/// to the stored recovery key (`backup_recipient`). The box's console only.
+	BackupCreate {
+		dest: String,
+		passphrase: Option<String>,
+	},
 }
 
 /// Who runs a command: every face says, and the engine checks.
@@ -205,6 +220,11 @@ impl<'a> Engine<'a> {
 				Ok(Reply::Text(crate::setup::summary(&plan, &ca.fingerprint())))
 			}
 			Command::SetupStatus => Ok(Reply::Text(String::new())),
+			// Only the waiting wizard of a running server restores (`control`); a stopped box: `xerra backup restore`.
+			Command::SetupRestore { .. } => {
+				Err(AdminError::Failed("no server waits for setup here: use `xerra backup restore FILE`".into()))
+			}
+			Command::BackupCreate { dest, passphrase } => self.backup_create(&dest, passphrase).await,
 		}
 	}
 
@@ -225,7 +245,10 @@ impl<'a> Engine<'a> {
 		}
 		let own = |name: &str| prep_localpart(name).is_ok_and(|n| n == *me);
 		match cmd {
-			Command::SetupApply(_) | Command::SetupStatus => Err(AdminError::Forbidden("only the box's console may do this".into())),
+			// A backup names a path on the box: the console's own command line only.
+			Command::SetupApply(_) | Command::SetupStatus | Command::SetupRestore { .. } | Command::BackupCreate { .. } => {
+				Err(AdminError::Forbidden("only the box's console may do this".into()))
+			}
 			Command::UserDel { name } | Command::UserAdmin { name, admin: false } | Command::UserLock { name, locked: true }
 				if own(name) =>
 			{
@@ -298,6 +321,7 @@ impl Command {
 			Command::Status => vec!["status"],
 			Command::SetupApply(a) => vec!["setup-apply", &a.domain, &a.admin, &a.password, &a.password2, &a.people],
 			Command::SetupStatus => vec!["setup-status"],
+			Command::SetupRestore { file, secret } => vec!["setup-restore", file, secret],
 			Command::GroupAdd { group } => vec!["group-add", group],
 			Command::GroupAddMember { group, user } => vec!["group-add-member", group, user],
 			Command::GroupDelMember { group, user } => vec!["group-del-member", group, user],
@@ -325,6 +349,8 @@ impl Command {
 			}
 			Command::InviteList => vec!["invite-list"],
 			Command::InviteRevoke { token } => vec!["invite-revoke", token],
+			Command::BackupCreate { dest, passphrase: None } => vec!["backup-create", dest],
+			Command::BackupCreate { dest, passphrase: Some(p) } => vec!["backup-create", dest, p],
 		};
 		fields.into_iter().map(str::to_owned).collect()
 	}
@@ -349,6 +375,7 @@ impl Command {
 				Command::SetupApply(crate::setup::Answers { domain: s(1)?, admin: s(2)?, password: s(3)?, password2: s(4)?, people: s(5)? })
 			}
 			("setup-status", 1) => Command::SetupStatus,
+			("setup-restore", 3) => Command::SetupRestore { file: s(1)?, secret: s(2)? },
 			("group-add", 2) => Command::GroupAdd { group: s(1)? },
 			("invite-add", 6) => {
 				let opt = |i: usize| Some(f[i].clone()).filter(|v| !v.is_empty());
@@ -362,6 +389,8 @@ impl Command {
 			}
 			("invite-list", 1) => Command::InviteList,
 			("invite-revoke", 2) => Command::InviteRevoke { token: s(1)? },
+			("backup-create", 2) => Command::BackupCreate { dest: s(1)?, passphrase: None },
+			("backup-create", 3) => Command::BackupCreate { dest: s(1)?, passphrase: s(2) },
 			("group-add-member", 3) => Command::GroupAddMember { group: s(1)?, user: s(2)? },
 			("group-del-member", 3) => Command::GroupDelMember { group: s(1)?, user: s(2)? },
 			("group-list", 1) => Command::GroupList,

@@ -90,10 +90,15 @@ pub struct Status {
 	/// `None` before setup.
 	pub domain: Option<String>,
 	pub accounts: u64,
+	/// Accounts with SCRAM-SHA-1 keys only (imported): SCRAM-SHA-256 is not
+	/// offered while there is one.
+	pub sha1_only: u64,
 	pub data_dir: String,
 	pub database_bytes: u64,
 	pub disk: DiskStatus,
 	pub disk_warning_bytes: u64,
+	/// Scheduled backups: the last one, failures, overdue.
+	pub backups: Box<crate::autobackup::View>,
 	/// While the server runs.
 	pub running: Option<Running>,
 }

@@ -55,13 +55,16 @@ impl Engine<'_> {
 				users_online: sessions.users_online(),
 			}
 		});
+		let snap = self.store.snapshot()?;
 		Ok(Reply::Status(Status {
 			domain: config.configured().then(|| config.domain.clone()),
-			accounts: self.store.snapshot()?.account_count()?,
+			accounts: snap.account_count()?,
+			sha1_only: snap.sha1_only_count()?,
 			data_dir: config.data_dir.display().to_string(),
 			database_bytes: Store::file_bytes(&config.data_dir),
 			disk: self.store.disk(),
 			disk_warning_bytes: config.limits.disk_free_warning_bytes,
+			backups: Box::new(crate::autobackup::View::read(self.store, config, self.server.map(|s| &s.backups))?),
 			running,
 		}))
 	}

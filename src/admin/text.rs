@@ -74,9 +74,17 @@ pub fn reply(r: &Reply, config: &Config) -> String {
 
 fn status(s: &Status) -> String {
 	let domain = s.domain.as_deref().unwrap_or("(not set up yet: open the web page or run `xerra setup`)");
-	let mut out = format!("domain: {domain}\naccounts: {}\ndata: {}\n", s.accounts, s.data_dir);
+	let mut out = format!("domain: {domain}\naccounts: {}\n", s.accounts);
+	if s.sha1_only > 0 {
+		out.push_str(&format!(
+			"SCRAM-SHA-256: not offered: {} imported accounts have SCRAM-SHA-1 keys only (each gets both at a PLAIN login or a new password)\n",
+			s.sha1_only
+		));
+	}
+	out.push_str(&format!("data: {}\n", s.data_dir));
 	out.push_str(&format!("database: {} bytes\n", s.database_bytes));
 	out.push_str(&disk_lines(&s.disk, s.disk_warning_bytes));
+	out.push_str(&backup_lines(&s.backups));
 	match &s.running {
 		Some(r) => out.push_str(&format!(
 			"running: yes (pid {}, up {} s)\nconnections: {}\nsessions: {} ({} users online)\n",
@@ -102,6 +110,28 @@ fn disk_lines(d: &crate::store::DiskStatus, warn_below: u64) -> String {
 		out.push_str(&format!("storage: writes refused ({why}); tried again by themselves\n"));
 	}
 	out
+}
+
+/// `xerra status` on backups: the last one, and what is wrong.
+fn backup_lines(v: &crate::autobackup::View) -> String {
+	let st = &v.state;
+	let mut out = match (st.ok_at, &st.ok_file, st.ok_bytes) {
+		(Some(at), Some(file), Some(bytes)) => format!("last backup: {} ({bytes} bytes) {file}\n", utc(at)),
+		_ => "last backup: none\n".to_owned(),
+	};
+	if let Some(due) = v.next_due {
+		out.push_str(&format!("next backup: {}\n", utc(due)));
+	}
+	for w in v.warnings() {
+		out.push_str(&format!("backup warning: {w}\n"));
+	}
+	out
+}
+
+fn utc(unix: i64) -> String {
+	time::OffsetDateTime::from_unix_timestamp(unix)
+		.map(|t| format!("{}-{:02}-{:02} {:02}:{:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second()))
+		.unwrap_or_else(|_| unix.to_string())
 }
 
 #[cfg(test)]

@@ -107,13 +107,34 @@ fn write_private<T>(path: &Path, f: impl FnOnce(&mut dyn std::io::Write) -> Resu
 
 /// `xerra import FILE`: prints the report; fails if anything was skipped.
 pub fn import(data_dir: &Path, args: &[String]) -> Result<(), String> {
-	let [file] = args else { return Err("usage: xerra import FILE".into()) };
+	if let [flag, dir] = args
+		&& flag == "--prosody"
+	{
+		return import_prosody(data_dir, Path::new(dir));
+	}
+	let [file] = args else { return Err("usage: xerra import FILE | xerra import --prosody DIR".into()) };
 	refuse_if_running(data_dir, "an import")?;
 	if !Path::new(file).is_file() {
 		return Err(format!("{file}: no such file"));
 	}
 	let store = open_store(data_dir, DEFAULT_CACHE)?;
 	let result = load_config(data_dir.to_owned(), &store, &[]).map(|config| crate::migrate::import_file(&store, &config, Path::new(file)));
+	store.shutdown();
+	let report = result?;
+	print!("{}", report.text());
+	if report.skipped.is_empty() { Ok(()) } else { Err(format!("{} skipped (see above)", report.skipped.len())) }
+}
+
+/// `xerra import --prosody DIR`: a Prosody 0.12 data directory (its
+/// internal file store), the host named like this server's domain and its
+/// MUC subdomains. Prints the report; fails if anything was skipped.
+fn import_prosody(data_dir: &Path, dir: &Path) -> Result<(), String> {
+	refuse_if_running(data_dir, "an import")?;
+	if !dir.is_dir() {
+		return Err(format!("{}: no such directory", dir.display()));
+	}
+	let store = open_store(data_dir, DEFAULT_CACHE)?;
+	let result = load_config(data_dir.to_owned(), &store, &[]).and_then(|config| crate::migrate::import_prosody(&store, &config, dir));
 	store.shutdown();
 	let report = result?;
 	print!("{}", report.text());

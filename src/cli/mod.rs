@@ -1,5 +1,7 @@
 //! The command line: the only code that prints to a terminal or prompts.
 
+mod backup;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,6 +56,9 @@ Commands:
                            --ejabberd: for ejabberd's import_piefxis
   import FILE              accounts, rooms and departments from a XEP-0227
                            file (server stopped); existing ones are skipped
+  backup create [FILE|DIR] a backup (encrypted), while the server runs or not
+  backup key               make the recovery key backups are encrypted to
+  backup verify|restore F  check a backup; restore it into a stopped box
   status                   show whether the server runs, and what it serves
   self-test                check that this binary works on this machine
 
@@ -283,6 +288,8 @@ fn dispatch(mut args: Vec<String>) -> Result<(), String> {
 		"export" | "import" if wants_help => print!("{}", migrate::HELP),
 		"export" => return migrate::export(&data_dir, &args),
 		"import" => return migrate::import(&data_dir, &args),
+		"backup" if wants_help || args.is_empty() => print!("{}", backup::HELP),
+		"backup" => return backup::command(&data_dir, &args),
 		"status" if wants_help => print!("{STATUS_HELP}"),
 		"status" => return admin(&data_dir, Command::Status),
 		"setup" if wants_help => print!("{SETUP_HELP}"),
@@ -457,20 +464,42 @@ fn setup(data_dir: &std::path::Path, args: &[String]) -> Result<(), String> {
 		let _quiet = crate::setup::serial::EchoOff::stdin();
 		rpassword::prompt_password(prompt)
 	};
-	let answers = crate::setup::serial::ask(&mut input, &mut std::io::stdout(), &mut read_password).map_err(|e| e.to_string())?;
-	let Some(answers) = answers else {
+	let choice = crate::setup::serial::ask(&mut input, &mut std::io::stdout(), &mut read_password).map_err(|e| e.to_string())?;
+	let Some(choice) = choice else {
 		return Err("setup cancelled; nothing was changed".into());
 	};
 	// Confirmed: the answers are applied whole, and said so, even if the
 	// line drops meanwhile.
 	crate::setup::serial::finish_uninterrupted();
-	admin(data_dir, Command::SetupApply(answers))
+	match choice {
+		crate::setup::serial::Choice::Setup(answers) => admin(data_dir, Command::SetupApply(answers)),
+		crate::setup::serial::Choice::Restore { file, secret } => {
+			// A path as typed here names the same file for the server (same box); made absolute for it.
+			let file = std::path::absolute(&file).map_err(|e| format!("{file}: {e}"))?.display().to_string();
+			match crate::control::request(data_dir, &Command::SetupRestore { file: file.clone(), secret: secret.clone() }) {
+				Some(Ok(text)) => {
+					print!("{}", text.replace('\n', "\r\n"));
+					Ok(())
+				}
+				Some(Err(e)) => Err(format!("{e}\r\nNothing was changed; run `xerra setup` again.")),
+				// No server runs: restore into the data directory directly.
+				None => {
+					let m = crate::backup::restore(std::path::Path::new(&file), &crate::backup::Secret::parse(&secret), data_dir, false)
+						.map_err(|e| format!("{e}\r\nNothing was changed; run `xerra setup` again."))?;
+					print!("Restored the backup of {}. Start the server (systemctl start xerra).\r\n", m.header.domain);
+					Ok(())
+				}
+			}
+		}
+	}
 }
 
 /// Page cache used unless `db_cache_bytes` says otherwise (its default).
 const DEFAULT_CACHE: usize = 4 << 20;
 
 fn open_store(data_dir: &std::path::Path, cache_bytes: usize) -> Result<Store, String> {
+	// A restore a crash interrupted is finished (or undone) before anything reads the data.
+	crate::backup::recover(data_dir).map_err(|e| e.to_string())?;
 	Store::open(data_dir, cache_bytes).map_err(|e| match e {
 		StoreError::Locked => format!("{} is in use by a running xerra that does not answer on its control socket", data_dir.display()),
 		e => format!("{}: {e}", data_dir.display()),
@@ -636,7 +665,17 @@ fn import(data_dir: &std::path::Path, file: Option<&str>) -> Result<(), String> 
 
 /// Runs an admin command on the running server, or on the database directly.
 fn admin(data_dir: &std::path::Path, cmd: Command) -> Result<(), String> {
-	let result = match crate::control::request(data_dir, &cmd) {
+	let text = admin_text(data_dir, cmd)?;
+	print!("{text}");
+	if !text.ends_with('\n') {
+		println!();
+	}
+	Ok(())
+}
+
+/// [`admin`]'s outcome as text, not printed.
+fn admin_text(data_dir: &std::path::Path, cmd: Command) -> Result<String, String> {
+	match crate::control::request(data_dir, &cmd) {
 		Some(r) => r,
 		None => {
 			let store = open_store(data_dir, DEFAULT_CACHE)?;
@@ -651,11 +690,5 @@ fn admin(data_dir: &std::path::Path, cmd: Command) -> Result<(), String> {
 			store.shutdown();
 			result
 		}
-	};
-	let text = result?;
-	print!("{text}");
-	if !text.ends_with('\n') {
-		println!();
 	}
-	Ok(())
 }

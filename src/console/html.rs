@@ -85,6 +85,7 @@ pub const MENU: &[(&str, &str)] = &[
 	("rooms", "Rooms"),
 	("settings", "Settings"),
 	("statistics", "Statistics"),
+	("backups", "Backups"),
 	("broadcast", "Broadcast"),
 	("me", "My account"),
 ];

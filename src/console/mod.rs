@@ -99,6 +99,9 @@ where
 		}
 	};
 	let (response, head_only) = match parsed {
+		Parsed::Complete(req) if req.method == "GET" && req.path == "/console/backups/download" => {
+			return download(server, tls, &req).await;
+		}
 		Parsed::Complete(req) => {
 			let head = req.method == "HEAD";
 			(route(server, req).await, head)
@@ -119,6 +122,83 @@ where
 		.await?;
 	let _ = tls.close().await;
 	Ok(())
+}
+
+/// A backup file of `backup_dir` (one of ours, by name) to a logged-in
+/// admin, streamed from disk: read by the blocking pool a chunk ahead, sent
+/// at the HTTPS port's minimum rate (`http_min_bytes_per_second`) or cut.
+async fn download<S>(server: &Server, tls: &mut S, req: &Request) -> std::io::Result<()>
+where
+	S: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin,
+{
+	const CHUNK: usize = 16 * 1024;
+	let name = form_urlencoded::parse(req.query.as_bytes()).find(|(k, _)| k == "name").map(|(_, v)| v.into_owned()).unwrap_or_default();
+	let refuse = |status: u16, why: &str| {
+		let r = if status == 403 { forbidden(why) } else { html::bare(status, "Backups", &html::notice("error", why)) };
+		r.encode(false)
+	};
+	let answer = if current(server, req).is_none() {
+		Some(Response::redirect("/console/login").encode(false))
+	} else if !crate::autobackup::is_ours(&name) {
+		Some(refuse(404, "No such backup."))
+	} else {
+		None
+	};
+	let t = server.config.limits.http_timeout;
+	if let Some(bytes) = answer {
+		within(t, tls.write_all(&bytes)).await?;
+		let _ = tls.close().await;
+		return Ok(());
+	}
+	let path = server.config.backups().join(&name);
+	let opened = blocking::unblock(move || std::fs::File::open(&path).and_then(|f| f.metadata().map(|m| (f, m.len())))).await;
+	let Ok((file, len)) = opened else {
+		within(t, tls.write_all(&refuse(404, "No such backup."))).await?;
+		let _ = tls.close().await;
+		return Ok(());
+	};
+	let head = format!(
+		"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {len}\r\n\
+		 Content-Disposition: attachment; filename=\"{name}\"\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\
+		 Referrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
+	);
+	within(t, tls.write_all(head.as_bytes())).await?;
+	log::info!("console: backup {name} downloaded by {}", req.peer);
+	let mut file = blocking::Unblock::with_capacity(CHUNK, file);
+	let mut buf = vec![0u8; CHUNK];
+	let limits = &server.config.limits;
+	let mut pace = crate::http::pace::Pace::new(limits.http_min_bytes_per_second, limits.http_timeout, Instant::now());
+	let sent = async {
+		loop {
+			let n = file.read(&mut buf).await?;
+			if n == 0 {
+				return Ok(());
+			}
+			let write = tls.write_all(&buf[..n]).or(async {
+				async_io::Timer::at(pace.deadline()).await;
+				Err(std::io::ErrorKind::TimedOut.into())
+			});
+			write.await?;
+			pace.moved(n, Instant::now());
+		}
+	};
+	let result: std::io::Result<()> = sent.await;
+	// Closed where it was read (a close can wait for the disk too).
+	let file = file.into_inner().await;
+	blocking::unblock(move || drop(file)).await;
+	result?;
+	within(t, tls.flush()).await?;
+	let _ = tls.close().await;
+	Ok(())
+}
+
+/// `f`, or a time-out after `t`.
+async fn within<T>(t: std::time::Duration, f: impl std::future::Future<Output = std::io::Result<T>>) -> std::io::Result<T> {
+	f.or(async {
+		async_io::Timer::after(t).await;
+		Err(std::io::ErrorKind::TimedOut.into())
+	})
+	.await
 }
 
 /// Decides the answer to one request.

@@ -9,8 +9,10 @@
 
 pub mod framing;
 pub mod media_type;
+pub mod multipart;
 pub mod pace;
 pub mod pages;
+pub mod restore;
 pub mod upload;
 
 use std::net::SocketAddr;
@@ -199,10 +201,22 @@ pub async fn serve(app: Rc<App>, ex: Rc<LocalExecutor<'static>>, listener: TcpLi
 }
 
 async fn connection(app: &App, mut tcp: TcpStream, peer: SocketAddr, limits: &crate::config::Limits) {
+	let setup_open = app.setup_open();
+	let mut upload = None;
 	let read = async {
 		let mut buf = Vec::with_capacity(1024);
 		let mut chunk = [0u8; 2048];
 		loop {
+			// The wizard's restore form: its body is streamed, not held (`restore`).
+			if setup_open && let Some(head) = restore::head(&buf) {
+				return match head {
+					Ok(h) => {
+						upload = Some((buf.clone(), h));
+						Parsed::Partial
+					}
+					Err(status) => Parsed::Reject(status),
+				};
+			}
 			match parse(&buf, limits.http_max_request_bytes, peer) {
 				Parsed::Partial => {}
 				done => return done,
@@ -217,7 +231,24 @@ async fn connection(app: &App, mut tcp: TcpStream, peer: SocketAddr, limits: &cr
 		async_io::Timer::after(limits.http_timeout).await;
 		Parsed::Reject(408)
 	};
-	let (response, head_only) = match read.or(timeout).await {
+	let parsed = read.or(timeout).await;
+	if let (Parsed::Partial, Some((buf, (head_len, length, ty)))) = (&parsed, upload.take()) {
+		let (response, restart) = restore::upload(app, &mut tcp, &buf[head_len..], length, &ty, peer).await;
+		let bytes = response.encode(false);
+		let _ = tcp
+			.write_all(&bytes)
+			.or(async {
+				async_io::Timer::after(limits.http_timeout).await;
+				Ok(())
+			})
+			.await;
+		let _ = tcp.close().await;
+		if restart {
+			app.restart();
+		}
+		return;
+	}
+	let (response, head_only) = match parsed {
 		Parsed::Complete(req) => {
 			let head = req.method == "HEAD";
 			(pages::route(app, req).await, head)

@@ -18,8 +18,9 @@ pub async fn route(app: &App, req: Request) -> Response {
 		("GET" | "HEAD", "/") if setup_open => Response::redirect("/setup"),
 		("GET" | "HEAD", "/") => index(app, &req),
 		("GET" | "HEAD", "/setup") if setup_open => form(app, &Answers::default(), None, 200),
+		("GET" | "HEAD", "/setup/restore") if setup_open => restore_form(app, None, 200),
 		("POST", "/setup") if setup_open => submit(app, &req).await,
-		(_, "/setup") => page(
+		(_, "/setup" | "/setup/restore") => page(
 			404,
 			"Setup is closed",
 			"<p>This box is already set up. The setup page is closed for good.</p><p><a href=\"/\">Home</a></p>",
@@ -176,7 +177,8 @@ fn form(app: &App, a: &Answers, error: Option<&SetupError>, status: u16) -> Resp
 	let value = |v: &str, default: &str| escape(if v.is_empty() { default } else { v });
 	let error = error.map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", escape(&e.to_string()))).unwrap_or_default();
 	let body = format!(
-		"<p>Welcome. Three questions and this box is your office's chat server.</p>{error}\
+		"<p>Welcome. Three questions and this box is your office's chat server.</p>\
+		 <p>Moving from another box, or replacing one? <a id=\"restore\" href=\"/setup/restore\">Restore from a backup</a> instead.</p>{error}\
 		 <form id=\"setup\" method=\"post\" action=\"/setup\">\
 		 <label for=\"code\">Setup code</label><small>Shown on the box's console and in <code>xerra-setup.txt</code> on its boot partition.</small>\
 		 <input id=\"code\" name=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" required>\
@@ -239,6 +241,40 @@ async fn submit(app: &App, req: &Request) -> Response {
 			form(app, &a, Some(&e), status)
 		}
 	}
+}
+
+/// The wizard's "Restore from a backup" form (posted to `restore::upload`).
+pub fn restore_form(app: &App, error: Option<&str>, status: u16) -> Response {
+	let error = error.map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", escape(e))).unwrap_or_default();
+	let body = format!(
+		"<p>The box comes back as the backup's box: the same domain, accounts, rooms, archives, files and certificate \
+		 authority, so every app reconnects without noticing.</p>{error}\
+		 <form id=\"restore\" method=\"post\" action=\"/setup/restore\" enctype=\"multipart/form-data\">\
+		 <label for=\"code\">Setup code</label><small>Shown on the box's console and in <code>xerra-setup.txt</code> on its boot partition.</small>\
+		 <input id=\"code\" name=\"code\" autocomplete=\"off\" autocapitalize=\"characters\" required>\
+		 <label for=\"secret\">Recovery key or passphrase</label><small>The <code>AGE-SECRET-KEY-1…</code> of the emergency kit, \
+		 or the passphrase the backup was made with.</small>\
+		 <input id=\"secret\" name=\"secret\" type=\"password\" autocomplete=\"off\" required>\
+		 <label for=\"file\">Backup file</label><small>At most {max}.</small>\
+		 <input id=\"file\" name=\"file\" type=\"file\" accept=\".xerra-backup\" required>\
+		 <button type=\"submit\" id=\"apply\">Restore</button></form>\
+		 <p><a href=\"/setup\">Set up a new box instead</a></p>",
+		max = crate::store::mib(app.limits().setup_restore_max_bytes),
+	);
+	page(status, "Restore Xerra from a backup", &body)
+}
+
+/// After a restore: the box starts again with it.
+pub fn restored(text: &str) -> Response {
+	page(
+		200,
+		"Restored",
+		&format!(
+			"<p id=\"restored\">{}</p><p>In a moment the box serves again; apps reconnect by themselves. \
+			 Its web console is on the HTTPS port as before.</p>",
+			escape(text.trim())
+		),
+	)
 }
 
 fn done(app: &App, plan: &Plan) -> Response {

@@ -4,8 +4,10 @@
 mod export;
 mod file;
 mod import;
+pub mod lua;
 pub mod model;
 mod pie;
+pub mod prosody;
 
 use std::io::Write;
 use std::path::Path;
@@ -104,6 +106,22 @@ pub fn import_file(store: &Store, config: &Config, path: &Path) -> ImportReport 
 		cx.report.skipped.push(Skipped { name: String::new(), why });
 	}
 	cx.report
+}
+
+/// Imports a Prosody 0.12 data directory (see `prosody`): every account of
+/// this server's domain, one transaction each, then the persistent rooms
+/// of its MUC subdomains. `Err` only when the directory has no such host.
+pub fn import_prosody(store: &Store, config: &Config, dir: &Path) -> Result<ImportReport, String> {
+	if config.domain.is_empty() {
+		return Err("this server has no domain yet (set it up first, with the domain the Prosody server had)".into());
+	}
+	let limits = ImportLimits::from_config(config);
+	let d = prosody::Dir::new(dir, config.limits.import_max_account_bytes);
+	let (accounts, host, skipped) = prosody::read_dir(&d, &config.domain)?;
+	let mut report = import_accounts(store, &limits, accounts);
+	report.skipped.extend(skipped);
+	import_host(store, &limits, host, &mut report);
+	Ok(report)
 }
 
 struct Cx<'a> {

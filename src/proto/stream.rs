@@ -18,6 +18,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use super::sasl::scram::ScramHash;
 use super::sasl::{self, Attempt, Authenticated, Exchange, Mechanism, SaslEnv, Step};
 use crate::xmpp::element::{Element, escape_attr};
 use crate::xmpp::error::{Condition, StanzaError, StreamCondition, StreamError};
@@ -50,12 +51,13 @@ pub trait StreamEnv: SaslEnv {
 	fn auth_retries(&self) -> u32;
 	/// In-band registration (XEP-0077) is offered before authentication.
 	fn registration(&self) -> bool;
-	/// Whether SCRAM-SHA-256 (and its -PLUS) is offered.
-	fn scram_sha256(&self) -> bool {
-		true
-	}
 	/// The server's own `<c/>` (XEP-0115 §6.3) for the stream features.
 	fn server_caps(&self) -> Option<String>;
+	/// Whether SCRAM-SHA-256 is offered (not while some account has
+	/// SCRAM-SHA-1 keys only).
+	fn offer_sha256(&mut self) -> bool {
+		true
+	}
 }
 
 /// What the shell must do, in order.
@@ -135,6 +137,8 @@ pub struct C2sStream {
 	client_lacks_binding: bool,
 	/// XEP-0198: stanzas from the client handled since `<enable/>`, if enabled.
 	handled: Option<u32>,
+	/// SCRAM-SHA-256 was in the mechanisms offered (see `StreamEnv::offer_sha256`).
+	sha256_offered: bool,
 }
 
 impl C2sStream {
@@ -147,6 +151,7 @@ impl C2sStream {
 			stream_id,
 			client_lacks_binding: false,
 			handled: None,
+			sha256_offered: true,
 		}
 	}
 
@@ -159,6 +164,7 @@ impl C2sStream {
 			stream_id,
 			client_lacks_binding: false,
 			handled: None,
+			sha256_offered: true,
 		}
 	}
 
@@ -253,8 +259,8 @@ impl C2sStream {
 			}
 			Phase::Secure => {
 				features.push_str("<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>");
-				let sha256 = env.scram_sha256();
-				for m in Mechanism::offered(self.channel_binding.is_some()).iter().filter(|m| sha256 || !m.starts_with("SCRAM-SHA-256")) {
+				self.sha256_offered = env.offer_sha256();
+				for m in Mechanism::offered(self.channel_binding.is_some(), self.sha256_offered) {
 					features.push_str("<mechanism>");
 					features.push_str(m);
 					features.push_str("</mechanism>");
@@ -366,6 +372,10 @@ impl C2sStream {
 				let why = "a mechanism this server does not offer";
 				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other, why), failures, env, out);
 			};
+			if matches!(mech, Mechanism::Scram { hash: ScramHash::Sha256, .. }) && !self.sha256_offered {
+				let why = "SCRAM-SHA-256, which is not offered while some account has SCRAM-SHA-1 keys only";
+				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other, why), failures, env, out);
+			}
 			if matches!(mech, Mechanism::Scram { plus: true, .. }) && self.channel_binding.is_none() {
 				// We never offered it here: a client that saw our offer would not ask.
 				let why = "-PLUS, which is not offered on this connection";

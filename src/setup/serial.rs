@@ -13,14 +13,30 @@ use super::{Answers, DEFAULT_ADMIN, DEFAULT_DOMAIN, MIN_PASSWORD_CHARS};
 /// Reads a password without echo; the prompt is its argument.
 pub type ReadPassword<'a> = dyn FnMut(&str) -> std::io::Result<String> + 'a;
 
+/// What the person chose at the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+	/// The three questions, answered.
+	Setup(Answers),
+	/// "Restore from a backup": a backup file on the box, and its recovery key or passphrase.
+	Restore { file: String, secret: String },
+}
+
+/// The answer to the first question that chooses a restore instead.
+pub const RESTORE: &str = "restore";
+
 /// Asks the questions. `None` when the input ended (line hung up) or the
 /// person declined at the summary.
-pub fn ask(input: &mut dyn BufRead, out: &mut dyn Write, read_password: &mut ReadPassword<'_>) -> std::io::Result<Option<Answers>> {
+pub fn ask(input: &mut dyn BufRead, out: &mut dyn Write, read_password: &mut ReadPassword<'_>) -> std::io::Result<Option<Choice>> {
 	writeln!(out, "\r\nXerra first-boot setup. Enter accepts the [default];\r\nCtrl-C quits without changing anything.\r\n")?;
 	let mut a = Answers::default();
 	writeln!(out, "1. The chat domain: addresses will look like name@domain.\r\n   It cannot be changed later.")?;
+	writeln!(out, "   (To restore this box from a backup instead, answer {RESTORE}.)")?;
 	loop {
 		let Some(d) = line(input, out, &format!("   Chat domain [{DEFAULT_DOMAIN}]: "))? else { return Ok(None) };
+		if d.eq_ignore_ascii_case(RESTORE) {
+			return restore(input, out, read_password);
+		}
 		let d = if d.is_empty() { DEFAULT_DOMAIN.to_owned() } else { d };
 		match crate::config::Config::new(Default::default()).set("domain", &d) {
 			Ok(()) => {
@@ -79,11 +95,28 @@ pub fn ask(input: &mut dyn BufRead, out: &mut dyn Write, read_password: &mut Rea
 	loop {
 		let Some(yes) = line(input, out, "Apply? [Y/n]: ")? else { return Ok(None) };
 		match yes.to_ascii_lowercase().as_str() {
-			"" | "y" | "yes" => return Ok(Some(a)),
+			"" | "y" | "yes" => return Ok(Some(Choice::Setup(a))),
 			"n" | "no" => return Ok(None),
 			_ => {}
 		}
 	}
+}
+
+/// "Restore from a backup": the file and its key, instead of the questions.
+fn restore(input: &mut dyn BufRead, out: &mut dyn Write, read_password: &mut ReadPassword<'_>) -> std::io::Result<Option<Choice>> {
+	writeln!(
+		out,
+		"Restore from a backup: the box comes back with the backup's domain, accounts,\r\nrooms, archives, files and certificate authority."
+	)?;
+	let file = loop {
+		let Some(f) = line(input, out, "   Backup file (its path on this box, e.g. on a USB stick): ")? else { return Ok(None) };
+		if !f.is_empty() {
+			break f;
+		}
+	};
+	out.flush()?;
+	let secret = read_password("   Recovery key or passphrase (not shown): ")?;
+	Ok(Some(Choice::Restore { file, secret }))
 }
 
 /// One answer line, trimmed; `None` at end of input.
@@ -209,7 +242,9 @@ mod tests {
 		let mut input = std::io::Cursor::new("bad domain\n\n\nAnna Berg, Sales\n@@@\n\n\n");
 		let mut out = Vec::new();
 		let mut passwords = vec!["short", "long enough!", "long enough!"].into_iter();
-		let a = ask(&mut input, &mut out, &mut |_| Ok(passwords.next().unwrap().to_owned())).unwrap().unwrap();
+		let Some(Choice::Setup(a)) = ask(&mut input, &mut out, &mut |_| Ok(passwords.next().unwrap().to_owned())).unwrap() else {
+			panic!("answers expected")
+		};
 		assert_eq!(a.domain, DEFAULT_DOMAIN);
 		assert_eq!(a.admin, DEFAULT_ADMIN);
 		assert_eq!(a.password, "long enough!");
@@ -229,5 +264,18 @@ mod tests {
 		assert!(ask(&mut input, &mut out, &mut pw).unwrap().is_none());
 		let mut input = std::io::Cursor::new("x.test\n");
 		assert!(ask(&mut input, &mut out, &mut pw).unwrap().is_none());
+		let mut input = std::io::Cursor::new("Restore\n");
+		assert!(ask(&mut input, &mut out, &mut pw).unwrap().is_none(), "hung up before the file");
+	}
+
+	#[test]
+	fn restore_asks_for_the_file_and_the_key_without_echo() {
+		let mut out = Vec::new();
+		let mut input = std::io::Cursor::new("restore\n\n/media/usb/last.xerra-backup\n");
+		let got = ask(&mut input, &mut out, &mut |p: &str| Ok(format!("typed at {p}"))).unwrap();
+		let Some(Choice::Restore { file, secret }) = got else { panic!("{got:?}") };
+		assert_eq!(file, "/media/usb/last.xerra-backup", "an empty line asks again");
+		assert!(secret.contains("Recovery key or passphrase"));
+		assert!(!String::from_utf8(out).unwrap().contains("typed at"));
 	}
 }

@@ -11,7 +11,7 @@
 use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::codec::{Reader, Writer};
-use super::tables::ACCOUNTS;
+use super::tables::{ACCOUNTS, SHA1_ONLY};
 use super::{Snapshot, StoreError, Tx};
 use crate::proto::sasl::scram::ScramCredentials;
 
@@ -115,6 +115,11 @@ impl Snapshot {
 		Ok(out)
 	}
 
+	/// How many accounts have SCRAM-SHA-1 keys only (see [`SHA1_ONLY`]).
+	pub fn sha1_only_count(&self) -> Result<u64, StoreError> {
+		Ok(self.tx.open(SHA1_ONLY)?.len()?)
+	}
+
 	pub fn account_count(&self) -> Result<u64, StoreError> {
 		Ok(self.tx.open(ACCOUNTS)?.len()?)
 	}
@@ -131,6 +136,17 @@ fn names(t: &impl Readable<&'static str, &'static [u8]>) -> Result<Vec<String>, 
 
 /// Set once every account has a role (see [`Tx::upgrade_account_roles`]).
 pub(super) const ROLES_DONE: &str = "account_roles";
+
+/// Records whether `account` lacks SCRAM-SHA-256 keys (an empty stored key).
+fn mark_sha1_only(tx: &Tx<'_>, user: &str, account: Option<&Account>) -> Result<(), StoreError> {
+	let mut t = tx.tx.open(SHA1_ONLY)?;
+	if account.is_some_and(|a| a.sha256.stored_key.is_empty() && !a.sha1.stored_key.is_empty()) {
+		t.insert(user, ())?;
+	} else {
+		t.remove(user)?;
+	}
+	Ok(())
+}
 
 impl Tx<'_> {
 	/// All account localparts, sorted.
@@ -149,6 +165,8 @@ impl Tx<'_> {
 			return Ok(false);
 		}
 		t.insert(user, account.encode(false).as_slice())?;
+		drop(t);
+		mark_sha1_only(self, user, Some(account))?;
 		Ok(true)
 	}
 
@@ -161,7 +179,22 @@ impl Tx<'_> {
 		};
 		let locked = t.get(user)?.map(|g| Account::decode_flags(g.value())).transpose()?.is_some_and(|(_, _, l)| l);
 		t.insert(user, account.encode_flags(admin.unwrap_or(false), locked).as_slice())?;
+		drop(t);
+		mark_sha1_only(self, user, Some(account))?;
 		Ok(true)
+	}
+
+	/// Gives an account that has SCRAM-SHA-1 keys only the `full` set
+	/// (made from its password at a PLAIN login), unless its keys changed
+	/// since `sha1` was checked. Returns whether it did.
+	pub fn add_missing_keys(&self, user: &str, sha1: &ScramCredentials, full: &Account) -> Result<bool, StoreError> {
+		let current = self.tx.open(ACCOUNTS)?.get(user)?.map(|g| Account::decode(g.value())).transpose()?;
+		match current {
+			Some(a) if a.sha256.stored_key.is_empty() && a.sha1 == *sha1 => {
+				self.set_credentials(user, &Account { created: a.created, ..full.clone() })
+			}
+			_ => Ok(false),
+		}
 	}
 
 	/// Gives or takes the admin role; false if there is no such account.
@@ -216,6 +249,7 @@ impl Tx<'_> {
 	/// the caller, which must also tell the contacts.
 	pub fn delete_account(&self, user: &str) -> Result<bool, StoreError> {
 		let existed = self.tx.open(ACCOUNTS)?.remove(user)?.is_some();
+		mark_sha1_only(self, user, None)?;
 		self.clear_offline(user)?;
 		self.clear_private(user)?;
 		self.clear_last_activity(user)?;
@@ -250,6 +284,40 @@ mod tests {
 		let s = t.store.snapshot().unwrap();
 		assert!(!s.is_locked("alice").unwrap() && s.is_admin("alice").unwrap());
 		assert!(s.account("alice").unwrap().is_some());
+	}
+
+	/// Issue 14: accounts imported with SCRAM-SHA-1 keys only are counted
+	/// (SCRAM-SHA-256 is not offered while there is one); a PLAIN login's
+	/// full key set, a new password or deleting the account ends that.
+	#[test]
+	fn accounts_with_sha1_keys_only_are_counted() {
+		let t = temp_store();
+		let mut sha1_only = test_account();
+		sha1_only.sha256.stored_key.clear();
+		let full = test_account();
+		let count = || t.store.snapshot().unwrap().sha1_only_count().unwrap();
+		let (a, b) = (sha1_only.clone(), sha1_only.clone());
+		t.store.write_blocking(move |tx| Ok(tx.create_account("alice", &a)? && tx.create_account("bob", &b)?)).unwrap();
+		t.store.write_blocking(|tx| tx.create_account("carol", &test_account())).unwrap();
+		assert_eq!(count(), 2);
+		// Keys that changed since the check are left alone.
+		let mut other = sha1_only.sha1.clone();
+		other.stored_key[0] ^= 1;
+		let f = full.clone();
+		assert!(!t.store.write_blocking(move |tx| tx.add_missing_keys("alice", &other, &f)).unwrap());
+		let (s1, f) = (sha1_only.sha1.clone(), full.clone());
+		assert!(t.store.write_blocking(move |tx| tx.add_missing_keys("alice", &s1, &f)).unwrap());
+		assert_eq!(count(), 1);
+		let stored = t.store.snapshot().unwrap().account("alice").unwrap().unwrap();
+		assert_eq!((stored.created, &stored.sha256), (sha1_only.created, &full.sha256));
+		let (s1, f) = (sha1_only.sha1.clone(), full.clone());
+		assert!(!t.store.write_blocking(move |tx| tx.add_missing_keys("alice", &s1, &f)).unwrap(), "only once");
+		t.store.write_blocking(|tx| tx.delete_account("bob")).unwrap();
+		assert_eq!(count(), 0);
+		let a = sha1_only.clone();
+		t.store.write_blocking(move |tx| tx.create_account("bob", &a)).unwrap();
+		t.store.write_blocking(|tx| tx.set_credentials("bob", &test_account())).unwrap();
+		assert_eq!(count(), 0);
 	}
 
 	#[test]

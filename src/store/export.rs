@@ -28,18 +28,6 @@ impl Snapshot {
 		Ok(out)
 	}
 
-	/// Accounts without SCRAM-SHA-256 keys (imported from a server that kept
-	/// only SHA-1 ones: `migrate::no_keys`).
-	pub fn accounts_without_sha256(&self) -> Result<Vec<String>, StoreError> {
-		let mut out = Vec::new();
-		for name in self.account_names()? {
-			if self.account(&name)?.is_some_and(|a| a.sha256.stored_key.is_empty()) {
-				out.push(name);
-			}
-		}
-		Ok(out)
-	}
-
 	/// Every private XML fragment of `user` as (key "ns name", xml).
 	pub fn private_all(&self, user: &str) -> Result<Vec<(String, String)>, StoreError> {
 		let t = self.tx.open(PRIVATE)?;

@@ -15,6 +15,8 @@
 
 mod accounts;
 mod admin;
+mod backup;
+mod backup_state;
 mod blocking;
 mod codec;
 mod components;
@@ -50,6 +52,8 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use typed::{OpenWrite as _, Readable as _};
 
 pub use accounts::Account;
+pub use backup::{CopyInfo, RowCounts, check_copy, dump_file, schema_version, table_names};
+pub use backup_state::BackupState;
 pub use codec::Corrupt;
 pub use disk::{DiskStatus, mib};
 pub use invites::Invite;

@@ -45,6 +45,9 @@ macro_rules! schema1 {
 			ACTIVE_DAY: &'static str => u32,
 			RESETS: &'static str => &'static [u8],
 			NOTICES: &'static str => &'static str,
+			// In files written by main's binary between issue 14 and schema 2 only.
+			SHA1_ONLY: &'static str => (),
+			BACKUP_STATE: &'static str => &'static str,
 		}
 	};
 }
@@ -168,6 +171,10 @@ mod tests {
 		tx.set_last_activity("bob", 1_700_000_000, Some("away"))?;
 		tx.mark_active(&["alice".into(), "bob".into()], 20_000)?;
 		tx.put_stat_points(&[(0, 3, 42, vec![1.5, 2.5]), (1, 513, 43, vec![f32::NAN])])?;
+		let mut sha1_only = test_account();
+		sha1_only.sha256.stored_key.clear();
+		tx.create_account("imported", &sha1_only)?;
+		tx.put_backup_state(&BackupState { ok_at: Some(5), ok_file: Some("/b/x.age".into()), ..Default::default() })?;
 		// Enough archive that a copy left behind would show in the file's size.
 		let big = ArchiveQuota { messages: 10_000, bytes: 1 << 30 };
 		for i in 0..2000u64 {
@@ -188,7 +195,11 @@ mod tests {
 		let new_bytes = std::fs::metadata(&path).unwrap().len();
 		to_schema1(&path);
 		// A schema 1 table cannot be read as bytes, so the file really is schema 1 now.
-		assert!(redb::Database::open(&path).unwrap().begin_read().unwrap().open_table(Raw::new("roster")).is_err());
+		let rtx = redb::Database::open(&path).unwrap().begin_read().unwrap();
+		for name in ["roster", "scram_sha1_only", "backup_state"] {
+			assert!(rtx.open_table(Raw::new(name)).is_err(), "{name}");
+		}
+		drop(rtx);
 
 		let store = Store::open(&t.dir, 1 << 20).unwrap();
 		let snap = store.snapshot().unwrap();
@@ -207,6 +218,8 @@ mod tests {
 		assert_eq!(snap.component_secret("bridge.example.org").unwrap().as_deref(), Some("secret"));
 		assert_eq!(snap.motd().unwrap().as_deref(), Some("Hello"));
 		assert_eq!(snap.stat_points().unwrap().len(), 2);
+		assert_eq!(snap.sha1_only_count().unwrap(), 1);
+		assert_eq!(snap.backup_state().unwrap().ok_file.as_deref(), Some("/b/x.age"));
 		drop(snap);
 		let offline = store.write_blocking(|tx| tx.offline_batch("bob", 10, usize::MAX)).unwrap();
 		assert_eq!(offline.iter().map(|(_, m)| m.as_slice()).collect::<Vec<_>>(), [&b"<message>1</message>"[..], b"<message>2</message>"]);

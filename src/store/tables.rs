@@ -103,10 +103,19 @@ pub const STATS_POINTS: Def<(u8, u16), &[u8]> = Def::new("stats_points");
 /// count of active people.
 pub const ACTIVE_DAY: Def<&str, u32> = Def::new("active_day");
 
+/// Accounts that have SCRAM-SHA-1 keys only (imported from a server that
+/// kept no others, such as Prosody 0.12): while there is one, SCRAM-SHA-256
+/// is not offered. Kept with every write of an account's keys.
+pub const SHA1_ONLY: Def<&str, ()> = Def::new("scram_sha1_only");
+/// field name -> value as text: the scheduled backups' state
+/// (`store::BackupState`: last success, last failure, since when).
+pub const BACKUP_STATE: Def<&str, &str> = Def::new("backup_state");
+
 /// Opens every table once so read transactions never meet a missing one.
 pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open(META)?;
 	wtx.open(SETTINGS)?;
+	wtx.open(BACKUP_STATE)?;
 	wtx.open(ACCOUNTS)?;
 	wtx.open(ROSTER)?;
 	wtx.open(ROSTER_VERSION)?;
@@ -137,6 +146,7 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open(NOTICES)?;
 	wtx.open(STATS_POINTS)?;
 	wtx.open(ACTIVE_DAY)?;
+	wtx.open(SHA1_ONLY)?;
 	Ok(())
 }
 

@@ -34,7 +34,7 @@ impl<K, V> Def<K, V> {
 		Def { name, types: PhantomData }
 	}
 
-	pub fn name(self) -> &'static str {
+	pub const fn name(self) -> &'static str {
 		self.name
 	}
 

@@ -41,6 +41,17 @@ impl Snapshot {
 		self.tx.open(UPLOADS)?.get(id)?.map(|g| Upload::decode(g.value())).transpose()
 	}
 
+	/// Every upload record, by slot id (for backups).
+	pub fn uploads(&self) -> Result<Vec<(String, Upload)>, StoreError> {
+		let t = self.tx.open(UPLOADS)?;
+		let mut out = Vec::new();
+		for row in t.iter()? {
+			let (k, v) = row?;
+			out.push((k.value(), Upload::decode(v.value())?));
+		}
+		Ok(out)
+	}
+
 	/// Bytes `user` has uploaded and not yet expired.
 	pub fn upload_usage(&self, user: &str) -> Result<u64, StoreError> {
 		Ok(self.tx.open(UPLOAD_USAGE)?.get(user)?.map_or(0, |g| g.value()))

@@ -17,6 +17,10 @@ Rust test can do XMPP things between the browser's steps. Commands:
     {"cmd": "agent", "ua": UA}                what the browser says it is, from now on
     {"cmd": "shot", "path": P, "width": W, "height": H, "mobile": bool}
                                               a PNG of the whole page at that size
+    {"cmd": "file", "selector": S, "path": P}  chooses file P in the file input S
+    {"cmd": "download", "selector": S, "dir": D}
+                                              clicks a download link and waits for the
+                                              file to be saved in D; its name and size
     {"cmd": "quit"}
 
 Every name resolves to 127.0.0.1 (--host-resolver-rules), so nothing leaves
@@ -103,6 +107,26 @@ def click(cdp, selector):
 	return True
 
 
+def download(cdp, selector, into):
+	"""Clicks a link that downloads, and waits until the file is saved."""
+	cdp.call("Page.setDownloadBehavior", behavior="allow", downloadPath=into)
+	cdp.events.clear()
+	click(cdp, selector)
+	begin = cdp.wait_event({"Page.downloadWillBegin"}, PAGE_WAIT)
+	if begin is None:
+		raise Failure(f"clicking {selector!r} started no download")
+	name = begin["params"]["suggestedFilename"]
+	while True:
+		ev = cdp.wait_event({"Page.downloadProgress"}, PAGE_WAIT)
+		if ev is None:
+			raise Failure(f"the download of {name} did not finish within {PAGE_WAIT}s")
+		state = ev["params"]["state"]
+		if state == "completed":
+			return {"name": name, "bytes": ev["params"].get("receivedBytes", 0)}
+		if state == "canceled":
+			raise Failure(f"the download of {name} was cancelled")
+
+
 def shot(cdp, path, width, height, mobile):
 	cdp.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=mobile)
 	try:
@@ -148,6 +172,11 @@ def step(cdp, c):
 	if cmd == "agent":
 		cdp.call("Emulation.setUserAgentOverride", userAgent=c["ua"])
 		return {}
+	if cmd == "file":
+		cdp.call("DOM.setFileInputFiles", files=[c["path"]], nodeId=node_of(cdp, c["selector"]))
+		return {}
+	if cmd == "download":
+		return download(cdp, c["selector"], c["dir"])
 	if cmd == "shot":
 		return shot(cdp, c["path"], c.get("width", 1100), c.get("height", 900), c.get("mobile", False))
 	raise Failure(f"unknown command {cmd!r}")

@@ -3,6 +3,7 @@
 //! exactly what `xerra` and XEP-0133 can, with the same checks and errors.
 //! An action's answer is the page again with a notice saying what happened.
 
+pub mod backups;
 pub mod broadcast;
 pub mod departments;
 pub mod invitations;
@@ -44,6 +45,9 @@ pub async fn route(server: &Server, id: &str, session: &Session, req: &Request, 
 		("settings", true) => settings::action(&cx).await,
 		("statistics", false) => statistics::page(&cx),
 		("me" | "me/export", _) => me::route(server, session, req).await,
+		("backups", false) => backups::page(&cx, cx.flash()).await,
+		("backups/kit", false) => backups::show_kit(&cx),
+		(p, true) if p.starts_with("backups/") => backups::action(&cx, &p[8..]).await,
 		_ => not_found(session),
 	}
 }

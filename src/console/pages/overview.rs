@@ -29,6 +29,7 @@ pub async fn page(cx: &Cx<'_>) -> Response {
 	{
 		warnings.push(format!("The TLS certificate expires in {days} days ({date}): renew it."));
 	}
+	warnings.extend(status.backups.warnings());
 	let o = crate::stats::overview(server);
 	let accounts = status.accounts;
 	let db_bytes = status.database_bytes;
@@ -63,6 +64,14 @@ pub async fn page(cx: &Cx<'_>) -> Response {
 		},
 	));
 	body.push_str(&row("Database", html::bytes(db_bytes)));
+	let b = &status.backups.state;
+	body.push_str(&row(
+		"Last backup",
+		match (b.ok_at, b.ok_bytes) {
+			(Some(at), Some(bytes)) => format!("{}, {}", html::date(u64::try_from(at).unwrap_or(0)), html::bytes(bytes)),
+			_ => "none yet".into(),
+		},
+	));
 	body.push_str(&row(
 		"Certificate",
 		match &cert.expiry {

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use crate::features::presence;
+use crate::proto::sasl::scram::ScramCredentials;
 use crate::proto::sasl::{Authenticated, SaslEnv};
 use crate::proto::stream::{BindError, StreamEnv};
 use crate::server::Server;
@@ -61,6 +62,24 @@ impl SaslEnv for Env<'_> {
 		// Unreadable storage: the password was right, so let them in.
 		self.server.store.snapshot().and_then(|s| s.is_locked(user)).unwrap_or(false)
 	}
+
+	/// Makes both key sets from the password on a thread of its own (PBKDF2
+	/// is too slow for the executor) and stores them, unless the keys
+	/// changed meanwhile; the login itself does not wait for it.
+	fn add_missing_keys(&mut self, user: &str, sha1: &ScramCredentials, password: &str) {
+		let (store, config) = (self.server.store.clone(), self.server.config.clone());
+		let (user, sha1, password) = (user.to_owned(), sha1.clone(), password.to_owned());
+		std::thread::spawn(move || {
+			let Ok(full) = crate::admin::new_account(&password, &config) else { return };
+			match store.write_blocking(move |tx| tx.add_missing_keys(&user, &sha1, &full).map(|done| (done, user))) {
+				Ok((true, user)) => {
+					log::info!("{user}: SCRAM-SHA-256 keys made from the password at a PLAIN login (the account had SCRAM-SHA-1 keys only)")
+				}
+				Ok((false, _)) => {}
+				Err(e) => log::warn!("storing SCRAM-SHA-256 keys made at a PLAIN login: {e}"),
+			}
+		});
+	}
 }
 
 impl StreamEnv for Env<'_> {
@@ -109,11 +128,12 @@ impl StreamEnv for Env<'_> {
 		self.server.config.registration != crate::config::Registration::Off
 	}
 
-	fn scram_sha256(&self) -> bool {
-		self.server.scram_sha256
-	}
-
 	fn server_caps(&self) -> Option<String> {
 		crate::features::disco::server_caps(self.server)
+	}
+
+	fn offer_sha256(&mut self) -> bool {
+		// Unreadable storage: offer everything; the exchange then says what is missing.
+		self.server.store.snapshot().and_then(|s| s.sha1_only_count()).map_or(true, |n| n == 0)
 	}
 }

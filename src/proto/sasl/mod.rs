@@ -131,13 +131,17 @@ impl Mechanism {
 		})
 	}
 
-	/// Offered mechanisms, strongest first. -PLUS only with channel binding.
-	pub fn offered(with_cb: bool) -> &'static [&'static str] {
-		if with_cb {
+	/// Offered mechanisms, strongest first. -PLUS only with channel binding;
+	/// SCRAM-SHA-256 only with `sha256` (false while some account has
+	/// SCRAM-SHA-1 keys only: clients that pick the strongest offer and do
+	/// not fall back would lock its owner out).
+	pub fn offered(with_cb: bool, sha256: bool) -> impl Iterator<Item = &'static str> {
+		let all: &[&str] = if with_cb {
 			&["SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]
 		} else {
 			&["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"]
-		}
+		};
+		all.iter().copied().filter(move |m| sha256 || !m.starts_with("SCRAM-SHA-256"))
 	}
 }
 
@@ -160,6 +164,9 @@ pub trait SaslEnv {
 	/// Whether the admin locked this account: its right password then
 	/// answers `account-disabled`.
 	fn locked(&mut self, user: &str) -> bool;
+	/// A PLAIN login succeeded for an account with SCRAM-SHA-1 keys only
+	/// (`sha1`, as checked): the password is in hand to make the full set.
+	fn add_missing_keys(&mut self, _user: &str, _sha1: &ScramCredentials, _password: &str) {}
 }
 
 /// A success for a locked account becomes `account-disabled`: checked after
@@ -264,6 +271,12 @@ impl Exchange {
 			ScramHash::Sha1 => a.sha1,
 			ScramHash::Sha256 => a.sha256,
 		});
+		// An account imported with keys for one hash only (Prosody keeps
+		// SCRAM-SHA-1 alone): no proof could ever match, and a wrong
+		// password it is not; the client may retry with another mechanism.
+		if creds.as_ref().is_some_and(|c| c.stored_key.is_empty()) {
+			return Step::Failure(Failure::InvalidMechanism, Attempt::Other, NO_KEYS_FOR_HASH);
+		}
 		let mut nonce = [0u8; 24];
 		env.random(&mut nonce);
 		let iterations = env.scram_iterations();
@@ -281,8 +294,8 @@ impl Exchange {
 }
 
 /// RFC 4616: `[authzid] NUL authcid NUL passwd`, checked against the stored
-/// SCRAM-SHA-256 keys, or the SHA-1 ones of an account that has only those
-/// (the password itself is never stored).
+/// SCRAM-SHA-256 keys, or the SCRAM-SHA-1 ones of an account imported with
+/// only those (the password itself is never stored).
 fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	let Ok(text) = std::str::from_utf8(data) else {
 		return Step::Failure(Failure::MalformedRequest, Attempt::Other, "PLAIN message not UTF-8");
@@ -303,24 +316,31 @@ fn plain(data: &[u8], env: &mut dyn SaslEnv) -> Step {
 	let Some(password) = prep_password(password) else {
 		return Step::Failure(Failure::NotAuthorized, Attempt::Guess(user), "password not valid (PRECIS)");
 	};
-	let (stored, hash, known) = match env.account(&user) {
+	let (stored, known) = match env.account(&user) {
 		Err(Unreadable) => return Step::Failure(Failure::TemporaryAuthFailure, Attempt::ServerFault, UNREADABLE),
-		// An account moved in with SCRAM-SHA-1 keys only (`migrate::no_keys`).
-		Ok(Some(account)) if account.sha256.stored_key.is_empty() => (account.sha1, ScramHash::Sha1, true),
-		Ok(Some(account)) => (account.sha256, ScramHash::Sha256, true),
+		// Imported with SCRAM-SHA-1 keys only: those are what the password is checked against.
+		Ok(Some(account)) if account.sha256.stored_key.is_empty() => ((account.sha1, ScramHash::Sha1), true),
+		Ok(Some(account)) => ((account.sha256, ScramHash::Sha256), true),
 		// Issue 11: without an account there was nothing to derive, and the
 		// speed of the answer told which accounts exist. Stand-in keys of
 		// the same cost make an unknown user take as long as a wrong password.
-		Ok(None) => {
-			(ScramCredentials::fake(ScramHash::Sha256, fake_secret(env, &user).as_ref(), env.scram_iterations()), ScramHash::Sha256, false)
-		}
+		Ok(None) => (
+			(ScramCredentials::fake(ScramHash::Sha256, fake_secret(env, &user).as_ref(), env.scram_iterations()), ScramHash::Sha256),
+			false,
+		),
 	};
-	if std::hint::black_box(stored.verify_password(hash, &password)) && known {
+	let (stored, hash) = stored;
+	if std::hint::black_box(!stored.stored_key.is_empty() && stored.verify_password(hash, &password)) && known {
+		if hash == ScramHash::Sha1 {
+			env.add_missing_keys(&user, &stored, &password);
+		}
 		return Step::Success(Authenticated { user }, None);
 	}
 	Step::Failure(Failure::NotAuthorized, Attempt::Guess(user), WRONG_PASSWORD)
 }
 
+const NO_KEYS_FOR_HASH: &str =
+	"the account has no keys for this SCRAM hash (imported with SCRAM-SHA-1 keys only): the client may retry with SCRAM-SHA-1 or PLAIN";
 const NOT_A_USER_NAME: &str = "the user name is not a valid address part";
 const THROTTLED: &str = "too many failures for this account or address: throttled";
 const UNREADABLE: &str = "the account could not be read from storage";
@@ -352,6 +372,7 @@ mod tests {
 		account: Option<Account>,
 		allowed: bool,
 		locked: bool,
+		upgraded: Vec<String>,
 	}
 
 	impl SaslEnv for Env {
@@ -376,11 +397,14 @@ mod tests {
 		fn locked(&mut self, user: &str) -> bool {
 			user == "alice" && self.locked
 		}
+		fn add_missing_keys(&mut self, user: &str, _: &ScramCredentials, password: &str) {
+			self.upgraded.push(format!("{user}:{password}"));
+		}
 	}
 
 	fn env() -> Env {
 		let account = derive_account("pencil", 4096, 0, &mut |b: &mut [u8]| b.fill(1));
-		Env { account, allowed: true, locked: false }
+		Env { account, allowed: true, locked: false, upgraded: Vec::new() }
 	}
 
 	#[test]
@@ -436,6 +460,42 @@ mod tests {
 		assert_eq!(unknown, known);
 	}
 
+	/// An account imported with only SCRAM-SHA-1 keys (Prosody 0.12 keeps
+	/// no others): PLAIN checks those, SCRAM-SHA-256 is refused as a
+	/// mechanism this account lacks (not a wrong password, so the client
+	/// may retry with SCRAM-SHA-1), and SCRAM-SHA-1 works.
+	fn sha1_only() -> Env {
+		let mut e = env();
+		let a = e.account.as_mut().unwrap();
+		a.sha256 = ScramCredentials { salt: vec![9; 16], iterations: 4096, stored_key: Vec::new(), server_key: Vec::new() };
+		e
+	}
+
+	#[test]
+	fn plain_checks_the_sha1_keys_of_an_account_without_sha256_keys() {
+		let mut e = sha1_only();
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut e);
+		assert!(matches!(step, Step::Success(..)), "{step:?}");
+		assert_eq!(e.upgraded, ["alice:pencil"], "the password makes the missing keys");
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0wrong"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::NotAuthorized, Attempt::Guess(_), _)), "{step:?}");
+		assert_eq!(e.upgraded.len(), 1);
+		let mut full = env();
+		let (_, step) = Exchange::start(Mechanism::Plain, Some(b"\0alice\0pencil"), None, true, &mut full);
+		assert!(matches!(step, Step::Success(..)) && full.upgraded.is_empty(), "{step:?}");
+	}
+
+	#[test]
+	fn scram_without_keys_for_its_hash_is_an_invalid_mechanism() {
+		let mut e = sha1_only();
+		let sha256 = Mechanism::Scram { hash: ScramHash::Sha256, plus: false };
+		let (_, step) = Exchange::start(sha256, Some(b"n,,n=alice,r=abcdef"), None, true, &mut e);
+		assert!(matches!(step, Step::Failure(Failure::InvalidMechanism, Attempt::Other, _)), "{step:?}");
+		let sha1 = Mechanism::Scram { hash: ScramHash::Sha1, plus: false };
+		let (_, step) = Exchange::start(sha1, Some(b"n,,n=alice,r=abcdef"), None, true, &mut e);
+		assert!(matches!(step, Step::Challenge(_)), "{step:?}");
+	}
+
 	#[test]
 	fn plain_without_initial_response_asks_for_it() {
 		let mut e = env();
@@ -448,6 +508,7 @@ mod tests {
 	fn mechanism_names() {
 		assert_eq!(Mechanism::parse("SCRAM-SHA-256-PLUS"), Some(Mechanism::Scram { hash: ScramHash::Sha256, plus: true }));
 		assert_eq!(Mechanism::parse("DIGEST-MD5"), None);
-		assert!(!Mechanism::offered(false).iter().any(|m| m.ends_with("-PLUS")));
+		assert!(!Mechanism::offered(false, true).any(|m| m.ends_with("-PLUS")));
+		assert_eq!(Mechanism::offered(true, false).collect::<Vec<_>>(), ["SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN"]);
 	}
 }

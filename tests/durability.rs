@@ -7,10 +7,16 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::client::Client;
 use common::{PASSWORD, Server, server_with_users};
+use xerra::xmpp::element::Element;
+
+fn body(e: &Element) -> Option<String> {
+	e.child("body", "jabber:client").map(Element::text)
+}
 
 fn ping(c: &mut Client) {
 	let r = c.iq("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
@@ -123,4 +129,105 @@ fn account_added_by_cli_survives_kill_9() {
 	let s = s.restart_after_kill();
 	let mut d = s.login("dave");
 	ping(&mut d);
+}
+
+/// A data directory written by schema 1 (each redb table with its own
+/// types, until issue 13), made by `make_schema1_fixture` below with the
+/// binary of 2c2a78f.
+const SCHEMA1: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema1/xerra.redb");
+const PUBSUB: &str = "http://jabber.org/protocol/pubsub";
+
+fn chat(to: &str, body: &str) -> String {
+	format!("<message to='{to}@example.test' type='chat'><body>{body}</body></message>")
+}
+
+/// What `make_schema1_fixture` stores: accounts, a roster with a group, a
+/// message to offline carol, archived chat, a PEP item, a persistent room,
+/// a department, a component, the message of the day.
+fn fill(s: &Server) {
+	let mut a = s.online("alice");
+	let mut b = s.online("bob");
+	a.iq("<iq type='set'><query xmlns='jabber:iq:roster'><item jid='bob@example.test' name='Bob'><group>Team</group></item></query></iq>");
+	a.send(&chat("bob", "archived one"));
+	b.wait_for(|e| body(e).as_deref() == Some("archived one"));
+	a.send(&chat("carol", "kept for carol"));
+	let r = a.iq(&format!(
+		"<iq type='set'><pubsub xmlns='{PUBSUB}'><publish node='urn:example:note'><item id='n1'><note xmlns='urn:example:note'>kept</note></item></publish></pubsub></iq>"
+	));
+	assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml("jabber:client"));
+	a.send("<presence to='lunch@rooms.example.test/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
+	a.wait_for(|e| e.name() == "message" && e.child("subject", "jabber:client").is_some());
+	for args in [
+		&["room", "persist", "lunch", "on"][..],
+		&["group", "add", "Office"],
+		&["group", "add-member", "Office", "carol"],
+		&["component", "add", "bridge.example.test"],
+		&["motd", "set", "Welcome back"],
+	] {
+		let (ok, out) = s.cli(args, None);
+		assert!(ok, "{args:?}: {out}");
+	}
+	ping(&mut a);
+}
+
+/// Run by hand with the schema 1 binary:
+/// `XERRA_SCHEMA1_BIN=/path/to/old/xerra cargo test --test durability -- --ignored make_schema1_fixture`
+#[test]
+#[ignore]
+fn make_schema1_fixture() {
+	let old = std::env::var("XERRA_SCHEMA1_BIN").expect("XERRA_SCHEMA1_BIN");
+	let dir = std::env::temp_dir().join(format!("xerra-schema1-{}", std::process::id()));
+	std::fs::create_dir_all(&dir).unwrap();
+	let wrapper = ["sh", "-c", "shift; exec \"$XERRA_SCHEMA1_BIN\" \"$@\"", "sh"];
+	let mut s = Server::start_wrapped(dir.clone(), Vec::new(), &wrapper);
+	assert!(Path::new(&old).exists(), "{old}");
+	for n in ["alice", "bob", "carol"] {
+		s.add_user(n);
+	}
+	fill(&s);
+	assert!(s.stop());
+	std::fs::create_dir_all(Path::new(SCHEMA1).parent().unwrap()).unwrap();
+	std::fs::copy(dir.join("xerra.redb"), SCHEMA1).unwrap();
+}
+
+#[test]
+fn a_schema_1_data_directory_opens_with_everything_in_it() {
+	let dir = std::env::temp_dir().join(format!("xerra-it-schema1-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	std::fs::create_dir_all(&dir).unwrap();
+	std::fs::copy(SCHEMA1, dir.join("xerra.redb")).unwrap();
+	let s = Server::start_in(dir, Vec::new());
+	let check = |s: &Server| {
+		let mut a = Client::login(s.port, "alice", PASSWORD);
+		let r = a.iq("<iq type='get'><query xmlns='jabber:iq:roster'/></iq>");
+		let q = r.child("query", "jabber:iq:roster").unwrap();
+		let bob = q.children().find(|i| i.attr("jid") == Some("bob@example.test")).expect("bob in roster");
+		assert_eq!(bob.children().next().unwrap().text(), "Team");
+		let r = a
+			.iq(&format!("<iq type='get' to='alice@example.test'><pubsub xmlns='{PUBSUB}'><items node='urn:example:note'/></pubsub></iq>"));
+		assert!(r.to_xml("jabber:client").contains(">kept</note>"), "{}", r.to_xml("jabber:client"));
+		let id = a.id();
+		a.send(&format!("<iq type='set' id='{id}'><query xmlns='urn:xmpp:mam:2' queryid='q'/></iq>"));
+		let m = a.wait_for(|e| e.name() == "message" && e.child("result", "urn:xmpp:mam:2").is_some());
+		assert!(m.to_xml("jabber:client").contains("archived one"));
+		a.wait_for(|e| e.attr("id") == Some(id.as_str()));
+		for (args, want) in [
+			(&["room", "list"][..], "lunch"),
+			(&["group", "list"], "carol"),
+			(&["component", "list"], "bridge.example.test"),
+			(&["motd", "show"], "Welcome back"),
+		] {
+			let (ok, out) = s.cli(args, None);
+			assert!(ok && out.contains(want), "{args:?}: {out}");
+		}
+	};
+	check(&s);
+	assert!(s.log_text().contains("from schema 1 to schema 2"), "{}", s.log_text());
+	let mut c = s.online("carol");
+	c.wait_for(|e| body(e).as_deref() == Some("kept for carol"));
+	drop(c);
+	// A second start moves nothing and finds the same.
+	let s = s.restart();
+	assert!(!s.log_text().contains("from schema 1"), "{}", s.log_text());
+	check(&s);
 }

@@ -473,6 +473,47 @@ mod tests {
 		assert_eq!(Secret::parse("pw\r\n"), Secret::Passphrase("pw".into()));
 	}
 
+	/// A backup made before schema 2 (its database copy in schema 1, the
+	/// header says 1) still verifies, and restores into a file this binary
+	/// opens with everything in it: the copy is moved while it is checked.
+	#[test]
+	fn a_schema_1_backup_verifies_and_restores() {
+		let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema1/xerra.redb");
+		let work = std::env::temp_dir().join(format!("xerra-schema1-backup-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&work);
+		std::fs::create_dir_all(&work).unwrap();
+		let size = std::fs::metadata(&fixture).unwrap().len();
+		let header = Header {
+			format: manifest::FORMAT_VERSION,
+			schema: 1,
+			version: "0.1.0".into(),
+			// Its server had the domain on the command line, none stored.
+			domain: String::new(),
+			created: 1,
+			counts: Counts { accounts: 3, ..Counts::default() },
+			unpacked: size,
+		};
+		let key = generate_key();
+		let file = work.join("old.xerra");
+		let mut p = archive::Packer::new(std::fs::File::create(&file).unwrap(), &Recipient::Key(key.recipient.clone()), &header).unwrap();
+		p.add_file("xerra.redb", &fixture).unwrap();
+		p.finish().unwrap();
+		let secret = Secret::Key(key.secret.clone());
+		assert_eq!(verify(&file, &secret).unwrap().header.schema, 1);
+		let data = work.join("data");
+		restore(&file, &secret, &data, false).unwrap();
+		// Already schema 2: the first open moves nothing.
+		let info = crate::store::check_copy(&data.join("xerra.redb")).unwrap();
+		assert_eq!(info.schema, crate::store::schema_version());
+		let store = Store::open(&data, 1 << 20).unwrap();
+		let snap = store.snapshot().unwrap();
+		assert_eq!(snap.account_names().unwrap(), ["alice", "bob", "carol"]);
+		assert_eq!(snap.motd().unwrap().as_deref(), Some("Welcome back"));
+		drop(snap);
+		store.shutdown();
+		let _ = std::fs::remove_dir_all(&work);
+	}
+
 	#[test]
 	fn unpacking_needs_room() {
 		let dir = std::env::temp_dir();

@@ -8,7 +8,7 @@
 //! once); 2 ends with the admin flag; 3 then has the locked flag (a locked
 //! account keeps its data but may not log in).
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::codec::{Reader, Writer};
 use super::tables::{ACCOUNTS, SHA1_ONLY};
@@ -68,25 +68,25 @@ impl Account {
 
 impl Snapshot {
 	pub fn account(&self, user: &str) -> Result<Option<Account>, StoreError> {
-		let t = self.tx.open_table(ACCOUNTS)?;
+		let t = self.tx.open(ACCOUNTS)?;
 		t.get(user)?.map(|g| Account::decode(g.value())).transpose()
 	}
 
 	/// All account localparts, sorted.
 	pub fn account_names(&self) -> Result<Vec<String>, StoreError> {
-		names(&self.tx.open_table(ACCOUNTS)?)
+		names(&self.tx.open(ACCOUNTS)?)
 	}
 
 	/// Whether `user` has the admin role (false for no such account).
 	pub fn is_admin(&self, user: &str) -> Result<bool, StoreError> {
-		let t = self.tx.open_table(ACCOUNTS)?;
+		let t = self.tx.open(ACCOUNTS)?;
 		let role = t.get(user)?.map(|g| Account::decode_with_role(g.value())).transpose()?;
 		Ok(role.and_then(|(_, admin)| admin).unwrap_or(false))
 	}
 
 	/// The admins' localparts, sorted.
 	pub fn admin_names(&self) -> Result<Vec<String>, StoreError> {
-		let t = self.tx.open_table(ACCOUNTS)?;
+		let t = self.tx.open(ACCOUNTS)?;
 		let mut out = Vec::new();
 		for row in t.iter()? {
 			let (name, record) = row?;
@@ -99,13 +99,13 @@ impl Snapshot {
 
 	/// Whether `user` is locked (false for no such account).
 	pub fn is_locked(&self, user: &str) -> Result<bool, StoreError> {
-		let t = self.tx.open_table(ACCOUNTS)?;
+		let t = self.tx.open(ACCOUNTS)?;
 		Ok(t.get(user)?.map(|g| Account::decode_flags(g.value())).transpose()?.is_some_and(|(_, _, l)| l))
 	}
 
 	/// Every account with (admin, locked), sorted by name.
 	pub fn account_flags(&self) -> Result<Vec<(String, bool, bool)>, StoreError> {
-		let t = self.tx.open_table(ACCOUNTS)?;
+		let t = self.tx.open(ACCOUNTS)?;
 		let mut out = Vec::new();
 		for row in t.iter()? {
 			let (name, record) = row?;
@@ -117,18 +117,16 @@ impl Snapshot {
 
 	/// How many accounts have SCRAM-SHA-1 keys only (see [`SHA1_ONLY`]).
 	pub fn sha1_only_count(&self) -> Result<u64, StoreError> {
-		use redb::ReadableTableMetadata;
-		Ok(self.tx.open_table(SHA1_ONLY)?.len()?)
+		Ok(self.tx.open(SHA1_ONLY)?.len()?)
 	}
 
 	pub fn account_count(&self) -> Result<u64, StoreError> {
-		use redb::ReadableTableMetadata;
-		Ok(self.tx.open_table(ACCOUNTS)?.len()?)
+		Ok(self.tx.open(ACCOUNTS)?.len()?)
 	}
 }
 
 /// The keys of the accounts table, read or being written.
-fn names(t: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<String>, StoreError> {
+fn names(t: &impl Readable<&'static str, &'static [u8]>) -> Result<Vec<String>, StoreError> {
 	let mut out = Vec::new();
 	for row in t.iter()? {
 		out.push(row?.0.value().to_owned());
@@ -141,7 +139,7 @@ pub(super) const ROLES_DONE: &str = "account_roles";
 
 /// Records whether `account` lacks SCRAM-SHA-256 keys (an empty stored key).
 fn mark_sha1_only(tx: &Tx<'_>, user: &str, account: Option<&Account>) -> Result<(), StoreError> {
-	let mut t = tx.tx.open_table(SHA1_ONLY)?;
+	let mut t = tx.tx.open(SHA1_ONLY)?;
 	if account.is_some_and(|a| a.sha256.stored_key.is_empty() && !a.sha1.stored_key.is_empty()) {
 		t.insert(user, ())?;
 	} else {
@@ -153,16 +151,16 @@ fn mark_sha1_only(tx: &Tx<'_>, user: &str, account: Option<&Account>) -> Result<
 impl Tx<'_> {
 	/// All account localparts, sorted.
 	pub fn account_names(&self) -> Result<Vec<String>, StoreError> {
-		names(&self.tx.open_table(ACCOUNTS)?)
+		names(&self.tx.open(ACCOUNTS)?)
 	}
 
 	pub fn account_exists(&self, user: &str) -> Result<bool, StoreError> {
-		Ok(self.tx.open_table(ACCOUNTS)?.get(user)?.is_some())
+		Ok(self.tx.open(ACCOUNTS)?.get(user)?.is_some())
 	}
 
 	/// Creates an account (no admin); false if it already exists.
 	pub fn create_account(&self, user: &str, account: &Account) -> Result<bool, StoreError> {
-		let mut t = self.tx.open_table(ACCOUNTS)?;
+		let mut t = self.tx.open(ACCOUNTS)?;
 		if t.get(user)?.is_some() {
 			return Ok(false);
 		}
@@ -175,7 +173,7 @@ impl Tx<'_> {
 	/// Replaces the credentials of an existing account, keeping its role;
 	/// false if there is none.
 	pub fn set_credentials(&self, user: &str, account: &Account) -> Result<bool, StoreError> {
-		let mut t = self.tx.open_table(ACCOUNTS)?;
+		let mut t = self.tx.open(ACCOUNTS)?;
 		let Some(admin) = t.get(user)?.map(|g| Account::decode_with_role(g.value())).transpose()?.map(|(_, admin)| admin) else {
 			return Ok(false);
 		};
@@ -190,7 +188,7 @@ impl Tx<'_> {
 	/// (made from its password at a PLAIN login), unless its keys changed
 	/// since `sha1` was checked. Returns whether it did.
 	pub fn add_missing_keys(&self, user: &str, sha1: &ScramCredentials, full: &Account) -> Result<bool, StoreError> {
-		let current = self.tx.open_table(ACCOUNTS)?.get(user)?.map(|g| Account::decode(g.value())).transpose()?;
+		let current = self.tx.open(ACCOUNTS)?.get(user)?.map(|g| Account::decode(g.value())).transpose()?;
 		match current {
 			Some(a) if a.sha256.stored_key.is_empty() && a.sha1 == *sha1 => {
 				self.set_credentials(user, &Account { created: a.created, ..full.clone() })
@@ -201,7 +199,7 @@ impl Tx<'_> {
 
 	/// Gives or takes the admin role; false if there is no such account.
 	pub fn set_admin(&self, user: &str, admin: bool) -> Result<bool, StoreError> {
-		let mut t = self.tx.open_table(ACCOUNTS)?;
+		let mut t = self.tx.open(ACCOUNTS)?;
 		let Some((account, _, locked)) = t.get(user)?.map(|g| Account::decode_flags(g.value())).transpose()? else {
 			return Ok(false);
 		};
@@ -211,7 +209,7 @@ impl Tx<'_> {
 
 	/// Locks or unlocks an account (its data stays); false if there is none.
 	pub fn set_locked(&self, user: &str, locked: bool) -> Result<bool, StoreError> {
-		let mut t = self.tx.open_table(ACCOUNTS)?;
+		let mut t = self.tx.open(ACCOUNTS)?;
 		let Some((account, admin, _)) = t.get(user)?.map(|g| Account::decode_flags(g.value())).transpose()? else {
 			return Ok(false);
 		};
@@ -223,12 +221,12 @@ impl Tx<'_> {
 	/// in `admins`, none for the rest. Returns the names made admins.
 	pub fn upgrade_account_roles(&self, admins: &[String]) -> Result<Vec<String>, StoreError> {
 		// Once per database: every later start would read every account.
-		let mut meta = self.tx.open_table(super::tables::META)?;
+		let mut meta = self.tx.open(super::tables::META)?;
 		if meta.get(ROLES_DONE)?.is_some() {
 			return Ok(Vec::new());
 		}
 		meta.insert(ROLES_DONE, 1)?;
-		let mut t = self.tx.open_table(ACCOUNTS)?;
+		let mut t = self.tx.open(ACCOUNTS)?;
 		let mut old = Vec::new();
 		for row in t.iter()? {
 			let (name, record) = row?;
@@ -250,7 +248,7 @@ impl Tx<'_> {
 	/// Deletes an account with its offline messages; the roster is left to
 	/// the caller, which must also tell the contacts.
 	pub fn delete_account(&self, user: &str) -> Result<bool, StoreError> {
-		let existed = self.tx.open_table(ACCOUNTS)?.remove(user)?.is_some();
+		let existed = self.tx.open(ACCOUNTS)?.remove(user)?.is_some();
 		mark_sha1_only(self, user, None)?;
 		self.clear_offline(user)?;
 		self.clear_private(user)?;
@@ -351,12 +349,12 @@ mod tests {
 		old.pop();
 		t.store
 			.write_blocking(move |tx| {
-				let mut accounts = tx.tx.open_table(ACCOUNTS)?;
+				let mut accounts = tx.tx.open(ACCOUNTS)?;
 				for name in ["admin", "alice"] {
 					accounts.insert(name, old.as_slice())?;
 				}
 				// A database from before roles has no mark that they are done.
-				tx.tx.open_table(super::super::tables::META)?.remove(ROLES_DONE)?;
+				tx.tx.open(super::super::tables::META)?.remove(ROLES_DONE)?;
 				Ok(())
 			})
 			.unwrap();

@@ -1,7 +1,7 @@
 //! What the admin engine keeps besides accounts: one-time password reset
 //! tokens, the message of the day, and how much an account stores.
 
-use redb::ReadableTableMetadata;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable as _};
 
 use super::codec::{Reader, Writer};
 use super::tables::{MAM_BYTES, NOTICES, OFFLINE_BYTES, RESETS, UPLOAD_USAGE};
@@ -18,13 +18,13 @@ const MOTD: &str = "motd";
 impl Snapshot {
 	/// The account a reset token is for, while it is good at `now`.
 	pub fn reset(&self, token: &str, now: u64) -> Result<Option<String>, StoreError> {
-		let t = self.tx.open_table(RESETS)?;
+		let t = self.tx.open(RESETS)?;
 		let found = t.get(token)?.map(|g| decode_reset(g.value())).transpose()?;
 		Ok(found.filter(|(_, expires)| *expires > now).map(|(user, _)| user))
 	}
 
 	pub fn motd(&self) -> Result<Option<String>, StoreError> {
-		Ok(self.tx.open_table(NOTICES)?.get(MOTD)?.map(|g| g.value().to_owned()))
+		Ok(self.tx.open(NOTICES)?.get(MOTD)?.map(|g| g.value().to_owned()))
 	}
 
 	/// Bytes `user` keeps in its archive, offline queue and uploads (kept
@@ -32,7 +32,7 @@ impl Snapshot {
 	pub fn storage_bytes(&self, user: &str) -> Result<u64, StoreError> {
 		let mut sum = 0;
 		for table in [MAM_BYTES, OFFLINE_BYTES, UPLOAD_USAGE] {
-			sum += self.tx.open_table(table)?.get(user)?.map_or(0, |g| g.value());
+			sum += self.tx.open(table)?.get(user)?.map_or(0, |g| g.value());
 		}
 		Ok(sum)
 	}
@@ -43,7 +43,7 @@ impl Tx<'_> {
 	/// and dropping expired ones; false (nothing stored) when `max` tokens
 	/// are open already.
 	pub fn create_reset(&self, token: &str, user: &str, expires: u64, now: u64, max: usize) -> Result<bool, StoreError> {
-		let mut t = self.tx.open_table(RESETS)?;
+		let mut t = self.tx.open(RESETS)?;
 		t.retain(|_, v| decode_reset(v).is_ok_and(|(u, e)| u != user && e > now))?;
 		if t.len()? >= max as u64 {
 			return Ok(false);
@@ -56,18 +56,18 @@ impl Tx<'_> {
 
 	/// Uses a token up (gone afterwards, good or not): its account, if good.
 	pub fn take_reset(&self, token: &str, now: u64) -> Result<Option<String>, StoreError> {
-		let found = self.tx.open_table(RESETS)?.remove(token)?.map(|g| decode_reset(g.value())).transpose()?;
+		let found = self.tx.open(RESETS)?.remove(token)?.map(|g| decode_reset(g.value())).transpose()?;
 		Ok(found.filter(|(_, expires)| *expires > now).map(|(user, _)| user))
 	}
 
 	pub fn clear_resets_of(&self, user: &str) -> Result<(), StoreError> {
-		self.tx.open_table(RESETS)?.retain(|_, v| decode_reset(v).is_ok_and(|(u, _)| u != user))?;
+		self.tx.open(RESETS)?.retain(|_, v| decode_reset(v).is_ok_and(|(u, _)| u != user))?;
 		Ok(())
 	}
 
 	/// Sets (`Some`) or deletes the message of the day.
 	pub fn set_motd(&self, text: Option<&str>) -> Result<(), StoreError> {
-		let mut t = self.tx.open_table(NOTICES)?;
+		let mut t = self.tx.open(NOTICES)?;
 		match text {
 			Some(text) => t.insert(MOTD, text)?,
 			None => t.remove(MOTD)?,

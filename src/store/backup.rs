@@ -5,38 +5,65 @@
 use std::path::Path;
 
 use redb::{
-	Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle, Value,
-	WriteTransaction,
+	Database, ReadTransaction, ReadableDatabase, ReadableTable as _, ReadableTableMetadata as _, TableDefinition, WriteTransaction,
 };
 
 use super::tables::*;
+use super::typed::{OpenRead as _, Readable as _};
 use super::{SCHEMA_VERSION, Snapshot, StoreError};
 
 /// Page cache for a copy or a check: the write buffer is half of it, so a
 /// large copy costs this much memory, not the database's size.
 const COPY_CACHE: usize = 2 << 20;
 
-/// Calls `$m!(TABLE, ...)` with every table; `every_table_is_listed` keeps it complete.
-macro_rules! all_tables {
-	($m:ident, $($arg:expr),*) => {
-		$m!($($arg),*;
-			META, SETTINGS, BACKUP_STATE, ACCOUNTS, ROSTER, ROSTER_VERSION, OFFLINE, OFFLINE_BYTES, GROUPS, PRIVATE, LAST, VCARD,
-			PEP_NODES, PEP_ITEMS, PEP_BYTES, PEP_SUBS, PEP_SUB_COUNT, BLOCKLIST, MAM, MAM_ID, MAM_COUNT, MAM_BYTES,
-			MAM_PREFS, MUC_ROOMS, UPLOADS, UPLOAD_USAGE, INVITES, COMPONENTS, PUSH, RESETS, NOTICES, STATS_POINTS, ACTIVE_DAY,
-			SHA1_ONLY)
-	};
-}
+/// Every table by name; `every_table_is_listed` keeps it complete. Since
+/// schema 2 every table is bytes to bytes (`typed`), so they are copied,
+/// counted and dumped as bytes.
+const ALL: [&str; 34] = [
+	META.name(),
+	SETTINGS.name(),
+	BACKUP_STATE.name(),
+	ACCOUNTS.name(),
+	ROSTER.name(),
+	ROSTER_VERSION.name(),
+	OFFLINE.name(),
+	OFFLINE_BYTES.name(),
+	GROUPS.name(),
+	PRIVATE.name(),
+	LAST.name(),
+	VCARD.name(),
+	PEP_NODES.name(),
+	PEP_ITEMS.name(),
+	PEP_BYTES.name(),
+	PEP_SUBS.name(),
+	PEP_SUB_COUNT.name(),
+	BLOCKLIST.name(),
+	MAM.name(),
+	MAM_ID.name(),
+	MAM_COUNT.name(),
+	MAM_BYTES.name(),
+	MAM_PREFS.name(),
+	MUC_ROOMS.name(),
+	UPLOADS.name(),
+	UPLOAD_USAGE.name(),
+	INVITES.name(),
+	COMPONENTS.name(),
+	PUSH.name(),
+	RESETS.name(),
+	NOTICES.name(),
+	STATS_POINTS.name(),
+	ACTIVE_DAY.name(),
+	SHA1_ONLY.name(),
+];
+
+type Raw<'a> = TableDefinition<'a, &'static [u8], &'static [u8]>;
 
 /// Rows per table name.
 pub type RowCounts = Vec<(String, u64)>;
 
-fn copy_table<K: Key + 'static, V: Value + 'static>(
-	src: &ReadTransaction,
-	dst: &WriteTransaction,
-	def: TableDefinition<K, V>,
-) -> Result<u64, StoreError> {
-	let from = src.open_table(def)?;
-	let mut to = dst.open_table(def)?;
+fn copy_table(src: &ReadTransaction, dst: &WriteTransaction, name: &str) -> Result<u64, StoreError> {
+	let from = src.open_table(Raw::new(name))?;
+	let mut to = dst.open_table(Raw::new(name))?;
 	let mut n = 0;
 	for row in from.iter()? {
 		let (k, v) = row?;
@@ -46,30 +73,26 @@ fn copy_table<K: Key + 'static, V: Value + 'static>(
 	Ok(n)
 }
 
-fn count_table<K: Key + 'static, V: Value + 'static>(src: &ReadTransaction, def: TableDefinition<K, V>) -> Result<u64, StoreError> {
+fn count_table(src: &ReadTransaction, name: &str) -> Result<u64, StoreError> {
 	// Every row is read, so a damaged page is found, not only the length.
-	let t = src.open_table(def)?;
+	let t = src.open_table(Raw::new(name))?;
 	let mut n = 0;
 	for row in t.iter()? {
 		let (k, v) = row?;
-		std::hint::black_box((K::as_bytes(&k.value()).as_ref().len(), V::as_bytes(&v.value()).as_ref().len()));
+		std::hint::black_box((k.value().len(), v.value().len()));
 		n += 1;
 	}
 	debug_assert_eq!(n, t.len()?);
 	Ok(n)
 }
 
-fn dump_table<K: Key + 'static, V: Value + 'static>(
-	src: &ReadTransaction,
-	def: TableDefinition<K, V>,
-	out: &mut String,
-) -> Result<(), StoreError> {
+fn dump_table(src: &ReadTransaction, name: &str, out: &mut String) -> Result<(), StoreError> {
 	use std::fmt::Write as _;
-	let t = src.open_table(def)?;
-	let _ = writeln!(out, "table {} ({} rows)", def.name(), t.len()?);
+	let t = src.open_table(Raw::new(name))?;
+	let _ = writeln!(out, "table {name} ({} rows)", t.len()?);
 	for row in t.iter()? {
 		let (k, v) = row?;
-		let _ = writeln!(out, "  {} = {}", hex(K::as_bytes(&k.value()).as_ref()), hex(V::as_bytes(&v.value()).as_ref()));
+		let _ = writeln!(out, "  {} = {}", hex(k.value()), hex(v.value()));
 	}
 	Ok(())
 }
@@ -78,28 +101,12 @@ fn hex(b: &[u8]) -> String {
 	b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-macro_rules! copy_all {
-	($src:expr, $dst:expr; $($t:ident),*) => {{
-		let counts: RowCounts = vec![$(($t.name().to_owned(), copy_table($src, $dst, $t)?)),*];
-		counts
-	}};
-}
-
-macro_rules! count_all {
-	($src:expr; $($t:ident),*) => {{
-		let counts: RowCounts = vec![$(($t.name().to_owned(), count_table($src, $t)?)),*];
-		counts
-	}};
-}
-
-macro_rules! dump_all {
-	($src:expr, $out:expr; $($t:ident),*) => {{
-		$( dump_table($src, $t, $out)?; )*
-	}};
-}
-
-macro_rules! names {
-	(;$($t:ident),*) => { vec![$($t.name().to_owned()),*] };
+fn dump_all(src: &ReadTransaction) -> Result<String, StoreError> {
+	let mut out = String::new();
+	for name in ALL {
+		dump_table(src, name, &mut out)?;
+	}
+	Ok(out)
 }
 
 impl Snapshot {
@@ -110,50 +117,64 @@ impl Snapshot {
 		let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(path)?;
 		let db = Database::builder().set_cache_size(COPY_CACHE).create_with_backend(redb::backends::FileBackend::new(file)?)?;
 		let wtx = db.begin_write()?;
-		let counts = all_tables!(copy_all, &self.tx, &wtx);
+		let mut counts = RowCounts::new();
+		for name in ALL {
+			counts.push((name.to_owned(), copy_table(&self.tx, &wtx, name)?));
+		}
 		wtx.commit()?;
 		Ok(counts)
 	}
 
 	/// Every table's rows as hex, in key order: equal dumps, equal databases.
 	pub fn dump(&self) -> Result<String, StoreError> {
-		let mut out = String::new();
-		all_tables!(dump_all, &self.tx, &mut out);
-		Ok(out)
+		dump_all(&self.tx)
 	}
 }
 
 /// What a database file copied by [`Snapshot::copy_to`] holds.
 pub struct CopyInfo {
+	/// The schema it was written with (1: moved to this one by [`check_copy`]).
 	pub schema: u64,
 	pub rows: RowCounts,
 	pub domain: Option<String>,
 }
 
 /// Opens a copied database file, checks every page's checksum and reads
-/// every row; refuses a schema newer than this binary's.
+/// every row; refuses a schema newer than this binary's. A schema 1 copy
+/// (a backup made before schema 2) is moved to this schema in place, as
+/// [`super::Store::open`] would, so restore puts a file this binary opens
+/// as it is, and verify proves that the move works on it.
 pub fn check_copy(path: &Path) -> Result<CopyInfo, StoreError> {
 	let mut db = Database::builder().set_cache_size(COPY_CACHE).open(path)?;
 	if !db.check_integrity().map_err(redb::Error::from)? {
 		return Err(StoreError::Corrupt("database snapshot (repaired pages)"));
 	}
+	let v1 = matches!(db.begin_read()?.open(META), Err(redb::TableError::TableTypeMismatch { .. }));
+	if v1 {
+		// Schema 1's meta holds 1 (checked by the move, which refuses a mix).
+		super::migrate(&db)?;
+		if let Err(e) = db.compact() {
+			log::warn!("backup: compacting the database moved from schema 1 failed: {e}");
+		}
+	}
 	let rtx = db.begin_read()?;
-	let schema = rtx.open_table(META)?.get("schema_version")?.map(|g| g.value()).ok_or(StoreError::Corrupt("meta: no schema version"))?;
+	let schema = rtx.open(META)?.get("schema_version")?.map(|g| g.value()).ok_or(StoreError::Corrupt("meta: no schema version"))?;
 	if schema > SCHEMA_VERSION {
 		return Err(StoreError::Corrupt("meta: database written by a newer xerra"));
 	}
-	let domain = rtx.open_table(SETTINGS)?.get("domain")?.map(|g| g.value().to_owned());
-	let rows = all_tables!(count_all, &rtx);
-	Ok(CopyInfo { schema, rows, domain })
+	let domain = rtx.open(SETTINGS)?.get("domain")?.map(|g| g.value().to_owned());
+	let mut rows = RowCounts::new();
+	for name in ALL {
+		rows.push((name.to_owned(), count_table(&rtx, name)?));
+	}
+	Ok(CopyInfo { schema: if v1 { 1 } else { schema }, rows, domain })
 }
 
 /// The canonical dump of a stopped data directory's database (tests, `xerra backup dump`).
 pub fn dump_file(path: &Path) -> Result<String, StoreError> {
 	let db = Database::builder().set_cache_size(COPY_CACHE).open_read_only(path)?;
 	let rtx = db.begin_read()?;
-	let mut out = String::new();
-	all_tables!(dump_all, &rtx, &mut out);
-	Ok(out)
+	dump_all(&rtx)
 }
 
 /// The schema this binary writes (a backup records it).
@@ -163,11 +184,13 @@ pub fn schema_version() -> u64 {
 
 /// The names of the tables a backup copies.
 pub fn table_names() -> Vec<String> {
-	all_tables!(names,)
+	ALL.iter().map(|n| (*n).to_owned()).collect()
 }
 
 #[cfg(test)]
 mod tests {
+	use redb::TableHandle as _;
+
 	use super::*;
 	use crate::store::test_support::{temp_store, test_account};
 

@@ -2,6 +2,7 @@
 //! scheduler: one row per field, as text, so a later version may add fields.
 
 use super::tables::BACKUP_STATE;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable as _};
 use super::{Snapshot, StoreError, Tx};
 
 /// What the scheduled (and console-made) backups did last.
@@ -38,7 +39,7 @@ impl BackupState {
 
 impl Snapshot {
 	pub fn backup_state(&self) -> Result<BackupState, StoreError> {
-		let t = self.tx.open_table(BACKUP_STATE)?;
+		let t = self.tx.open(BACKUP_STATE)?;
 		let get = |k: &str| -> Result<Option<String>, StoreError> { Ok(t.get(k)?.map(|g| g.value().to_owned())) };
 		// A number that does not read is taken as missing, not as corruption: this is a display.
 		let num = |k: &str| -> Result<Option<i64>, StoreError> { Ok(get(k)?.and_then(|v| v.parse().ok())) };
@@ -56,7 +57,7 @@ impl Snapshot {
 
 impl Tx<'_> {
 	pub fn put_backup_state(&self, state: &BackupState) -> Result<(), StoreError> {
-		let mut t = self.tx.open_table(BACKUP_STATE)?;
+		let mut t = self.tx.open(BACKUP_STATE)?;
 		for (k, v) in FIELDS.iter().zip(state.fields()) {
 			match v {
 				Some(v) => {

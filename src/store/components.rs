@@ -1,18 +1,18 @@
 //! External components (XEP-0114): the domains they serve and the secret
 //! each proves it knows in its handshake.
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::tables::COMPONENTS;
 use super::{Snapshot, StoreError, Tx};
 
 impl Snapshot {
 	pub fn component_secret(&self, domain: &str) -> Result<Option<String>, StoreError> {
-		Ok(self.tx.open_table(COMPONENTS)?.get(domain)?.map(|g| g.value().to_owned()))
+		Ok(self.tx.open(COMPONENTS)?.get(domain)?.map(|g| g.value().to_owned()))
 	}
 
 	pub fn component_domains(&self) -> Result<Vec<String>, StoreError> {
-		let t = self.tx.open_table(COMPONENTS)?;
+		let t = self.tx.open(COMPONENTS)?;
 		let mut out = Vec::new();
 		for row in t.iter()? {
 			out.push(row?.0.value().to_owned());
@@ -24,7 +24,7 @@ impl Snapshot {
 impl Tx<'_> {
 	/// Adds a component; false if the domain has one already.
 	pub fn add_component(&self, domain: &str, secret: &str) -> Result<bool, StoreError> {
-		let mut t = self.tx.open_table(COMPONENTS)?;
+		let mut t = self.tx.open(COMPONENTS)?;
 		if t.get(domain)?.is_some() {
 			return Ok(false);
 		}
@@ -34,7 +34,7 @@ impl Tx<'_> {
 
 	/// False if there was none.
 	pub fn del_component(&self, domain: &str) -> Result<bool, StoreError> {
-		Ok(self.tx.open_table(COMPONENTS)?.remove(domain)?.is_some())
+		Ok(self.tx.open(COMPONENTS)?.remove(domain)?.is_some())
 	}
 }
 

@@ -3,12 +3,13 @@
 
 use super::mam::decode_item;
 use super::tables::{MAM, OFFLINE, PRIVATE};
+use super::typed::{OpenRead as _, Readable as _};
 use super::{Archived, Snapshot, StoreError};
 
 impl Snapshot {
 	/// Every offline message of `user`, oldest first.
 	pub fn offline_all(&self, user: &str) -> Result<Vec<Vec<u8>>, StoreError> {
-		let t = self.tx.open_table(OFFLINE)?;
+		let t = self.tx.open(OFFLINE)?;
 		let mut out = Vec::new();
 		for row in t.range((user, 0)..=(user, u64::MAX))? {
 			out.push(row?.1.value().to_vec());
@@ -18,7 +19,7 @@ impl Snapshot {
 
 	/// Every archived message of `user`, oldest first.
 	pub fn archive_all(&self, user: &str) -> Result<Vec<Archived>, StoreError> {
-		let t = self.tx.open_table(MAM)?;
+		let t = self.tx.open(MAM)?;
 		let mut out = Vec::new();
 		for row in t.range((user, 0)..=(user, u64::MAX))? {
 			let (k, v) = row?;
@@ -29,7 +30,7 @@ impl Snapshot {
 
 	/// Every private XML fragment of `user` as (key "ns name", xml).
 	pub fn private_all(&self, user: &str) -> Result<Vec<(String, String)>, StoreError> {
-		let t = self.tx.open_table(PRIVATE)?;
+		let t = self.tx.open(PRIVATE)?;
 		let mut out = Vec::new();
 		for row in t.range((user, "")..)? {
 			let (k, v) = row?;

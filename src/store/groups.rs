@@ -3,12 +3,12 @@
 //! roster items. A group made without members holds the empty name as a
 //! marker, so `group add` can create it before anyone is in it.
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::tables::GROUPS;
 use super::{Snapshot, StoreError, Tx};
 
-fn pairs(t: &impl ReadableTable<(&'static str, &'static str), ()>) -> Result<Vec<(String, String)>, StoreError> {
+fn pairs(t: &impl Readable<(&'static str, &'static str), ()>) -> Result<Vec<(String, String)>, StoreError> {
 	let mut out = Vec::new();
 	for row in t.iter()? {
 		let (k, _) = row?;
@@ -22,18 +22,18 @@ impl Snapshot {
 	/// Every (group, member) pair, sorted by group then member; an empty
 	/// member marks a group that exists without members.
 	pub fn group_members(&self) -> Result<Vec<(String, String)>, StoreError> {
-		pairs(&self.tx.open_table(GROUPS)?)
+		pairs(&self.tx.open(GROUPS)?)
 	}
 }
 
 impl Tx<'_> {
 	pub fn group_members(&self) -> Result<Vec<(String, String)>, StoreError> {
-		pairs(&self.tx.open_table(GROUPS)?)
+		pairs(&self.tx.open(GROUPS)?)
 	}
 
 	/// The members of `group` (no marker).
 	pub fn members(&self, group: &str) -> Result<Vec<String>, StoreError> {
-		let t = self.tx.open_table(GROUPS)?;
+		let t = self.tx.open(GROUPS)?;
 		let mut out = Vec::new();
 		for row in t.range((group, "")..)? {
 			let (k, _) = row?;
@@ -50,11 +50,11 @@ impl Tx<'_> {
 
 	/// Adds `member` (or, with "", the group's marker); false if already there.
 	pub fn add_group_member(&self, group: &str, member: &str) -> Result<bool, StoreError> {
-		Ok(self.tx.open_table(GROUPS)?.insert((group, member), ())?.is_none())
+		Ok(self.tx.open(GROUPS)?.insert((group, member), ())?.is_none())
 	}
 
 	/// Removes `member`; false if it was not in the group.
 	pub fn remove_group_member(&self, group: &str, member: &str) -> Result<bool, StoreError> {
-		Ok(self.tx.open_table(GROUPS)?.remove((group, member))?.is_some())
+		Ok(self.tx.open(GROUPS)?.remove((group, member))?.is_some())
 	}
 }

@@ -4,6 +4,7 @@
 
 use super::codec::{Reader, Writer};
 use super::tables::INVITES;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable as _};
 use super::{Snapshot, StoreError, Tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +57,7 @@ impl Invite {
 impl Snapshot {
 	/// Every invitation still good at `now`, by token.
 	pub fn invites(&self, now: u64) -> Result<Vec<(String, Invite)>, StoreError> {
-		use redb::ReadableTable;
-		let t = self.tx.open_table(INVITES)?;
+		let t = self.tx.open(INVITES)?;
 		let mut out = Vec::new();
 		for row in t.iter()? {
 			let (token, v) = row?;
@@ -71,7 +71,7 @@ impl Snapshot {
 
 	/// A token that is still good at `now`.
 	pub fn invite(&self, token: &str, now: u64) -> Result<Option<Invite>, StoreError> {
-		let t = self.tx.open_table(INVITES)?;
+		let t = self.tx.open(INVITES)?;
 		Ok(t.get(token)?.map(|g| Invite::decode(g.value())).transpose()?.filter(|i| i.expires > now))
 	}
 }
@@ -79,8 +79,7 @@ impl Snapshot {
 impl Tx<'_> {
 	/// Invitations `inviter` made that are still good at `now`.
 	pub fn open_invites_of(&self, inviter: &str, now: u64) -> Result<usize, StoreError> {
-		use redb::ReadableTable;
-		let t = self.tx.open_table(INVITES)?;
+		let t = self.tx.open(INVITES)?;
 		let mut n = 0;
 		for row in t.iter()? {
 			let i = Invite::decode(row?.1.value())?;
@@ -90,7 +89,7 @@ impl Tx<'_> {
 	}
 
 	pub fn create_invite(&self, token: &str, invite: &Invite) -> Result<(), StoreError> {
-		self.tx.open_table(INVITES)?.insert(token, invite.encode().as_slice())?;
+		self.tx.open(INVITES)?.insert(token, invite.encode().as_slice())?;
 		Ok(())
 	}
 
@@ -98,7 +97,7 @@ impl Tx<'_> {
 	/// is gone afterwards, whether or not it was good. Returns it as it was
 	/// (so that `create_invite` with it undoes the use).
 	pub fn take_invite(&self, token: &str, now: u64) -> Result<Option<Invite>, StoreError> {
-		let mut t = self.tx.open_table(INVITES)?;
+		let mut t = self.tx.open(INVITES)?;
 		let found = t.remove(token)?.map(|g| Invite::decode(g.value())).transpose()?.filter(|i| i.expires > now);
 		if let Some(i) = found.as_ref().filter(|i| i.uses > 1) {
 			t.insert(token, Invite { uses: i.uses - 1, ..i.clone() }.encode().as_slice())?;
@@ -108,12 +107,12 @@ impl Tx<'_> {
 
 	/// Withdraws an invitation; false if there was none.
 	pub fn revoke_invite(&self, token: &str) -> Result<bool, StoreError> {
-		Ok(self.tx.open_table(INVITES)?.remove(token)?.is_some())
+		Ok(self.tx.open(INVITES)?.remove(token)?.is_some())
 	}
 
 	/// Drops expired tokens.
 	pub fn expire_invites(&self, now: u64) -> Result<(), StoreError> {
-		self.tx.open_table(INVITES)?.retain(|_, v| Invite::decode(v).is_ok_and(|i| i.expires > now))?;
+		self.tx.open(INVITES)?.retain(|_, v| Invite::decode(v).is_ok_and(|i| i.expires > now))?;
 		Ok(())
 	}
 }

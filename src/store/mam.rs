@@ -3,7 +3,7 @@
 //! moves on by one), so time ranges and paging are range scans. An index
 //! maps the archive id (XEP-0359 stanza-id) to that key, for RSM after/before.
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::codec::{Reader, Writer};
 use super::tables::{MAM, MAM_BYTES, MAM_COUNT, MAM_ID, MAM_PREFS};
@@ -152,7 +152,7 @@ fn with_matches(filter: &str, with: &str) -> bool {
 impl Snapshot {
 	/// Every account's preferences, for the in-memory copy made at start.
 	pub fn all_mam_prefs(&self) -> Result<Vec<(String, MamPrefs)>, StoreError> {
-		let t = self.tx.open_table(MAM_PREFS)?;
+		let t = self.tx.open(MAM_PREFS)?;
 		let mut out = Vec::new();
 		for row in t.iter()? {
 			let (k, v) = row?;
@@ -164,16 +164,16 @@ impl Snapshot {
 
 impl Tx<'_> {
 	pub fn put_mam_prefs(&self, user: &str, prefs: &MamPrefs) -> Result<(), StoreError> {
-		self.tx.open_table(MAM_PREFS)?.insert(user, prefs.encode().as_slice())?;
+		self.tx.open(MAM_PREFS)?.insert(user, prefs.encode().as_slice())?;
 		Ok(())
 	}
 
 	/// Bytes `user`'s archive takes (counted once from the rows if not known yet).
 	fn archive_bytes(&self, user: &str) -> Result<u64, StoreError> {
-		if let Some(n) = self.tx.open_table(MAM_BYTES)?.get(user)? {
+		if let Some(n) = self.tx.open(MAM_BYTES)?.get(user)? {
 			return Ok(n.value());
 		}
-		let t = self.tx.open_table(MAM)?;
+		let t = self.tx.open(MAM)?;
 		let mut n = 0;
 		for row in t.range((user, 0)..=(user, u64::MAX))? {
 			n += row?.1.value().len() as u64;
@@ -185,7 +185,7 @@ impl Tx<'_> {
 	/// drops the oldest beyond the quota. Returns the key used.
 	pub fn archive(&self, user: &str, id: &str, micros: u64, with: &str, xml: &str, quota: ArchiveQuota) -> Result<u64, StoreError> {
 		let mut bytes = self.archive_bytes(user)?;
-		let mut t = self.tx.open_table(MAM)?;
+		let mut t = self.tx.open(MAM)?;
 		let mut key = micros;
 		while t.get((user, key))?.is_some() {
 			key += 1;
@@ -193,27 +193,27 @@ impl Tx<'_> {
 		let record = encode_item(id, with, xml);
 		bytes += record.len() as u64;
 		t.insert((user, key), record.as_slice())?;
-		self.tx.open_table(MAM_ID)?.insert((user, id), key)?;
-		let mut counts = self.tx.open_table(MAM_COUNT)?;
+		self.tx.open(MAM_ID)?.insert((user, id), key)?;
+		let mut counts = self.tx.open(MAM_COUNT)?;
 		let mut n = counts.get(user)?.map_or(0, |g| g.value()) + 1;
 		while n > quota.messages || bytes > quota.bytes {
 			let Some(oldest) = t.range((user, 0)..=(user, u64::MAX))?.next().transpose()? else { break };
 			let (k, size, v) = (oldest.0.value().1, oldest.1.value().len() as u64, decode_item(0, oldest.1.value())?);
 			drop(oldest);
 			t.remove((user, k))?;
-			self.tx.open_table(MAM_ID)?.remove((user, v.id.as_str()))?;
+			self.tx.open(MAM_ID)?.remove((user, v.id.as_str()))?;
 			n -= 1;
 			bytes = bytes.saturating_sub(size);
 		}
 		counts.insert(user, n)?;
-		self.tx.open_table(MAM_BYTES)?.insert(user, bytes)?;
+		self.tx.open(MAM_BYTES)?.insert(user, bytes)?;
 		Ok(key)
 	}
 
 	/// One page of `user`'s archive (XEP-0313 §4, XEP-0059 §2).
 	pub fn mam_page(&self, user: &str, q: &MamQuery) -> Result<Result<Page, UnknownId>, StoreError> {
-		let t = self.tx.open_table(MAM)?;
-		let ids = self.tx.open_table(MAM_ID)?;
+		let t = self.tx.open(MAM)?;
+		let ids = self.tx.open(MAM_ID)?;
 		let (mut lo, mut hi) = (q.start.unwrap_or(0), q.end.unwrap_or(u64::MAX));
 		if let Some(after) = &q.after {
 			let Some(k) = ids.get((user, after.as_str()))?.map(|g| g.value()) else { return Ok(Err(UnknownId)) };
@@ -257,7 +257,7 @@ impl Tx<'_> {
 	/// Deletes every archived message older than `cutoff` (retention).
 	pub fn mam_expire(&self, cutoff: u64) -> Result<usize, StoreError> {
 		let mut gone: Vec<(String, String, u64)> = Vec::new();
-		self.tx.open_table(MAM)?.retain(|(user, micros), v| {
+		self.tx.open(MAM)?.retain(|(user, micros), v| {
 			if micros >= cutoff {
 				return true;
 			}
@@ -266,9 +266,9 @@ impl Tx<'_> {
 			}
 			false
 		})?;
-		let mut ids = self.tx.open_table(MAM_ID)?;
-		let mut counts = self.tx.open_table(MAM_COUNT)?;
-		let mut sizes = self.tx.open_table(MAM_BYTES)?;
+		let mut ids = self.tx.open(MAM_ID)?;
+		let mut counts = self.tx.open(MAM_COUNT)?;
+		let mut sizes = self.tx.open(MAM_BYTES)?;
 		for (user, id, size) in &gone {
 			ids.remove((user.as_str(), id.as_str()))?;
 			let n = counts.get(user.as_str())?.map_or(0, |g| g.value());
@@ -284,11 +284,11 @@ impl Tx<'_> {
 
 	/// Deletes an account's archive and preferences (with the account).
 	pub fn clear_mam(&self, user: &str) -> Result<(), StoreError> {
-		self.tx.open_table(MAM)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
-		self.tx.open_table(MAM_ID)?.retain_in((user, "")..=(user, "\u{10ffff}"), |_, _| false)?;
-		self.tx.open_table(MAM_COUNT)?.remove(user)?;
-		self.tx.open_table(MAM_BYTES)?.remove(user)?;
-		self.tx.open_table(MAM_PREFS)?.remove(user)?;
+		self.tx.open(MAM)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
+		self.tx.open(MAM_ID)?.retain_in((user, "")..=(user, "\u{10ffff}"), |_, _| false)?;
+		self.tx.open(MAM_COUNT)?.remove(user)?;
+		self.tx.open(MAM_BYTES)?.remove(user)?;
+		self.tx.open(MAM_PREFS)?.remove(user)?;
 		Ok(())
 	}
 }
@@ -365,7 +365,7 @@ mod tests {
 		put("big", 600);
 		assert_eq!(ids(), ["m4", "big"]);
 		// A database from before the count: it is made from the rows.
-		t.store.write_blocking(|tx| Ok(tx.tx.open_table(MAM_BYTES)?.remove("alice").map(|_| ())?)).unwrap();
+		t.store.write_blocking(|tx| Ok(tx.tx.open(MAM_BYTES)?.remove("alice").map(|_| ())?)).unwrap();
 		put("m5", 300);
 		assert_eq!(ids(), ["big", "m5"]);
 		// Retention and deletion keep the count right.

@@ -35,9 +35,11 @@ mod pep_subs;
 mod private;
 mod push;
 mod roster;
+mod schema1;
 mod settings;
 mod stats;
 mod tables;
+mod typed;
 mod upload;
 mod writer;
 
@@ -45,7 +47,9 @@ use std::path::Path;
 use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+use typed::{OpenWrite as _, Readable as _};
 
 pub use accounts::Account;
 pub use backup::{CopyInfo, RowCounts, check_copy, dump_file, schema_version, table_names};
@@ -63,8 +67,10 @@ pub use roster::RosterEntry;
 pub use stats::StatRecord;
 pub use upload::Upload;
 
-/// Current schema; `migrate` upgrades older files to it.
-const SCHEMA_VERSION: u64 = 1;
+/// Current schema; `migrate` upgrades older files to it. 2: every table
+/// holds bytes (`typed`); 1: each table had its own redb types (`schema1`).
+/// Backups name it too: bump it whenever stored data changes shape.
+pub const SCHEMA_VERSION: u64 = 2;
 /// Most jobs in one transaction; bounds commit latency under load.
 const MAX_BATCH: usize = 256;
 /// Jobs waiting for the writer; senders wait (asynchronously) when it is full.
@@ -167,8 +173,13 @@ impl Store {
 	fn open_with(dir: &Path, open: writer::Opener) -> Result<Store, StoreError> {
 		use std::os::unix::fs::DirBuilderExt as _;
 		std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-		let db = open()?;
-		migrate(&db)?;
+		let mut db = open()?;
+		if migrate(&db)? {
+			// The moved tables' old pages are free now: give them back.
+			if let Err(e) = db.compact() {
+				log::warn!("storage: compacting after the move to schema {SCHEMA_VERSION} failed: {e}");
+			}
+		}
 		let shared =
 			Arc::new(writer::Shared { db: std::sync::RwLock::new(Some(db)), open, dir: dir.to_owned(), disk: disk::Disk::default() });
 		shared.disk.check(dir);
@@ -277,27 +288,40 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
 	Ok(file)
 }
 
-fn migrate(db: &Database) -> Result<(), StoreError> {
+/// Returns true if it moved the data from an older schema.
+fn migrate(db: &Database) -> Result<bool, StoreError> {
 	let wtx = db.begin_write()?;
+	// Schema 1's meta table has other types; its tables are moved in this
+	// same transaction, so a crash part way leaves schema 1 as it was.
+	let v1 = matches!(wtx.open(tables::META), Err(redb::TableError::TableTypeMismatch { .. }));
+	if v1 {
+		schema1::migrate(&wtx)?;
+	}
 	let version = {
-		let mut meta = wtx.open_table(tables::META)?;
+		let mut meta = wtx.open(tables::META)?;
 		let v = meta.get("schema_version")?.map(|g| g.value());
 		match v {
+			Some(v) if v > SCHEMA_VERSION => return Err(StoreError::Corrupt("meta: database written by a newer xerra")),
 			Some(v) => v,
 			None => {
-				meta.insert("schema_version", SCHEMA_VERSION)?;
 				// A new database has no account from before roles.
 				meta.insert(accounts::ROLES_DONE, 1)?;
-				SCHEMA_VERSION
+				0
 			}
 		}
 	};
-	if version > SCHEMA_VERSION {
-		return Err(StoreError::Corrupt("meta: database written by a newer xerra"));
+	if version == 1 && !v1 {
+		return Err(StoreError::Corrupt("meta: schema 1 with schema 2 tables"));
+	}
+	if version != SCHEMA_VERSION {
+		wtx.open(tables::META)?.insert("schema_version", SCHEMA_VERSION)?;
 	}
 	tables::create_all(&wtx)?;
 	wtx.commit()?;
-	Ok(())
+	if v1 {
+		log::info!("storage: moved the database from schema 1 to schema {SCHEMA_VERSION}");
+	}
+	Ok(v1)
 }
 
 /// A read view; typed getters live in the per-area files.

@@ -2,7 +2,7 @@
 //! record per room. Room messages are archived in the MAM tables under the
 //! key `muc:ROOM` (a colon cannot appear in an account name, RFC 7622 §3.3.1).
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::codec::{Reader, Writer};
 use super::tables::MUC_ROOMS;
@@ -125,7 +125,7 @@ impl StoredRoom {
 impl Snapshot {
 	/// Every persistent room, loaded at start.
 	pub fn muc_rooms(&self) -> Result<Vec<(String, StoredRoom)>, StoreError> {
-		let t = self.tx.open_table(MUC_ROOMS)?;
+		let t = self.tx.open(MUC_ROOMS)?;
 		let mut out = Vec::new();
 		for row in t.iter()? {
 			let (k, v) = row?;
@@ -137,17 +137,17 @@ impl Snapshot {
 
 impl Tx<'_> {
 	pub fn put_muc_room(&self, name: &str, room: &StoredRoom) -> Result<(), StoreError> {
-		self.tx.open_table(MUC_ROOMS)?.insert(name, room.encode().as_slice())?;
+		self.tx.open(MUC_ROOMS)?.insert(name, room.encode().as_slice())?;
 		Ok(())
 	}
 
 	pub fn muc_room_exists(&self, name: &str) -> Result<bool, StoreError> {
-		Ok(self.tx.open_table(MUC_ROOMS)?.get(name)?.is_some())
+		Ok(self.tx.open(MUC_ROOMS)?.get(name)?.is_some())
 	}
 
 	/// Forgets a room and its archive.
 	pub fn delete_muc_room(&self, name: &str) -> Result<(), StoreError> {
-		self.tx.open_table(MUC_ROOMS)?.remove(name)?;
+		self.tx.open(MUC_ROOMS)?.remove(name)?;
 		self.clear_mam(&format!("muc:{name}"))
 	}
 }

@@ -1,6 +1,6 @@
 //! Offline message storage (XEP-0160): per account, in arrival order.
 
-use redb::ReadableTable;
+use super::typed::{OpenWrite as _, Readable};
 
 use super::tables::{OFFLINE, OFFLINE_BYTES};
 use super::{StoreError, Tx};
@@ -30,7 +30,7 @@ impl Tx<'_> {
 	/// message still being stored is missed (a delivery reads a batch, sends
 	/// it, then [`Tx::drop_offline`]s it).
 	pub fn offline_batch(&self, user: &str, limit: usize, max_bytes: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-		let t = self.tx.open_table(OFFLINE)?;
+		let t = self.tx.open(OFFLINE)?;
 		let mut out = Vec::new();
 		let mut bytes = 0;
 		for row in t.range((user, 0)..=(user, u64::MAX))?.take(limit) {
@@ -47,10 +47,10 @@ impl Tx<'_> {
 
 	/// Bytes `user` has stored (counted once from the rows if not known yet).
 	fn offline_bytes(&self, user: &str) -> Result<u64, StoreError> {
-		if let Some(n) = self.tx.open_table(OFFLINE_BYTES)?.get(user)? {
+		if let Some(n) = self.tx.open(OFFLINE_BYTES)?.get(user)? {
 			return Ok(n.value());
 		}
-		let t = self.tx.open_table(OFFLINE)?;
+		let t = self.tx.open(OFFLINE)?;
 		let mut n = 0;
 		for row in t.range((user, 0)..=(user, u64::MAX))? {
 			n += row?.1.value().len() as u64;
@@ -64,7 +64,7 @@ impl Tx<'_> {
 			return Ok(Pushed::NoAccount);
 		}
 		let used = self.offline_bytes(user)?;
-		let mut t = self.tx.open_table(OFFLINE)?;
+		let mut t = self.tx.open(OFFLINE)?;
 		let (count, last) = {
 			let mut range = t.range((user, 0)..=(user, u64::MAX))?;
 			let last = range.next_back().transpose()?.map(|(k, _)| k.value().1);
@@ -77,7 +77,7 @@ impl Tx<'_> {
 		}
 		let seq = last.map_or(0, |s| s + 1);
 		t.insert((user, seq), stanza)?;
-		self.tx.open_table(OFFLINE_BYTES)?.insert(user, bytes)?;
+		self.tx.open(OFFLINE_BYTES)?.insert(user, bytes)?;
 		Ok(Pushed::Stored)
 	}
 
@@ -85,18 +85,18 @@ impl Tx<'_> {
 	pub fn drop_offline(&self, user: &str, upto: u64) -> Result<(), StoreError> {
 		let used = self.offline_bytes(user)?;
 		let mut gone = 0;
-		self.tx.open_table(OFFLINE)?.retain_in((user, 0)..=(user, upto), |_, v| {
+		self.tx.open(OFFLINE)?.retain_in((user, 0)..=(user, upto), |_, v| {
 			gone += v.len() as u64;
 			false
 		})?;
-		self.tx.open_table(OFFLINE_BYTES)?.insert(user, used.saturating_sub(gone))?;
+		self.tx.open(OFFLINE_BYTES)?.insert(user, used.saturating_sub(gone))?;
 		Ok(())
 	}
 
 	/// Deletes every stored message of `user` (with the account).
 	pub fn clear_offline(&self, user: &str) -> Result<(), StoreError> {
-		self.tx.open_table(OFFLINE)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
-		self.tx.open_table(OFFLINE_BYTES)?.remove(user)?;
+		self.tx.open(OFFLINE)?.retain_in((user, 0)..=(user, u64::MAX), |_, _| false)?;
+		self.tx.open(OFFLINE_BYTES)?.remove(user)?;
 		Ok(())
 	}
 }
@@ -153,7 +153,7 @@ mod tests {
 		t.store.write_blocking(|tx| tx.drop_offline("bob", 0)).unwrap();
 		assert_eq!(push(100), Pushed::Stored);
 		// A database from before the count: it is made from the rows.
-		t.store.write_blocking(|tx| Ok(tx.tx.open_table(OFFLINE_BYTES)?.remove("bob").map(|_| ())?)).unwrap();
+		t.store.write_blocking(|tx| Ok(tx.tx.open(OFFLINE_BYTES)?.remove("bob").map(|_| ())?)).unwrap();
 		assert_eq!(push(1), Pushed::Full);
 		t.store.write_blocking(|tx| tx.clear_offline("bob")).unwrap();
 		assert_eq!(push(250), Pushed::Stored);

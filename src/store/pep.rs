@@ -3,7 +3,7 @@
 //! that orders them (newest = highest); an account's item bytes are counted
 //! in one row so a quota check never scans.
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::codec::{Reader, Writer};
 use super::tables::{PEP_BYTES, PEP_ITEMS, PEP_NODES};
@@ -145,11 +145,11 @@ pub(super) fn decode_item(id: &str, buf: &[u8]) -> Result<PepItem, StoreError> {
 type NodeKey = (&'static str, &'static str);
 type ItemKey = (&'static str, &'static str, &'static str);
 
-fn read_node(t: &impl ReadableTable<NodeKey, &'static [u8]>, owner: &str, node: &str) -> Result<Option<PepNode>, StoreError> {
+fn read_node(t: &impl Readable<NodeKey, &'static [u8]>, owner: &str, node: &str) -> Result<Option<PepNode>, StoreError> {
 	t.get((owner, node))?.map(|g| PepNode::decode(g.value())).transpose()
 }
 
-fn read_nodes(t: &impl ReadableTable<NodeKey, &'static [u8]>, owner: &str) -> Result<Vec<(String, PepNode)>, StoreError> {
+fn read_nodes(t: &impl Readable<NodeKey, &'static [u8]>, owner: &str) -> Result<Vec<(String, PepNode)>, StoreError> {
 	let mut out = Vec::new();
 	for row in t.range((owner, "")..)? {
 		let (k, v) = row?;
@@ -163,7 +163,7 @@ fn read_nodes(t: &impl ReadableTable<NodeKey, &'static [u8]>, owner: &str) -> Re
 }
 
 /// A node's items, oldest first.
-fn read_items(t: &impl ReadableTable<ItemKey, &'static [u8]>, owner: &str, node: &str) -> Result<Vec<PepItem>, StoreError> {
+fn read_items(t: &impl Readable<ItemKey, &'static [u8]>, owner: &str, node: &str) -> Result<Vec<PepItem>, StoreError> {
 	let mut out = Vec::new();
 	for row in t.range((owner, node, "")..)? {
 		let (k, v) = row?;
@@ -171,7 +171,7 @@ fn read_items(t: &impl ReadableTable<ItemKey, &'static [u8]>, owner: &str, node:
 		if o != owner || n != node {
 			break;
 		}
-		out.push(decode_item(id, v.value())?);
+		out.push(decode_item(&id, v.value())?);
 	}
 	out.sort_by_key(|i| i.seq);
 	Ok(out)
@@ -179,33 +179,33 @@ fn read_items(t: &impl ReadableTable<ItemKey, &'static [u8]>, owner: &str, node:
 
 impl Snapshot {
 	pub fn pep_node(&self, owner: &str, node: &str) -> Result<Option<PepNode>, StoreError> {
-		read_node(&self.tx.open_table(PEP_NODES)?, owner, node)
+		read_node(&self.tx.open(PEP_NODES)?, owner, node)
 	}
 
 	pub fn pep_nodes(&self, owner: &str) -> Result<Vec<(String, PepNode)>, StoreError> {
-		read_nodes(&self.tx.open_table(PEP_NODES)?, owner)
+		read_nodes(&self.tx.open(PEP_NODES)?, owner)
 	}
 
 	pub fn pep_items(&self, owner: &str, node: &str) -> Result<Vec<PepItem>, StoreError> {
-		read_items(&self.tx.open_table(PEP_ITEMS)?, owner, node)
+		read_items(&self.tx.open(PEP_ITEMS)?, owner, node)
 	}
 }
 
 impl Tx<'_> {
 	pub fn pep_items(&self, owner: &str, node: &str) -> Result<Vec<PepItem>, StoreError> {
-		read_items(&self.tx.open_table(PEP_ITEMS)?, owner, node)
+		read_items(&self.tx.open(PEP_ITEMS)?, owner, node)
 	}
 
 	pub fn pep_node(&self, owner: &str, node: &str) -> Result<Option<PepNode>, StoreError> {
-		read_node(&self.tx.open_table(PEP_NODES)?, owner, node)
+		read_node(&self.tx.open(PEP_NODES)?, owner, node)
 	}
 
 	fn pep_bytes(&self, owner: &str) -> Result<u64, StoreError> {
-		Ok(self.tx.open_table(PEP_BYTES)?.get(owner)?.map_or(0, |g| g.value()))
+		Ok(self.tx.open(PEP_BYTES)?.get(owner)?.map_or(0, |g| g.value()))
 	}
 
 	fn set_pep_bytes(&self, owner: &str, bytes: u64) -> Result<(), StoreError> {
-		let mut t = self.tx.open_table(PEP_BYTES)?;
+		let mut t = self.tx.open(PEP_BYTES)?;
 		if bytes == 0 {
 			t.remove(owner)?;
 		} else {
@@ -217,7 +217,7 @@ impl Tx<'_> {
 	/// Creates a node; false if the account already has `max_nodes`.
 	/// An existing node is left as it is.
 	pub fn pep_create(&self, owner: &str, node: &str, config: NodeConfig, max_nodes: usize) -> Result<bool, StoreError> {
-		let mut t = self.tx.open_table(PEP_NODES)?;
+		let mut t = self.tx.open(PEP_NODES)?;
 		if read_node(&t, owner, node)?.is_some() {
 			return Ok(true);
 		}
@@ -252,7 +252,7 @@ impl Tx<'_> {
 		if !n.config.persist_items {
 			return Ok(Published::Ok(n.config));
 		}
-		let mut items = self.tx.open_table(PEP_ITEMS)?;
+		let mut items = self.tx.open(PEP_ITEMS)?;
 		let old = items.get((owner, node, id))?.map(|g| g.value().len() as u64).unwrap_or(0);
 		let bytes = self.pep_bytes(owner)?;
 		let new_total = bytes - old.min(bytes) + (encode_item(n.next_seq, xml).len() as u64);
@@ -262,7 +262,7 @@ impl Tx<'_> {
 		items.insert((owner, node, id), encode_item(n.next_seq, xml).as_slice())?;
 		n.next_seq += 1;
 		drop(items);
-		self.tx.open_table(PEP_NODES)?.insert((owner, node), n.encode().as_slice())?;
+		self.tx.open(PEP_NODES)?.insert((owner, node), n.encode().as_slice())?;
 		self.set_pep_bytes(owner, new_total)?;
 		self.pep_trim(owner, node, n.config.max_items.min(limits.max_items))?;
 		Ok(Published::Ok(n.config))
@@ -270,7 +270,7 @@ impl Tx<'_> {
 
 	/// Drops the oldest items beyond `keep`.
 	fn pep_trim(&self, owner: &str, node: &str, keep: u32) -> Result<(), StoreError> {
-		let mut t = self.tx.open_table(PEP_ITEMS)?;
+		let mut t = self.tx.open(PEP_ITEMS)?;
 		let all = read_items(&t, owner, node)?;
 		let extra = all.len().saturating_sub(keep as usize);
 		let mut freed = 0u64;
@@ -289,7 +289,7 @@ impl Tx<'_> {
 
 	/// Removes one item; false if there was none with that id.
 	pub fn pep_retract(&self, owner: &str, node: &str, id: &str) -> Result<bool, StoreError> {
-		let Some(g) = self.tx.open_table(PEP_ITEMS)?.remove((owner, node, id))?.map(|g| g.value().len() as u64) else {
+		let Some(g) = self.tx.open(PEP_ITEMS)?.remove((owner, node, id))?.map(|g| g.value().len() as u64) else {
 			return Ok(false);
 		};
 		let bytes = self.pep_bytes(owner)?;
@@ -301,7 +301,7 @@ impl Tx<'_> {
 	pub fn pep_configure(&self, owner: &str, node: &str, config: NodeConfig, max_items: u32) -> Result<bool, StoreError> {
 		let Some(mut n) = self.pep_node(owner, node)? else { return Ok(false) };
 		n.config = config;
-		self.tx.open_table(PEP_NODES)?.insert((owner, node), n.encode().as_slice())?;
+		self.tx.open(PEP_NODES)?.insert((owner, node), n.encode().as_slice())?;
 		let keep = if config.persist_items { config.max_items.min(max_items) } else { 0 };
 		self.pep_trim(owner, node, keep)?;
 		Ok(true)
@@ -321,16 +321,16 @@ impl Tx<'_> {
 		if !self.pep_purge(owner, node)? {
 			return Ok(false);
 		}
-		self.tx.open_table(PEP_NODES)?.remove((owner, node))?;
+		self.tx.open(PEP_NODES)?.remove((owner, node))?;
 		self.pep_drop_subscribers(owner, node)?;
 		Ok(true)
 	}
 
 	/// Deletes every node of an account (with the account).
 	pub fn clear_pep(&self, owner: &str) -> Result<(), StoreError> {
-		self.tx.open_table(PEP_NODES)?.retain_in((owner, "")..=(owner, "\u{10ffff}"), |_, _| false)?;
-		self.tx.open_table(PEP_ITEMS)?.retain_in((owner, "", "")..=(owner, "\u{10ffff}", ""), |_, _| false)?;
-		self.tx.open_table(PEP_BYTES)?.remove(owner)?;
+		self.tx.open(PEP_NODES)?.retain_in((owner, "")..=(owner, "\u{10ffff}"), |_, _| false)?;
+		self.tx.open(PEP_ITEMS)?.retain_in((owner, "", "")..=(owner, "\u{10ffff}", ""), |_, _| false)?;
+		self.tx.open(PEP_BYTES)?.remove(owner)?;
 		Ok(())
 	}
 }

@@ -2,7 +2,7 @@
 //! one row per (owner, node, subscriber, resource), and a count per
 //! subscriber for its limit.
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::tables::{PEP_SUB_COUNT, PEP_SUBS};
 use super::{Snapshot, StoreError, Tx};
@@ -26,7 +26,7 @@ pub enum Subscribed {
 
 type Key = (&'static str, &'static str, &'static str, &'static str);
 
-fn read_subscribers(t: &impl ReadableTable<Key, ()>, owner: &str, node: &str) -> Result<Vec<PepSubscriber>, StoreError> {
+fn read_subscribers(t: &impl Readable<Key, ()>, owner: &str, node: &str) -> Result<Vec<PepSubscriber>, StoreError> {
 	let mut out = Vec::new();
 	for row in t.range((owner, node, "", "")..)? {
 		let (k, _) = row?;
@@ -42,12 +42,12 @@ fn read_subscribers(t: &impl ReadableTable<Key, ()>, owner: &str, node: &str) ->
 impl Snapshot {
 	/// A node's subscribers.
 	pub fn pep_subscribers(&self, owner: &str, node: &str) -> Result<Vec<PepSubscriber>, StoreError> {
-		read_subscribers(&self.tx.open_table(PEP_SUBS)?, owner, node)
+		read_subscribers(&self.tx.open(PEP_SUBS)?, owner, node)
 	}
 
 	/// `user`'s subscriptions to `owner`'s nodes: (node, resource).
 	pub fn pep_subscriptions_of(&self, owner: &str, user: &str) -> Result<Vec<(String, String)>, StoreError> {
-		let t = self.tx.open_table(PEP_SUBS)?;
+		let t = self.tx.open(PEP_SUBS)?;
 		let mut out = Vec::new();
 		for row in t.range((owner, "", "", "")..)? {
 			let (k, _) = row?;
@@ -65,7 +65,7 @@ impl Snapshot {
 
 impl Tx<'_> {
 	fn count_subscriptions(&self, user: &str, delta: i64) -> Result<u64, StoreError> {
-		let mut t = self.tx.open_table(PEP_SUB_COUNT)?;
+		let mut t = self.tx.open(PEP_SUB_COUNT)?;
 		let now = t.get(user)?.map_or(0, |g| g.value()).saturating_add_signed(delta);
 		if now == 0 {
 			t.remove(user)?;
@@ -77,12 +77,12 @@ impl Tx<'_> {
 
 	/// Subscribes `who` to `owner`'s `node`, unless it holds `max` already.
 	pub fn pep_subscribe(&self, owner: &str, node: &str, who: &PepSubscriber, max: usize) -> Result<Subscribed, StoreError> {
-		let mut t = self.tx.open_table(PEP_SUBS)?;
+		let mut t = self.tx.open(PEP_SUBS)?;
 		let key = (owner, node, who.user.as_str(), who.resource.as_str());
 		if t.get(key)?.is_some() {
 			return Ok(Subscribed::Already);
 		}
-		let held = self.tx.open_table(PEP_SUB_COUNT)?.get(who.user.as_str())?.map_or(0, |g| g.value());
+		let held = self.tx.open(PEP_SUB_COUNT)?.get(who.user.as_str())?.map_or(0, |g| g.value());
 		if held >= max as u64 {
 			return Ok(Subscribed::TooMany);
 		}
@@ -94,7 +94,7 @@ impl Tx<'_> {
 
 	/// False if `who` was not subscribed.
 	pub fn pep_unsubscribe(&self, owner: &str, node: &str, who: &PepSubscriber) -> Result<bool, StoreError> {
-		let gone = self.tx.open_table(PEP_SUBS)?.remove((owner, node, who.user.as_str(), who.resource.as_str()))?.is_some();
+		let gone = self.tx.open(PEP_SUBS)?.remove((owner, node, who.user.as_str(), who.resource.as_str()))?.is_some();
 		if gone {
 			self.count_subscriptions(&who.user, -1)?;
 		}
@@ -103,7 +103,7 @@ impl Tx<'_> {
 
 	/// A node was deleted: its subscriptions go with it.
 	pub fn pep_drop_subscribers(&self, owner: &str, node: &str) -> Result<(), StoreError> {
-		let subs = read_subscribers(&self.tx.open_table(PEP_SUBS)?, owner, node)?;
+		let subs = read_subscribers(&self.tx.open(PEP_SUBS)?, owner, node)?;
 		for s in subs {
 			self.pep_unsubscribe(owner, node, &s)?;
 		}
@@ -113,7 +113,7 @@ impl Tx<'_> {
 	/// A deleted account: subscriptions to its nodes and those it held.
 	pub fn clear_pep_subscriptions(&self, user: &str) -> Result<(), StoreError> {
 		let mut rows: Vec<(String, String, PepSubscriber)> = Vec::new();
-		for row in self.tx.open_table(PEP_SUBS)?.iter()? {
+		for row in self.tx.open(PEP_SUBS)?.iter()? {
 			let (k, _) = row?;
 			let (owner, node, u, resource) = k.value();
 			if owner == user || u == user {

@@ -1,7 +1,7 @@
 //! XEP-0357 push registrations: which app servers (JID and node) an
 //! account's devices asked to be woken through, with their publish options.
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::tables::PUSH;
 use super::{Snapshot, StoreError, Tx};
@@ -18,7 +18,7 @@ pub struct PushRegistration {
 impl Snapshot {
 	/// Every account's registrations, for the in-memory copy made at start.
 	pub fn all_push(&self) -> Result<Vec<(String, PushRegistration)>, StoreError> {
-		let t = self.tx.open_table(PUSH)?;
+		let t = self.tx.open(PUSH)?;
 		let mut out = Vec::new();
 		for row in t.iter()? {
 			let (k, v) = row?;
@@ -31,7 +31,7 @@ impl Snapshot {
 
 impl Tx<'_> {
 	fn push_count(&self, user: &str) -> Result<usize, StoreError> {
-		let t = self.tx.open_table(PUSH)?;
+		let t = self.tx.open(PUSH)?;
 		let mut n = 0;
 		for row in t.range((user, "", "")..)? {
 			if row?.0.value().0 != user {
@@ -45,18 +45,18 @@ impl Tx<'_> {
 	/// Adds or replaces a registration; false (nothing written) if a new
 	/// one would make more than `max`.
 	pub fn put_push(&self, user: &str, r: &PushRegistration, max: usize) -> Result<bool, StoreError> {
-		let exists = self.tx.open_table(PUSH)?.get((user, r.jid.as_str(), r.node.as_str()))?.is_some();
+		let exists = self.tx.open(PUSH)?.get((user, r.jid.as_str(), r.node.as_str()))?.is_some();
 		if !exists && self.push_count(user)? >= max {
 			return Ok(false);
 		}
-		self.tx.open_table(PUSH)?.insert((user, r.jid.as_str(), r.node.as_str()), r.options.as_str())?;
+		self.tx.open(PUSH)?.insert((user, r.jid.as_str(), r.node.as_str()), r.options.as_str())?;
 		Ok(true)
 	}
 
 	/// Removes the registrations with app server `jid` (and `node`, if
 	/// given); returns how many went.
 	pub fn del_push(&self, user: &str, jid: &str, node: Option<&str>) -> Result<usize, StoreError> {
-		let mut t = self.tx.open_table(PUSH)?;
+		let mut t = self.tx.open(PUSH)?;
 		let mut gone = Vec::new();
 		for row in t.range((user, jid, "")..)? {
 			let (k, _) = row?;
@@ -76,7 +76,7 @@ impl Tx<'_> {
 
 	/// Every registration of a deleted account.
 	pub fn del_all_push(&self, user: &str) -> Result<(), StoreError> {
-		let mut t = self.tx.open_table(PUSH)?;
+		let mut t = self.tx.open(PUSH)?;
 		let keys: Vec<(String, String)> = {
 			let mut keys = Vec::new();
 			for row in t.range((user, "", "")..)? {

@@ -3,7 +3,7 @@
 //! subscription request from a stranger is kept (so it survives restarts)
 //! but is not a roster item until the user adds the contact.
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::codec::{Reader, Writer};
 use super::tables::{ROSTER, ROSTER_VERSION};
@@ -76,7 +76,7 @@ impl RosterEntry {
 
 type RosterKey = (&'static str, &'static str);
 
-fn read_roster(t: &impl ReadableTable<RosterKey, &'static [u8]>, user: &str) -> Result<Vec<(String, RosterEntry)>, StoreError> {
+fn read_roster(t: &impl Readable<RosterKey, &'static [u8]>, user: &str) -> Result<Vec<(String, RosterEntry)>, StoreError> {
 	let mut out = Vec::new();
 	for row in t.range((user, "")..)? {
 		let (k, v) = row?;
@@ -89,41 +89,41 @@ fn read_roster(t: &impl ReadableTable<RosterKey, &'static [u8]>, user: &str) -> 
 	Ok(out)
 }
 
-fn read_entry(t: &impl ReadableTable<RosterKey, &'static [u8]>, user: &str, contact: &str) -> Result<Option<RosterEntry>, StoreError> {
+fn read_entry(t: &impl Readable<RosterKey, &'static [u8]>, user: &str, contact: &str) -> Result<Option<RosterEntry>, StoreError> {
 	t.get((user, contact))?.map(|g| RosterEntry::decode(g.value())).transpose()
 }
 
 impl Snapshot {
 	/// Every row of `user`'s roster table (items and pending requests), by contact.
 	pub fn roster(&self, user: &str) -> Result<Vec<(String, RosterEntry)>, StoreError> {
-		read_roster(&self.tx.open_table(ROSTER)?, user)
+		read_roster(&self.tx.open(ROSTER)?, user)
 	}
 
 	pub fn roster_entry(&self, user: &str, contact: &str) -> Result<Option<RosterEntry>, StoreError> {
-		read_entry(&self.tx.open_table(ROSTER)?, user, contact)
+		read_entry(&self.tx.open(ROSTER)?, user, contact)
 	}
 
 	pub fn roster_version(&self, user: &str) -> Result<u64, StoreError> {
-		let t = self.tx.open_table(ROSTER_VERSION)?;
+		let t = self.tx.open(ROSTER_VERSION)?;
 		Ok(t.get(user)?.map_or(0, |g| g.value()))
 	}
 }
 
 impl Tx<'_> {
 	pub fn roster_entry(&self, user: &str, contact: &str) -> Result<Option<RosterEntry>, StoreError> {
-		read_entry(&self.tx.open_table(ROSTER)?, user, contact)
+		read_entry(&self.tx.open(ROSTER)?, user, contact)
 	}
 
 	/// Every row of `user`'s roster table, read inside the writer.
 	pub fn roster(&self, user: &str) -> Result<Vec<(String, RosterEntry)>, StoreError> {
-		read_roster(&self.tx.open_table(ROSTER)?, user)
+		read_roster(&self.tx.open(ROSTER)?, user)
 	}
 
 	/// Stores (or, if empty, deletes) a row. Returns the new roster version
 	/// if the visible roster changed, so the caller can push it.
 	pub fn put_roster_entry(&self, user: &str, contact: &str, entry: &RosterEntry) -> Result<Option<u64>, StoreError> {
 		let old = self.roster_entry(user, contact)?;
-		let mut t = self.tx.open_table(ROSTER)?;
+		let mut t = self.tx.open(ROSTER)?;
 		if entry.is_empty() {
 			t.remove((user, contact))?;
 		} else {
@@ -141,7 +141,7 @@ impl Tx<'_> {
 	}
 
 	fn bump_roster_version(&self, user: &str) -> Result<u64, StoreError> {
-		let mut t = self.tx.open_table(ROSTER_VERSION)?;
+		let mut t = self.tx.open(ROSTER_VERSION)?;
 		let next = t.get(user)?.map_or(0, |g| g.value()) + 1;
 		t.insert(user, next)?;
 		Ok(next)
@@ -149,12 +149,12 @@ impl Tx<'_> {
 
 	/// Deletes every row of `user`'s roster; returns the contacts.
 	pub fn clear_roster(&self, user: &str) -> Result<Vec<(String, RosterEntry)>, StoreError> {
-		let mut t = self.tx.open_table(ROSTER)?;
+		let mut t = self.tx.open(ROSTER)?;
 		let rows = read_roster(&t, user)?;
 		for (contact, _) in &rows {
 			t.remove((user, contact.as_str()))?;
 		}
-		self.tx.open_table(ROSTER_VERSION)?.remove(user)?;
+		self.tx.open(ROSTER_VERSION)?.remove(user)?;
 		Ok(rows)
 	}
 }

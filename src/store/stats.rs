@@ -3,7 +3,7 @@
 //! the rings by their fixed slots, the days by the accounts (rows of deleted
 //! accounts go at the next count).
 
-use redb::{ReadableTable, ReadableTableMetadata as _};
+use super::typed::{OpenRead as _, OpenWrite as _, Readable as _};
 
 use super::tables::{ACCOUNTS, ACTIVE_DAY, MAM_COUNT, STATS_POINTS, UPLOAD_USAGE};
 use super::{Snapshot, StoreError, Tx};
@@ -30,7 +30,7 @@ fn decode(buf: &[u8]) -> Result<(u64, Vec<f32>), StoreError> {
 impl Snapshot {
 	/// Every stored ring record.
 	pub fn stat_points(&self) -> Result<Vec<StatRecord>, StoreError> {
-		let t = self.tx.open_table(STATS_POINTS)?;
+		let t = self.tx.open(STATS_POINTS)?;
 		let mut out = Vec::new();
 		for row in t.iter()? {
 			let (k, v) = row?;
@@ -44,7 +44,7 @@ impl Snapshot {
 	/// Messages in every account's archive together.
 	pub fn archive_messages_total(&self) -> Result<u64, StoreError> {
 		let mut n = 0u64;
-		for row in self.tx.open_table(MAM_COUNT)?.iter()? {
+		for row in self.tx.open(MAM_COUNT)?.iter()? {
 			n = n.saturating_add(row?.1.value());
 		}
 		Ok(n)
@@ -53,7 +53,7 @@ impl Snapshot {
 	/// Bytes of every account's uploads together.
 	pub fn upload_bytes_total(&self) -> Result<u64, StoreError> {
 		let mut n = 0u64;
-		for row in self.tx.open_table(UPLOAD_USAGE)?.iter()? {
+		for row in self.tx.open(UPLOAD_USAGE)?.iter()? {
 			n = n.saturating_add(row?.1.value());
 		}
 		Ok(n)
@@ -62,7 +62,7 @@ impl Snapshot {
 
 impl Tx<'_> {
 	pub fn put_stat_points(&self, records: &[StatRecord]) -> Result<(), StoreError> {
-		let mut t = self.tx.open_table(STATS_POINTS)?;
+		let mut t = self.tx.open(STATS_POINTS)?;
 		for (level, index, slot, values) in records {
 			t.insert((*level, *index), encode(*slot, values).as_slice())?;
 		}
@@ -71,7 +71,7 @@ impl Tx<'_> {
 
 	/// `users` logged in on `day` (days since 1970).
 	pub fn mark_active(&self, users: &[Box<str>], day: u32) -> Result<(), StoreError> {
-		let mut t = self.tx.open_table(ACTIVE_DAY)?;
+		let mut t = self.tx.open(ACTIVE_DAY)?;
 		for u in users {
 			t.insert(&**u, day)?;
 		}
@@ -81,13 +81,13 @@ impl Tx<'_> {
 	/// How many accounts logged in within each of `days` days up to `today`
 	/// (1 = today only); rows of accounts that no longer exist are removed.
 	pub fn count_active<const K: usize>(&self, today: u32, days: [u32; K]) -> Result<[u64; K], StoreError> {
-		let mut t = self.tx.open_table(ACTIVE_DAY)?;
-		let accounts = self.tx.open_table(ACCOUNTS)?;
+		let mut t = self.tx.open(ACTIVE_DAY)?;
+		let accounts = self.tx.open(ACCOUNTS)?;
 		let mut counts = [0u64; K];
 		let mut gone = Vec::new();
 		for row in t.iter()? {
 			let (user, day) = row?;
-			if accounts.get(user.value())?.is_none() {
+			if accounts.get(user.value().as_str())?.is_none() {
 				gone.push(user.value().to_owned());
 				continue;
 			}
@@ -105,7 +105,7 @@ impl Tx<'_> {
 
 	/// Rows in the active-day table (for tests of its bound).
 	pub fn active_rows(&self) -> Result<u64, StoreError> {
-		Ok(self.tx.open_table(ACTIVE_DAY)?.len()?)
+		Ok(self.tx.open(ACTIVE_DAY)?.len()?)
 	}
 }
 

@@ -1,7 +1,7 @@
 //! XEP-0363 uploads: what was uploaded under which slot id (the file itself
 //! lives in DATA/uploads/ID), and how many bytes each account has there.
 
-use redb::ReadableTable;
+use super::typed::{OpenRead as _, OpenWrite as _, Readable};
 
 use super::codec::{Reader, Writer};
 use super::tables::{ACCOUNTS, UPLOAD_USAGE, UPLOADS};
@@ -38,23 +38,23 @@ impl Upload {
 
 impl Snapshot {
 	pub fn upload(&self, id: &str) -> Result<Option<Upload>, StoreError> {
-		self.tx.open_table(UPLOADS)?.get(id)?.map(|g| Upload::decode(g.value())).transpose()
+		self.tx.open(UPLOADS)?.get(id)?.map(|g| Upload::decode(g.value())).transpose()
 	}
 
 	/// Every upload record, by slot id (for backups).
 	pub fn uploads(&self) -> Result<Vec<(String, Upload)>, StoreError> {
-		let t = self.tx.open_table(UPLOADS)?;
+		let t = self.tx.open(UPLOADS)?;
 		let mut out = Vec::new();
 		for row in t.iter()? {
 			let (k, v) = row?;
-			out.push((k.value().to_owned(), Upload::decode(v.value())?));
+			out.push((k.value(), Upload::decode(v.value())?));
 		}
 		Ok(out)
 	}
 
 	/// Bytes `user` has uploaded and not yet expired.
 	pub fn upload_usage(&self, user: &str) -> Result<u64, StoreError> {
-		Ok(self.tx.open_table(UPLOAD_USAGE)?.get(user)?.map_or(0, |g| g.value()))
+		Ok(self.tx.open(UPLOAD_USAGE)?.get(user)?.map_or(0, |g| g.value()))
 	}
 }
 
@@ -62,11 +62,11 @@ impl Tx<'_> {
 	/// Records a stored file; false (nothing recorded) if its account was
 	/// deleted while the file was on its way.
 	pub fn put_upload(&self, id: &str, u: &Upload) -> Result<bool, StoreError> {
-		if self.tx.open_table(ACCOUNTS)?.get(u.user.as_str())?.is_none() {
+		if self.tx.open(ACCOUNTS)?.get(u.user.as_str())?.is_none() {
 			return Ok(false);
 		}
-		self.tx.open_table(UPLOADS)?.insert(id, u.encode().as_slice())?;
-		let mut usage = self.tx.open_table(UPLOAD_USAGE)?;
+		self.tx.open(UPLOADS)?.insert(id, u.encode().as_slice())?;
+		let mut usage = self.tx.open(UPLOAD_USAGE)?;
 		let n = usage.get(u.user.as_str())?.map_or(0, |g| g.value());
 		usage.insert(u.user.as_str(), n + u.size)?;
 		Ok(true)
@@ -86,14 +86,14 @@ impl Tx<'_> {
 
 	fn drop_uploads(&self, gone_if: impl Fn(&Upload) -> bool) -> Result<Vec<String>, StoreError> {
 		let mut gone: Vec<(String, Upload)> = Vec::new();
-		self.tx.open_table(UPLOADS)?.retain(|id, v| match Upload::decode(v) {
+		self.tx.open(UPLOADS)?.retain(|id, v| match Upload::decode(v) {
 			Ok(u) if gone_if(&u) => {
 				gone.push((id.to_owned(), u));
 				false
 			}
 			_ => true,
 		})?;
-		let mut usage = self.tx.open_table(UPLOAD_USAGE)?;
+		let mut usage = self.tx.open(UPLOAD_USAGE)?;
 		for (_, u) in &gone {
 			let n = usage.get(u.user.as_str())?.map_or(0, |g| g.value());
 			match n.saturating_sub(u.size) {

@@ -8,8 +8,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_net::TcpStream;
-use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt as _, FutureExt as _};
+use futures_lite::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::{client, server};
+
+/// Bytes a closing connection reads and drops at most (see `close_soon`).
+const LINGER_BYTES: usize = 1 << 20;
 
 pub enum Transport {
 	/// Boxed: it lasts only until STARTTLS, and inline its 120 bytes would
@@ -25,16 +28,33 @@ pub enum Transport {
 impl Transport {
 	/// Closes the connection (a WebSocket with its close frame), giving a
 	/// peer that does not answer two seconds.
+	///
+	/// After our side is shut, what the peer still sends is read and dropped
+	/// (at most [`LINGER_BYTES`], within the same two seconds): a socket
+	/// closed with unread data makes the kernel send a reset, and a reset
+	/// can make the peer lose our last words (a stream error) unread.
 	pub async fn close_soon(&mut self) {
 		if let Transport::Ws(ws) = self {
 			ws.close().await;
 		}
-		let _ = async { self.close().await }
-			.or(async {
-				async_io::Timer::after(std::time::Duration::from_secs(2)).await;
-				Ok(())
-			})
-			.await;
+		let _ = async {
+			self.close().await?;
+			// On the heap, so it is not part of every connection's future.
+			let mut scratch = vec![0u8; 4096];
+			let mut left = LINGER_BYTES;
+			while left > 0 {
+				match self.read(&mut scratch).await? {
+					0 => break,
+					n => left = left.saturating_sub(n),
+				}
+			}
+			Ok::<(), io::Error>(())
+		}
+		.or(async {
+			async_io::Timer::after(std::time::Duration::from_secs(2)).await;
+			Ok(())
+		})
+		.await;
 	}
 }
 

@@ -852,15 +852,21 @@ fn serial_wizard_restores_a_backup_and_clients_trust_the_old_ca() {
 	// The same process starts again on the restored data and serves XMPP.
 	app.wait_line(&format!("ready domain={DOMAIN}"));
 	assert_eq!(xerra::net::ca::Ca::ensure(&dir.join("tls")).unwrap().cert_pem, old_ca, "the old CA");
-	let ca_file = std::env::temp_dir().join(format!("xerra-app-restore-{}-old-ca.pem", std::process::id()));
-	std::fs::write(&ca_file, &old_ca).unwrap();
+	old_ca_login(&app, &old_ca, "restore");
+	let _ = std::fs::remove_file(&file);
+}
+
+/// `anna` logs in to the restored box with slixmpp trusting only the old
+/// box's CA (`old_ca`, PEM): clients reconnect without noticing.
+fn old_ca_login(app: &Appliance, old_ca: &str, tag: &str) {
+	let ca_file = std::env::temp_dir().join(format!("xerra-app-{tag}-{}-old-ca.pem", std::process::id()));
+	std::fs::write(&ca_file, old_ca).unwrap();
 	let port = app.c2s_port().to_string();
 	let jid = format!("anna@{DOMAIN}");
 	let (ok, out, err) =
 		python("ca_login.py", &["--port", &port, "--ca", ca_file.to_str().unwrap(), "--jid", &jid, "--password", ADMIN_PASSWORD]);
-	assert!(ok, "{out}\n{err}");
-	let _ = std::fs::remove_file(&file);
 	let _ = std::fs::remove_file(&ca_file);
+	assert!(ok, "{out}\n{err}");
 }
 
 /// The old box of a restore test: set up with `anna` (ADMIN_PASSWORD), run
@@ -959,15 +965,8 @@ fn chromium_restores_a_backup_in_the_web_wizard() {
 	// The same process starts again on the restored data.
 	app.wait_line(&format!("ready domain={DOMAIN}"));
 	assert!(!dir.join(".restore-upload").exists(), "the upload is removed");
-	let ca_file = std::env::temp_dir().join(format!("xerra-app-webrestore-{}-old-ca.pem", std::process::id()));
-	std::fs::write(&ca_file, &old_ca).unwrap();
-	let port = app.c2s_port().to_string();
-	let jid = format!("anna@{DOMAIN}");
-	let (ok, out, err) =
-		python("ca_login.py", &["--port", &port, "--ca", ca_file.to_str().unwrap(), "--jid", &jid, "--password", ADMIN_PASSWORD]);
-	assert!(ok, "{out}\n{err}");
+	old_ca_login(&app, &old_ca, "webrestore");
 	let _ = std::fs::remove_file(&file);
-	let _ = std::fs::remove_file(&ca_file);
 }
 
 /// The web wizard's restore refuses a body over setup_restore_max_bytes before reading it.

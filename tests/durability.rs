@@ -170,17 +170,15 @@ fn fill(s: &Server) {
 	ping(&mut a);
 }
 
-/// Run by hand with the schema 1 binary:
-/// `XERRA_SCHEMA1_BIN=/path/to/old/xerra cargo test --test durability -- --ignored make_schema1_fixture`
-#[test]
-#[ignore]
-fn make_schema1_fixture() {
-	let old = std::env::var("XERRA_SCHEMA1_BIN").expect("XERRA_SCHEMA1_BIN");
+/// Writes the schema 1 fixture with a schema 1 binary (`old`, e.g. a build
+/// of 2c2a78f): `XERRA_SCHEMA1_BIN=/path/to/old/xerra cargo test --test
+/// durability a_schema_1` makes it anew before checking it.
+fn make_schema1_fixture(old: &str) {
 	let dir = std::env::temp_dir().join(format!("xerra-schema1-{}", std::process::id()));
 	std::fs::create_dir_all(&dir).unwrap();
 	let wrapper = ["sh", "-c", "shift; exec \"$XERRA_SCHEMA1_BIN\" \"$@\"", "sh"];
 	let mut s = Server::start_wrapped(dir.clone(), Vec::new(), &wrapper);
-	assert!(Path::new(&old).exists(), "{old}");
+	assert!(Path::new(old).exists(), "{old}");
 	for n in ["alice", "bob", "carol"] {
 		s.add_user(n);
 	}
@@ -192,6 +190,9 @@ fn make_schema1_fixture() {
 
 #[test]
 fn a_schema_1_data_directory_opens_with_everything_in_it() {
+	if let Ok(old) = std::env::var("XERRA_SCHEMA1_BIN") {
+		make_schema1_fixture(&old);
+	}
 	let dir = std::env::temp_dir().join(format!("xerra-it-schema1-{}", std::process::id()));
 	let _ = std::fs::remove_dir_all(&dir);
 	std::fs::create_dir_all(&dir).unwrap();

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod autobackup;
 pub mod backup;
 pub mod cli;
+pub mod code_pages;
 pub mod config;
 pub mod console;
 pub mod control;

@@ -526,6 +526,7 @@ fn start_xmpp(
 	ex.spawn(crate::autobackup::run(server.clone())).detach();
 	*app.server.borrow_mut() = Some(server);
 	crate::notify::ready(&format!("serving {}", app.domain()));
+	ex.spawn(forget_startup_code()).detach();
 	Ok(())
 }
 
@@ -614,6 +615,16 @@ async fn housekeeping(app: Rc<App>) {
 			release_memory();
 			peak = now;
 		}
+	}
+}
+
+/// Once serving has settled, unmaps the code pages start-up touched (see
+/// code_pages.rs): an idle box then holds only the code it runs.
+async fn forget_startup_code() {
+	async_io::Timer::after(Duration::from_secs(3)).await;
+	match blocking::unblock(crate::code_pages::drop_startup_pages).await {
+		Ok(d) => log::info!("start-up code pages handed back: {} KiB in {} mappings", d.resident_kib, d.mappings),
+		Err(e) => log::warn!("could not hand back start-up code pages: {e}"),
 	}
 }
 

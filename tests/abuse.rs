@@ -665,3 +665,45 @@ fn requests_whose_answers_are_not_read_hold_little() {
 	let growth = meter.growth();
 	assert!(growth < 16 * MIB, "RSS grew by {} MiB", growth / MIB);
 }
+
+/// Resident KiB of the mappings of the server's own program file.
+fn program_rss_kib(pid: u32) -> u64 {
+	let exe = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
+	let exe = exe.to_str().unwrap().trim_end_matches(" (deleted)").to_string();
+	let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+	let mut ours = false;
+	let mut total = 0;
+	for line in smaps.lines() {
+		let first = line.split_ascii_whitespace().next().unwrap_or("");
+		if first.contains('-') && !first.ends_with(':') {
+			ours = line.split_ascii_whitespace().nth(5) == Some(exe.as_str());
+		} else if ours && first == "Rss:" {
+			total += line.split_ascii_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap();
+		}
+	}
+	total
+}
+
+/// Start-up touches nearly all of the program's code; once serving, those
+/// clean pages are handed back, and an idle server holds only the code it
+/// runs (bench/README.md "Idle RSS"). It serves on afterwards.
+#[test]
+fn an_idle_server_holds_only_the_code_it_runs() {
+	let s = server_with_users(&["alice"], &[]);
+	let deadline = Instant::now() + Duration::from_secs(30);
+	let dropped = loop {
+		let log = s.log_text();
+		let said = log.lines().find_map(|l| l.split("start-up code pages handed back: ").nth(1));
+		if let Some(kib) = said.and_then(|rest| rest.split(' ').next()?.parse::<u64>().ok()) {
+			break kib;
+		}
+		assert!(Instant::now() < deadline, "the start-up code pages were never handed back");
+		std::thread::sleep(Duration::from_millis(200));
+	};
+	std::thread::sleep(Duration::from_secs(2));
+	let now = program_rss_kib(s.pid());
+	assert!(dropped >= 1024, "start-up mapped only {dropped} KiB of code?");
+	assert!(now < dropped / 2, "idle, the server holds {now} KiB of its program again (handed back {dropped} KiB)");
+	let mut alice = s.login("alice");
+	ping(&mut alice);
+}

@@ -99,6 +99,14 @@ fn dump(dir: &Path) -> String {
 	xerra::store::dump_file(&dir.join("xerra.redb")).unwrap()
 }
 
+/// `xerra export` of a stopped box (every account, rooms, departments).
+fn export(dir: &Path, to: &Path) -> String {
+	ok(cli(dir, &["export", to.to_str().unwrap()], None));
+	let xml = std::fs::read_to_string(to).unwrap();
+	assert!(xml.contains("<user ") && xml.contains("<body>m2</body>"), "the export has the accounts and their messages: {xml}");
+	xml
+}
+
 fn read(dir: &Path, p: &str) -> Vec<u8> {
 	std::fs::read(dir.join(p)).unwrap_or_default()
 }
@@ -297,14 +305,16 @@ fn a_stopped_box_restores_table_by_table_identical() {
 	let (fine, text) = cli(&s.dir, &["backup", "create", work.to_str().unwrap()], None);
 	assert!(!fine && text.contains("no recovery key is set"), "{text}");
 	let before = dump(&s.dir);
+	let export_before = export(&s.dir, &work.join("before.xml"));
 	let out = ok(cli(&s.dir, &["backup", "create", work.to_str().unwrap(), "--passphrase-file", pass.to_str().unwrap()], None));
 	let file = out.split_whitespace().find(|w| w.ends_with(".xerra-backup")).expect("the file's name").to_owned();
 	assert!(file.contains(&format!("xerra-{DOMAIN}-")), "{file}");
 	assert_eq!(dump(&s.dir), before, "a backup changes nothing");
 	let fresh = temp("stopped-restored");
 	ok(cli(&fresh, &["backup", "restore", &file, "--key-file", pass.to_str().unwrap()], None));
-	// Table by table, row by row.
+	// Table by table, row by row; and a full XEP-0227 export, as another server would read it.
 	assert_eq!(dump(&fresh), before);
+	assert_eq!(export(&fresh, &work.join("after.xml")), export_before);
 	assert_eq!(files(&fresh, "tls"), files(&s.dir, "tls"));
 	assert_eq!(files(&fresh, "uploads"), files(&s.dir, "uploads"));
 	assert!(!before.contains("table groups (0 rows)") && before.contains("table invites (1 rows)"), "{before}");

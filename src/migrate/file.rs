@@ -9,7 +9,7 @@ use std::io::Read;
 use rxml::error::EndOrError;
 use rxml::{Event, Options, Parse, Parser, WithOptions};
 
-use super::pie::PIE;
+use super::pie::{Archives, COMPACT, PIE, PIE_MAM};
 use crate::xmpp::element::{Element, namespace};
 
 /// What a parsed element costs beyond its bytes (tree node, child slot).
@@ -20,8 +20,9 @@ const CHUNK: usize = 64 * 1024;
 pub enum Item {
 	/// A `<host jid=…>` begins.
 	Host(String),
-	/// A complete element at host level (or the root of an included file).
-	Element(Element),
+	/// A complete element at host level (or the root of an included file),
+	/// with the archives read inside it (their elements left empty).
+	Element(Element, Archives),
 	/// An element past the limit, with its `name` attribute if it had one.
 	TooBig(Option<String>),
 }
@@ -42,6 +43,10 @@ pub struct PieReader<R> {
 	max: usize,
 	/// Depth inside an element being dropped (too big), and its name.
 	skipping: Option<(usize, Option<String>)>,
+	/// Why the file cannot be read on (found while handling an event).
+	refused: Option<String>,
+	/// The archives of the element being collected.
+	archives: Archives,
 }
 
 impl<R: Read> PieReader<R> {
@@ -61,6 +66,8 @@ impl<R: Read> PieReader<R> {
 			cost: 0,
 			max: max_element_bytes,
 			skipping: None,
+			refused: None,
+			archives: Archives::default(),
 		}
 	}
 
@@ -87,7 +94,11 @@ impl<R: Read> PieReader<R> {
 				Ok(None) => return Ok(None),
 				Ok(Some(ev)) => ev,
 			};
-			if let Some(item) = self.event(ev) {
+			let item = self.event(ev);
+			if let Some(why) = self.refused.take() {
+				return Err(why);
+			}
+			if let Some(item) = item {
 				return Ok(Some(item));
 			}
 		}
@@ -119,8 +130,13 @@ impl<R: Read> PieReader<R> {
 					}
 					return None;
 				}
+				if ns.as_str() == COMPACT {
+					self.refused = Some(format!("the namespace {COMPACT} is the importer's own, not a file's"));
+					return None;
+				}
 				if self.stack.is_empty() {
 					self.cost = 0;
+					self.archives = Archives::default();
 				}
 				let mut el = Element::new_in(name.as_str(), namespace(ns.as_str()));
 				for ((ans, aname), value) in attrs {
@@ -129,9 +145,16 @@ impl<R: Read> PieReader<R> {
 						el.set_attr(aname.as_str(), value);
 					} else if ans.as_str() == crate::xmpp::ns::XML {
 						el.set_attr(&format!("xml:{}", aname.as_str()), value);
+					} else if ans.as_str() == COMPACT {
+						self.refused = Some(format!("the namespace {COMPACT} is the importer's own, not a file's"));
+						return None;
 					} else {
 						el.set_attr(&format!("{{{}}}{}", ans.as_str(), aname.as_str()), value);
 					}
+				}
+				// An archive's messages are mapped as they come, not kept as a tree.
+				if !self.stack.is_empty() && el.is("archive", PIE_MAM) {
+					self.archives.open(&mut el);
 				}
 				self.cost = self.cost.saturating_add(PER_ELEMENT);
 				self.stack.push(el);
@@ -161,11 +184,15 @@ impl<R: Read> PieReader<R> {
 						None
 					}
 					Some(el) => match self.stack.last_mut() {
+						Some(parent) if parent.is("archive", PIE_MAM) && el.is("result", crate::xmpp::ns::MAM) => {
+							self.archives.add(parent, &el);
+							None
+						}
 						Some(parent) => {
 							parent.push(el);
 							None
 						}
-						None => Some(Item::Element(el)),
+						None => Some(Item::Element(el, std::mem::take(&mut self.archives))),
 					},
 				}
 			}

@@ -145,13 +145,13 @@ impl Cx<'_> {
 					name: name.unwrap_or_default(),
 					why: format!("larger than import_max_account_bytes ({})", self.config.limits.import_max_account_bytes),
 				}),
-				file::Item::Element(el) => self.element(el, dir, depth)?,
+				file::Item::Element(el, mut archives) => self.element(el, &mut archives, dir, depth)?,
 			}
 		}
 		Ok(())
 	}
 
-	fn element(&mut self, el: crate::xmpp::element::Element, dir: &Path, depth: usize) -> Result<(), String> {
+	fn element(&mut self, el: crate::xmpp::element::Element, archives: &mut pie::Archives, dir: &Path, depth: usize) -> Result<(), String> {
 		let host = self.host.clone().unwrap_or_else(|| self.config.domain.clone());
 		let foreign = host != self.config.domain;
 		match pie::classify(el) {
@@ -162,11 +162,11 @@ impl Cx<'_> {
 					self.report.skipped.push(Skipped { name, why });
 					return Ok(());
 				}
-				let one = pie::user_from(&u, &host).map_err(|why| Skipped { name, why });
+				let one = pie::user_from(&u, &host, archives).map_err(|why| Skipped { name, why });
 				drop(u);
 				self.report.merge(import_accounts(self.store, &self.limits, [one]));
 			}
-			pie::HostChild::Rooms(r) if !foreign => match pie::rooms_from(&r) {
+			pie::HostChild::Rooms(r) if !foreign => match pie::rooms_from(&r, archives) {
 				Ok(rooms) => import_host(self.store, &self.limits, HostData { rooms, departments: Vec::new() }, &mut self.report),
 				Err(why) => self.report.skipped.push(Skipped { name: "rooms".into(), why }),
 			},

@@ -277,7 +277,7 @@ fn bare(jid: &str) -> &str {
 /// One `<user/>` as the model. `domain` is its host's JID (for telling
 /// which side of an archived message is the account). Errors say what is
 /// wrong, for the report.
-pub fn user_from(el: &Element, domain: &str) -> Result<AccountData, String> {
+pub fn user_from(el: &Element, domain: &str, archives: &mut Archives) -> Result<AccountData, String> {
 	let name = el.attr("name").filter(|n| !n.is_empty()).ok_or("a <user/> without a name")?;
 	let mut a = AccountData { name: name.to_owned(), ..AccountData::default() };
 	if let Some(p) = el.attr("password").filter(|p| !p.is_empty()) {
@@ -362,7 +362,7 @@ pub fn user_from(el: &Element, domain: &str) -> Result<AccountData, String> {
 					}
 				}
 			}
-			("archive", PIE_MAM) => a.archive = archive_from(c, Some(&me))?,
+			("archive", PIE_MAM) => a.archive = archive_from(c, Some(&me), archives)?,
 			_ => {}
 		}
 	}
@@ -471,32 +471,82 @@ fn node_config(f: &Form) -> NodeConfig {
 	c
 }
 
-/// An `#mam` archive. `me`: the account's bare JID (the other side is
-/// `with`); `None` for a room (`with` is the sender, the occupant).
-fn archive_from(el: &Element, me: Option<&str>) -> Result<Vec<ArchivedMessage>, String> {
-	let mut out = Vec::new();
-	for r in el.children().filter(|r| r.is("result", ns::MAM)) {
-		let id = r.attr("id").ok_or("an archived message without an id")?;
-		let fwd = r.child("forwarded", ns::FORWARD).ok_or_else(|| format!("archived message {id}: no <forwarded/>"))?;
-		let m = fwd.children().find(|m| m.name() == "message").ok_or_else(|| format!("archived message {id}: no <message/>"))?;
-		let stamp = fwd.child("delay", ns::DELAY).and_then(|d| d.attr("stamp")).ok_or_else(|| format!("archived message {id}: no time"))?;
-		let micros = crate::features::mam::parse_time(stamp).ok_or_else(|| format!("archived message {id}: bad time {stamp:?}"))?;
-		let (from, to) = (m.attr("from").unwrap_or_default(), m.attr("to").unwrap_or_default());
-		let with = match me {
-			Some(me) if bare(to) == me => from,
-			Some(_) => to,
-			None => from,
-		};
-		out.push(ArchivedMessage { id: id.to_owned(), micros, with: with.to_owned(), xml: client_message(m) });
+/// The reader's own namespace: an archive element it has emptied carries
+/// `{COMPACT}batch`, the index of its messages in [`Archives`]. A file
+/// using it is refused (file.rs).
+pub const COMPACT: &str = "urn:xerra:import:compact";
+const BATCH: &str = "{urn:xerra:import:compact}batch";
+
+/// One archived message as read: (id, micros, from, to, the `<message/>`
+/// as stored).
+pub type Entry = (String, u64, String, String, String);
+
+/// The archives of one host-level element, mapped while it was read (as a
+/// tree an archive takes several times its XML; as entries about its size).
+#[derive(Debug, Default)]
+pub struct Archives(Vec<Result<Vec<Entry>, String>>);
+
+impl Archives {
+	/// Starts the batch of an archive element (marks the element).
+	pub fn open(&mut self, archive: &mut Element) {
+		archive.set_attr(BATCH, self.0.len().to_string());
+		self.0.push(Ok(Vec::new()));
 	}
-	Ok(out)
+
+	/// Maps one `<result/>` of the archive element `archive` into its batch
+	/// (the batch's first error is what the import reports).
+	pub fn add(&mut self, archive: &Element, result: &Element) {
+		let Some(batch) = archive.attr(BATCH).and_then(|k| k.parse::<usize>().ok()).and_then(|k| self.0.get_mut(k)) else { return };
+		if batch.is_err() {
+			return;
+		}
+		match result_entry(result) {
+			Ok(e) => {
+				if let Ok(entries) = batch {
+					entries.push(e);
+				}
+			}
+			Err(why) => *batch = Err(why),
+		}
+	}
+
+	fn take(&mut self, archive: &Element) -> Option<Result<Vec<Entry>, String>> {
+		let k = archive.attr(BATCH)?.parse::<usize>().ok()?;
+		self.0.get_mut(k).map(|b| std::mem::replace(b, Ok(Vec::new())))
+	}
+}
+
+fn result_entry(r: &Element) -> Result<Entry, String> {
+	let id = r.attr("id").ok_or("an archived message without an id")?;
+	let fwd = r.child("forwarded", ns::FORWARD).ok_or_else(|| format!("archived message {id}: no <forwarded/>"))?;
+	let m = fwd.children().find(|m| m.name() == "message").ok_or_else(|| format!("archived message {id}: no <message/>"))?;
+	let stamp = fwd.child("delay", ns::DELAY).and_then(|d| d.attr("stamp")).ok_or_else(|| format!("archived message {id}: no time"))?;
+	let micros = crate::features::mam::parse_time(stamp).ok_or_else(|| format!("archived message {id}: bad time {stamp:?}"))?;
+	let (from, to) = (m.attr("from").unwrap_or_default(), m.attr("to").unwrap_or_default());
+	Ok((id.to_owned(), micros, from.to_owned(), to.to_owned(), client_message(m)))
+}
+
+/// An `#mam` archive: the batch the reader mapped, or its `<result/>`s.
+/// `me`: the account's bare JID (the other side is `with`); `None` for a
+/// room (`with` is the sender, the occupant).
+fn archive_from(el: &Element, me: Option<&str>, archives: &mut Archives) -> Result<Vec<ArchivedMessage>, String> {
+	let entries = match archives.take(el) {
+		Some(batch) => batch?,
+		None => el.children().filter(|r| r.is("result", ns::MAM)).map(result_entry).collect::<Result<Vec<_>, _>>()?,
+	};
+	let with = |from: String, to: String| match me {
+		Some(me) if bare(&to) == me => from,
+		Some(_) => to,
+		None => from,
+	};
+	Ok(entries.into_iter().map(|(id, micros, from, to, xml)| ArchivedMessage { id, micros, with: with(from, to), xml }).collect())
 }
 
 fn flag(el: &Element, name: &str) -> bool {
 	el.attr(name) == Some("true")
 }
 
-pub fn rooms_from(el: &Element) -> Result<Vec<RoomData>, String> {
+pub fn rooms_from(el: &Element, archives: &mut Archives) -> Result<Vec<RoomData>, String> {
 	let mut out = Vec::new();
 	for r in el.children().filter(|r| r.is("room", XERRA)) {
 		let name = r.attr("name").ok_or("a room without a name")?;
@@ -528,7 +578,7 @@ pub fn rooms_from(el: &Element) -> Result<Vec<RoomData>, String> {
 					}
 				}
 				("vCard", ns::VCARD) => room.vcard = Some(c.to_xml(ns::VCARD)),
-				("archive", PIE_MAM) => archive = archive_from(c, None).map_err(|e| format!("room {name}: {e}"))?,
+				("archive", PIE_MAM) => archive = archive_from(c, None, archives).map_err(|e| format!("room {name}: {e}"))?,
 				_ => {}
 			}
 		}

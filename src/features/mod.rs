@@ -20,6 +20,7 @@ pub mod caps;
 pub mod carbons;
 pub mod coturn;
 pub mod disco;
+pub mod extdisco;
 pub mod invites;
 pub mod last;
 pub mod mam;
@@ -101,6 +102,7 @@ pub static ALL: &[&Feature] = &[
 	&muc::FEATURE,
 	&upload::FEATURE,
 	&proxy::FEATURE,
+	&extdisco::FEATURE,
 	&invites::FEATURE,
 	&adhoc::FEATURE,
 	&register::FEATURE,

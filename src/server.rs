@@ -451,7 +451,8 @@ fn start_xmpp(
 	ex: &Rc<async_executor::LocalExecutor<'static>>,
 	mdns: Option<&crate::mdns::Announcer>,
 ) -> Result<(), RunError> {
-	let config = app.config();
+	let mut config = app.config();
+	let turn_secret = crate::features::coturn::ensure_secret(&mut config);
 	let (tls, leaf) = crate::net::tls::load_with_leaf(&config).map_err(RunError::Tls)?;
 	let listeners = crate::net::listen(&config).map_err(RunError::Listen)?;
 	if let Some(path) = &config.banner_file {
@@ -524,6 +525,7 @@ fn start_xmpp(
 	}
 	ex.spawn(crate::stats::sampler::run(server.clone())).detach();
 	ex.spawn(crate::autobackup::run(server.clone())).detach();
+	ex.spawn(crate::features::coturn::apply(server.clone(), turn_secret)).detach();
 	*app.server.borrow_mut() = Some(server);
 	crate::notify::ready(&format!("serving {}", app.domain()));
 	ex.spawn(forget_startup_code()).detach();

@@ -345,7 +345,10 @@ fn run(data_dir: PathBuf, args: &[String]) -> Result<(), String> {
 	while let Some(a) = it.next() {
 		if a == "--appliance" {
 			// HTTPS on 443 too: browsers look for https://DOMAIN/.well-known/host-meta.
-			base = [("http_port", "80"), ("upload_port", "443"), ("mdns", "on")].map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec();
+			// Calls: the image's coturn runs from the file written with turn = local.
+			base = [("http_port", "80"), ("upload_port", "443"), ("mdns", "on"), ("turn", "local")]
+				.map(|(k, v)| (k.to_owned(), v.to_owned()))
+				.to_vec();
 			continue;
 		}
 		let kv = match a.as_str() {

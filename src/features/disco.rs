@@ -54,8 +54,12 @@ fn server_query(server: &Server) -> Element {
 	if let Some((identity, _)) = &upload {
 		q.push(identity.clone());
 	}
-	let mut vars: Vec<&str> =
-		ALL.iter().flat_map(|f| f.disco.iter().copied()).filter(|v| *v != ns::HTTP_UPLOAD || upload.is_some()).collect();
+	let mut vars: Vec<&str> = ALL
+		.iter()
+		.flat_map(|f| f.disco.iter().copied())
+		.filter(|v| *v != ns::HTTP_UPLOAD || upload.is_some())
+		.filter(|v| !super::extdisco::FEATURE.disco.contains(v) || super::extdisco::offered(&server.config.turn))
+		.collect();
 	vars.sort_unstable();
 	vars.dedup();
 	for var in vars {

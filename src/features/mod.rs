@@ -18,8 +18,11 @@ pub mod blocking;
 pub mod bookmarks;
 pub mod caps;
 pub mod carbons;
+pub mod coturn;
 pub mod disco;
+pub mod extdisco;
 pub mod invites;
+pub mod jmi;
 pub mod last;
 pub mod mam;
 pub mod muc;
@@ -35,6 +38,7 @@ pub mod register;
 pub mod roster;
 pub mod session;
 pub mod time;
+pub mod turn;
 pub mod upload;
 pub mod vcard;
 pub mod version;
@@ -99,6 +103,8 @@ pub static ALL: &[&Feature] = &[
 	&muc::FEATURE,
 	&upload::FEATURE,
 	&proxy::FEATURE,
+	&extdisco::FEATURE,
+	&jmi::FEATURE,
 	&invites::FEATURE,
 	&adhoc::FEATURE,
 	&register::FEATURE,

@@ -583,6 +583,7 @@ const TRIM_AFTER_BYTES: usize = 1 << 20;
 
 /// How often the server looks for memory to give back.
 const HOUSEKEEPING: Duration = Duration::from_secs(10);
+const TURN_REFRESH: Duration = Duration::from_secs(60);
 
 /// Gives freed memory back to the operating system after many clients have
 /// left: the allocator keeps freed pages otherwise, and on a small box that
@@ -591,6 +592,7 @@ async fn housekeeping(app: Rc<App>) {
 	let mut peak = 0usize;
 	let mut last_cert_check = Instant::now();
 	let mut last_expiry: Option<Instant> = None;
+	let mut last_turn = Instant::now();
 	loop {
 		async_io::Timer::after(HOUSEKEEPING).await;
 		if last_cert_check.elapsed() >= CERT_CHECK {
@@ -605,6 +607,15 @@ async fn housekeeping(app: Rc<App>) {
 			last_expiry = Some(Instant::now());
 			crate::features::mam::expire(&server);
 			crate::http::upload::expire(&server).await;
+		}
+		// The box's coturn is told the box's addresses (they may change: DHCP).
+		let serving = app.server.borrow().clone();
+		if last_turn.elapsed() >= TURN_REFRESH
+			&& let Some(server) = serving
+			&& server.config.turn.mode == crate::features::turn::Mode::Local
+		{
+			last_turn = Instant::now();
+			crate::features::coturn::refresh(server.config.clone()).await;
 		}
 		let now = app.server.borrow().as_ref().map_or(0, |s| s.guard.borrow().connections());
 		peak = peak.max(now);

@@ -4,6 +4,7 @@
 //! [`render`] is sans-IO; [`write`] and [`remove`] block and run on a thread.
 
 use std::io::Write as _;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use super::turn::{Mode, TurnSettings};
@@ -28,6 +29,8 @@ pub struct CoturnConf<'a> {
 	pub turn: &'a TurnSettings,
 	/// The certificate chain and key for TURN over TLS (the server's own).
 	pub tls: Option<(&'a Path, &'a Path)>,
+	/// The box's own addresses: a relay must not reach the box itself.
+	pub own: &'a [IpAddr],
 }
 
 /// coturn's configuration file, one option a line.
@@ -60,6 +63,7 @@ pub fn render(c: &CoturnConf) -> String {
 		lines.push(opt.to_owned());
 	}
 	lines.extend(DENIED_PEERS.iter().map(|r| format!("denied-peer-ip={r}")));
+	lines.extend(c.own.iter().filter(|ip| !ip.is_loopback()).map(|ip| format!("denied-peer-ip={ip}")));
 	lines.push("syslog".to_owned());
 	match (t.tls_port, c.tls) {
 		(Some(port), Some((cert, key))) => {
@@ -127,6 +131,14 @@ pub async fn apply(server: std::rc::Rc<crate::server::Server>, generated: Option
 	if config.turn.mode == Mode::External && config.turn.secret.is_empty() {
 		log::warn!("turn = external without turn_secret: only STUN is offered, no TURN credentials");
 	}
+	refresh(config).await;
+}
+
+/// Writes coturn's configuration (`turn = local`) or removes it
+/// (otherwise), on a thread; again from housekeeping, so a new address of
+/// the box (DHCP) is denied to relays too. The file changes only when its
+/// content does.
+pub async fn refresh(config: crate::config::Config) {
 	let result = blocking::unblock(move || {
 		let file = path(&config.turn, &config.data_dir);
 		if config.turn.mode != Mode::Local {
@@ -137,7 +149,8 @@ pub async fn apply(server: std::rc::Rc<crate::server::Server>, generated: Option
 			None => None,
 		};
 		let tls = paths.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
-		let content = render(&CoturnConf { domain: &config.domain, turn: &config.turn, tls });
+		let own = own_addresses();
+		let content = render(&CoturnConf { domain: &config.domain, turn: &config.turn, tls, own: &own });
 		write(&file, &content).map(|changed| (file, changed, "written"))
 	})
 	.await;
@@ -146,6 +159,18 @@ pub async fn apply(server: std::rc::Rc<crate::server::Server>, generated: Option
 		Ok(_) => {}
 		Err(e) => log::error!("turn: coturn's configuration: {e}"),
 	}
+}
+
+/// Every address of the box's interfaces (blocking: asks the kernel).
+fn own_addresses() -> Vec<IpAddr> {
+	let Ok(addrs) = nix::ifaddrs::getifaddrs() else { return Vec::new() };
+	let mut out: Vec<IpAddr> = addrs
+		.filter_map(|a| a.address)
+		.filter_map(|s| s.as_sockaddr_in().map(|v4| IpAddr::V4(v4.ip())).or_else(|| s.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))))
+		.collect();
+	out.sort();
+	out.dedup();
+	out
 }
 
 /// Removes the file when the box's coturn is not wanted. Blocking.
@@ -168,7 +193,8 @@ mod tests {
 	#[test]
 	fn renders_what_the_image_relies_on() {
 		let t = settings();
-		let out = render(&CoturnConf { domain: "office.lan", turn: &t, tls: None });
+		let own: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "192.168.1.20".parse().unwrap(), "fd00::20".parse().unwrap()];
+		let out = render(&CoturnConf { domain: "office.lan", turn: &t, tls: None, own: &own });
 		let lines: Vec<&str> = out.lines().collect();
 		assert!(lines[0].starts_with('#'));
 		for want in [
@@ -184,13 +210,17 @@ mod tests {
 			"no-tcp-relay",
 			"denied-peer-ip=127.0.0.0-127.255.255.255",
 			"denied-peer-ip=::1",
+			// The box itself, on the LAN.
+			"denied-peer-ip=192.168.1.20",
+			"denied-peer-ip=fd00::20",
 			"no-tls",
 			"no-dtls",
 		] {
 			assert!(lines.contains(&want), "{want} missing in\n{out}");
 		}
 		assert!(!out.contains("listening-ip") && !out.contains("external-ip") && !out.contains("allow-loopback"));
-		assert!(!out.contains("10.0.0.0"), "LAN phones must stay reachable");
+		assert!(!out.contains("10.0.0.0") && !out.contains("192.168.0.0"), "LAN phones must stay reachable");
+		assert!(!lines.contains(&"denied-peer-ip=127.0.0.1"), "loopback is denied whole already");
 		assert!(out.ends_with('\n'));
 	}
 
@@ -203,7 +233,7 @@ mod tests {
 		t.port = 3479;
 		t.tls_port = Some(5349);
 		let (cert, key) = (Path::new("/var/lib/xerra/tls/office.lan.crt"), Path::new("/var/lib/xerra/tls/office.lan.key"));
-		let out = render(&CoturnConf { domain: "office.lan", turn: &t, tls: Some((cert, key)) });
+		let out = render(&CoturnConf { domain: "office.lan", turn: &t, tls: Some((cert, key)), own: &[] });
 		let lines: Vec<&str> = out.lines().collect();
 		for want in [
 			"listening-ip=127.0.0.1",
@@ -220,7 +250,7 @@ mod tests {
 		}
 		assert!(!lines.contains(&"no-tls"));
 		// Same settings, same bytes (the file is rewritten only on a change).
-		assert_eq!(out, render(&CoturnConf { domain: "office.lan", turn: &t, tls: Some((cert, key)) }));
+		assert_eq!(out, render(&CoturnConf { domain: "office.lan", turn: &t, tls: Some((cert, key)), own: &[] }));
 	}
 
 	#[test]

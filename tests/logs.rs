@@ -132,3 +132,27 @@ fn no_timestamps_under_journald() {
 		assert!(["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].iter().any(|l| line.starts_with(l)), "{line:?}");
 	}
 }
+
+/// Requests that succeed are not logged as refused, though some replies
+/// (a full list, a missing item) are prepared before the storage decides.
+#[test]
+fn what_succeeds_is_not_logged_as_refused() {
+	let s = server_with_users(&["alice"], &[]);
+	let mut alice = s.login("alice");
+	for iq in [
+		"<iq type='set'><enable xmlns='urn:xmpp:push:0' jid='push.example.org' node='n1'/></iq>",
+		"<iq type='set'><block xmlns='urn:xmpp:blocking'><item jid='spam@example.org'/></block></iq>",
+		"<iq type='set'><query xmlns='jabber:iq:private'><prefs xmlns='urn:example:prefs'/></query></iq>",
+		"<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><create node='urn:example:node'/></pubsub></iq>",
+	] {
+		let r = alice.iq(iq);
+		assert_eq!(r.attr("type"), Some("result"), "{iq}: {}", r.to_xml("jabber:client"));
+	}
+	// What is refused is still logged, once.
+	let r = alice.iq("<iq type='set'><pubsub xmlns='http://jabber.org/protocol/pubsub'><create node='urn:example:node'/></pubsub></iq>");
+	assert_eq!(error_condition(&r), "conflict");
+	logged(&s, &["refused iq set", "conflict"]);
+	let log = s.log_text();
+	let refused: Vec<&str> = log.lines().filter(|l| l.contains("refused")).collect();
+	assert_eq!(refused.len(), 1, "{refused:#?}");
+}

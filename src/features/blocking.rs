@@ -102,10 +102,11 @@ fn block(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		return Err(StanzaError::with_text(Condition::BadRequest, "block at least one JID"));
 	}
 	let (user, max) = (cx.user().to_owned(), cx.server.config.limits.max_blocklist_items);
-	let (ok, full) = (iq.iq_result(), iq.error_reply(&StanzaError::with_text(Condition::ResourceConstraint, "the block list is full")));
+	let (ok, full) =
+		(iq.iq_result(), iq.error_reply_later(&StanzaError::with_text(Condition::ResourceConstraint, "the block list is full")));
 	cx.write(move |tx| {
 		if !tx.block(&user, &jids, max)? {
-			return Ok(vec![Out::Reply(full)]);
+			return Ok(vec![Out::Reply(full.send())]);
 		}
 		Ok(vec![Out::Reply(ok), Out::Then(Deferred(Box::new(move |cx: &mut Cx| blocked(&user, jids, cx))))])
 	});

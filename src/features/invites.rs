@@ -91,7 +91,7 @@ fn command(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		.with_attr("status", "completed")
 		.with_child(form);
 	let ok = iq.iq_result().with_child(done);
-	let full = iq.error_reply(&StanzaError::with_text(
+	let full = iq.error_reply_later(&StanzaError::with_text(
 		Condition::ResourceConstraint,
 		format!("you have {max} open invitations; wait until one is used or expires"),
 	));
@@ -99,7 +99,7 @@ fn command(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	// cannot both slip under the limit.
 	cx.write(move |tx| {
 		if tx.open_invites_of(&user, now)? >= max {
-			return Ok(vec![Out::Reply(full)]);
+			return Ok(vec![Out::Reply(full.send())]);
 		}
 		tx.create_invite(&token, &invite)?;
 		Ok(vec![Out::Reply(ok)])

@@ -53,11 +53,11 @@ fn account(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		return Ok(());
 	}
 	// Read on the writer: the logout just recorded (a queued write) is seen.
-	let (ok, missing) = (iq.iq_result(), iq.error_reply(&StanzaError::new(Condition::ItemNotFound)));
+	let (ok, missing) = (iq.iq_result(), iq.error_reply_later(&StanzaError::new(Condition::ItemNotFound)));
 	cx.write(move |tx| {
 		Ok(vec![Out::Reply(match tx.last_activity(&user)? {
 			Some((when, status)) => ok.with_child(query(now().saturating_sub(when), status.as_deref())),
-			None => missing,
+			None => missing.send(),
 		})])
 	});
 	Ok(())

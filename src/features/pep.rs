@@ -257,9 +257,9 @@ fn retract(iq: &Stanza, r: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 	let asked = matches!(r.attr("notify"), Some("1" | "true"));
 	let owner = cx.user().to_owned();
 	let (max_private, limits) = (cx.server.config.limits.max_private_bytes, limits(cx));
-	let (ok, missing) = (iq.iq_result(), iq.error_reply(&StanzaError::new(Condition::ItemNotFound)));
+	let (ok, missing) = (iq.iq_result(), iq.error_reply_later(&StanzaError::new(Condition::ItemNotFound)));
 	cx.write(move |tx| {
-		let Some(n) = tx.pep_node(&owner, &node)? else { return Ok(vec![Out::Reply(missing)]) };
+		let Some(n) = tx.pep_node(&owner, &node)? else { return Ok(vec![Out::Reply(missing.send())]) };
 		let mut gone = Vec::new();
 		for id in ids {
 			if tx.pep_retract(&owner, &node, &id)? {
@@ -267,7 +267,7 @@ fn retract(iq: &Stanza, r: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 			}
 		}
 		if gone.is_empty() {
-			return Ok(vec![Out::Reply(missing)]);
+			return Ok(vec![Out::Reply(missing.send())]);
 		}
 		if node == super::bookmarks::NODE {
 			super::bookmarks::pep_to_private(tx, &owner, limits, max_private)?;
@@ -298,21 +298,17 @@ fn create(iq: &Stanza, c: &Element, cx: &mut Cx) -> Result<(), StanzaError> {
 	let node = node_of(c)?;
 	let options = options_in(iq.payload().and_then(|ps| ps.child("configure", ns::PUBSUB)), ns::PUBSUB_NODE_CONFIG, config_invalid)?;
 	let (owner, max_nodes) = (cx.user().to_owned(), cx.server.config.limits.max_pep_nodes);
-	let reply = |e: Option<StanzaError>| match e {
-		None => iq.iq_result(),
-		Some(e) => iq.error_reply(&e),
-	};
 	let (ok, exists, full) = (
-		reply(None),
-		reply(Some(StanzaError::new(Condition::Conflict))),
-		reply(Some(StanzaError::with_text(Condition::ResourceConstraint, "too many PEP nodes"))),
+		iq.iq_result(),
+		iq.error_reply_later(&StanzaError::new(Condition::Conflict)),
+		iq.error_reply_later(&StanzaError::with_text(Condition::ResourceConstraint, "too many PEP nodes")),
 	);
 	cx.write(move |tx| {
 		if tx.pep_node(&owner, &node)?.is_some() {
-			return Ok(vec![Out::Reply(exists)]);
+			return Ok(vec![Out::Reply(exists.send())]);
 		}
 		let created = tx.pep_create(&owner, &node, options.apply(NodeConfig::default()), max_nodes)?;
-		Ok(vec![Out::Reply(if created { ok } else { full })])
+		Ok(vec![Out::Reply(if created { ok } else { full.send() })])
 	});
 	Ok(())
 }
@@ -378,7 +374,7 @@ fn owner_set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let node = node_of(el)?;
 	let owner = cx.user().to_owned();
 	let (max_items, ok, missing) =
-		(cx.server.config.limits.max_pep_items, iq.iq_result(), iq.error_reply(&StanzaError::new(Condition::ItemNotFound)));
+		(cx.server.config.limits.max_pep_items, iq.iq_result(), iq.error_reply_later(&StanzaError::new(Condition::ItemNotFound)));
 	match el.name() {
 		"configure" => {
 			if el.child("x", ns::DATA_FORMS).is_some_and(|x| x.attr("type") == Some("cancel")) {
@@ -387,7 +383,7 @@ fn owner_set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 			}
 			let options = options_in(Some(el), ns::PUBSUB_NODE_CONFIG, config_invalid)?;
 			cx.write(move |tx| {
-				let Some(n) = tx.pep_node(&owner, &node)? else { return Ok(vec![Out::Reply(missing)]) };
+				let Some(n) = tx.pep_node(&owner, &node)? else { return Ok(vec![Out::Reply(missing.send())]) };
 				tx.pep_configure(&owner, &node, options.apply(n.config), max_items)?;
 				Ok(vec![Out::Reply(ok)])
 			});
@@ -395,7 +391,7 @@ fn owner_set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 		"delete" | "purge" => {
 			let delete = el.name() == "delete";
 			cx.write(move |tx| {
-				let Some(n) = tx.pep_node(&owner, &node)? else { return Ok(vec![Out::Reply(missing)]) };
+				let Some(n) = tx.pep_node(&owner, &node)? else { return Ok(vec![Out::Reply(missing.send())]) };
 				if delete {
 					tx.pep_delete(&owner, &node)?
 				} else {

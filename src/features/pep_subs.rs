@@ -77,11 +77,11 @@ pub fn unsubscribe(iq: &Stanza, el: &Element, cx: &mut Cx) -> Result<(), StanzaE
 	let who = subscriber(el, cx)?;
 	let owner = cx.addressed_account(iq);
 	let ok = iq.iq_result();
-	let missing = iq.error_reply(&StanzaError::new(Condition::ItemNotFound));
+	let missing = iq.error_reply_later(&StanzaError::new(Condition::ItemNotFound));
 	let not_subscribed = iq.error_reply(&app(Condition::UnexpectedRequest, "not-subscribed"));
 	cx.write(move |tx| {
 		if tx.pep_node(&owner, &node)?.is_none() {
-			return Ok(vec![Out::Reply(missing)]);
+			return Ok(vec![Out::Reply(missing.send())]);
 		}
 		Ok(vec![Out::Reply(if tx.pep_unsubscribe(&owner, &node, &who)? { ok } else { not_subscribed })])
 	});

@@ -52,13 +52,14 @@ fn set(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let (el, key) = fragment(iq, cx)?;
 	let xml = el.to_xml(ns::PRIVATE);
 	let (user, max) = (cx.user().to_owned(), cx.server.config.limits.max_private_bytes);
-	let (ok, full) = (iq.iq_result(), iq.error_reply(&StanzaError::with_text(Condition::ResourceConstraint, "private storage is full")));
+	let (ok, full) =
+		(iq.iq_result(), iq.error_reply_later(&StanzaError::with_text(Condition::ResourceConstraint, "private storage is full")));
 	// Old-style bookmarks are mirrored to XEP-0402 (§5.3).
 	let bookmarks = (key == super::bookmarks::LEGACY_KEY).then(|| el.clone());
 	let limits = super::pep::limits(cx);
 	cx.write(move |tx| {
 		if !tx.put_private(&user, &key, &xml, max)? {
-			return Ok(vec![Out::Reply(full)]);
+			return Ok(vec![Out::Reply(full.send())]);
 		}
 		let mut outs = vec![Out::Reply(ok)];
 		if let Some(storage) = &bookmarks {

@@ -90,10 +90,10 @@ fn enable(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	let reg = PushRegistration { jid, node: node.to_owned(), options };
 	let (user, session, max) = (cx.user().to_owned(), cx.session_id, cx.server.config.limits.max_push_registrations);
 	let (ok, full) =
-		(iq.iq_result(), iq.error_reply(&StanzaError::with_text(Condition::ResourceConstraint, "too many push registrations")));
+		(iq.iq_result(), iq.error_reply_later(&StanzaError::with_text(Condition::ResourceConstraint, "too many push registrations")));
 	cx.write(move |tx| {
 		if !tx.put_push(&user, &reg, max)? {
-			return Ok(vec![Out::Reply(full)]);
+			return Ok(vec![Out::Reply(full.send())]);
 		}
 		let step = move |cx: &mut Cx| {
 			if let Some(s) = cx.server.sessions.borrow_mut().get_mut(&user, session) {

@@ -181,6 +181,12 @@ impl Stanza {
 		error_reply(&self.el, err)
 	}
 
+	/// An error reply made before it is known to be needed (ahead of a
+	/// storage job that decides): logged only if it is sent.
+	pub fn error_reply_later(&self, err: &StanzaError) -> LaterError {
+		LaterError { line: format!("refused {}: {err}", Summary(&self.el)), reply: unlogged_error_reply(&self.el, err) }
+	}
+
 	/// An empty iq result with the addresses swapped.
 	pub fn iq_result(&self) -> Element {
 		let mut el = Element::new("iq", ns::CLIENT).with_attr("type", "result");
@@ -196,9 +202,28 @@ impl Stanza {
 /// to parse. Keeps the original payload (RFC 6120 §8.3.1 allows it) except
 /// for messages' bodies, which need not travel back.
 pub fn error_reply(orig: &Element, err: &StanzaError) -> Element {
-	// Every stanza error the server sends is made here: the one place to
-	// tell the admin what was refused and why (never a body: see Summary).
+	// Every stanza error the server sends is made here (or by
+	// `error_reply_later`): the one place to tell the admin what was
+	// refused and why (never a body: see Summary).
 	log::info!("refused {}: {err}", Summary(orig));
+	unlogged_error_reply(orig, err)
+}
+
+/// See [`Stanza::error_reply_later`].
+pub struct LaterError {
+	line: String,
+	reply: Element,
+}
+
+impl LaterError {
+	/// The reply, now that it is sent (the log line is written here).
+	pub fn send(self) -> Element {
+		log::info!("{}", self.line);
+		self.reply
+	}
+}
+
+fn unlogged_error_reply(orig: &Element, err: &StanzaError) -> Element {
 	let mut el = orig.shallow_clone();
 	el.remove_attr("to");
 	el.remove_attr("from");

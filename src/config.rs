@@ -158,6 +158,8 @@ pub struct Config {
 	pub backup_time: Option<(u8, u8)>,
 	/// How many scheduled backups are kept (older ones go after a success).
 	pub backup_keep: usize,
+	/// Converse.js's `dist/` served at `/chat/` on the HTTPS port; `None` = off.
+	pub web_client_dir: Option<PathBuf>,
 	pub limits: Limits,
 }
 
@@ -193,6 +195,7 @@ impl Config {
 			backup_dir: None,
 			backup_time: None,
 			backup_keep: 0,
+			web_client_dir: None,
 			limits: Limits {
 				max_stanza_bytes: 0,
 				max_depth: 0,
@@ -1391,6 +1394,16 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "seconds a web console login lasts without being used; then the admin logs in again",
 		apply: |c, v| {
 			c.limits.console_session_timeout = secs(v, 60, 30 * 86_400)?;
+			Ok(())
+		},
+	},
+	// Issue 15, the web client and BOSH.
+	Setting {
+		name: "web_client_dir",
+		default: "/usr/share/xerra/chat",
+		doc: "folder holding Converse.js's dist/ files, served with a page of ours at /chat/ on the HTTPS port; missing: /chat/ says the web client is not installed; empty = off (404)",
+		apply: |c, v| {
+			c.web_client_dir = path(v);
 			Ok(())
 		},
 	},

@@ -232,6 +232,12 @@ fn a_person_chats_in_converse_served_by_the_box() {
 	browser_run("websocket");
 }
 
+/// The same person and steps, with Converse over BOSH (`/chat/?transport=bosh`).
+#[test]
+fn a_person_chats_in_converse_over_bosh() {
+	browser_run("bosh");
+}
+
 fn browser_run(transport: &str) {
 	let s = server_with_users(&["alice", "bob"], &[&format!("web_client_dir={}", dist().display())]);
 	let port = https_port(&s);

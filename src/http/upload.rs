@@ -225,6 +225,10 @@ async fn connection(rc: Rc<Server>, tcp: TcpStream, peer: SocketAddr, held: Held
 	};
 	match (head.method.as_str(), head.path.as_str()) {
 		("GET", "/xmpp-websocket") => return websocket(rc.clone(), tls, &head, peer, held).await,
+		(method, "/http-bind") => {
+			let method = method.to_owned();
+			return crate::net::bosh::serve(rc.clone(), tls, &method, buf, head_len, head.length, peer, held, deadline).await;
+		}
 		("GET", "/.well-known/host-meta") => return host_meta(server, &mut tls, false).await,
 		("GET", "/.well-known/host-meta.json") => return host_meta(server, &mut tls, true).await,
 		// The web client (Converse.js): GETs only, the head is the request.

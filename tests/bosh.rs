@@ -254,3 +254,35 @@ fn bodies_and_sessions_are_bounded() {
 	assert!(second.is_none());
 	assert_eq!((el.attr("type"), el.attr("condition")), (Some("terminate"), Some("policy-violation")), "{}", el.to_xml(""));
 }
+
+/// `hold='0'`: every request is answered at once, the creation response
+/// still with its stream id and features.
+#[test]
+fn hold_zero_answers_at_once() {
+	let s = server_with_users(&["alice"], &[]);
+	let port = https_port(&s);
+	let (bosh, created) = Bosh::create(port, " wait='60' hold='0'");
+	let bosh = bosh.expect("a session");
+	assert_eq!((created.attr("hold"), created.attr("requests")), (Some("0"), Some("1")), "{}", created.to_xml(""));
+	assert!(created.attr("authid").is_some_and(|a| !a.is_empty()), "{}", created.to_xml(""));
+	let t = Instant::now();
+	let r = bosh.send("", "");
+	assert!(r.attr("type").is_none() && t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+}
+
+/// Empty requests are the client's keepalive: a session that only polls
+/// outlives `idle_timeout` (the core sees each as whitespace).
+#[test]
+fn polling_keeps_a_session_alive() {
+	let s = server_with_users(&["alice"], &["idle_timeout=3", "bosh_max_wait=1"]);
+	let port = https_port(&s);
+	let (alice, _) = login(port, "alice");
+	let until = Instant::now() + Duration::from_secs(7);
+	while Instant::now() < until {
+		let r = alice.send("", "");
+		assert_ne!(r.attr("type"), Some("terminate"), "{}", r.to_xml(""));
+	}
+	let r = alice.send("<iq xmlns='jabber:client' type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>", "");
+	let iq = r.children().find(|c| c.name() == "iq").cloned().unwrap_or_else(|| alice.until("iq"));
+	assert_eq!(iq.attr("type"), Some("result"), "{}", iq.to_xml(""));
+}

@@ -266,7 +266,16 @@ pub async fn serve(
 			let Some(shared) = shared else {
 				return send(&server, &mut tls, http(200, &bosh::terminate(Condition::ItemNotFound))).await;
 			};
+			let empty = body.payload.is_empty() && !body.restart && !body.terminate;
 			let taken = shared.state.borrow_mut().request(body);
+			// An empty request is the client's keepalive: the core sees it
+			// as whitespace (the idle timeout counts from it).
+			let taken = taken.map(|mut t| {
+				if empty {
+					t.input.push(Input::Bytes(" ".into()));
+				}
+				t
+			});
 			let taken = match taken
 				.and_then(|t| shared.feed(std::mem::take(&mut { t.input }), &server.config.domain).map(|()| (t.ticket, t.released)))
 			{
@@ -294,9 +303,10 @@ async fn answer(server: &Server, shared: &Rc<Shared>, ticket: u64, creation: boo
 	loop {
 		let ready = {
 			let st = shared.state.borrow();
+			// The creation response carries the stream id (authid), even with hold 0.
 			let header_in = !creation || shared.authid.borrow().is_some();
-			let data = st.first_held() == Some(ticket) && st.out_bytes() > 0 && header_in;
-			st.ended.is_some() || !st.is_held(ticket) || data || Instant::now() >= until
+			let data = st.first_held() == Some(ticket) && st.out_bytes() > 0;
+			st.ended.is_some() || Instant::now() >= until || (header_in && (!st.is_held(ticket) || data))
 		};
 		if ready {
 			break;

@@ -283,3 +283,43 @@ fn a_stale_resource_of_ones_own_account_in_from_is_overridden() {
 	alice.send(&format!("<message from='{}/x' to='{}' type='chat'><body>forged</body></message>", Server::jid("bob"), Server::jid("bob")));
 	alice.expect_stream_error("invalid-from");
 }
+
+/// The folder's files are opened, read and closed by `blocking`'s threads,
+/// never by the executor (the main thread, whose id is the process id):
+/// strace follows every thread of the server while the page, a file and a
+/// 304 are served.
+#[test]
+fn the_web_clients_files_are_read_off_the_executor_thread() {
+	let dist = dist();
+	let s = Server::start(&[&format!("web_client_dir={}", dist.display())]);
+	let port = https_port(&s);
+	let trace = std::env::temp_dir().join(format!("xerra-webclient-strace-{}.txt", std::process::id()));
+	let mut strace = Command::new("strace")
+		.args(["-f", "-y", "-e", "trace=%file,%desc", "-o"])
+		.arg(&trace)
+		.args(["-p", &s.pid().to_string()])
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.expect("strace (tests/setup installs it)");
+	let mut attached = String::new();
+	let mut err = std::io::BufReader::new(strace.stderr.take().unwrap());
+	while !attached.contains(&format!("Process {} attached", s.pid())) {
+		assert!(std::io::BufRead::read_line(&mut err, &mut attached).unwrap() > 0, "strace: {attached}");
+	}
+	std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+	let tag = tag_of(&get(port, "/chat/", "").text());
+	let js = get(port, &format!("/chat/dist/{tag}/converse.min.js"), "");
+	assert_eq!(js.status(), 200);
+	let etag = js.header("etag").unwrap().to_owned();
+	assert_eq!(get(port, &format!("/chat/dist/{tag}/converse.min.js"), &format!("If-None-Match: {etag}\r\n")).status(), 304);
+	let _ = Command::new("kill").arg("-INT").arg(strace.id().to_string()).status();
+	common::wait_within(&mut strace, common::CHILD_DEADLINE, "strace");
+	let text = std::fs::read_to_string(&trace).unwrap();
+	let _ = std::fs::remove_file(&trace);
+	let dir = dist.canonicalize().unwrap();
+	let on_files: Vec<&str> = text.lines().filter(|l| l.contains(dir.to_str().unwrap())).collect();
+	let (main, workers): (Vec<&str>, Vec<&str>) = on_files.iter().partition(|l| l.starts_with(&format!("{} ", s.pid())));
+	// The trace saw the file work (on some thread): it cannot pass by seeing nothing.
+	assert!(workers.iter().any(|l| l.contains("read(")) && workers.iter().any(|l| l.contains("converse.min.js")), "{on_files:#?}");
+	assert!(main.is_empty(), "the executor thread touched the web client's files: {:#?}", &main[..main.len().min(20)]);
+}

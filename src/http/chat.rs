@@ -4,8 +4,8 @@
 //! - `/chat/`: a page of ours naming the box's domain, WebSocket (or, with
 //!   `?transport=bosh`, BOSH) endpoint and rooms service; its settings are a
 //!   JSON data block read by `/chat/start.js`, so no inline script runs.
-//! - `/chat/dist/TAG/PATH`: a file of the folder. TAG follows
-//!   `converse.min.js`'s size and time, so files under the current TAG
+//! - `/chat/dist/TAG/PATH`: a file of the folder. TAG follows Converse's
+//!   version and `converse.min.js`'s size and time, so files under the current TAG
 //!   never change (immutable); all carry an ETag and Last-Modified (304).
 //!
 //! Only file names of a plain alphabet and known types are served; every
@@ -108,16 +108,25 @@ pub fn media_type(rel: &str) -> Option<&'static str> {
 	})
 }
 
-/// A file's validator: its size and modification time.
-pub fn etag(len: u64, mtime: SystemTime) -> String {
+/// A file's validator: the installed version's tag, its size and modification time.
+pub fn etag(tag: &str, len: u64, mtime: SystemTime) -> String {
 	let t = mtime.duration_since(UNIX_EPOCH).unwrap_or_default();
-	format!("\"{len:x}-{:x}.{:x}\"", t.as_secs(), t.subsec_nanos())
+	format!("\"{tag}-{len:x}-{:x}.{:x}\"", t.as_secs(), t.subsec_nanos())
 }
 
-/// The tag of the installed version (from `converse.min.js`'s metadata).
-pub fn version_tag(len: u64, mtime: SystemTime) -> String {
+/// The tag of the installed version: Converse's version (from its
+/// `manifest.json`; npm's tarballs give every file one fixed mtime) and
+/// `converse.min.js`'s size and time.
+pub fn version_tag(version: &str, len: u64, mtime: SystemTime) -> String {
 	let t = mtime.duration_since(UNIX_EPOCH).unwrap_or_default();
-	format!("{:x}{len:x}", t.as_secs())
+	let v: String = version.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').take(32).collect();
+	format!("{v}-{:x}{len:x}", t.as_secs())
+}
+
+/// The `version` of a `manifest.json`, if it says one.
+pub fn manifest_version(json: &str) -> Option<&str> {
+	let after = json.split("\"version\"").nth(1)?.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+	after.split('"').next()
 }
 
 /// IMF-fixdate (RFC 9110 §5.6.7).
@@ -234,7 +243,13 @@ struct Found {
 fn installed(dir: &Path) -> Option<String> {
 	let js = std::fs::metadata(dir.join("converse.min.js")).ok()?;
 	std::fs::metadata(dir.join("converse.min.css")).ok()?;
-	Some(version_tag(js.len(), js.modified().ok()?))
+	// A small file; one bigger than a manifest is not read.
+	let manifest = std::fs::File::open(dir.join("manifest.json")).ok().and_then(|f| {
+		let mut s = String::new();
+		std::io::Read::read_to_string(&mut std::io::Read::take(f, 4096), &mut s).ok().map(|_| s)
+	});
+	let version = manifest.as_deref().and_then(manifest_version).unwrap_or("");
+	Some(version_tag(version, js.len(), js.modified().ok()?))
 }
 
 /// Opens `rel` below `dir`, if it is a plain file that really is below it
@@ -356,7 +371,7 @@ where
 	S: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin,
 {
 	let Found { file, len, mtime, tag: current } = found;
-	let (etag, modified) = (etag(len, mtime), http_date(mtime));
+	let (etag, modified) = (etag(&current, len, mtime), http_date(mtime));
 	// Under the current tag the bytes cannot change without the tag changing.
 	let cache = if tag == current { "public, max-age=31536000, immutable" } else { "no-cache" };
 	let extra = format!("ETag: {etag}\r\nLast-Modified: {modified}\r\nCache-Control: {cache}\r\n");
@@ -436,7 +451,9 @@ mod tests {
 	fn validators_and_dates() {
 		let t = UNIX_EPOCH + std::time::Duration::from_secs(784_111_777);
 		assert_eq!(http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
-		let tag = etag(10, t);
+		let tag = etag("v", 10, t);
+		assert_eq!(manifest_version("{\"name\": \"x\", \"version\": \"14.0.0\","), Some("14.0.0"));
+		assert!(version_tag("14.0.0</x>", 1, t).starts_with("14.0.0x-"));
 		let req = |h: &[(&str, &str)]| Request {
 			method: "GET".into(),
 			path: "/".into(),

@@ -262,7 +262,10 @@ def run(args, box):
 		open_page(cdp, url)
 		say("site data cleared, reloaded")
 		log_in(cdp, args, args.shots, "8")
-		# Not a contact, so not listed until the peer writes again.
+		# Not a contact, so not listed until the peer writes again: once this
+		# session is online (the one before, still online, would take it alone).
+		poll(cdp, "'I am online' in the profile", "(document.querySelector('converse-user-profile') || {textContent: ''}).textContent.includes('online')", args.step)
+		time.sleep(1)
 		peer.send(me, "are you back?")
 		click(cdp, f"a.open-chat[data-jid='{args.peer}']", "the peer with a new message")
 		poll(cdp, "the new message", shown("are you back?"), args.step)

@@ -286,3 +286,24 @@ fn polling_keeps_a_session_alive() {
 	let iq = r.children().find(|c| c.name() == "iq").cloned().unwrap_or_else(|| alice.until("iq"));
 	assert_eq!(iq.attr("type"), Some("result"), "{}", iq.to_xml(""));
 }
+
+/// A stream error from the session code ends the BOSH session with
+/// `remote-stream-error`, the error inside (XEP-0206 §7).
+#[test]
+fn a_stream_error_ends_the_session() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let port = https_port(&s);
+	let (alice, _) = login(port, "alice");
+	let forged =
+		format!("<message xmlns='jabber:client' from='{}/x' to='{}'><body>forged</body></message>", Server::jid("bob"), Server::jid("bob"));
+	let mut r = alice.send(&forged, "");
+	let deadline = Instant::now() + Duration::from_secs(30);
+	while r.attr("type") != Some("terminate") && Instant::now() < deadline {
+		r = alice.send("", "");
+	}
+	assert_eq!((r.attr("type"), r.attr("condition")), (Some("terminate"), Some("remote-stream-error")), "{}", r.to_xml(""));
+	let error = r.children().find(|c| c.name() == "error").expect("the stream error inside");
+	assert!(error.children().any(|c| c.name() == "invalid-from"), "{}", r.to_xml(""));
+	let r = alice.send("", "");
+	assert_eq!(r.attr("condition"), Some("item-not-found"), "{}", r.to_xml(""));
+}

@@ -6,7 +6,8 @@
 //! before the 201, so an acknowledged upload survives a power cut.
 //!
 //! Limits: `http_max_connections` and `http_max_connections_per_ip` (a
-//! WebSocket session leaves the pool once upgraded: it is a c2s session),
+//! WebSocket session leaves the pool once upgraded: it is a c2s session; so
+//! does a BOSH request once its body is read, `net::bosh`),
 //! `http_max_request_bytes` (headers), `http_timeout` (from accept to the
 //! end of the head, TLS included), `http_min_bytes_per_second` (bodies both
 //! ways, measured over each `http_timeout`), and the upload settings.

@@ -91,6 +91,10 @@ pub struct Limits {
 	pub console_max_sessions: usize,
 	pub console_session_timeout: Duration,
 	pub setup_restore_max_bytes: u64,
+	pub bosh_max_body_bytes: usize,
+	pub bosh_max_wait: Duration,
+	pub bosh_max_hold: usize,
+	pub bosh_inactivity: Duration,
 }
 
 /// Who may create an account in-band (XEP-0077).
@@ -160,6 +164,8 @@ pub struct Config {
 	pub backup_keep: usize,
 	/// STUN/TURN for calls (XEP-0215) and the box's coturn.
 	pub turn: crate::features::turn::TurnSettings,
+	/// Converse.js's `dist/` served at `/chat/` on the HTTPS port; `None` = off.
+	pub web_client_dir: Option<PathBuf>,
 	pub limits: Limits,
 }
 
@@ -196,6 +202,7 @@ impl Config {
 			backup_time: None,
 			backup_keep: 0,
 			turn: crate::features::turn::TurnSettings::default(),
+			web_client_dir: None,
 			limits: Limits {
 				max_stanza_bytes: 0,
 				max_depth: 0,
@@ -278,6 +285,10 @@ impl Config {
 				console_max_sessions: 0,
 				console_session_timeout: Duration::ZERO,
 				setup_restore_max_bytes: 0,
+				bosh_max_body_bytes: 0,
+				bosh_max_wait: Duration::ZERO,
+				bosh_max_hold: 0,
+				bosh_inactivity: Duration::ZERO,
 			},
 		};
 		for s in SETTINGS {
@@ -1490,6 +1501,52 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "where the server writes coturn's configuration when turn=local (0600); empty = DATA_DIR/turnserver.conf",
 		apply: |c, v| {
 			c.turn.config_file = path(v);
+			Ok(())
+		},
+	},
+	// Issue 15, the web client and BOSH.
+	Setting {
+		name: "web_client_dir",
+		default: "/usr/share/xerra/chat",
+		doc: "folder holding Converse.js's dist/ files, served with a page of ours at /chat/ on the HTTPS port; missing: /chat/ says the web client is not installed; empty = off (404)",
+		apply: |c, v| {
+			c.web_client_dir = path(v);
+			Ok(())
+		},
+	},
+	Setting {
+		name: "bosh_max_body_bytes",
+		default: "327680",
+		doc: "largest BOSH request body at /http-bind (its stanzas are held while it is read), and about the most a response carries; larger: 413",
+		apply: |c, v| {
+			c.limits.bosh_max_body_bytes = num(v, 4096, 16 << 20)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "bosh_max_wait",
+		default: "60",
+		doc: "seconds a BOSH request is held at most waiting for data (a client's larger wait is lowered to this); then it is answered empty",
+		apply: |c, v| {
+			c.limits.bosh_max_wait = secs(v, 1, 3600)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "bosh_max_hold",
+		default: "1",
+		doc: "BOSH requests held at once per session (a client's larger hold is lowered to this); one more and the oldest is answered at once",
+		apply: |c, v| {
+			c.limits.bosh_max_hold = num(v, 0, 2)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "bosh_inactivity",
+		default: "60",
+		doc: "seconds a BOSH session may go without a request held; then it ends (a stream-managed session waits to be resumed)",
+		apply: |c, v| {
+			c.limits.bosh_inactivity = secs(v, 1, 3600)?;
 			Ok(())
 		},
 	},

@@ -7,6 +7,7 @@
 //! `http_max_connections_per_ip`, `http_max_request_bytes` (headers and
 //! body together), `http_timeout` for the whole request.
 
+pub mod chat;
 pub mod framing;
 pub mod media_type;
 pub mod multipart;

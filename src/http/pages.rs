@@ -143,7 +143,8 @@ fn index(app: &App, req: &Request) -> Response {
 	let domain = app.domain();
 	let body = format!(
 		"<p>Xerra serves chat addresses <b>name@{d}</b>. In your chat app (Conversations, Gajim, Dino, Monal, …) \
-		 log in with your address and password; {ports}</p>{}{}",
+		 log in with your address and password; {ports}</p>{}{}{}",
+		web_client_link(app, req),
 		console_link(app, req),
 		trust_section(app),
 		d = escape(&domain),
@@ -152,10 +153,31 @@ fn index(app: &App, req: &Request) -> Response {
 	page(200, &format!("Chat at {domain}"), &body)
 }
 
+/// The web client (`/chat/` on the HTTPS port), when it is on.
+fn web_client_link(app: &App, req: &Request) -> String {
+	let on = app.server.borrow().as_ref().is_some_and(|s| s.config.web_client_dir.is_some());
+	let Some(base) = https_base(app, req).filter(|_| on) else { return String::new() };
+	let url = format!("{base}/chat/");
+	format!("<p>No app at hand? <a id=\"web-client\" href=\"{u}\">Chat in this browser</a> (<code>{u}</code>).</p>", u = escape(&url))
+}
+
 /// Where the admin console is: the HTTPS port, on the host this page was
 /// reached by (an address or a name that already works from here).
 fn console_link(app: &App, req: &Request) -> String {
-	let Some(port) = app.server.borrow().as_ref().and_then(|s| s.upload_port.get()) else { return String::new() };
+	let Some(base) = https_base(app, req) else { return String::new() };
+	let url = format!("{base}/console/");
+	format!(
+		"<h2>Admins</h2><p>Run the box from the <a id=\"console\" href=\"{u}\">admin console</a> (<code>{u}</code>): people, \
+		 departments, invitations, settings, statistics. Your browser will ask you to trust the box's certificate \
+		 (below).</p>",
+		u = escape(&url)
+	)
+}
+
+/// `https://HOST:PORT` of the HTTPS port, on the host this page was reached
+/// by (an address or a name that already works from here).
+fn https_base(app: &App, req: &Request) -> Option<String> {
+	let port = app.server.borrow().as_ref().and_then(|s| s.upload_port.get())?;
 	let host = req.header("host").unwrap_or("");
 	// The host without its port ([v6]:port, name:port); our domain if it is not plain.
 	let host = match host.rsplit_once(':') {
@@ -164,13 +186,7 @@ fn console_link(app: &App, req: &Request) -> String {
 	};
 	let plain = !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
 	let host = if plain { host.to_owned() } else { app.domain() };
-	let url = format!("https://{host}:{port}/console/");
-	format!(
-		"<h2>Admins</h2><p>Run the box from the <a id=\"console\" href=\"{u}\">admin console</a> (<code>{u}</code>): people, \
-		 departments, invitations, settings, statistics. Your browser will ask you to trust the box's certificate \
-		 (below).</p>",
-		u = escape(&url)
-	)
+	Some(format!("https://{host}:{port}"))
 }
 
 fn form(app: &App, a: &Answers, error: Option<&SetupError>, status: u16) -> Response {

@@ -6,7 +6,8 @@
 //! before the 201, so an acknowledged upload survives a power cut.
 //!
 //! Limits: `http_max_connections` and `http_max_connections_per_ip` (a
-//! WebSocket session leaves the pool once upgraded: it is a c2s session),
+//! WebSocket session leaves the pool once upgraded: it is a c2s session; so
+//! does a BOSH request once its body is read, `net::bosh`),
 //! `http_max_request_bytes` (headers), `http_timeout` (from accept to the
 //! end of the head, TLS included), `http_min_bytes_per_second` (bodies both
 //! ways, measured over each `http_timeout`), and the upload settings.
@@ -225,8 +226,14 @@ async fn connection(rc: Rc<Server>, tcp: TcpStream, peer: SocketAddr, held: Held
 	};
 	match (head.method.as_str(), head.path.as_str()) {
 		("GET", "/xmpp-websocket") => return websocket(rc.clone(), tls, &head, peer, held).await,
+		(method, "/http-bind") => {
+			let method = method.to_owned();
+			return crate::net::bosh::serve(rc.clone(), tls, &method, buf, head_len, head.length, peer, held, deadline).await;
+		}
 		("GET", "/.well-known/host-meta") => return host_meta(server, &mut tls, false).await,
 		("GET", "/.well-known/host-meta.json") => return host_meta(server, &mut tls, true).await,
+		// The web client (Converse.js): GETs only, the head is the request.
+		(_, path) if super::chat::owns(path) => return super::chat::serve(server, &mut tls, buf, peer).await,
 		// The web console (its body, if any, by the same deadline).
 		(_, path) if crate::console::owns(path) => return crate::console::serve(server, &mut tls, buf, peer, deadline).await,
 		_ => {}
@@ -306,10 +313,20 @@ async fn host_meta(server: &Server, tls: &mut Tls, json: bool) -> std::io::Resul
 
 /// The WebSocket endpoint (RFC 7395) on the HTTPS port.
 pub fn websocket_url(server: &Server) -> String {
+	format!("wss://{}/xmpp-websocket", authority(server))
+}
+
+/// The BOSH endpoint (XEP-0206) on the HTTPS port.
+pub fn bosh_url(server: &Server) -> String {
+	format!("https://{}/http-bind", authority(server))
+}
+
+/// DOMAIN, or DOMAIN:PORT when the HTTPS port is not the default one.
+fn authority(server: &Server) -> String {
 	match server.upload_port.get() {
 		// The default port of https, as browsers write it.
-		Some(443) | None => format!("wss://{}/xmpp-websocket", server.config.domain),
-		Some(port) => format!("wss://{}:{port}/xmpp-websocket", server.config.domain),
+		Some(443) | None => server.config.domain.clone(),
+		Some(port) => format!("{}:{port}", server.config.domain),
 	}
 }
 

@@ -1,6 +1,7 @@
 //! The smol shell: the only code that touches sockets, TLS and timers.
 //! One `LocalExecutor` on the main thread runs every connection as a task.
 
+pub mod bosh;
 pub mod c2s;
 pub mod ca;
 pub mod component;

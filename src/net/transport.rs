@@ -21,6 +21,8 @@ pub enum Transport {
 	ServerTls(Box<server::TlsStream<TcpStream>>),
 	ClientTls(Box<client::TlsStream<TcpStream>>),
 	Ws(Box<super::ws::Ws>),
+	/// A BOSH session's pipe (XEP-0206), read and written by its owner too.
+	Bosh(Box<super::bosh::Pipe>),
 	/// Between taking the TCP stream for a TLS handshake and getting it back.
 	Gone,
 }
@@ -36,6 +38,10 @@ impl Transport {
 	pub async fn close_soon(&mut self) {
 		if let Transport::Ws(ws) = self {
 			ws.close().await;
+		}
+		if let Transport::Bosh(pipe) = self {
+			pipe.close();
+			return;
 		}
 		let _ = async {
 			self.close().await?;
@@ -64,7 +70,7 @@ impl AsyncRead for Transport {
 			Transport::Plain(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
 			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
 			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(0)),
+			Transport::Gone | Transport::Ws(_) | Transport::Bosh(_) => Poll::Ready(Ok(0)),
 		}
 	}
 }
@@ -75,7 +81,7 @@ impl AsyncWrite for Transport {
 			Transport::Plain(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
 			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
 			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-			Transport::Gone | Transport::Ws(_) => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+			Transport::Gone | Transport::Ws(_) | Transport::Bosh(_) => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
 		}
 	}
 
@@ -84,7 +90,7 @@ impl AsyncWrite for Transport {
 			Transport::Plain(s) => Pin::new(s.as_mut()).poll_flush(cx),
 			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
 			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),
+			Transport::Gone | Transport::Ws(_) | Transport::Bosh(_) => Poll::Ready(Ok(())),
 		}
 	}
 
@@ -93,7 +99,7 @@ impl AsyncWrite for Transport {
 			Transport::Plain(s) => Pin::new(s.as_mut()).poll_close(cx),
 			Transport::ServerTls(s) => Pin::new(s.as_mut()).poll_close(cx),
 			Transport::ClientTls(s) => Pin::new(s.as_mut()).poll_close(cx),
-			Transport::Gone | Transport::Ws(_) => Poll::Ready(Ok(())),
+			Transport::Gone | Transport::Ws(_) | Transport::Bosh(_) => Poll::Ready(Ok(())),
 		}
 	}
 }

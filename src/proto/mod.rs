@@ -1,6 +1,7 @@
 //! Sans-IO protocol cores: input (parsed XML, client data) -> state + actions.
 //! No sockets, no timers, no tasks here.
 
+pub mod bosh;
 pub mod component;
 pub mod dialback;
 pub mod sasl;

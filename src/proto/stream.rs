@@ -567,13 +567,14 @@ impl C2sStream {
 				return self.fail(StreamError::new(StreamCondition::InvalidNamespace), env, out);
 			}
 		};
-		// RFC 6120 §8.1.2.1: the server stamps `from`; a different one from
-		// the client is refused, never relayed.
-		if let Some(from) = &stanza.from {
-			let own = from.as_str() == jid.as_str() || (from.is_bare() && from.to_bare() == jid.to_bare());
-			if !own {
-				return self.fail(StreamError::with_text(StreamCondition::InvalidFrom, "from does not match your address"), env, out);
-			}
+		// RFC 6120 §8.1.2.1: the server stamps `from`. Another account's JID
+		// is refused (§4.9.3.9), never relayed; another resource of this
+		// account is overridden: Converse.js 14, reloaded, resumes its
+		// XEP-0198 session and then names a resource it made up anew.
+		if let Some(from) = &stanza.from
+			&& from.to_bare() != jid.to_bare()
+		{
+			return self.fail(StreamError::with_text(StreamCondition::InvalidFrom, "from does not match your address"), env, out);
 		}
 		stanza.set_from(jid.clone().into());
 		out.push(Action::Stanza(stanza));

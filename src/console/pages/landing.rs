@@ -72,8 +72,9 @@ fn reset_done(facts: &Form) -> Response {
 async fn invite_done(server: &Server, facts: &Form) -> Response {
 	let body = format!(
 		"<div class=\"card ok\" id=\"done\">Welcome! Your chat address is <b id=\"jid\">{j}</b>.</div>\
-		 <p>In your chat app, add an account with this address and the password you chose.{}</p>{}",
+		 <p>In your chat app, add an account with this address and the password you chose.{}</p>{}{}",
 		facts.get("group").map(|g| format!(" Your colleagues in {} are already your contacts.", e(g))).unwrap_or_default(),
+		web_client_note(server),
 		trust_note(server).await,
 		j = e(facts.get("jid").unwrap_or(""))
 	);
@@ -118,6 +119,15 @@ async fn reset(server: &Server, req: &Request, form: &Form, token: &str, post: b
 		min = crate::setup::MIN_PASSWORD_CHARS,
 	);
 	html::bare(status, "New password", &body)
+}
+
+/// The web client on this port, for someone without an app (when it is on).
+fn web_client_note(server: &Server) -> String {
+	if server.config.web_client_dir.is_none() {
+		return String::new();
+	}
+	"<p><small>No app? Once you have a name and password, <a id=\"web-client\" href=\"/chat/\">chat in this browser</a>.</small></p>"
+		.to_owned()
 }
 
 /// Which app to install, by what the browser says it runs on.
@@ -205,7 +215,7 @@ async fn invite(server: &Server, req: &Request, form: &Form, token: &str, post: 
 		 <div class=\"card\"><h2>2. Open the invitation in it</h2><p><a class=\"btn\" id=\"open-app\" href=\"{uri}\">Open in my chat app</a></p>\
 		 <p><small>On a computer? Scan this with the app on your phone:</small></p><div class=\"qr\">{qr}</div>{trust}</div>\
 		 <form class=\"card\" id=\"register\" method=\"post\" action=\"{path}\">{csrf}\
-		 <h2>Or pick your name and password here</h2><p><small>For apps that cannot use the invitation. Then log in with them in the app.</small></p>\
+		 <h2>Or pick your name and password here</h2><p><small>For apps that cannot use the invitation. Then log in with them in the app.</small></p>{web}\
 		 <label for=\"name\">User name</label><input id=\"name\" name=\"name\" value=\"{name}\" autocapitalize=\"none\" required placeholder=\"anna.berg\">\
 		 <small>Your address will be <i>name</i>@{d}.</small>\
 		 <label for=\"password\">Password</label><small>At least {min} characters.</small>\
@@ -221,6 +231,7 @@ async fn invite(server: &Server, req: &Request, form: &Form, token: &str, post: 
 		trust = trust_note(server).await,
 		name = e(name),
 		min = crate::setup::MIN_PASSWORD_CHARS,
+		web = web_client_note(server),
 	);
 	html::bare(status, "Join the chat", &body)
 }

@@ -118,6 +118,15 @@ pub async fn serve_ws(server: Rc<Server>, ws: super::ws::Ws, peer: SocketAddr, c
 	run_to_end(&mut conn, false).await;
 }
 
+/// Serves an XMPP session over BOSH (XEP-0206); admitted by the caller
+/// (`net::bosh`), which has counted it as a client connection. No channel
+/// binding: the requests come over many TLS connections.
+pub async fn serve_bosh(server: Rc<Server>, pipe: super::bosh::Pipe, peer: SocketAddr) {
+	let mut conn = Conn::new(server.clone(), Transport::Bosh(Box::new(pipe)), peer);
+	conn.stream = C2sStream::new_tls(server.new_id(), None);
+	run_to_end(&mut conn, false).await;
+}
+
 async fn run_to_end(conn: &mut Conn, direct_tls: bool) {
 	let (server, peer) = (conn.server.clone(), conn.peer);
 	let end = conn.run(direct_tls).await.unwrap_or_else(|e| {
@@ -503,6 +512,9 @@ impl Conn {
 			if let Transport::Ws(ws) = io {
 				return ws.write(&out).await;
 			}
+			if let Transport::Bosh(pipe) = io {
+				return pipe.write(&out).await;
+			}
 			io.write_all(&out).await?;
 			io.flush().await
 		};
@@ -547,6 +559,12 @@ async fn read_shared(io: &mut Transport) -> io::Result<usize> {
 			return Ok(0);
 		}
 		return Ok(READ_BUF.with_borrow_mut(|buf| ws.take(buf)));
+	}
+	if let Transport::Bosh(pipe) = io {
+		if !pipe.fill().await? {
+			return Ok(0);
+		}
+		return Ok(READ_BUF.with_borrow_mut(|buf| pipe.take(buf)));
 	}
 	std::future::poll_fn(|cx| READ_BUF.with_borrow_mut(|buf| Pin::new(&mut *io).poll_read(cx, buf))).await
 }

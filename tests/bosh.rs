@@ -178,7 +178,7 @@ fn a_terminated_session_is_gone() {
 
 /// `bosh_max_wait`: an empty request is answered empty after the wait;
 /// `bosh_max_hold` 1: a second request answers the first at once; a rid
-/// seen already or beyond the window ends the session (`item-not-found`).
+/// no longer remembered or beyond the window ends the session (`item-not-found`).
 #[test]
 fn wait_hold_and_the_rid_window() {
 	let s = server_with_users(&["alice"], &["bosh_max_wait=2"]);
@@ -207,7 +207,8 @@ fn wait_hold_and_the_rid_window() {
 	assert!(first_took < Duration::from_millis(1500) + Duration::from_millis(300), "first held {first_took:?}");
 	assert!(t.elapsed() >= Duration::from_millis(1500), "the second is held");
 
-	let old = alice.rid.load(Ordering::SeqCst) - 1;
+	// A rid answered long ago (no longer remembered) ends the session.
+	let old = alice.rid.load(Ordering::SeqCst) - 5;
 	let r = alice.send_rid(old, "", "");
 	assert_eq!((r.attr("type"), r.attr("condition")), (Some("terminate"), Some("item-not-found")), "{}", r.to_xml(""));
 	let (bosh, _) = login(port, "alice");
@@ -306,4 +307,51 @@ fn a_stream_error_ends_the_session() {
 	assert!(error.children().any(|c| c.name() == "invalid-from"), "{}", r.to_xml(""));
 	let r = alice.send("", "");
 	assert_eq!(r.attr("condition"), Some("item-not-found"), "{}", r.to_xml(""));
+}
+
+/// XEP-0124 §14.3: a client whose connection broke sends the same request
+/// again. Answered already: the same response again (the chat goes on);
+/// still held: the held one answers at once with a recoverable error and
+/// the copy gets the data; too many repeats: policy-violation.
+#[test]
+fn a_request_sent_again_after_a_broken_connection_is_answered_again() {
+	let s = server_with_users(&["alice", "bob"], &["bosh_max_wait=5"]);
+	let port = https_port(&s);
+	let mut bob = s.online("bob");
+	let (alice, jid) = login(port, "alice");
+	let rid = alice.next_rid();
+	let payload = format!("<message xmlns='jabber:client' to='{}' type='chat'><body>once</body></message>", Server::jid("bob"));
+	let first = alice.send_rid(rid, &payload, "");
+	let again = alice.send_rid(rid, &payload, "");
+	assert_eq!(again.to_xml(""), first.to_xml(""), "the same response");
+	// Sent once, though the request came twice.
+	bob.wait_for(|e| e.name() == "message");
+	assert!(bob.drain(Duration::from_millis(500)).iter().all(|e| e.name() != "message"), "delivered twice");
+
+	// Held, then sent again: the first copy answers at once, the second waits and gets the message.
+	let rid = alice.next_rid();
+	let held = {
+		let a = Bosh { port, sid: alice.sid.clone(), rid: AtomicU64::new(0) };
+		std::thread::spawn(move || a.send_rid(rid, "", ""))
+	};
+	std::thread::sleep(Duration::from_millis(300));
+	let copy = {
+		let a = Bosh { port, sid: alice.sid.clone(), rid: AtomicU64::new(0) };
+		std::thread::spawn(move || a.send_rid(rid, "", ""))
+	};
+	let superseded = held.join().unwrap();
+	assert_eq!(superseded.attr("type"), Some("error"), "{}", superseded.to_xml(""));
+	bob.send(&format!("<message to='{jid}' type='chat'><body>to the copy</body></message>"));
+	let got = copy.join().unwrap();
+	assert!(got.to_xml("").contains("to the copy"), "{}", got.to_xml(""));
+
+	// A client that only repeats itself is cut off.
+	let mut last = got;
+	for _ in 0..20 {
+		last = alice.send_rid(rid, "", "");
+		if last.attr("type") == Some("terminate") {
+			break;
+		}
+	}
+	assert_eq!((last.attr("type"), last.attr("condition")), (Some("terminate"), Some("policy-violation")), "{}", last.to_xml(""));
 }

@@ -21,7 +21,7 @@ use futures_lite::{AsyncReadExt as _, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::server::TlsStream;
 
 use crate::net::per_ip::Held;
-use crate::proto::bosh::{self, Body, Bounds, Condition, Input, Outbound, Session};
+use crate::proto::bosh::{self, Body, Bounds, Condition, Input, Outbound, Request, Session};
 use crate::server::Server;
 use crate::xmpp::reader::{StreamReader, XmlLimits};
 
@@ -30,8 +30,12 @@ type Tls = TlsStream<TcpStream>;
 /// One session as the requests and the core's pipe share it.
 struct Shared {
 	state: RefCell<Session>,
-	/// Wakes a held request (by ticket) to look again.
-	wakers: RefCell<HashMap<u64, async_channel::Sender<()>>>,
+	/// Wakes a held request (by rid) to look again; the number tells a
+	/// request from a later copy of it that took its place.
+	wakers: RefCell<HashMap<u64, (u64, async_channel::Sender<()>)>>,
+	copies: std::cell::Cell<u64>,
+	/// The responses kept for repeats, charged to the memory budget.
+	kept: RefCell<crate::mem::Charge>,
 	/// Bodies' stanzas, in rid order, for the core.
 	inbound: async_channel::Sender<Vec<u8>>,
 	/// Wakes the core's write waiting for room.
@@ -44,14 +48,14 @@ struct Shared {
 impl Shared {
 	fn wake(&self, ticket: Option<u64>) {
 		if let Some(t) = ticket
-			&& let Some(w) = self.wakers.borrow().get(&t)
+			&& let Some((_, w)) = self.wakers.borrow().get(&t)
 		{
 			let _ = w.try_send(());
 		}
 	}
 
 	fn wake_all(&self) {
-		for w in self.wakers.borrow().values() {
+		for (_, w) in self.wakers.borrow().values() {
 			let _ = w.try_send(());
 		}
 	}
@@ -267,7 +271,17 @@ pub async fn serve(
 				return send(&server, &mut tls, http(200, &bosh::terminate(Condition::ItemNotFound))).await;
 			};
 			let empty = body.payload.is_empty() && !body.restart && !body.terminate;
-			let taken = shared.state.borrow_mut().request(body);
+			let request = shared.state.borrow_mut().request(body);
+			let taken = match request {
+				Ok(Request::Taken(t)) => Ok(t),
+				// The client's connection broke before it read this (§14.3).
+				Ok(Request::Resend(text)) => return send(&server, &mut tls, http(200, &text)).await,
+				Ok(Request::Supersede(rid)) => {
+					let text = answer(&server, &shared, rid, false).await;
+					return send(&server, &mut tls, http(200, &text)).await;
+				}
+				Err(c) => Err(c),
+			};
 			// An empty request is the client's keepalive: the core sees it
 			// as whitespace (the idle timeout counts from it).
 			let taken = taken.map(|mut t| {
@@ -298,9 +312,17 @@ pub async fn serve(
 /// session ends or `wait` passes; the response body.
 async fn answer(server: &Server, shared: &Rc<Shared>, ticket: u64, creation: bool) -> String {
 	let (tx, rx) = async_channel::bounded(1);
-	shared.wakers.borrow_mut().insert(ticket, tx);
+	let copy = shared.copies.get() + 1;
+	shared.copies.set(copy);
+	// A later copy of a request takes its place; the earlier one answers at once.
+	if let Some((_, earlier)) = shared.wakers.borrow_mut().insert(ticket, (copy, tx)) {
+		let _ = earlier.try_send(());
+	}
 	let until = Instant::now() + shared.state.borrow().wait;
 	loop {
+		if shared.wakers.borrow().get(&ticket).map(|(c, _)| *c) != Some(copy) {
+			return bosh::recoverable();
+		}
 		let ready = {
 			let st = shared.state.borrow();
 			// The creation response carries the stream id (authid), even with hold 0.
@@ -326,6 +348,13 @@ async fn answer(server: &Server, shared: &Rc<Shared>, ticket: u64, creation: boo
 	let authid = shared.authid.borrow().clone().unwrap_or_default();
 	let created = creation.then(|| bosh::Created { domain: &server.config.domain, authid: &authid });
 	let text = bosh::response(&st, created, &elements, st.ended);
+	// Kept for a repeat of this rid while the budget takes it; if it does
+	// not, a repeat ends the session (item-not-found) instead.
+	st.remember(ticket, text.clone());
+	if shared.kept.borrow_mut().resize(st.sent_bytes(), crate::mem::Class::Transit).is_err() {
+		st.forget_sent();
+		let _ = shared.kept.borrow_mut().resize(0, crate::mem::Class::Transit);
+	}
 	drop(st);
 	let _ = shared.room.0.try_send(());
 	text
@@ -358,6 +387,8 @@ async fn create(server: Rc<Server>, mut tls: Tls, body: Body, peer: SocketAddr, 
 	let shared = Rc::new(Shared {
 		state: RefCell::new(state),
 		wakers: RefCell::new(HashMap::new()),
+		copies: std::cell::Cell::new(0),
+		kept: RefCell::new(crate::mem::Charge::default()),
 		inbound: tx,
 		room: async_channel::bounded(1),
 		authid: RefCell::new(None),

@@ -1,8 +1,10 @@
 //! BOSH (XEP-0124) carrying XMPP (XEP-0206), sans-IO: what a `<body/>`
 //! says, and one HTTP session's state — the request ids (`rid`) taken in
 //! order within the window, the requests held (at most `hold`, the oldest
-//! answered at once past it), what waits for the client, and when the
-//! session has been inactive. The shell (`net::bosh`) moves the bytes.
+//! answered at once past it), the last responses (a client whose
+//! connection broke sends the same `rid` again, §14.3), what waits for the
+//! client, and when the session has been inactive. The shell (`net::bosh`)
+//! moves the bytes. A held request is known by its `rid`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -17,6 +19,9 @@ pub const XBOSH: &str = "urn:xmpp:xbosh";
 pub const VERSION: &str = "1.11";
 /// Seconds announced as the shortest polling interval.
 pub const POLLING: u64 = 2;
+/// Times in a row a client may send a `rid` again before the session ends
+/// with `policy-violation` (§14.3: a repeat must not be a way around polling).
+pub const MAX_REPEATS: u32 = 8;
 
 /// Why a session ends (XEP-0124 §17 terminal conditions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,13 +102,25 @@ pub enum Input {
 	End,
 }
 
-/// A request taken: feed `input`, wait as `ticket`; `released`, if any, is
-/// an older held request to answer at once.
+/// A request taken: feed `input`, wait as `ticket` (its rid); `released`,
+/// if any, is an older held request to answer at once.
 #[derive(Debug)]
 pub struct Taken {
 	pub input: Vec<Input>,
 	pub ticket: u64,
 	pub released: Option<u64>,
+}
+
+/// What to do with a request of a session.
+#[derive(Debug)]
+pub enum Request {
+	/// A new one.
+	Taken(Taken),
+	/// A `rid` answered already: this response again (§14.3).
+	Resend(String),
+	/// A `rid` still held: the request waiting for it answers at once with a
+	/// recoverable error, and this one waits in its place (§14.3).
+	Supersede(u64),
 }
 
 #[derive(Debug)]
@@ -116,8 +133,13 @@ pub struct Session {
 	last_rid: u64,
 	/// Requests that came ahead of their turn (at most the window).
 	early: BTreeMap<u64, Vec<Input>>,
+	/// Held requests by rid, oldest first.
 	held: VecDeque<u64>,
-	next_ticket: u64,
+	/// The last `requests()` responses by rid, and their bytes.
+	sent: VecDeque<(u64, String)>,
+	sent_bytes: usize,
+	/// Requests in a row that repeated a rid.
+	repeats: u32,
 	/// Elements for the client, and their bytes.
 	out: Vec<String>,
 	out_bytes: usize,
@@ -140,13 +162,15 @@ impl Session {
 			last_rid: body.rid,
 			early: BTreeMap::new(),
 			held: VecDeque::new(),
-			next_ticket: 0,
+			sent: VecDeque::new(),
+			sent_bytes: 0,
+			repeats: 0,
 			out: Vec::new(),
 			out_bytes: 0,
 			ended: None,
 			idle_since: None,
 		};
-		let ticket = s.hold_one().0;
+		let ticket = s.hold_one(body.rid).0;
 		(s, ticket)
 	}
 
@@ -155,22 +179,36 @@ impl Session {
 		self.hold + 1
 	}
 
-	fn hold_one(&mut self) -> (u64, Option<u64>) {
-		self.next_ticket += 1;
-		self.held.push_back(self.next_ticket);
+	fn hold_one(&mut self, rid: u64) -> (u64, Option<u64>) {
+		self.held.push_back(rid);
 		self.idle_since = None;
 		// Past `hold`, the oldest is answered at once (§10); with hold 0 that is this one.
 		let released = if self.held.len() > self.hold { self.held.pop_front() } else { None };
-		(self.next_ticket, released)
+		(rid, released)
 	}
 
 	/// Takes a request of this session, or the condition that ends it: a
-	/// rid already seen or beyond the window (§14.3) is `item-not-found`.
-	pub fn request(&mut self, body: Body) -> Result<Taken, Condition> {
+	/// rid beyond the window, or seen and no longer remembered, is
+	/// `item-not-found` (§14.3, the same either way).
+	pub fn request(&mut self, body: Body) -> Result<Request, Condition> {
 		let window = self.last_rid.saturating_add(self.requests() as u64);
-		if body.rid <= self.last_rid || body.rid > window || self.early.contains_key(&body.rid) {
+		if body.rid <= self.last_rid || self.early.contains_key(&body.rid) {
+			self.repeats += 1;
+			if self.repeats > MAX_REPEATS {
+				return Err(Condition::PolicyViolation);
+			}
+			if self.held.contains(&body.rid) {
+				return Ok(Request::Supersede(body.rid));
+			}
+			return match self.sent.iter().find(|(rid, _)| *rid == body.rid) {
+				Some((_, text)) => Ok(Request::Resend(text.clone())),
+				None => Err(Condition::ItemNotFound),
+			};
+		}
+		if body.rid > window {
 			return Err(Condition::ItemNotFound);
 		}
+		self.repeats = 0;
 		let mut input = Vec::new();
 		if body.restart {
 			input.push(Input::Restart);
@@ -187,8 +225,31 @@ impl Session {
 			self.last_rid += 1;
 			ready.extend(next);
 		}
-		let (ticket, released) = self.hold_one();
-		Ok(Taken { input: ready, ticket, released })
+		let (ticket, released) = self.hold_one(body.rid);
+		Ok(Request::Taken(Taken { input: ready, ticket, released }))
+	}
+
+	/// Keeps the response to `rid` for a repeat, with the last `requests()`.
+	pub fn remember(&mut self, rid: u64, text: String) {
+		self.sent_bytes += text.len();
+		self.sent.push_back((rid, text));
+		while self.sent.len() > self.requests() {
+			if let Some((_, old)) = self.sent.pop_front() {
+				self.sent_bytes -= old.len();
+			}
+		}
+	}
+
+	/// Bytes of the responses kept (the shell charges them to the budget).
+	pub fn sent_bytes(&self) -> usize {
+		self.sent_bytes
+	}
+
+	/// Forgets the kept responses (the budget could not take them): a
+	/// repeat then ends the session with `item-not-found`.
+	pub fn forget_sent(&mut self) {
+		self.sent.clear();
+		self.sent_bytes = 0;
 	}
 
 	/// Whether `ticket` still waits to be answered.
@@ -310,6 +371,12 @@ pub fn response(s: &Session, created: Option<Created>, elements: &[String], end:
 	b
 }
 
+/// The answer to a held request another with its rid replaced: a
+/// recoverable binding error (§17.2), after which the client goes on.
+pub fn recoverable() -> String {
+	format!("<body xmlns='{NS}' type='error'/>")
+}
+
 /// A `<body/>` ending a session that is not (or no longer) there.
 pub fn terminate(condition: Condition) -> String {
 	format!("<body xmlns='{NS}' type='terminate' condition='{}'/>", condition.as_str())
@@ -365,16 +432,68 @@ mod tests {
 	fn rids_in_order_within_the_window() {
 		let (mut s, first) = Session::new("s".into(), &Body { rid: 100, ..Body::default() }, BOUNDS);
 		// rid 102 comes before 101: held back until 101 is in.
-		let t = s.request(body(102, "<b/>")).unwrap();
+		let t = taken(s.request(body(102, "<b/>")));
 		assert!(t.input.is_empty());
 		assert_eq!(t.released, Some(first), "hold 1: the older request is answered");
-		let t2 = s.request(body(101, "<a/>")).unwrap();
+		let t2 = taken(s.request(body(101, "<a/>")));
 		assert_eq!(t2.input, vec![Input::Bytes("<a/>".into()), Input::Bytes("<b/>".into())]);
 		assert_eq!(t2.released, Some(t.ticket));
-		// Seen already, or beyond the window (last 102, requests 2).
-		assert_eq!(s.request(body(101, "")).err(), Some(Condition::ItemNotFound));
+		// Still held: the new copy takes its place; beyond the window (last
+		// 102, requests 2): item-not-found.
+		assert!(matches!(s.request(body(101, "")), Ok(Request::Supersede(101))));
+		// Released (answered by the shell) but not remembered: gone.
+		assert_eq!(s.request(body(102, "")).err(), Some(Condition::ItemNotFound));
 		assert_eq!(s.request(body(105, "")).err(), Some(Condition::ItemNotFound));
 		assert!(s.request(body(103, "")).is_ok());
+	}
+
+	fn taken(r: Result<Request, Condition>) -> Taken {
+		match r {
+			Ok(Request::Taken(t)) => t,
+			other => panic!("not taken: {other:?}"),
+		}
+	}
+
+	#[test]
+	fn a_repeated_rid_gets_its_response_again_while_remembered() {
+		let (mut s, first) = Session::new("s".into(), &Body { rid: 100, ..Body::default() }, BOUNDS);
+		s.answered(first, Instant::now());
+		s.remember(first, "<body n='100'/>".into());
+		let t = taken(s.request(body(101, "<a/>")));
+		s.answered(t.ticket, Instant::now());
+		s.remember(t.ticket, "<body n='101'/>".into());
+		assert!(matches!(s.request(body(101, "<a/>")), Ok(Request::Resend(r)) if r == "<body n='101'/>"));
+		assert!(matches!(s.request(body(100, "")), Ok(Request::Resend(r)) if r == "<body n='100'/>"));
+		// Only the last `requests()` (2) are kept.
+		for rid in 102..104 {
+			let t = taken(s.request(body(rid, "")));
+			s.answered(t.ticket, Instant::now());
+			s.remember(t.ticket, format!("<body n='{rid}'/>"));
+		}
+		assert_eq!(s.sent_bytes(), 2 * "<body n='102'/>".len());
+		assert_eq!(s.request(body(101, "")).err(), Some(Condition::ItemNotFound));
+		s.forget_sent();
+		assert_eq!(s.request(body(103, "")).err(), Some(Condition::ItemNotFound));
+	}
+
+	#[test]
+	fn repeating_a_rid_without_end_is_a_policy_violation() {
+		let (mut s, first) = Session::new("s".into(), &Body { rid: 1, ..Body::default() }, BOUNDS);
+		s.answered(first, Instant::now());
+		s.remember(first, "<body/>".into());
+		for _ in 0..MAX_REPEATS {
+			assert!(matches!(s.request(body(1, "")), Ok(Request::Resend(_))));
+		}
+		assert_eq!(s.request(body(1, "")).err(), Some(Condition::PolicyViolation));
+		// A new rid in between starts the count again.
+		let (mut s, first) = Session::new("s".into(), &Body { rid: 1, ..Body::default() }, BOUNDS);
+		s.answered(first, Instant::now());
+		s.remember(first, "<body/>".into());
+		for rid in 2..(2 + u64::from(MAX_REPEATS)) {
+			assert!(matches!(s.request(body(1, "")), Ok(Request::Resend(_))));
+			let t = taken(s.request(body(rid, "")));
+			s.answered(t.ticket, Instant::now());
+		}
 	}
 
 	#[test]
@@ -384,7 +503,7 @@ mod tests {
 		assert_eq!(s.inactive_at(), None, "a request is held");
 		s.answered(first, now);
 		assert_eq!(s.inactive_at(), Some(now + Duration::from_secs(30)));
-		s.request(body(2, "")).unwrap();
+		taken(s.request(body(2, "")));
 		assert_eq!(s.inactive_at(), None);
 	}
 

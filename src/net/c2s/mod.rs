@@ -32,6 +32,7 @@ use crate::xmpp::stanza::Kind;
 
 mod delivery;
 mod env;
+mod sasl2;
 mod session;
 
 use env::Env;
@@ -344,7 +345,12 @@ impl Conn {
 			};
 			let start = actions.len();
 			self.stream.event(ev, &mut env, &mut actions);
-			match actions[start..].iter().find(|a| matches!(a, Action::Restart | Action::StartTls | Action::Close(_))) {
+			match actions[start..]
+				.iter()
+				.find(|a| matches!(a, Action::Restart | Action::StartTls | Action::Close(_) | Action::Sasl2Success(_)))
+			{
+				// SASL2 does not restart the stream: the same reader reads on, with a signed-in client's limits.
+				Some(Action::Sasl2Success(_)) => self.reader.set_limits(full_limits(&self.server)),
 				Some(Action::Restart) => {
 					self.stream.restarted(self.server.new_id());
 					self.reader = StreamReader::new(if self.stream.is_authenticated() {
@@ -405,6 +411,12 @@ impl Conn {
 					}
 				}
 				Action::Bound(jid) => log::info!("{}: bound {jid}", self.peer),
+				Action::Sasl2Success(done) => {
+					if let Transport::Ws(ws) = &mut self.io {
+						ws.lift_limits(full_limits(&self.server)).await;
+					}
+					self.sasl2_success(done);
+				}
 				Action::Send(el) => self.send_stanza(el),
 				Action::SmEnable { resume } => self.enable_sm(resume),
 				Action::SmRequest(h) => {

@@ -1,0 +1,202 @@
+//! XEP-0388 SASL2 with XEP-0386 Bind2 and inline XEP-0198 / XEP-0280 /
+//! XEP-0352 over real sockets: SCRAM (and -PLUS) through `<authenticate/>`,
+//! one round trip from password to a bound, stream-managed session, inline
+//! resumption, and failures counted like RFC 6120 SASL.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use common::{Client, DOMAIN, PASSWORD, Server, server_with_users};
+use ring::{digest, hmac, pbkdf2};
+use xerra::xmpp::element::Element;
+
+const SASL2: &str = "urn:xmpp:sasl:2";
+const BIND2: &str = "urn:xmpp:bind:0";
+const SM: &str = "urn:xmpp:sm:3";
+
+/// TLS up, features read.
+fn secure(s: &Server) -> Client {
+	let mut c = Client::connect(s.port);
+	c.open();
+	c.starttls();
+	let f = c.open();
+	assert!(f.child("authentication", SASL2).is_some(), "SASL2 is offered: {f:?}");
+	c
+}
+
+/// A SCRAM exchange through SASL2 with `inline` in `<authenticate/>`;
+/// returns the `<success/>` (server signature checked) or the condition.
+fn scram2(c: &mut Client, user: &str, password: &str, mech: &str, inline: &str) -> Result<Element, String> {
+	let plus = mech.ends_with("-PLUS");
+	let gs2 = if plus { "p=tls-exporter,," } else { "n,," };
+	let nonce = "fyko+d2lbbFgONRv9qkxdawL";
+	let first_bare = format!("n={user},r={nonce}");
+	c.send(&format!(
+		"<authenticate xmlns='{SASL2}' mechanism='{mech}'><initial-response>{}</initial-response>{inline}</authenticate>",
+		B64.encode(format!("{gs2}{first_bare}"))
+	));
+	let ch = c.stanza();
+	if ch.name() == "failure" {
+		return Err(condition(&ch));
+	}
+	assert!(ch.is("challenge", SASL2), "{ch:?}");
+	let server_first = String::from_utf8(B64.decode(ch.text()).unwrap()).unwrap();
+	let attrs: Vec<&str> = server_first.split(',').collect();
+	let r = attrs[0].strip_prefix("r=").unwrap();
+	let salt = B64.decode(attrs[1].strip_prefix("s=").unwrap()).unwrap();
+	let iters: u32 = attrs[2].strip_prefix("i=").unwrap().parse().unwrap();
+	let sha256 = mech.starts_with("SCRAM-SHA-256");
+	let (alg, hmac_alg, dig, len) = if sha256 {
+		(pbkdf2::PBKDF2_HMAC_SHA256, hmac::HMAC_SHA256, &digest::SHA256, 32)
+	} else {
+		(pbkdf2::PBKDF2_HMAC_SHA1, hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &digest::SHA1_FOR_LEGACY_USE_ONLY, 20)
+	};
+	let mut salted = vec![0u8; len];
+	pbkdf2::derive(alg, std::num::NonZeroU32::new(iters).unwrap(), &salt, password.as_bytes(), &mut salted);
+	let key = hmac::Key::new(hmac_alg, &salted);
+	let client_key = hmac::sign(&key, b"Client Key");
+	let stored = digest::digest(dig, client_key.as_ref());
+	let cb = if plus { c.exporter().expect("TLS 1.3 exporter") } else { Vec::new() };
+	let final_bare = format!("c={},r={r}", B64.encode([gs2.as_bytes(), &cb].concat()));
+	let auth_message = format!("{first_bare},{server_first},{final_bare}");
+	let sig = hmac::sign(&hmac::Key::new(hmac_alg, stored.as_ref()), auth_message.as_bytes());
+	let proof: Vec<u8> = client_key.as_ref().iter().zip(sig.as_ref()).map(|(a, b)| a ^ b).collect();
+	c.send(&format!("<response xmlns='{SASL2}'>{}</response>", B64.encode(format!("{final_bare},p={}", B64.encode(proof)))));
+	let outcome = c.stanza();
+	if outcome.name() == "failure" {
+		return Err(condition(&outcome));
+	}
+	assert!(outcome.is("success", SASL2), "{outcome:?}");
+	let v = String::from_utf8(B64.decode(outcome.child("additional-data", SASL2).unwrap().text()).unwrap()).unwrap();
+	let server_key = hmac::sign(&key, b"Server Key");
+	let expect = hmac::sign(&hmac::Key::new(hmac_alg, server_key.as_ref()), auth_message.as_bytes());
+	assert_eq!(v, format!("v={}", B64.encode(expect.as_ref())), "server signature");
+	if let Some(jid) = outcome.child("authorization-identifier", SASL2) {
+		c.jid = jid.text();
+	}
+	// No restart: the features of the signed-in stream follow at once.
+	let f = c.stanza();
+	assert_eq!(f.name(), "features", "{f:?}");
+	Ok(outcome)
+}
+
+fn condition(failure: &Element) -> String {
+	failure.children().find(|e| e.ns() == "urn:ietf:params:xml:ns:xmpp-sasl").map(|e| e.name().to_owned()).unwrap_or_default()
+}
+
+const UA: &str =
+	"<user-agent id='0c4d4a9e-1d54-4c53-8b2c-d0e7b2e0f4a1'><software>xerra-tests</software><device>bench</device></user-agent>";
+
+fn bind2(extra: &str) -> String {
+	format!("{UA}<bind xmlns='{BIND2}'><tag>Tests</tag>{extra}</bind>")
+}
+
+fn chat(to: &str, body: &str) -> String {
+	format!("<message type='chat' to='{to}'><body>{body}</body></message>")
+}
+
+fn body_of(e: &Element) -> Option<String> {
+	e.child("body", "jabber:client").map(|b| b.text())
+}
+
+#[test]
+fn one_round_trip_to_a_bound_managed_session_with_carbons() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut c = secure(&s);
+	let extra = "<enable xmlns='urn:xmpp:carbons:2'/><enable xmlns='urn:xmpp:sm:3' resume='true'/>";
+	let ok = scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-256", &bind2(extra)).expect("login");
+	let jid = ok.child("authorization-identifier", SASL2).unwrap().text();
+	assert!(jid.starts_with(&format!("alice@{DOMAIN}/Tests.")), "{jid}");
+	let enabled = ok.child("bound", BIND2).and_then(|b| b.child("enabled", SM)).expect("SM enabled inline");
+	assert_eq!(enabled.attr("resume"), Some("true"));
+	// The session works, is counted by SM, and carbons are on: bob's other
+	// resource... alice's second device sees what alice's first one receives.
+	let mut phone = s.online("alice");
+	let mut bob = s.online("bob");
+	bob.send(&chat(&phone.jid.clone(), "to the phone"));
+	phone.wait_for(|e| body_of(e).as_deref() == Some("to the phone"));
+	let carbon = c.wait_for(|e| e.child("received", "urn:xmpp:carbons:2").is_some());
+	assert_eq!(carbon.attr("to"), Some(jid.as_str()));
+	c.send(&format!("<r xmlns='{SM}'/>"));
+	assert_eq!(c.wait_for(|e| e.is("a", SM)).attr("h"), Some("0"));
+}
+
+#[test]
+fn scram_plus_and_sha1_work_through_sasl2() {
+	let s = server_with_users(&["alice"], &[]);
+	let mut c = secure(&s);
+	assert!(scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-256-PLUS", &bind2("")).is_ok());
+	let r = c.iq(&format!("<iq type='get' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>"));
+	assert_eq!(r.attr("type"), Some("result"));
+	let mut c = secure(&s);
+	assert!(scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-1", "").is_ok());
+	// Without Bind2 the client binds as in RFC 6120, on the same stream.
+	assert!(c.bind(Some("desk")).is_ok());
+}
+
+#[test]
+fn failures_count_against_the_connection_as_with_sasl() {
+	let s = server_with_users(&["alice"], &["auth_retries_per_connection=2"]);
+	let mut c = secure(&s);
+	assert_eq!(scram2(&mut c, "alice", "wrong", "SCRAM-SHA-256", "").unwrap_err(), "not-authorized");
+	assert_eq!(scram2(&mut c, "alice", "wrong", "SCRAM-SHA-256", "").unwrap_err(), "not-authorized");
+	c.expect_stream_error("policy-violation");
+	assert!(s.log_text().contains("login failed for alice"), "failed SASL2 logins are logged");
+	let mut c = secure(&s);
+	c.send(&format!("<authenticate xmlns='{SASL2}' mechanism='DIGEST-MD5'/>"));
+	assert_eq!(condition(&c.stanza()), "invalid-mechanism");
+}
+
+#[test]
+fn resumes_inline_and_falls_back_to_bind2() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let mut bob = s.online("bob");
+	let mut c = secure(&s);
+	let ok = scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-256", &bind2("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")).unwrap();
+	let previd = ok.child("bound", BIND2).and_then(|b| b.child("enabled", SM)).and_then(|e| e.attr("id")).unwrap().to_owned();
+	let jid = c.jid.clone();
+	c.send("<presence/>");
+	c.wait_for(|e| e.name() == "presence");
+	drop(c);
+	std::thread::sleep(Duration::from_millis(300));
+	bob.send(&chat(&jid, "while away"));
+
+	let mut again = secure(&s);
+	let resume = format!("<resume xmlns='{SM}' previd='{previd}' h='1'/>");
+	let ok = scram2(&mut again, "alice", PASSWORD, "SCRAM-SHA-256", &format!("{resume}{}", bind2(""))).unwrap();
+	let resumed = ok.child("resumed", SM).expect("resumed inline");
+	assert_eq!((resumed.attr("previd"), resumed.attr("h")), (Some(previd.as_str()), Some("1")));
+	assert_eq!(ok.child("authorization-identifier", SASL2).unwrap().text(), jid, "the same session");
+	assert!(ok.child("bound", BIND2).is_none(), "no new binding when resumed");
+	again.wait_for(|e| body_of(e).as_deref() == Some("while away"));
+
+	// A stale id: <failed/> inside the success, and the Bind2 request is done instead.
+	let mut third = secure(&s);
+	let ok = scram2(&mut third, "alice", PASSWORD, "SCRAM-SHA-256", &format!("<resume xmlns='{SM}' previd='nope' h='0'/>{}", bind2("")))
+		.unwrap();
+	assert!(ok.child("failed", SM).is_some(), "{ok:?}");
+	assert!(ok.child("bound", BIND2).is_some(), "{ok:?}");
+	let r = third.iq(&format!("<iq type='get' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>"));
+	assert_eq!(r.attr("type"), Some("result"));
+}
+
+#[test]
+fn inactive_inline_holds_presence_until_active() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	assert!(s.cli(&["group", "add", "Team"], None).0);
+	for n in ["alice", "bob"] {
+		assert!(s.cli(&["group", "add-member", "Team", n], None).0);
+	}
+	let mut c = secure(&s);
+	scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-256", &bind2("<inactive xmlns='urn:xmpp:csi:0'/>")).unwrap();
+	// Even the echo of its own presence waits while it is inactive.
+	c.send("<presence/>");
+	let _bob = s.online("bob");
+	let from_bob = |e: &Element| e.name() == "presence" && e.attr("from").is_some_and(|f| f.starts_with("bob@"));
+	c.expect_none(Duration::from_millis(800), from_bob);
+	c.send("<active xmlns='urn:xmpp:csi:0'/>");
+	c.wait_for(from_bob);
+}

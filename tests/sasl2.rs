@@ -200,3 +200,135 @@ fn inactive_inline_holds_presence_until_active() {
 	c.send("<active xmlns='urn:xmpp:csi:0'/>");
 	c.wait_for(from_bob);
 }
+
+// ---- FAST (XEP-0484) ----
+
+const FAST: &str = "urn:xmpp:fast:0";
+const HT: &str = "HT-SHA-256-NONE";
+
+fn ua(id: &str) -> String {
+	format!("<user-agent id='{id}'><software>xerra-tests</software><device>{id}</device></user-agent>")
+}
+
+/// A password login from device `id` asking for a token; returns it.
+fn token_for(s: &Server, user: &str, id: &str) -> String {
+	let mut c = secure(s);
+	let ok =
+		scram2(&mut c, user, PASSWORD, "SCRAM-SHA-256", &format!("{}<request-token xmlns='{FAST}' mechanism='{HT}'/>", ua(id))).unwrap();
+	let t = ok.child("token", FAST).expect("a FAST token");
+	assert!(t.attr("expiry").is_some_and(|e| e.ends_with('Z')), "{t:?}");
+	t.attr("token").unwrap().to_owned()
+}
+
+/// One HT-SHA-256-NONE round trip; Ok(success) or Err(condition).
+fn fast(c: &mut Client, user: &str, token: &str, inline: &str) -> Result<Element, String> {
+	let proof = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, token.as_bytes()), b"Initiator");
+	let initial = B64.encode([user.as_bytes(), b"\0", proof.as_ref()].concat());
+	c.send(&format!(
+		"<authenticate xmlns='{SASL2}' mechanism='{HT}'><initial-response>{initial}</initial-response>{inline}</authenticate>"
+	));
+	let r = c.stanza();
+	if r.name() == "failure" {
+		return Err(condition(&r));
+	}
+	assert!(r.is("success", SASL2), "{r:?}");
+	let fin = B64.decode(r.child("additional-data", SASL2).unwrap().text()).unwrap();
+	let want = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, token.as_bytes()), b"Responder");
+	assert_eq!(fin, want.as_ref(), "the server proves it holds the token");
+	c.jid = r.child("authorization-identifier", SASL2).unwrap().text();
+	assert_eq!(c.stanza().name(), "features");
+	Ok(r)
+}
+
+fn fast_login(s: &Server, user: &str, token: &str, id: &str) -> Result<Element, String> {
+	let mut c = secure(s);
+	let f = c.features.clone().unwrap();
+	let offered = f.child("authentication", SASL2).and_then(|a| a.child("inline", SASL2)).and_then(|i| i.child("fast", FAST));
+	assert!(offered.is_some_and(|f| f.children().any(|m| m.text() == HT)), "FAST is offered inline: {f:?}");
+	fast(&mut c, user, token, &format!("{}<fast xmlns='{FAST}'/>", ua(id)))
+}
+
+#[test]
+fn a_fast_token_logs_in_without_the_password_and_binds_inline() {
+	let s = server_with_users(&["alice"], &[]);
+	let token = token_for(&s, "alice", "phone");
+	let mut c = secure(&s);
+	let ok = fast(&mut c, "alice", &token, &format!("{}<fast xmlns='{FAST}'/><bind xmlns='{BIND2}'><tag>Phone</tag></bind>", ua("phone")))
+		.unwrap();
+	assert!(ok.child("bound", BIND2).is_some(), "{ok:?}");
+	assert!(ok.child("token", FAST).is_none(), "no new token early in its life");
+	let r = c.iq(&format!("<iq type='get' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>"));
+	assert_eq!(r.attr("type"), Some("result"));
+	// Tied to its device and its account: another id, another user, a forgery fail.
+	assert_eq!(fast_login(&s, "alice", &token, "laptop").unwrap_err(), "not-authorized");
+	assert_eq!(fast_login(&s, "alice", "forged", "phone").unwrap_err(), "not-authorized");
+	// Without a user-agent FAST is refused, and no token is issued.
+	let mut c = secure(&s);
+	assert_eq!(fast(&mut c, "alice", &token, "").unwrap_err(), "not-authorized");
+	let mut c = secure(&s);
+	let ok = scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-256", &format!("<request-token xmlns='{FAST}' mechanism='{HT}'/>")).unwrap();
+	assert!(ok.child("token", FAST).is_none(), "a token needs a user-agent id");
+}
+
+#[test]
+fn fast_tokens_expire() {
+	let s = server_with_users(&["alice"], &["fast_token_ttl=2"]);
+	let token = token_for(&s, "alice", "phone");
+	std::thread::sleep(Duration::from_millis(2500));
+	assert_eq!(fast_login(&s, "alice", &token, "phone").unwrap_err(), "credentials-expired");
+}
+
+#[test]
+fn fast_tokens_rotate_and_invalidate() {
+	let s = server_with_users(&["alice"], &[]);
+	let first = token_for(&s, "alice", "phone");
+	// The client asks for a fresh token with a FAST login: both work until the new one is used.
+	let mut c = secure(&s);
+	let ok =
+		fast(&mut c, "alice", &first, &format!("{}<fast xmlns='{FAST}'/><request-token xmlns='{FAST}' mechanism='{HT}'/>", ua("phone")))
+			.unwrap();
+	let second = ok.child("token", FAST).and_then(|t| t.attr("token")).unwrap().to_owned();
+	assert_ne!(first, second);
+	assert!(fast_login(&s, "alice", &first, "phone").is_ok(), "the old token works until the new one is used");
+	assert!(fast_login(&s, "alice", &second, "phone").is_ok());
+	assert_eq!(fast_login(&s, "alice", &first, "phone").unwrap_err(), "not-authorized", "the new token's use ends the old");
+	// Logging out: invalidate succeeds once, then the token is gone.
+	let mut c = secure(&s);
+	assert!(fast(&mut c, "alice", &second, &format!("{}<fast xmlns='{FAST}' invalidate='true'/>", ua("phone"))).is_ok());
+	assert_eq!(fast_login(&s, "alice", &second, "phone").unwrap_err(), "not-authorized");
+}
+
+#[test]
+fn fast_tokens_die_with_the_password_lock_and_account() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let token = token_for(&s, "alice", "phone");
+	let bobs = token_for(&s, "bob", "phone");
+	let (ok, out) = s.cli(&["user", "passwd", "alice", "--password-stdin"], Some("new secret"));
+	assert!(ok, "{out}");
+	assert_eq!(fast_login(&s, "alice", &token, "phone").unwrap_err(), "not-authorized");
+	assert!(fast_login(&s, "bob", &bobs, "phone").is_ok(), "only alice's tokens go");
+	let (ok, out) = s.cli(&["user", "lock", "bob"], None);
+	assert!(ok, "{out}");
+	assert_eq!(fast_login(&s, "bob", &bobs, "phone").unwrap_err(), "not-authorized");
+	// A deleted account made again under the same name inherits no device.
+	s.add_user("carol");
+	let carols = token_for(&s, "carol", "phone");
+	let (ok, out) = s.cli(&["user", "del", "carol"], None);
+	assert!(ok, "{out}");
+	s.add_user("carol");
+	assert_eq!(fast_login(&s, "carol", &carols, "phone").unwrap_err(), "not-authorized");
+}
+
+#[test]
+fn devices_per_account_are_bounded_oldest_dropped() {
+	let s = server_with_users(&["alice"], &["max_devices_per_account=2"]);
+	let a = token_for(&s, "alice", "a");
+	std::thread::sleep(Duration::from_millis(1100));
+	let b = token_for(&s, "alice", "b");
+	std::thread::sleep(Duration::from_millis(1100));
+	let c = token_for(&s, "alice", "c");
+	assert_eq!(fast_login(&s, "alice", &a, "a").unwrap_err(), "not-authorized", "the device seen longest ago went");
+	assert!(fast_login(&s, "alice", &b, "b").is_ok());
+	assert!(fast_login(&s, "alice", &c, "c").is_ok());
+	assert!(s.log_text().contains("device a forgotten"));
+}

@@ -146,6 +146,8 @@ pub struct C2sStream {
 	handled: Option<u32>,
 	/// SCRAM-SHA-256 was in the mechanisms offered (see `StreamEnv::offer_sha256`).
 	sha256_offered: bool,
+	/// The FAST token slot of the exchange that just succeeded.
+	fast_used: Option<sasl::ht::Used>,
 }
 
 impl C2sStream {
@@ -159,6 +161,7 @@ impl C2sStream {
 			client_lacks_binding: false,
 			handled: None,
 			sha256_offered: true,
+			fast_used: None,
 		}
 	}
 
@@ -172,6 +175,7 @@ impl C2sStream {
 			client_lacks_binding: false,
 			handled: None,
 			sha256_offered: true,
+			fast_used: None,
 		}
 	}
 

@@ -415,7 +415,7 @@ impl Conn {
 					if let Transport::Ws(ws) = &mut self.io {
 						ws.lift_limits(full_limits(&self.server)).await;
 					}
-					self.sasl2_success(done);
+					Box::pin(self.sasl2_success(done)).await;
 				}
 				Action::Send(el) => self.send_stanza(el),
 				Action::SmEnable { resume } => self.enable_sm(resume),

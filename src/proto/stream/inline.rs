@@ -6,6 +6,7 @@
 //! session to take over lives there.
 
 use super::{Action, C2sStream, State, StreamEnv};
+use crate::proto::sasl::ht;
 use crate::proto::sasl::{self, Attempt, Authenticated, Exchange, Step};
 use crate::proto::sasl2::{self, Request};
 use crate::xmpp::element::Element;
@@ -22,12 +23,14 @@ pub struct Sasl2Done {
 	/// resumption was asked for.
 	pub bound: Option<FullJid>,
 	pub request: Request,
+	/// The FAST token slot the client authenticated with, if it did.
+	pub fast_used: Option<ht::Used>,
 }
 
 impl C2sStream {
-	/// FAST mechanisms offered on this stream (none yet).
+	/// FAST mechanisms offered on this stream (XEP-0484).
 	pub(super) fn fast_offered(&self, _env: &mut dyn StreamEnv) -> Vec<&'static str> {
-		Vec::new()
+		ht::offered().to_vec()
 	}
 
 	/// `<authenticate/>`: starts the exchange like `<auth/>` does.
@@ -39,6 +42,12 @@ impl C2sStream {
 			Ok(r) => Box::new(r),
 			Err((f, why)) => return self.sasl_step(None, Some(Box::default()), Step::Failure(f, Attempt::Other, why), failures, env, out),
 		};
+		if ht::is_ht(&req.mechanism) {
+			let ua = req.user_agent.as_ref().map(|u| u.id.as_str());
+			let (step, used) = ht::authenticate(&req.mechanism, req.initial.as_deref(), ua, env);
+			self.fast_used = used;
+			return self.sasl_step(None, Some(req), step, failures, env, out);
+		}
 		let mech = match self.mechanism(&req.mechanism) {
 			Ok(m) => m,
 			Err(why) => {
@@ -112,7 +121,8 @@ impl C2sStream {
 			_ => self.state = State::Bind(auth.clone()),
 		}
 		let jid = bound.clone();
-		out.push(Action::Sasl2Success(Box::new(Sasl2Done { auth, additional, bound, request: *req })));
+		let fast_used = self.fast_used.take();
+		out.push(Action::Sasl2Success(Box::new(Sasl2Done { auth, additional, bound, request: *req, fast_used })));
 		if let Some(jid) = jid {
 			out.push(Action::Bound(jid));
 		}

@@ -332,3 +332,81 @@ fn devices_per_account_are_bounded_oldest_dropped() {
 	assert!(fast_login(&s, "alice", &c, "c").is_ok());
 	assert!(s.log_text().contains("device a forgotten"));
 }
+
+// ---- XEP-0474 downgrade protection ----
+
+/// What a client computes from the features it saw (XEP-0474 §5.1).
+fn ssdp(mechs: &[String], cbs: Option<&[String]>, sha256: bool) -> String {
+	let mut m = mechs.to_vec();
+	m.sort();
+	let mut s = m.join("\u{1e}");
+	if let Some(c) = cbs {
+		let mut c = c.to_vec();
+		c.sort();
+		s.push('\u{1f}');
+		s.push_str(&c.join("\u{1e}"));
+	}
+	let d = if sha256 {
+		digest::digest(&digest::SHA256, s.as_bytes())
+	} else {
+		digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, s.as_bytes())
+	};
+	B64.encode(d.as_ref())
+}
+
+/// The `h` of a server-first-message after sending `first` with `auth`.
+fn server_h(c: &mut Client, auth: &str, ch_ns: &str) -> String {
+	c.send(auth);
+	let ch = c.stanza();
+	assert!(ch.is("challenge", ch_ns), "{ch:?}");
+	let msg = String::from_utf8(B64.decode(ch.text()).unwrap()).unwrap();
+	msg.split(',').find_map(|a| a.strip_prefix("h=")).unwrap_or_else(|| panic!("no h in {msg}")).to_owned()
+}
+
+#[test]
+fn scram_carries_the_ssdp_hash_of_what_was_offered_without_fast() {
+	let s = server_with_users(&["alice"], &[]);
+	// Direct TLS 1.3: -PLUS and tls-exporter are offered.
+	let mut c = Client::connect_tls(s.tls_port);
+	let f = c.open();
+	let auth = f.child("authentication", SASL2).unwrap();
+	let mechs: Vec<String> = auth.children().filter(|m| m.name() == "mechanism").map(|m| m.text()).collect();
+	let fast_mechs: Vec<String> =
+		auth.child("inline", SASL2).and_then(|i| i.child("fast", FAST)).unwrap().children().map(|m| m.text()).collect();
+	let cbs: Vec<String> = f
+		.child("sasl-channel-binding", "urn:xmpp:sasl-cb:0")
+		.unwrap()
+		.children()
+		.filter_map(|c| c.attr("type").map(str::to_owned))
+		.collect();
+	assert!(mechs.contains(&"SCRAM-SHA-256-PLUS".to_owned()) && cbs == ["tls-exporter"], "{f:?}");
+	let first = B64.encode("n,,n=alice,r=abcdefghijklmnop");
+	let h = server_h(
+		&mut c,
+		&format!("<authenticate xmlns='{SASL2}' mechanism='SCRAM-SHA-256'><initial-response>{first}</initial-response></authenticate>"),
+		SASL2,
+	);
+	assert_eq!(h, ssdp(&mechs, Some(&cbs), true), "the hash covers exactly the advertised lists");
+	// FAST mechanisms are not part of it (ejabberd #4331: Monal refuses such a server).
+	let with_fast: Vec<String> = mechs.iter().chain(&fast_mechs).cloned().collect();
+	assert_ne!(h, ssdp(&with_fast, Some(&cbs), true));
+	// A MITM that strips the strongest mechanisms, or the channel binding, is detected.
+	let stripped: Vec<String> = mechs.iter().filter(|m| !m.starts_with("SCRAM-SHA-256")).cloned().collect();
+	assert_ne!(h, ssdp(&stripped, Some(&cbs), true), "downgrade of the mechanisms detected");
+	assert_ne!(h, ssdp(&mechs, None, true), "removal of the channel-binding list detected");
+
+	// RFC 6120 SASL gets the same protection, hashed with the mechanism's own hash.
+	let mut c = Client::connect_tls(s.tls_port);
+	c.open();
+	let h = server_h(
+		&mut c,
+		&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-1'>{first}</auth>"),
+		"urn:ietf:params:xml:ns:xmpp-sasl",
+	);
+	let sasl1: Vec<String> = c.mechanisms();
+	assert_eq!(h, ssdp(&sasl1, Some(&cbs), false));
+	// And the whole login still works with h in the signed messages.
+	let mut c = Client::connect_tls(s.tls_port);
+	c.open();
+	assert!(scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-256-PLUS", "").is_ok());
+}

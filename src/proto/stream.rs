@@ -375,6 +375,15 @@ impl C2sStream {
 		self.fail(StreamError::with_text(err, "authenticate first"), env, out);
 	}
 
+	/// XEP-0474: what this stream advertised, for SCRAM's downgrade
+	/// protection hash. SASL and SASL2 list the same mechanisms; FAST's are
+	/// not among them (ejabberd #4331: Monal fails when they are hashed).
+	fn ssdp_input(&self) -> String {
+		let mechs: Vec<&str> = Mechanism::offered(self.channel_binding.is_some(), self.sha256_offered).collect();
+		let cbs: &[&str] = &["tls-exporter"];
+		sasl::scram::ssdp_input(&mechs, self.channel_binding.is_some().then_some(cbs))
+	}
+
 	/// A mechanism by name, if it is offered on this stream.
 	fn mechanism(&self, name: &str) -> Result<Mechanism, &'static str> {
 		let Some(mech) = Mechanism::parse(name) else {
@@ -410,7 +419,14 @@ impl C2sStream {
 					}
 				},
 			};
-			let (ex, step) = Exchange::start(mech, initial.as_deref(), self.channel_binding.as_deref(), !self.client_lacks_binding, env);
+			let (ex, step) = Exchange::start_with_ssdp(
+				mech,
+				initial.as_deref(),
+				self.channel_binding.as_deref(),
+				!self.client_lacks_binding,
+				Some(self.ssdp_input()),
+				env,
+			);
 			return self.sasl_step1(Some(ex), step, failures, env, out);
 		} else if el.is("response", ns::SASL) {
 			let Some(mut ex) = exchange else {

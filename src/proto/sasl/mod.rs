@@ -227,6 +227,19 @@ impl Exchange {
 		y_is_downgrade: bool,
 		env: &mut dyn SaslEnv,
 	) -> (Exchange, Step) {
+		Self::start_with_ssdp(mech, initial, cb, y_is_downgrade, None, env)
+	}
+
+	/// [`Exchange::start`] with the XEP-0474 input (`scram::ssdp_input`) of
+	/// what was advertised, for SCRAM's `h` attribute.
+	pub fn start_with_ssdp(
+		mech: Mechanism,
+		initial: Option<&[u8]>,
+		cb: Option<&[u8]>,
+		y_is_downgrade: bool,
+		ssdp: Option<String>,
+		env: &mut dyn SaslEnv,
+	) -> (Exchange, Step) {
 		match mech {
 			Mechanism::Plain => match initial {
 				// RFC 4616 has no server challenge: ask for the response.
@@ -235,7 +248,7 @@ impl Exchange {
 			},
 			Mechanism::Scram { hash, plus } => {
 				let binding = cb.map(|data| ChannelBinding { name: "tls-exporter", data: data.to_vec() });
-				let server = ScramServer::new(hash, plus, cb.is_some() && y_is_downgrade, binding);
+				let server = ScramServer::new(hash, plus, cb.is_some() && y_is_downgrade, binding).with_ssdp(ssdp);
 				let mut ex = Exchange::Scram { server: Box::new(server), hash, user: None };
 				let step = match initial {
 					None => Step::Challenge(Vec::new()),

@@ -55,7 +55,14 @@ impl C2sStream {
 				return self.sasl_step(None, Some(req), step, failures, env, out);
 			}
 		};
-		let (ex, step) = Exchange::start(mech, req.initial.as_deref(), self.channel_binding.as_deref(), !self.client_lacks_binding, env);
+		let (ex, step) = Exchange::start_with_ssdp(
+			mech,
+			req.initial.as_deref(),
+			self.channel_binding.as_deref(),
+			!self.client_lacks_binding,
+			Some(self.ssdp_input()),
+			env,
+		);
 		self.sasl_step(Some(ex), Some(req), step, failures, env, out);
 	}
 

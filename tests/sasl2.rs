@@ -410,3 +410,41 @@ fn scram_carries_the_ssdp_hash_of_what_was_offered_without_fast() {
 	c.open();
 	assert!(scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-256-PLUS", "").is_ok());
 }
+
+// ---- A real client: xmpp.js ----
+
+/// @xmpp/client 0.14 (tests/clients/package-lock.json) over wss://: logs in
+/// with SASL2 and its password, gets a FAST token, loses its connection,
+/// and a new client for the same device logs in with the token and no
+/// password and resumes the stream-management session inline
+/// (tests/clients/fast_client.js).
+#[test]
+fn xmpp_js_logs_in_with_fast_and_resumes_inline() {
+	let clients = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+	assert!(
+		clients.join("node_modules/@xmpp/client").exists(),
+		"xmpp.js is missing: run tests/run (it installs tests/clients/node_modules)"
+	);
+	let s = server_with_users(&["alice", "bob"], &[]);
+	let port = s.listeners.iter().find(|(k, _)| k == "upload").map(|(_, a)| a.port()).expect("an HTTPS listener");
+	let ca = s.dir.join("tls/ca.crt");
+	let url = format!("wss://{DOMAIN}:{port}/xmpp-websocket");
+	let node = std::process::Command::new("node")
+		.arg(clients.join("fast_client.js"))
+		.args(["--url", &url, "--domain", DOMAIN, "--user", "alice", "--password", PASSWORD])
+		.args(["--peer", "bob", "--peer-password", PASSWORD, "--ca", ca.to_str().unwrap(), "--address", "127.0.0.1"])
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.expect("node (tests/run installs nodejs)");
+	let out = common::output_within(node, common::CHILD_DEADLINE, "node fast_client.js");
+	let text = String::from_utf8_lossy(&out.stdout);
+	let log = s.log_text();
+	assert!(
+		out.status.success() && text.contains("PASSED"),
+		"xmpp.js: {text}\n{}\n--- server\n{log}",
+		String::from_utf8_lossy(&out.stderr)
+	);
+	assert!(log.contains("alice logged in with a FAST token"), "{log}");
+	assert!(log.contains("resumed alice@"), "{log}");
+}

@@ -22,6 +22,10 @@ impl Conn {
 	pub(super) async fn sasl2_success(&mut self, done: Box<Sasl2Done>) {
 		let Sasl2Done { auth, additional, bound, request, fast_used } = *done;
 		let user = auth.user().to_owned();
+		if fast_used.is_some() {
+			let device = request.user_agent.as_ref().map_or("", |u| u.id.as_str());
+			log::info!("{}: {user} logged in with a FAST token (device {device})", self.peer);
+		}
 		let token = Box::pin(self.device_and_token(&user, &request, fast_used)).await;
 		let mut inner = String::new();
 		if let Some((previd, h)) = &request.resume {

@@ -448,3 +448,75 @@ fn xmpp_js_logs_in_with_fast_and_resumes_inline() {
 	assert!(log.contains("alice logged in with a FAST token"), "{log}");
 	assert!(log.contains("resumed alice@"), "{log}");
 }
+
+// ---- Devices (XEP-0050 command) ----
+
+const COMMANDS: &str = "http://jabber.org/protocol/commands";
+
+#[test]
+fn a_person_lists_and_revokes_their_devices() {
+	let s = server_with_users(&["alice", "bob"], &[]);
+	// The phone: a token and a bound session.
+	let mut phone = secure(&s);
+	let ok = scram2(
+		&mut phone,
+		"alice",
+		PASSWORD,
+		"SCRAM-SHA-256",
+		&format!("{}<request-token xmlns='{FAST}' mechanism='{HT}'/><bind xmlns='{BIND2}'><tag>Phone</tag></bind>", ua("phone")),
+	)
+	.unwrap();
+	let token = ok.child("token", FAST).and_then(|t| t.attr("token")).unwrap().to_owned();
+	let mut laptop = secure(&s);
+	scram2(&mut laptop, "alice", PASSWORD, "SCRAM-SHA-256", &format!("{}<bind xmlns='{BIND2}'><tag>Laptop</tag></bind>", ua("laptop")))
+		.unwrap();
+	// Listed among the server's commands.
+	let items =
+		laptop.iq(&format!("<iq type='get' to='{DOMAIN}'><query xmlns='http://jabber.org/protocol/disco#items' node='{COMMANDS}'/></iq>"));
+	let q = items.child("query", "http://jabber.org/protocol/disco#items").unwrap();
+	assert!(q.children().any(|i| i.attr("node") == Some("urn:xerra:devices")), "{items:?}");
+	// The list: both devices, named, the phone with its token, this one marked.
+	let r =
+		laptop.iq(&format!("<iq type='set' to='{DOMAIN}'><command xmlns='{COMMANDS}' node='urn:xerra:devices' action='execute'/></iq>"));
+	let cmd = r.child("command", COMMANDS).unwrap_or_else(|| panic!("{r:?}"));
+	assert_eq!(cmd.attr("status"), Some("executing"));
+	let sessionid = cmd.attr("sessionid").unwrap().to_owned();
+	let field = cmd.child("x", "jabber:x:data").and_then(|x| x.children().find(|f| f.attr("var") == Some("revoke"))).unwrap();
+	let options: Vec<(String, String)> = field
+		.children()
+		.filter(|o| o.name() == "option")
+		.map(|o| (o.child("value", "jabber:x:data").unwrap().text(), o.attr("label").unwrap().to_owned()))
+		.collect();
+	assert_eq!(options.len(), 2, "{options:?}");
+	let label = |id: &str| options.iter().find(|(v, _)| v == id).map(|(_, l)| l.clone()).unwrap();
+	assert!(label("phone").contains("phone (xerra-tests)") && label("phone").contains("signed in without password"), "{options:?}");
+	assert!(label("laptop").contains("this device") && !label("laptop").contains("without password"), "{options:?}");
+	// Bob sees only his own (none).
+	let mut bob = s.login("bob");
+	let r = bob.iq(&format!("<iq type='set' to='{DOMAIN}'><command xmlns='{COMMANDS}' node='urn:xerra:devices' action='execute'/></iq>"));
+	let x = r.child("command", COMMANDS).and_then(|c| c.child("x", "jabber:x:data")).unwrap();
+	assert!(x.children().find(|f| f.attr("var") == Some("revoke")).unwrap().children().all(|o| o.name() != "option"));
+
+	// Revoking the phone ends its session and its token.
+	let r = laptop.iq(&format!(
+		"<iq type='set' to='{DOMAIN}'><command xmlns='{COMMANDS}' node='urn:xerra:devices' sessionid='{sessionid}' action='complete'>\
+		 <x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:xerra:devices</value></field>\
+		 <field var='revoke'><value>phone</value></field></x></command></iq>"
+	));
+	assert_eq!(r.child("command", COMMANDS).and_then(|c| c.attr("status")), Some("completed"), "{r:?}");
+	phone.expect_stream_error("not-authorized");
+	assert_eq!(fast_login(&s, "alice", &token, "phone").unwrap_err(), "not-authorized");
+	let r =
+		laptop.iq(&format!("<iq type='set' to='{DOMAIN}'><command xmlns='{COMMANDS}' node='urn:xerra:devices' action='execute'/></iq>"));
+	let n = r
+		.child("command", COMMANDS)
+		.and_then(|c| c.child("x", "jabber:x:data"))
+		.unwrap()
+		.children()
+		.flat_map(|f| f.children())
+		.filter(|o| o.name() == "option")
+		.count();
+	assert_eq!(n, 1, "only the laptop is left");
+	// The laptop's own session goes on.
+	assert_eq!(laptop.iq(&format!("<iq type='get' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>")).attr("type"), Some("result"));
+}

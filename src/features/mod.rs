@@ -18,6 +18,7 @@ pub mod blocking;
 pub mod bookmarks;
 pub mod caps;
 pub mod carbons;
+pub mod devices;
 pub mod disco;
 pub mod invites;
 pub mod last;

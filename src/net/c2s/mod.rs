@@ -474,6 +474,12 @@ impl Conn {
 						self.send_stanza(reply);
 						continue;
 					}
+					// The person's own devices (revoking one writes and ends sessions).
+					if crate::features::devices::is_command(&stanza, &jid) {
+						let reply = Box::pin(crate::features::devices::execute(&server, &jid, &stanza)).await;
+						self.send_stanza(reply);
+						continue;
+					}
 					// Consecutive messages share one commit (see router::handle_batch).
 					let mut batch = vec![stanza];
 					if batch[0].kind() == Kind::Message {

@@ -57,10 +57,9 @@ impl Conn {
 				results.push_str(&self.sm_enable(resume));
 				self.stream.sm_enabled_inline();
 			}
-			if b.carbons
-				&& let Some(s) = self.server.sessions.borrow_mut().get_mut(&user, self.bound.as_ref().map_or(0, |b| b.id))
-			{
-				s.carbons = true;
+			if let Some(s) = self.server.sessions.borrow_mut().get_mut(&user, self.bound.as_ref().map_or(0, |b| b.id)) {
+				s.carbons |= b.carbons;
+				s.device = request.user_agent.as_ref().map(|u| u.id.clone());
 			}
 			if b.inactive {
 				self.inactive = true;

@@ -27,9 +27,23 @@ fn secure(s: &Server) -> Client {
 	c
 }
 
-/// A SCRAM exchange through SASL2 with `inline` in `<authenticate/>`;
-/// returns the `<success/>` (server signature checked) or the condition.
+/// A SCRAM exchange through SASL2 with `inline`; returns the `<success/>`
+/// (server signature checked) or the condition.
 fn scram2(c: &mut Client, user: &str, password: &str, mech: &str, inline: &str) -> Result<Element, String> {
+	let outcome = scram2_raw(c, user, password, mech, inline)?;
+	assert!(outcome.is("success", SASL2), "{outcome:?}");
+	if let Some(jid) = outcome.child("authorization-identifier", SASL2) {
+		c.jid = jid.text();
+	}
+	// No restart: the features of the signed-in stream follow at once.
+	let f = c.stanza();
+	assert_eq!(f.name(), "features", "{f:?}");
+	Ok(outcome)
+}
+
+/// The SCRAM exchange up to what follows the client-final-message (its
+/// additional data checked as the server signature); failures as Err.
+fn scram2_raw(c: &mut Client, user: &str, password: &str, mech: &str, inline: &str) -> Result<Element, String> {
 	let plus = mech.ends_with("-PLUS");
 	let gs2 = if plus { "p=tls-exporter,," } else { "n,," };
 	let nonce = "fyko+d2lbbFgONRv9qkxdawL";
@@ -69,17 +83,10 @@ fn scram2(c: &mut Client, user: &str, password: &str, mech: &str, inline: &str) 
 	if outcome.name() == "failure" {
 		return Err(condition(&outcome));
 	}
-	assert!(outcome.is("success", SASL2), "{outcome:?}");
 	let v = String::from_utf8(B64.decode(outcome.child("additional-data", SASL2).unwrap().text()).unwrap()).unwrap();
 	let server_key = hmac::sign(&key, b"Server Key");
 	let expect = hmac::sign(&hmac::Key::new(hmac_alg, server_key.as_ref()), auth_message.as_bytes());
 	assert_eq!(v, format!("v={}", B64.encode(expect.as_ref())), "server signature");
-	if let Some(jid) = outcome.child("authorization-identifier", SASL2) {
-		c.jid = jid.text();
-	}
-	// No restart: the features of the signed-in stream follow at once.
-	let f = c.stanza();
-	assert_eq!(f.name(), "features", "{f:?}");
 	Ok(outcome)
 }
 
@@ -519,4 +526,75 @@ fn a_person_lists_and_revokes_their_devices() {
 	assert_eq!(n, 1, "only the laptop is left");
 	// The laptop's own session goes on.
 	assert_eq!(laptop.iq(&format!("<iq type='get' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>")).attr("type"), Some("result"));
+}
+
+// ---- XEP-0480 upgrade task ----
+
+/// A box whose alice has SCRAM-SHA-1 keys only (as imported from Prosody 0.12 or ejabberd).
+fn sha1_only_box() -> Server {
+	let dir = std::env::temp_dir().join(format!("xerra-sasl2-upgr-{}", std::process::id()));
+	let _ = std::fs::remove_dir_all(&dir);
+	std::fs::create_dir_all(&dir).unwrap();
+	let (ok, out) = common::cli(&dir, &["config", "set", "domain", DOMAIN], None);
+	assert!(ok, "{out}");
+	let salt = b"0123456789abcdef";
+	let mut salted = [0u8; 20];
+	pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA1, std::num::NonZeroU32::new(4096).unwrap(), salt, PASSWORD.as_bytes(), &mut salted);
+	let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &salted);
+	let stored = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, hmac::sign(&key, b"Client Key").as_ref());
+	let server = hmac::sign(&key, b"Server Key");
+	let file = dir.join("alice.xml");
+	std::fs::write(
+		&file,
+		format!(
+			"<server-data xmlns='urn:xmpp:pie:0'><host jid='{DOMAIN}'><user name='alice'>\
+			 <scram-credentials xmlns='urn:xmpp:pie:0#scram' mechanism='SCRAM-SHA-1'><iter-count>4096</iter-count>\
+			 <salt>{}</salt><server-key>{}</server-key><stored-key>{}</stored-key></scram-credentials></user></host></server-data>",
+			B64.encode(salt),
+			B64.encode(server.as_ref()),
+			B64.encode(stored.as_ref())
+		),
+	)
+	.unwrap();
+	let (ok, out) = common::cli(&dir, &["import", file.to_str().unwrap()], None);
+	assert!(ok && out.contains("only SCRAM-SHA-1 keys"), "{out}");
+	Server::start_in(dir, Vec::new())
+}
+
+#[test]
+fn an_upgrade_task_adds_scram_sha_256_keys_to_a_sha1_only_account() {
+	let s = sha1_only_box();
+	let mut c = secure(&s);
+	let auth = c.features.clone().unwrap();
+	let auth = auth.child("authentication", SASL2).unwrap();
+	assert!(auth.children().any(|u| u.is("upgrade", "urn:xmpp:sasl:upgrade:0") && u.text() == "UPGR-SCRAM-SHA-256"), "{auth:?}");
+	assert!(
+		!auth.children().any(|m| m.name() == "mechanism" && m.text().starts_with("SCRAM-SHA-256")),
+		"not offered while alice lacks its keys"
+	);
+	let upgrade = "<upgrade xmlns='urn:xmpp:sasl:upgrade:0'>UPGR-SCRAM-SHA-256</upgrade>";
+	let cont = scram2_raw(&mut c, "alice", PASSWORD, "SCRAM-SHA-1", &format!("{upgrade}{}", bind2(""))).unwrap();
+	assert!(cont.is("continue", SASL2), "{cont:?}");
+	let task = cont.child("tasks", SASL2).and_then(|t| t.child("task", SASL2)).map(|t| t.text());
+	assert_eq!(task.as_deref(), Some("UPGR-SCRAM-SHA-256"));
+	c.send(&format!("<next xmlns='{SASL2}' task='UPGR-SCRAM-SHA-256'/>"));
+	let data = c.stanza();
+	let salt_el = data.child("salt", "urn:xmpp:scram-upgrade:0").unwrap_or_else(|| panic!("{data:?}"));
+	let salt = B64.decode(salt_el.text().trim()).unwrap();
+	let iterations: u32 = salt_el.attr("iterations").unwrap().parse().unwrap();
+	let mut salted = [0u8; 32];
+	pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, std::num::NonZeroU32::new(iterations).unwrap(), &salt, PASSWORD.as_bytes(), &mut salted);
+	c.send(&format!("<task-data xmlns='{SASL2}'><hash xmlns='urn:xmpp:scram-upgrade:0'>{}</hash></task-data>", B64.encode(salted)));
+	let ok = c.stanza();
+	assert!(ok.is("success", SASL2), "{ok:?}");
+	assert!(ok.child("bound", BIND2).is_some(), "the inline requests are done after the task: {ok:?}");
+	assert!(s.log_text().contains("SCRAM-SHA-256 keys added by the client's upgrade task"));
+	// Now SCRAM-SHA-256 works for alice, and is offered again (no account is SHA-1-only any more).
+	let mut c = secure(&s);
+	assert!(c.features.clone().unwrap().child("authentication", SASL2).unwrap().children().any(|m| m.text() == "SCRAM-SHA-256"));
+	assert!(scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-256", "").is_ok());
+	// And the SHA-1 keys still work, with no task any more.
+	let mut c = secure(&s);
+	let ok = scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-1", upgrade).unwrap();
+	assert!(ok.is("success", SASL2));
 }

@@ -15,6 +15,12 @@ use crate::xmpp::ns;
 pub const NS: &str = "urn:xmpp:sasl:2";
 pub const BIND2: &str = "urn:xmpp:bind:0";
 pub const FAST: &str = "urn:xmpp:fast:0";
+/// XEP-0480 SASL upgrade tasks, and its SCRAM task's data.
+pub const UPGRADE: &str = "urn:xmpp:sasl:upgrade:0";
+pub const SCRAM_UPGRADE: &str = "urn:xmpp:scram-upgrade:0";
+/// The one upgrade task offered: SCRAM-SHA-256 keys for an account that
+/// has SCRAM-SHA-1 keys only (imported from Prosody or ejabberd).
+pub const UPGR_SCRAM_SHA_256: &str = "UPGR-SCRAM-SHA-256";
 
 /// XEP-0388 §3: who the client is; `id` is stable per installation, so it
 /// names a device.
@@ -57,6 +63,8 @@ pub struct Request {
 	/// XEP-0484 `<request-token mechanism/>`.
 	pub request_token: Option<String>,
 	pub fast: Option<FastUse>,
+	/// XEP-0480 upgrade tasks asked for.
+	pub upgrade: Vec<String>,
 }
 
 fn truthy(v: Option<&str>) -> bool {
@@ -112,6 +120,7 @@ pub fn parse(el: &Element) -> Result<Request, (Failure, &'static str)> {
 				Some(m) => req.request_token = Some(m.to_owned()),
 				None => return Err((Failure::MalformedRequest, "request-token without a mechanism")),
 			},
+			(UPGRADE, "upgrade") => req.upgrade.push(c.text().trim().to_owned()),
 			(FAST, "fast") => {
 				req.fast = Some(FastUse { invalidate: truthy(c.attr("invalidate")), count: c.attr("count").and_then(|n| n.parse().ok()) })
 			}
@@ -146,8 +155,24 @@ pub fn feature(mechanisms: &[&str], fast: &[&str]) -> String {
 		}
 		f.push_str("</fast>");
 	}
-	f.push_str("</inline></authentication>");
+	f.push_str("</inline>");
+	f.push_str("<upgrade xmlns='urn:xmpp:sasl:upgrade:0'>UPGR-SCRAM-SHA-256</upgrade>");
+	f.push_str("</authentication>");
 	f
+}
+
+/// XEP-0480 §2.2: authenticated, but the task asked for comes first.
+pub fn continue_task(additional: Option<&[u8]>, task: &str) -> String {
+	let data = additional.map(|d| format!("<additional-data>{}</additional-data>", B64.encode(d))).unwrap_or_default();
+	format!("<continue xmlns='urn:xmpp:sasl:2'>{data}<tasks><task>{}</task></tasks></continue>", escape(task))
+}
+
+/// XEP-0480 §3: the salt and iterations for the client's SaltedPassword.
+pub fn scram_upgrade_salt(salt: &[u8], iterations: u32) -> String {
+	format!(
+		"<task-data xmlns='urn:xmpp:sasl:2'><salt xmlns='urn:xmpp:scram-upgrade:0' iterations='{iterations}'>{}</salt></task-data>",
+		B64.encode(salt)
+	)
 }
 
 pub fn challenge(data: &[u8]) -> String {

@@ -128,6 +128,8 @@ enum State {
 		/// The `<authenticate/>` of a SASL2 exchange (answers are SASL2's).
 		v2: Option<Box<sasl2::Request>>,
 	},
+	/// XEP-0480: SASL2 authenticated, an upgrade task before the success.
+	Upgrade(Box<inline::Upgrade>),
 	/// Authenticated, waiting for the bind request.
 	Bind(Authenticated),
 	Established(FullJid),
@@ -148,6 +150,8 @@ pub struct C2sStream {
 	sha256_offered: bool,
 	/// The FAST token slot of the exchange that just succeeded.
 	fast_used: Option<sasl::ht::Used>,
+	/// Keys an XEP-0480 upgrade task just made (SCRAM-SHA-1 seen, SCRAM-SHA-256 new).
+	upgraded: Option<Box<(sasl::scram::ScramCredentials, sasl::scram::ScramCredentials)>>,
 }
 
 impl C2sStream {
@@ -162,6 +166,7 @@ impl C2sStream {
 			handled: None,
 			sha256_offered: true,
 			fast_used: None,
+			upgraded: None,
 		}
 	}
 
@@ -176,6 +181,7 @@ impl C2sStream {
 			handled: None,
 			sha256_offered: true,
 			fast_used: None,
+			upgraded: None,
 		}
 	}
 
@@ -332,6 +338,7 @@ impl C2sStream {
 			State::Auth { failures } => self.auth(el, None, failures, env, out),
 			State::Sasl { exchange, failures, v2: Some(req) } => self.sasl2_element(el, exchange, req, failures, env, out),
 			State::Sasl { exchange, failures, v2: None } => self.auth(el, Some(exchange), failures, env, out),
+			State::Upgrade(u) => self.upgrade_element(el, u, env, out),
 			State::Bind(auth) if el.ns() == ns::SM => {
 				if el.name() == "resume"
 					&& let (Some(previd), Some(h)) = (el.attr("previd"), el.attr("h").and_then(|h| h.parse::<u32>().ok()))

@@ -20,8 +20,17 @@ const LAST_SEEN_EVERY: u64 = 3600;
 
 impl Conn {
 	pub(super) async fn sasl2_success(&mut self, done: Box<Sasl2Done>) {
-		let Sasl2Done { auth, additional, bound, request, fast_used } = *done;
+		let Sasl2Done { auth, additional, bound, request, fast_used, upgraded } = *done;
 		let user = auth.user().to_owned();
+		if let Some((sha1, sha256)) = upgraded {
+			// XEP-0480: stored before the success, unless the keys changed meanwhile.
+			let (u, full) = (user.clone(), crate::store::Account { created: 0, sha1: sha1.clone(), sha256 });
+			match self.server.store.write(move |tx| tx.add_missing_keys(&u, &sha1, &full)).await {
+				Ok(true) => log::info!("{user}: SCRAM-SHA-256 keys added by the client's upgrade task (XEP-0480)"),
+				Ok(false) => {}
+				Err(e) => log::warn!("{user}: SCRAM-SHA-256 keys of an upgrade task not stored: {e}"),
+			}
+		}
 		if fast_used.is_some() {
 			let device = request.user_agent.as_ref().map_or("", |u| u.id.as_str());
 			log::info!("{}: {user} logged in with a FAST token (device {device})", self.peer);

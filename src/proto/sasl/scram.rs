@@ -85,6 +85,17 @@ impl ScramCredentials {
 		}
 	}
 
+	/// From a SaltedPassword the client computed (XEP-0480 upgrade task):
+	/// the keys, without the password.
+	pub fn from_salted(hash: ScramHash, salted: &[u8], salt: &[u8], iterations: u32) -> Self {
+		ScramCredentials {
+			salt: salt.to_vec(),
+			iterations,
+			stored_key: hash.digest(&hash.hmac(salted, b"Client Key")),
+			server_key: hash.hmac(salted, b"Server Key"),
+		}
+	}
+
 	/// For PLAIN: recompute from the password and compare to `stored_key` in constant time.
 	pub fn verify_password(&self, hash: ScramHash, password: &str) -> bool {
 		let derived = Self::derive(hash, password, &self.salt, self.iterations);

@@ -7,6 +7,7 @@
 
 use super::{Action, C2sStream, State, StreamEnv};
 use crate::proto::sasl::ht;
+use crate::proto::sasl::scram::{ScramCredentials, ScramHash};
 use crate::proto::sasl::{self, Attempt, Authenticated, Exchange, Step};
 use crate::proto::sasl2::{self, Request};
 use crate::xmpp::element::Element;
@@ -25,6 +26,20 @@ pub struct Sasl2Done {
 	pub request: Request,
 	/// The FAST token slot the client authenticated with, if it did.
 	pub fast_used: Option<ht::Used>,
+	/// XEP-0480: the SCRAM-SHA-1 keys the account had and the SCRAM-SHA-256
+	/// keys the client's upgrade task made, to store before the success.
+	pub upgraded: Option<(ScramCredentials, ScramCredentials)>,
+}
+
+/// An upgrade task under way (XEP-0480).
+pub struct Upgrade {
+	auth: Authenticated,
+	req: Box<Request>,
+	sha1: ScramCredentials,
+	salt: Vec<u8>,
+	iterations: u32,
+	salt_sent: bool,
+	failures: u32,
 }
 
 impl C2sStream {
@@ -38,6 +53,8 @@ impl C2sStream {
 		if !el.is("authenticate", sasl2::NS) {
 			return self.before_auth(&el, env, out);
 		}
+		// Nothing of an earlier, unfinished attempt carries over.
+		(self.fast_used, self.upgraded) = (None, None);
 		let req = match sasl2::parse(&el) {
 			Ok(r) => Box::new(r),
 			Err((f, why)) => return self.sasl_step(None, Some(Box::default()), Step::Failure(f, Attempt::Other, why), failures, env, out),
@@ -91,8 +108,9 @@ impl C2sStream {
 		}
 	}
 
-	/// Authenticated: binds what Bind2 asked for (unless a resumption comes
-	/// first) and hands the rest to the shell.
+	/// Authenticated: an account with SCRAM-SHA-1 keys only whose client
+	/// asked for it first gets the XEP-0480 task that adds SCRAM-SHA-256
+	/// keys; then [`Self::sasl2_complete`].
 	pub(super) fn sasl2_success(
 		&mut self,
 		auth: Authenticated,
@@ -102,6 +120,65 @@ impl C2sStream {
 		env: &mut dyn StreamEnv,
 		out: &mut Vec<Action>,
 	) {
+		if req.upgrade.iter().any(|t| t == sasl2::UPGR_SCRAM_SHA_256)
+			&& let Ok(Some(a)) = env.account(auth.user())
+			&& a.sha256.stored_key.is_empty()
+			&& !a.sha1.stored_key.is_empty()
+		{
+			let mut salt = vec![0u8; 16];
+			env.random(&mut salt);
+			out.push(Action::Write(sasl2::continue_task(additional.as_deref(), sasl2::UPGR_SCRAM_SHA_256)));
+			let iterations = env.scram_iterations();
+			self.state = State::Upgrade(Box::new(Upgrade { auth, req, sha1: a.sha1, salt, iterations, salt_sent: false, failures }));
+			return;
+		}
+		self.sasl2_complete(auth, additional, req, failures, env, out);
+	}
+
+	/// XEP-0480 §3: `<next/>` gets the salt, `<task-data/>` brings the
+	/// SaltedPassword; anything else ends the stream, as during SASL2.
+	pub(super) fn upgrade_element(&mut self, el: Element, mut u: Box<Upgrade>, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		if el.is("next", sasl2::NS) && el.attr("task") == Some(sasl2::UPGR_SCRAM_SHA_256) && !u.salt_sent {
+			out.push(Action::Write(sasl2::scram_upgrade_salt(&u.salt, u.iterations)));
+			u.salt_sent = true;
+			self.state = State::Upgrade(u);
+		} else if el.is("task-data", sasl2::NS) && u.salt_sent {
+			let salted = el.child("hash", sasl2::SCRAM_UPGRADE).map(|h| sasl2::decode(&h.text()));
+			let Some(Ok(salted)) = salted.filter(|s| s.as_ref().is_ok_and(|s| s.len() == ScramHash::Sha256.output_len())) else {
+				let step =
+					Step::Failure(sasl::Failure::MalformedRequest, Attempt::Other, "upgrade task data without a SHA-256 SaltedPassword");
+				return self.sasl_step(None, Some(u.req), step, u.failures, env, out);
+			};
+			let sha256 = ScramCredentials::from_salted(ScramHash::Sha256, &salted, &u.salt, u.iterations);
+			let Upgrade { auth, req, sha1, failures, .. } = *u;
+			self.upgraded = Some(Box::new((sha1, sha256)));
+			self.sasl2_complete(auth, None, req, failures, env, out);
+		} else if el.is("abort", sasl2::NS) {
+			let step = Step::Failure(sasl::Failure::Aborted, Attempt::Other, "the client aborted");
+			self.sasl_step(None, Some(u.req), step, u.failures, env, out);
+		} else {
+			self.fail(
+				StreamError::with_text(StreamCondition::PolicyViolation, "only <next/>, <task-data/> or <abort/> during an upgrade task"),
+				env,
+				out,
+			);
+		}
+	}
+
+	/// Binds what Bind2 asked for (unless a resumption comes first) and
+	/// hands the rest to the shell.
+	fn sasl2_complete(
+		&mut self,
+		auth: Authenticated,
+		additional: Option<Vec<u8>>,
+		req: Box<Request>,
+		failures: u32,
+		env: &mut dyn StreamEnv,
+		out: &mut Vec<Action>,
+	) {
+		// Taken first: a failed bind must not leave them to a later login.
+		let fast_used = self.fast_used.take();
+		let upgraded = self.upgraded.take().map(|b| *b);
 		let mut bound = None;
 		match (&req.bind, &req.resume) {
 			(Some(b), None) => {
@@ -128,8 +205,7 @@ impl C2sStream {
 			_ => self.state = State::Bind(auth.clone()),
 		}
 		let jid = bound.clone();
-		let fast_used = self.fast_used.take();
-		out.push(Action::Sasl2Success(Box::new(Sasl2Done { auth, additional, bound, request: *req, fast_used })));
+		out.push(Action::Sasl2Success(Box::new(Sasl2Done { auth, additional, bound, request: *req, fast_used, upgraded })));
 		if let Some(jid) = jid {
 			out.push(Action::Bound(jid));
 		}

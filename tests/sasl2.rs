@@ -526,6 +526,17 @@ fn a_person_lists_and_revokes_their_devices() {
 	assert_eq!(n, 1, "only the laptop is left");
 	// The laptop's own session goes on.
 	assert_eq!(laptop.iq(&format!("<iq type='get' to='{DOMAIN}'><ping xmlns='urn:xmpp:ping'/></iq>")).attr("type"), Some("result"));
+
+	// A device that binds the RFC 6120 way after SASL2 is its session's device too.
+	let mut tablet = secure(&s);
+	scram2(&mut tablet, "alice", PASSWORD, "SCRAM-SHA-256", &ua("tablet")).unwrap();
+	tablet.bind(Some("tablet")).unwrap();
+	let r = laptop.iq(&format!(
+		"<iq type='set' to='{DOMAIN}'><command xmlns='{COMMANDS}' node='urn:xerra:devices' action='complete'>\
+		 <x xmlns='jabber:x:data' type='submit'><field var='revoke'><value>tablet</value></field></x></command></iq>"
+	));
+	assert_eq!(r.child("command", COMMANDS).and_then(|c| c.attr("status")), Some("completed"), "{r:?}");
+	tablet.expect_stream_error("not-authorized");
 }
 
 // ---- XEP-0480 upgrade task ----

@@ -173,6 +173,9 @@ struct Conn {
 	csi_held: super::csi::Held,
 	/// An invitation token shown before registering (XEP-0445).
 	preauth: Option<super::register::Preauth>,
+	/// The SASL2 user-agent id, until an RFC 6120 bind makes the session
+	/// that belongs to that device (Bind2 sets it at once).
+	device: Option<Box<str>>,
 	/// How the stream was closed, for `run`'s answer.
 	closed_as: End,
 	/// Bytes to write at the next flush.
@@ -224,6 +227,7 @@ impl Conn {
 			queue_turn: false,
 			csi_held: Default::default(),
 			preauth: None,
+			device: None,
 			closed_as: End::Closed,
 			out: Vec::new(),
 			opened: now,
@@ -410,7 +414,14 @@ impl Conn {
 						ws.lift_limits(full_limits(&self.server)).await;
 					}
 				}
-				Action::Bound(jid) => log::info!("{}: bound {jid}", self.peer),
+				Action::Bound(jid) => {
+					log::info!("{}: bound {jid}", self.peer);
+					if let (Some(device), Some(b)) = (self.device.take(), &self.bound)
+						&& let Some(s) = self.server.sessions.borrow_mut().get_mut(b.user(), b.id)
+					{
+						s.device = Some(device.into());
+					}
+				}
 				Action::Sasl2Success(done) => {
 					if let Transport::Ws(ws) = &mut self.io {
 						ws.lift_limits(full_limits(&self.server)).await;

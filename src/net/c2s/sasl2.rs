@@ -76,6 +76,9 @@ impl Conn {
 			inner.push_str(&format!("<bound xmlns='urn:xmpp:bind:0'>{results}</bound>"));
 			log::info!("{}: {jid} bound inline (SASL2)", self.peer);
 		}
+		if bound.is_none() {
+			self.device = request.user_agent.as_ref().map(|u| u.id.as_str().into());
+		}
 		inner.push_str(&token);
 		let env = Env::new(&self.server, self.peer.ip(), &self.outbox);
 		let authzid = bound.map_or_else(|| format!("{user}@{}", self.server.config.domain), |j| j.to_string());

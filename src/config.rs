@@ -80,6 +80,8 @@ pub struct Limits {
 	pub sm_max_unacked_bytes: usize,
 	pub csi_max_held: usize,
 	pub csi_max_held_bytes: usize,
+	pub fast_token_ttl: Duration,
+	pub max_devices_per_account: usize,
 	pub keepalive_interval: Duration,
 	pub setup_code_failures: u32,
 	pub setup_lockout: Duration,
@@ -274,6 +276,8 @@ impl Config {
 				sm_max_unacked_bytes: 0,
 				csi_max_held: 0,
 				csi_max_held_bytes: 0,
+				fast_token_ttl: Duration::ZERO,
+				max_devices_per_account: 0,
 				keepalive_interval: Duration::ZERO,
 				setup_code_failures: 0,
 				setup_lockout: Duration::ZERO,
@@ -1014,6 +1018,24 @@ pub static SETTINGS: &[Setting] = &[
 		doc: "bytes kept back for an inactive client (XEP-0352); at the limit they all go",
 		apply: |c, v| {
 			c.limits.csi_max_held_bytes = num(v, 1024, 1 << 30)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "fast_token_ttl",
+		default: "1814400",
+		doc: "seconds a FAST token (XEP-0484) lives from its issue (21 days, as Prosody); then the app logs in with its password again",
+		apply: |c, v| {
+			c.limits.fast_token_ttl = secs(v, 2, 31_536_000)?;
+			Ok(())
+		},
+	},
+	Setting {
+		name: "max_devices_per_account",
+		default: "20",
+		doc: "devices (SASL2 user-agent ids) kept per account, each with at most two FAST tokens; a new one beyond drops the one seen longest ago",
+		apply: |c, v| {
+			c.limits.max_devices_per_account = num(v, 1, 1000)?;
 			Ok(())
 		},
 	},

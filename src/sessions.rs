@@ -151,6 +151,9 @@ pub struct Session {
 	/// The push registration (app server JID, node) this session enabled
 	/// (XEP-0357): the one to wake while the session is hibernated.
 	pub push: Option<Box<(String, String)>>,
+	/// The SASL2 user-agent id it logged in with (XEP-0388): revoking
+	/// that device ends this session.
+	pub device: Option<String>,
 }
 
 impl Session {
@@ -267,6 +270,7 @@ impl Sessions {
 			interests: None,
 			blocklist_wanted: false,
 			push: None,
+			device: None,
 		});
 		Ok((id, jid, replaced))
 	}

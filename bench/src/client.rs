@@ -22,6 +22,7 @@ use xerra::xmpp::ns;
 use xerra::xmpp::reader::{StreamEvent, StreamReader, XmlLimits};
 
 const SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+pub const SASL2: &str = "urn:xmpp:sasl:2";
 
 /// Where and as whom to log in.
 #[derive(Clone, Debug)]
@@ -209,7 +210,7 @@ impl Session {
 		Ok(())
 	}
 
-	async fn open(&mut self, domain: &str) -> Result<Element, Error> {
+	pub async fn open(&mut self, domain: &str) -> Result<Element, Error> {
 		self.open_with(&client_header(domain)).await
 	}
 
@@ -375,11 +376,33 @@ pub async fn login_from(
 }
 
 async fn scram_sha1(s: &mut Session, user: &str, password: &str, keys: &std::cell::RefCell<KeyCache>) -> Result<(), Error> {
+	scram_sha1_with(s, user, password, keys, None).await.map(|_| ())
+}
+
+/// SCRAM-SHA-1 over RFC 6120 SASL, or (`sasl2` = the inline elements) over
+/// XEP-0388 SASL2; returns the `<success/>`.
+pub async fn scram_sha1_with(
+	s: &mut Session,
+	user: &str,
+	password: &str,
+	keys: &std::cell::RefCell<KeyCache>,
+	sasl2: Option<&str>,
+) -> Result<Element, Error> {
+	let ns = if sasl2.is_some() { SASL2 } else { SASL };
 	let mut nonce = [0u8; 18];
 	ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut nonce).map_err(|_| "random")?;
 	let cnonce = B64.encode(nonce);
 	let first_bare = format!("n={user},r={cnonce}");
-	s.send(&format!("<auth xmlns='{SASL}' mechanism='SCRAM-SHA-1'>{}</auth>", B64.encode(format!("n,,{first_bare}")))).await?;
+	let first = B64.encode(format!("n,,{first_bare}"));
+	match sasl2 {
+		None => s.send(&format!("<auth xmlns='{SASL}' mechanism='SCRAM-SHA-1'>{first}</auth>")).await?,
+		Some(inline) => {
+			s.send(&format!(
+				"<authenticate xmlns='{SASL2}' mechanism='SCRAM-SHA-1'><initial-response>{first}</initial-response>{inline}</authenticate>"
+			))
+			.await?
+		}
+	}
 	let ch = s.next(Duration::from_secs(60)).await?;
 	if ch.name() != "challenge" {
 		return Err(format!("SASL: {}", ch.to_xml("jabber:client")));
@@ -420,16 +443,20 @@ async fn scram_sha1(s: &mut Session, user: &str, password: &str, keys: &std::cel
 	let auth_message = format!("{first_bare},{server_first},{final_bare}");
 	let sig = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, stored.as_ref()), auth_message.as_bytes());
 	let proof: Vec<u8> = client_key.as_ref().iter().zip(sig.as_ref()).map(|(a, b)| a ^ b).collect();
-	s.send(&format!("<response xmlns='{SASL}'>{}</response>", B64.encode(format!("{final_bare},p={}", B64.encode(proof))))).await?;
+	s.send(&format!("<response xmlns='{ns}'>{}</response>", B64.encode(format!("{final_bare},p={}", B64.encode(proof))))).await?;
 	let outcome = s.next(Duration::from_secs(60)).await?;
 	if outcome.name() != "success" {
 		return Err(format!("SASL failed: {}", outcome.to_xml("jabber:client")));
 	}
-	let v = String::from_utf8(B64.decode(outcome.text().trim()).map_err(|e| e.to_string())?).unwrap_or_default();
+	let data = match sasl2 {
+		None => outcome.text(),
+		Some(_) => outcome.child("additional-data", SASL2).map(|d| d.text()).unwrap_or_default(),
+	};
+	let v = String::from_utf8(B64.decode(data.trim()).map_err(|e| e.to_string())?).unwrap_or_default();
 	let server_key = hmac::sign(&key, b"Server Key");
 	let expect = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, server_key.as_ref()), auth_message.as_bytes());
 	if v != format!("v={}", B64.encode(expect.as_ref())) {
 		return Err("server signature does not verify".into());
 	}
-	Ok(())
+	Ok(outcome)
 }

@@ -30,7 +30,7 @@ pub(crate) struct Opts {
 	repeats: usize,
 	count: usize,
 	contacts: usize,
-	logins: usize,
+	pub(crate) logins: usize,
 	occupants: usize,
 	senders: usize,
 	data_dir: Option<std::path::PathBuf>,
@@ -152,6 +152,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 		"msgs" => msgs(&o),
 		"offline" => offline(&o),
 		"roster" => roster(&o),
+		"reconnect" => crate::reconnect::reconnect(&o),
 		"muc" => muc(&o),
 		"abuse" => crate::abuse::run(&o),
 		"report" => crate::report::report(o.positional.first().ok_or("report DIR")?),
@@ -536,7 +537,7 @@ fn join_all<T>(ex: &LocalExecutor<'_>, tasks: Vec<async_executor::Task<T>>) -> V
 }
 
 /// Runs one async closure on a fresh executor on this thread.
-fn local<T>(f: impl AsyncFnOnce(&LocalExecutor<'_>) -> T) -> T {
+pub(crate) fn local<T>(f: impl AsyncFnOnce(&LocalExecutor<'_>) -> T) -> T {
 	let ex = LocalExecutor::new();
 	async_io::block_on(ex.run(f(&ex)))
 }

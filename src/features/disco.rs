@@ -115,7 +115,8 @@ fn server_items(iq: &Stanza, cx: &mut Cx) -> Result<(), StanzaError> {
 	// XEP-0050 §2.2: the commands node.
 	if iq.payload().and_then(|q| q.attr("node")) == Some(ns::COMMANDS) {
 		let mut q = Element::new("query", ns::DISCO_ITEMS).with_attr("node", ns::COMMANDS);
-		for item in super::invites::command_items(cx.domain()).into_iter().chain(super::adhoc::command_items(cx)) {
+		let devices = if cx.is_remote() { Vec::new() } else { super::devices::command_items(cx.domain()) };
+		for item in super::invites::command_items(cx.domain()).into_iter().chain(devices).chain(super::adhoc::command_items(cx)) {
 			q.push(item);
 		}
 		cx.reply(iq.iq_result().with_child(q));

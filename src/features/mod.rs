@@ -19,6 +19,7 @@ pub mod bookmarks;
 pub mod caps;
 pub mod carbons;
 pub mod coturn;
+pub mod devices;
 pub mod disco;
 pub mod extdisco;
 pub mod invites;

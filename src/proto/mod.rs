@@ -5,6 +5,7 @@ pub mod bosh;
 pub mod component;
 pub mod dialback;
 pub mod sasl;
+pub mod sasl2;
 pub mod socks5;
 pub mod stream;
 pub mod subscription;

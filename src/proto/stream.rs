@@ -20,6 +20,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use super::sasl::scram::ScramHash;
 use super::sasl::{self, Attempt, Authenticated, Exchange, Mechanism, SaslEnv, Step};
+use super::sasl2;
 use crate::xmpp::element::{Element, escape_attr};
 use crate::xmpp::error::{Condition, StanzaError, StreamCondition, StreamError};
 use crate::xmpp::jid::{FullJid, Jid};
@@ -96,6 +97,10 @@ pub enum Action {
 		previd: String,
 		h: u32,
 	},
+	/// XEP-0388 success: the shell performs what was asked inline (resume,
+	/// SM enable, carbons, CSI, a FAST token), then writes `<success/>` and
+	/// the features of the authenticated stream (no restart).
+	Sasl2Success(Box<inline::Sasl2Done>),
 	/// Close the stream, after the stream error if any.
 	Close(Option<StreamError>),
 }
@@ -120,7 +125,11 @@ enum State {
 	Sasl {
 		exchange: Exchange,
 		failures: u32,
+		/// The `<authenticate/>` of a SASL2 exchange (answers are SASL2's).
+		v2: Option<Box<sasl2::Request>>,
 	},
+	/// XEP-0480: SASL2 authenticated, an upgrade task before the success.
+	Upgrade(Box<inline::Upgrade>),
 	/// Authenticated, waiting for the bind request.
 	Bind(Authenticated),
 	Established(FullJid),
@@ -139,6 +148,10 @@ pub struct C2sStream {
 	handled: Option<u32>,
 	/// SCRAM-SHA-256 was in the mechanisms offered (see `StreamEnv::offer_sha256`).
 	sha256_offered: bool,
+	/// The FAST token slot of the exchange that just succeeded.
+	fast_used: Option<sasl::ht::Used>,
+	/// Keys an XEP-0480 upgrade task just made (SCRAM-SHA-1 seen, SCRAM-SHA-256 new).
+	upgraded: Option<Box<(sasl::scram::ScramCredentials, sasl::scram::ScramCredentials)>>,
 }
 
 impl C2sStream {
@@ -152,6 +165,8 @@ impl C2sStream {
 			client_lacks_binding: false,
 			handled: None,
 			sha256_offered: true,
+			fast_used: None,
+			upgraded: None,
 		}
 	}
 
@@ -165,6 +180,8 @@ impl C2sStream {
 			client_lacks_binding: false,
 			handled: None,
 			sha256_offered: true,
+			fast_used: None,
+			upgraded: None,
 		}
 	}
 
@@ -266,6 +283,9 @@ impl C2sStream {
 					features.push_str("</mechanism>");
 				}
 				features.push_str("</mechanisms>");
+				// XEP-0388: the same mechanisms again, and what rides inline.
+				let mechs: Vec<&str> = Mechanism::offered(self.channel_binding.is_some(), self.sha256_offered).collect();
+				features.push_str(&sasl2::feature(&mechs, &self.fast_offered(env)));
 				if env.registration() {
 					// XEP-0445 §3: a token (`<preauth/>`) is taken wherever
 					// registration is, and clients look for this first.
@@ -281,14 +301,7 @@ impl C2sStream {
 				State::Auth { failures: 0 }
 			}
 			Phase::Authenticated(auth) => {
-				features.push_str(concat!(
-					"<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>",
-					"<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>",
-					"<ver xmlns='urn:xmpp:features:rosterver'/>",
-					"<sub xmlns='urn:xmpp:features:pre-approval'/>",
-					"<sm xmlns='urn:xmpp:sm:3'/>",
-					"<csi xmlns='urn:xmpp:csi:0'/>",
-				));
+				features.push_str(AUTHENTICATED_FEATURES);
 				features.extend(env.server_caps());
 				State::Bind(auth)
 			}
@@ -321,8 +334,11 @@ impl C2sStream {
 				self.state = State::Auth { failures };
 				out.push(Action::PreAuth(el));
 			}
+			State::Auth { failures } if el.ns() == sasl2::NS => self.authenticate2(el, failures, env, out),
 			State::Auth { failures } => self.auth(el, None, failures, env, out),
-			State::Sasl { exchange, failures } => self.auth(el, Some(exchange), failures, env, out),
+			State::Sasl { exchange, failures, v2: Some(req) } => self.sasl2_element(el, exchange, req, failures, env, out),
+			State::Sasl { exchange, failures, v2: None } => self.auth(el, Some(exchange), failures, env, out),
+			State::Upgrade(u) => self.upgrade_element(el, u, env, out),
 			State::Bind(auth) if el.ns() == ns::SM => {
 				if el.name() == "resume"
 					&& let (Some(previd), Some(h)) = (el.attr("previd"), el.attr("h").and_then(|h| h.parse::<u32>().ok()))
@@ -366,21 +382,38 @@ impl C2sStream {
 		self.fail(StreamError::with_text(err, "authenticate first"), env, out);
 	}
 
+	/// XEP-0474: what this stream advertised, for SCRAM's downgrade
+	/// protection hash. SASL and SASL2 list the same mechanisms; FAST's are
+	/// not among them (ejabberd #4331: Monal fails when they are hashed).
+	fn ssdp_input(&self) -> String {
+		let mechs: Vec<&str> = Mechanism::offered(self.channel_binding.is_some(), self.sha256_offered).collect();
+		let cbs: &[&str] = &["tls-exporter"];
+		sasl::scram::ssdp_input(&mechs, self.channel_binding.is_some().then_some(cbs))
+	}
+
+	/// A mechanism by name, if it is offered on this stream.
+	fn mechanism(&self, name: &str) -> Result<Mechanism, &'static str> {
+		let Some(mech) = Mechanism::parse(name) else {
+			return Err("a mechanism this server does not offer");
+		};
+		if matches!(mech, Mechanism::Scram { hash: ScramHash::Sha256, .. }) && !self.sha256_offered {
+			return Err("SCRAM-SHA-256, which is not offered while some account has SCRAM-SHA-1 keys only");
+		}
+		if matches!(mech, Mechanism::Scram { plus: true, .. }) && self.channel_binding.is_none() {
+			// We never offered it here: a client that saw our offer would not ask.
+			return Err("-PLUS, which is not offered on this connection");
+		}
+		Ok(mech)
+	}
+
 	fn auth(&mut self, el: Element, exchange: Option<Exchange>, failures: u32, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
 		let step = if el.is("auth", ns::SASL) {
-			let Some(mech) = el.attr("mechanism").and_then(Mechanism::parse) else {
-				let why = "a mechanism this server does not offer";
-				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other, why), failures, env, out);
+			let mech = match self.mechanism(el.attr("mechanism").unwrap_or_default()) {
+				Ok(m) => m,
+				Err(why) => {
+					return self.sasl_step1(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other, why), failures, env, out);
+				}
 			};
-			if matches!(mech, Mechanism::Scram { hash: ScramHash::Sha256, .. }) && !self.sha256_offered {
-				let why = "SCRAM-SHA-256, which is not offered while some account has SCRAM-SHA-1 keys only";
-				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other, why), failures, env, out);
-			}
-			if matches!(mech, Mechanism::Scram { plus: true, .. }) && self.channel_binding.is_none() {
-				// We never offered it here: a client that saw our offer would not ask.
-				let why = "-PLUS, which is not offered on this connection";
-				return self.sasl_step(None, Step::Failure(sasl::Failure::InvalidMechanism, Attempt::Other, why), failures, env, out);
-			}
 			let text = el.text();
 			let initial = match text.trim() {
 				"" => None,
@@ -389,43 +422,68 @@ impl C2sStream {
 					Ok(d) => Some(d),
 					Err(_) => {
 						let step = Step::Failure(sasl::Failure::IncorrectEncoding, Attempt::Other, "initial response not base64");
-						return self.sasl_step(None, step, failures, env, out);
+						return self.sasl_step1(None, step, failures, env, out);
 					}
 				},
 			};
-			let (ex, step) = Exchange::start(mech, initial.as_deref(), self.channel_binding.as_deref(), !self.client_lacks_binding, env);
-			return self.sasl_step(Some(ex), step, failures, env, out);
+			let (ex, step) = Exchange::start_with_ssdp(
+				mech,
+				initial.as_deref(),
+				self.channel_binding.as_deref(),
+				!self.client_lacks_binding,
+				Some(self.ssdp_input()),
+				env,
+			);
+			return self.sasl_step1(Some(ex), step, failures, env, out);
 		} else if el.is("response", ns::SASL) {
 			let Some(mut ex) = exchange else {
 				let why = "a response without an exchange";
-				return self.sasl_step(None, Step::Failure(sasl::Failure::MalformedRequest, Attempt::Other, why), failures, env, out);
+				return self.sasl_step1(None, Step::Failure(sasl::Failure::MalformedRequest, Attempt::Other, why), failures, env, out);
 			};
 			let data = match B64.decode(el.text().trim()) {
 				Ok(d) => d,
 				Err(_) => {
 					let step = Step::Failure(sasl::Failure::IncorrectEncoding, Attempt::Other, "response not base64");
-					return self.sasl_step(None, step, failures, env, out);
+					return self.sasl_step1(None, step, failures, env, out);
 				}
 			};
 			let step = ex.respond(&data, env);
-			return self.sasl_step(Some(ex), step, failures, env, out);
+			return self.sasl_step1(Some(ex), step, failures, env, out);
 		} else if el.is("abort", ns::SASL) {
 			Step::Failure(sasl::Failure::Aborted, Attempt::Other, "the client aborted")
 		} else {
 			return self.before_auth(&el, env, out);
 		};
-		self.sasl_step(None, step, failures, env, out);
+		self.sasl_step1(None, step, failures, env, out);
 	}
 
-	fn sasl_step(&mut self, exchange: Option<Exchange>, step: Step, failures: u32, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+	fn sasl_step1(&mut self, exchange: Option<Exchange>, step: Step, failures: u32, env: &mut dyn StreamEnv, out: &mut Vec<Action>) {
+		self.sasl_step(exchange, None, step, failures, env, out)
+	}
+
+	/// The server's answer to a SASL step, in RFC 6120's form or, with
+	/// `v2`, in SASL2's; failures are counted and limited the same way.
+	fn sasl_step(
+		&mut self,
+		exchange: Option<Exchange>,
+		v2: Option<Box<sasl2::Request>>,
+		step: Step,
+		failures: u32,
+		env: &mut dyn StreamEnv,
+		out: &mut Vec<Action>,
+	) {
 		match step {
 			Step::Challenge(data) => {
+				out.push(Action::Write(match v2 {
+					Some(_) => sasl2::challenge(&data),
+					None => format!("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>", B64.encode(data)),
+				}));
 				self.state = match exchange {
-					Some(exchange) => State::Sasl { exchange, failures },
+					Some(exchange) => State::Sasl { exchange, failures, v2 },
 					None => State::Auth { failures },
 				};
-				out.push(Action::Write(format!("<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>", B64.encode(data))));
 			}
+			Step::Success(auth, data) if v2.is_some() => self.sasl2_success(auth, data, v2.unwrap_or_default(), failures, env, out),
 			Step::Success(auth, data) => {
 				let data = data.map(|d| B64.encode(d)).unwrap_or_default();
 				out.push(Action::Write(format!("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{data}</success>")));
@@ -472,7 +530,10 @@ impl C2sStream {
 					Attempt::ServerFault => failures,
 					Attempt::Disabled => failures + 1,
 				};
-				out.push(Action::Write(sasl_failure(failure, text)));
+				out.push(Action::Write(match v2 {
+					Some(_) => sasl2::failure(failure, text),
+					None => sasl_failure(failure, text),
+				}));
 				if failures >= env.auth_retries() {
 					self.fail(
 						StreamError::with_text(StreamCondition::PolicyViolation, "too many failed authentication attempts"),
@@ -581,6 +642,16 @@ impl C2sStream {
 	}
 }
 
+/// Features of an authenticated stream before binding.
+const AUTHENTICATED_FEATURES: &str = concat!(
+	"<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>",
+	"<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>",
+	"<ver xmlns='urn:xmpp:features:rosterver'/>",
+	"<sub xmlns='urn:xmpp:features:pre-approval'/>",
+	"<sm xmlns='urn:xmpp:sm:3'/>",
+	"<csi xmlns='urn:xmpp:csi:0'/>",
+);
+
 /// Our stream header (RFC 6120 §4.7).
 pub fn header_xml(id: &str, domain: &str, to: Option<&str>) -> String {
 	let to = to.map(|t| format!(" to='{}'", escape_attr(t))).unwrap_or_default();
@@ -606,6 +677,8 @@ fn sasl_failure(f: sasl::Failure, text: Option<&str>) -> String {
 	let text = text.map(|t| format!("<text>{}</text>", escape_attr(t))).unwrap_or_default();
 	format!("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><{}/>{text}</failure>", f.as_str())
 }
+
+pub mod inline;
 
 #[cfg(test)]
 mod tests;

@@ -173,6 +173,15 @@ impl Tx<'_> {
 	/// Replaces the credentials of an existing account, keeping its role;
 	/// false if there is none.
 	pub fn set_credentials(&self, user: &str, account: &Account) -> Result<bool, StoreError> {
+		let done = self.write_credentials(user, account)?;
+		// XEP-0484: a new password ends every FAST token of the account.
+		if done {
+			self.revoke_fast_tokens(user)?;
+		}
+		Ok(done)
+	}
+
+	fn write_credentials(&self, user: &str, account: &Account) -> Result<bool, StoreError> {
 		let mut t = self.tx.open(ACCOUNTS)?;
 		let Some(admin) = t.get(user)?.map(|g| Account::decode_with_role(g.value())).transpose()?.map(|(_, admin)| admin) else {
 			return Ok(false);
@@ -191,7 +200,8 @@ impl Tx<'_> {
 		let current = self.tx.open(ACCOUNTS)?.get(user)?.map(|g| Account::decode(g.value())).transpose()?;
 		match current {
 			Some(a) if a.sha256.stored_key.is_empty() && a.sha1 == *sha1 => {
-				self.set_credentials(user, &Account { created: a.created, ..full.clone() })
+				// The same password: its FAST tokens stay.
+				self.write_credentials(user, &Account { created: a.created, ..full.clone() })
 			}
 			_ => Ok(false),
 		}
@@ -214,6 +224,10 @@ impl Tx<'_> {
 			return Ok(false);
 		};
 		t.insert(user, account.encode_flags(admin.unwrap_or(false), locked).as_slice())?;
+		drop(t);
+		if locked {
+			self.revoke_fast_tokens(user)?;
+		}
 		Ok(true)
 	}
 
@@ -259,6 +273,7 @@ impl Tx<'_> {
 		self.clear_mam(user)?;
 		self.del_all_push(user)?;
 		self.clear_resets_of(user)?;
+		self.clear_devices(user)?;
 		Ok(existed)
 	}
 }

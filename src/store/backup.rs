@@ -19,7 +19,7 @@ const COPY_CACHE: usize = 2 << 20;
 /// Every table by name; `every_table_is_listed` keeps it complete. Since
 /// schema 2 every table is bytes to bytes (`typed`), so they are copied,
 /// counted and dumped as bytes.
-const ALL: [&str; 34] = [
+const ALL: [&str; 35] = [
 	META.name(),
 	SETTINGS.name(),
 	BACKUP_STATE.name(),
@@ -54,6 +54,7 @@ const ALL: [&str; 34] = [
 	STATS_POINTS.name(),
 	ACTIVE_DAY.name(),
 	SHA1_ONLY.name(),
+	DEVICES.name(),
 ];
 
 type Raw<'a> = TableDefinition<'a, &'static [u8], &'static [u8]>;

@@ -20,6 +20,7 @@ mod backup_state;
 mod blocking;
 mod codec;
 mod components;
+mod devices;
 mod disk;
 mod export;
 #[doc(hidden)]
@@ -55,6 +56,7 @@ pub use accounts::Account;
 pub use backup::{CopyInfo, RowCounts, check_copy, dump_file, schema_version, table_names};
 pub use backup_state::BackupState;
 pub use codec::Corrupt;
+pub use devices::{Device, FastSlot};
 pub use disk::{DiskStatus, mib};
 pub use invites::Invite;
 pub use mam::{ArchiveQuota, Archived, MamDefault, MamPrefs, MamQuery, Page, UnknownId};

@@ -107,6 +107,10 @@ pub const ACTIVE_DAY: Def<&str, u32> = Def::new("active_day");
 /// kept no others, such as Prosody 0.12): while there is one, SCRAM-SHA-256
 /// is not offered. Kept with every write of an account's keys.
 pub const SHA1_ONLY: Def<&str, ()> = Def::new("scram_sha1_only");
+/// (account localpart, SASL2 user-agent id) -> `devices::Device` record:
+/// the account's devices and their FAST tokens (XEP-0388, XEP-0484).
+pub const DEVICES: Def<(&str, &str), &[u8]> = Def::new("devices");
+
 /// field name -> value as text: the scheduled backups' state
 /// (`store::BackupState`: last success, last failure, since when).
 pub const BACKUP_STATE: Def<&str, &str> = Def::new("backup_state");
@@ -117,6 +121,7 @@ pub fn create_all(wtx: &WriteTransaction) -> Result<(), redb::TableError> {
 	wtx.open(SETTINGS)?;
 	wtx.open(BACKUP_STATE)?;
 	wtx.open(ACCOUNTS)?;
+	wtx.open(DEVICES)?;
 	wtx.open(ROSTER)?;
 	wtx.open(ROSTER_VERSION)?;
 	wtx.open(OFFLINE)?;

@@ -411,6 +411,11 @@ impl Client {
 		Client::connect_with(tcp)
 	}
 
+	/// tls-exporter keying material of this connection (TLS 1.3).
+	pub fn exporter(&self) -> Option<Vec<u8>> {
+		self.exporter.clone()
+	}
+
 	pub fn tls_version(&self) -> Option<rustls::ProtocolVersion> {
 		match &self.io {
 			Some(Io::Tls(t)) => t.conn.protocol_version(),

@@ -63,6 +63,17 @@ impl SaslEnv for Env<'_> {
 		self.server.store.snapshot().and_then(|s| s.is_locked(user)).unwrap_or(false)
 	}
 
+	fn device(&mut self, user: &str, id: &str) -> Result<Option<crate::store::Device>, crate::proto::sasl::Unreadable> {
+		self.server.store.snapshot().and_then(|s| s.device(user, id)).map_err(|e| {
+			log::error!("device lookup: {e}");
+			crate::proto::sasl::Unreadable
+		})
+	}
+
+	fn now(&self) -> u64 {
+		Self::unix_now()
+	}
+
 	/// Makes both key sets from the password on a thread of its own (PBKDF2
 	/// is too slow for the executor) and stores them, unless the keys
 	/// changed meanwhile; the login itself does not wait for it.
@@ -79,6 +90,12 @@ impl SaslEnv for Env<'_> {
 				Err(e) => log::warn!("storing SCRAM-SHA-256 keys made at a PLAIN login: {e}"),
 			}
 		});
+	}
+}
+
+impl Env<'_> {
+	pub(super) fn unix_now() -> u64 {
+		std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 	}
 }
 

@@ -32,6 +32,7 @@ use crate::xmpp::stanza::Kind;
 
 mod delivery;
 mod env;
+mod sasl2;
 mod session;
 
 use env::Env;
@@ -181,6 +182,9 @@ struct Conn {
 	csi_held: super::csi::Held,
 	/// An invitation token shown before registering (XEP-0445).
 	preauth: Option<super::register::Preauth>,
+	/// The SASL2 user-agent id, until an RFC 6120 bind makes the session
+	/// that belongs to that device (Bind2 sets it at once).
+	device: Option<Box<str>>,
 	/// How the stream was closed, for `run`'s answer.
 	closed_as: End,
 	/// Bytes to write at the next flush.
@@ -232,6 +236,7 @@ impl Conn {
 			queue_turn: false,
 			csi_held: Default::default(),
 			preauth: None,
+			device: None,
 			closed_as: End::Closed,
 			out: Vec::new(),
 			opened: now,
@@ -353,7 +358,12 @@ impl Conn {
 			};
 			let start = actions.len();
 			self.stream.event(ev, &mut env, &mut actions);
-			match actions[start..].iter().find(|a| matches!(a, Action::Restart | Action::StartTls | Action::Close(_))) {
+			match actions[start..]
+				.iter()
+				.find(|a| matches!(a, Action::Restart | Action::StartTls | Action::Close(_) | Action::Sasl2Success(_)))
+			{
+				// SASL2 does not restart the stream: the same reader reads on, with a signed-in client's limits.
+				Some(Action::Sasl2Success(_)) => self.reader.set_limits(full_limits(&self.server)),
 				Some(Action::Restart) => {
 					self.stream.restarted(self.server.new_id());
 					self.reader = StreamReader::new(if self.stream.is_authenticated() {
@@ -413,7 +423,20 @@ impl Conn {
 						ws.lift_limits(full_limits(&self.server)).await;
 					}
 				}
-				Action::Bound(jid) => log::info!("{}: bound {jid}", self.peer),
+				Action::Bound(jid) => {
+					log::info!("{}: bound {jid}", self.peer);
+					if let (Some(device), Some(b)) = (self.device.take(), &self.bound)
+						&& let Some(s) = self.server.sessions.borrow_mut().get_mut(b.user(), b.id)
+					{
+						s.device = Some(device.into());
+					}
+				}
+				Action::Sasl2Success(done) => {
+					if let Transport::Ws(ws) = &mut self.io {
+						ws.lift_limits(full_limits(&self.server)).await;
+					}
+					Box::pin(self.sasl2_success(done)).await;
+				}
 				Action::Send(el) => self.send_stanza(el),
 				Action::SmEnable { resume } => self.enable_sm(resume),
 				Action::SmRequest(h) => {
@@ -468,6 +491,12 @@ impl Conn {
 					// XEP-0133 admin commands wait on storage and key derivation too.
 					if crate::features::adhoc::is_admin_command(&stanza, &jid) {
 						let reply = Box::pin(crate::features::adhoc::execute(&server, &jid, &stanza)).await;
+						self.send_stanza(reply);
+						continue;
+					}
+					// The person's own devices (revoking one writes and ends sessions).
+					if crate::features::devices::is_command(&stanza, &jid) {
+						let reply = Box::pin(crate::features::devices::execute(&server, &jid, &stanza)).await;
 						self.send_stanza(reply);
 						continue;
 					}

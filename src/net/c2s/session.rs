@@ -19,7 +19,13 @@ use super::{Bound, Conn};
 impl Conn {
 	/// XEP-0198 `<enable/>` on a bound stream.
 	pub(super) fn enable_sm(&mut self, resume: bool) {
-		let Some(b) = &self.bound else { return };
+		let answer = self.sm_enable(resume);
+		self.out.extend_from_slice(answer.as_bytes());
+	}
+
+	/// Enables stream management on the bound session; returns `<enabled/>`.
+	pub(super) fn sm_enable(&mut self, resume: bool) -> String {
+		let Some(b) = &self.bound else { return stream::sm_failed("unexpected-request") };
 		let token = resume.then(|| {
 			let mut raw = [0u8; 18];
 			self.server.random(&mut raw);
@@ -34,23 +40,35 @@ impl Conn {
 			}
 			None => "<enabled xmlns='urn:xmpp:sm:3'/>".to_owned(),
 		};
-		self.out.extend_from_slice(answer.as_bytes());
 		self.sm = Some(st);
+		answer
 	}
 
 	/// XEP-0198 §5: takes over the session `previd` of `user`, from a
 	/// connection that is gone or about to notice it is.
 	pub(super) fn resume(&mut self, user: &str, previd: &str, h: u32) {
+		if let Err(failed) = self.take_over(user, previd, h, |_, resumed| resumed.to_owned()) {
+			self.out.extend_from_slice(failed.as_bytes());
+		}
+	}
+
+	/// Resumes `previd`; `frame` makes what is written in place of the
+	/// `<resumed/>` element (SASL2 wraps it in its `<success/>`), before the
+	/// stanzas sent again. `Err` is the `<failed/>` to tell.
+	pub(super) fn take_over(
+		&mut self,
+		user: &str,
+		previd: &str,
+		h: u32,
+		frame: impl FnOnce(&mut Self, &str) -> String,
+	) -> Result<(), String> {
 		let found = self.server.resumable.borrow().find(previd, user);
 		let Some(st) = found else {
-			self.out.extend_from_slice(stream::sm_failed("item-not-found").as_bytes());
-			return;
+			return Err(stream::sm_failed("item-not-found"));
 		};
 		let mut s = st.borrow_mut();
 		if s.ack(h).is_err() {
-			drop(s);
-			self.out.extend_from_slice(stream::sm_failed("unexpected-request").as_bytes());
-			return;
+			return Err(stream::sm_failed("unexpected-request"));
 		}
 		// The session's queue moves to this connection; the old one (if it is
 		// still there) sees its queue closed and leaves quietly.
@@ -59,9 +77,7 @@ impl Conn {
 			sessions.get(&s.user, s.session_id).map(|sess| sess.outbox())
 		};
 		let Some(old) = old else {
-			drop(s);
-			self.out.extend_from_slice(stream::sm_failed("item-not-found").as_bytes());
-			return;
+			return Err(stream::sm_failed("item-not-found"));
 		};
 		while let Some(item) = old.try_recv() {
 			self.outbox.push(item);
@@ -71,8 +87,12 @@ impl Conn {
 		s.owner = self.conn_id;
 		self.bound = Some(Bound { id: s.session_id, jid: s.jid.clone() });
 		self.stream.resumed(s.jid.clone(), s.inbound);
-		let answer = format!("<resumed xmlns='urn:xmpp:sm:3' h='{}' previd='{previd}'/>", s.inbound);
+		let answer = format!("<resumed xmlns='urn:xmpp:sm:3' h='{}' previd='{}'/>", s.inbound, crate::xmpp::element::escape_attr(previd));
+		drop(s);
+		self.sm = Some(st.clone());
+		let answer = frame(self, &answer);
 		self.out.extend_from_slice(answer.as_bytes());
+		let mut s = st.borrow_mut();
 		crate::stats::sm_resumed();
 		// What the client never acknowledged, again, then what waited for it.
 		for p in s.unacked() {
@@ -85,10 +105,10 @@ impl Conn {
 		}
 		log::info!("{}: resumed {} ({} unacknowledged, {} held)", self.peer, s.jid, s.unacked().len(), held.len());
 		drop(s);
-		self.sm = Some(st);
 		for p in held {
 			self.send_packed(p);
 		}
+		Ok(())
 	}
 
 	/// Stanzas kept back for an inactive client that never got them: with

@@ -5,6 +5,7 @@
 //! that can look up stored credentials; it answers with a [`Step`]. Only a
 //! successful exchange can make an [`Authenticated`].
 
+pub mod ht;
 pub mod scram;
 
 use scram::{ChannelBinding, ScramCredentials, ScramError, ScramHash, ScramServer};
@@ -37,6 +38,8 @@ pub enum Failure {
 	Aborted,
 	/// §6.5.1: the account is locked by the admin (told only to whoever proved its password).
 	AccountDisabled,
+	/// §6.5.2: a FAST token (XEP-0484) that has expired.
+	CredentialsExpired,
 	EncryptionRequired,
 	IncorrectEncoding,
 	InvalidAuthzid,
@@ -51,6 +54,7 @@ impl Failure {
 		match self {
 			Self::Aborted => "aborted",
 			Self::AccountDisabled => "account-disabled",
+			Self::CredentialsExpired => "credentials-expired",
 			Self::EncryptionRequired => "encryption-required",
 			Self::IncorrectEncoding => "incorrect-encoding",
 			Self::InvalidAuthzid => "invalid-authzid",
@@ -167,6 +171,14 @@ pub trait SaslEnv {
 	/// A PLAIN login succeeded for an account with SCRAM-SHA-1 keys only
 	/// (`sha1`, as checked): the password is in hand to make the full set.
 	fn add_missing_keys(&mut self, _user: &str, _sha1: &ScramCredentials, _password: &str) {}
+	/// A device of an account, with its FAST tokens (XEP-0484).
+	fn device(&mut self, _user: &str, _id: &str) -> Result<Option<crate::store::Device>, Unreadable> {
+		Ok(None)
+	}
+	/// Unix seconds, for token expiry.
+	fn now(&self) -> u64 {
+		0
+	}
 }
 
 /// A success for a locked account becomes `account-disabled`: checked after
@@ -215,6 +227,19 @@ impl Exchange {
 		y_is_downgrade: bool,
 		env: &mut dyn SaslEnv,
 	) -> (Exchange, Step) {
+		Self::start_with_ssdp(mech, initial, cb, y_is_downgrade, None, env)
+	}
+
+	/// [`Exchange::start`] with the XEP-0474 input (`scram::ssdp_input`) of
+	/// what was advertised, for SCRAM's `h` attribute.
+	pub fn start_with_ssdp(
+		mech: Mechanism,
+		initial: Option<&[u8]>,
+		cb: Option<&[u8]>,
+		y_is_downgrade: bool,
+		ssdp: Option<String>,
+		env: &mut dyn SaslEnv,
+	) -> (Exchange, Step) {
 		match mech {
 			Mechanism::Plain => match initial {
 				// RFC 4616 has no server challenge: ask for the response.
@@ -223,7 +248,7 @@ impl Exchange {
 			},
 			Mechanism::Scram { hash, plus } => {
 				let binding = cb.map(|data| ChannelBinding { name: "tls-exporter", data: data.to_vec() });
-				let server = ScramServer::new(hash, plus, cb.is_some() && y_is_downgrade, binding);
+				let server = ScramServer::new(hash, plus, cb.is_some() && y_is_downgrade, binding).with_ssdp(ssdp);
 				let mut ex = Exchange::Scram { server: Box::new(server), hash, user: None };
 				let step = match initial {
 					None => Step::Challenge(Vec::new()),

@@ -85,6 +85,17 @@ impl ScramCredentials {
 		}
 	}
 
+	/// From a SaltedPassword the client computed (XEP-0480 upgrade task):
+	/// the keys, without the password.
+	pub fn from_salted(hash: ScramHash, salted: &[u8], salt: &[u8], iterations: u32) -> Self {
+		ScramCredentials {
+			salt: salt.to_vec(),
+			iterations,
+			stored_key: hash.digest(&hash.hmac(salted, b"Client Key")),
+			server_key: hash.hmac(salted, b"Server Key"),
+		}
+	}
+
 	/// For PLAIN: recompute from the password and compare to `stored_key` in constant time.
 	pub fn verify_password(&self, hash: ScramHash, password: &str) -> bool {
 		let derived = Self::derive(hash, password, &self.salt, self.iterations);
@@ -168,6 +179,22 @@ struct SentFirst {
 	creds: ScramCredentials,
 }
 
+/// XEP-0474 §5.1: the advertised mechanisms sorted (i;octet) and joined
+/// by 0x1E, then, if XEP-0440 channel-binding types were advertised, 0x1F
+/// and those sorted and joined the same way.
+pub fn ssdp_input(mechanisms: &[&str], channel_bindings: Option<&[&str]>) -> String {
+	let mut m = mechanisms.to_vec();
+	m.sort_unstable();
+	let mut s = m.join("\u{1e}");
+	if let Some(cbs) = channel_bindings {
+		let mut c = cbs.to_vec();
+		c.sort_unstable();
+		s.push('\u{1f}');
+		s.push_str(&c.join("\u{1e}"));
+	}
+	s
+}
+
 /// One SCRAM exchange.
 pub struct ScramServer {
 	hash: ScramHash,
@@ -175,6 +202,9 @@ pub struct ScramServer {
 	offered_plus: bool,
 	cb: Option<ChannelBinding>,
 	state: State,
+	/// XEP-0474: the advertised mechanisms and channel-binding types, to
+	/// hash into the server-first-message's `h` attribute.
+	ssdp: Option<String>,
 }
 
 impl ScramServer {
@@ -183,7 +213,14 @@ impl ScramServer {
 	/// downgrade). `cb`: the binding data, Some when the transport has it.
 	pub fn new(hash: ScramHash, plus: bool, offered_plus: bool, cb: Option<ChannelBinding>) -> Self {
 		let state = State::Start;
-		ScramServer { hash, plus, offered_plus, cb, state }
+		ScramServer { hash, plus, offered_plus, cb, state, ssdp: None }
+	}
+
+	/// Adds the XEP-0474 downgrade protection hash of `advertised` (see
+	/// [`ssdp_input`]) to the server-first-message.
+	pub fn with_ssdp(mut self, advertised: Option<String>) -> Self {
+		self.ssdp = advertised;
+		self
 	}
 
 	/// Takes the state out, leaving `Finished` behind for every error path.
@@ -277,7 +314,12 @@ impl ScramServer {
 		};
 		let nonce = format!("{}{suffix}", first.client_nonce);
 		let salt = BASE64_STANDARD.encode(&creds.salt);
-		let server_first = format!("r={nonce},s={salt},i={}", creds.iterations);
+		let mut server_first = format!("r={nonce},s={salt},i={}", creds.iterations);
+		if let Some(s) = &self.ssdp {
+			// Signed with the rest by the client's proof: a MITM that
+			// trimmed the offer is caught by the client (XEP-0474 §5.2).
+			server_first.push_str(&format!(",h={}", BASE64_STANDARD.encode(self.hash.digest(s.as_bytes()))));
+		}
 		let auth_prefix = format!("{},{server_first}", first.client_first_bare);
 		let cbind_input = first.cbind_input;
 		let sent = SentFirst { nonce, auth_prefix, cbind_input, known_user, creds };
@@ -393,6 +435,14 @@ mod tests {
 	use super::ScramError::{InvalidAuthzid, NotAuthorized};
 	use super::*;
 	use ScramHash::{Sha1, Sha256};
+
+	/// The example of XEP-0474 §5.3.
+	#[test]
+	fn ssdp_hash_of_the_xep_example() {
+		let s = ssdp_input(&["SCRAM-SHA-1-PLUS", "SCRAM-SHA-1"], Some(&["tls-server-end-point", "tls-exporter"]));
+		assert_eq!(s, "SCRAM-SHA-1\u{1e}SCRAM-SHA-1-PLUS\u{1f}tls-exporter\u{1e}tls-server-end-point");
+		assert_eq!(BASE64_STANDARD.encode(Sha1.digest(s.as_bytes())), "G6k/rBLDqgOhRRaCuuatSDFkJ08=");
+	}
 
 	/// Plain gs2 header without channel binding, as (gs2-header, client's cb data).
 	const N: (&str, &[u8]) = ("n,,", b"");

@@ -249,3 +249,102 @@ fn storage_that_cannot_be_read_is_not_the_clients_fault() {
 	}
 	assert!(env.failures.is_empty(), "nothing counted against the address or the account");
 }
+
+/// A secure stream past its header, SASL2 offered.
+fn secure(env: &mut Env) -> (C2sStream, StreamReader) {
+	let mut s = C2sStream::new_tls("id1".into(), None);
+	let mut r = reader();
+	let a = feed(&mut s, env, &mut r, OPEN);
+	let w = written(&a);
+	assert!(w.contains("<authentication xmlns='urn:xmpp:sasl:2'><mechanism>SCRAM-SHA-256</mechanism>"), "{w}");
+	assert!(w.contains("<bind xmlns='urn:xmpp:bind:0'>"), "{w}");
+	(s, r)
+}
+
+#[test]
+fn sasl2_plain_with_bind2_binds_without_restart() {
+	let mut env = env();
+	let (mut s, mut r) = secure(&mut env);
+	let a = feed(
+		&mut s,
+		&mut env,
+		&mut r,
+		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><initial-response>AGFsaWNlAHBlbmNpbA==</initial-response>\
+		 <user-agent id='u1'/><bind xmlns='urn:xmpp:bind:0'><tag>Phone</tag><enable xmlns='urn:xmpp:sm:3' resume='true'/></bind>\
+		 </authenticate><message to='bob@example.org'><body>hi</body></message>",
+	);
+	assert!(!a.iter().any(|a| matches!(a, Action::Restart)), "{a:?}");
+	let Some(Action::Sasl2Success(done)) = a.first() else { panic!("{a:?}") };
+	let jid = done.bound.as_ref().unwrap().to_string();
+	assert!(jid.starts_with("alice@example.org/Phone."), "{jid}");
+	assert_eq!(done.request.user_agent.as_ref().unwrap().id, "u1");
+	// The stanza right behind <authenticate/> finds the stream bound.
+	assert!(matches!(a.last(), Some(Action::Stanza(st)) if st.el.attr("from") == Some(jid.as_str())), "{a:?}");
+	assert_eq!(s.handled(), Some(1), "stream management counts from the inline enable");
+	assert!(!s.features_after_sasl2(&env).contains("urn:xmpp:sm:3"));
+}
+
+#[test]
+fn sasl2_failures_are_counted_like_sasl() {
+	let mut env = env();
+	let (mut s, mut r) = secure(&mut env);
+	for i in 0..3 {
+		let a = feed(
+			&mut s,
+			&mut env,
+			&mut r,
+			"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><initial-response>AGFsaWNlAHdyb25n</initial-response></authenticate>",
+		);
+		let w = written(&a);
+		assert!(w.contains("<failure xmlns='urn:xmpp:sasl:2'><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"), "{w}");
+		assert_eq!(matches!(a.last(), Some(Action::Close(_))), i == 2, "attempt {i}");
+	}
+	assert_eq!(env.failures, vec![Some("alice".to_string()); 3]);
+}
+
+#[test]
+fn sasl2_scram_challenge_abort_and_unknown_mechanism() {
+	let mut env = env();
+	let (mut s, mut r) = secure(&mut env);
+	let first = B64.encode("n,,n=alice,r=abcdef");
+	let a = feed(
+		&mut s,
+		&mut env,
+		&mut r,
+		&format!(
+			"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='SCRAM-SHA-256'><initial-response>{first}</initial-response></authenticate>"
+		),
+	);
+	assert!(written(&a).starts_with("<challenge xmlns='urn:xmpp:sasl:2'>"), "{a:?}");
+	let a = feed(&mut s, &mut env, &mut r, "<abort xmlns='urn:xmpp:sasl:2'/>");
+	assert!(written(&a).contains("<aborted xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"), "{a:?}");
+	let a = feed(&mut s, &mut env, &mut r, "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='SCRAM-SHA-256-PLUS'/>");
+	assert!(written(&a).contains("<invalid-mechanism xmlns="), "-PLUS is not offered without channel binding: {a:?}");
+	// Anything but a response during the exchange ends the stream.
+	feed(
+		&mut s,
+		&mut env,
+		&mut r,
+		&format!(
+			"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='SCRAM-SHA-1'><initial-response>{first}</initial-response></authenticate>"
+		),
+	);
+	let a = feed(&mut s, &mut env, &mut r, "<presence/>");
+	assert!(matches!(a.last(), Some(Action::Close(Some(_)))), "{a:?}");
+}
+
+#[test]
+fn sasl2_without_bind_leaves_binding_to_the_client() {
+	let mut env = env();
+	let (mut s, mut r) = secure(&mut env);
+	let a = feed(
+		&mut s,
+		&mut env,
+		&mut r,
+		"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><initial-response>AGFsaWNlAHBlbmNpbA==</initial-response></authenticate>",
+	);
+	assert!(matches!(a.as_slice(), [Action::Sasl2Success(d)] if d.bound.is_none()), "{a:?}");
+	assert!(s.features_after_sasl2(&env).contains("<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"));
+	let a = feed(&mut s, &mut env, &mut r, "<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+	assert!(matches!(a.last(), Some(Action::Bound(_))), "{a:?}");
+}

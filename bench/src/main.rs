@@ -29,9 +29,9 @@ Scenarios (each needs --pid of the server, except `report`):
   offline     one user sends --count messages to an offline one: storage
               bytes per message (--data-dir), then the flush at login
   roster      a user with --contacts contacts logs in --logins times
-  reconnect   user 1 reconnects --logins times the full way (STARTTLS,
-              SCRAM-SHA-1, bind, SM enable) and with SASL2 + a FAST token +
-              inline SM resume: round trips, p50, server CPU per reconnect
+  reconnect   user 1 (--contacts in its roster) reconnects --logins times
+              the full way (the login above, then SM enable) and with SASL2 +
+              a FAST token + inline SM resume: round trips, p50, server CPU
   abuse       --attack NAME: one host attacks (see bench/README.md), a
               normal client from 127.0.0.2 logs in and chats meanwhile:
               peak RSS growth, the normal client, RSS --after s later

@@ -1,7 +1,9 @@
 //! `reconnect`: what a phone's reconnect costs the server, two ways, for
 //! user 1, `--logins` times each:
-//! - full: TCP, STARTTLS, TLS, SCRAM-SHA-1 (RFC 6120 SASL), stream
-//!   restart, bind, XEP-0198 enable; then a polite close;
+//! - full: what a client that cannot resume does, xmppbench's login
+//!   (TCP, STARTTLS, TLS, SCRAM-SHA-1 over RFC 6120 SASL, stream restart,
+//!   bind, initial presence, roster get of `--contacts` contacts) and an
+//!   XEP-0198 enable; then a polite close;
 //! - fast: TCP, STARTTLS, TLS, one SASL2 `<authenticate/>` with a FAST
 //!   token (XEP-0484, HT-SHA-256-NONE) and an inline XEP-0198 resume of
 //!   the session the connection before left behind; then the connection
@@ -37,19 +39,23 @@ async fn secure(t: &Target, tls: &futures_rustls::TlsConnector) -> Result<(Sessi
 	Ok((s, f))
 }
 
-/// The full login: 4 + auth/challenge, response/success, header, bind, enable = 9.
+/// The full login: 4 + auth/challenge, response/success, header, bind,
+/// presence + roster, enable = 10.
 async fn full(t: &Target, tls: &futures_rustls::TlsConnector, keys: &RefCell<KeyCache>) -> Result<u32, String> {
-	let (mut s, _) = secure(t, tls).await?;
-	client::scram_sha1_with(&mut s, &format!("{}1", t.prefix), &t.password, keys, None).await?;
-	s.open(&t.domain).await?;
-	s.iq("<iq type='set' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>", WAIT).await?;
+	let (mut s, _) = client::login(t, 1, tls, keys).await?;
 	s.send(&format!("<enable xmlns='{SM}' resume='true'/>")).await?;
-	let e = s.next(WAIT).await?;
-	if !e.is("enabled", SM) {
-		return Err(format!("SM enable: {}", e.to_xml("jabber:client")));
+	// Presences (its own among them) come before the answer.
+	loop {
+		let e = s.next(WAIT).await?;
+		if e.is("enabled", SM) {
+			break;
+		}
+		if e.ns() == SM {
+			return Err(format!("SM enable: {}", e.to_xml("jabber:client")));
+		}
 	}
 	s.close().await;
-	Ok(9)
+	Ok(10)
 }
 
 /// One FAST reconnect with inline resumption: 4 + authenticate/success = 5.
@@ -83,6 +89,17 @@ pub(crate) fn reconnect(o: &Opts) -> Result<(), String> {
 	let keys = RefCell::new(KeyCache::default());
 	let n = o.logins.max(1);
 	let mut rows = Vec::new();
+	// User 1's roster: what a login without resumption fetches again.
+	local(async |_| -> Result<(), String> {
+		let (mut s, roster) = client::login(&t, 1, &tls, &keys).await?;
+		let have = roster.children().next().map_or(0, |q| q.children().count());
+		for c in have..o.contacts {
+			let jid = format!("{}{}@{}", t.prefix, c + 2, t.domain);
+			s.iq(&format!("<iq type='set' id='{{id}}'><query xmlns='jabber:iq:roster'><item jid='{jid}'/></query></iq>"), WAIT).await?;
+		}
+		s.close().await;
+		Ok(())
+	})?;
 	// Full logins.
 	let c0 = procfs::cpu(o.pid);
 	let mut times = Vec::new();
@@ -126,12 +143,16 @@ pub(crate) fn reconnect(o: &Opts) -> Result<(), String> {
 	rows.push(("fast", rtts, percentile(&times, 0.5), fast_cpu));
 
 	for (kind, rtts, p50, cpu) in rows {
-		eprintln!("[{}] reconnect {kind}: {rtts} round trips, p50 {p50:.1} ms, server CPU {cpu:.2} ms each", o.label);
+		eprintln!(
+			"[{}] reconnect {kind} ({} contacts): {rtts} round trips, p50 {p50:.1} ms, server CPU {cpu:.2} ms each",
+			o.label, o.contacts
+		);
 		emit(
 			o,
 			"reconnect",
 			&[
 				("kind", kind.to_owned()),
+				("contacts", o.contacts.to_string()),
 				("logins", n.to_string()),
 				("round_trips", rtts.to_string()),
 				("p50_ms", format!("{p50:.1}")),

@@ -29,7 +29,7 @@ pub(crate) struct Opts {
 	size: usize,
 	repeats: usize,
 	count: usize,
-	contacts: usize,
+	pub(crate) contacts: usize,
 	pub(crate) logins: usize,
 	occupants: usize,
 	senders: usize,

@@ -277,6 +277,47 @@ fn a_fast_token_logs_in_without_the_password_and_binds_inline() {
 	assert!(ok.child("token", FAST).is_none(), "a token needs a user-agent id");
 }
 
+/// HT-SHA-256-ENDP (offered first on TLS): the token is bound to the
+/// box's certificate (RFC 5929 tls-server-end-point, its SHA-256), so the
+/// same token without that binding, or sent as -NONE, does not log in.
+#[test]
+fn an_endp_token_is_bound_to_the_servers_certificate() {
+	const ENDP: &str = "HT-SHA-256-ENDP";
+	let s = server_with_users(&["alice"], &[]);
+	let mut c = secure(&s);
+	let f = c.features.clone().unwrap();
+	let fast_el = f.child("authentication", SASL2).and_then(|a| a.child("inline", SASL2)).and_then(|i| i.child("fast", FAST)).unwrap();
+	let offered: Vec<String> = fast_el.children().map(|m| m.text()).collect();
+	assert_eq!(offered, [ENDP, HT], "-ENDP first");
+	let ok =
+		scram2(&mut c, "alice", PASSWORD, "SCRAM-SHA-256", &format!("{}<request-token xmlns='{FAST}' mechanism='{ENDP}'/>", ua("phone")))
+			.unwrap();
+	let token = ok.child("token", FAST).and_then(|t| t.attr("token")).expect("a token").to_owned();
+	let endp = |c: &mut Client, cb: &[u8], mech: &str| -> Result<Element, String> {
+		let key = hmac::Key::new(hmac::HMAC_SHA256, token.as_bytes());
+		let proof = hmac::sign(&key, &[b"Initiator".as_slice(), cb].concat());
+		let initial = B64.encode([b"alice".as_slice(), b"\0", proof.as_ref()].concat());
+		c.send(&format!(
+			"<authenticate xmlns='{SASL2}' mechanism='{mech}'><initial-response>{initial}</initial-response>{}<fast xmlns='{FAST}'/></authenticate>",
+			ua("phone")
+		));
+		let r = c.stanza();
+		if r.name() == "failure" {
+			return Err(condition(&r));
+		}
+		let fin = B64.decode(r.child("additional-data", SASL2).unwrap().text()).unwrap();
+		assert_eq!(fin, hmac::sign(&key, &[b"Responder".as_slice(), cb].concat()).as_ref(), "the server's proof is bound too");
+		Ok(r)
+	};
+	let mut c = secure(&s);
+	let cert = ring::digest::digest(&ring::digest::SHA256, &c.peer_cert()).as_ref().to_vec();
+	assert!(endp(&mut c, &cert, ENDP).is_ok());
+	let mut c = secure(&s);
+	assert_eq!(endp(&mut c, b"", ENDP).unwrap_err(), "not-authorized", "unbound");
+	let mut c = secure(&s);
+	assert_eq!(endp(&mut c, b"", HT).unwrap_err(), "not-authorized", "an -ENDP token is not a -NONE one");
+}
+
 #[test]
 fn fast_tokens_expire() {
 	let s = server_with_users(&["alice"], &["fast_token_ttl=2"]);

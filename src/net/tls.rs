@@ -88,6 +88,24 @@ pub fn load_with_leaf(config: &Config) -> Result<(Arc<ServerConfig>, Vec<u8>), T
 	Ok((Arc::new(server), leaf))
 }
 
+/// RFC 5929 tls-server-end-point channel binding data: the hash of the
+/// server's certificate, with its signature's hash (SHA-384 or SHA-512),
+/// else SHA-256 (also for MD5 and SHA-1). Empty for no certificate.
+pub fn server_end_point(leaf_der: &[u8]) -> Vec<u8> {
+	if leaf_der.is_empty() {
+		return Vec::new();
+	}
+	let oid = x509_parser::parse_x509_certificate(leaf_der).ok().map(|(_, c)| c.signature_algorithm.algorithm.to_id_string());
+	let alg = match oid.as_deref() {
+		// sha384WithRSAEncryption, ecdsa-with-SHA384
+		Some("1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3") => &ring::digest::SHA384,
+		// sha512WithRSAEncryption, ecdsa-with-SHA512
+		Some("1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4") => &ring::digest::SHA512,
+		_ => &ring::digest::SHA256,
+	};
+	ring::digest::digest(alg, leaf_der).as_ref().to_vec()
+}
+
 /// A certificate's notAfter (unix seconds), from its DER; None if it does not parse.
 pub fn not_after(der: &[u8]) -> Option<i64> {
 	let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
@@ -115,6 +133,17 @@ mod tests {
 		let cert = params.self_signed(&key).unwrap();
 		assert_eq!(not_after(cert.der()), Some(1_900_000_000));
 		assert_eq!(not_after(b"not a certificate"), None);
+	}
+
+	#[test]
+	fn server_end_point_hashes_with_the_signatures_hash() {
+		let p256 = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+		let cert = rcgen::CertificateParams::new(vec!["a.test".to_owned()]).unwrap().self_signed(&p256).unwrap();
+		assert_eq!(server_end_point(cert.der()), ring::digest::digest(&ring::digest::SHA256, cert.der()).as_ref());
+		let p384 = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+		let cert = rcgen::CertificateParams::new(vec!["a.test".to_owned()]).unwrap().self_signed(&p384).unwrap();
+		assert_eq!(server_end_point(cert.der()), ring::digest::digest(&ring::digest::SHA384, cert.der()).as_ref());
+		assert!(server_end_point(&[]).is_empty());
 	}
 
 	#[test]

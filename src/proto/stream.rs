@@ -140,6 +140,9 @@ pub struct C2sStream {
 	state: State,
 	/// tls-exporter keying material when TLS 1.3 is in use (RFC 9266).
 	channel_binding: Option<Vec<u8>>,
+	/// RFC 5929 tls-server-end-point data of the certificate this stream's
+	/// TLS presented (FAST -ENDP); the shell sets it.
+	end_point: Option<Vec<u8>>,
 	header_sent: bool,
 	stream_id: String,
 	/// The client tried -PLUS with a binding type we lack (see `Attempt`).
@@ -160,6 +163,7 @@ impl C2sStream {
 		C2sStream {
 			state: State::Header(Phase::Plain),
 			channel_binding: None,
+			end_point: None,
 			header_sent: false,
 			stream_id,
 			client_lacks_binding: false,
@@ -175,6 +179,7 @@ impl C2sStream {
 		C2sStream {
 			state: State::Header(Phase::Secure),
 			channel_binding,
+			end_point: None,
 			header_sent: false,
 			stream_id,
 			client_lacks_binding: false,
@@ -189,6 +194,15 @@ impl C2sStream {
 	/// stream id for it.
 	pub fn restarted(&mut self, stream_id: String) {
 		self.stream_id = stream_id;
+	}
+
+	/// The certificate binding of this stream's TLS (see `end_point`).
+	pub fn set_end_point(&mut self, end_point: Option<Vec<u8>>) {
+		self.end_point = end_point.filter(|e| !e.is_empty());
+	}
+
+	pub fn end_point(&self) -> Option<&[u8]> {
+		self.end_point.as_deref()
 	}
 
 	/// TLS is up after STARTTLS; the client restarts the stream next.

@@ -22,6 +22,9 @@ pub struct FastSlot {
 	pub responder: Vec<u8>,
 	/// Unix seconds.
 	pub expiry: u64,
+	/// The channel binding data the proofs were made with (-ENDP: the
+	/// server certificate's hash then; empty for -NONE).
+	pub binding: Vec<u8>,
 }
 
 /// One device of an account.
@@ -38,7 +41,7 @@ pub struct Device {
 fn put_slot(w: &mut Writer, s: &Option<FastSlot>) {
 	w.bool(s.is_some());
 	if let Some(s) = s {
-		w.str(&s.mechanism).bytes(&s.verifier).bytes(&s.responder).u64(s.expiry);
+		w.str(&s.mechanism).bytes(&s.verifier).bytes(&s.responder).u64(s.expiry).bytes(&s.binding);
 	}
 }
 
@@ -46,7 +49,13 @@ fn take_slot(r: &mut Reader<'_>) -> Result<Option<FastSlot>, super::Corrupt> {
 	if !r.bool()? {
 		return Ok(None);
 	}
-	Ok(Some(FastSlot { mechanism: r.string()?, verifier: r.bytes()?.to_vec(), responder: r.bytes()?.to_vec(), expiry: r.u64()? }))
+	Ok(Some(FastSlot {
+		mechanism: r.string()?,
+		verifier: r.bytes()?.to_vec(),
+		responder: r.bytes()?.to_vec(),
+		expiry: r.u64()?,
+		binding: r.bytes()?.to_vec(),
+	}))
 }
 
 impl Device {
@@ -153,7 +162,13 @@ mod tests {
 	use crate::store::test_support::temp_store;
 
 	fn device(last_seen: u64, token: bool) -> Device {
-		let slot = FastSlot { mechanism: "HT-SHA-256-NONE".into(), verifier: vec![1; 32], responder: vec![2; 32], expiry: 99 };
+		let slot = FastSlot {
+			mechanism: "HT-SHA-256-NONE".into(),
+			verifier: vec![1; 32],
+			responder: vec![2; 32],
+			expiry: 99,
+			binding: Vec::new(),
+		};
 		Device { software: Some("App".into()), name: None, first_seen: 1, last_seen, current: token.then(|| slot.clone()), new: None }
 	}
 

@@ -116,6 +116,7 @@ pub async fn serve_ws(server: Rc<Server>, ws: super::ws::Ws, peer: SocketAddr, c
 	}
 	let mut conn = Conn::new(server.clone(), Transport::Ws(Box::new(ws)), peer);
 	conn.stream = C2sStream::new_tls(server.new_id(), cb);
+	conn.stream.set_end_point(Some(tls::server_end_point(&server.tls_leaf.borrow())));
 	run_to_end(&mut conn, false).await;
 }
 
@@ -125,6 +126,8 @@ pub async fn serve_ws(server: Rc<Server>, ws: super::ws::Ws, peer: SocketAddr, c
 pub async fn serve_bosh(server: Rc<Server>, pipe: super::bosh::Pipe, peer: SocketAddr) {
 	let mut conn = Conn::new(server.clone(), Transport::Bosh(Box::new(pipe)), peer);
 	conn.stream = C2sStream::new_tls(server.new_id(), None);
+	// Every request's TLS presents the box's certificate.
+	conn.stream.set_end_point(Some(tls::server_end_point(&server.tls_leaf.borrow())));
 	run_to_end(&mut conn, false).await;
 }
 
@@ -254,6 +257,7 @@ impl Conn {
 		if direct_tls {
 			let cb = self.start_tls().await?;
 			self.stream = C2sStream::new_tls(self.server.new_id(), cb);
+			self.stream.set_end_point(Some(tls::server_end_point(&self.server.tls_leaf.borrow())));
 		}
 		loop {
 			if self.taken_over() {
@@ -413,6 +417,7 @@ impl Conn {
 					self.flush().await?;
 					let cb = self.start_tls().await?;
 					self.stream.tls_established(cb, self.server.new_id());
+					self.stream.set_end_point(Some(tls::server_end_point(&self.server.tls_leaf.borrow())));
 					self.reader = StreamReader::new(pre_auth_limits(&self.server));
 				}
 				Action::Restart => {

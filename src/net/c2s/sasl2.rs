@@ -121,7 +121,9 @@ impl Conn {
 		d.name.clone_from(&ua.device);
 		let invalidate = req.fast.is_some_and(|f| f.invalidate);
 		let ttl = limits.fast_token_ttl.as_secs();
-		let issued = ht::after_login(&mut d, used, invalidate, req.request_token.as_deref(), now, ttl, &mut |b| server.random(b));
+		let end_point = self.stream.end_point().map(<[u8]>::to_vec);
+		let requested = req.request_token.as_deref();
+		let issued = ht::after_login(&mut d, used, invalidate, requested, end_point.as_deref(), now, ttl, &mut |b| server.random(b));
 		let changed = match &old {
 			None => true,
 			Some(o) => o.software != d.software || o.name != d.name || o.current != d.current || o.new != d.new,

@@ -45,7 +45,7 @@ pub struct Upgrade {
 impl C2sStream {
 	/// FAST mechanisms offered on this stream (XEP-0484).
 	pub(super) fn fast_offered(&self, _env: &mut dyn StreamEnv) -> Vec<&'static str> {
-		ht::offered().to_vec()
+		ht::offered(self.end_point.as_deref()).to_vec()
 	}
 
 	/// `<authenticate/>`: starts the exchange like `<auth/>` does.
@@ -61,7 +61,7 @@ impl C2sStream {
 		};
 		if ht::is_ht(&req.mechanism) {
 			let ua = req.user_agent.as_ref().map(|u| u.id.as_str());
-			let (step, used) = ht::authenticate(&req.mechanism, req.initial.as_deref(), ua, env);
+			let (step, used) = ht::authenticate(&req.mechanism, req.initial.as_deref(), ua, self.end_point.as_deref(), env);
 			self.fast_used = used;
 			return self.sasl_step(None, Some(req), step, failures, env, out);
 		}

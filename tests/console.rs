@@ -1013,3 +1013,42 @@ fn people_download_their_own_data() {
 	let r = boss.post("/console/me/export", &[("csrf", &page.csrf())]);
 	assert!(r.body.contains("<user name='boss'>") && !r.body.contains("name='anna'"), "{}", r.body);
 }
+
+/// "My account" lists the person's devices (SASL2 `<user-agent/>`s) and
+/// signs one out: its session ends (not-authorized) and it is gone; nobody
+/// else can sign it out. The same engine as the "My devices" command.
+#[test]
+fn people_sign_out_their_own_devices() {
+	const SASL2: &str = "urn:xmpp:sasl:2";
+	let s = office(&["anna", "ben"], &[]);
+	let mut phone = Client::connect(s.port);
+	phone.open();
+	phone.starttls();
+	phone.open();
+	let plain = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("\0anna\0{PASSWORD}"));
+	phone.send(&format!(
+		"<authenticate xmlns='{SASL2}' mechanism='PLAIN'><initial-response>{plain}</initial-response>\
+		 <user-agent id='2f7e1c9a-anna-phone'><software>Conversations</software><device>Anna's phone</device></user-agent>\
+		 <bind xmlns='urn:xmpp:bind:0'><tag>Phone</tag></bind></authenticate>"
+	));
+	let ok = phone.stanza();
+	assert!(ok.is("success", SASL2), "{ok:?}");
+	assert_eq!(phone.stanza().name(), "features");
+
+	let mut web = Web::new(&s);
+	web.login(&format!("anna@{DOMAIN}"), PASSWORD);
+	let page = web.get("/console/me");
+	assert!(page.body.contains("Anna&apos;s phone (Conversations), last seen"), "{}", page.body);
+	// Ben cannot sign out Anna's device.
+	let mut ben = Web::new(&s);
+	ben.login(&format!("ben@{DOMAIN}"), PASSWORD);
+	let bens = ben.get("/console/me");
+	let r = ben.post("/console/me/devices", &[("csrf", &bens.csrf()), ("device", "2f7e1c9a-anna-phone")]);
+	assert!(r.body.contains("There is no such device"), "{}", r.body);
+	assert!(!r.body.contains("Anna"), "{}", r.body);
+	assert_eq!(web.post("/console/me/devices", &[("csrf", "wrong"), ("device", "2f7e1c9a-anna-phone")]).status, 403);
+	let r = web.post("/console/me/devices", &[("csrf", &page.csrf()), ("device", "2f7e1c9a-anna-phone")]);
+	assert!(r.status == 200 && r.body.contains("The device is signed out.") && !r.body.contains("Anna&apos;s phone"), "{}", r.body);
+	let end = phone.wait_within(Duration::from_secs(10), |e| e.name() == "error").expect("the phone's stream ends");
+	assert!(end.to_xml("").contains("not-authorized"), "{}", end.to_xml(""));
+}

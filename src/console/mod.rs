@@ -247,8 +247,11 @@ pub async fn route(server: &Server, req: Request) -> Response {
 		r.headers.push(("Set-Cookie", session::clear_cookie()));
 		return r;
 	}
-	let mut r =
-		if session.admin { pages::route(server, &id, &session, &req, &form).await } else { pages::me::route(server, &session, &req).await };
+	let mut r = if session.admin {
+		pages::route(server, &id, &session, &req, &form).await
+	} else {
+		pages::me::route(server, &session, &req, &form).await
+	};
 	// Each use renews the session, and so the cookie's life.
 	r.headers.push(("Set-Cookie", session::set_cookie(&id, server.config.limits.console_session_timeout)));
 	r

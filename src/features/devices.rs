@@ -47,7 +47,7 @@ pub async fn execute(server: &Server, jid: &FullJid, iq: &Stanza) -> Element {
 
 /// How a device is shown: its name and software, when it was last seen,
 /// whether it holds a token, and whether it is this one.
-fn label(d: &crate::store::Device, this: bool) -> String {
+pub fn label(d: &crate::store::Device, this: bool) -> String {
 	let what = match (&d.name, &d.software) {
 		(Some(n), Some(s)) => format!("{n} ({s})"),
 		(Some(n), None) => n.clone(),
@@ -58,6 +58,21 @@ fn label(d: &crate::store::Device, this: bool) -> String {
 	let token = if d.has_tokens() { ", signed in without password" } else { "" };
 	let this = if this { ", this device" } else { "" };
 	format!("{what}, last seen {seen}{token}{this}")
+}
+
+/// Signs `user`'s device `id` out (this command and the console's "My
+/// account" page): it is forgotten with its FAST tokens and its sessions
+/// end, also one waiting to be resumed (XEP-0198). False: no such device.
+pub async fn revoke(server: &Server, user: &str, id: &str) -> Result<bool, crate::store::StoreError> {
+	let (u, i) = (user.to_owned(), id.to_owned());
+	if !server.store.write(move |tx| tx.remove_device(&u, &i)).await? {
+		return Ok(false);
+	}
+	for s in server.sessions.borrow().of(user).iter().filter(|s| s.device.as_deref() == Some(id)) {
+		s.close(StreamError::with_text(StreamCondition::NotAuthorized, "this device was signed out by its owner"));
+	}
+	log::info!("{user}: device {id} revoked");
+	Ok(true)
 }
 
 async fn answer(server: &Server, jid: &FullJid, iq: &Stanza) -> Result<Element, StanzaError> {
@@ -102,17 +117,10 @@ async fn answer(server: &Server, jid: &FullJid, iq: &Stanza) -> Result<Element, 
 	let ids = form.fields.iter().find(|(v, _)| v == "revoke").map(|(_, vals)| vals.clone()).unwrap_or_default();
 	let mut revoked = 0;
 	for id in ids {
-		let (u, i) = (user.clone(), id.clone());
-		let known = server.store.write(move |tx| tx.remove_device(&u, &i)).await.map_err(|_| Condition::InternalServerError)?;
-		if !known {
+		if !revoke(server, &user, &id).await.map_err(|_| Condition::InternalServerError)? {
 			return Err(StanzaError::with_text(Condition::ItemNotFound, format!("no device {id}")));
 		}
 		revoked += 1;
-		// Its sessions end, also one waiting to be resumed (XEP-0198).
-		for s in server.sessions.borrow().of(&user).iter().filter(|s| s.device.as_deref() == Some(id.as_str())) {
-			s.close(StreamError::with_text(StreamCondition::NotAuthorized, "this device was signed out by its owner"));
-		}
-		log::info!("{user}: device {id} revoked");
 	}
 	let note = Element::new("note", ns::COMMANDS).with_attr("type", "info").with_text(format!("{revoked} device(s) signed out."));
 	Ok(reply("completed").with_child(note))

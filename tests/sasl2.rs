@@ -58,35 +58,16 @@ fn scram2_raw(c: &mut Client, user: &str, password: &str, mech: &str, inline: &s
 	}
 	assert!(ch.is("challenge", SASL2), "{ch:?}");
 	let server_first = String::from_utf8(B64.decode(ch.text()).unwrap()).unwrap();
-	let attrs: Vec<&str> = server_first.split(',').collect();
-	let r = attrs[0].strip_prefix("r=").unwrap();
-	let salt = B64.decode(attrs[1].strip_prefix("s=").unwrap()).unwrap();
-	let iters: u32 = attrs[2].strip_prefix("i=").unwrap().parse().unwrap();
-	let sha256 = mech.starts_with("SCRAM-SHA-256");
-	let (alg, hmac_alg, dig, len) = if sha256 {
-		(pbkdf2::PBKDF2_HMAC_SHA256, hmac::HMAC_SHA256, &digest::SHA256, 32)
-	} else {
-		(pbkdf2::PBKDF2_HMAC_SHA1, hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &digest::SHA1_FOR_LEGACY_USE_ONLY, 20)
-	};
-	let mut salted = vec![0u8; len];
-	pbkdf2::derive(alg, std::num::NonZeroU32::new(iters).unwrap(), &salt, password.as_bytes(), &mut salted);
-	let key = hmac::Key::new(hmac_alg, &salted);
-	let client_key = hmac::sign(&key, b"Client Key");
-	let stored = digest::digest(dig, client_key.as_ref());
 	let cb = if plus { c.exporter().expect("TLS 1.3 exporter") } else { Vec::new() };
-	let final_bare = format!("c={},r={r}", B64.encode([gs2.as_bytes(), &cb].concat()));
-	let auth_message = format!("{first_bare},{server_first},{final_bare}");
-	let sig = hmac::sign(&hmac::Key::new(hmac_alg, stored.as_ref()), auth_message.as_bytes());
-	let proof: Vec<u8> = client_key.as_ref().iter().zip(sig.as_ref()).map(|(a, b)| a ^ b).collect();
-	c.send(&format!("<response xmlns='{SASL2}'>{}</response>", B64.encode(format!("{final_bare},p={}", B64.encode(proof)))));
+	let sha256 = mech.starts_with("SCRAM-SHA-256");
+	let (client_final, server_final) = common::client::scram_client(sha256, password, gs2, &first_bare, &server_first, &cb);
+	c.send(&format!("<response xmlns='{SASL2}'>{}</response>", B64.encode(client_final)));
 	let outcome = c.stanza();
 	if outcome.name() == "failure" {
 		return Err(condition(&outcome));
 	}
 	let v = String::from_utf8(B64.decode(outcome.child("additional-data", SASL2).unwrap().text()).unwrap()).unwrap();
-	let server_key = hmac::sign(&key, b"Server Key");
-	let expect = hmac::sign(&hmac::Key::new(hmac_alg, server_key.as_ref()), auth_message.as_bytes());
-	assert_eq!(v, format!("v={}", B64.encode(expect.as_ref())), "server signature");
+	assert_eq!(v, server_final, "server signature");
 	Ok(outcome)
 }
 

@@ -116,13 +116,7 @@ impl Pipe {
 	}
 
 	pub fn take(&mut self, buf: &mut [u8]) -> usize {
-		let n = buf.len().min(self.pending.len());
-		buf[..n].copy_from_slice(&self.pending[..n]);
-		self.pending.drain(..n);
-		if self.pending.is_empty() {
-			self.pending = Vec::new();
-		}
-		n
+		super::transport::take_pending(&mut self.pending, buf)
 	}
 
 	/// Cuts the core's bytes into elements for the held requests; waits
@@ -130,8 +124,7 @@ impl Pipe {
 	pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
 		if bytes.starts_with(b"<?xml") {
 			self.out = StreamReader::new(XmlLimits::unlimited());
-			let id = std::str::from_utf8(bytes).ok().and_then(|t| t.split("id='").nth(1)?.split('\'').next().map(str::to_owned));
-			*self.shared.authid.borrow_mut() = id;
+			*self.shared.authid.borrow_mut() = super::transport::header_id(bytes);
 		}
 		let mut rest = bytes;
 		loop {

@@ -11,6 +11,23 @@ use async_net::TcpStream;
 use futures_lite::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, FutureExt as _};
 use futures_rustls::{client, server};
 
+/// For the transports read as messages (WebSocket, BOSH): moves the front
+/// of `pending` into `buf`; an emptied `pending` gives its memory back.
+pub fn take_pending(pending: &mut Vec<u8>, buf: &mut [u8]) -> usize {
+	let n = buf.len().min(pending.len());
+	buf[..n].copy_from_slice(&pending[..n]);
+	pending.drain(..n);
+	if pending.is_empty() {
+		*pending = Vec::new();
+	}
+	n
+}
+
+/// The `id` of our stream header in `bytes`, if they are one.
+pub fn header_id(bytes: &[u8]) -> Option<String> {
+	std::str::from_utf8(bytes).ok().and_then(|t| t.split("id='").nth(1)?.split('\'').next().map(str::to_owned))
+}
+
 /// Bytes a closing connection reads and drops at most (see `close_soon`).
 const LINGER_BYTES: usize = 1 << 20;
 

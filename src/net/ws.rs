@@ -88,13 +88,7 @@ impl Ws {
 
 	/// Moves what `fill` got into `buf`.
 	pub fn take(&mut self, buf: &mut [u8]) -> usize {
-		let n = buf.len().min(self.pending.len());
-		buf[..n].copy_from_slice(&self.pending[..n]);
-		self.pending.drain(..n);
-		if self.pending.is_empty() {
-			self.pending = Vec::new();
-		}
-		n
+		super::transport::take_pending(&mut self.pending, buf)
 	}
 
 	/// Writes our bytes as messages, one per top-level element.
@@ -102,7 +96,7 @@ impl Ws {
 		if bytes.starts_with(b"<?xml") {
 			self.out = Some(StreamReader::new(self.limits));
 		}
-		let header_id = std::str::from_utf8(bytes).ok().and_then(|t| t.split("id='").nth(1)?.split('\'').next().map(str::to_owned));
+		let header_id = super::transport::header_id(bytes);
 		let mut rest = bytes;
 		let mut messages = Vec::new();
 		if let Some(reader) = &mut self.out {

@@ -39,7 +39,7 @@ import urllib.parse
 
 from slixmpp import ClientXMPP
 
-from converse_chat import CHROMIUM_FLAGS, console_lines, network_summary
+from converse_chat import CHROMIUM_FLAGS, console_lines, finish, network_summary
 from web_wizard import Cdp, Failure, attempt, chromium_log, limit_run, page_ws_url, start_chromium, stop_chromium
 
 START = time.monotonic()
@@ -330,21 +330,7 @@ def main():
 	limit_run(args.timeout)
 	box = []
 	reason = attempt(run, args, box)
-	cdp = next((c for c in box if isinstance(c, Cdp)), None)
-	lines = console_lines(cdp) if cdp is not None else []
-	with open(os.path.join(args.shots, "console.txt"), "w") as f:
-		f.write("".join(line + "\n" for line in lines))
-	if reason:
-		say(f"FAILED: {reason}")
-		print(f"--- browser console (last {min(len(lines), 40)} of {len(lines)} lines)", flush=True)
-		for line in lines[-40:]:
-			print(line[:400], flush=True)
-		log = "\n".join(l for l in next((c for c in box if isinstance(c, str)), "").splitlines() if "dbus" not in l)
-		if log:
-			print(f"--- chromium log tail\n{log}", flush=True)
-		return 1
-	say("PASSED")
-	return 0
+	return finish(reason, box, os.path.join(args.shots, "console.txt"), say)
 
 
 if __name__ == "__main__":

@@ -234,10 +234,17 @@ def main():
 	limit_run(args.timeout)
 	box = []
 	reason = attempt(run, args, box)
+	return finish(reason, box, args.console, say)
+
+
+def finish(reason, box, console_file, say):
+	"""The end of a browser run: the whole console to console_file (if
+	given); on failure the reason, the console's and chromium's tails and
+	1, else PASSED and 0. box holds what the run left: its Cdp and log."""
 	cdp = next((c for c in box if isinstance(c, Cdp)), None)
 	lines = console_lines(cdp) if cdp is not None else []
-	if args.console:
-		with open(args.console, "w") as f:
+	if console_file:
+		with open(console_file, "w") as f:
 			f.write("".join(line + "\n" for line in lines))
 	if reason:
 		say(f"FAILED: {reason}")

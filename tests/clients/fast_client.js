@@ -12,30 +12,10 @@
 //        --user alice --password PW --peer bob --peer-password PW --ca ca.crt --address 127.0.0.1
 "use strict";
 
-const fs = require("fs");
-const dns = require("dns");
-const WS = require("ws");
-
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
-
-globalThis.WebSocket = class extends WS {
-  constructor(url, protocols) {
-    super(url, protocols, {
-      ca: fs.readFileSync(args.ca),
-      lookup: (host, opts, cb) => dns.lookup(args.address, opts, cb),
-    });
-  }
-};
-
+const { args, say, fail, limit } = require("./box_ws.js");
 const { client, xml } = require("@xmpp/client");
 
-const say = (t) => console.log(t);
-const fail = (t) => {
-  say(`FAILED: ${t}`);
-  process.exit(1);
-};
-setTimeout(() => fail("timed out"), 30000);
+limit(30000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // One device: the same user-agent id on both connections.

@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 from slixmpp import JID
 
 import slix_flows
-from slix_flows import STEP, check, connect_component, keeper, online, say
+from slix_flows import STEP, check, keeper, online, push_app_server, say
 
 JMI = "urn:xmpp:jingle-message:0"
 
@@ -137,20 +137,7 @@ async def call_push(run):
     the summary's last-message-body is "Incoming call" (a fixed text, never
     the message's content)."""
     alice, bob = run.users
-    domain = os.environ["XERRA_COMPONENT_DOMAIN"]
-    trace = []
-    c = await connect_component(run, domain, trace)
-    c.register_plugin("xep_0060")
-    publishes = []
-
-    def on_publish(iq):
-        publishes.append(iq)
-        iq.reply().send()
-        run.news.set()
-
-    from slixmpp.xmlstream.handler import Callback
-    from slixmpp.xmlstream.matcher import StanzaPath
-    c.register_handler(Callback("push publish", StanzaPath("iq@type=set/pubsub/publish"), on_publish))
+    domain, c, publishes, trace = await push_app_server(run)
     try:
         b = await online(run, bob)
         iq = b.xmpp.Iq()

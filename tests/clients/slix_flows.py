@@ -1007,12 +1007,10 @@ async def connect_component(run, domain, trace):
     return c
 
 
-async def push(run):
-    """XEP-0357 with slixmpp's ComponentXMPP as the app server: alice (a
-    slixmpp client; slixmpp 1.8.3 has no XEP-0357 plugin, so the enable iq
-    is built by hand) registers it, goes offline, and bob's message makes
-    the server publish a notification that the app server answers."""
-    alice, bob = run.users
+async def push_app_server(run):
+    """An XEP-0357 app server: slixmpp's ComponentXMPP on the component
+    domain, answering every publish; returns (its domain, the component,
+    the publishes it got, its trace)."""
     domain = os.environ["XERRA_COMPONENT_DOMAIN"]
     trace = []
     c = await connect_component(run, domain, trace)
@@ -1027,6 +1025,16 @@ async def push(run):
     from slixmpp.xmlstream.handler import Callback
     from slixmpp.xmlstream.matcher import StanzaPath
     c.register_handler(Callback("push publish", StanzaPath("iq@type=set/pubsub/publish"), on_publish))
+    return domain, c, publishes, trace
+
+
+async def push(run):
+    """XEP-0357 with slixmpp's ComponentXMPP as the app server: alice (a
+    slixmpp client; slixmpp 1.8.3 has no XEP-0357 plugin, so the enable iq
+    is built by hand) registers it, goes offline, and bob's message makes
+    the server publish a notification that the app server answers."""
+    alice, bob = run.users
+    domain, c, publishes, trace = await push_app_server(run)
     try:
         a = await online(run, alice)
         enable = ET.fromstring(

@@ -6,32 +6,10 @@
 //        --user alice --password PW --peer bob@DOMAIN --ca ca.crt --address 127.0.0.1
 "use strict";
 
-const fs = require("fs");
-const dns = require("dns");
-const WS = require("ws");
-
-const args = {};
-for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
-
-// The box's name resolves to the test address (a LAN's DNS or mDNS would),
-// and only the box's CA is trusted.
-globalThis.WebSocket = class extends WS {
-  constructor(url, protocols) {
-    super(url, protocols, {
-      ca: fs.readFileSync(args.ca),
-      lookup: (host, opts, cb) => dns.lookup(args.address, opts, cb),
-    });
-  }
-};
-
+const { args, say, fail, limit } = require("./box_ws.js");
 const { client, xml } = require("@xmpp/client");
 
-const say = (t) => console.log(t);
-const fail = (t) => {
-  say(`FAILED: ${t}`);
-  process.exit(1);
-};
-setTimeout(() => fail("timed out"), 20000);
+limit(20000);
 
 const xmpp = client({ service: args.url, domain: args.domain, username: args.user, password: args.password, resource: "web" });
 xmpp.on("error", (e) => fail(`error: ${e.message || e}`));

@@ -462,40 +462,20 @@ impl Client {
 			return Err(ch.children().next().map(|c| c.name().to_string()).unwrap_or_default());
 		}
 		let server_first = String::from_utf8(B64.decode(ch.text()).unwrap()).unwrap();
-		let mut parts = server_first.split(',');
-		let r = parts.next().unwrap().strip_prefix("r=").unwrap().to_string();
-		let salt = B64.decode(parts.next().unwrap().strip_prefix("s=").unwrap()).unwrap();
-		let iters: u32 = parts.next().unwrap().strip_prefix("i=").unwrap().parse().unwrap();
-		assert!(r.starts_with(nonce));
-		let (alg, hmac_alg, dig, len) = if sha256 {
-			(pbkdf2::PBKDF2_HMAC_SHA256, hmac::HMAC_SHA256, &digest::SHA256, 32)
-		} else {
-			(pbkdf2::PBKDF2_HMAC_SHA1, hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &digest::SHA1_FOR_LEGACY_USE_ONLY, 20)
-		};
-		let mut salted = vec![0u8; len];
-		pbkdf2::derive(alg, std::num::NonZeroU32::new(iters).unwrap(), &salt, password.as_bytes(), &mut salted);
-		let key = hmac::Key::new(hmac_alg, &salted);
-		let client_key = hmac::sign(&key, b"Client Key");
-		let stored = digest::digest(dig, client_key.as_ref());
+		assert!(server_first.starts_with(&format!("r={nonce}")));
 		let cb_data: Vec<u8> = match cb_override {
 			Some(d) => d.to_vec(),
 			None if gs2.starts_with("p=") => self.exporter.clone().unwrap_or_default(),
 			None => Vec::new(),
 		};
-		let cbind = B64.encode([gs2.as_bytes(), &cb_data].concat());
-		let final_bare = format!("c={cbind},r={r}");
-		let auth_message = format!("{first_bare},{server_first},{final_bare}");
-		let sig = hmac::sign(&hmac::Key::new(hmac_alg, stored.as_ref()), auth_message.as_bytes());
-		let proof: Vec<u8> = client_key.as_ref().iter().zip(sig.as_ref()).map(|(a, b)| a ^ b).collect();
-		self.send(&format!("<response xmlns='{SASL}'>{}</response>", B64.encode(format!("{final_bare},p={}", B64.encode(proof)))));
+		let (client_final, server_final) = scram_client(sha256, password, gs2, &first_bare, &server_first, &cb_data);
+		self.send(&format!("<response xmlns='{SASL}'>{}</response>", B64.encode(client_final)));
 		let outcome = self.stanza();
 		match outcome.name() {
 			"success" => {
 				// Check the server's signature: it proves the server knew our keys.
 				let v = String::from_utf8(B64.decode(outcome.text()).unwrap()).unwrap();
-				let server_key = hmac::sign(&key, b"Server Key");
-				let expect = hmac::sign(&hmac::Key::new(hmac_alg, server_key.as_ref()), auth_message.as_bytes());
-				assert_eq!(v, format!("v={}", B64.encode(expect.as_ref())), "server signature");
+				assert_eq!(v, server_final, "server signature");
 				Ok(())
 			}
 			"failure" => Err(outcome.children().next().map(|c| c.name().to_string()).unwrap_or_default()),
@@ -542,4 +522,31 @@ pub fn error_condition(el: &Element) -> String {
 pub fn error_condition_of_stream(el: &Element) -> String {
 	assert_eq!(el.name(), "error", "{el:?}");
 	el.children().find(|c| c.ns() == STREAMS).map(|c| c.name().to_owned()).unwrap_or_default()
+}
+
+/// The client's side of SCRAM (RFC 5802) after the server-first-message:
+/// the client-final-message, and the server-final-message (`v=...`) the
+/// server must answer with.
+pub fn scram_client(sha256: bool, password: &str, gs2: &str, first_bare: &str, server_first: &str, cb_data: &[u8]) -> (String, String) {
+	let mut parts = server_first.split(',');
+	let r = parts.next().unwrap().strip_prefix("r=").unwrap().to_string();
+	let salt = B64.decode(parts.next().unwrap().strip_prefix("s=").unwrap()).unwrap();
+	let iters: u32 = parts.next().unwrap().strip_prefix("i=").unwrap().parse().unwrap();
+	let (alg, hmac_alg, dig, len) = if sha256 {
+		(pbkdf2::PBKDF2_HMAC_SHA256, hmac::HMAC_SHA256, &digest::SHA256, 32)
+	} else {
+		(pbkdf2::PBKDF2_HMAC_SHA1, hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &digest::SHA1_FOR_LEGACY_USE_ONLY, 20)
+	};
+	let mut salted = vec![0u8; len];
+	pbkdf2::derive(alg, std::num::NonZeroU32::new(iters).unwrap(), &salt, password.as_bytes(), &mut salted);
+	let key = hmac::Key::new(hmac_alg, &salted);
+	let client_key = hmac::sign(&key, b"Client Key");
+	let stored = digest::digest(dig, client_key.as_ref());
+	let final_bare = format!("c={},r={r}", B64.encode([gs2.as_bytes(), cb_data].concat()));
+	let auth_message = format!("{first_bare},{server_first},{final_bare}");
+	let sig = hmac::sign(&hmac::Key::new(hmac_alg, stored.as_ref()), auth_message.as_bytes());
+	let proof: Vec<u8> = client_key.as_ref().iter().zip(sig.as_ref()).map(|(a, b)| a ^ b).collect();
+	let server_key = hmac::sign(&key, b"Server Key");
+	let expect = hmac::sign(&hmac::Key::new(hmac_alg, server_key.as_ref()), auth_message.as_bytes());
+	(format!("{final_bare},p={}", B64.encode(proof)), format!("v={}", B64.encode(expect.as_ref())))
 }

@@ -232,20 +232,7 @@ fn file_io_stays_off_the_executor_thread() {
 	let size = 20 << 20;
 	let (put_path, get_path) = urls(&slot(&mut alice, "big.bin", size, "application/octet-stream"));
 	let trace = s.dir.join("strace.txt");
-	let mut strace = std::process::Command::new("strace")
-		.args(["-f", "-y", "-e", "trace=%file,%desc,fsync,fdatasync", "-o"])
-		.arg(&trace)
-		.args(["-p", &s.pid().to_string()])
-		.stderr(std::process::Stdio::piped())
-		.spawn()
-		.expect("strace (tests/setup installs it)");
-	// strace says which threads it attached to before it traces them.
-	let mut attached = String::new();
-	let mut err = std::io::BufReader::new(strace.stderr.take().unwrap());
-	while !attached.contains(&format!("Process {} attached", s.pid())) {
-		assert!(std::io::BufRead::read_line(&mut err, &mut attached).unwrap() > 0, "strace: {attached}");
-	}
-	std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+	let mut strace = common::strace(s.pid(), "%file,%desc,fsync,fdatasync", &trace);
 	let body: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
 	let uploader = std::thread::spawn(move || put(port, &put_path, "application/octet-stream", &body));
 	while !uploader.is_finished() {

@@ -294,19 +294,7 @@ fn the_web_clients_files_are_read_off_the_executor_thread() {
 	let s = Server::start(&[&format!("web_client_dir={}", dist.display())]);
 	let port = https_port(&s);
 	let trace = std::env::temp_dir().join(format!("xerra-webclient-strace-{}.txt", std::process::id()));
-	let mut strace = Command::new("strace")
-		.args(["-f", "-y", "-e", "trace=%file,%desc", "-o"])
-		.arg(&trace)
-		.args(["-p", &s.pid().to_string()])
-		.stderr(std::process::Stdio::piped())
-		.spawn()
-		.expect("strace (tests/setup installs it)");
-	let mut attached = String::new();
-	let mut err = std::io::BufReader::new(strace.stderr.take().unwrap());
-	while !attached.contains(&format!("Process {} attached", s.pid())) {
-		assert!(std::io::BufRead::read_line(&mut err, &mut attached).unwrap() > 0, "strace: {attached}");
-	}
-	std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+	let mut strace = common::strace(s.pid(), "%file,%desc", &trace);
 	let tag = tag_of(&get(port, "/chat/", "").text());
 	let js = get(port, &format!("/chat/dist/{tag}/converse.min.js"), "");
 	assert_eq!(js.status(), 200);

@@ -352,3 +352,23 @@ pub fn run_within(cmd: &mut Command, deadline: Duration, what: &str) -> std::io:
 	let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
 	Ok(output_within(child, deadline, what))
 }
+
+/// strace (`-f -y -e trace=EXPR`) attached to every thread of `pid`,
+/// writing to `out`; returns once it says it is attached, so what follows
+/// is traced. Kill it when done.
+pub fn strace(pid: u32, expr: &str, out: &std::path::Path) -> Child {
+	let mut strace = Command::new("strace")
+		.args(["-f", "-y", "-e", &format!("trace={expr}"), "-o"])
+		.arg(out)
+		.args(["-p", &pid.to_string()])
+		.stderr(Stdio::piped())
+		.spawn()
+		.expect("strace (tests/setup installs it)");
+	let mut attached = String::new();
+	let mut err = BufReader::new(strace.stderr.take().unwrap());
+	while !attached.contains(&format!("Process {pid} attached")) {
+		assert!(err.read_line(&mut attached).unwrap() > 0, "strace: {attached}");
+	}
+	std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+	strace
+}

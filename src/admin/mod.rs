@@ -548,7 +548,7 @@ mod tests {
 		let r = block_on(e.run(&Actor::Root, Command::ConfigSet { name: "max_invite_uses".into(), value: "0".into() }));
 		assert!(matches!(r, Err(AdminError::Invalid(_))), "validated as xerra config set does");
 		let Ok(Reply::Settings(rows)) = block_on(e.run(&Actor::Root, Command::ConfigList)) else { panic!() };
-		assert_eq!(rows.len(), crate::config::SETTINGS.len());
+		assert_eq!(rows.len(), crate::config::settings().count());
 		let row = rows.iter().find(|r| r.name == "max_invite_uses").unwrap();
 		assert!(row.stored && row.value == "5" && row.default == "100" && row.restart && !row.doc.is_empty(), "{row:?}");
 		assert!(rows.iter().filter(|r| r.name != "max_invite_uses").all(|r| !r.stored));

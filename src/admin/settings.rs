@@ -1,4 +1,4 @@
-//! Settings (`crate::config::SETTINGS`) and the box's status.
+//! Settings (`crate::config::settings`) and the box's status.
 
 use super::{AdminError, Engine, Reply, Running, SettingRow, Status};
 use crate::config;
@@ -25,8 +25,7 @@ impl Engine<'_> {
 	pub(super) fn config_list(&self) -> Result<Reply, AdminError> {
 		let stored = self.store.snapshot()?.settings()?;
 		Ok(Reply::Settings(
-			config::SETTINGS
-				.iter()
+			config::settings()
 				.map(|s| {
 					let value = stored.iter().find(|(k, _)| k == s.name).map(|(_, v)| v.clone());
 					SettingRow {

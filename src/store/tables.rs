@@ -9,7 +9,7 @@ use super::typed::{Def, OpenWrite as _};
 /// "schema_version" -> u64, and other single values.
 pub const META: Def<&str, u64> = Def::new("meta");
 
-/// setting name -> value as text (see `config::SETTINGS` for the names).
+/// setting name -> value as text (see `config::settings()` for the names).
 pub const SETTINGS: Def<&str, &str> = Def::new("settings");
 
 /// account localpart (prepared) -> `accounts::Account` record.

@@ -500,10 +500,12 @@ fn route_message(el: Element, t: MessageType, to: &Jid, cx: &mut Cx) {
 		let sessions = cx.server.sessions.borrow();
 		let targets: Vec<_> = sessions.available(&user).filter(|s| s.priority >= 0).collect();
 		let best = targets.iter().map(|s| s.priority).max();
+		// A call rings every device (XEP-0353 §3.1), as RFC 6121 §8.5.2.1.1 allows.
+		let ring_all = features::jmi::is_call(&el);
 		let (mut got, mut no_memory) = (Vec::new(), false);
 		for s in &targets {
 			let wanted = match t {
-				MessageType::Chat | MessageType::Normal => Some(s.priority) == best,
+				MessageType::Chat | MessageType::Normal => ring_all || Some(s.priority) == best,
 				MessageType::Headline => true,
 				MessageType::Groupchat | MessageType::Error => false,
 			};

@@ -177,6 +177,18 @@ fn coturn_takes_the_credentials_the_server_hands_out_and_refuses_expired_and_for
 	let (ok, out) = uclient(port, &user, &pass, false);
 	assert!(!ok && relay_port(&out).is_none() && out.contains("Cannot complete Allocation"), "expired credential taken:\n{out}");
 	drop(coturn);
+
+	// turn = off: the file goes, so the image's coturn does not start.
+	let mut s = s;
+	s.stop();
+	let dir = std::mem::take(&mut s.dir);
+	drop(s);
+	let _s = Server::start_in(dir, vec!["turn=off".into()]);
+	let end = Instant::now() + Duration::from_secs(20);
+	while conf_path.exists() {
+		assert!(Instant::now() < end, "turnserver.conf still there with turn = off");
+		std::thread::sleep(Duration::from_millis(50));
+	}
 }
 
 #[test]

@@ -22,6 +22,7 @@ pub mod coturn;
 pub mod disco;
 pub mod extdisco;
 pub mod invites;
+pub mod jmi;
 pub mod last;
 pub mod mam;
 pub mod muc;
@@ -103,6 +104,7 @@ pub static ALL: &[&Feature] = &[
 	&upload::FEATURE,
 	&proxy::FEATURE,
 	&extdisco::FEATURE,
+	&jmi::FEATURE,
 	&invites::FEATURE,
 	&adhoc::FEATURE,
 	&register::FEATURE,

@@ -135,27 +135,44 @@ fn app_server(p: &Element) -> Result<String, StanzaError> {
 	Jid::parse(jid).map(|j| j.as_str().to_owned()).map_err(|_| StanzaError::new(Condition::JidMalformed))
 }
 
-/// A message a phone should wake up for: something to read, not a
-/// receipt, chat state or our own carbon copy.
-fn important(el: &Element) -> bool {
+/// Why a phone should wake up for a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+	/// Something to read.
+	Message,
+	/// An incoming call (XEP-0353 `<propose/>`): the notification says so.
+	Call,
+}
+
+/// A message a phone should wake up for: something to read or a call, not
+/// a receipt, chat state or our own carbon copy.
+fn important(el: &Element) -> Option<Wake> {
 	if matches!(el.attr("type"), Some("error" | "headline")) || el.child("sent", ns::CARBONS).is_some() {
-		return false;
+		return None;
 	}
 	let inner = el
 		.child("received", ns::CARBONS)
 		.and_then(|r| r.child("forwarded", ns::FORWARD))
 		.and_then(|f| f.child("message", ns::CLIENT))
 		.unwrap_or(el);
-	inner.child("body", ns::CLIENT).is_some() || inner.child("encrypted", ns::OMEMO).is_some()
+	if super::jmi::is_call(inner) {
+		Some(Wake::Call)
+	} else if inner.child("body", ns::CLIENT).is_some() || inner.child("encrypted", ns::OMEMO).is_some() {
+		Some(Wake::Message)
+	} else {
+		None
+	}
 }
+
+/// What the summary says of a call (XEP-0357 §7 `last-message-body`): a
+/// fixed text app servers show, never a message's content.
+pub const CALL_TEXT: &str = "Incoming call";
 
 /// A message for `user` was stored offline: every registration hears of it.
 pub fn offline(user: &str, el: &Element, cx: &mut Cx) {
-	if !important(el) {
-		return;
-	}
+	let Some(wake) = important(el) else { return };
 	let regs = cx.server.push.borrow().by_user.get(user).cloned().unwrap_or_default();
-	notify(user, &regs, cx);
+	notify(user, &regs, wake, cx);
 }
 
 /// A message waits for a hibernated session (XEP-0198): the registration
@@ -165,18 +182,16 @@ pub async fn held(server: &crate::server::Server, jid: &FullJid, session_id: u64
 	let key = server.sessions.borrow().get(user, session_id).and_then(|s| s.push.as_deref().cloned());
 	let Some((app, node)) = key else { return };
 	// Looked at only for a session with push (the tree is built again).
-	if !p.unpack().is_some_and(|el| important(&el)) {
-		return;
-	}
+	let Some(wake) = p.unpack().and_then(|el| important(&el)) else { return };
 	let reg = server.push.borrow().by_user.get(user).and_then(|l| l.iter().find(|r| r.jid == app && r.node == node).cloned());
 	let Some(reg) = reg else { return };
 	let mut cx = Cx::new(server, jid, session_id);
-	notify(user, &[reg], &mut cx);
+	notify(user, &[reg], wake, &mut cx);
 	crate::router::finish(cx, &[]).await;
 }
 
 /// Publishes a summary to each registration (§7).
-fn notify(user: &str, regs: &[PushRegistration], cx: &mut Cx) {
+fn notify(user: &str, regs: &[PushRegistration], wake: Wake, cx: &mut Cx) {
 	if regs.is_empty() {
 		return;
 	}
@@ -190,10 +205,13 @@ fn notify(user: &str, regs: &[PushRegistration], cx: &mut Cx) {
 	let from = format!("{user}@{}", cx.domain());
 	for r in regs {
 		let Ok(to) = Jid::parse(&r.jid) else { continue };
-		let summary = Element::new("x", ns::DATA_FORMS)
+		let mut summary = Element::new("x", ns::DATA_FORMS)
 			.with_attr("type", "form")
 			.with_child(field("FORM_TYPE", ns::PUSH_SUMMARY))
 			.with_child(field("message-count", &count.to_string()));
+		if wake == Wake::Call {
+			summary.push(field("last-message-body", CALL_TEXT));
+		}
 		let mut pubsub = Element::new("pubsub", ns::PUBSUB).with_child(
 			Element::new("publish", ns::PUBSUB)
 				.with_attr("node", r.node.as_str())
@@ -250,21 +268,23 @@ mod tests {
 	}
 
 	#[test]
-	fn only_messages_to_read_wake_a_phone() {
-		assert!(important(&msg(Element::new("body", ns::CLIENT).with_text("hi"))));
-		assert!(important(&msg(Element::new("encrypted", ns::OMEMO))));
-		assert!(!important(&msg(Element::new("composing", ns::CHATSTATES))));
+	fn only_messages_to_read_and_calls_wake_a_phone() {
+		assert_eq!(important(&msg(Element::new("body", ns::CLIENT).with_text("hi"))), Some(Wake::Message));
+		assert_eq!(important(&msg(Element::new("encrypted", ns::OMEMO))), Some(Wake::Message));
+		assert_eq!(important(&msg(Element::new("composing", ns::CHATSTATES))), None);
+		assert_eq!(important(&msg(Element::new("propose", ns::JINGLE_MESSAGE))), Some(Wake::Call));
+		assert_eq!(important(&msg(Element::new("propose", ns::JINGLE_MESSAGE_1))), Some(Wake::Call));
+		assert_eq!(important(&msg(Element::new("ringing", ns::JINGLE_MESSAGE))), None);
 		let mut err = msg(Element::new("body", ns::CLIENT));
 		err.set_attr("type", "error");
-		assert!(!important(&err));
-		let fwd = |wrapper: &str| {
-			msg(Element::new(wrapper, ns::CARBONS).with_child(
-				Element::new("forwarded", ns::FORWARD)
-					.with_child(Element::new("message", ns::CLIENT).with_child(Element::new("body", ns::CLIENT))),
-			))
+		assert_eq!(important(&err), None);
+		let fwd = |wrapper: &str, child: Element| {
+			msg(Element::new(wrapper, ns::CARBONS)
+				.with_child(Element::new("forwarded", ns::FORWARD).with_child(Element::new("message", ns::CLIENT).with_child(child))))
 		};
-		assert!(important(&fwd("received")));
-		assert!(!important(&fwd("sent")), "our own words do not wake us");
+		assert_eq!(important(&fwd("received", Element::new("body", ns::CLIENT))), Some(Wake::Message));
+		assert_eq!(important(&fwd("received", Element::new("propose", ns::JINGLE_MESSAGE))), Some(Wake::Call));
+		assert_eq!(important(&fwd("sent", Element::new("body", ns::CLIENT))), None, "our own words do not wake us");
 	}
 
 	#[test]

@@ -20,8 +20,8 @@ pub enum Mode {
 	External,
 }
 
-/// The `turn*` settings.
-#[derive(Debug, Clone)]
+/// The `turn*` settings. `Debug` leaves the secret out (never in logs).
+#[derive(Clone)]
 pub struct TurnSettings {
 	pub mode: Mode,
 	/// Host name or IP clients are told; empty = the chat domain.
@@ -55,6 +55,23 @@ impl Default for TurnSettings {
 			listen: Vec::new(),
 			config_file: None,
 		}
+	}
+}
+
+impl std::fmt::Debug for TurnSettings {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("TurnSettings")
+			.field("mode", &self.mode)
+			.field("host", &self.host)
+			.field("port", &self.port)
+			.field("tls_port", &self.tls_port)
+			.field("secret", &if self.secret.is_empty() { "(none)" } else { "(set)" })
+			.field("credential_ttl", &self.credential_ttl)
+			.field("relay_ports", &self.relay_ports)
+			.field("external_ip", &self.external_ip)
+			.field("listen", &self.listen)
+			.field("config_file", &self.config_file)
+			.finish()
 	}
 }
 
@@ -192,5 +209,8 @@ mod tests {
 		assert_eq!(s.len(), 64);
 		assert!(parse_secret(&s).is_ok());
 		assert_ne!(s, new_secret());
+		let t = TurnSettings { secret: s.clone(), ..TurnSettings::default() };
+		let shown = format!("{t:?}");
+		assert!(!shown.contains(&s) && shown.contains("(set)"), "{shown}");
 	}
 }

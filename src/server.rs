@@ -390,7 +390,12 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 			}
 		}
 		log::info!("shutting down");
-		crate::notify::stopping();
+		// Not when the restored box starts again in this process: systemd
+		// would take STOPPING=1 as the service stopping for good, and kill
+		// it TimeoutStopSec later (then restart it).
+		if app.restored.borrow().is_none() {
+			crate::notify::stopping();
+		}
 		let server = app.server.borrow().clone();
 		if let Some(server) = server {
 			shutdown(&server).await;

@@ -1,8 +1,9 @@
 //! Scheduled backups and the console's Backups page (issue 14): a backup
 //! appears at `backup_time`, opens with the recovery key the console showed
 //! once (`xerra backup verify`), `backup_keep` deletes the oldest, a full
-//! backup disk records a failure while the server goes on serving, and a
-//! backup downloads from the console as the same bytes.
+//! backup disk records a failure while the server goes on serving, a
+//! backup downloads from the console as the same bytes, and the console and
+//! `xerra status` say whether backups are on a disk of their own.
 
 mod common;
 
@@ -317,4 +318,44 @@ fn a_backup_downloads_from_the_console_as_the_same_bytes() {
 	let r = stranger.get(&format!("/console/backups/download?name={name}"));
 	assert_eq!((r.status, r.header("location")), (303, Some("/console/login")));
 	assert!(r.body.len() < 1000);
+}
+
+/// The console's Backups page and `xerra status` say whether backups land on
+/// the data's own disk (a dead card loses both) or on one of their own: the
+/// appliance mounts a USB stick labelled XERRABACKUP at the default
+/// `DATA_DIR/backups`, which is a tmpfs here, in a mount namespace only the
+/// server lives in.
+#[test]
+fn the_console_and_status_say_whether_backups_are_on_a_disk_of_their_own() {
+	let s = start(scratch("same"), &[], &[]);
+	let mut web = Web::admin(&s);
+	let page = web.get("/console/backups").text();
+	let row = page.split("id=\"placement\"").nth(1).unwrap_or_else(|| panic!("no Backup disk row in {page}"));
+	assert!(row.contains("on the same disk as the data") && row.contains("XERRABACKUP"), "{page}");
+	let (_, status) = s.cli(&["status"], None);
+	assert!(status.contains("backup disk: ") && status.contains("is on the same disk as the data"), "{status}");
+	drop(s);
+
+	let dir = scratch("stick");
+	let stick = dir.join("backups");
+	std::fs::create_dir_all(&stick).unwrap();
+	// Room for a backup and backup_reserve_bytes (64 MiB); tmpfs takes only what is written.
+	let script = "mount -t tmpfs -o size=256m,mode=0700 xerra-test \"$0\" && exec \"$@\"";
+	let wrapper = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, stick.to_str().unwrap()];
+	let s = start(dir.clone(), &[], &wrapper);
+	let mut web = Web::admin(&s);
+	web.new_key();
+	let page = web.get("/console/backups").text();
+	let row = page.split("id=\"placement\"").nth(1).unwrap_or_else(|| panic!("no Backup disk row in {page}"));
+	assert!(row.split("</tr>").next().unwrap().contains("on a disk of its own"), "{page}");
+	assert!(!page.contains("XERRABACKUP"), "{page}");
+	let (_, status) = s.cli(&["status"], None);
+	assert!(status.contains(&format!("backup disk: {} is on a disk of its own", stick.display())), "{status}");
+	// And the backup goes there (onto the stick, as the server sees it; not onto the data's disk).
+	let page = web.press("/console/backups/now").text();
+	assert!(page.contains("Backup made"), "{page}");
+	let pid = s.pid().to_string();
+	let ls = std::process::Command::new("nsenter").args(["-t", &pid, "-m", "--", "ls", "-A", stick.to_str().unwrap()]).output().unwrap();
+	assert!(String::from_utf8_lossy(&ls.stdout).contains(EXT), "{ls:?}");
+	assert!(backups(&stick).is_empty(), "written to the data's disk");
 }

@@ -194,7 +194,7 @@ impl<'a> Engine<'a> {
 			Command::ConfigSet { name, value } => self.config_set(&name, &value).await,
 			Command::ConfigUnset { name } => self.config_unset(&name).await,
 			Command::ConfigList => self.config_list(),
-			Command::Status => self.status(),
+			Command::Status => self.status().await,
 			Command::GroupAdd { group } => self.group_add(&group).await,
 			Command::GroupAddMember { group, user } => self.group_change(&group, &user, true).await,
 			Command::GroupDelMember { group, user } => self.group_change(&group, &user, false).await,

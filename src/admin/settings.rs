@@ -42,7 +42,7 @@ impl Engine<'_> {
 		))
 	}
 
-	pub(super) fn status(&self) -> Result<Reply, AdminError> {
+	pub(super) async fn status(&self) -> Result<Reply, AdminError> {
 		let config = self.config;
 		let running = self.server.map(|s| {
 			let sessions = s.sessions.borrow();
@@ -63,7 +63,7 @@ impl Engine<'_> {
 			database_bytes: Store::file_bytes(&config.data_dir),
 			disk: self.store.disk(),
 			disk_warning_bytes: config.limits.disk_free_warning_bytes,
-			backups: Box::new(crate::autobackup::View::read(self.store, config, self.server.map(|s| &s.backups))?),
+			backups: Box::new(crate::autobackup::View::read(self.store, config, self.server.map(|s| &s.backups))?.placed(config).await),
 			running,
 		}))
 	}

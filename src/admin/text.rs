@@ -122,6 +122,9 @@ fn backup_lines(v: &crate::autobackup::View) -> String {
 	if let Some(due) = v.next_due {
 		out.push_str(&format!("next backup: {}\n", utc(due)));
 	}
+	if let Some(p) = &v.placement {
+		out.push_str(&format!("backup disk: {} is {p}\n", v.dir));
+	}
 	for w in v.warnings() {
 		out.push_str(&format!("backup warning: {w}\n"));
 	}

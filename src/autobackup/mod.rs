@@ -211,6 +211,8 @@ pub struct View {
 	pub overdue: bool,
 	pub running: bool,
 	pub next_due: Option<i64>,
+	/// Whether `dir` is on a disk of its own; `None` until [`View::placed`] looked.
+	pub placement: Option<Placement>,
 }
 
 impl View {
@@ -235,7 +237,16 @@ impl View {
 			overdue,
 			running: runner.is_some_and(Runner::running),
 			next_due: config.backup_time.and(runner.and_then(Runner::next_due)),
+			placement: None,
 		})
+	}
+
+	/// The view with [`placement`] looked up (two stats, on the blocking
+	/// pool: a USB stick may be slow or just pulled out).
+	pub async fn placed(mut self, config: &crate::config::Config) -> View {
+		let (data, backups) = (config.data_dir.clone(), config.backups());
+		self.placement = Some(blocking::unblock(move || placement(&data, &backups)).await);
+		self
 	}
 
 	/// The warnings to show, if any.
@@ -251,5 +262,68 @@ impl View {
 			out.push("Backups are overdue: none succeeded in the last 26 hours.".to_owned());
 		}
 		out
+	}
+}
+
+/// Where backups land, seen from the data: a dead SD card takes the backups
+/// on it along with the data, so the admin is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+	/// `backup_dir` is on another file system than the data directory (a USB stick, say).
+	Separate,
+	/// The same file system as the data directory.
+	SameDisk,
+	/// Could not tell (why).
+	Unknown(String),
+}
+
+/// Compares the file systems (`st_dev`) of the data directory and of
+/// `backups`, or of its nearest existing parent when it is not made yet (it
+/// will be made there). Blocking.
+pub fn placement(data_dir: &Path, backups: &Path) -> Placement {
+	use std::os::unix::fs::MetadataExt as _;
+	let data = match std::fs::metadata(data_dir) {
+		Ok(m) => m.dev(),
+		Err(e) => return Placement::Unknown(format!("{}: {e}", data_dir.display())),
+	};
+	for dir in backups.ancestors() {
+		match std::fs::metadata(dir) {
+			Ok(m) => return if m.dev() == data { Placement::SameDisk } else { Placement::Separate },
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+			Err(e) => return Placement::Unknown(format!("{}: {e}", dir.display())),
+		}
+	}
+	Placement::Unknown(format!("{}: not found", backups.display()))
+}
+
+impl std::fmt::Display for Placement {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Placement::Separate => f.write_str("on a disk of its own, not the data's"),
+			Placement::SameDisk => f.write_str(
+				"on the same disk as the data: a dead card loses both; plug in a USB stick labelled XERRABACKUP \
+				 (the appliance mounts it there) or set backup_dir to another disk",
+			),
+			Placement::Unknown(why) => write!(f, "unknown ({why})"),
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn placement_compares_file_systems() {
+		let data = std::env::temp_dir().join(format!("xerra-placement-{}", std::process::id()));
+		std::fs::create_dir_all(data.join("backups")).unwrap();
+		assert_eq!(placement(&data, &data.join("backups")), Placement::SameDisk);
+		// Not made yet: it will be made on the data's file system.
+		assert_eq!(placement(&data, &data.join("later/backups")), Placement::SameDisk);
+		// /proc is never the file system of a temporary directory.
+		assert_eq!(placement(&data, Path::new("/proc/self")), Placement::Separate);
+		assert!(matches!(placement(&data.join("gone"), &data), Placement::Unknown(_)));
+		std::fs::remove_dir_all(&data).unwrap();
+		assert!(Placement::SameDisk.to_string().contains("XERRABACKUP"));
 	}
 }

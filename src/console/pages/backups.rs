@@ -13,7 +13,7 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 	let status = outcome.as_ref().map_or(200, |o| o.status);
 	let mut body = outcome.map(|o| o.notice).unwrap_or_default();
 	let v = match View::read(&cx.server.store, &cx.server.config, Some(&cx.server.backups)) {
-		Ok(v) => v,
+		Ok(v) => v.placed(&cx.server.config).await,
 		Err(err) => return cx.page(500, "Backups", "backups", &html::notice("error", &err.to_string())),
 	};
 	for w in v.warnings() {
@@ -44,6 +44,10 @@ pub async fn page(cx: &Cx<'_>, outcome: Option<Outcome>) -> Response {
 		None => "off (setting backup_time)".to_owned(),
 	};
 	body.push_str(&row("schedule", "Schedule", schedule));
+	if let Some(p) = &v.placement {
+		let class = if matches!(p, crate::autobackup::Placement::Separate) { "" } else { " class=\"warn\"" };
+		body.push_str(&row("placement", "Backup disk", format!("<span{class}>{}: {}</span>", e(&v.dir), e(&p.to_string()))));
+	}
 	if let Some(due) = v.next_due {
 		body.push_str(&row("next", "Next backup", html::date(secs(due))));
 	}

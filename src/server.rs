@@ -26,6 +26,8 @@ pub struct Server {
 	pub sessions: RefCell<Sessions>,
 	pub guard: RefCell<Guard>,
 	pub tls: RefCell<Arc<ServerConfig>>,
+	/// The same for the HTTPS port (its ALPN is http/1.1); see [`Server::set_tls`].
+	pub https_tls: RefCell<Arc<ServerConfig>>,
 	/// The certificate `tls` presents (DER), for the web page's fingerprints.
 	pub tls_leaf: RefCell<Vec<u8>>,
 	pub started: Instant,
@@ -68,6 +70,13 @@ pub struct Server {
 }
 
 impl Server {
+	/// A new certificate (renewed, or reloaded on SIGHUP) for every port.
+	pub fn set_tls(&self, cfg: Arc<ServerConfig>, leaf: Vec<u8>) {
+		*self.https_tls.borrow_mut() = https_config(&cfg);
+		*self.tls.borrow_mut() = cfg;
+		*self.tls_leaf.borrow_mut() = leaf;
+	}
+
 	pub fn new(config: Config, store: Store, tls: Arc<ServerConfig>) -> Server {
 		let rows = store.snapshot().and_then(|s| s.all_blocklists()).unwrap_or_else(|e| {
 			log::error!("block lists: {e}");
@@ -106,6 +115,7 @@ impl Server {
 			store,
 			sessions: RefCell::default(),
 			guard: RefCell::default(),
+			https_tls: RefCell::new(https_config(&tls)),
 			tls: RefCell::new(tls),
 			tls_leaf: RefCell::default(),
 			started: Instant::now(),
@@ -378,8 +388,7 @@ pub fn run(config: Config, store: Store) -> Result<(), RunError> {
 					let Some(server) = server else { continue };
 					match crate::net::tls::load_with_leaf(&server.config) {
 						Ok((cfg, leaf)) => {
-							*server.tls.borrow_mut() = cfg;
-							*server.tls_leaf.borrow_mut() = leaf;
+							server.set_tls(cfg, leaf);
 							log::info!("TLS certificate reloaded");
 						}
 						Err(e) => log::error!("TLS reload failed, keeping the old certificate: {e}"),
@@ -537,6 +546,13 @@ fn start_xmpp(
 	Ok(())
 }
 
+/// The HTTPS port's TLS: the XMPP ports' with its own ALPN.
+fn https_config(tls: &Arc<ServerConfig>) -> Arc<ServerConfig> {
+	let mut c = (**tls).clone();
+	c.alpn_protocols = vec![b"http/1.1".to_vec()];
+	Arc::new(c)
+}
+
 /// Binds a port beside the XMPP ones and hands each listener to `start`;
 /// one that cannot be bound is logged with `off` (what that means) and the
 /// server runs without it.
@@ -574,8 +590,7 @@ fn renew_certificate(app: &App) {
 	if crate::net::ca::is_due(&path) {
 		match crate::net::tls::load_with_leaf(config) {
 			Ok((cfg, leaf)) => {
-				*server.tls.borrow_mut() = cfg;
-				*server.tls_leaf.borrow_mut() = leaf;
+				server.set_tls(cfg, leaf);
 			}
 			Err(e) => log::error!("certificate renewal failed, keeping the old one: {e}"),
 		}

@@ -107,9 +107,7 @@ fn pace(server: &Server) -> Pace {
 }
 
 fn https_config(server: &Server) -> Arc<futures_rustls::rustls::ServerConfig> {
-	let mut c = (*server.tls.borrow().clone()).clone();
-	c.alpn_protocols = vec![b"http/1.1".to_vec()];
-	Arc::new(c)
+	server.https_tls.borrow().clone()
 }
 
 pub struct Head {

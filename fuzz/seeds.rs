@@ -44,7 +44,7 @@ fn main() {
 	// reader: a control byte (chunking, limits), then a stream.
 	let all: String = STANZAS.concat();
 	for (i, s) in STANZAS.iter().enumerate() {
-		put("reader", &format!("stanza{i}"), &[&[i as u8 * 37], format!("{CLIENT_HEADER}{s}").as_bytes()].concat());
+		put("reader", &format!("stanza{i}"), &[&[(i as u8).wrapping_mul(37)], format!("{CLIENT_HEADER}{s}").as_bytes()].concat());
 	}
 	put("reader", "all", &[&[4u8], format!("{CLIENT_HEADER}\n {all} </stream:stream>").as_bytes()].concat());
 	put("reader", "keepalive", &[&[1u8], format!("{CLIENT_HEADER}{}<presence/>", " \n".repeat(40)).as_bytes()].concat());
@@ -205,6 +205,19 @@ fn main() {
 			.concat();
 	put("websocket", "frames", &frames);
 	put("websocket", "open", ws_open.as_bytes());
+
+	// bosh: a request body (XEP-0124/0206): creation, login, restart,
+	// terminate; the same bytes drive a session's rids.
+	for (name, body) in [
+		("create", "<body xmlns='http://jabber.org/protocol/httpbind' rid='1573741820' to='example.org' xml:lang='en' wait='60' hold='1' ver='1.6' xmpp:version='1.0' xmlns:xmpp='urn:xmpp:xbosh'/>"),
+		("auth", "<body xmlns='http://jabber.org/protocol/httpbind' rid='1573741821' sid='4e7a9c1d'><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHBlbmNpbA==</auth></body>"),
+		("restart", "<body xmlns='http://jabber.org/protocol/httpbind' rid='1573741822' sid='4e7a9c1d' to='example.org' xmpp:restart='true' xmlns:xmpp='urn:xmpp:xbosh'/>"),
+		("chat", "<body xmlns='http://jabber.org/protocol/httpbind' rid='1573741823' sid='4e7a9c1d'><message xmlns='jabber:client' to='bob@example.org' type='chat'><body>hi &amp; bye</body></message><presence xmlns='jabber:client'/></body>"),
+		("terminate", "<body xmlns='http://jabber.org/protocol/httpbind' rid='1573741824' sid='4e7a9c1d' type='terminate'><presence xmlns='jabber:client' type='unavailable'/></body>"),
+	] {
+		put("bosh", name, body.as_bytes());
+	}
+	put("bosh", "rids", &[1u8, 1, 2, 0x83, 2, 3, 0x84, 1, 5, 4, 0x86, 6, 6, 6]);
 	put(
 		"websocket",
 		"ours",

@@ -130,6 +130,15 @@ fuzz_target!(|data: &[u8]| {
 						}
 						return;
 					}
+					Action::Sasl2Success(done) => {
+						// What the shell does (net::c2s::sasl2), without storage: the
+						// session is bound if Bind2 bound it, and the features follow.
+						assert_eq!(done.auth.user(), "alice", "a SASL2 success without alice's password");
+						if let Some(jid) = done.bound {
+							bound = Some(jid);
+						}
+						check.write(&s.features_after_sasl2(&env));
+					}
 					Action::SmEnable { .. } | Action::SmRequest(_) | Action::SmAck(_) | Action::Csi(_) | Action::PreAuth(_) => {}
 				}
 			}

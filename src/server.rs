@@ -30,6 +30,9 @@ pub struct Server {
 	pub https_tls: RefCell<Arc<ServerConfig>>,
 	/// The certificate `tls` presents (DER), for the web page's fingerprints.
 	pub tls_leaf: RefCell<Vec<u8>>,
+	/// RFC 5929 tls-server-end-point data of that certificate (FAST -ENDP),
+	/// worked out once per certificate, not per connection.
+	pub tls_end_point: RefCell<Vec<u8>>,
 	pub started: Instant,
 	/// Client feature sets learnt from XEP-0115 caps.
 	pub caps: RefCell<crate::features::caps::Caps>,
@@ -74,6 +77,7 @@ impl Server {
 	pub fn set_tls(&self, cfg: Arc<ServerConfig>, leaf: Vec<u8>) {
 		*self.https_tls.borrow_mut() = https_config(&cfg);
 		*self.tls.borrow_mut() = cfg;
+		*self.tls_end_point.borrow_mut() = crate::net::tls::server_end_point(&leaf);
 		*self.tls_leaf.borrow_mut() = leaf;
 	}
 
@@ -118,6 +122,7 @@ impl Server {
 			https_tls: RefCell::new(https_config(&tls)),
 			tls: RefCell::new(tls),
 			tls_leaf: RefCell::default(),
+			tls_end_point: RefCell::default(),
 			started: Instant::now(),
 			caps: RefCell::default(),
 			resumable: RefCell::default(),
@@ -474,6 +479,7 @@ fn start_xmpp(
 		let _ = std::fs::write(path, format!("Xerra is set up for {}.\nCA SHA-256: {}\n", config.domain, app.ca.fingerprint()));
 	}
 	let server = Rc::new(Server::new(config, app.store.clone(), tls));
+	*server.tls_end_point.borrow_mut() = crate::net::tls::server_end_point(&leaf);
 	*server.tls_leaf.borrow_mut() = leaf;
 	for l in &listeners {
 		println!("listening {} {}", l.kind.name(), l.addr);

@@ -116,7 +116,7 @@ pub async fn serve_ws(server: Rc<Server>, ws: super::ws::Ws, peer: SocketAddr, c
 	}
 	let mut conn = Conn::new(server.clone(), Transport::Ws(Box::new(ws)), peer);
 	conn.stream = C2sStream::new_tls(server.new_id(), cb);
-	conn.stream.set_end_point(Some(tls::server_end_point(&server.tls_leaf.borrow())));
+	conn.stream.set_end_point(Some(server.tls_end_point.borrow().clone()));
 	run_to_end(&mut conn, false).await;
 }
 
@@ -127,7 +127,7 @@ pub async fn serve_bosh(server: Rc<Server>, pipe: super::bosh::Pipe, peer: Socke
 	let mut conn = Conn::new(server.clone(), Transport::Bosh(Box::new(pipe)), peer);
 	conn.stream = C2sStream::new_tls(server.new_id(), None);
 	// Every request's TLS presents the box's certificate.
-	conn.stream.set_end_point(Some(tls::server_end_point(&server.tls_leaf.borrow())));
+	conn.stream.set_end_point(Some(server.tls_end_point.borrow().clone()));
 	run_to_end(&mut conn, false).await;
 }
 
@@ -257,7 +257,7 @@ impl Conn {
 		if direct_tls {
 			let cb = self.start_tls().await?;
 			self.stream = C2sStream::new_tls(self.server.new_id(), cb);
-			self.stream.set_end_point(Some(tls::server_end_point(&self.server.tls_leaf.borrow())));
+			self.stream.set_end_point(Some(self.server.tls_end_point.borrow().clone()));
 		}
 		loop {
 			if self.taken_over() {
@@ -417,7 +417,7 @@ impl Conn {
 					self.flush().await?;
 					let cb = self.start_tls().await?;
 					self.stream.tls_established(cb, self.server.new_id());
-					self.stream.set_end_point(Some(tls::server_end_point(&self.server.tls_leaf.borrow())));
+					self.stream.set_end_point(Some(self.server.tls_end_point.borrow().clone()));
 					self.reader = StreamReader::new(pre_auth_limits(&self.server));
 				}
 				Action::Restart => {
